@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# xenlite top-level build.  Variants build into build/<variant>/:
+#   hv    -O2 -g, the default
+#   tsan  -fsanitize=thread
+#   asan  -fsanitize=address,undefined
+# The core (xen-*.c) compiles freestanding (-nostdinc): it can only see
+# include/xenlite, the host's <xenlite_host.h> and the Xen public headers.
+
+VARIANT ?= hv
+O := build/$(VARIANT)
+CC ?= gcc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes
+OPT := -O2 -g -fno-omit-frame-pointer
+ifeq ($(VARIANT),tsan)
+SAN := -fsanitize=thread
+else ifeq ($(VARIANT),asan)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+SAN :=
+endif
+
+XEN_INC := build/xen-include
+CORE_SRCS := xen-evtchn.c xen-evtchn-fifo.c xen-idle.c
+CORE_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -ffreestanding -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) \
+	-Iinclude -Ihv/guest -I$(XEN_INC)
+HOST_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -pthread -D_GNU_SOURCE \
+	-Iinclude -Ihv/include -Ihv/guest -Iselftests -I$(XEN_INC)
+LDLIBS := -pthread -lm
+
+HV_SRCS := $(wildcard hv/*.c)
+GUEST_SRCS := $(wildcard hv/guest/*.c)
+TEST_SRCS := $(filter-out selftests/stress.c selftests/bench.c, \
+	$(wildcard selftests/*.c))
+
+CORE_OBJS := $(patsubst %.c,$(O)/%.o,$(CORE_SRCS))
+HV_OBJS := $(patsubst %.c,$(O)/%.o,$(HV_SRCS) $(GUEST_SRCS))
+TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
+RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
+
+.PHONY: all setup check check-hv check-tsan check-asan stress bench demo \
+	format lint clean variants
+
+all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench
+
+setup:
+	@tools/setup
+
+$(XEN_INC)/xen:
+	@test -f /usr/include/xen/event_channel.h || tools/setup
+	@mkdir -p $(XEN_INC)
+	@ln -sfn /usr/include/xen $(XEN_INC)/xen
+
+$(O)/xen-%.o: xen-%.c | $(XEN_INC)/xen
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/hv/%.o $(O)/selftests/%.o: | $(XEN_INC)/xen
+
+$(O)/%.o: %.c | $(XEN_INC)/xen
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/xl-selftest: $(TEST_OBJS) $(CORE_OBJS) $(HV_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(O)/xl-stress: $(O)/selftests/stress.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(O)/xl-bench: $(O)/selftests/bench.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# --- tests -----------------------------------------------------------------
+
+check-hv: all
+	$(O)/xl-selftest
+	$(O)/xl-stress --ci
+
+check-tsan:
+	$(MAKE) VARIANT=tsan all
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		build/tsan/xl-selftest
+	TSAN_OPTIONS="halt_on_error=1" build/tsan/xl-stress --sanitizer
+
+check-asan:
+	$(MAKE) VARIANT=asan all
+	ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1" \
+		build/asan/xl-selftest
+	ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1" \
+		build/asan/xl-stress --sanitizer
+
+check:
+	@tools/setup --quiet
+	@tools/run-checks
+
+stress: all
+	$(O)/xl-stress --long
+
+bench: all
+	@tools/setup --quiet --bench
+	@tools/bench
+
+demo: all
+	@$(O)/xl-bench --demo
+
+format:
+	clang-format -i $(CORE_SRCS) include/xenlite/*.h hv/*.c hv/include/*.h \
+		hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -Iinclude -Ihv/include -Ihv/guest -Iselftests \
+		$(CORE_SRCS) hv selftests
+
+clean:
+	rm -rf build

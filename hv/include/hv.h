@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hv: a user-space model of the hypervisor side of the Xen ABIs xenlite
+ * uses, following Xen 4.17's behaviour (xen/common/event_channel.c,
+ * event_2l.c, event_fifo.c, sched/core.c, domain.c).
+ *
+ * A domain is a set of vCPUs, each a pthread running guest code, plus one
+ * arena of guest frames (gfn = page index in the arena).  Guest code calls
+ * hv_hypercall() from a vCPU thread; hv delivers event upcalls by signalling
+ * the vCPU thread, whose handler runs the domain's upcall entry only while
+ * that vCPU's delivery is unmasked and it is not inside a hypercall (a
+ * hypercall's return path delivers instead, as Xen does on return to guest).
+ */
+#ifndef HV_H
+#define HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HV_MAX_VCPUS 32	/* XEN_LEGACY_MAX_VCPUS: vcpu_info in shared_info */
+#define HV_MAX_DOMAINS 8
+#define HV_DEFAULT_PAGES 4096		/* 16 MiB arena */
+#define HV_DEFAULT_MAX_EVTCHNS 1023	/* libxl's max_event_channels default */
+
+struct hv_domain;
+struct hv_vcpu;
+
+struct hv_domain_config {
+	unsigned int nr_vcpus;		/* 1 .. HV_MAX_VCPUS */
+	unsigned int nr_pages;		/* arena size; 0 = HV_DEFAULT_PAGES */
+	unsigned int max_evtchns;	/* 0 = HV_DEFAULT_MAX_EVTCHNS */
+	bool no_fifo;			/* init_control -> -ENOSYS (no FIFO) */
+	/* Guest upcall entry, run on the vCPU thread; NULL = none. */
+	void (*upcall)(void);
+	/* Body of every vCPU thread; the vCPU goes offline when it returns. */
+	void (*vcpu_main)(unsigned int vcpu, void *arg);
+	void *arg;
+};
+
+/* Fault injection switches (per domain; 0 = off). */
+struct hv_faults {
+	/* Per mille of hypercall returns that also raise an upcall with no
+	 * event behind it (a spurious upcall). */
+	unsigned int spurious_upcall_permille;
+};
+
+/* Counters, for tests and benchmarks (monotonic, per domain). */
+struct hv_domain_stats {
+	uint64_t hypercalls;
+	uint64_t sends;
+	uint64_t set_pending;		/* evtchn_port_set_pending calls */
+	uint64_t upcalls_delivered;
+	uint64_t kicks_signal;		/* vCPU kicked by a signal */
+	uint64_t kicks_wake;		/* vCPU woken from SCHEDOP_block */
+	uint64_t blocks;		/* SCHEDOP_block that slept */
+	uint64_t block_not_slept;	/* SCHEDOP_block with events pending */
+	uint64_t fifo_link_retries;	/* set_link compare-exchange retries */
+	uint64_t fifo_lost_queue_change; /* "lost event (too many queue changes)" */
+	uint64_t fifo_new_heads;	/* READY set for a new queue head */
+};
+
+/* Lifecycle.  create/start/join/destroy are called from a non-vCPU thread. */
+struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg,
+				   int *err);
+int hv_domain_start(struct hv_domain *d);	/* spawn the vCPU threads */
+void hv_domain_join(struct hv_domain *d);	/* wait for all to return */
+void hv_domain_destroy(struct hv_domain *d);	/* after join */
+
+uint16_t hv_domain_id(const struct hv_domain *d);
+unsigned int hv_domain_nr_vcpus(const struct hv_domain *d);
+int hv_domain_set_max_evtchns(struct hv_domain *d, unsigned int max);
+void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f);
+void hv_domain_get_stats(struct hv_domain *d, struct hv_domain_stats *st);
+/* SCHEDOP_shutdown reason, or -1 while running. */
+int hv_domain_shutdown_reason(const struct hv_domain *d);
+
+/* Guest memory: the arena, gfn = page index; NULL/-1 outside it. */
+void *hv_domain_arena(const struct hv_domain *d);
+unsigned int hv_domain_nr_pages(const struct hv_domain *d);
+void *hv_gfn_to_virt(struct hv_domain *d, uint64_t gfn);
+int64_t hv_virt_to_gfn(const struct hv_domain *d, const void *va);
+
+/* A pointer the guest side (hv/guest) keeps per domain. */
+void hv_domain_set_guest(struct hv_domain *d, void *guest);
+void *hv_domain_guest(const struct hv_domain *d);
+
+/* The calling thread's vCPU (NULL on a non-vCPU thread). */
+struct hv_vcpu *hv_current(void);
+struct hv_domain *hv_vcpu_domain(const struct hv_vcpu *v);
+unsigned int hv_vcpu_id(const struct hv_vcpu *v);
+struct hv_vcpu *hv_domain_vcpu(struct hv_domain *d, unsigned int id);
+
+/* Hypercall entry, from a vCPU thread only.  Same numbers as Xen. */
+long hv_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		  unsigned long a3, unsigned long a4, unsigned long a5);
+
+/*
+ * Wake a vCPU blocked in SCHEDOP_block without raising an event (as an
+ * unrelated interrupt would): SCHEDOP_block may return without an event,
+ * and guest idle loops re-check their own work.  Host-side runners use it
+ * to hand a vCPU work.  Safe from any thread.
+ */
+void hv_vcpu_poke(struct hv_vcpu *v);
+
+/*
+ * FIFO queue invariants of a quiescent domain (no sends in flight): every
+ * LINKED word is on exactly one queue of its last vCPU, queues are acyclic
+ * and end at the tail hv recorded, no BUSY bit left set, READY set for
+ * every non-empty queue.  Returns 0, or -1 with a reason in why.
+ */
+int hv_fifo_check(struct hv_domain *d, char *why, size_t len);
+
+#endif /* HV_H */

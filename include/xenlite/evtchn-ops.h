@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Core-internal: the per-ABI operations xen-evtchn.c drives.  Two
+ * implementations: the 2-level ABI (xen-evtchn.c) and FIFO
+ * (xen-evtchn-fifo.c).  Hosts and tests use <xenlite/evtchn.h> instead.
+ */
+#ifndef XENLITE_EVTCHN_OPS_H
+#define XENLITE_EVTCHN_OPS_H
+
+#include <xenlite/evtchn.h>
+
+struct xl_evtchn_ops {
+	const char *name;
+	enum xl_evtchn_abi abi;
+	/* Highest port + 1 this ABI can name. */
+	unsigned int (*max_channels)(void);
+	/* Make port addressable (FIFO: grow the event array); 0 or -errno. */
+	int (*setup)(evtchn_port_t port);
+	/* The port's notify vCPU changed from old_cpu to cpu. */
+	void (*bind_to_cpu)(evtchn_port_t port, unsigned int cpu,
+			    unsigned int old_cpu);
+	void (*clear_pending)(evtchn_port_t port);
+	bool (*is_pending)(evtchn_port_t port);
+	bool (*is_masked)(evtchn_port_t port);
+	void (*mask)(evtchn_port_t port);
+	int (*unmask)(evtchn_port_t port);
+	/* Drain this vCPU's pending events, calling xl_evtchn_dispatch(). */
+	void (*handle_events)(unsigned int cpu);
+	/* Release what init allocated; the domain's ABI was reset already. */
+	void (*fini)(void);
+};
+
+extern const struct xl_evtchn_ops xl_evtchn_2l_ops;
+extern const struct xl_evtchn_ops xl_evtchn_fifo_ops;
+
+/* FIFO bring-up: init_control on every vCPU; 0 or the hypercall's error. */
+int xl_evtchn_fifo_init(unsigned int nr_vcpus);
+/* 2-level bring-up: mask every port (all start masked, as in FIFO). */
+int xl_evtchn_2l_init(unsigned int nr_vcpus);
+
+/* Called by handle_events for each pending, unmasked port. */
+void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu);
+/* Count a stray or masked-seen event for cpu. */
+void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu);
+void xl_evtchn_note_masked(unsigned int cpu);
+
+/* Atomic bit helpers on guest-shared words (built on os.h atomics). */
+static inline bool xl_test_and_set_bit32(unsigned int nr, uint32_t *w)
+{
+	return (xl_fetch_or32(w, 1U << nr) >> nr) & 1;
+}
+
+static inline bool xl_test_and_clear_bit32(unsigned int nr, uint32_t *w)
+{
+	return (xl_fetch_and32(w, ~(1U << nr)) >> nr) & 1;
+}
+
+static inline bool xl_test_bit32(unsigned int nr, uint32_t *w)
+{
+	return (xl_read32(w) >> nr) & 1;
+}
+
+#define XL_BITS_PER_LONG (8 * sizeof(unsigned long))
+
+static inline void xl_set_bit_ulong(unsigned int nr, unsigned long *map)
+{
+	xl_fetch_or_ulong(&map[nr / XL_BITS_PER_LONG],
+			  1UL << (nr % XL_BITS_PER_LONG));
+}
+
+static inline bool xl_test_and_clear_bit_ulong(unsigned int nr,
+					       unsigned long *map)
+{
+	unsigned long m = 1UL << (nr % XL_BITS_PER_LONG);
+
+	return xl_fetch_and_ulong(&map[nr / XL_BITS_PER_LONG], ~m) & m;
+}
+
+static inline bool xl_test_and_set_bit_ulong(unsigned int nr,
+					     unsigned long *map)
+{
+	unsigned long m = 1UL << (nr % XL_BITS_PER_LONG);
+
+	return xl_fetch_or_ulong(&map[nr / XL_BITS_PER_LONG], m) & m;
+}
+
+static inline void xl_clear_bit_ulong(unsigned int nr, unsigned long *map)
+{
+	xl_fetch_and_ulong(&map[nr / XL_BITS_PER_LONG],
+			   ~(1UL << (nr % XL_BITS_PER_LONG)));
+}
+
+static inline bool xl_test_bit_ulong(unsigned int nr, unsigned long *map)
+{
+	return (xl_read_ulong(&map[nr / XL_BITS_PER_LONG]) >>
+		(nr % XL_BITS_PER_LONG)) & 1;
+}
+
+#endif /* XENLITE_EVTCHN_OPS_H */

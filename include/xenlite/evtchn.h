@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xenlite event channels: the port table, binding, sending, masking and
+ * the upcall handler, over the FIFO ABI (xen-evtchn-fifo.c) with the
+ * 2-level ABI (xen-evtchn.c) as the fallback.
+ *
+ * Every function returns 0 or a negative Xen errno (-XEN_EINVAL, ...),
+ * exactly what the hypervisor returned where a hypercall failed.
+ */
+#ifndef XENLITE_EVTCHN_H
+#define XENLITE_EVTCHN_H
+
+#include <xenlite/xen.h>
+
+enum xl_evtchn_abi {
+	XL_EVTCHN_ABI_NONE,
+	XL_EVTCHN_ABI_2L,
+	XL_EVTCHN_ABI_FIFO,
+};
+
+enum xl_port_type {
+	XL_PORT_FREE,
+	XL_PORT_UNBOUND,
+	XL_PORT_INTERDOMAIN,
+	XL_PORT_VIRQ,
+	XL_PORT_IPI,
+};
+
+struct xl_evtchn_config {
+	unsigned int nr_vcpus;	/* vCPUs to set up, 1 .. XL_MAX_VCPUS */
+	bool force_2level;	/* use the 2-level ABI even if FIFO works */
+};
+
+/*
+ * A handler runs in upcall context on the vCPU the port is bound to, with
+ * event delivery masked.  It runs at most once at a time per port: an event
+ * that arrives while it runs (even on another vCPU, after a rebind) makes it
+ * run once more, never concurrently.
+ */
+typedef void (*xl_evtchn_handler_t)(evtchn_port_t port, void *data);
+
+struct xl_evtchn_stats {
+	uint64_t upcalls;	/* upcall entries */
+	uint64_t upcall_loops;	/* passes of the pending loop */
+	uint64_t nested;	/* upcalls that found one running and deferred */
+	uint64_t spurious;	/* upcalls that handled no event */
+	uint64_t events;	/* handler invocations */
+	uint64_t stray;		/* pending ports with no handler, dropped */
+	uint64_t masked_seen;	/* FIFO: unlinked events found masked */
+};
+
+int xl_evtchn_init(const struct xl_evtchn_config *cfg);
+void xl_evtchn_fini(void);
+enum xl_evtchn_abi xl_evtchn_abi(void);
+const char *xl_evtchn_abi_name(void);
+unsigned int xl_evtchn_max_ports(void);
+
+/*
+ * Binding.  Each call installs fn(port, data) before the port is unmasked,
+ * so an event that is already pending at bind time (Xen raises one on
+ * bind_interdomain) is delivered, not lost.
+ */
+int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn,
+			    void *data, evtchn_port_t *port);
+int xl_evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port,
+			       xl_evtchn_handler_t fn, void *data,
+			       evtchn_port_t *port);
+int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu,
+			xl_evtchn_handler_t fn, void *data,
+			evtchn_port_t *port);
+int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
+		       evtchn_port_t *port);
+/* Mask, close in Xen, then wait until no handler for the port runs. */
+int xl_evtchn_close(evtchn_port_t port);
+
+int xl_evtchn_send(evtchn_port_t port);
+void xl_evtchn_mask(evtchn_port_t port);
+int xl_evtchn_unmask(evtchn_port_t port);
+bool xl_evtchn_is_pending(evtchn_port_t port);
+bool xl_evtchn_is_masked(evtchn_port_t port);
+void xl_evtchn_clear_pending(evtchn_port_t port);
+/* FIFO only (-XEN_ENOSYS on 2-level, as Xen answers). */
+int xl_evtchn_set_priority(evtchn_port_t port, unsigned int priority);
+/* Notify another vCPU (EVTCHNOP_bind_vcpu); VIRQ/IPI ports cannot move. */
+int xl_evtchn_bind_vcpu(evtchn_port_t port, unsigned int cpu);
+
+enum xl_port_type xl_evtchn_port_type(evtchn_port_t port);
+unsigned int xl_evtchn_port_cpu(evtchn_port_t port);
+uint64_t xl_evtchn_port_count(evtchn_port_t port);
+
+/* The upcall entry: the host calls it on the vCPU that took the upcall. */
+void xl_evtchn_upcall(void);
+
+void xl_evtchn_get_stats(unsigned int cpu, struct xl_evtchn_stats *st);
+
+#endif /* XENLITE_EVTCHN_H */

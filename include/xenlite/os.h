@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The OS contract: everything the portable core needs from the host it runs
+ * on.  Each host (hv/guest for the user-space hypervisor model, testkernel/
+ * on real Xen, the Linux module glue) provides <xenlite_host.h> on its
+ * include path and implements the out-of-line functions declared below.
+ *
+ * <xenlite_host.h> must provide, before anything else here is used:
+ *   - the fixed-width integer types (uint8_t .. uint64_t, int8_t .. int64_t),
+ *     uintptr_t, size_t, bool/true/false and NULL;
+ *   - xl_mb(), xl_rmb(), xl_wmb(): full, read and write barriers that order
+ *     accesses to memory shared with the hypervisor (Linux: virt_mb() and
+ *     friends, which stay barriers on UP builds too);
+ *   - xl_cpu_relax(): a spin-wait hint (pause);
+ *   - atomic read-modify-write on memory shared with the hypervisor, all
+ *     fully ordered (a locked instruction on x86):
+ *       uint32_t xl_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new);
+ *       uint32_t xl_xchg32(uint32_t *p, uint32_t v);
+ *       uint32_t xl_fetch_or32(uint32_t *p, uint32_t v);
+ *       uint32_t xl_fetch_and32(uint32_t *p, uint32_t v);
+ *       unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v);
+ *       unsigned long xl_fetch_or_ulong(unsigned long *p, unsigned long v);
+ *       unsigned long xl_fetch_and_ulong(unsigned long *p, unsigned long v);
+ *       uint8_t xl_xchg8(uint8_t *p, uint8_t v);
+ *   - single-copy-atomic loads and stores of such memory (READ_ONCE /
+ *     WRITE_ONCE; they order nothing by themselves):
+ *       xl_read8, xl_read16, xl_read32, xl_read64, xl_read_ulong,
+ *       xl_write8, xl_write16, xl_write32, xl_write64, xl_write_ulong;
+ *   - XL_PRINTF(fmt, args): the printf format attribute, or nothing.
+ *
+ * Keep this contract small: every item is something each host really does.
+ */
+#ifndef XENLITE_OS_H
+#define XENLITE_OS_H
+
+#include <xenlite_host.h>
+
+/* Upper bound on vCPUs the core keeps per-vCPU state for. */
+#define XL_MAX_VCPUS 64
+
+/* The x86 page the Xen ABI counts gfns in. */
+#define XL_PAGE_SHIFT 12
+#define XL_PAGE_SIZE (1UL << XL_PAGE_SHIFT)
+
+struct shared_info;
+struct vcpu_info;
+
+/*
+ * Hypercall entry.  Arguments are passed as in the Xen ABI: pointers are
+ * guest virtual addresses of the calling vCPU.  Returns what Xen returns
+ * (0 or a positive value on success, -XEN_Exxx on failure).
+ */
+long xl_os_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		     unsigned long a3, unsigned long a4, unsigned long a5);
+
+/*
+ * Guest pages.  xl_os_alloc_page() returns one zeroed, page-aligned 4 KiB
+ * page that the hypervisor may be told about by gfn (event arrays, control
+ * blocks), or NULL.  xl_os_zalloc() is ordinary zeroed kernel memory the
+ * hypervisor never sees.  Neither may be called with events masked by the
+ * core (they may sleep on some hosts).
+ */
+void *xl_os_alloc_page(void);
+void xl_os_free_page(void *page);
+uint64_t xl_os_virt_to_gfn(const void *va);
+void *xl_os_zalloc(size_t size);
+void xl_os_free(void *p);
+
+/*
+ * The shared_info page and each vCPU's vcpu_info, already mapped by the
+ * host (XENMEM_add_to_physmap for PVH/HVM, start_info for PV,
+ * VCPUOP_register_vcpu_info where the host placed vcpu_info itself).
+ */
+struct shared_info *xl_os_shared_info(void);
+struct vcpu_info *xl_os_vcpu_info(unsigned int cpu);
+
+/* The calling vCPU's id (0-based, < XL_MAX_VCPUS) and the vCPU count. */
+unsigned int xl_os_vcpu_id(void);
+unsigned int xl_os_nr_vcpus(void);
+
+/*
+ * Local event delivery masking, nestable like local_irq_save/restore:
+ * save returns an opaque token for restore.  While masked, the upcall does
+ * not run on this vCPU.  restore that unmasks must make sure an upcall that
+ * became pending while masked runs (PV: a hypercall after clearing
+ * evtchn_upcall_mask; HVM/PVH: sti).
+ */
+unsigned long xl_os_irq_save(void);
+void xl_os_irq_restore(unsigned long flags);
+
+/*
+ * Block this vCPU until an event is pending for it, without a lost wakeup:
+ * called with events masked by xl_os_irq_save(); the host unmasks and
+ * blocks atomically (PV: SCHEDOP_block; PVH: sti; hlt) and returns with
+ * events masked again (the upcall may have run in between).
+ */
+void xl_os_safe_halt(void);
+
+/* A monotonic cycle counter (rdtsc) for latency measurements. */
+uint64_t xl_os_rdtsc(void);
+
+/* Logging: levels as in xl_log() below. */
+#define XL_LOG_ERR 3
+#define XL_LOG_WARN 4
+#define XL_LOG_INFO 6
+#define XL_LOG_DEBUG 7
+void xl_os_log(int level, const char *fmt, ...) XL_PRINTF(2, 3);
+
+/*
+ * Trace hooks, named for what happened.  Linux maps them to TRACE_EVENTs
+ * (system "xenlite"), the test kernel to a per-vCPU ring, hv to an
+ * in-memory ring.  Arguments: a port (or 0), a small integer (priority,
+ * vCPU, count) and a 64-bit value (a deadline, a lateness, a TSC stamp).
+ */
+enum xl_trace_point {
+	XL_TRACE_EVENT_SENT,	/* port, -, - */
+	XL_TRACE_UPCALL_ENTER,	/* -, vcpu, - */
+	XL_TRACE_UPCALL_EXIT,	/* -, vcpu, events handled */
+	XL_TRACE_EVENT_HANDLED, /* port, priority, vcpu */
+	XL_TRACE_EVENT_STRAY,	/* port, vcpu, - : pending with no handler */
+	XL_TRACE_TIMER_ARMED,	/* -, vcpu, deadline ns */
+	XL_TRACE_TIMER_FIRED,	/* -, vcpu, lateness ns */
+	XL_TRACE_BLOCK_ENTER,	/* -, vcpu, - */
+	XL_TRACE_BLOCK_LEAVE,	/* -, vcpu, - */
+	XL_TRACE_NR
+};
+void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
+		 uint64_t val);
+
+#define xl_log(level, ...) xl_os_log(level, __VA_ARGS__)
+#define xl_err(...) xl_os_log(XL_LOG_ERR, __VA_ARGS__)
+#define xl_warn(...) xl_os_log(XL_LOG_WARN, __VA_ARGS__)
+#define xl_info(...) xl_os_log(XL_LOG_INFO, __VA_ARGS__)
+
+#endif /* XENLITE_OS_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xt: the xenlite selftest framework.  One suite, a table of tests; each
+ * test declares the backends it runs on.  Tests are portable guest code:
+ * they use only <xenlite/...> and the environment below, which each
+ * backend's runner provides (selftests/hv-runner.c on hv/; the test kernel
+ * on real Xen later).  Output is kselftest-style TAP 13 with a closing
+ * "N passed, N failed, N skipped" line.
+ *
+ * A test body runs on vCPU 0 of a fresh guest (the core is NOT initialised:
+ * a test calls xt_core_init() or sets the core up itself) and returns
+ * XT_PASS, XT_FAIL or XT_SKIP.  Use XT_ASSERT*() to fail with a message.
+ */
+#ifndef XT_H
+#define XT_H
+
+#include <xenlite/evtchn.h>
+
+enum xt_result { XT_PASS = 0, XT_FAIL = 1, XT_SKIP = 2 };
+
+/* Backends, a bit mask. */
+#define XT_HV (1U << 0)		/* hv/ user-space model */
+#define XT_XEN_DOM0 (1U << 1)	/* test kernel as PVH dom0 on real Xen */
+#define XT_XEN_DOMU (1U << 2)	/* test kernel as PVH domU on real Xen */
+#define XT_XEN (XT_XEN_DOM0 | XT_XEN_DOMU)
+#define XT_ALL (XT_HV | XT_XEN)
+
+struct xt_test {
+	const char *name;
+	unsigned int backends;
+	unsigned int min_vcpus;		/* skip when the guest has fewer */
+	bool needs_peer;		/* needs a second domain (xt_peer_*) */
+	enum xt_result (*fn)(void);
+};
+
+/* --- environment, provided by the backend runner ------------------------ */
+
+/* The backend running now (one XT_* bit) and its name ("hv", ...). */
+unsigned int xt_backend(void);
+const char *xt_backend_name(void);
+unsigned int xt_nr_vcpus(void);
+
+/* Bring the core up with cfg (NULL: all vCPUs, FIFO if offered). */
+int xt_core_init(const struct xl_evtchn_config *cfg);
+/* The runner tears the core down after each test; tests need not. */
+
+/* Run fn(arg) on vCPU cpu (it may be the caller's) and wait for it. */
+void xt_run_on(unsigned int cpu, void (*fn)(void *), void *arg);
+/* Start fn(arg) on vCPU cpu (not the caller's) without waiting... */
+void xt_start_on(unsigned int cpu, void (*fn)(void *), void *arg);
+/* ...and wait for what xt_start_on() started there to return. */
+void xt_wait_on(unsigned int cpu);
+
+/* Monotonic nanoseconds, and a bounded spin/idle wait for cond(arg). */
+uint64_t xt_now_ns(void);
+bool xt_wait_until(bool (*cond)(void *), void *arg, uint64_t timeout_ns);
+
+/*
+ * A second domain (the peer) that runs no xenlite, only raw hypercalls:
+ * what a backend or another guest would be.  xt_peer_domid() is its id;
+ * xt_peer_hypercall() runs one hypercall on peer vCPU pcpu (its pointer
+ * arguments are the caller's memory, passed through).  xt_peer_start()
+ * runs fn(arg) on peer vCPU pcpu, where fn may call xt_peer_hc() (the raw
+ * hypercall of the peer vCPU it runs on); xt_peer_wait() joins it.
+ */
+bool xt_have_peer(void);
+domid_t xt_peer_domid(void);
+unsigned int xt_peer_nr_vcpus(void);
+long xt_peer_hypercall(unsigned int pcpu, unsigned int op, unsigned long a1,
+		       unsigned long a2, unsigned long a3);
+void xt_peer_start(unsigned int pcpu, void (*fn)(void *), void *arg);
+void xt_peer_wait(unsigned int pcpu);
+long xt_peer_hc(unsigned int op, unsigned long a1, unsigned long a2,
+		unsigned long a3);
+/* Raise the max_event_channels limit of this domain (hv only; else -1). */
+int xt_set_max_evtchns(unsigned int max);
+/* Force the hypervisor to refuse FIFO for the next xt_core_init (hv). */
+int xt_set_no_fifo(bool no_fifo);
+
+/* Reporting (TAP comment lines "# ..."). */
+void xt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void xt_fail_msg(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define XT_ASSERT(cond)                                                    \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			xt_fail_msg(__FILE__, __LINE__, "%s", #cond);      \
+			return XT_FAIL;                                    \
+		}                                                          \
+	} while (0)
+
+#define XT_ASSERT_EQ(a, b)                                                 \
+	do {                                                               \
+		long long xt_a_ = (long long)(a), xt_b_ = (long long)(b);  \
+		if (xt_a_ != xt_b_) {                                      \
+			xt_fail_msg(__FILE__, __LINE__,                    \
+				    "%s == %s: %lld != %lld", #a, #b,      \
+				    xt_a_, xt_b_);                         \
+			return XT_FAIL;                                    \
+		}                                                          \
+	} while (0)
+
+/* The suite: tables defined in the selftests/*-tests.c files. */
+extern const struct xt_test xt_evtchn_tests[];
+extern const unsigned int xt_evtchn_nr_tests;
+extern const struct xt_test xt_hypercall_tests[];
+extern const unsigned int xt_hypercall_nr_tests;
+
+#endif /* XT_H */
