@@ -24,8 +24,11 @@ struct xl_evtchn_ops {
 	bool (*is_masked)(evtchn_port_t port);
 	void (*mask)(evtchn_port_t port);
 	int (*unmask)(evtchn_port_t port);
-	/* Drain this vCPU's pending events, calling xl_evtchn_dispatch(). */
-	void (*handle_events)(unsigned int cpu);
+	/*
+	 * Drain this vCPU's pending events, calling xl_evtchn_dispatch() for
+	 * each; returns how many it dispatched.
+	 */
+	unsigned int (*handle_events)(unsigned int cpu);
 	/* Release what init allocated; the domain's ABI was reset already. */
 	void (*fini)(void);
 };
@@ -38,8 +41,13 @@ int xl_evtchn_fifo_init(unsigned int nr_vcpus);
 /* 2-level bring-up: mask every port (all start masked, as in FIFO). */
 int xl_evtchn_2l_init(unsigned int nr_vcpus);
 
-/* Called by handle_events for each pending, unmasked port. */
+/*
+ * Called by handle_events for each port it took the pending bit of while
+ * unmasked; runs the handler (or counts a stray event).
+ */
 void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu);
+/* The vCPU the port table has the port bound to (XL_MAX_VCPUS: none). */
+unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port);
 /* Count a stray or masked-seen event for cpu. */
 void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu);
 void xl_evtchn_note_masked(unsigned int cpu);

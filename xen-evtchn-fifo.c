@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The FIFO event-channel ABI, guest (consumer) side.
+ *
+ * ABI (Xen public event_channel.h, "FIFO-based event channel ABI" design
+ * by D. Vrabel): each port has a 32-bit event word in a guest-allocated
+ * event array (PENDING 31, MASKED 30, LINKED 29, BUSY 28, LINK 0..16).
+ * Each vCPU registers a control block with a READY bit and a head port per
+ * priority queue (0 highest .. 15 lowest).  Xen is the producer: it links
+ * pending, unmasked events at a queue's tail and sets READY (and raises
+ * the upcall) only when an event becomes a queue's new head
+ * (xen/common/event_fifo.c, evtchn_fifo_set_pending; Xen commit
+ * 70ccddb14a).  The guest is the only consumer of its queues.
+ */
+#include <xenlite/evtchn-ops.h>
+#include <xenlite/hypercall.h>
+
+#define WORDS_PER_PAGE (XL_PAGE_SIZE / sizeof(event_word_t))
+/* Enough pages for every port a LINK field can name (2^17 / 1024). */
+#define MAX_PAGES (EVTCHN_FIFO_NR_CHANNELS / WORDS_PER_PAGE)
+
+#define W_PENDING (1U << EVTCHN_FIFO_PENDING)
+#define W_MASKED (1U << EVTCHN_FIFO_MASKED)
+#define W_LINKED (1U << EVTCHN_FIFO_LINKED)
+#define W_BUSY (1U << EVTCHN_FIFO_BUSY)
+
+struct fifo_cpu {
+	evtchn_fifo_control_block_t *cb;
+	/* Our cursor in each queue: the next port to consume, 0 = reload
+	 * from the control block.  Only this vCPU touches it. */
+	uint32_t head[EVTCHN_FIFO_MAX_QUEUES];
+};
+
+static struct {
+	unsigned long pages[MAX_PAGES];	/* event_word_t *, published */
+	uint32_t nr_pages;
+	uint32_t expand_lock;
+	unsigned int nr_vcpus;
+	struct fifo_cpu cpu[XL_MAX_VCPUS];
+} fifo;
+
+static event_word_t *word_of(evtchn_port_t port)
+{
+	unsigned int page = port / WORDS_PER_PAGE;
+
+	if (page >= MAX_PAGES)
+		return NULL;
+	return (event_word_t *)xl_read_ulong(&fifo.pages[page]) +
+	       port % WORDS_PER_PAGE;
+}
+
+static unsigned int fifo_max_channels(void)
+{
+	return EVTCHN_FIFO_NR_CHANNELS;
+}
+
+/* Add one event-array page; called with expand_lock held. */
+static int expand_one(void *page)
+{
+	struct evtchn_expand_array op;
+	event_word_t *w = page;
+	unsigned int i;
+	int rc;
+
+	/*
+	 * New words start MASKED (as Linux's init_array_page does): a port
+	 * Xen allocates later stays quiet until bind installed its handler
+	 * and unmasked it.  Xen may already hold a pending state for ports
+	 * in this page and sets PENDING when the page arrives (Xen commit
+	 * 917c123029); the unmask at bind then goes through Xen.
+	 */
+	for (i = 0; i < WORDS_PER_PAGE; i++)
+		xl_write32(&w[i], W_MASKED);
+	op.array_gfn = xl_os_virt_to_gfn(page);
+	rc = xl_hc_event_channel_op(EVTCHNOP_expand_array, &op);
+	if (rc)
+		return rc;
+	xl_write_ulong(&fifo.pages[fifo.nr_pages], (unsigned long)page);
+	xl_write32(&fifo.nr_pages, fifo.nr_pages + 1);
+	return 0;
+}
+
+static bool covered(evtchn_port_t port)
+{
+	return port / WORDS_PER_PAGE < xl_read32(&fifo.nr_pages);
+}
+
+/*
+ * Grow the event array until it covers port.  Pages are allocated with no
+ * lock held (a host may sleep in its allocator); the lock only serialises
+ * EVTCHNOP_expand_array, which must add pages in order.
+ */
+static int fifo_setup(evtchn_port_t port)
+{
+	void *page;
+	int rc = 0;
+
+	if (port >= EVTCHN_FIFO_NR_CHANNELS)
+		return -XEN_EINVAL;
+	while (!covered(port)) {
+		page = xl_os_alloc_page();
+		if (!page)
+			return -XEN_ENOMEM;
+		while (xl_cmpxchg32(&fifo.expand_lock, 0, 1))
+			xl_cpu_relax();
+		if (!covered(port)) {
+			rc = expand_one(page);
+			if (!rc)
+				page = NULL;
+		}
+		xl_xchg32(&fifo.expand_lock, 0);
+		if (page)
+			xl_os_free_page(page);
+		if (rc) {
+			xl_err("fifo: expand_array for port %u: %d\n", port,
+			       rc);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void fifo_bind_to_cpu(evtchn_port_t port, unsigned int cpu,
+			     unsigned int old_cpu)
+{
+	/* Xen tracks the queue a port was last linked on (lastq). */
+}
+
+static void fifo_clear_pending(evtchn_port_t port)
+{
+	xl_fetch_and32(word_of(port), ~W_PENDING);
+}
+
+static bool fifo_is_pending(evtchn_port_t port)
+{
+	return xl_read32(word_of(port)) & W_PENDING;
+}
+
+static bool fifo_is_masked(evtchn_port_t port)
+{
+	return xl_read32(word_of(port)) & W_MASKED;
+}
+
+static void fifo_mask(evtchn_port_t port)
+{
+	xl_fetch_or32(word_of(port), W_MASKED);
+}
+
+/*
+ * Unmask.  The local fast path clears MASKED only when the word is neither
+ * PENDING nor BUSY, in one compare-exchange: a pending event needs Xen to
+ * link it (EVTCHNOP_unmask relinks, evtchn_fifo_unmask), and BUSY means Xen
+ * is rewriting this word's LINK as a queue tail (evtchn_fifo_set_link),
+ * whose own compare-exchange our write would upset.  Everything else goes
+ * through Xen (Linux "xen/events: fix race in evtchn_fifo_unmask()",
+ * XSA-332 series, Nov 2020).
+ */
+static int fifo_unmask(evtchn_port_t port)
+{
+	struct evtchn_unmask op = { .port = port };
+	event_word_t *word = word_of(port);
+	uint32_t w = xl_read32(word), seen;
+
+	while (w & W_MASKED) {
+		if (w & (W_PENDING | W_BUSY))
+			return xl_hc_event_channel_op(EVTCHNOP_unmask, &op);
+		seen = xl_cmpxchg32(word, w, w & ~W_MASKED);
+		if (seen == w)
+			return 0;
+		w = seen;
+	}
+	return 0;
+}
+
+/*
+ * Unlink the head event: clear LINKED and LINK in one compare-exchange and
+ * return the next port.  Xen may be linking a new event behind this one
+ * (setting LINK with BUSY held); the exchange either sees Xen's LINK, or
+ * makes Xen see the word unlinked and start a new queue instead
+ * (try_set_link fails on a word without LINKED).
+ */
+static evtchn_port_t unlink_head(event_word_t *word, uint32_t *wv)
+{
+	uint32_t w = xl_read32(word), seen;
+
+	for (;;) {
+		seen = xl_cmpxchg32(word, w,
+				    w & ~(W_LINKED | EVTCHN_FIFO_LINK_MASK));
+		if (seen == w)
+			break;
+		w = seen;
+	}
+	*wv = w;
+	return w & EVTCHN_FIFO_LINK_MASK;
+}
+
+/*
+ * Take the pending bit of an unmasked event, atomically with the MASKED
+ * test, so a port masked before this point is never dispatched.  The
+ * event stays pending if masked; unmask hands it back to Xen.
+ */
+static bool take_pending(event_word_t *word)
+{
+	uint32_t w = xl_read32(word), seen;
+
+	while ((w & W_PENDING) && !(w & W_MASKED)) {
+		seen = xl_cmpxchg32(word, w, w & ~W_PENDING);
+		if (seen == w)
+			return true;
+		w = seen;
+	}
+	return false;
+}
+
+/*
+ * The port moved to another vCPU while linked on our queue (rebind): hand
+ * it back to Xen, which links it on the new notify vCPU's queue because
+ * the word is pending and no longer linked (evtchn_fifo_unmask ->
+ * evtchn_fifo_set_pending).
+ */
+static void forward(evtchn_port_t port)
+{
+	struct evtchn_unmask op = { .port = port };
+
+	xl_hc_event_channel_op(EVTCHNOP_unmask, &op);
+}
+
+/* Consume one event from queue q; clears q in *ready when it drains. */
+static unsigned int consume_one(unsigned int cpu, unsigned int q,
+				uint32_t *ready)
+{
+	struct fifo_cpu *fc = &fifo.cpu[cpu];
+	evtchn_port_t port = fc->head[q], next;
+	event_word_t *word;
+	uint32_t w;
+	unsigned int owner;
+
+	if (!port) {
+		/*
+		 * Our cursor ran out: the queue restarted, and Xen wrote the
+		 * new head before setting READY (write_atomic(q->head) then
+		 * guest_test_and_set_bit(ready) in evtchn_fifo_set_pending).
+		 * We saw READY, so read head after it (Linux: virt_rmb()).
+		 */
+		xl_rmb();
+		port = xl_read32(&fc->cb->head[q]);
+		if (!port) {
+			*ready &= ~(1U << q);
+			return 0;
+		}
+	}
+	word = word_of(port);
+	next = unlink_head(word, &w);
+	if (!next)
+		*ready &= ~(1U << q);
+	fc->head[q] = next;
+
+	if (!(w & W_PENDING))
+		return 0;
+	if (w & W_MASKED) {
+		xl_evtchn_note_masked(cpu);
+		return 0;
+	}
+	owner = xl_evtchn_port_cpu_raw(port);
+	if (owner != cpu && owner < XL_MAX_VCPUS) {
+		forward(port);
+		return 0;
+	}
+	if (!take_pending(word))
+		return 0;
+	xl_evtchn_dispatch(port, cpu);
+	return 1;
+}
+
+/*
+ * Serve the highest-priority ready queue (lowest bit) one event at a time,
+ * folding in a fresh READY after each, so an event that arrives on a
+ * higher-priority queue meanwhile (even one raised by a handler) goes
+ * next.  READY is taken with an exchange: Xen sets a bit only for a new
+ * head, so a cleared bit is re-set if the queue restarts.
+ */
+static unsigned int fifo_handle_events(unsigned int cpu)
+{
+	struct fifo_cpu *fc = &fifo.cpu[cpu];
+	uint32_t ready;
+	unsigned int n = 0;
+
+	if (!fc->cb)
+		return 0;
+	ready = xl_xchg32(&fc->cb->ready, 0);
+	while (ready) {
+		n += consume_one(cpu, __builtin_ctz(ready), &ready);
+		ready |= xl_xchg32(&fc->cb->ready, 0);
+	}
+	return n;
+}
+
+static void fifo_fini(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_PAGES; i++) {
+		void *page = (void *)xl_read_ulong(&fifo.pages[i]);
+
+		if (page)
+			xl_os_free_page(page);
+		xl_write_ulong(&fifo.pages[i], 0);
+	}
+	xl_write32(&fifo.nr_pages, 0);
+	for (i = 0; i < XL_MAX_VCPUS; i++) {
+		if (fifo.cpu[i].cb)
+			xl_os_free_page(fifo.cpu[i].cb);
+		fifo.cpu[i] = (struct fifo_cpu){ 0 };
+	}
+}
+
+static int init_vcpu(unsigned int cpu)
+{
+	struct evtchn_init_control op = { .offset = 0, .vcpu = cpu };
+	void *page = xl_os_alloc_page();
+	int rc;
+
+	if (!page)
+		return -XEN_ENOMEM;
+	op.control_gfn = xl_os_virt_to_gfn(page);
+	rc = xl_hc_event_channel_op(EVTCHNOP_init_control, &op);
+	if (rc) {
+		xl_os_free_page(page);
+		return rc;
+	}
+	fifo.cpu[cpu].cb = page;
+	return 0;
+}
+
+/*
+ * EVTCHNOP_init_control on every vCPU.  A refusal on vCPU 0 (-ENOSYS from
+ * a Xen without FIFO, or a policy refusal) leaves the domain on 2-level;
+ * after a partial success we reset the domain back to 2-level, since Xen
+ * switches the whole domain at the first init_control
+ * (event_fifo.c, evtchn_fifo_init_control -> setup_event_array).
+ */
+int xl_evtchn_fifo_init(unsigned int nr_vcpus)
+{
+	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	unsigned int cpu;
+	int rc = 0;
+
+	fifo_fini();
+	fifo.nr_vcpus = nr_vcpus;
+	for (cpu = 0; cpu < nr_vcpus && !rc; cpu++)
+		rc = init_vcpu(cpu);
+	if (!rc)
+		rc = fifo_setup(0);
+	if (rc && fifo.cpu[0].cb) {
+		xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
+		fifo_fini();
+	}
+	return rc;
+}
+
+const struct xl_evtchn_ops xl_evtchn_fifo_ops = {
+	.name = "FIFO",
+	.abi = XL_EVTCHN_ABI_FIFO,
+	.max_channels = fifo_max_channels,
+	.setup = fifo_setup,
+	.bind_to_cpu = fifo_bind_to_cpu,
+	.clear_pending = fifo_clear_pending,
+	.is_pending = fifo_is_pending,
+	.is_masked = fifo_is_masked,
+	.mask = fifo_mask,
+	.unmask = fifo_unmask,
+	.handle_events = fifo_handle_events,
+	.fini = fifo_fini,
+};

@@ -1,0 +1,811 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xenlite event channels: the port table, binding and unbinding of
+ * unbound, interdomain, VIRQ and IPI ports, handler dispatch, the upcall
+ * handler, and the 2-level ABI (the fallback when FIFO is refused).
+ *
+ * Sources for the ABI rules cited below: Xen's public event_channel.h and
+ * xen.h, xen/common/event_channel.c and event_2l.c (Xen 4.17), and Linux's
+ * drivers/xen/events/ as the reference consumer.
+ */
+#include <xenlite/evtchn-ops.h>
+#include <xenlite/hypercall.h>
+
+/* --- a tiny spinlock on the os.h atomics --------------------------------- */
+
+struct xl_spinlock {
+	uint32_t v;
+};
+
+static void xl_spin_lock(struct xl_spinlock *l)
+{
+	/* xl_cmpxchg32 is fully ordered: it is the acquire barrier. */
+	while (xl_cmpxchg32(&l->v, 0, 1) != 0)
+		while (xl_read32(&l->v))
+			xl_cpu_relax();
+}
+
+static void xl_spin_unlock(struct xl_spinlock *l)
+{
+	/* xl_xchg32 is fully ordered: the critical section's stores are
+	 * visible before the lock reads free. */
+	xl_xchg32(&l->v, 0);
+}
+
+/* --- the port table ------------------------------------------------------ */
+
+/*
+ * One entry per port, in chunks allocated on first bind, so 131,071 ports
+ * cost memory only when they are used.  fn and data are read by the upcall
+ * on any vCPU while bind/close write them: they go through xl_read_ulong /
+ * xl_write_ulong, and bind publishes them before the port is unmasked
+ * (the unmask is a fully ordered atomic, or a hypercall).
+ */
+struct xl_port {
+	unsigned long fn;	/* xl_evtchn_handler_t, 0 when free/closing */
+	unsigned long data;
+	uint32_t type;		/* enum xl_port_type */
+	uint32_t cpu;		/* notify vCPU */
+	uint32_t run;		/* XL_RUN_* handler state */
+	uint32_t virq;
+	uint64_t count;		/* handler runs */
+};
+
+#define XL_RUN_ACTIVE 1U	/* a vCPU is running the handler */
+#define XL_RUN_AGAIN 2U		/* an event arrived meanwhile: run once more */
+
+#define XL_PORT_CHUNK 512U
+#define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
+
+struct xl_cpu {
+	uint32_t depth;		/* upcall nesting on this vCPU */
+	uint32_t rerun;		/* a nested upcall asked for another pass */
+	uint32_t running_port;	/* port whose handler runs here, or 0 */
+	struct xl_evtchn_stats stats;
+};
+
+static struct {
+	const struct xl_evtchn_ops *ops;
+	unsigned int nr_vcpus;
+	struct xl_spinlock lock;	/* bind/close, chunk allocation */
+	unsigned long chunks[XL_PORT_CHUNKS]; /* struct xl_port * */
+	struct xl_cpu cpu[XL_MAX_VCPUS];
+} xl_ev;
+
+static void xl_stat_inc(uint64_t *s)
+{
+	/* Single writer (the owning vCPU); readers on other vCPUs. */
+	xl_write64(s, xl_read64(s) + 1);
+}
+
+static struct xl_port *port_lookup(evtchn_port_t port)
+{
+	struct xl_port *chunk;
+
+	if (port >= EVTCHN_FIFO_NR_CHANNELS)
+		return NULL;
+	chunk = (struct xl_port *)xl_read_ulong(
+		&xl_ev.chunks[port / XL_PORT_CHUNK]);
+	return chunk ? &chunk[port % XL_PORT_CHUNK] : NULL;
+}
+
+/* Make sure port has a table entry; allocation happens outside the lock. */
+static struct xl_port *port_entry(evtchn_port_t port)
+{
+	struct xl_port *p = port_lookup(port), *chunk;
+	unsigned long *slot;
+
+	if (p || port >= EVTCHN_FIFO_NR_CHANNELS)
+		return p;
+	chunk = xl_os_zalloc(XL_PORT_CHUNK * sizeof(*chunk));
+	if (!chunk)
+		return NULL;
+	slot = &xl_ev.chunks[port / XL_PORT_CHUNK];
+	xl_spin_lock(&xl_ev.lock);
+	if (!xl_read_ulong(slot)) {
+		xl_write_ulong(slot, (unsigned long)chunk);
+		chunk = NULL;
+	}
+	xl_spin_unlock(&xl_ev.lock);
+	if (chunk)
+		xl_os_free(chunk);
+	return port_lookup(port);
+}
+
+/* --- upcall and dispatch ------------------------------------------------- */
+
+void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu)
+{
+	xl_stat_inc(&xl_ev.cpu[cpu].stats.stray);
+	xl_os_trace(XL_TRACE_EVENT_STRAY, port, cpu, 0);
+}
+
+void xl_evtchn_note_masked(unsigned int cpu)
+{
+	xl_stat_inc(&xl_ev.cpu[cpu].stats.masked_seen);
+}
+
+unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port)
+{
+	struct xl_port *p = port_lookup(port);
+
+	if (!p || xl_read32(&p->type) == XL_PORT_FREE)
+		return XL_MAX_VCPUS;
+	return xl_read32(&p->cpu);
+}
+
+/*
+ * Claim the handler: returns true when this vCPU must run it, false when
+ * another vCPU runs it and was told to run it once more.  Edge semantics:
+ * the event is never dropped, and the handler never runs concurrently
+ * with itself (possible after a rebind moved the port between vCPUs).
+ */
+static bool port_claim(struct xl_port *p)
+{
+	uint32_t old = xl_read32(&p->run), seen;
+
+	for (;;) {
+		uint32_t want = (old & XL_RUN_ACTIVE) ? old | XL_RUN_AGAIN :
+							XL_RUN_ACTIVE;
+
+		seen = xl_cmpxchg32(&p->run, old, want);
+		if (seen == old)
+			return !(old & XL_RUN_ACTIVE);
+		old = seen;
+	}
+}
+
+/* Release the handler; returns true if it must run again. */
+static bool port_release(struct xl_port *p)
+{
+	uint32_t old = xl_read32(&p->run), seen;
+
+	for (;;) {
+		uint32_t want = (old & XL_RUN_AGAIN) ? XL_RUN_ACTIVE : 0;
+
+		seen = xl_cmpxchg32(&p->run, old, want);
+		if (seen == old)
+			return old & XL_RUN_AGAIN;
+		old = seen;
+	}
+}
+
+void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+{
+	struct xl_cpu *c = &xl_ev.cpu[cpu];
+	struct xl_port *p = port_lookup(port);
+	uint32_t prev = xl_read32(&c->running_port);
+	xl_evtchn_handler_t fn;
+
+	if (!p || !xl_read_ulong(&p->fn)) {
+		xl_evtchn_note_stray(port, cpu);
+		return;
+	}
+	if (!port_claim(p))
+		return;
+	xl_write32(&c->running_port, port);
+	do {
+		fn = (xl_evtchn_handler_t)xl_read_ulong(&p->fn);
+		if (!fn)
+			continue; /* closed while we ran; drain AGAIN */
+		fn(port, (void *)xl_read_ulong(&p->data));
+		xl_stat_inc(&c->stats.events);
+		xl_write64(&p->count, xl_read64(&p->count) + 1);
+		xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
+	} while (port_release(p));
+	xl_write32(&c->running_port, prev);
+}
+
+/*
+ * The upcall: Xen set vcpu_info->evtchn_upcall_pending and the host took
+ * the callback (IDT vector, PCI interrupt, PV callback, or hv's signal).
+ *
+ * Rules (xen.h, struct vcpu_info comment): the guest clears
+ * evtchn_upcall_pending before scanning, and rescans while Xen set it
+ * again.  The clear must be ordered before the scan's reads, or an event
+ * Xen marks between our scan and our clear is lost: xl_xchg8 is a full
+ * barrier (a locked xchg on x86), like the xchg Linux's consumers start
+ * with.  Re-entry (a handler that unmasks delivery, or a spurious nested
+ * callback) only asks the running instance for another pass.
+ */
+void xl_evtchn_upcall(void)
+{
+	unsigned int cpu = xl_os_vcpu_id(), handled = 0;
+	struct vcpu_info *vi = xl_os_vcpu_info(cpu);
+	struct xl_cpu *c = &xl_ev.cpu[cpu];
+	unsigned long flags = xl_os_irq_save();
+	const struct xl_evtchn_ops *ops = xl_ev.ops;
+
+	xl_stat_inc(&c->stats.upcalls);
+	if (xl_read32(&c->depth)) {
+		xl_write32(&c->rerun, 1);
+		xl_stat_inc(&c->stats.nested);
+		goto out;
+	}
+	xl_write32(&c->depth, 1);
+	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
+	do {
+		xl_write32(&c->rerun, 0);
+		xl_xchg8(&vi->evtchn_upcall_pending, 0);
+		xl_stat_inc(&c->stats.upcall_loops);
+		if (ops)
+			handled += ops->handle_events(cpu);
+		/* Read evtchn_upcall_pending only after the scan (Linux's
+		 * virt_rmb() in __xen_evtchn_do_upcall). */
+		xl_rmb();
+	} while (xl_read8(&vi->evtchn_upcall_pending) ||
+		 xl_read32(&c->rerun));
+	xl_write32(&c->depth, 0);
+	if (!handled)
+		xl_stat_inc(&c->stats.spurious);
+	xl_os_trace(XL_TRACE_UPCALL_EXIT, 0, cpu, handled);
+out:
+	xl_os_irq_restore(flags);
+}
+
+/* --- binding ------------------------------------------------------------- */
+
+static int port_install(evtchn_port_t port, enum xl_port_type type,
+			unsigned int cpu, uint32_t virq,
+			xl_evtchn_handler_t fn, void *data)
+{
+	struct xl_port *p;
+	int rc;
+
+	rc = xl_ev.ops->setup(port);
+	if (rc)
+		return rc;
+	p = port_entry(port);
+	if (!p)
+		return -XEN_ENOMEM;
+	xl_spin_lock(&xl_ev.lock);
+	xl_write32(&p->type, type);
+	xl_write32(&p->cpu, cpu);
+	xl_write32(&p->virq, virq);
+	xl_write64(&p->count, 0);
+	xl_write_ulong(&p->data, (unsigned long)data);
+	xl_write_ulong(&p->fn, (unsigned long)fn);
+	xl_spin_unlock(&xl_ev.lock);
+	xl_ev.ops->bind_to_cpu(port, cpu, cpu);
+	/* Fully ordered: fn/data are visible before any dispatch. */
+	return xl_ev.ops->unmask(port);
+}
+
+/* Undo a bind in Xen when the guest side could not take the port. */
+static void bind_undo(evtchn_port_t port)
+{
+	struct evtchn_close cl = { .port = port };
+
+	xl_hc_event_channel_op(EVTCHNOP_close, &cl);
+}
+
+static int bind_finish(int rc, evtchn_port_t port, enum xl_port_type type,
+		       unsigned int cpu, uint32_t virq, xl_evtchn_handler_t fn,
+		       void *data, evtchn_port_t *out)
+{
+	if (rc)
+		return rc;
+	rc = port_install(port, type, cpu, virq, fn, data);
+	if (rc) {
+		xl_err("evtchn: port %u bound but not set up: %d\n", port, rc);
+		bind_undo(port);
+		return rc;
+	}
+	*out = port;
+	return 0;
+}
+
+static bool ready(void)
+{
+	return xl_ev.ops != NULL;
+}
+
+int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn,
+			    void *data, evtchn_port_t *port)
+{
+	struct evtchn_alloc_unbound op = { .dom = DOMID_SELF,
+					   .remote_dom = remote };
+	int rc;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	rc = xl_hc_event_channel_op(EVTCHNOP_alloc_unbound, &op);
+	/* Unbound ports notify vCPU 0 (event_channel.c alloc_unbound). */
+	return bind_finish(rc, op.port, XL_PORT_UNBOUND, 0, 0, fn, data, port);
+}
+
+int xl_evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port,
+			       xl_evtchn_handler_t fn, void *data,
+			       evtchn_port_t *port)
+{
+	struct evtchn_bind_interdomain op = { .remote_dom = remote,
+					      .remote_port = remote_port };
+	int rc;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	/*
+	 * Xen marks the new local port pending (event_channel.c,
+	 * evtchn_bind_interdomain) so neither side misses a notification
+	 * sent before the bind; port_install() unmasks only after the
+	 * handler is in place, so that event is delivered.
+	 */
+	rc = xl_hc_event_channel_op(EVTCHNOP_bind_interdomain, &op);
+	return bind_finish(rc, op.local_port, XL_PORT_INTERDOMAIN, 0, 0, fn,
+			   data, port);
+}
+
+int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu,
+			xl_evtchn_handler_t fn, void *data,
+			evtchn_port_t *port)
+{
+	struct evtchn_bind_virq op = { .virq = virq, .vcpu = cpu };
+	int rc;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	rc = xl_hc_event_channel_op(EVTCHNOP_bind_virq, &op);
+	return bind_finish(rc, op.port, XL_PORT_VIRQ, cpu, virq, fn, data,
+			   port);
+}
+
+int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
+		       evtchn_port_t *port)
+{
+	struct evtchn_bind_ipi op = { .vcpu = cpu };
+	int rc;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	rc = xl_hc_event_channel_op(EVTCHNOP_bind_ipi, &op);
+	return bind_finish(rc, op.port, XL_PORT_IPI, cpu, 0, fn, data, port);
+}
+
+static struct xl_port *bound_port(evtchn_port_t port)
+{
+	struct xl_port *p = ready() ? port_lookup(port) : NULL;
+
+	if (!p || xl_read32(&p->type) == XL_PORT_FREE)
+		return NULL;
+	return p;
+}
+
+/* Wait until no vCPU runs p's handler, unless we are that handler. */
+static void port_quiesce(struct xl_port *p, evtchn_port_t port)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+
+	if (xl_read32(&xl_ev.cpu[cpu].running_port) == port)
+		return;
+	while (xl_read32(&p->run))
+		xl_cpu_relax();
+}
+
+int xl_evtchn_close(evtchn_port_t port)
+{
+	struct evtchn_close op = { .port = port };
+	struct xl_port *p = bound_port(port);
+	int rc;
+
+	if (!p)
+		return -XEN_EINVAL;
+	/*
+	 * Masked first, so no new dispatch starts.  The word may still be
+	 * LINKED in a FIFO queue: Xen does not hand the port out again until
+	 * the consumer unlinks it (Xen commit 78e24c269b, evtchn_is_busy),
+	 * and the consumer skips it because it is masked or not pending
+	 * (Xen clears PENDING when it frees the port, evtchn_free()).
+	 */
+	xl_ev.ops->mask(port);
+	rc = xl_hc_event_channel_op(EVTCHNOP_close, &op);
+	if (rc) {
+		xl_ev.ops->unmask(port);
+		return rc;
+	}
+	xl_spin_lock(&xl_ev.lock);
+	xl_write_ulong(&p->fn, 0);
+	xl_spin_unlock(&xl_ev.lock);
+	port_quiesce(p, port);
+	xl_ev.ops->bind_to_cpu(port, XL_MAX_VCPUS, xl_read32(&p->cpu));
+	xl_write32(&p->type, XL_PORT_FREE);
+	xl_write_ulong(&p->data, 0);
+	return 0;
+}
+
+int xl_evtchn_send(evtchn_port_t port)
+{
+	struct evtchn_send op = { .port = port };
+
+	xl_os_trace(XL_TRACE_EVENT_SENT, port, 0, 0);
+	return xl_hc_event_channel_op(EVTCHNOP_send, &op);
+}
+
+void xl_evtchn_mask(evtchn_port_t port)
+{
+	if (bound_port(port))
+		xl_ev.ops->mask(port);
+}
+
+int xl_evtchn_unmask(evtchn_port_t port)
+{
+	if (!bound_port(port))
+		return -XEN_EINVAL;
+	return xl_ev.ops->unmask(port);
+}
+
+bool xl_evtchn_is_pending(evtchn_port_t port)
+{
+	return bound_port(port) && xl_ev.ops->is_pending(port);
+}
+
+bool xl_evtchn_is_masked(evtchn_port_t port)
+{
+	return bound_port(port) && xl_ev.ops->is_masked(port);
+}
+
+void xl_evtchn_clear_pending(evtchn_port_t port)
+{
+	if (bound_port(port))
+		xl_ev.ops->clear_pending(port);
+}
+
+int xl_evtchn_set_priority(evtchn_port_t port, unsigned int priority)
+{
+	struct evtchn_set_priority op = { .port = port,
+					  .priority = priority };
+
+	if (!ready())
+		return -XEN_ENODEV;
+	/* Xen checks the priority and answers -ENOSYS on 2-level. */
+	return xl_hc_event_channel_op(EVTCHNOP_set_priority, &op);
+}
+
+/*
+ * Move a port to another vCPU.  Masked around the move and unmasked after
+ * it (if it was unmasked), so an event pending across the move is raised
+ * again on the new vCPU: 2-level unmask goes through Xen, which sets the
+ * selector bit of the new notify vCPU (event_2l.c, evtchn_2l_unmask); FIFO
+ * unmask relinks a pending event onto the new vCPU's queue
+ * (event_fifo.c, evtchn_fifo_unmask), and an event still linked on the old
+ * vCPU's queue is forwarded by that vCPU's consumer (xen-evtchn-fifo.c).
+ */
+int xl_evtchn_bind_vcpu(evtchn_port_t port, unsigned int cpu)
+{
+	struct evtchn_bind_vcpu op = { .port = port, .vcpu = cpu };
+	struct xl_port *p = bound_port(port);
+	unsigned int old;
+	bool masked;
+	int rc;
+
+	if (!p)
+		return -XEN_EINVAL;
+	masked = xl_ev.ops->is_masked(port);
+	xl_ev.ops->mask(port);
+	rc = xl_hc_event_channel_op(EVTCHNOP_bind_vcpu, &op);
+	if (!rc) {
+		old = xl_read32(&p->cpu);
+		xl_write32(&p->cpu, cpu);
+		xl_ev.ops->bind_to_cpu(port, cpu, old);
+	}
+	if (!masked)
+		xl_ev.ops->unmask(port);
+	return rc;
+}
+
+enum xl_port_type xl_evtchn_port_type(evtchn_port_t port)
+{
+	struct xl_port *p = bound_port(port);
+
+	return p ? (enum xl_port_type)xl_read32(&p->type) : XL_PORT_FREE;
+}
+
+unsigned int xl_evtchn_port_cpu(evtchn_port_t port)
+{
+	return xl_evtchn_port_cpu_raw(port);
+}
+
+uint64_t xl_evtchn_port_count(evtchn_port_t port)
+{
+	struct xl_port *p = port_lookup(port);
+
+	return p ? xl_read64(&p->count) : 0;
+}
+
+void xl_evtchn_get_stats(unsigned int cpu, struct xl_evtchn_stats *st)
+{
+	const struct xl_evtchn_stats *s = &xl_ev.cpu[cpu].stats;
+
+	st->upcalls = xl_read64(&s->upcalls);
+	st->upcall_loops = xl_read64(&s->upcall_loops);
+	st->nested = xl_read64(&s->nested);
+	st->spurious = xl_read64(&s->spurious);
+	st->events = xl_read64(&s->events);
+	st->stray = xl_read64(&s->stray);
+	st->masked_seen = xl_read64(&s->masked_seen);
+}
+
+/* --- bring-up and teardown ------------------------------------------------ */
+
+enum xl_evtchn_abi xl_evtchn_abi(void)
+{
+	return xl_ev.ops ? xl_ev.ops->abi : XL_EVTCHN_ABI_NONE;
+}
+
+const char *xl_evtchn_abi_name(void)
+{
+	return xl_ev.ops ? xl_ev.ops->name : "none";
+}
+
+unsigned int xl_evtchn_max_ports(void)
+{
+	return xl_ev.ops ? xl_ev.ops->max_channels() : 0;
+}
+
+static void reset_state(void)
+{
+	unsigned int i;
+	unsigned long chunk;
+
+	for (i = 0; i < XL_PORT_CHUNKS; i++) {
+		chunk = xl_read_ulong(&xl_ev.chunks[i]);
+		if (chunk)
+			xl_os_free((void *)chunk);
+		xl_write_ulong(&xl_ev.chunks[i], 0);
+	}
+	for (i = 0; i < XL_MAX_VCPUS; i++) {
+		struct xl_cpu *c = &xl_ev.cpu[i];
+
+		xl_write32(&c->depth, 0);
+		xl_write32(&c->rerun, 0);
+		xl_write32(&c->running_port, 0);
+		c->stats = (struct xl_evtchn_stats){ 0 };
+	}
+}
+
+int xl_evtchn_init(const struct xl_evtchn_config *cfg)
+{
+	unsigned int n = cfg && cfg->nr_vcpus ? cfg->nr_vcpus :
+						 xl_os_nr_vcpus();
+	int rc = -XEN_ENOSYS;
+
+	if (xl_ev.ops)
+		return -XEN_EEXIST;
+	if (n > XL_MAX_VCPUS || n > xl_os_nr_vcpus())
+		return -XEN_EINVAL;
+	reset_state();
+	xl_ev.nr_vcpus = n;
+	if (!cfg || !cfg->force_2level) {
+		rc = xl_evtchn_fifo_init(n);
+		if (!rc) {
+			xl_write_ulong((unsigned long *)&xl_ev.ops,
+				       (unsigned long)&xl_evtchn_fifo_ops);
+			xl_info("evtchn: using the FIFO ABI on %u vCPUs\n", n);
+			return 0;
+		}
+		xl_info("evtchn: FIFO refused (%d), using 2-level\n", rc);
+	}
+	rc = xl_evtchn_2l_init(n);
+	if (rc)
+		return rc;
+	xl_write_ulong((unsigned long *)&xl_ev.ops,
+		       (unsigned long)&xl_evtchn_2l_ops);
+	return 0;
+}
+
+/*
+ * Close every port we bound, then EVTCHNOP_reset: Xen closes what is left
+ * and, if the domain used FIFO, returns it to the 2-level ABI and drops
+ * the control blocks and event array (event_channel.c, evtchn_reset), so
+ * the pages can be freed and a later init starts clean.
+ */
+void xl_evtchn_fini(void)
+{
+	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	const struct xl_evtchn_ops *ops = xl_ev.ops;
+	evtchn_port_t port;
+	int rc;
+
+	if (!ops)
+		return;
+	for (port = 1; port < EVTCHN_FIFO_NR_CHANNELS; port++) {
+		if (!(port % XL_PORT_CHUNK) &&
+		    !xl_read_ulong(&xl_ev.chunks[port / XL_PORT_CHUNK])) {
+			port += XL_PORT_CHUNK - 1;
+			continue;
+		}
+		if (bound_port(port))
+			xl_evtchn_close(port);
+	}
+	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
+	if (rc)
+		xl_warn("evtchn: EVTCHNOP_reset failed: %d\n", rc);
+	xl_write_ulong((unsigned long *)&xl_ev.ops, 0);
+	ops->fini();
+	reset_state();
+}
+
+/* --- the 2-level ABI ----------------------------------------------------- */
+
+/*
+ * shared_info has one pending and one mask bit per port, in xen_ulong_t
+ * words; vcpu_info->evtchn_pending_sel has one bit per pending word for
+ * that vCPU (xen.h, struct shared_info).  Xen sets a selector bit only on
+ * the port's notify vCPU, but a word holds ports of many vCPUs, so each
+ * vCPU scans only the ports bound to it (l2_cpu_bits).
+ */
+#define L2_PORTS (sizeof(xen_ulong_t) * 8 * sizeof(xen_ulong_t) * 8)
+#define L2_WORDS (L2_PORTS / XL_BITS_PER_LONG)
+
+static struct {
+	unsigned long cpu_bits[XL_MAX_VCPUS][L2_WORDS];
+	uint32_t word_idx[XL_MAX_VCPUS];	/* fairness cursor */
+	uint32_t bit_idx[XL_MAX_VCPUS];
+} l2;
+
+static unsigned long *l2_pending(void)
+{
+	return (unsigned long *)xl_os_shared_info()->evtchn_pending;
+}
+
+static unsigned long *l2_mask(void)
+{
+	return (unsigned long *)xl_os_shared_info()->evtchn_mask;
+}
+
+static unsigned int l2_max_channels(void)
+{
+	return L2_PORTS;
+}
+
+static int l2_setup(evtchn_port_t port)
+{
+	return port < L2_PORTS ? 0 : -XEN_ENOSPC;
+}
+
+static void l2_bind_to_cpu(evtchn_port_t port, unsigned int cpu,
+			   unsigned int old_cpu)
+{
+	if (old_cpu < XL_MAX_VCPUS)
+		xl_clear_bit_ulong(port, l2.cpu_bits[old_cpu]);
+	if (cpu < XL_MAX_VCPUS)
+		xl_set_bit_ulong(port, l2.cpu_bits[cpu]);
+}
+
+static void l2_clear_pending(evtchn_port_t port)
+{
+	xl_clear_bit_ulong(port, l2_pending());
+}
+
+static bool l2_is_pending(evtchn_port_t port)
+{
+	return xl_test_bit_ulong(port, l2_pending());
+}
+
+static bool l2_is_masked(evtchn_port_t port)
+{
+	return xl_test_bit_ulong(port, l2_mask());
+}
+
+static void l2_mask_port(evtchn_port_t port)
+{
+	xl_set_bit_ulong(port, l2_mask());
+}
+
+/*
+ * Unmask.  Xen's evtchn_2l_unmask raises a pending port only if it is the
+ * one that clears the mask bit, on the port's notify vCPU.  So: a port
+ * that is not pending is unmasked locally (the common case, no hypercall);
+ * if it turns out pending after the clear (raised while masked, so Xen set
+ * no selector bit), it is masked again and Xen does the unmask.
+ */
+static int l2_unmask(evtchn_port_t port)
+{
+	struct evtchn_unmask op = { .port = port };
+
+	if (!l2_is_pending(port)) {
+		/* Fully ordered: the pending read below follows the clear. */
+		xl_clear_bit_ulong(port, l2_mask());
+		if (!l2_is_pending(port))
+			return 0;
+		l2_mask_port(port);
+	}
+	return xl_hc_event_channel_op(EVTCHNOP_unmask, &op);
+}
+
+/* Dispatch one port if it is ours, unmasked, and we take its pending bit. */
+static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
+{
+	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]) || l2_is_masked(port))
+		return 0;
+	if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
+		return 0;
+	xl_evtchn_dispatch(port, cpu);
+	return 1;
+}
+
+static unsigned long l2_active(unsigned int cpu, unsigned int w)
+{
+	return xl_read_ulong(&l2_pending()[w]) & ~xl_read_ulong(&l2_mask()[w]) &
+	       xl_read_ulong(&l2.cpu_bits[cpu][w]);
+}
+
+/*
+ * Scan the words named by the selector, starting after the last port
+ * served (per-vCPU cursor) and wrapping, so a busy low port cannot starve
+ * higher ones: at most one port per word per pass, then the next word.
+ */
+static unsigned int l2_handle_events(unsigned int cpu)
+{
+	struct vcpu_info *vi = xl_os_vcpu_info(cpu);
+	unsigned long sel, bits;
+	unsigned int w = xl_read32(&l2.word_idx[cpu]);
+	unsigned int b = xl_read32(&l2.bit_idx[cpu]), n = 0, scanned;
+
+	/* xchg: fully ordered, pairs with Xen's set of the selector bit
+	 * after the pending bit (event_2l.c, evtchn_2l_set_pending). */
+	sel = xl_xchg_ulong((unsigned long *)&vi->evtchn_pending_sel, 0);
+	while (sel) {
+		for (scanned = 0; scanned <= L2_WORDS; scanned++) {
+			if (sel & (1UL << w))
+				break;
+			w = (w + 1) % L2_WORDS;
+			b = 0;
+		}
+		bits = l2_active(cpu, w) & (~0UL << b);
+		if (!bits) {
+			/* Nothing (more) at or after b in this word. */
+			if (!(l2_active(cpu, w) & ~(~0UL << b)))
+				sel &= ~(1UL << w);
+			w = (w + 1) % L2_WORDS;
+			b = 0;
+			continue;
+		}
+		b = __builtin_ctzl(bits);
+		n += l2_handle_port(cpu, w * XL_BITS_PER_LONG + b);
+		if (++b == XL_BITS_PER_LONG) {
+			w = (w + 1) % L2_WORDS;
+			b = 0;
+		}
+		sel |= xl_xchg_ulong((unsigned long *)&vi->evtchn_pending_sel,
+				     0);
+	}
+	xl_write32(&l2.word_idx[cpu], w);
+	xl_write32(&l2.bit_idx[cpu], b);
+	return n;
+}
+
+static void l2_fini(void)
+{
+}
+
+int xl_evtchn_2l_init(unsigned int nr_vcpus)
+{
+	unsigned int w, c;
+
+	/* Every port starts masked; bind unmasks once the handler is set. */
+	for (w = 0; w < L2_WORDS; w++) {
+		xl_fetch_or_ulong(&l2_mask()[w], ~0UL);
+		for (c = 0; c < XL_MAX_VCPUS; c++)
+			xl_write_ulong(&l2.cpu_bits[c][w], 0);
+	}
+	for (c = 0; c < XL_MAX_VCPUS; c++) {
+		xl_write32(&l2.word_idx[c], 0);
+		xl_write32(&l2.bit_idx[c], 0);
+	}
+	return 0;
+}
+
+const struct xl_evtchn_ops xl_evtchn_2l_ops = {
+	.name = "2-level",
+	.abi = XL_EVTCHN_ABI_2L,
+	.max_channels = l2_max_channels,
+	.setup = l2_setup,
+	.bind_to_cpu = l2_bind_to_cpu,
+	.clear_pending = l2_clear_pending,
+	.is_pending = l2_is_pending,
+	.is_masked = l2_is_masked,
+	.mask = l2_mask_port,
+	.unmask = l2_unmask,
+	.handle_events = l2_handle_events,
+	.fini = l2_fini,
+};
