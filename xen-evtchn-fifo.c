@@ -42,11 +42,12 @@ static struct {
 static event_word_t *word_of(evtchn_port_t port)
 {
 	unsigned int page = port / WORDS_PER_PAGE;
+	event_word_t *base;
 
 	if (page >= MAX_PAGES)
 		return NULL;
-	return (event_word_t *)xl_read_ulong(&fifo.pages[page]) +
-	       port % WORDS_PER_PAGE;
+	base = (event_word_t *)xl_read_ulong(&fifo.pages[page]);
+	return base ? base + port % WORDS_PER_PAGE : NULL;
 }
 
 static unsigned int fifo_max_channels(void)
@@ -250,6 +251,15 @@ static unsigned int consume_one(unsigned int cpu, unsigned int q,
 		}
 	}
 	word = word_of(port);
+	if (!word) {
+		/* Xen links only ports in the array; never trust a LINK
+		 * blindly: drop the queue rather than follow it. */
+		xl_err("fifo: vCPU %u queue %u names port %u beyond the array\n",
+		       cpu, q, port);
+		fc->head[q] = 0;
+		*ready &= ~(1U << q);
+		return 0;
+	}
 	next = unlink_head(word, &w);
 	if (!next)
 		*ready &= ~(1U << q);
