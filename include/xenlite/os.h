@@ -15,6 +15,7 @@
  *   - atomic read-modify-write on memory shared with the hypervisor, all
  *     fully ordered (a locked instruction on x86):
  *       uint32_t xl_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new);
+ *       uint64_t xl_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new);
  *       uint32_t xl_xchg32(uint32_t *p, uint32_t v);
  *       uint32_t xl_fetch_or32(uint32_t *p, uint32_t v);
  *       uint32_t xl_fetch_and32(uint32_t *p, uint32_t v);

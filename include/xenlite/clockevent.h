@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xenlite time: pvclock system time, a clockevent per vCPU on VIRQ_TIMER
+ * (singleshot/tickless or periodic), and per-vCPU software timers that
+ * share it.
+ */
+#ifndef XENLITE_CLOCKEVENT_H
+#define XENLITE_CLOCKEVENT_H
+
+#include <xenlite/xen.h>
+
+enum xl_clock_mode {
+	XL_CLOCK_SINGLESHOT,	/* tickless: one VCPUOP singleshot deadline */
+	XL_CLOCK_PERIODIC,	/* VCPUOP_set_periodic_timer at hz */
+};
+
+struct xl_clock_config {
+	enum xl_clock_mode mode;
+	unsigned int hz;	/* periodic: 1 .. 1000 (Xen: period >= 1 ms) */
+	uint64_t min_delta_ns;	/* singleshot: nearest deadline; 0 = 100 us */
+};
+
+struct xl_timer;
+typedef void (*xl_timer_fn)(struct xl_timer *t);
+
+/* A software timer; owned by the vCPU that arms it. */
+struct xl_timer {
+	uint64_t deadline;	/* pvclock ns */
+	uint64_t fired_at;	/* pvclock ns when fn was called */
+	xl_timer_fn fn;
+	void *data;
+	int32_t slot;		/* heap index, -1 when not armed */
+	uint32_t cpu;
+};
+
+struct xl_clock_stats {
+	uint64_t virq;		/* VIRQ_TIMER events handled */
+	uint64_t ticks;		/* periodic: tick boundaries passed */
+	uint64_t fired;		/* software timers run */
+	uint64_t programs;	/* singleshot hypercalls */
+	uint64_t stops;		/* stop_singleshot hypercalls */
+	uint64_t late_ns_sum;	/* sum of fired_at - deadline */
+	uint64_t late_ns_max;
+	uint64_t idle_wakeups;	/* VIRQ_TIMER events that ended a block */
+};
+
+/* pvclock: Xen system time in ns, monotonic across vCPUs. */
+uint64_t xl_clock_now(void);
+
+/* Bind VIRQ_TIMER on every vCPU and start the mode; after evtchn init. */
+int xl_clock_init(const struct xl_clock_config *cfg);
+void xl_clock_fini(void);
+enum xl_clock_mode xl_clock_mode(void);
+
+void xl_timer_setup(struct xl_timer *t, xl_timer_fn fn, void *data);
+/* Arm on the calling vCPU (re-arming moves it); 0 or -XEN_ENOSPC. */
+int xl_timer_arm(struct xl_timer *t, uint64_t deadline_ns);
+/* Cancel on the owning vCPU; true if it was armed. */
+bool xl_timer_cancel(struct xl_timer *t);
+bool xl_timer_armed(const struct xl_timer *t);
+
+void xl_clock_get_stats(unsigned int cpu, struct xl_clock_stats *st);
+
+/* Called by xen-idle.c around a block on this vCPU. */
+void xl_clock_idle_enter(unsigned int cpu);
+void xl_clock_idle_exit(unsigned int cpu);
+
+#endif /* XENLITE_CLOCKEVENT_H */

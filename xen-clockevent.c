@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvclock time and the VIRQ_TIMER clockevent (seed 000: a timer ->
+ * send_timer_event -> VIRQ_TIMER -> evtchn_set_pending ->
+ * vcpu_mark_events_pending -> vcpu_kick -> vcpu_unblock -> vcpu_wake).
+ *
+ * Xen rules followed here (public vcpu.h and xen.h; xen/common/domain.c
+ * do_vcpu_op; xen/common/sched/core.c):
+ *  - both the periodic and the singleshot timer of a vCPU raise VIRQ_TIMER
+ *    on that vCPU; a handler cannot tell which fired;
+ *  - VCPUOP_set_singleshot_timer takes an absolute system-time deadline
+ *    and acts on the calling vCPU only; a deadline in the past fires at
+ *    once.  VCPU_SSHOTTMR_future (fail with -ETIME instead) is not used,
+ *    and Xen ignores it since commit 19c6cbd909 (2023);
+ *  - VCPUOP_set_periodic_timer rejects periods under 1 ms (-EINVAL);
+ *  - Xen stops a vCPU's periodic timer while the vCPU is not running
+ *    (sched/core.c, vcpu_periodic_timer_work on switch-in only), so a
+ *    blocked vCPU is never woken by it: idle arms the singleshot timer.
+ */
+#include <xenlite/clockevent.h>
+#include <xenlite/evtchn.h>
+#include <xenlite/hypercall.h>
+
+#define NS_PER_SEC 1000000000ULL
+#define DEFAULT_MIN_DELTA_NS 100000ULL	/* Linux arch/x86/xen/time.c */
+#define XL_TIMERS_PER_CPU 256
+
+#define CFG_NONE 0	/* no vCPU runs a clockevent */
+#define CFG_WRITING 1	/* the first vCPU is setting the mode */
+#define CFG_SET 2	/* clk.cfg is the mode for every vCPU */
+
+struct clock_cpu {
+	struct xl_timer *heap[XL_TIMERS_PER_CPU];
+	uint32_t nr;
+	evtchn_port_t port;
+	uint64_t armed;		/* singleshot deadline in Xen, 0 = none */
+	uint64_t next_tick;	/* periodic: next tick boundary */
+	uint32_t idle;		/* inside a block */
+	uint32_t up;		/* this vCPU's clockevent is running */
+	struct xl_clock_stats stats;
+};
+
+static struct {
+	struct xl_clock_config cfg;
+	uint32_t nr_up;		/* vCPUs with a running clockevent */
+	uint32_t cfg_state;	/* CFG_* */
+	uint64_t last;		/* highest time handed out */
+	struct clock_cpu cpu[XL_MAX_VCPUS];
+} clk;
+
+static void stat_add(uint64_t *s, uint64_t v)
+{
+	/* Single writer (the owning vCPU), readers anywhere. */
+	xl_write64(s, xl_read64(s) + v);
+}
+
+/* --- pvclock ------------------------------------------------------------- */
+
+/*
+ * system time = system_time + ((tsc - tsc_timestamp) << shift) * mul >> 32,
+ * with a negative shift meaning a right shift (xen.h, vcpu_time_info).
+ */
+static uint64_t scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+{
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+}
+
+static uint64_t pvclock_read(const struct vcpu_time_info *t)
+{
+	uint32_t v;
+	uint64_t stamp, sys, tsc;
+	uint32_t mul;
+	int8_t shift;
+
+	/*
+	 * Version protocol (xen.h): Xen bumps version to odd, writes, bumps
+	 * to even.  Retry while odd or changed; the read barriers keep the
+	 * field reads between the two version reads.
+	 */
+	do {
+		v = xl_read32(&t->version);
+		xl_rmb();
+		stamp = xl_read64(&t->tsc_timestamp);
+		sys = xl_read64(&t->system_time);
+		mul = xl_read32(&t->tsc_to_system_mul);
+		shift = (int8_t)xl_read8((uint8_t *)&t->tsc_shift);
+		tsc = xl_os_rdtsc();
+		xl_rmb();
+	} while ((v & 1) || v != xl_read32(&t->version));
+	return sys + scale_delta(tsc - stamp, mul, shift);
+}
+
+/*
+ * Each vCPU has its own vcpu_time_info; small differences between them
+ * could make time step back when a reader moves between vCPUs or compares
+ * with another's reading.  Hand out the maximum seen so far (what Linux's
+ * pvclock_clocksource_read does without PVCLOCK_TSC_STABLE_BIT).
+ */
+uint64_t xl_clock_now(void)
+{
+	const struct vcpu_info *vi = xl_os_vcpu_info(xl_os_vcpu_id());
+	uint64_t now = pvclock_read(&vi->time), last, seen;
+
+	last = xl_read64(&clk.last);
+	while (now > last) {
+		seen = xl_cmpxchg64(&clk.last, last, now);
+		if (seen == last)
+			return now;
+		last = seen;
+	}
+	return last;
+}
+
+/* --- the per-vCPU timer heap --------------------------------------------- */
+
+static bool before(const struct xl_timer *a, const struct xl_timer *b)
+{
+	return a->deadline < b->deadline;
+}
+
+static void heap_set(struct clock_cpu *c, unsigned int i, struct xl_timer *t)
+{
+	c->heap[i] = t;
+	t->slot = (int32_t)i;
+}
+
+static void sift_up(struct clock_cpu *c, unsigned int i)
+{
+	struct xl_timer *t = c->heap[i];
+
+	while (i && before(t, c->heap[(i - 1) / 2])) {
+		heap_set(c, i, c->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(c, i, t);
+}
+
+static void sift_down(struct clock_cpu *c, unsigned int i)
+{
+	struct xl_timer *t = c->heap[i];
+	unsigned int k;
+
+	for (;;) {
+		k = 2 * i + 1;
+		if (k >= c->nr)
+			break;
+		if (k + 1 < c->nr && before(c->heap[k + 1], c->heap[k]))
+			k++;
+		if (!before(c->heap[k], t))
+			break;
+		heap_set(c, i, c->heap[k]);
+		i = k;
+	}
+	heap_set(c, i, t);
+}
+
+static void heap_remove(struct clock_cpu *c, struct xl_timer *t)
+{
+	unsigned int i = (unsigned int)t->slot;
+	struct xl_timer *last = c->heap[--c->nr];
+
+	t->slot = -1;
+	if (last == t)
+		return;
+	heap_set(c, i, last);
+	sift_down(c, i);
+	sift_up(c, (unsigned int)last->slot);
+}
+
+/* --- programming Xen ----------------------------------------------------- */
+
+static long sshot(unsigned int cpu, uint64_t deadline)
+{
+	struct vcpu_set_singleshot_timer st = { .timeout_abs_ns = deadline,
+						.flags = 0 };
+	struct clock_cpu *c = &clk.cpu[cpu];
+
+	stat_add(&c->stats.programs, 1);
+	xl_os_trace(XL_TRACE_TIMER_ARMED, 0, cpu, deadline);
+	c->armed = deadline;
+	return xl_hc_vcpu_op(VCPUOP_set_singleshot_timer, cpu, &st);
+}
+
+static void sshot_stop(unsigned int cpu)
+{
+	struct clock_cpu *c = &clk.cpu[cpu];
+
+	if (!c->armed)
+		return;
+	c->armed = 0;
+	stat_add(&c->stats.stops, 1);
+	xl_hc_vcpu_op(VCPUOP_stop_singleshot_timer, cpu, NULL);
+}
+
+/*
+ * Arm Xen's singleshot timer for deadline, no nearer than min_delta.  The
+ * clamp does not lose the event: the VIRQ arrives at most min_delta late
+ * and the handler runs every timer that is due by then.
+ */
+static void program_at(unsigned int cpu, uint64_t deadline)
+{
+	uint64_t earliest = xl_clock_now() + clk.cfg.min_delta_ns;
+	struct clock_cpu *c = &clk.cpu[cpu];
+	long rc;
+
+	if (deadline < earliest)
+		deadline = earliest;
+	if (c->armed == deadline)
+		return;
+	rc = sshot(cpu, deadline);
+	if (rc)
+		xl_err("clock: vCPU %u set_singleshot_timer(%llu): %ld\n", cpu,
+		       (unsigned long long)deadline, rc);
+}
+
+/* Tickless: Xen's timer follows the earliest software timer, or stops. */
+static void reprogram(unsigned int cpu)
+{
+	struct clock_cpu *c = &clk.cpu[cpu];
+
+	if (clk.cfg.mode != XL_CLOCK_SINGLESHOT)
+		return;
+	if (c->nr)
+		program_at(cpu, c->heap[0]->deadline);
+	else
+		sshot_stop(cpu);
+}
+
+/* --- VIRQ_TIMER ----------------------------------------------------------- */
+
+static void run_expired(unsigned int cpu)
+{
+	struct clock_cpu *c = &clk.cpu[cpu];
+	struct xl_timer *t;
+	uint64_t now = xl_clock_now(), late;
+
+	while (c->nr && c->heap[0]->deadline <= now) {
+		t = c->heap[0];
+		heap_remove(c, t);
+		late = now - t->deadline;
+		t->fired_at = now;
+		stat_add(&c->stats.fired, 1);
+		stat_add(&c->stats.late_ns_sum, late);
+		if (late > xl_read64(&c->stats.late_ns_max))
+			xl_write64(&c->stats.late_ns_max, late);
+		xl_os_trace(XL_TRACE_TIMER_FIRED, 0, cpu, late);
+		t->fn(t);
+		now = xl_clock_now();
+	}
+}
+
+/* Periodic: count the tick boundaries passed since the last event. */
+static void count_ticks(struct clock_cpu *c, uint64_t now)
+{
+	uint64_t period = NS_PER_SEC / clk.cfg.hz, n;
+
+	if (now < c->next_tick)
+		return;
+	n = (now - c->next_tick) / period + 1;
+	stat_add(&c->stats.ticks, n);
+	c->next_tick += n * period;
+}
+
+static void timer_virq(evtchn_port_t port, void *data)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+	struct clock_cpu *c = &clk.cpu[cpu];
+	uint64_t now = xl_clock_now();
+
+	stat_add(&c->stats.virq, 1);
+	if (xl_read32(&c->idle))
+		stat_add(&c->stats.idle_wakeups, 1);
+	/* A singleshot whose deadline passed is spent in Xen. */
+	if (c->armed && c->armed <= now)
+		c->armed = 0;
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC)
+		count_ticks(c, now);
+	run_expired(cpu);
+	reprogram(cpu);
+}
+
+/* --- software timers ------------------------------------------------------ */
+
+void xl_timer_setup(struct xl_timer *t, xl_timer_fn fn, void *data)
+{
+	*t = (struct xl_timer){ .fn = fn, .data = data, .slot = -1 };
+}
+
+bool xl_timer_armed(const struct xl_timer *t)
+{
+	return t->slot >= 0;
+}
+
+int xl_timer_arm(struct xl_timer *t, uint64_t deadline_ns)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+	struct clock_cpu *c = &clk.cpu[cpu];
+	unsigned long flags;
+
+	if (!xl_read32(&c->up))
+		return -XEN_ENODEV;
+	if (t->slot >= 0 && t->cpu != cpu)
+		return -XEN_EBUSY;
+	/* Masked: the VIRQ handler on this vCPU edits the same heap. */
+	flags = xl_os_irq_save();
+	if (t->slot >= 0)
+		heap_remove(c, t);
+	if (c->nr == XL_TIMERS_PER_CPU) {
+		xl_os_irq_restore(flags);
+		return -XEN_ENOSPC;
+	}
+	t->deadline = deadline_ns;
+	t->cpu = cpu;
+	heap_set(c, c->nr++, t);
+	sift_up(c, (unsigned int)t->slot);
+	if (c->heap[0] == t)
+		reprogram(cpu);
+	xl_os_irq_restore(flags);
+	return 0;
+}
+
+bool xl_timer_cancel(struct xl_timer *t)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+	struct clock_cpu *c = &clk.cpu[cpu];
+	unsigned long flags;
+	bool was = false;
+
+	flags = xl_os_irq_save();
+	if (t->slot >= 0 && t->cpu == cpu) {
+		heap_remove(c, t);
+		reprogram(cpu);
+		was = true;
+	}
+	xl_os_irq_restore(flags);
+	return was;
+}
+
+/* --- idle hooks ------------------------------------------------------------ */
+
+/*
+ * Before a block.  Tickless: Xen already holds the next deadline.  Periodic:
+ * Xen stops the periodic timer of a blocked vCPU, so a periodic-tick guest
+ * keeps its tick through idle by arming the singleshot timer at the next
+ * tick boundary (what a non-NOHZ kernel's idle costs: hz wakeups a second).
+ */
+void xl_clock_idle_enter(unsigned int cpu)
+{
+	struct clock_cpu *c = &clk.cpu[cpu];
+
+	if (!xl_read32(&c->up))
+		return;
+	xl_write32(&c->idle, 1);
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC)
+		program_at(cpu, c->next_tick);
+}
+
+void xl_clock_idle_exit(unsigned int cpu)
+{
+	struct clock_cpu *c = &clk.cpu[cpu];
+
+	if (!xl_read32(&c->up))
+		return;
+	xl_write32(&c->idle, 0);
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC && c->armed &&
+	    c->armed > xl_clock_now())
+		sshot_stop(cpu);
+}
+
+/* --- bring-up -------------------------------------------------------------- */
+
+static int start_periodic(unsigned int cpu)
+{
+	struct vcpu_set_periodic_timer pt = {
+		.period_ns = NS_PER_SEC / clk.cfg.hz,
+	};
+
+	clk.cpu[cpu].next_tick = xl_clock_now() + pt.period_ns;
+	return (int)xl_hc_vcpu_op(VCPUOP_set_periodic_timer, cpu, &pt);
+}
+
+/* Runs on each vCPU: VIRQ_TIMER is per-vCPU, timers act on the caller. */
+static int clock_init_cpu(unsigned int cpu)
+{
+	struct clock_cpu *c = &clk.cpu[cpu];
+	int rc;
+
+	rc = xl_evtchn_bind_virq(VIRQ_TIMER, cpu, timer_virq, NULL, &c->port);
+	if (rc)
+		return rc;
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC)
+		return start_periodic(cpu);
+	/*
+	 * Singleshot: a PV vCPU starts with a 10 ms periodic timer
+	 * (xen/arch/x86/pv/domain.c); stop it so only our deadlines fire.
+	 */
+	return (int)xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, cpu, NULL);
+}
+
+/* The last vCPU to stop its clockevent lets the next init pick a mode. */
+static void nr_up_add(int d)
+{
+	uint32_t old = xl_read32(&clk.nr_up), seen;
+
+	for (;;) {
+		seen = xl_cmpxchg32(&clk.nr_up, old, old + d);
+		if (seen == old)
+			break;
+		old = seen;
+	}
+	if (old + d == 0)
+		xl_cmpxchg32(&clk.cfg_state, CFG_SET, CFG_NONE);
+}
+
+/*
+ * Each vCPU calls init and fini for itself: VIRQ_TIMER is per vCPU and the
+ * singleshot timer acts on the calling vCPU only.  The first vCPU's config
+ * is the mode for all; a later vCPU asking for another one gets -EBUSY.
+ */
+int xl_clock_init(const struct xl_clock_config *cfg)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+	struct clock_cpu *c = &clk.cpu[cpu];
+	struct xl_clock_config want = *cfg;
+	int rc;
+
+	if (want.mode == XL_CLOCK_PERIODIC && (want.hz == 0 || want.hz > 1000))
+		return -XEN_EINVAL;
+	if (!want.min_delta_ns)
+		want.min_delta_ns = DEFAULT_MIN_DELTA_NS;
+	if (xl_read32(&c->up))
+		return -XEN_EEXIST;
+	if (xl_cmpxchg32(&clk.cfg_state, CFG_NONE, CFG_WRITING) == CFG_NONE) {
+		clk.cfg = want;
+		xl_xchg32(&clk.cfg_state, CFG_SET); /* publishes cfg */
+	}
+	while (xl_read32(&clk.cfg_state) != CFG_SET)
+		xl_cpu_relax();
+	if (clk.cfg.mode != want.mode || clk.cfg.hz != want.hz)
+		return -XEN_EBUSY;
+	*c = (struct clock_cpu){ 0 };
+	rc = clock_init_cpu(cpu);
+	if (rc) {
+		if (c->port)
+			xl_evtchn_close(c->port);
+		c->port = 0;
+		return rc;
+	}
+	xl_write32(&c->up, 1);
+	nr_up_add(1);
+	return 0;
+}
+
+void xl_clock_fini(void)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+	struct clock_cpu *c = &clk.cpu[cpu];
+	unsigned long flags;
+
+	if (!xl_read32(&c->up))
+		return;
+	flags = xl_os_irq_save();
+	xl_write32(&c->up, 0);
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC)
+		xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, cpu, NULL);
+	sshot_stop(cpu);
+	while (c->nr)
+		heap_remove(c, c->heap[c->nr - 1]);
+	xl_os_irq_restore(flags);
+	xl_evtchn_close(c->port);
+	c->port = 0;
+	nr_up_add(-1);
+}
+
+enum xl_clock_mode xl_clock_mode(void)
+{
+	return clk.cfg.mode;
+}
+
+void xl_clock_get_stats(unsigned int cpu, struct xl_clock_stats *st)
+{
+	const struct xl_clock_stats *s = &clk.cpu[cpu].stats;
+
+	st->virq = xl_read64(&s->virq);
+	st->ticks = xl_read64(&s->ticks);
+	st->fired = xl_read64(&s->fired);
+	st->programs = xl_read64(&s->programs);
+	st->stops = xl_read64(&s->stops);
+	st->late_ns_sum = xl_read64(&s->late_ns_sum);
+	st->late_ns_max = xl_read64(&s->late_ns_max);
+	st->idle_wakeups = xl_read64(&s->idle_wakeups);
+}
