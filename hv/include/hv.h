@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #define HV_MAX_VCPUS 32	/* XEN_LEGACY_MAX_VCPUS: vcpu_info in shared_info */
@@ -25,6 +26,7 @@
 
 struct hv_domain;
 struct hv_vcpu;
+struct shared_info;
 
 struct hv_domain_config {
 	unsigned int nr_vcpus;		/* 1 .. HV_MAX_VCPUS */
@@ -110,5 +112,26 @@ void hv_vcpu_poke(struct hv_vcpu *v);
  * every non-empty queue.  Returns 0, or -1 with a reason in why.
  */
 int hv_fifo_check(struct hv_domain *d, char *why, size_t len);
+
+/* --- additions (backward compatible) ------------------------------------- */
+
+/*
+ * The signal hv sends a vCPU thread to deliver an upcall (installed once,
+ * SA_RESTART).  Guest code must not block or take it over.
+ */
+#define HV_KICK_SIGNAL SIGUSR1
+
+/*
+ * Raise a VIRQ as Xen's send_guest_vcpu_virq() / send_guest_global_virq():
+ * the bound port (if any) is set pending on its vCPU.  -XEN_EINVAL when
+ * virq is out of range or of the other kind (global vs per-vCPU), else 0
+ * (also when nothing is bound).  Safe from any thread.
+ */
+int hv_send_guest_vcpu_virq(struct hv_vcpu *v, unsigned int virq);
+int hv_send_guest_global_virq(struct hv_domain *d, unsigned int virq);
+
+/* The hv-owned shared_info page and the gfn it is mapped at (-1: none). */
+struct shared_info *hv_domain_shared_info(struct hv_domain *d);
+int64_t hv_domain_shared_info_gfn(const struct hv_domain *d);
 
 #endif /* HV_H */

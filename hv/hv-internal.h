@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hv internals shared by the hv/ sources.  Modelled on Xen 4.17 (RELEASE-4.17.7):
+ * struct domain / struct vcpu / struct evtchn of xen/include/xen/sched.h,
+ * the port ops of xen/include/xen/event.h and xen/common/event_channel.h.
+ *
+ * Locking (as Xen):
+ *   hv_registry_lock    domain list (domid -> domain), plus a refcount
+ *                       per domain standing in for Xen's RCU domain lock;
+ *   d->event_lock       per-domain rwlock for control operations;
+ *   chn->lock           per-channel rwlock: send/unmask/set_priority take
+ *                       it for reading, state changes for writing;
+ *   v->virq_lock        per-vCPU rwlock around virq_to_evtchn[];
+ *   FIFO queue locks    per vCPU per priority (event_fifo.c).
+ * Memory shared with the guest (shared_info, event words, control blocks)
+ * is only touched with __atomic builtins.
+ */
+#ifndef HV_INTERNAL_H
+#define HV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef __XEN_INTERFACE_VERSION__
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#endif
+#include <xen/xen.h>
+#include <xen/errno.h>
+#include <xen/event_channel.h>
+#include <xen/sched.h>
+#include <xen/vcpu.h>
+#include <xen/memory.h>
+#include <xen/version.h>
+
+#include "hv.h"
+
+/* Public only for __XEN__/__XEN_TOOLS__ builds; Xen 4.17 handles it. */
+#ifndef EVTCHNOP_reset_cont
+#define EVTCHNOP_reset_cont 14
+#endif
+
+#define HV_PAGE_SHIFT 12
+#define HV_PAGE_SIZE (1UL << HV_PAGE_SHIFT)
+
+/* Xen 4.17 version reported by XENVER_version / XENVER_extraversion. */
+#define HV_XEN_MAJOR 4
+#define HV_XEN_MINOR 17
+#define HV_XEN_EXTRAVERSION ".7"
+
+/*
+ * Port storage as Xen's (sched.h): buckets of EVTCHNS_PER_BUCKET channels,
+ * allocated on demand.  struct evtchn is aligned(64), so Xen has
+ * PAGE_SIZE / 64 = 64 channels per bucket; port validity (port_is_valid)
+ * is "inside an allocated bucket", so we keep the same granularity.
+ */
+#define HV_EVTCHNS_PER_BUCKET 64
+#define HV_MAX_EVTCHN_PORTS EVTCHN_FIFO_NR_CHANNELS
+#define HV_NR_BUCKETS (HV_MAX_EVTCHN_PORTS / HV_EVTCHNS_PER_BUCKET)
+/* Upper bound for hv_domain_set_max_evtchns (FIFO's 2^17 - 1). */
+#define HV_MAX_EVTCHN_LIMIT (EVTCHN_FIFO_NR_CHANNELS - 1)
+
+/* 64-bit guest: BITS_PER_EVTCHN_WORD(d) = 64, so 2-level has 64 * 64. */
+#define HV_BITS_PER_EVTCHN_WORD (sizeof(xen_ulong_t) * 8)
+#define HV_2L_NR_CHANNELS (HV_BITS_PER_EVTCHN_WORD * HV_BITS_PER_EVTCHN_WORD)
+
+/* Channel states, ECS_* of xen/include/xen/sched.h. */
+enum {
+	ECS_FREE = 0,
+	ECS_RESERVED = 1,
+	ECS_UNBOUND = 2,
+	ECS_INTERDOMAIN = 3,
+	ECS_PIRQ = 4,
+	ECS_VIRQ = 5,
+	ECS_IPI = 6,
+};
+
+struct hv_domain;
+struct hv_vcpu;
+
+struct hv_evtchn {
+	pthread_rwlock_t lock;
+	uint32_t port;			/* immutable */
+	uint8_t state;			/* ECS_*; atomic loads outside locks */
+	bool pending;			/* FIFO: saved pending (atomic) */
+	uint8_t priority;		/* FIFO priority (atomic) */
+	uint16_t notify_vcpu_id;	/* atomic */
+	uint32_t fifo_lastq;		/* atomic, see evtchn-fifo.c */
+	union {
+		domid_t unbound_remote_domid;
+		struct {
+			struct hv_domain *remote_dom;
+			uint32_t remote_port;
+		} interdomain;
+		unsigned int virq;
+	} u;
+};
+
+struct hv_port_ops {
+	void (*init)(struct hv_domain *d, struct hv_evtchn *chn);
+	void (*set_pending)(struct hv_vcpu *v, struct hv_evtchn *chn);
+	void (*clear_pending)(struct hv_domain *d, struct hv_evtchn *chn);
+	void (*unmask)(struct hv_domain *d, struct hv_evtchn *chn);
+	bool (*is_pending)(const struct hv_domain *d,
+			   const struct hv_evtchn *chn);
+	bool (*is_masked)(const struct hv_domain *d,
+			  const struct hv_evtchn *chn);
+	bool (*is_busy)(const struct hv_domain *d,
+			const struct hv_evtchn *chn);
+	int (*set_priority)(struct hv_domain *d, struct hv_evtchn *chn,
+			    unsigned int priority);
+};
+
+extern const struct hv_port_ops hv_evtchn_ops_2l;
+extern const struct hv_port_ops hv_evtchn_ops_fifo;
+
+struct hv_fifo_vcpu;
+struct hv_fifo_domain;
+struct hv_fifo_retired;
+
+struct hv_vcpu {
+	struct hv_domain *domain;
+	unsigned int id;
+	pthread_t thread;
+	bool thread_started;
+	struct vcpu_info *vcpu_info;	/* in d->shared_info */
+
+	/* Thread lifetime, for pthread_kill (alive under lock). */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool alive;
+
+	int up;			/* VCPUOP_is_up (atomic) */
+	int blocked;		/* _VPF_blocked (atomic) */
+	int poked;		/* hv_vcpu_poke() not yet consumed (atomic) */
+	int in_hv;		/* nesting depth inside hv (atomic) */
+	int kick_outstanding;	/* a kick signal not yet handled (atomic) */
+	int poll_evtchn;	/* SCHEDOP_poll: -1 any, 0 none, else port */
+	uint64_t rng;		/* fault injection (own thread only) */
+
+	pthread_rwlock_t virq_lock;
+	uint32_t virq_to_evtchn[NR_VIRQS];	/* atomic */
+
+	struct hv_fifo_vcpu *fifo;	/* atomic pointer */
+};
+
+struct hv_domain {
+	domid_t domid;
+	struct hv_domain_config cfg;
+	int refcnt;			/* atomic; registry reference + users */
+
+	void *arena;
+	unsigned int nr_pages;
+	struct shared_info *shared_info;	/* hv-owned page */
+	int64_t shinfo_gfn;		/* atomic; -1 = not mapped */
+
+	struct hv_vcpu vcpus[HV_MAX_VCPUS];
+	unsigned int nr_vcpus;
+
+	/* Event channels (event_channel.c). */
+	pthread_rwlock_t event_lock;
+	unsigned int max_evtchn_port;	/* atomic */
+	unsigned int valid_evtchns;	/* atomic */
+	unsigned int active_evtchns;	/* atomic */
+	struct hv_evtchn *buckets[HV_NR_BUCKETS];	/* atomic pointers */
+	const struct hv_port_ops *evtchn_port_ops;	/* atomic pointer */
+	struct hv_fifo_domain *evtchn_fifo;		/* atomic pointer */
+	bool reset_in_progress;		/* under event_lock */
+	unsigned int free_hint;		/* under event_lock, see evtchn.c */
+	struct hv_fifo_retired *fifo_retired;	/* under event_lock */
+	unsigned long poll_mask;	/* atomic, one bit per vCPU */
+
+	int shutdown_code;		/* atomic; -1 = running */
+	struct hv_faults faults;	/* atomic fields */
+	struct hv_domain_stats stats;	/* relaxed atomic counters */
+	void *guest;			/* atomic pointer */
+};
+
+#define hv_stat_inc(d, field) \
+	__atomic_fetch_add(&(d)->stats.field, 1, __ATOMIC_RELAXED)
+
+/* domain.c */
+struct hv_domain *hv_domain_get_by_id(domid_t domid, struct hv_domain *cur);
+void hv_domain_put(struct hv_domain *d);
+void hv_domain_ref(struct hv_domain *d);
+
+/* vcpu.c */
+struct hv_vcpu *hv_vcpu_current(void);
+void hv_vcpu_mark_events_pending(struct hv_vcpu *v);
+bool hv_vcpu_unblock(struct hv_vcpu *v);
+int hv_vcpu_is_up(const struct hv_vcpu *v);
+void hv_enter(struct hv_vcpu *v);
+void hv_leave(struct hv_vcpu *v);
+long hv_sched_block(struct hv_vcpu *v);
+long hv_sched_poll(struct hv_vcpu *v, struct sched_poll *poll);
+void hv_vcpu_install_signal(void);
+uint64_t hv_now_ns(void);
+
+/* hypercall.c / memory.c */
+long hv_do_memory_op(struct hv_vcpu *v, unsigned long cmd, void *arg);
+
+/* evtchn.c */
+int hv_evtchn_init(struct hv_domain *d);
+void hv_evtchn_destroy(struct hv_domain *d);
+void hv_evtchn_free_buckets(struct hv_domain *d);
+long hv_do_event_channel_op(struct hv_vcpu *v, int cmd, void *arg);
+bool hv_port_is_valid(const struct hv_domain *d, uint32_t port);
+struct hv_evtchn *hv_evtchn_from_port(const struct hv_domain *d,
+				      uint32_t port);
+const struct hv_port_ops *hv_port_ops(const struct hv_domain *d);
+void hv_evtchn_port_set_pending(struct hv_domain *d, unsigned int vcpu_id,
+				struct hv_evtchn *chn);
+void hv_evtchn_check_pollers(struct hv_domain *d, uint32_t port);
+int hv_evtchn_port_poll(struct hv_domain *d, uint32_t port);
+uint8_t hv_chn_state(const struct hv_evtchn *chn);
+unsigned int hv_chn_notify_vcpu(const struct hv_evtchn *chn);
+
+/* evtchn-fifo.c */
+int hv_fifo_init_control(struct hv_vcpu *cur, struct evtchn_init_control *ic);
+int hv_fifo_expand_array(struct hv_vcpu *cur,
+			 const struct evtchn_expand_array *ea);
+void hv_fifo_destroy(struct hv_domain *d);
+void hv_fifo_free_retired(struct hv_domain *d);
+int hv_map_guest_page(struct hv_domain *d, uint64_t gfn, void **virt);
+
+/* Guest-memory bit helpers (Xen's guest_test_and_set_bit & co). */
+static inline bool hv_test_and_set_bit_ul(unsigned int nr, xen_ulong_t *addr)
+{
+	xen_ulong_t m = (xen_ulong_t)1 << (nr % HV_BITS_PER_EVTCHN_WORD);
+
+	return __atomic_fetch_or(addr + nr / HV_BITS_PER_EVTCHN_WORD, m,
+				 __ATOMIC_SEQ_CST) & m;
+}
+
+static inline bool hv_test_and_clear_bit_ul(unsigned int nr,
+					    xen_ulong_t *addr)
+{
+	xen_ulong_t m = (xen_ulong_t)1 << (nr % HV_BITS_PER_EVTCHN_WORD);
+
+	return __atomic_fetch_and(addr + nr / HV_BITS_PER_EVTCHN_WORD, ~m,
+				  __ATOMIC_SEQ_CST) & m;
+}
+
+static inline bool hv_test_bit_ul(unsigned int nr, const xen_ulong_t *addr)
+{
+	xen_ulong_t m = (xen_ulong_t)1 << (nr % HV_BITS_PER_EVTCHN_WORD);
+
+	return __atomic_load_n(addr + nr / HV_BITS_PER_EVTCHN_WORD,
+			       __ATOMIC_SEQ_CST) & m;
+}
+
+#endif /* HV_INTERNAL_H */

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hv hypercall entry and the small hypercalls: sched_op, xen_version,
+ * vcpu_op.  Pointer arguments are host pointers of the calling vCPU
+ * (guest and hv share one address space); NULL stands for a failed
+ * copy_from_guest() and gives -EFAULT.
+ */
+#include <sched.h>
+#include <string.h>
+
+#include "hv-internal.h"
+
+/* Xen's xorshift is not specified; any cheap per-vCPU PRNG will do. */
+static uint32_t hv_rand_permille(struct hv_vcpu *v)
+{
+	uint64_t x = v->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	v->rng = x;
+	return (uint32_t)(x % 1000);
+}
+
+/* hv_faults.spurious_upcall_permille: an upcall with no event behind it. */
+static void hv_inject_spurious(struct hv_vcpu *v)
+{
+	unsigned int pm = __atomic_load_n(
+		&v->domain->faults.spurious_upcall_permille, __ATOMIC_RELAXED);
+
+	if (pm && v->vcpu_info && hv_rand_permille(v) < pm)
+		__atomic_store_n(&v->vcpu_info->evtchn_upcall_pending, 1,
+				 __ATOMIC_SEQ_CST);
+}
+
+/*
+ * do_sched_op() (xen/common/sched/core.c).  SCHEDOP_shutdown records the
+ * first reason (domain_shutdown(): "if ( d->shutdown_code ==
+ * SHUTDOWN_CODE_INVALID ) d->shutdown_code = reason") and returns 0; the
+ * guest's vcpu_main decides when to return.
+ */
+static long hv_do_sched_op(struct hv_vcpu *v, int cmd, void *arg)
+{
+	struct hv_domain *d = v->domain;
+	int none = -1;
+
+	switch (cmd) {
+	case SCHEDOP_yield:
+		sched_yield();
+		return 0;
+	case SCHEDOP_block:
+		return hv_sched_block(v);
+	case SCHEDOP_shutdown:
+	case SCHEDOP_shutdown_code: {
+		struct sched_shutdown ss;
+
+		if (!arg)
+			return -XEN_EFAULT;
+		memcpy(&ss, arg, sizeof(ss));
+		__atomic_compare_exchange_n(&d->shutdown_code, &none,
+					    (int)(uint8_t)ss.reason, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	case SCHEDOP_poll: {
+		struct sched_poll sp;
+
+		if (!arg)
+			return -XEN_EFAULT;
+		memcpy(&sp, arg, sizeof(sp));
+		return hv_sched_poll(v, &sp);
+	}
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+/* do_xen_version() (xen/common/kernel.c). */
+static long hv_do_xen_version(int cmd, void *arg)
+{
+	switch (cmd) {
+	case XENVER_version:
+		return (HV_XEN_MAJOR << 16) | HV_XEN_MINOR;
+	case XENVER_extraversion: {
+		xen_extraversion_t ev;
+
+		if (!arg)
+			return -XEN_EFAULT;
+		memset(ev, 0, sizeof(ev));
+		strncpy(ev, HV_XEN_EXTRAVERSION, sizeof(ev) - 1);
+		memcpy(arg, ev, sizeof(ev));
+		return 0;
+	}
+	case XENVER_get_features: {
+		xen_feature_info_t fi;
+
+		if (!arg)
+			return -XEN_EFAULT;
+		memcpy(&fi, arg, sizeof(fi));
+		/* No submap is modelled: report no optional features. */
+		fi.submap = 0;
+		if (fi.submap_idx != 0)
+			return -XEN_EINVAL;
+		memcpy(arg, &fi, sizeof(fi));
+		return 0;
+	}
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+/*
+ * do_vcpu_op() (xen/common/domain.c): "if ( (v = domain_vcpu(d, vcpuid))
+ * == NULL ) return -ENOENT;" then the command.  Only VCPUOP_is_up so far.
+ */
+static long hv_do_vcpu_op(struct hv_vcpu *cur, int cmd, unsigned long vcpuid,
+			  void *arg)
+{
+	struct hv_vcpu *v;
+
+	if (vcpuid >= cur->domain->nr_vcpus)
+		return -XEN_ENOENT;
+	v = &cur->domain->vcpus[vcpuid];
+	(void)arg;
+	switch (cmd) {
+	case VCPUOP_is_up:
+		return hv_vcpu_is_up(v) ? 1 : 0;
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+static long hv_dispatch(struct hv_vcpu *v, unsigned int op, unsigned long a1,
+			unsigned long a2, unsigned long a3)
+{
+	switch (op) {
+	case __HYPERVISOR_event_channel_op:
+		return hv_do_event_channel_op(v, (int)a1, (void *)a2);
+	case __HYPERVISOR_sched_op:
+		return hv_do_sched_op(v, (int)a1, (void *)a2);
+	case __HYPERVISOR_xen_version:
+		return hv_do_xen_version((int)a1, (void *)a2);
+	case __HYPERVISOR_memory_op:
+		return hv_do_memory_op(v, a1, (void *)a2);
+	case __HYPERVISOR_vcpu_op:
+		return hv_do_vcpu_op(v, (int)a1, a2, (void *)a3);
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+/*
+ * A hypercall from a thread that is no vCPU has no domain to act for:
+ * -ESRCH ("no such domain"), the closest Xen errno.
+ */
+long hv_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		  unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	struct hv_vcpu *v = hv_vcpu_current();
+	long rc;
+
+	(void)a4;
+	(void)a5;
+	if (!v)
+		return -XEN_ESRCH;
+	hv_enter(v);
+	hv_stat_inc(v->domain, hypercalls);
+	rc = hv_dispatch(v, op, a1, a2, a3);
+	hv_inject_spurious(v);
+	hv_leave(v);
+	return rc;
+}

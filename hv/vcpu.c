@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hv vCPUs: one pthread each, upcall delivery, kicks, SCHEDOP_block and
+ * SCHEDOP_poll.
+ *
+ * Delivery model (see hv.h): hv_vcpu_mark_events_pending() sets
+ * evtchn_upcall_pending and kicks the vCPU: a blocked vCPU is woken; a vCPU
+ * running guest code gets HV_KICK_SIGNAL, whose handler runs the upcall if
+ * delivery is unmasked; a vCPU inside hv (in_hv > 0) is left alone because
+ * every return to guest code (hv_leave) checks for pending work, as Xen
+ * does on its exit-to-guest path.
+ *
+ * Ordering: kicker = "set evtchn_upcall_pending; read blocked / in_hv",
+ * vCPU = "write blocked / in_hv; read evtchn_upcall_pending", all SEQ_CST,
+ * so at least one side sees the other (no lost wakeup).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "hv-internal.h"
+
+static __thread struct hv_vcpu *hv_tls_vcpu;
+static pthread_once_t hv_signal_once = PTHREAD_ONCE_INIT;
+
+struct hv_vcpu *hv_current(void)
+{
+	return hv_tls_vcpu;
+}
+
+struct hv_vcpu *hv_vcpu_current(void)
+{
+	return hv_tls_vcpu;
+}
+
+uint64_t hv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* --- upcall delivery ----------------------------------------------------- */
+
+/*
+ * Run the guest's upcall while evtchn_upcall_pending && !evtchn_upcall_mask.
+ * Entry masks delivery, as Xen's PV event callback entry does (and IF=0 for
+ * an HVM vector); the mask is restored after the upcall returns.
+ */
+static void hv_deliver(struct hv_vcpu *v)
+{
+	struct hv_domain *d = v->domain;
+	struct vcpu_info *vi = v->vcpu_info;
+
+	if (!vi || !d->cfg.upcall)
+		return;
+	while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
+		hv_stat_inc(d, upcalls_delivered);
+		d->cfg.upcall();
+		__atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void hv_kick_handler(int sig)
+{
+	int saved_errno = errno;
+	struct hv_vcpu *v = hv_tls_vcpu;
+
+	(void)sig;
+	if (v) {
+		__atomic_store_n(&v->kick_outstanding, 0, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&v->in_hv, __ATOMIC_SEQ_CST))
+			hv_deliver(v);
+	}
+	errno = saved_errno;
+}
+
+static void hv_install_signal_once(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = hv_kick_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(HV_KICK_SIGNAL, &sa, NULL);
+}
+
+void hv_vcpu_install_signal(void)
+{
+	pthread_once(&hv_signal_once, hv_install_signal_once);
+}
+
+void hv_enter(struct hv_vcpu *v)
+{
+	__atomic_fetch_add(&v->in_hv, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The return-to-guest path: deliver what became pending meanwhile. */
+void hv_leave(struct hv_vcpu *v)
+{
+	if (__atomic_sub_fetch(&v->in_hv, 1, __ATOMIC_SEQ_CST) == 0)
+		hv_deliver(v);
+}
+
+/* --- kicks and wakeups --------------------------------------------------- */
+
+/* vcpu_unblock(): clear _VPF_blocked and wake the thread if it slept. */
+bool hv_vcpu_unblock(struct hv_vcpu *v)
+{
+	if (!__atomic_exchange_n(&v->blocked, 0, __ATOMIC_SEQ_CST))
+		return false;
+	pthread_mutex_lock(&v->lock);
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	return true;
+}
+
+static void hv_vcpu_signal(struct hv_vcpu *v)
+{
+	struct hv_domain *d = v->domain;
+
+	if (v == hv_tls_vcpu)
+		return; /* our own return path delivers */
+	if (__atomic_exchange_n(&v->kick_outstanding, 1, __ATOMIC_SEQ_CST))
+		return; /* one signal in flight is enough */
+	pthread_mutex_lock(&v->lock);
+	if (v->alive) {
+		pthread_kill(v->thread, HV_KICK_SIGNAL);
+		hv_stat_inc(d, kicks_signal);
+	} else {
+		__atomic_store_n(&v->kick_outstanding, 0, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * vcpu_kick() (x86: unblock, then an IPI if it runs guest code).  Called
+ * after evtchn_upcall_pending was set.
+ */
+static void hv_vcpu_kick(struct hv_vcpu *v)
+{
+	if (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
+		if (hv_vcpu_unblock(v))
+			hv_stat_inc(v->domain, kicks_wake);
+		return;
+	}
+	if (!__atomic_load_n(&v->in_hv, __ATOMIC_SEQ_CST))
+		hv_vcpu_signal(v);
+}
+
+/*
+ * vcpu_mark_events_pending() (xen/arch/x86/domain.c): kick only on the
+ * 0 -> 1 transition of evtchn_upcall_pending.
+ */
+void hv_vcpu_mark_events_pending(struct hv_vcpu *v)
+{
+	if (!v->vcpu_info)
+		return;
+	if (__atomic_exchange_n(&v->vcpu_info->evtchn_upcall_pending, 1,
+				__ATOMIC_SEQ_CST))
+		return;
+	hv_vcpu_kick(v);
+}
+
+void hv_vcpu_poke(struct hv_vcpu *v)
+{
+	struct hv_vcpu *cur = hv_tls_vcpu;
+
+	if (cur)
+		hv_enter(cur);
+	__atomic_store_n(&v->poked, 1, __ATOMIC_SEQ_CST);
+	hv_vcpu_unblock(v);
+	if (cur)
+		hv_leave(cur);
+}
+
+/* local_events_need_delivery(): pending and not masked. */
+static bool hv_events_need_delivery(struct hv_vcpu *v)
+{
+	struct vcpu_info *vi = v->vcpu_info;
+
+	return vi &&
+	       __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
+}
+
+/* Sleep while v->blocked stays set; deadline 0 = none.  False on timeout. */
+static bool hv_vcpu_sleep(struct hv_vcpu *v, uint64_t deadline_ns)
+{
+	bool woken = true;
+
+	pthread_mutex_lock(&v->lock);
+	while (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
+		if (!deadline_ns) {
+			pthread_cond_wait(&v->cond, &v->lock);
+			continue;
+		}
+		struct timespec ts = {
+			.tv_sec = (time_t)(deadline_ns / 1000000000ULL),
+			.tv_nsec = (long)(deadline_ns % 1000000000ULL),
+		};
+		if (pthread_cond_timedwait(&v->cond, &v->lock, &ts) ==
+		    ETIMEDOUT) {
+			woken = !__atomic_exchange_n(&v->blocked, 0,
+						     __ATOMIC_SEQ_CST);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return woken;
+}
+
+/*
+ * SCHEDOP_block: vcpu_block_enable_events() (xen/common/sched/core.c):
+ * local_event_delivery_enable(), set _VPF_blocked, then "Check for events
+ * /after/ blocking: avoids wakeup waiting race."  A pending hv_vcpu_poke()
+ * counts as a wakeup too (an unrelated interrupt in the model).
+ */
+long hv_sched_block(struct hv_vcpu *v)
+{
+	struct hv_domain *d = v->domain;
+
+	if (v->vcpu_info)
+		__atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0,
+				 __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->blocked, 1, __ATOMIC_SEQ_CST);
+	if (hv_events_need_delivery(v) ||
+	    __atomic_exchange_n(&v->poked, 0, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&v->blocked, 0, __ATOMIC_SEQ_CST);
+		hv_stat_inc(d, block_not_slept);
+		return 0;
+	}
+	hv_stat_inc(d, blocks);
+	hv_vcpu_sleep(v, 0);
+	__atomic_store_n(&v->poked, 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/*
+ * SCHEDOP_poll: do_poll() (xen/common/sched/core.c).  At most 128 ports
+ * (-EINVAL), mark blocked and polling, then return at once if events need
+ * delivery or any port is pending (evtchn_port_poll: a bad or unusable port
+ * fails with -EINVAL).  Woken by evtchn_check_pollers(), by any kick, or at
+ * the absolute timeout (ns of hv system time, 0 = none).
+ */
+long hv_sched_poll(struct hv_vcpu *v, struct sched_poll *poll)
+{
+	struct hv_domain *d = v->domain;
+	evtchn_port_t *ports;
+	evtchn_port_t port = 0;
+	unsigned long bit = 1UL << v->id;
+	unsigned int i;
+	long rc;
+
+	if (poll->nr_ports > 128)
+		return -XEN_EINVAL;
+	ports = (evtchn_port_t *)(uintptr_t)poll->ports.p;
+	if (poll->nr_ports && !ports)
+		return -XEN_EFAULT;
+
+	__atomic_store_n(&v->blocked, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->poll_evtchn, -1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&d->poll_mask, bit, __ATOMIC_SEQ_CST);
+
+	rc = 0;
+	if (hv_events_need_delivery(v))
+		goto out;
+	for (i = 0; i < poll->nr_ports; i++) {
+		port = ports[i];
+		rc = hv_evtchn_port_poll(d, port);
+		if (rc) {
+			if (rc > 0)
+				rc = 0;
+			goto out;
+		}
+	}
+	if (poll->nr_ports == 1)
+		__atomic_store_n(&v->poll_evtchn, (int)port, __ATOMIC_SEQ_CST);
+
+	hv_stat_inc(d, blocks);
+	hv_vcpu_sleep(v, poll->timeout);
+out:
+	__atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(&d->poll_mask, ~bit, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->blocked, 0, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+/* --- threads -------------------------------------------------------------- */
+
+static void *hv_vcpu_thread(void *arg)
+{
+	struct hv_vcpu *v = arg;
+	struct hv_domain *d = v->domain;
+
+	hv_tls_vcpu = v;
+	d->cfg.vcpu_main(v->id, d->cfg.arg);
+
+	/* The vCPU goes down (VPF_down): no more signals to this thread. */
+	__atomic_store_n(&v->up, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&v->lock);
+	v->alive = false;
+	pthread_mutex_unlock(&v->lock);
+	hv_tls_vcpu = NULL;
+	return NULL;
+}
+
+int hv_domain_start(struct hv_domain *d)
+{
+	sigset_t set, old;
+	unsigned int i;
+	int rc = 0;
+
+	/* Threads start with the kick signal unblocked. */
+	sigemptyset(&set);
+	sigaddset(&set, HV_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, &old);
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct hv_vcpu *v = &d->vcpus[i];
+
+		__atomic_store_n(&v->up, 1, __ATOMIC_SEQ_CST);
+		pthread_mutex_lock(&v->lock);
+		if (pthread_create(&v->thread, NULL, hv_vcpu_thread, v)) {
+			pthread_mutex_unlock(&v->lock);
+			__atomic_store_n(&v->up, 0, __ATOMIC_SEQ_CST);
+			rc = -XEN_ENOMEM;
+			break;
+		}
+		v->alive = true;
+		v->thread_started = true;
+		pthread_mutex_unlock(&v->lock);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+void hv_domain_join(struct hv_domain *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct hv_vcpu *v = &d->vcpus[i];
+
+		if (!v->thread_started)
+			continue;
+		pthread_join(v->thread, NULL);
+		v->thread_started = false;
+	}
+}
+
+/* Xen's vCPU ids are unsigned; VCPUOP_is_up (common/domain.c do_vcpu_op). */
+int hv_vcpu_is_up(const struct hv_vcpu *v)
+{
+	return __atomic_load_n(&v->up, __ATOMIC_SEQ_CST);
+}
