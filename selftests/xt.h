@@ -31,7 +31,16 @@ struct xt_test {
 	unsigned int min_vcpus;		/* skip when the guest has fewer */
 	bool needs_peer;		/* needs a second domain (xt_peer_*) */
 	enum xt_result (*fn)(void);
+	unsigned int flags;		/* XT_F_*, applied when the domain is made */
 };
+
+/*
+ * Test flags.  Some hypervisor properties are fixed when the domain is
+ * created (hv_domain_config), before the test body runs: a test that needs
+ * them says so here, and xt_set_no_fifo() then reports whether the domain
+ * it runs in has the wanted property.
+ */
+#define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
 
 /* --- environment, provided by the backend runner ------------------------ */
 
@@ -39,6 +48,8 @@ struct xt_test {
 unsigned int xt_backend(void);
 const char *xt_backend_name(void);
 unsigned int xt_nr_vcpus(void);
+/* This guest's own domain id (what a peer names as remote_dom). */
+domid_t xt_domid(void);
 
 /* Bring the core up with cfg (NULL: all vCPUs, FIFO if offered). */
 int xt_core_init(const struct xl_evtchn_config *cfg);
@@ -74,13 +85,23 @@ long xt_peer_hc(unsigned int op, unsigned long a1, unsigned long a2,
 		unsigned long a3);
 /* Raise the max_event_channels limit of this domain (hv only; else -1). */
 int xt_set_max_evtchns(unsigned int max);
-/* Force the hypervisor to refuse FIFO for the next xt_core_init (hv). */
+/*
+ * Force the hypervisor to refuse FIFO for the next xt_core_init (hv).
+ * On hv this is a property of the domain, fixed at creation: the test
+ * declares XT_F_NO_FIFO and this returns 0 when the domain matches the
+ * request, -1 otherwise (the test should skip).
+ */
 int xt_set_no_fifo(bool no_fifo);
+
+/* Sleep about ns nanoseconds; upcalls keep running meanwhile. */
+void xt_sleep_ns(uint64_t ns);
 
 /* Reporting (TAP comment lines "# ..."). */
 void xt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xt_fail_msg(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The reason printed after "# SKIP" when the test returns XT_SKIP. */
+void xt_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define XT_ASSERT(cond)                                                    \
 	do {                                                               \
@@ -101,7 +122,42 @@ void xt_fail_msg(const char *file, int line, const char *fmt, ...)
 		}                                                          \
 	} while (0)
 
-/* The suite: tables defined in the selftests/*-tests.c files. */
+#define XT_ASSERT_MSG(cond, ...)                                           \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			xt_fail_msg(__FILE__, __LINE__, __VA_ARGS__);      \
+			return XT_FAIL;                                    \
+		}                                                          \
+	} while (0)
+
+#define XT_SKIP_IF(cond, ...)                                              \
+	do {                                                               \
+		if (cond) {                                                \
+			xt_skip_reason(__VA_ARGS__);                       \
+			return XT_SKIP;                                    \
+		}                                                          \
+	} while (0)
+
+/*
+ * The runner's entry point (main.c, stress.c and bench.c call it): run the
+ * selected tests of the given tables, print TAP 13 and the closing
+ * "N passed, N failed, N skipped" line; returns the exit status (1 if any
+ * test failed).  argv: [-l] [-v] [-t seconds] [name-substring...]
+ */
+struct xt_suite {
+	const struct xt_test *tests;
+	unsigned int nr;
+};
+
+int xt_main(int argc, char **argv, const struct xt_suite *suites,
+	    unsigned int nr_suites);
+
+/* Runner knobs, before xt_main(). */
+void xt_set_timeout(unsigned int seconds);	/* per-test watchdog */
+void xt_set_vcpus(unsigned int guest, unsigned int peer);
+void xt_set_quiet(bool quiet);		/* no TAP lines (benchmarks) */
+
+/* The suite: tables defined in the selftests/...-tests.c files. */
 extern const struct xt_test xt_evtchn_tests[];
 extern const unsigned int xt_evtchn_nr_tests;
 extern const struct xt_test xt_hypercall_tests[];

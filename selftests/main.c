@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xl-selftest: the xenlite selftest suite on the hv/ backend.
+ *   xl-selftest [-l] [-v] [-t seconds] [name-substring...]
+ */
+#include "xt.h"
+
+int main(int argc, char **argv)
+{
+	const struct xt_suite suites[] = {
+		{ xt_evtchn_tests, xt_evtchn_nr_tests },
+		{ xt_hypercall_tests, xt_hypercall_nr_tests },
+	};
+
+	return xt_main(argc, argv, suites, sizeof(suites) / sizeof(suites[0]));
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the selftest tables, the stress test and the
+ * benchmarks: portable guest code (core API, xt environment, raw
+ * hypercalls) only.
+ */
+#ifndef XT_UTIL_H
+#define XT_UTIL_H
+
+#include <xenlite/evtchn.h>
+#include <xenlite/hypercall.h>
+
+#include "xt.h"
+
+#define XT_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define XT_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define XT_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+
+/* How long "nothing more happens" is watched for, and event timeouts. */
+#define XT_SETTLE_NS 5000000ULL
+#define XT_EVENT_TIMEOUT_NS 5000000000ULL
+
+/* A handler's record: what it saw.  data of the port = the record. */
+struct xt_rec {
+	uint64_t count;
+	uint32_t last_port;
+	uint32_t last_cpu;
+	uint32_t cpu_mask;
+	uint32_t bad_data;
+	uint32_t in;		/* handler running now */
+	uint32_t concurrent;	/* handler found itself running */
+	/* Optional order log shared by several records. */
+	uint32_t *log;
+	uint32_t *log_len;
+	uint32_t log_max;
+	uint32_t tag;
+	/* Optional extra action (first call only when once is set). */
+	void (*hook)(struct xt_rec *r);
+};
+
+void xt_rec_handler(evtchn_port_t port, void *data);
+/* Wait until r->count >= n, let things settle, return the final count. */
+uint64_t xt_rec_wait(struct xt_rec *r, uint64_t n);
+/* Let in-flight events land, then return the count. */
+uint64_t xt_rec_settle(struct xt_rec *r);
+
+/* Raw event-channel hypercall of this (guest) vCPU and of a peer vCPU. */
+long xt_evop(int cmd, void *arg);
+long xt_peer_evop(unsigned int pcpu, int cmd, void *arg);
+/* Peer: alloc_unbound for remote, bind_interdomain, send, close. */
+long xt_peer_alloc_unbound(unsigned int pcpu, domid_t remote,
+			   evtchn_port_t *port);
+long xt_peer_bind_interdomain(unsigned int pcpu, domid_t remote,
+			      evtchn_port_t rport, evtchn_port_t *port);
+long xt_peer_send(unsigned int pcpu, evtchn_port_t port);
+long xt_peer_close(unsigned int pcpu, evtchn_port_t port);
+long xt_status(domid_t dom, evtchn_port_t port, struct evtchn_status *st);
+
+/* Sum of the core's per-vCPU stats. */
+void xt_stats_sum(struct xl_evtchn_stats *sum);
+
+/* Percentile of an array of samples (sorted in place). */
+uint64_t xt_percentile(uint64_t *v, unsigned int n, double pct);
+
+#endif /* XT_UTIL_H */
