@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hv/guest: the user-space host that implements include/xenlite/os.h on top
+ * of hv/.  One guest state per domain (hv_domain_set_guest): the page
+ * allocator over the domain's arena, the mapped shared_info, and the
+ * per-vCPU trace rings.
+ */
+#ifndef HV_GUEST_H
+#define HV_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv.h"
+
+/*
+ * Call once on vCPU 0 of a domain before xl_evtchn_init(): creates the
+ * guest state, picks a free arena gfn and maps shared_info there with
+ * XENMEM_add_to_physmap (a real hypercall).  0, or -XEN_Exxx (-EEXIST if
+ * already attached, -ESRCH off a vCPU thread, -ENOMEM).
+ */
+int hv_guest_attach(void);
+/* Free the guest state of the current domain (its trace rings too). */
+void hv_guest_detach(void);
+
+/* The calling vCPU's domain (NULL off a vCPU thread). */
+struct hv_domain *hv_guest_domain(void);
+
+/* Pages of the arena the guest allocator holds (tests, leak checks). */
+unsigned int hv_guest_pages_in_use(struct hv_domain *d);
+
+/* --- trace rings (xl_os_trace) ------------------------------------------- */
+
+#define HV_GUEST_TRACE_ENTRIES 4096	/* per vCPU, a power of two */
+
+struct hv_guest_trace_entry {
+	uint64_t tsc;		/* xl_os_rdtsc() at the hook */
+	uint32_t what;		/* enum xl_trace_point */
+	uint32_t port;
+	uint32_t arg;
+	uint64_t val;
+};
+
+/*
+ * Copy vCPU cpu's entries with sequence numbers >= *since (oldest first,
+ * at most max) into out; entries overwritten meanwhile are skipped.
+ * *since is advanced past the last copied entry.  Returns the count, 0 when
+ * the domain has no guest state.  Meant for a quiescent vCPU or best-effort
+ * sampling; the writer never waits for readers.
+ */
+unsigned int hv_guest_trace_read(struct hv_domain *d, unsigned int cpu,
+				 uint64_t *since,
+				 struct hv_guest_trace_entry *out,
+				 unsigned int max);
+/* Total entries vCPU cpu has written since attach. */
+uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu);
+
+#endif /* HV_GUEST_H */

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hv/guest: include/xenlite/os.h implemented for guest code running on hv/
+ * vCPU threads.  Hypercalls call straight into hv; event delivery masking
+ * is PV style (vcpu_info->evtchn_upcall_mask), as Linux PV does it
+ * (arch/x86/xen/irq.c, xen_force_evtchn_callback()).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <xenlite/xen.h>
+
+#include "hv-guest.h"
+
+#define HV_GUEST_BITS (sizeof(unsigned long) * 8)
+
+struct hv_guest_trace_ring {
+	uint64_t head;		/* next sequence number (atomic) */
+	uint64_t seq[HV_GUEST_TRACE_ENTRIES];	/* seq + 1 when valid */
+	struct hv_guest_trace_entry e[HV_GUEST_TRACE_ENTRIES];
+};
+
+struct hv_guest {
+	struct hv_domain *d;
+	pthread_mutex_t lock;		/* the page allocator */
+	unsigned long *bitmap;		/* one bit per arena page in use */
+	unsigned int nr_pages;
+	unsigned int in_use;
+	unsigned int hint;
+	struct shared_info *shinfo;
+	uint64_t shinfo_gfn;
+	unsigned int nr_vcpus;
+	struct hv_guest_trace_ring *trace[HV_MAX_VCPUS];
+};
+
+static struct hv_domain *hv_guest_cur_domain(void)
+{
+	struct hv_vcpu *v = hv_current();
+
+	return v ? hv_vcpu_domain(v) : NULL;
+}
+
+struct hv_domain *hv_guest_domain(void)
+{
+	return hv_guest_cur_domain();
+}
+
+static struct hv_guest *hv_guest_state(struct hv_domain *d)
+{
+	return d ? hv_domain_guest(d) : NULL;
+}
+
+/* --- hypercalls ----------------------------------------------------------- */
+
+long xl_os_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		     unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	return hv_hypercall(op, a1, a2, a3, a4, a5);
+}
+
+/* --- pages ---------------------------------------------------------------- */
+
+static bool hv_guest_test_bit(const struct hv_guest *g, unsigned int n)
+{
+	return g->bitmap[n / HV_GUEST_BITS] & (1UL << (n % HV_GUEST_BITS));
+}
+
+static void hv_guest_mark(struct hv_guest *g, unsigned int n, bool used)
+{
+	unsigned long m = 1UL << (n % HV_GUEST_BITS);
+
+	if (used)
+		g->bitmap[n / HV_GUEST_BITS] |= m;
+	else
+		g->bitmap[n / HV_GUEST_BITS] &= ~m;
+}
+
+/* Lowest free page at or after the hint, wrapping once; -1 if none. */
+static int64_t hv_guest_find_free(struct hv_guest *g)
+{
+	unsigned int i, n;
+
+	for (i = 0; i < g->nr_pages; i++) {
+		n = (g->hint + i) % g->nr_pages;
+		if (!hv_guest_test_bit(g, n))
+			return n;
+	}
+	return -1;
+}
+
+void *xl_os_alloc_page(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct hv_guest *g = hv_guest_state(d);
+	int64_t gfn;
+	void *page;
+
+	if (!g)
+		return NULL;
+	pthread_mutex_lock(&g->lock);
+	gfn = hv_guest_find_free(g);
+	if (gfn >= 0) {
+		hv_guest_mark(g, (unsigned int)gfn, true);
+		g->in_use++;
+		g->hint = (unsigned int)gfn + 1;
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (gfn < 0)
+		return NULL;
+	page = hv_gfn_to_virt(d, (uint64_t)gfn);
+	/* Only the guest touches a page it has not yet handed to hv. */
+	memset(page, 0, XL_PAGE_SIZE);
+	return page;
+}
+
+void xl_os_free_page(void *page)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct hv_guest *g = hv_guest_state(d);
+	int64_t gfn;
+
+	if (!g || !page)
+		return;
+	gfn = hv_virt_to_gfn(d, page);
+	if (gfn < 0 || (uint64_t)gfn >= g->nr_pages ||
+	    (uint64_t)gfn == g->shinfo_gfn)
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (hv_guest_test_bit(g, (unsigned int)gfn)) {
+		hv_guest_mark(g, (unsigned int)gfn, false);
+		g->in_use--;
+		if ((unsigned int)gfn < g->hint)
+			g->hint = (unsigned int)gfn;
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+uint64_t xl_os_virt_to_gfn(const void *va)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	int64_t gfn = d ? hv_virt_to_gfn(d, va) : -1;
+
+	return (uint64_t)gfn;
+}
+
+void *xl_os_zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+void xl_os_free(void *p)
+{
+	free(p);
+}
+
+unsigned int hv_guest_pages_in_use(struct hv_domain *d)
+{
+	struct hv_guest *g = hv_guest_state(d);
+	unsigned int n;
+
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	n = g->in_use;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+/* --- shared_info, vCPUs ---------------------------------------------------- */
+
+struct shared_info *xl_os_shared_info(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct hv_guest *g = hv_guest_state(d);
+
+	if (g)
+		return g->shinfo;
+	return d ? hv_domain_shared_info(d) : NULL;
+}
+
+struct vcpu_info *xl_os_vcpu_info(unsigned int cpu)
+{
+	struct shared_info *s = xl_os_shared_info();
+
+	if (!s || cpu >= XEN_LEGACY_MAX_VCPUS)
+		return NULL;
+	return &s->vcpu_info[cpu];
+}
+
+unsigned int xl_os_vcpu_id(void)
+{
+	struct hv_vcpu *v = hv_current();
+
+	return v ? hv_vcpu_id(v) : 0;
+}
+
+unsigned int xl_os_nr_vcpus(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+
+	return d ? hv_domain_nr_vcpus(d) : 0;
+}
+
+/* --- event masking and idle ------------------------------------------------- */
+
+static struct vcpu_info *hv_guest_my_vcpu_info(void)
+{
+	return xl_os_vcpu_info(xl_os_vcpu_id());
+}
+
+/* local_irq_save(), PV flavour: the old mask, now masked. */
+unsigned long xl_os_irq_save(void)
+{
+	struct vcpu_info *vi = hv_guest_my_vcpu_info();
+
+	return vi ? xl_xchg8(&vi->evtchn_upcall_mask, 1) : 1;
+}
+
+/*
+ * local_irq_restore(), PV flavour (Linux xen_irq_enable): write the mask
+ * back; if that unmasked, "unmask then check (avoid races)": a full
+ * barrier, then if an upcall became pending while masked, force its
+ * delivery with a cheap hypercall whose return path delivers (Linux
+ * xen_force_evtchn_callback() uses xen_version(0)).
+ */
+void xl_os_irq_restore(unsigned long flags)
+{
+	struct vcpu_info *vi = hv_guest_my_vcpu_info();
+
+	if (!vi)
+		return;
+	xl_write8(&vi->evtchn_upcall_mask, flags ? 1 : 0);
+	if (flags)
+		return;
+	xl_mb();
+	if (xl_read8(&vi->evtchn_upcall_pending))
+		hv_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0,
+			     0);
+}
+
+/*
+ * Called masked.  SCHEDOP_block enables delivery and blocks atomically
+ * (hv checks evtchn_upcall_pending after marking the vCPU blocked); the
+ * upcall runs on the hypercall's return path; then mask again, as the
+ * caller expects.
+ */
+void xl_os_safe_halt(void)
+{
+	struct vcpu_info *vi = hv_guest_my_vcpu_info();
+
+	hv_hypercall(__HYPERVISOR_sched_op, SCHEDOP_block, 0, 0, 0, 0);
+	if (vi)
+		xl_write8(&vi->evtchn_upcall_mask, 1);
+}
+
+uint64_t xl_os_rdtsc(void)
+{
+	return __rdtsc();
+}
+
+/* --- logging ------------------------------------------------------------------ */
+
+static int hv_guest_log_level = -1;
+
+static int hv_guest_parse_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} names[] = {
+		{ "err", XL_LOG_ERR },	   { "error", XL_LOG_ERR },
+		{ "warn", XL_LOG_WARN },   { "warning", XL_LOG_WARN },
+		{ "info", XL_LOG_INFO },   { "debug", XL_LOG_DEBUG },
+	};
+	unsigned int i;
+
+	if (!s || !*s)
+		return XL_LOG_WARN;
+	if (*s >= '0' && *s <= '9')
+		return atoi(s);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(s, names[i].name))
+			return names[i].level;
+	return XL_LOG_WARN;
+}
+
+static int hv_guest_level(void)
+{
+	int l = __atomic_load_n(&hv_guest_log_level, __ATOMIC_RELAXED);
+
+	if (l < 0) {
+		l = hv_guest_parse_level(getenv("XL_LOG"));
+		__atomic_store_n(&hv_guest_log_level, l, __ATOMIC_RELAXED);
+	}
+	return l;
+}
+
+/*
+ * TAP comment lines "# [xenlite] ...".  Formatted into a stack buffer and
+ * written with one write(2) so lines from vCPUs do not interleave, and so a
+ * log from an upcall (a signal handler here) does not re-enter stdio.
+ */
+void xl_os_log(int level, const char *fmt, ...)
+{
+	char msg[512], out[640];
+	size_t o = 0;
+	const char *p;
+	va_list ap;
+	int saved_errno = errno;
+
+	if (level > hv_guest_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	for (p = msg; *p && o < sizeof(out) - 16;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n > sizeof(out) - 16 - o)
+			n = sizeof(out) - 16 - o;
+		memcpy(out + o, "# [xenlite] ", 12);
+		o += 12;
+		memcpy(out + o, p, n);
+		o += n;
+		out[o++] = '\n';
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	if (o && write(STDERR_FILENO, out, o) < 0)
+		errno = saved_errno;
+	errno = saved_errno;
+}
+
+/* --- tracing ------------------------------------------------------------------ */
+
+/*
+ * Only the vCPU's own thread writes its ring (its upcall included, which
+ * may interrupt a write: the slot is reserved with one atomic add first).
+ * Each slot carries seq + 1 once complete, 0 while being written, so a
+ * reader on another thread can skip torn entries.
+ */
+void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
+		 uint64_t val)
+{
+	struct hv_vcpu *v = hv_current();
+	struct hv_guest *g;
+	struct hv_guest_trace_ring *r;
+	uint64_t seq;
+	unsigned int slot;
+
+	if (!v)
+		return;
+	g = hv_guest_state(hv_vcpu_domain(v));
+	if (!g || hv_vcpu_id(v) >= g->nr_vcpus)
+		return;
+	r = g->trace[hv_vcpu_id(v)];
+	seq = __atomic_fetch_add(&r->head, 1, __ATOMIC_RELAXED);
+	slot = seq % HV_GUEST_TRACE_ENTRIES;
+	__atomic_store_n(&r->seq[slot], 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&r->e[slot].tsc, xl_os_rdtsc(), __ATOMIC_RELAXED);
+	__atomic_store_n(&r->e[slot].what, (uint32_t)what, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->e[slot].port, port, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->e[slot].arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->e[slot].val, val, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->seq[slot], seq + 1, __ATOMIC_RELEASE);
+}
+
+static bool hv_guest_trace_copy(struct hv_guest_trace_ring *r, uint64_t seq,
+				struct hv_guest_trace_entry *out)
+{
+	unsigned int slot = seq % HV_GUEST_TRACE_ENTRIES;
+
+	if (__atomic_load_n(&r->seq[slot], __ATOMIC_ACQUIRE) != seq + 1)
+		return false;
+	out->tsc = __atomic_load_n(&r->e[slot].tsc, __ATOMIC_RELAXED);
+	out->what = __atomic_load_n(&r->e[slot].what, __ATOMIC_RELAXED);
+	out->port = __atomic_load_n(&r->e[slot].port, __ATOMIC_RELAXED);
+	out->arg = __atomic_load_n(&r->e[slot].arg, __ATOMIC_RELAXED);
+	out->val = __atomic_load_n(&r->e[slot].val, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&r->seq[slot], __ATOMIC_RELAXED) == seq + 1;
+}
+
+unsigned int hv_guest_trace_read(struct hv_domain *d, unsigned int cpu,
+				 uint64_t *since,
+				 struct hv_guest_trace_entry *out,
+				 unsigned int max)
+{
+	struct hv_guest *g = hv_guest_state(d);
+	struct hv_guest_trace_ring *r;
+	uint64_t head, seq, start = since ? *since : 0;
+	unsigned int n = 0;
+
+	if (!g || cpu >= g->nr_vcpus)
+		return 0;
+	r = g->trace[cpu];
+	head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	if (head > HV_GUEST_TRACE_ENTRIES &&
+	    start < head - HV_GUEST_TRACE_ENTRIES)
+		start = head - HV_GUEST_TRACE_ENTRIES;
+	for (seq = start; seq < head && n < max; seq++)
+		if (hv_guest_trace_copy(r, seq, &out[n]))
+			n++;
+	if (since)
+		*since = seq;
+	return n;
+}
+
+uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu)
+{
+	struct hv_guest *g = hv_guest_state(d);
+
+	if (!g || cpu >= g->nr_vcpus)
+		return 0;
+	return __atomic_load_n(&g->trace[cpu]->head, __ATOMIC_ACQUIRE);
+}
+
+/* --- attach / detach ---------------------------------------------------------- */
+
+static void hv_guest_free(struct hv_guest *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < HV_MAX_VCPUS; i++)
+		free(g->trace[i]);
+	free(g->bitmap);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}
+
+static struct hv_guest *hv_guest_alloc(struct hv_domain *d)
+{
+	struct hv_guest *g = calloc(1, sizeof(*g));
+	unsigned int i;
+
+	if (!g)
+		return NULL;
+	pthread_mutex_init(&g->lock, NULL);
+	g->d = d;
+	g->nr_pages = hv_domain_nr_pages(d);
+	g->nr_vcpus = hv_domain_nr_vcpus(d);
+	g->bitmap = calloc((g->nr_pages + HV_GUEST_BITS - 1) / HV_GUEST_BITS,
+			   sizeof(unsigned long));
+	if (!g->bitmap)
+		goto fail;
+	for (i = 0; i < g->nr_vcpus; i++) {
+		g->trace[i] = calloc(1, sizeof(*g->trace[i]));
+		if (!g->trace[i])
+			goto fail;
+	}
+	return g;
+fail:
+	hv_guest_free(g);
+	return NULL;
+}
+
+int hv_guest_attach(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct xen_add_to_physmap xatp;
+	struct hv_guest *g;
+	long rc;
+
+	if (!d)
+		return -XEN_ESRCH;
+	if (hv_domain_guest(d))
+		return -XEN_EEXIST;
+	g = hv_guest_alloc(d);
+	if (!g)
+		return -XEN_ENOMEM;
+
+	/* shared_info goes to the arena's last page, taken from the pool. */
+	g->shinfo_gfn = g->nr_pages - 1;
+	hv_guest_mark(g, (unsigned int)g->shinfo_gfn, true);
+	g->in_use = 1;
+
+	memset(&xatp, 0, sizeof(xatp));
+	xatp.domid = DOMID_SELF;
+	xatp.space = XENMAPSPACE_shared_info;
+	xatp.idx = 0;
+	xatp.gpfn = g->shinfo_gfn;
+	rc = hv_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+			  (unsigned long)&xatp, 0, 0, 0);
+	if (rc) {
+		hv_guest_free(g);
+		return (int)rc;
+	}
+	g->shinfo = hv_gfn_to_virt(d, g->shinfo_gfn);
+	hv_domain_set_guest(d, g);
+	return 0;
+}
+
+void hv_guest_detach(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct hv_guest *g = hv_guest_state(d);
+
+	if (!g)
+		return;
+	hv_domain_set_guest(d, NULL);
+	hv_guest_free(g);
+}
