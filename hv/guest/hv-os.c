@@ -366,13 +366,13 @@ void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
 	r = g->trace[hv_vcpu_id(v)];
 	seq = __atomic_fetch_add(&r->head, 1, __ATOMIC_RELAXED);
 	slot = seq % HV_GUEST_TRACE_ENTRIES;
+	/* Release stores: a reader that sees a new field also sees seq 0. */
 	__atomic_store_n(&r->seq[slot], 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&r->e[slot].tsc, xl_os_rdtsc(), __ATOMIC_RELAXED);
-	__atomic_store_n(&r->e[slot].what, (uint32_t)what, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->e[slot].port, port, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->e[slot].arg, arg, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->e[slot].val, val, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->e[slot].tsc, xl_os_rdtsc(), __ATOMIC_RELEASE);
+	__atomic_store_n(&r->e[slot].what, (uint32_t)what, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->e[slot].port, port, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->e[slot].arg, arg, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->e[slot].val, val, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->seq[slot], seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -383,12 +383,12 @@ static bool hv_guest_trace_copy(struct hv_guest_trace_ring *r, uint64_t seq,
 
 	if (__atomic_load_n(&r->seq[slot], __ATOMIC_ACQUIRE) != seq + 1)
 		return false;
-	out->tsc = __atomic_load_n(&r->e[slot].tsc, __ATOMIC_RELAXED);
-	out->what = __atomic_load_n(&r->e[slot].what, __ATOMIC_RELAXED);
-	out->port = __atomic_load_n(&r->e[slot].port, __ATOMIC_RELAXED);
-	out->arg = __atomic_load_n(&r->e[slot].arg, __ATOMIC_RELAXED);
-	out->val = __atomic_load_n(&r->e[slot].val, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* Acquire loads order the re-check of seq after them. */
+	out->tsc = __atomic_load_n(&r->e[slot].tsc, __ATOMIC_ACQUIRE);
+	out->what = __atomic_load_n(&r->e[slot].what, __ATOMIC_ACQUIRE);
+	out->port = __atomic_load_n(&r->e[slot].port, __ATOMIC_ACQUIRE);
+	out->arg = __atomic_load_n(&r->e[slot].arg, __ATOMIC_ACQUIRE);
+	out->val = __atomic_load_n(&r->e[slot].val, __ATOMIC_ACQUIRE);
 	return __atomic_load_n(&r->seq[slot], __ATOMIC_RELAXED) == seq + 1;
 }
 
