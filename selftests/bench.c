@@ -1,6 +1,486 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "xt.h"
+/*
+ * xl-bench: event-channel benchmarks on hv/, and the demo.
+ *
+ *   xl-bench                 consume cost and wake latency, markdown tables
+ *   xl-bench --consume-only  consume cost only
+ *   xl-bench --callgrind-case fifo|2l PORTS
+ *                            one consume case for callgrind (tools/bench
+ *                            runs it with --toggle-collect=xl_evtchn_upcall
+ *                            and divides Ir by the "events" line)
+ *   xl-bench --demo          a short human-readable demo
+ *
+ * (a) Consume cost: N IPI ports bound to vCPU 0; per round, K = 64 of them
+ *     (spread over all N) are raised with vCPU 0's delivery masked, then
+ *     delivery is unmasked and the upcall drains them; ns per event is the
+ *     drain time over K.  FIFO at 64 .. 131,071 ports, 2-level at 64 ..
+ *     4,096 (4,095 usable: port 0 is reserved).
+ * (b) Wake latency: a peer vCPU sends to a guest vCPU blocked in
+ *     SCHEDOP_block; clock_gettime just before the send and in the
+ *     handler.  Beside it, the same measurement for a futex wake of a
+ *     plain thread.
+ *
+ * Benchmarks print figures; nothing here asserts on a timing.
+ */
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <hv.h>
+#include <hv-guest.h>
+
+#include "xt-util.h"
+
+#define K_EVENTS 64
+#define WAKE_GAP_NS 50000
+
+struct ccase {
+	bool fifo;
+	unsigned int nports;	/* nominal */
+	unsigned int bound;
+	unsigned int rounds;
+	uint64_t events;
+	double ns_per_event;
+	bool done;
+};
+
+static struct ccase cases[] = {
+	{ .fifo = true, .nports = 64 },	{ .fifo = true, .nports = 1024 },
+	{ .fifo = true, .nports = 4096 },	{ .fifo = true, .nports = 16384 },
+	{ .fifo = true, .nports = 131071 },	{ .fifo = false, .nports = 64 },
+	{ .fifo = false, .nports = 1024 },	{ .fifo = false, .nports = 4096 },
+};
+
+#define NR_CASES (sizeof(cases) / sizeof(cases[0]))
+
+static struct ccase *case_queue[NR_CASES];
+static unsigned int nr_queued, next_case;
+static unsigned int opt_rounds = 2000, opt_samples = 20000;
+
+static uint64_t handled;
+
+static void bench_handler(evtchn_port_t port, void *data)
+{
+	XT_STORE(&handled, XT_LOAD(&handled) + 1);
+}
+
+static enum xt_result consume_case(void)
+{
+	struct ccase *c = case_queue[next_case++];
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = !c->fifo };
+	unsigned int n = 0, k, stride, r, j;
+	evtchn_port_t *ports, p;
+	uint64_t total = 0, t0, want;
+	unsigned long flags;
+	int rc;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(131071), 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(),
+		     c->fifo ? XL_EVTCHN_ABI_FIFO : XL_EVTCHN_ABI_2L);
+	ports = calloc(c->nports, sizeof(*ports));
+	XT_ASSERT(ports);
+	while (n < c->nports) {
+		rc = xl_evtchn_bind_ipi(0, bench_handler, NULL, &p);
+		if (rc == -XEN_ENOSPC)
+			break;
+		XT_ASSERT_EQ(rc, 0);
+		ports[n++] = p;
+	}
+	c->bound = n;
+	k = n < K_EVENTS ? n : K_EVENTS;
+	stride = n / k;
+	XT_STORE(&handled, 0);
+	want = 0;
+	/* Round 0 warms up (page faults, caches) and is not counted. */
+	for (r = 0; r <= c->rounds; r++) {
+		flags = xl_os_irq_save();
+		for (j = 0; j < k; j++)
+			xl_evtchn_send(ports[j * stride]);
+		want += k;
+		t0 = xt_now_ns();
+		xl_os_irq_restore(flags);
+		while (XT_LOAD(&handled) < want)
+			__builtin_ia32_pause();
+		if (r)
+			total += xt_now_ns() - t0;
+	}
+	c->events = (uint64_t)k * c->rounds;
+	c->ns_per_event = (double)total / c->events;
+	c->done = true;
+	free(ports);
+	return XT_PASS;
+}
+
+/* --- wake latency ----------------------------------------------------------- */
+
+struct lat {
+	uint64_t *v;
+	unsigned int n;		/* samples wanted */
+	uint64_t stamp;		/* sender's clock before the send */
+	uint32_t got;		/* handler runs */
+	uint32_t lost;
+	evtchn_port_t pport;
+	uint64_t p50, p99;
+};
+
+static struct lat wake, fut;
+
+static void lat_handler(evtchn_port_t port, void *data)
+{
+	struct lat *l = data;
+	uint64_t now = xt_now_ns();
+	uint32_t i = XT_LOAD(&l->got);
+
+	if (i < l->n)
+		l->v[i] = now - XT_LOAD(&l->stamp);
+	XT_STORE(&l->got, i + 1);
+}
+
+static void wake_sender(void *arg)
+{
+	struct lat *l = arg;
+	struct evtchn_send op = { .port = l->pport };
+	unsigned int i;
+	uint64_t end;
+
+	for (i = 0; i < l->n; i++) {
+		xt_sleep_ns(WAKE_GAP_NS);	/* let the receiver block */
+		XT_STORE(&l->stamp, xt_now_ns());
+		xt_peer_hc(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
+			   (unsigned long)&op, 0);
+		end = xt_now_ns() + 100000000;
+		while (XT_LOAD(&l->got) < i + 1 && xt_now_ns() < end)
+			sched_yield();
+		if (XT_LOAD(&l->got) < i + 1) {
+			l->lost++;
+			break;
+		}
+	}
+}
+
+static enum xt_result wake_case(void)
+{
+	evtchn_port_t gp;
+	unsigned int cpu = 1;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	wake.v = calloc(wake.n, sizeof(*wake.v));
+	XT_ASSERT(wake.v);
+	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &wake.pport), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), wake.pport,
+						lat_handler, &wake, &gp), 0);
+	/* Xen raises the new port at bind: let that one go by. */
+	while (XT_LOAD(&wake.got) < 1)
+		xt_sleep_ns(100000);
+	XT_STORE(&wake.got, 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(gp, cpu), 0);
+	xt_peer_start(0, wake_sender, &wake);
+	xt_peer_wait(0);
+	XT_ASSERT_EQ(wake.lost, 0);
+	wake.p50 = xt_percentile(wake.v, wake.n, 50);
+	wake.p99 = xt_percentile(wake.v, wake.n, 99);
+	return XT_PASS;
+}
+
+static uint32_t fword;
+static uint32_t fgot;
+
+static long futex(uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void *futex_waiter(void *arg)
+{
+	struct lat *l = arg;
+	uint32_t seen = 0;
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++) {
+		while (XT_LOAD(&fword) == seen)
+			futex(&fword, FUTEX_WAIT_PRIVATE, seen);
+		l->v[i] = xt_now_ns() - XT_LOAD(&l->stamp);
+		seen = XT_LOAD(&fword);
+		XT_STORE(&fgot, i + 1);
+	}
+	return NULL;
+}
+
+static void futex_case(void)
+{
+	pthread_t t;
+	unsigned int i;
+
+	fut.v = calloc(fut.n, sizeof(*fut.v));
+	pthread_create(&t, NULL, futex_waiter, &fut);
+	for (i = 0; i < fut.n; i++) {
+		xt_sleep_ns(WAKE_GAP_NS);
+		XT_STORE(&fut.stamp, xt_now_ns());
+		XT_ADD(&fword, 1);
+		futex(&fword, FUTEX_WAKE_PRIVATE, 1);
+		while (XT_LOAD(&fgot) < i + 1)
+			sched_yield();
+	}
+	pthread_join(t, NULL);
+	fut.p50 = xt_percentile(fut.v, fut.n, 50);
+	fut.p99 = xt_percentile(fut.v, fut.n, 99);
+}
+
+/* --- the demo ----------------------------------------------------------------- */
+
+struct demo_port {
+	const char *type;
+	struct xt_rec r;
+	evtchn_port_t port;
+	unsigned int sends;
+};
+
+static enum xt_result demo(void)
+{
+	struct demo_port dp[5] = {
+		{ .type = "interdomain (peer)" }, { .type = "loopback" },
+		{ .type = "IPI self" },		  { .type = "IPI vCPU 1" },
+		{ .type = "VIRQ_DEBUG (bound)" },
+	};
+	evtchn_port_t pp, a;
+	struct xl_evtchn_stats s;
+	struct hv_domain_stats hs;
+	unsigned int i, k;
+	const unsigned int n = 1000;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	printf("xenlite demo on hv: guest domain %u with %u vCPUs, peer "
+	       "domain %u with %u vCPUs, %s event-channel ABI (max %u ports)\n",
+	       xt_domid(), xt_nr_vcpus(), xt_peer_domid(), xt_peer_nr_vcpus(),
+	       xl_evtchn_abi_name(), xl_evtchn_max_ports());
+	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), pp,
+						xt_rec_handler, &dp[0].r,
+						&dp[0].port), 0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, NULL, NULL, &a), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
+						&dp[1].r, &dp[1].port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &dp[2].r,
+					&dp[2].port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &dp[3].r,
+					&dp[3].port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler,
+					 &dp[4].r, &dp[4].port), 0);
+	xt_rec_wait(&dp[0].r, 1);
+	xt_rec_wait(&dp[1].r, 1);
+	for (k = 0; k < n; k++) {
+		xt_peer_send(k % xt_peer_nr_vcpus(), pp);
+		xl_evtchn_send(a);
+		xl_evtchn_send(dp[2].port);
+		xl_evtchn_send(dp[3].port);
+		for (i = 0; i < 4; i++)
+			while (XT_LOAD(&dp[i].r.count) < k + 1 + (i < 2))
+				sched_yield();
+	}
+	printf("\n| port | type | vCPU | sends | handled |\n"
+	       "|-----:|------|-----:|------:|--------:|\n");
+	for (i = 0; i < 5; i++)
+		printf("| %u | %s | %u | %u | %llu |\n", dp[i].port, dp[i].type,
+		       xl_evtchn_port_cpu(dp[i].port), i < 4 ? n : 0,
+		       (unsigned long long)XT_LOAD(&dp[i].r.count));
+	printf("(interdomain ports also get one event at bind time: Xen "
+	       "raises the new local port)\n");
+	xt_stats_sum(&s);
+	hv_domain_get_stats(hv_guest_domain(), &hs);
+	printf("\ncore: %llu upcalls, %llu events handled, %llu spurious, "
+	       "%llu stray\n",
+	       (unsigned long long)s.upcalls, (unsigned long long)s.events,
+	       (unsigned long long)s.spurious, (unsigned long long)s.stray);
+	printf("hv:   %llu hypercalls, %llu sends, %llu upcalls delivered, "
+	       "%llu blocks, %llu wakes\n",
+	       (unsigned long long)hs.hypercalls,
+	       (unsigned long long)hs.sends,
+	       (unsigned long long)hs.upcalls_delivered,
+	       (unsigned long long)hs.blocks,
+	       (unsigned long long)hs.kicks_wake);
+	return XT_PASS;
+}
+
+/* --- output ------------------------------------------------------------------- */
+
+static struct ccase *find_case(bool fifo, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_CASES; i++)
+		if (cases[i].fifo == fifo && cases[i].nports == n &&
+		    cases[i].done)
+			return &cases[i];
+	return NULL;
+}
+
+static void print_consume(void)
+{
+	unsigned int i;
+
+	printf("| ABI | bound ports | events | ns/event |\n"
+	       "|-----|------------:|-------:|---------:|\n");
+	for (i = 0; i < NR_CASES; i++) {
+		struct ccase *c = &cases[i];
+
+		if (!c->done)
+			continue;
+		printf("| %s | %u | %llu | %.1f |\n", c->fifo ? "FIFO" : "2-level",
+		       c->bound, (unsigned long long)c->events,
+		       c->ns_per_event);
+	}
+	printf("\n");
+	/* Machine-readable, for tools/bench. */
+	for (i = 0; i < NR_CASES; i++) {
+		struct ccase *c = &cases[i];
+
+		if (!c->done)
+			continue;
+		printf("consume %s %u %u %llu %.2f\n", c->fifo ? "fifo" : "2l",
+		       c->nports, c->bound, (unsigned long long)c->events,
+		       c->ns_per_event);
+	}
+}
+
+static void print_ratio(const char *name, double num, double den,
+			const char *limit)
+{
+	if (num > 0 && den > 0)
+		printf("ratio %s %.3f %s\n", name, num / den, limit);
+	else
+		printf("ratio %s n/a %s\n", name, limit);
+}
+
+static int usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [--demo | --consume-only | --latency-only |\n"
+		"          --callgrind-case fifo|2l PORTS] [--rounds N] "
+		"[--samples N]\n",
+		prog);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
-	return xt_main(argc, argv, NULL, 0);
+	bool do_demo = false, consume = true, latency = true, cg = false;
+	struct xt_test tests[NR_CASES + 2];
+	struct xt_suite suite = { tests, 0 };
+	char *xargv[] = { argv[0], NULL };
+	unsigned int i;
+	int a, rc;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--demo")) {
+			do_demo = true;
+		} else if (!strcmp(argv[a], "--consume-only")) {
+			latency = false;
+		} else if (!strcmp(argv[a], "--latency-only")) {
+			consume = false;
+		} else if (!strcmp(argv[a], "--callgrind-case") &&
+			   a + 2 < argc) {
+			bool fifo = !strcmp(argv[a + 1], "fifo");
+			unsigned int n = strtoul(argv[a + 2], NULL, 0);
+
+			for (i = 0; i < NR_CASES; i++)
+				if (cases[i].fifo == fifo &&
+				    cases[i].nports == n)
+					break;
+			if (i == NR_CASES)
+				return usage(argv[0]);
+			cg = true;
+			latency = false;
+			case_queue[nr_queued++] = &cases[i];
+			a += 2;
+		} else if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
+			opt_rounds = strtoul(argv[++a], NULL, 0);
+		} else if (!strcmp(argv[a], "--samples") && a + 1 < argc) {
+			opt_samples = strtoul(argv[++a], NULL, 0);
+		} else {
+			return usage(argv[0]);
+		}
+	}
+	xt_set_quiet(true);
+	xt_set_timeout(900);
+	if (do_demo) {
+		tests[0] = (struct xt_test){ "demo", XT_HV, 2, true, demo, 0 };
+		tests[1] = (struct xt_test){ "wake", XT_HV, 2, true, wake_case,
+					     0 };
+		suite.nr = 2;
+		wake.n = 2000;
+		rc = xt_main(1, xargv, &suite, 1);
+		if (!rc)
+			printf("wake latency, peer send -> handler on a vCPU "
+			       "blocked in SCHEDOP_block: p50 %.1f us, p99 "
+			       "%.1f us (%u samples)\n",
+			       wake.p50 / 1e3, wake.p99 / 1e3, wake.n);
+		return rc;
+	}
+	if (consume && !cg)
+		for (i = 0; i < NR_CASES; i++)
+			case_queue[nr_queued++] = &cases[i];
+	for (i = 0; consume && i < nr_queued; i++) {
+		case_queue[i]->rounds = cg ? opt_rounds / 10 + 1 : opt_rounds;
+		tests[suite.nr++] = (struct xt_test){ "consume", XT_HV, 1,
+						      false, consume_case, 0 };
+	}
+	if (latency) {
+		wake.n = opt_samples;
+		tests[suite.nr++] = (struct xt_test){ "wake", XT_HV, 2, true,
+						      wake_case, 0 };
+	}
+	rc = xt_main(1, xargv, &suite, 1);
+	if (cg) {
+		printf("events %llu\n",
+		       (unsigned long long)case_queue[0]->events);
+		return rc;
+	}
+	if (consume) {
+		printf("## FIFO and 2-level consume cost (hv, %u rounds of %u "
+		       "events raised while masked)\n\n",
+		       opt_rounds, K_EVENTS);
+		print_consume();
+		printf("\n");
+	}
+	if (latency) {
+		fut.n = opt_samples;
+		futex_case();
+		printf("## Wake latency (%u samples, %u us apart)\n\n"
+		       "| path | p50 ns | p99 ns |\n|------|-------:|-------:|\n"
+		       "| evtchn send -> handler, vCPU in SCHEDOP_block | %llu | "
+		       "%llu |\n| futex wake -> waiter thread | %llu | %llu |\n\n",
+		       opt_samples, WAKE_GAP_NS / 1000,
+		       (unsigned long long)wake.p50,
+		       (unsigned long long)wake.p99,
+		       (unsigned long long)fut.p50,
+		       (unsigned long long)fut.p99);
+		printf("latency evtchn %u %llu %llu\nlatency futex %u %llu "
+		       "%llu\n",
+		       opt_samples, (unsigned long long)wake.p50,
+		       (unsigned long long)wake.p99, opt_samples,
+		       (unsigned long long)fut.p50,
+		       (unsigned long long)fut.p99);
+	}
+	if (consume) {
+		struct ccase *f64 = find_case(true, 64),
+			     *fmax = find_case(true, 131071),
+			     *f4k = find_case(true, 4096),
+			     *l4k = find_case(false, 4096);
+
+		print_ratio("fifo_131071_vs_64",
+			    fmax ? fmax->ns_per_event : 0,
+			    f64 ? f64->ns_per_event : 0, "<=1.10");
+		print_ratio("fifo_vs_2l_4096", f4k ? f4k->ns_per_event : 0,
+			    l4k ? l4k->ns_per_event : 0, "<=1.50");
+	}
+	if (latency)
+		print_ratio("wake_p50_vs_futex", wake.p50, fut.p50, "<=1.50");
+	return rc;
 }

@@ -548,6 +548,8 @@ static unsigned int passed, failed, skipped;
 
 static void summary(void)
 {
+	if (xr.quiet && !failed)
+		return;
 	pthread_mutex_lock(&out_lock);
 	printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
 	fflush(stdout);
@@ -719,6 +721,8 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 			} else {
 				failed++;
 				emit("not ok %u %s\n", idx, t->name);
+				if (xr.quiet)
+					xt_log("%s failed", t->name);
 			}
 		}
 	}
