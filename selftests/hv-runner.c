@@ -308,7 +308,7 @@ static void finish(enum xt_result r)
 {
 	pthread_mutex_lock(&xr.lock);
 	xr.result = r;
-	xr.done = 1;
+	STORE(&xr.done, 1);	/* peer vCPUs read it without the lock */
 	pthread_cond_broadcast(&xr.cond);
 	pthread_mutex_unlock(&xr.lock);
 }
@@ -602,9 +602,9 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += xr.timeout_s;
 	pthread_mutex_lock(&xr.lock);
-	while (!xr.done) {
+	while (!LOAD(&xr.done)) {
 		if (pthread_cond_timedwait(&xr.cond, &xr.lock, &dl) ==
-		    ETIMEDOUT && !xr.done) {
+		    ETIMEDOUT && !LOAD(&xr.done)) {
 			pthread_mutex_unlock(&xr.lock);
 			failed++;
 			emit("not ok %u %s # timeout after %u s\n", idx, t->name,
