@@ -5,17 +5,14 @@
  * The functional cases run three times: "fifo/" (FIFO ABI), "2l/" (the
  * core forced to 2-level) and "nofifo/" (the hypervisor refuses
  * EVTCHNOP_init_control, the core falls back to 2-level; hv only).  Then
- * FIFO-only cases (priorities, LINKED ports, 131,071 ports) and the
- * hv-only fault-injection cases.
+ * FIFO-only cases (priorities, LINKED ports, 131,071 ports).  Portable
+ * guest code only; hv-only cases (fault injection) are in hv-tests.c.
  *
  * Expected hypervisor behaviour is Xen 4.17's (xen/common/event_channel.c,
  * event_fifo.c, event_2l.c); comments cite the function relied on.
  */
 #include <stdlib.h>
 #include <string.h>
-
-#include <hv.h>
-#include <hv-guest.h>
 
 #include "xt-util.h"
 
@@ -674,41 +671,6 @@ static enum xt_result t_set_priority(enum mode m)
 	return XT_PASS;
 }
 
-/* Spurious upcalls (hv fault injection): harmless and counted. */
-static enum xt_result t_spurious(enum mode m)
-{
-	struct hv_faults f = { .spurious_upcall_permille = 500 };
-	struct xl_evtchn_stats s;
-	struct xt_rec r[4] = { 0 };
-	evtchn_port_t p[4];
-	unsigned int i, k, nr = xt_nr_vcpus();
-
-	MODE_INIT(m);
-	for (i = 0; i < 4; i++)
-		XT_ASSERT_EQ(xl_evtchn_bind_ipi(i % nr, xt_rec_handler, &r[i],
-						&p[i]), 0);
-	hv_domain_set_faults(hv_guest_domain(), &f);
-	for (k = 0; k < 100; k++) {
-		for (i = 0; i < 4; i++)
-			XT_ASSERT_EQ(send_port(p[i]), 0);
-		for (i = 0; i < 4; i++)
-			XT_ASSERT_EQ(xt_rec_wait(&r[i], k + 1), k + 1);
-	}
-	f.spurious_upcall_permille = 0;
-	hv_domain_set_faults(hv_guest_domain(), &f);
-	for (i = 0; i < 4; i++)
-		REC_OK(&r[i], p[i]);
-	xt_stats_sum(&s);
-	xt_log("upcalls %llu spurious %llu events %llu",
-	       (unsigned long long)s.upcalls, (unsigned long long)s.spurious,
-	       (unsigned long long)s.events);
-	XT_ASSERT_EQ(s.events, 400);
-	XT_ASSERT_EQ(s.stray, 0);
-	XT_ASSERT(s.spurious > 0);
-	XT_ASSERT(s.upcalls >= s.spurious);
-	return XT_PASS;
-}
-
 /* --- the table of per-mode cases ---------------------------------------- */
 
 #define MODES(name)                                                        \
@@ -743,7 +705,6 @@ MODES(rebind_linked)
 MODES(rebind_tour)
 MODES(reinit)
 MODES(set_priority)
-MODES(spurious)
 
 /* --- FIFO only ----------------------------------------------------------- */
 
@@ -1048,7 +1009,6 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(rebind_tour, XT_ALL, 2, false),
 	T3(reinit, XT_ALL, 1, false),
 	T3(set_priority, XT_ALL, 1, false),
-	T3(spurious, XT_HV, 1, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
 	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt,
 	  0 },
