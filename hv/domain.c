@@ -69,6 +69,7 @@ static void hv_domain_free(struct hv_domain *d)
 		pthread_cond_destroy(&v->cond);
 		pthread_rwlock_destroy(&v->virq_lock);
 	}
+	hv_time_domain_destroy(d);
 	hv_evtchn_free_buckets(d);
 	pthread_rwlock_destroy(&d->event_lock);
 	if (d->arena)
@@ -129,6 +130,10 @@ struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg,
 	d->shutdown_code = -1;
 	d->refcnt = 1;
 	pthread_rwlock_init(&d->event_lock, NULL);
+	if (hv_time_domain_init(d)) {
+		hv_domain_free(d);
+		goto fail;
+	}
 	d->arena = hv_alloc_pages(d->nr_pages);
 	d->shared_info = hv_alloc_pages(1);
 	if (!d->arena || !d->shared_info) {
@@ -174,6 +179,9 @@ void hv_domain_destroy(struct hv_domain *d)
 	pthread_mutex_lock(&hv_registry_lock);
 	hv_domains[d->domid - 1] = NULL;
 	pthread_mutex_unlock(&hv_registry_lock);
+
+	/* kill_timer() of every vCPU timer (sched_destroy_vcpu). */
+	hv_time_domain_stop(d);
 
 	/*
 	 * evtchn_destroy(): close every port, so remote interdomain ends go

@@ -119,6 +119,17 @@ struct hv_fifo_vcpu;
 struct hv_fifo_domain;
 struct hv_fifo_retired;
 
+/* Per-vCPU time state (time.c); timer fields under d->timer_lock. */
+struct hv_vtime {
+	uint64_t sshot_deadline;	/* singleshot timer, 0 = stopped */
+	uint64_t periodic_period;	/* 0 = no periodic timer */
+	uint64_t periodic_last;		/* periodic_last_event */
+	uint64_t periodic_next;		/* periodic timer expiry, 0 = stopped */
+	pthread_mutex_t lock;		/* runstate */
+	struct vcpu_runstate_info runstate;
+	struct vcpu_runstate_info *runstate_area;	/* atomic pointer */
+};
+
 struct hv_vcpu {
 	struct hv_domain *domain;
 	unsigned int id;
@@ -143,6 +154,7 @@ struct hv_vcpu {
 	uint32_t virq_to_evtchn[NR_VIRQS];	/* atomic */
 
 	struct hv_fifo_vcpu *fifo;	/* atomic pointer */
+	struct hv_vtime vtime;
 };
 
 struct hv_domain {
@@ -171,6 +183,13 @@ struct hv_domain {
 	struct hv_fifo_retired *fifo_retired;	/* under event_lock */
 	unsigned long poll_mask;	/* atomic, one bit per vCPU */
 
+	/* Timers (time.c). */
+	pthread_mutex_t timer_lock;
+	pthread_cond_t timer_cond;
+	pthread_t timer_thread;
+	bool timer_started;
+	bool timer_exit;		/* under timer_lock */
+
 	int shutdown_code;		/* atomic; -1 = running */
 	struct hv_faults faults;	/* atomic fields */
 	struct hv_domain_stats stats;	/* relaxed atomic counters */
@@ -195,7 +214,23 @@ void hv_leave(struct hv_vcpu *v);
 long hv_sched_block(struct hv_vcpu *v);
 long hv_sched_poll(struct hv_vcpu *v, struct sched_poll *poll);
 void hv_vcpu_install_signal(void);
-uint64_t hv_now_ns(void);
+
+/* time.c */
+struct timespec;
+void hv_time_init(void);
+uint64_t hv_now_ns(void);	/* Xen system time (NOW()) */
+void hv_stime_to_timespec(uint64_t deadline, struct timespec *ts);
+void hv_update_vcpu_time(struct hv_vcpu *v);
+void hv_runstate_change(struct hv_vcpu *v, int state);
+void hv_vcpu_switch_out(struct hv_vcpu *v);
+void hv_vcpu_switch_in(struct hv_vcpu *v);
+void hv_vcpu_time_start(struct hv_vcpu *v);
+void hv_vcpu_time_stop(struct hv_vcpu *v);
+int hv_time_domain_init(struct hv_domain *d);
+void hv_time_domain_stop(struct hv_domain *d);
+void hv_time_domain_destroy(struct hv_domain *d);
+long hv_vcpu_time_op(struct hv_vcpu *cur, struct hv_vcpu *v, int cmd,
+		     void *arg);
 
 /* hypercall.c / memory.c */
 long hv_do_memory_op(struct hv_vcpu *v, unsigned long cmd, void *arg);

@@ -111,7 +111,8 @@ static long hv_do_xen_version(int cmd, void *arg)
 
 /*
  * do_vcpu_op() (xen/common/domain.c): "if ( (v = domain_vcpu(d, vcpuid))
- * == NULL ) return -ENOENT;" then the command.  Only VCPUOP_is_up so far.
+ * == NULL ) return -ENOENT;" then the command; the timer and runstate
+ * commands are in time.c.
  */
 static long hv_do_vcpu_op(struct hv_vcpu *cur, int cmd, unsigned long vcpuid,
 			  void *arg)
@@ -121,12 +122,11 @@ static long hv_do_vcpu_op(struct hv_vcpu *cur, int cmd, unsigned long vcpuid,
 	if (vcpuid >= cur->domain->nr_vcpus)
 		return -XEN_ENOENT;
 	v = &cur->domain->vcpus[vcpuid];
-	(void)arg;
 	switch (cmd) {
 	case VCPUOP_is_up:
 		return hv_vcpu_is_up(v) ? 1 : 0;
 	default:
-		return -XEN_ENOSYS;
+		return hv_vcpu_time_op(cur, v, cmd, arg);
 	}
 }
 

@@ -35,14 +35,6 @@ struct hv_vcpu *hv_vcpu_current(void)
 	return hv_tls_vcpu;
 }
 
-uint64_t hv_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* --- upcall delivery ----------------------------------------------------- */
 
 /*
@@ -190,29 +182,33 @@ static bool hv_events_need_delivery(struct hv_vcpu *v)
 	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
 }
 
-/* Sleep while v->blocked stays set; deadline 0 = none.  False on timeout. */
+/*
+ * Sleep while v->blocked stays set; deadline (system time) 0 = none.
+ * False on timeout.  The vCPU is descheduled meanwhile: its periodic
+ * timer stops and its runstate is blocked (time.c).
+ */
 static bool hv_vcpu_sleep(struct hv_vcpu *v, uint64_t deadline_ns)
 {
 	bool woken = true;
+	struct timespec ts;
 
+	hv_vcpu_switch_out(v);
 	pthread_mutex_lock(&v->lock);
 	while (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
 		if (!deadline_ns) {
 			pthread_cond_wait(&v->cond, &v->lock);
 			continue;
 		}
-		struct timespec ts = {
-			.tv_sec = (time_t)(deadline_ns / 1000000000ULL),
-			.tv_nsec = (long)(deadline_ns % 1000000000ULL),
-		};
-		if (pthread_cond_timedwait(&v->cond, &v->lock, &ts) ==
-		    ETIMEDOUT) {
+		if (hv_now_ns() >= deadline_ns) {
 			woken = !__atomic_exchange_n(&v->blocked, 0,
 						     __ATOMIC_SEQ_CST);
 			break;
 		}
+		hv_stime_to_timespec(deadline_ns, &ts);
+		pthread_cond_timedwait(&v->cond, &v->lock, &ts);
 	}
 	pthread_mutex_unlock(&v->lock);
+	hv_vcpu_switch_in(v);
 	return woken;
 }
 
@@ -300,10 +296,12 @@ static void *hv_vcpu_thread(void *arg)
 	struct hv_domain *d = v->domain;
 
 	hv_tls_vcpu = v;
+	hv_vcpu_time_start(v);
 	d->cfg.vcpu_main(v->id, d->cfg.arg);
 
 	/* The vCPU goes down (VPF_down): no more signals to this thread. */
 	__atomic_store_n(&v->up, 0, __ATOMIC_SEQ_CST);
+	hv_vcpu_time_stop(v);
 	pthread_mutex_lock(&v->lock);
 	v->alive = false;
 	pthread_mutex_unlock(&v->lock);

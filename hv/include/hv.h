@@ -33,6 +33,8 @@ struct hv_domain_config {
 	unsigned int nr_pages;		/* arena size; 0 = HV_DEFAULT_PAGES */
 	unsigned int max_evtchns;	/* 0 = HV_DEFAULT_MAX_EVTCHNS */
 	bool no_fifo;			/* init_control -> -ENOSYS (no FIFO) */
+	/* vCPUs start with Xen's PV 100 Hz periodic timer (PV guest). */
+	bool pv_periodic_default;
 	/* Guest upcall entry, run on the vCPU thread; NULL = none. */
 	void (*upcall)(void);
 	/* Body of every vCPU thread; the vCPU goes offline when it returns. */
@@ -60,6 +62,8 @@ struct hv_domain_stats {
 	uint64_t fifo_link_retries;	/* set_link compare-exchange retries */
 	uint64_t fifo_lost_queue_change; /* "lost event (too many queue changes)" */
 	uint64_t fifo_new_heads;	/* READY set for a new queue head */
+	uint64_t timer_events;		/* VIRQ_TIMER sent by a vCPU timer */
+	uint64_t time_updates;		/* vcpu_time_info rewrites */
 };
 
 /* Lifecycle.  create/start/join/destroy are called from a non-vCPU thread. */
