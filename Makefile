@@ -26,7 +26,7 @@ SAN :=
 endif
 
 XEN_INC := build/xen-include
-CORE_SRCS := xen-evtchn.c xen-evtchn-fifo.c xen-idle.c
+CORE_SRCS := xen-evtchn.c xen-evtchn-fifo.c xen-clockevent.c xen-idle.c
 CORE_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
 	-Iinclude -Ihv/guest -I$(XEN_INC)

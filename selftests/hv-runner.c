@@ -21,8 +21,10 @@
 
 #include <hv.h>
 #include <hv-guest.h>
+#include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
 #include <xenlite/hypercall.h>
+#include <xenlite/idle.h>
 
 #include "xt.h"
 
@@ -293,7 +295,7 @@ static void guest_secondary(unsigned int cpu)
 		/* Checked with delivery masked: a post after this point
 		 * pokes us out of the block. */
 		if (LOAD(&m->state) != MB_POSTED && !LOAD(&xr.quit))
-			xl_os_safe_halt();
+			xl_idle_halt();
 		xl_os_irq_restore(flags);
 		if (LOAD(&m->state) == MB_POSTED) {
 			STORE(&m->state, MB_RUNNING);
@@ -311,6 +313,12 @@ static void finish(enum xt_result r)
 	STORE(&xr.done, 1);	/* peer vCPUs read it without the lock */
 	pthread_cond_broadcast(&xr.cond);
 	pthread_mutex_unlock(&xr.lock);
+}
+
+static void clock_fini_on(void *arg)
+{
+	(void)arg;
+	xl_clock_fini();
 }
 
 static void guest_vcpu0(void)
@@ -339,6 +347,10 @@ static void guest_vcpu0(void)
 			}
 		}
 	}
+	/* The clockevent is per vCPU: each vCPU stops its own. */
+	if (!rc)
+		for (cpu = 0; cpu < nr; cpu++)
+			xt_run_on(cpu, clock_fini_on, NULL);
 	STORE(&xr.quit, 1);
 	while ((unsigned int)LOAD(&xr.exited) < nr - 1) {
 		if (xt_now_ns() > repoke) {
@@ -563,6 +575,7 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		.nr_vcpus = xr.guest_vcpus,
 		.nr_pages = 8192,
 		.no_fifo = !!(t->flags & XT_F_NO_FIFO),
+		.pv_periodic_default = !!(t->flags & XT_F_PV_TICK),
 		.upcall = xl_evtchn_upcall,
 		.vcpu_main = guest_main,
 	};

@@ -41,6 +41,7 @@ struct xt_test {
  * it runs in has the wanted property.
  */
 #define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
+#define XT_F_PV_TICK (1U << 1)	/* vCPUs start with PV's 100 Hz tick (hv) */
 
 /* --- environment, provided by the backend runner ------------------------ */
 
