@@ -10,6 +10,7 @@ int main(int argc, char **argv)
 	const struct xt_suite suites[] = {
 		{ xt_evtchn_tests, xt_evtchn_nr_tests },
 		{ xt_hypercall_tests, xt_hypercall_nr_tests },
+		{ xt_time_tests, xt_time_nr_tests },
 		{ xt_hv_tests, xt_hv_nr_tests },
 	};
 

@@ -163,6 +163,8 @@ extern const struct xt_test xt_evtchn_tests[];
 extern const unsigned int xt_evtchn_nr_tests;
 extern const struct xt_test xt_hypercall_tests[];
 extern const unsigned int xt_hypercall_nr_tests;
+extern const struct xt_test xt_time_tests[];
+extern const unsigned int xt_time_nr_tests;
 /* hv-only cases (fault injection through hv's API). */
 extern const struct xt_test xt_hv_tests[];
 extern const unsigned int xt_hv_nr_tests;

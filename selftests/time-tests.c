@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Time and idle tests: pvclock, the singleshot and periodic clockevent on
+ * VIRQ_TIMER, idle without lost wakeups, SCHEDOP_poll and runstate.
+ *
+ * Expected hypervisor behaviour is Xen 4.17's: xen/common/domain.c
+ * (do_vcpu_op timer commands), xen/common/sched/core.c (periodic timer
+ * stopped while descheduled, do_poll, vcpu_runstate_get).  Bounds on
+ * counts over a time window are wide on purpose: they catch "never" and
+ * "far too many", not jitter.  Portable guest code only.
+ */
+#include <xenlite/clockevent.h>
+#include <xenlite/idle.h>
+
+#include "xt-util.h"
+
+#define MS 1000000ULL
+
+/* --- helpers ----------------------------------------------------------- */
+
+struct clock_arg {
+	struct xl_clock_config cfg;
+	int rc[XL_MAX_VCPUS];
+};
+
+static void clock_init_on(void *arg)
+{
+	struct clock_arg *a = arg;
+
+	a->rc[xl_os_vcpu_id()] = xl_clock_init(&a->cfg);
+}
+
+/* The clockevent on each vCPU (it is per vCPU); core already up. */
+static enum xt_result clock_start(enum xl_clock_mode mode, unsigned int hz)
+{
+	struct clock_arg a = { .cfg = { .mode = mode, .hz = hz } };
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
+		xt_run_on(cpu, clock_init_on, &a);
+		XT_ASSERT_EQ(a.rc[cpu], 0);
+	}
+	return XT_PASS;
+}
+
+static enum xt_result clock_up(enum xl_clock_mode mode, unsigned int hz)
+{
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	return clock_start(mode, hz);
+}
+
+#define CLOCK_UP(mode, hz)                                                 \
+	do {                                                               \
+		enum xt_result cr_ = clock_up(mode, hz);                   \
+		if (cr_ != XT_PASS)                                        \
+			return cr_;                                        \
+	} while (0)
+
+struct tmr {
+	struct xl_timer t;
+	uint32_t fired;
+	uint64_t now_in_fn;	/* pvclock read inside the callback */
+};
+
+static void tmr_fn(struct xl_timer *t)
+{
+	struct tmr *m = t->data;
+
+	m->now_in_fn = xl_clock_now();
+	XT_ADD(&m->fired, 1);
+}
+
+static bool tmr_fired(void *arg)
+{
+	return XT_LOAD(&((struct tmr *)arg)->fired) != 0;
+}
+
+static uint64_t virq_count(unsigned int cpu)
+{
+	struct xl_clock_stats st;
+
+	xl_clock_get_stats(cpu, &st);
+	return st.virq;
+}
+
+static uint64_t runstate_sum(const struct vcpu_runstate_info *r)
+{
+	return r->time[0] + r->time[1] + r->time[2] + r->time[3];
+}
+
+/* --- pvclock ----------------------------------------------------------- */
+
+struct mono_arg {
+	uint64_t gmax;		/* highest reading any vCPU published */
+	uint32_t back_local, back_global, go;
+	unsigned int reads;
+};
+
+static void mono_reader(void *arg)
+{
+	struct mono_arg *a = arg;
+	uint64_t prev = 0, now, g, seen;
+	unsigned int i;
+
+	while (!XT_LOAD(&a->go))
+		;
+	for (i = 0; i < a->reads; i++) {
+		g = XT_LOAD(&a->gmax);
+		now = xl_clock_now();
+		if (now < prev)
+			XT_ADD(&a->back_local, 1);
+		/* g was published before we read: time must not be behind. */
+		if (now < g)
+			XT_ADD(&a->back_global, 1);
+		prev = now;
+		seen = g;
+		while (now > seen &&
+		       !__atomic_compare_exchange_n(&a->gmax, &seen, now, false,
+						    __ATOMIC_SEQ_CST,
+						    __ATOMIC_SEQ_CST))
+			;
+	}
+}
+
+/* Never backwards on a vCPU, nor behind what another vCPU already read. */
+static enum xt_result time_pvclock_monotonic(void)
+{
+	struct mono_arg a = { .reads = 200000 };
+	unsigned int cpu, nr = xt_nr_vcpus();
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	for (cpu = 1; cpu < nr; cpu++)
+		xt_start_on(cpu, mono_reader, &a);
+	XT_STORE(&a.go, 1);
+	mono_reader(&a);
+	for (cpu = 1; cpu < nr; cpu++)
+		xt_wait_on(cpu);
+	XT_ASSERT_EQ(a.back_local, 0);
+	XT_ASSERT_EQ(a.back_global, 0);
+	XT_ASSERT(a.gmax != 0);
+	return XT_PASS;
+}
+
+/* pvclock runs at the rate of the host's monotonic clock (1 ns = 1 ns). */
+static enum xt_result time_pvclock_rate(void)
+{
+	uint64_t p0, m0, p1, m1, dp, dm;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	p0 = xl_clock_now();
+	m0 = xt_now_ns();
+	xt_sleep_ns(50 * MS);
+	p1 = xl_clock_now();
+	m1 = xt_now_ns();
+	dp = p1 - p0;
+	dm = m1 - m0;
+	xt_log("pvclock %llu ns over %llu ns", (unsigned long long)dp,
+	       (unsigned long long)dm);
+	XT_ASSERT_MSG(dp > dm - dm / 20 && dp < dm + dm / 20,
+		      "pvclock advanced %llu ns in %llu ns",
+		      (unsigned long long)dp, (unsigned long long)dm);
+	return XT_PASS;
+}
+
+/* --- singleshot --------------------------------------------------------- */
+
+/* A software timer fires once, not before its deadline. */
+static enum xt_result time_sshot_fires(void)
+{
+	struct tmr m = { 0 };
+	struct xl_clock_stats st;
+	uint64_t dl;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xl_timer_setup(&m.t, tmr_fn, &m);
+	dl = xl_clock_now() + 2 * MS;
+	XT_ASSERT_EQ(xl_timer_arm(&m.t, dl), 0);
+	XT_ASSERT(xl_timer_armed(&m.t));
+	XT_ASSERT(xt_wait_until(tmr_fired, &m, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&m.fired), 1);
+	XT_ASSERT(!xl_timer_armed(&m.t));
+	XT_ASSERT_MSG(m.t.fired_at >= dl && m.now_in_fn >= dl,
+		      "fired at %llu, deadline %llu",
+		      (unsigned long long)m.t.fired_at,
+		      (unsigned long long)dl);
+	xl_clock_get_stats(0, &st);
+	XT_ASSERT(st.programs >= 1);
+	XT_ASSERT_EQ(st.fired, 1);
+	return XT_PASS;
+}
+
+/* A deadline already past fires at once (Xen: "just inject the event"). */
+static enum xt_result time_sshot_past(void)
+{
+	struct tmr m = { 0 };
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xl_timer_setup(&m.t, tmr_fn, &m);
+	XT_ASSERT_EQ(xl_timer_arm(&m.t, xl_clock_now() - MS), 0);
+	XT_ASSERT(xt_wait_until(tmr_fired, &m, XT_EVENT_TIMEOUT_NS));
+	xl_timer_setup(&m.t, tmr_fn, &m);
+	XT_ASSERT_EQ(xl_timer_arm(&m.t, 1), 0);
+	XT_ASSERT(xt_wait_until(tmr_fired, &m, XT_EVENT_TIMEOUT_NS));
+	return XT_PASS;
+}
+
+/* Cancel stops Xen's timer too: no VIRQ_TIMER afterwards. */
+static enum xt_result time_sshot_stop(void)
+{
+	struct tmr m = { 0 };
+	struct xl_clock_stats st;
+	uint64_t v0;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xl_timer_setup(&m.t, tmr_fn, &m);
+	XT_ASSERT_EQ(xl_timer_arm(&m.t, xl_clock_now() + 20 * MS), 0);
+	v0 = virq_count(0);
+	XT_ASSERT(xl_timer_cancel(&m.t));
+	XT_ASSERT(!xl_timer_cancel(&m.t));
+	xt_sleep_ns(60 * MS);
+	XT_ASSERT_EQ(XT_LOAD(&m.fired), 0);
+	XT_ASSERT_EQ(virq_count(0), v0);
+	xl_clock_get_stats(0, &st);
+	XT_ASSERT(st.stops >= 1);
+	return XT_PASS;
+}
+
+/* Several timers share the one clockevent and run in deadline order. */
+static uint32_t order_log[8], order_len;
+
+static void order_fn(struct xl_timer *t)
+{
+	order_log[order_len++] = (uint32_t)(uintptr_t)t->data;
+}
+
+static bool order_done(void *arg)
+{
+	return XT_LOAD(&order_len) == 8;
+}
+
+static enum xt_result time_sshot_heap_order(void)
+{
+	static const unsigned int at[8] = { 7, 3, 5, 1, 8, 2, 6, 4 };
+	struct xl_timer t[8];
+	uint64_t base;
+	unsigned int i;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	order_len = 0;
+	base = xl_clock_now() + 2 * MS;
+	for (i = 0; i < 8; i++) {
+		xl_timer_setup(&t[i], order_fn, (void *)(uintptr_t)at[i]);
+		XT_ASSERT_EQ(xl_timer_arm(&t[i], base + at[i] * MS), 0);
+	}
+	/* Re-arming moves a timer: the one at 8 ms goes first, as tag 0. */
+	t[4].data = (void *)(uintptr_t)0;
+	XT_ASSERT_EQ(xl_timer_arm(&t[4], base), 0);
+	XT_ASSERT(xt_wait_until(order_done, NULL, XT_EVENT_TIMEOUT_NS));
+	for (i = 0; i < 8; i++)
+		XT_ASSERT_EQ(order_log[i], i);
+	return XT_PASS;
+}
+
+/* --- periodic ------------------------------------------------------------ */
+
+static enum xt_result periodic_rate(unsigned int hz)
+{
+	uint64_t v0, v1, p0, p1, expect;
+	struct xl_clock_stats st;
+
+	CLOCK_UP(XL_CLOCK_PERIODIC, hz);
+	v0 = virq_count(0);
+	p0 = xl_clock_now();
+	/* Running (not blocked): Xen keeps the periodic timer going. */
+	xt_sleep_ns(300 * MS);
+	v1 = virq_count(0);
+	p1 = xl_clock_now();
+	expect = (p1 - p0) * hz / 1000000000ULL;
+	xt_log("%u Hz: %llu VIRQ_TIMER in %llu ms (expected %llu)", hz,
+	       (unsigned long long)(v1 - v0),
+	       (unsigned long long)((p1 - p0) / MS),
+	       (unsigned long long)expect);
+	XT_ASSERT_MSG(v1 - v0 >= expect / 4 && v1 - v0 <= expect + 3,
+		      "%llu ticks, expected about %llu",
+		      (unsigned long long)(v1 - v0),
+		      (unsigned long long)expect);
+	xl_clock_get_stats(0, &st);
+	XT_ASSERT(st.ticks >= st.virq / 2);
+	return XT_PASS;
+}
+
+static enum xt_result time_periodic_100hz(void)
+{
+	return periodic_rate(100);
+}
+
+static enum xt_result time_periodic_1000hz(void)
+{
+	return periodic_rate(1000);
+}
+
+/* VCPUOP_set_periodic_timer: 1 ms .. STIME_DELTA_MAX (domain.c). */
+static enum xt_result time_periodic_bounds(void)
+{
+	struct vcpu_set_periodic_timer pt;
+	struct xl_clock_config cfg = { .mode = XL_CLOCK_PERIODIC };
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	pt.period_ns = MS - 1;
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_periodic_timer, 0, &pt),
+		     -XEN_EINVAL);
+	pt.period_ns = 0;
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_periodic_timer, 0, &pt),
+		     -XEN_EINVAL);
+	pt.period_ns = (~0ULL >> 2) + 1;
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_periodic_timer, 0, &pt),
+		     -XEN_EINVAL);
+	pt.period_ns = MS;
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_periodic_timer, 0, &pt), 0);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL), 0);
+	/* The periodic timer of another vCPU may be set; not singleshot. */
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_periodic_timer,
+				   xt_nr_vcpus() - 1, NULL), 0);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, xt_nr_vcpus(),
+				   NULL), -XEN_ENOENT);
+	/* The core refuses what Xen would. */
+	cfg.hz = 1001;
+	XT_ASSERT_EQ(xl_clock_init(&cfg), -XEN_EINVAL);
+	cfg.hz = 0;
+	XT_ASSERT_EQ(xl_clock_init(&cfg), -XEN_EINVAL);
+	return XT_PASS;
+}
+
+/*
+ * A blocked vCPU with only a periodic timer is NOT woken by it: Xen stops
+ * the periodic timer when the vCPU is descheduled (sched/core.c,
+ * sched_context_switch).  Seed 000 says otherwise; this is the check.  On
+ * switch-in, one coalesced overdue tick arrives.
+ */
+struct blk_arg {
+	struct xt_rec timer, ipi;
+	uint32_t returns, in_loop;
+};
+
+static void blocked_periodic(void *arg)
+{
+	struct blk_arg *a = arg;
+	struct vcpu_set_periodic_timer pt = { .period_ns = MS };
+
+	xl_hc_vcpu_op(VCPUOP_set_periodic_timer, xl_os_vcpu_id(), &pt);
+	while (XT_LOAD(&a->timer.count) < 5)
+		;
+	XT_STORE(&a->in_loop, 1);
+	while (!XT_LOAD(&a->ipi.count)) {
+		xl_idle_block();
+		XT_ADD(&a->returns, 1);
+	}
+	xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, xl_os_vcpu_id(), NULL);
+}
+
+static bool blk_in_loop(void *arg)
+{
+	return XT_LOAD(&((struct blk_arg *)arg)->in_loop);
+}
+
+static enum xt_result time_periodic_no_wake_blocked(void)
+{
+	struct blk_arg a = { 0 };
+	evtchn_port_t tp, ip;
+	uint64_t c0, r0;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 1, xt_rec_handler,
+					 &a.timer, &tp), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &a.ipi, &ip), 0);
+	xt_start_on(1, blocked_periodic, &a);
+	XT_ASSERT(xt_wait_until(blk_in_loop, &a, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(20 * MS);
+	c0 = XT_LOAD(&a.timer.count);
+	r0 = XT_LOAD(&a.returns);
+	xt_sleep_ns(100 * MS);
+	xt_log("blocked 100 ms: %llu ticks, %llu wakeups",
+	       (unsigned long long)(XT_LOAD(&a.timer.count) - c0),
+	       (unsigned long long)(XT_LOAD(&a.returns) - r0));
+	XT_ASSERT_EQ(XT_LOAD(&a.timer.count), c0);
+	XT_ASSERT_EQ(XT_LOAD(&a.returns), r0);
+	XT_ASSERT_EQ(xl_evtchn_send(ip), 0);
+	xt_wait_on(1);
+	XT_ASSERT(XT_LOAD(&a.timer.count) > c0);
+	return XT_PASS;
+}
+
+/* An HVM/PVH vCPU starts with no periodic timer (only PV gets 100 Hz). */
+static enum xt_result time_no_default_tick(void)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r,
+					 &p), 0);
+	xt_sleep_ns(50 * MS);
+	XT_ASSERT_EQ(XT_LOAD(&r.count), 0);
+	return XT_PASS;
+}
+
+/* PV: the default 100 Hz tick runs, and singleshot mode stops it. */
+static enum xt_result time_pv_tick_stopped(void)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	uint64_t v0;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r,
+					 &p), 0);
+	xt_sleep_ns(100 * MS);
+	xt_log("PV default tick: %llu in 100 ms",
+	       (unsigned long long)XT_LOAD(&r.count));
+	XT_ASSERT(XT_LOAD(&r.count) >= 3);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	XT_ASSERT_EQ(clock_start(XL_CLOCK_SINGLESHOT, 0), XT_PASS);
+	v0 = virq_count(0);
+	xt_sleep_ns(100 * MS);
+	XT_ASSERT_EQ(virq_count(0), v0);
+	return XT_PASS;
+}
+
+/* --- idle -------------------------------------------------------------- */
+
+struct idle_arg {
+	struct tmr m;
+	uint64_t deadline;
+	uint32_t blocks;
+	uint32_t hz_ticks;	/* periodic: ticks seen during idle */
+	uint64_t until;
+};
+
+/* Tickless idle: the singleshot timer ends the block, on time. */
+static void idle_until_timer(void *arg)
+{
+	struct idle_arg *a = arg;
+
+	xl_timer_setup(&a->m.t, tmr_fn, &a->m);
+	a->deadline = xl_clock_now() + 5 * MS;
+	xl_timer_arm(&a->m.t, a->deadline);
+	while (!XT_LOAD(&a->m.fired))
+		if (xl_idle_block())
+			a->blocks++;
+}
+
+static enum xt_result time_idle_sshot_wakes(void)
+{
+	struct idle_arg a = { 0 };
+	struct xl_clock_stats st;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xt_run_on(1, idle_until_timer, &a);
+	XT_ASSERT_EQ(a.m.fired, 1);
+	XT_ASSERT(a.blocks >= 1);
+	XT_ASSERT(a.m.t.fired_at >= a.deadline);
+	xl_clock_get_stats(1, &st);
+	XT_ASSERT(st.idle_wakeups >= 1);
+	return XT_PASS;
+}
+
+/* Periodic idle keeps the tick: the core arms the next tick boundary. */
+static void idle_for(void *arg)
+{
+	struct idle_arg *a = arg;
+
+	while (xl_clock_now() < a->until)
+		if (xl_idle_block())
+			a->blocks++;
+}
+
+static enum xt_result time_idle_periodic_tick(void)
+{
+	struct idle_arg a = { 0 };
+	struct xl_clock_stats s0, s1;
+
+	CLOCK_UP(XL_CLOCK_PERIODIC, 100);
+	xl_clock_get_stats(1, &s0);
+	a.until = xl_clock_now() + 200 * MS;
+	xt_run_on(1, idle_for, &a);
+	xl_clock_get_stats(1, &s1);
+	xt_log("100 Hz idle 200 ms: %llu ticks, %u blocks",
+	       (unsigned long long)(s1.ticks - s0.ticks), a.blocks);
+	XT_ASSERT(s1.ticks - s0.ticks >= 5 && s1.ticks - s0.ticks <= 23);
+	XT_ASSERT(s1.idle_wakeups - s0.idle_wakeups >= 5);
+	return XT_PASS;
+}
+
+/* --- SCHEDOP_poll -------------------------------------------------------- */
+
+struct poll_arg {
+	evtchn_port_t port;
+	uint64_t timeout;
+	int rc;
+	uint32_t started;
+	uint64_t t0, t1;
+};
+
+static void poll_on(void *arg)
+{
+	struct poll_arg *a = arg;
+	unsigned long flags = xl_os_irq_save();
+
+	XT_STORE(&a->started, 1);
+	a->t0 = xl_clock_now();
+	a->rc = xl_idle_poll(&a->port, 1, a->timeout);
+	a->t1 = xl_clock_now();
+	xl_os_irq_restore(flags);
+}
+
+static bool poll_started(void *arg)
+{
+	return XT_LOAD(&((struct poll_arg *)arg)->started);
+}
+
+static enum xt_result time_poll(void)
+{
+	static evtchn_port_t many[XL_POLL_MAX_PORTS + 1];
+	struct xt_rec ra = { 0 }, rb = { 0 };
+	struct poll_arg pa = { 0 };
+	evtchn_port_t a, b;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
+					     &a), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
+						&rb, &b), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);
+	/* Masked ports keep PENDING: what a poller waits on. */
+	xl_evtchn_mask(b);
+
+	/* Not pending: returns 0 at the timeout, not before. */
+	pa.port = b;
+	pa.timeout = xl_clock_now() + 20 * MS;
+	poll_on(&pa);
+	XT_ASSERT_EQ(pa.rc, 0);
+	XT_ASSERT(pa.t1 >= pa.timeout);
+
+	/* Pending: returns at once (well before a 10 s timeout). */
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	XT_ASSERT(xl_evtchn_is_pending(b));
+	pa.timeout = xl_clock_now() + 10000 * MS;
+	poll_on(&pa);
+	XT_ASSERT_EQ(pa.rc, 0);
+	XT_ASSERT(pa.t1 < pa.timeout);
+	xl_evtchn_clear_pending(b);
+
+	/* Woken by a send to the polled port from another vCPU. */
+	pa = (struct poll_arg){ .port = b };
+	xt_start_on(1, poll_on, &pa);
+	XT_ASSERT(xt_wait_until(poll_started, &pa, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(10 * MS);
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(pa.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&rb.count), 1);	/* masked: no handler run */
+
+	/* More than 128 ports, or a bad port: -EINVAL (do_poll). */
+	for (i = 0; i <= XL_POLL_MAX_PORTS; i++)
+		many[i] = b;
+	XT_ASSERT_EQ(xl_idle_poll(many, XL_POLL_MAX_PORTS + 1, 0),
+		     -XEN_EINVAL);
+	many[0] = xl_evtchn_max_ports() + 7;
+	XT_ASSERT_EQ(xl_idle_poll(many, 1, 0), -XEN_EINVAL);
+	return XT_PASS;
+}
+
+/* --- runstate ------------------------------------------------------------ */
+
+static void read_own_area(void *arg)
+{
+	struct vcpu_runstate_info *area = arg;
+
+	area[1] = area[0];	/* a copy taken while this vCPU runs */
+}
+
+/*
+ * VCPUOP_get_runstate_info: the four times add up to the time elapsed
+ * (vcpu_runstate_get adds the current state's time); an idle vCPU
+ * accrues blocked time; a registered area follows the state.
+ */
+static enum xt_result time_runstate(void)
+{
+	struct vcpu_runstate_info r1, r2, self, area[2];
+	struct vcpu_register_runstate_memory_area ra;
+	uint64_t a, b, c, d, ds;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_sleep_ns(10 * MS);	/* vCPU 1 idles in the runner */
+	a = xl_clock_now();
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, 1, &r1), 0);
+	b = xl_clock_now();
+	xt_sleep_ns(50 * MS);
+	c = xl_clock_now();
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, 1, &r2), 0);
+	d = xl_clock_now();
+	ds = runstate_sum(&r2) - runstate_sum(&r1);
+	xt_log("runstate sum grew %llu ns in [%llu, %llu]",
+	       (unsigned long long)ds, (unsigned long long)(c - b),
+	       (unsigned long long)(d - a));
+	XT_ASSERT(ds + 1000 >= c - b && ds <= d - a + 1000);
+	XT_ASSERT_EQ(r2.state, RUNSTATE_blocked);
+	XT_ASSERT(r2.time[RUNSTATE_blocked] - r1.time[RUNSTATE_blocked] >=
+		  (c - b) / 2);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, 0, &self), 0);
+	XT_ASSERT_EQ(self.state, RUNSTATE_running);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, xt_nr_vcpus(),
+				   &self), -XEN_ENOENT);
+
+	set_xen_guest_handle(ra.addr.h, &area[0]);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_register_runstate_memory_area, 1,
+				   &ra), 0);
+	XT_ASSERT_EQ(area[0].state, RUNSTATE_blocked);
+	xt_run_on(1, read_own_area, area);
+	XT_ASSERT_EQ(area[1].state, RUNSTATE_running);
+	set_xen_guest_handle(ra.addr.h, NULL);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_register_runstate_memory_area, 1,
+				   &ra), 0);
+	return XT_PASS;
+}
+
+#define TT(name, back, vcpus, flags)                                       \
+	{ "time/" #name, back, vcpus, false, time_##name, flags }
+
+const struct xt_test xt_time_tests[] = {
+	TT(pvclock_monotonic, XT_ALL, 2, 0),
+	TT(pvclock_rate, XT_ALL, 1, 0),
+	TT(sshot_fires, XT_ALL, 1, 0),
+	TT(sshot_past, XT_ALL, 1, 0),
+	TT(sshot_stop, XT_ALL, 1, 0),
+	TT(sshot_heap_order, XT_ALL, 1, 0),
+	TT(periodic_100hz, XT_ALL, 1, 0),
+	TT(periodic_1000hz, XT_ALL, 1, 0),
+	TT(periodic_bounds, XT_ALL, 2, 0),
+	TT(periodic_no_wake_blocked, XT_ALL, 2, 0),
+	TT(no_default_tick, XT_ALL, 1, 0),
+	TT(pv_tick_stopped, XT_HV, 1, XT_F_PV_TICK),
+	TT(idle_sshot_wakes, XT_ALL, 2, 0),
+	TT(idle_periodic_tick, XT_ALL, 2, 0),
+	TT(poll, XT_ALL, 2, 0),
+	TT(runstate, XT_ALL, 2, 0),
+};
+
+const unsigned int xt_time_nr_tests =
+	sizeof(xt_time_tests) / sizeof(xt_time_tests[0]);
