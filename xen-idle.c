@@ -67,6 +67,21 @@ bool xl_idle_block(void)
 	return blocked;
 }
 
+unsigned long xl_idle_until(bool (*done)(void *), void *arg)
+{
+	unsigned long flags, blocks = 0;
+
+	for (;;) {
+		flags = xl_os_irq_save();
+		if (done(arg)) {
+			xl_os_irq_restore(flags);
+			return blocks;
+		}
+		blocks += xl_idle_halt();
+		xl_os_irq_restore(flags);
+	}
+}
+
 /*
  * SCHEDOP_poll (public sched.h): Xen checks the 128-port limit and each
  * port itself; the core passes the request through unchanged so a caller

@@ -24,6 +24,7 @@
 
 #include <hv.h>
 #include <hv-guest.h>
+#include <xenlite/idle.h>
 
 #include "xt-util.h"
 
@@ -392,9 +393,128 @@ static enum xt_result stress_2l(void)
 	return stress_run(false, opt_sends / 4);
 }
 
+/*
+ * Lost-wakeup stress: vCPU 1 idles (xl_idle_block) until its IPI handler
+ * has run i times, then acknowledges i; vCPU 0 sends the i-th IPI after a
+ * random delay from that acknowledgement, so sends land all along vCPU 1's
+ * way into SCHEDOP_block (before the mask, between the pending check and
+ * the block, while blocked).  A lost wakeup leaves vCPU 1 blocked with the
+ * event pending: the acknowledgement never comes.
+ */
+static struct {
+	struct xt_rec rec;
+	uint64_t iters, ack;
+	uint64_t checks, last_seen;	/* done() calls, count it last read */
+	uint32_t stop;
+} iw;
+
+static bool idle_got(void *arg)
+{
+	uint64_t c = XT_LOAD(&iw.rec.count);
+
+	XT_STORE(&iw.last_seen, c);
+	XT_ADD(&iw.checks, 1);
+	return c >= *(uint64_t *)arg || XT_LOAD(&iw.stop);
+}
+
+static void idle_receiver(void *arg)
+{
+	uint64_t i;
+
+	(void)arg;
+	for (i = 1; i <= iw.iters && !XT_LOAD(&iw.stop); i++) {
+		xl_idle_until(idle_got, &i);
+		XT_STORE(&iw.ack, i);
+	}
+}
+
+/* What a stuck receiver looks like, for the failure report. */
+static void idle_report(evtchn_port_t p)
+{
+	struct vcpu_info *vi = xl_os_vcpu_info(1);
+	struct vcpu_runstate_info rs;
+	struct xl_idle_stats is;
+
+	xl_hc_vcpu_op(VCPUOP_get_runstate_info, 1, &rs);
+	xl_idle_get_stats(1, &is);
+	xt_log("port %u pending %d masked %d; vCPU 1 upcall_pending %u "
+	       "upcall_mask %u runstate %d blocks %llu skipped %llu; "
+	       "handled %llu ack %llu checks %llu last_seen %llu", p, xl_evtchn_is_pending(p),
+	       xl_evtchn_is_masked(p), xl_read8(&vi->evtchn_upcall_pending),
+	       xl_read8(&vi->evtchn_upcall_mask), rs.state,
+	       (unsigned long long)is.blocks, (unsigned long long)is.skipped,
+	       (unsigned long long)XT_LOAD(&iw.rec.count),
+	       (unsigned long long)XT_LOAD(&iw.ack),
+	       (unsigned long long)XT_LOAD(&iw.checks),
+	       (unsigned long long)XT_LOAD(&iw.last_seen));
+	{
+		struct hv_domain_stats ds;
+
+		hv_domain_get_stats(hv_guest_domain(), &ds);
+		xt_log("hv: blocks %llu not_slept %llu kicks_wake %llu "
+		       "kicks_signal %llu upcalls %llu",
+		       (unsigned long long)ds.blocks,
+		       (unsigned long long)ds.block_not_slept,
+		       (unsigned long long)ds.kicks_wake,
+		       (unsigned long long)ds.kicks_signal,
+		       (unsigned long long)ds.upcalls_delivered);
+	}
+}
+
+static enum xt_result stress_idle_wakeup(void)
+{
+	struct xl_idle_stats is;
+	uint64_t i, rng = 0x2545f4914f6cdd1dULL, t0 = xt_now_ns(), end;
+	evtchn_port_t p;
+	unsigned int spin;
+
+	iw = (typeof(iw)){ .iters = opt_sends / 10 };
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &iw.rec, &p), 0);
+	xt_start_on(1, idle_receiver, NULL);
+	for (i = 1; i <= iw.iters; i++) {
+		end = 0;
+		while (XT_LOAD(&iw.ack) != i - 1) {
+			if (!end)
+				end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+			else if (xt_now_ns() > end)
+				break;
+		}
+		if (XT_LOAD(&iw.ack) != i - 1) {
+			idle_report(p);
+			XT_STORE(&iw.stop, 1);
+			xl_evtchn_send(p);
+			xt_wait_on(1);
+			XT_ASSERT_MSG(false, "wakeup %llu lost: vCPU 1 never "
+				      "handled IPI %llu",
+				      (unsigned long long)i - 1,
+				      (unsigned long long)i - 1);
+		}
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		/* Mostly short delays (the way into the block takes about a
+		 * microsecond), sometimes long ones (already blocked). */
+		for (spin = rng % ((rng >> 32) % 8 ? 24 : 512); spin; spin--)
+			__builtin_ia32_pause();
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	}
+	xt_wait_on(1);
+	XT_ASSERT_EQ(XT_LOAD(&iw.ack), iw.iters);
+	XT_ASSERT_EQ(XT_LOAD(&iw.rec.count), iw.iters);
+	XT_ASSERT_EQ(iw.rec.concurrent, 0);
+	xl_idle_get_stats(1, &is);
+	xt_log("%llu wakeups in %.2f s: %llu blocks, %llu found the event "
+	       "pending", (unsigned long long)iw.iters,
+	       (xt_now_ns() - t0) / 1e9, (unsigned long long)is.blocks,
+	       (unsigned long long)is.skipped);
+	return XT_PASS;
+}
+
 static const struct xt_test stress_tests[] = {
 	{ "stress/fifo", XT_HV, 4, true, stress_fifo, 0 },
 	{ "stress/2l", XT_HV, 4, true, stress_2l, 0 },
+	{ "stress/idle_wakeup", XT_HV, 2, false, stress_idle_wakeup, 0 },
 };
 
 int main(int argc, char **argv)

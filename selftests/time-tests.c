@@ -343,6 +343,11 @@ struct blk_arg {
 	uint32_t returns, in_loop;
 };
 
+static bool ipi_seen(struct blk_arg *a)
+{
+	return XT_LOAD(&a->ipi.count) != 0;
+}
+
 static void blocked_periodic(void *arg)
 {
 	struct blk_arg *a = arg;
@@ -352,8 +357,12 @@ static void blocked_periodic(void *arg)
 	while (XT_LOAD(&a->timer.count) < 5)
 		;
 	XT_STORE(&a->in_loop, 1);
-	while (!XT_LOAD(&a->ipi.count)) {
-		xl_idle_block();
+	while (!ipi_seen(a)) {
+		unsigned long flags = xl_os_irq_save();
+
+		if (!ipi_seen(a))
+			xl_idle_halt();
+		xl_os_irq_restore(flags);
 		XT_ADD(&a->returns, 1);
 	}
 	xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, xl_os_vcpu_id(), NULL);
@@ -445,9 +454,7 @@ static void idle_until_timer(void *arg)
 	xl_timer_setup(&a->m.t, tmr_fn, &a->m);
 	a->deadline = xl_clock_now() + 5 * MS;
 	xl_timer_arm(&a->m.t, a->deadline);
-	while (!XT_LOAD(&a->m.fired))
-		if (xl_idle_block())
-			a->blocks++;
+	a->blocks = (uint32_t)xl_idle_until(tmr_fired, &a->m);
 }
 
 static enum xt_result time_idle_sshot_wakes(void)
@@ -466,13 +473,16 @@ static enum xt_result time_idle_sshot_wakes(void)
 }
 
 /* Periodic idle keeps the tick: the core arms the next tick boundary. */
+static bool idle_over(void *arg)
+{
+	return xl_clock_now() >= ((struct idle_arg *)arg)->until;
+}
+
 static void idle_for(void *arg)
 {
 	struct idle_arg *a = arg;
 
-	while (xl_clock_now() < a->until)
-		if (xl_idle_block())
-			a->blocks++;
+	a->blocks = (uint32_t)xl_idle_until(idle_over, a);
 }
 
 static enum xt_result time_idle_periodic_tick(void)

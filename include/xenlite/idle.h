@@ -26,8 +26,20 @@ struct xl_idle_stats {
  */
 bool xl_idle_halt(void);
 
-/* xl_idle_halt() bracketed by mask and unmask: pending upcalls run. */
+/*
+ * xl_idle_halt() bracketed by mask and unmask: pending upcalls run.  A
+ * loop "while (!cond) xl_idle_block();" has a lost-wakeup window: the
+ * upcall that makes cond true can run after the check and before the
+ * mask, and the block then waits for the next event.  Use xl_idle_until().
+ */
 bool xl_idle_block(void);
+
+/*
+ * Idle until done(arg) is true, checking it with delivery masked each
+ * time before blocking, so the event that makes it true cannot slip in
+ * between the check and the block.  Returns the number of blocks.
+ */
+unsigned long xl_idle_until(bool (*done)(void *), void *arg);
 
 /*
  * SCHEDOP_poll: sleep until one of ports is pending, an event needs
