@@ -45,7 +45,7 @@ TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 
 .PHONY: all setup check check-hv check-tsan check-asan stress bench demo \
-	format lint clean variants
+	format lint clean variants help
 
 all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench
 
@@ -111,9 +111,12 @@ bench: all
 demo: all
 	@$(O)/xl-bench --demo
 
+# The files clang-format owns; tools/run-checks checks the same list.
+FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c \
+	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h)
+
 format:
-	clang-format -i $(CORE_SRCS) include/xenlite/*.h hv/*.c hv/include/*.h \
-		hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h
+	clang-format -i $(FORMAT_FILES)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
@@ -122,3 +125,21 @@ lint:
 
 clean:
 	rm -rf build
+
+help:
+	@echo 'xenlite make targets (VARIANT=hv|tsan|asan picks build/<variant>/):'
+	@echo '  all         build xl-selftest, xl-stress, xl-bench (default)'
+	@echo '  setup       install the Debian 12 packages (tools/setup)'
+	@echo '  demo        run the hv demo: ports, event counts, wake latency'
+	@echo '  check       setup, then check-hv, check-tsan, check-asan, lint and'
+	@echo '              a clang-format check as one TAP stream with one totals'
+	@echo '              line (tools/run-checks; CHECKS="hv stress tsan asan'
+	@echo '              lint format" picks parts)'
+	@echo '  check-hv    selftests and CI-sized stress on hv'
+	@echo '  check-tsan  the same under ThreadSanitizer'
+	@echo '  check-asan  the same under AddressSanitizer + UBSan'
+	@echo '  stress      the long stress run'
+	@echo '  bench       benchmarks -> bench/results/evtchn.md (tools/bench)'
+	@echo '  lint        cppcheck'
+	@echo '  format      clang-format -i over FORMAT_FILES'
+	@echo '  clean       remove build/'
