@@ -70,6 +70,7 @@ static void hv_domain_free(struct hv_domain *d)
 		pthread_rwlock_destroy(&v->virq_lock);
 	}
 	hv_time_domain_destroy(d);
+	hv_sched_domain_destroy(d);
 	hv_evtchn_free_buckets(d);
 	pthread_rwlock_destroy(&d->event_lock);
 	if (d->arena)
@@ -130,7 +131,7 @@ struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg,
 	d->shutdown_code = -1;
 	d->refcnt = 1;
 	pthread_rwlock_init(&d->event_lock, NULL);
-	if (hv_time_domain_init(d)) {
+	if (hv_time_domain_init(d) || hv_sched_domain_init(d)) {
 		hv_domain_free(d);
 		goto fail;
 	}
@@ -182,6 +183,7 @@ void hv_domain_destroy(struct hv_domain *d)
 
 	/* kill_timer() of every vCPU timer (sched_destroy_vcpu). */
 	hv_time_domain_stop(d);
+	hv_sched_domain_stop(d);
 
 	/*
 	 * evtchn_destroy(): close every port, so remote interdomain ends go
@@ -226,22 +228,18 @@ void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f)
 			 __ATOMIC_RELAXED);
 }
 
-#define HV_STAT_COPY(st, d, f) \
-	((st)->f = __atomic_load_n(&(d)->stats.f, __ATOMIC_RELAXED))
 
+/* Every counter is a uint64_t: copy them all, each with a relaxed load. */
 void hv_domain_get_stats(struct hv_domain *d, struct hv_domain_stats *st)
 {
-	HV_STAT_COPY(st, d, hypercalls);
-	HV_STAT_COPY(st, d, sends);
-	HV_STAT_COPY(st, d, set_pending);
-	HV_STAT_COPY(st, d, upcalls_delivered);
-	HV_STAT_COPY(st, d, kicks_signal);
-	HV_STAT_COPY(st, d, kicks_wake);
-	HV_STAT_COPY(st, d, blocks);
-	HV_STAT_COPY(st, d, block_not_slept);
-	HV_STAT_COPY(st, d, fifo_link_retries);
-	HV_STAT_COPY(st, d, fifo_lost_queue_change);
-	HV_STAT_COPY(st, d, fifo_new_heads);
+	const uint64_t *src = (const uint64_t *)&d->stats;
+	uint64_t *dst = (uint64_t *)st;
+	size_t i;
+
+	_Static_assert(sizeof(*st) % sizeof(uint64_t) == 0,
+		       "hv_domain_stats holds uint64_t counters only");
+	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
 int hv_domain_shutdown_reason(const struct hv_domain *d)

@@ -19,6 +19,7 @@
 #define HV_INTERNAL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,6 +131,27 @@ struct hv_vtime {
 	struct vcpu_runstate_info *runstate_area;	/* atomic pointer */
 };
 
+/* Per-vCPU scheduling state (sched.c); fields under d->sched.lock. */
+struct hv_vsched {
+	bool on_pcpu;
+	bool boost;
+	uint64_t run_start;
+	int want_preempt;	/* atomic */
+	sem_t go;		/* a pCPU handed over */
+};
+
+/* A domain's pCPUs and run queue (sched.c). */
+struct hv_sched {
+	pthread_mutex_t lock;
+	unsigned int nr_pcpus;	/* 0: one per vCPU, no run queue */
+	unsigned int free;
+	struct hv_vcpu *runq[HV_MAX_VCPUS];
+	unsigned int runq_len;
+	pthread_t thread;
+	bool started;
+	bool exit;		/* atomic */
+};
+
 struct hv_vcpu {
 	struct hv_domain *domain;
 	unsigned int id;
@@ -155,6 +177,7 @@ struct hv_vcpu {
 
 	struct hv_fifo_vcpu *fifo;	/* atomic pointer */
 	struct hv_vtime vtime;
+	struct hv_vsched sc;
 };
 
 struct hv_domain {
@@ -182,6 +205,8 @@ struct hv_domain {
 	unsigned int free_hint;		/* under event_lock, see evtchn.c */
 	struct hv_fifo_retired *fifo_retired;	/* under event_lock */
 	unsigned long poll_mask;	/* atomic, one bit per vCPU */
+
+	struct hv_sched sched;
 
 	/* Timers (time.c). */
 	pthread_mutex_t timer_lock;
@@ -222,6 +247,8 @@ uint64_t hv_now_ns(void);	/* Xen system time (NOW()) */
 void hv_stime_to_timespec(uint64_t deadline, struct timespec *ts);
 void hv_update_vcpu_time(struct hv_vcpu *v);
 void hv_runstate_change(struct hv_vcpu *v, int state);
+void hv_vcpu_stop_periodic(struct hv_vcpu *v);
+void hv_vcpu_resume_time(struct hv_vcpu *v);
 void hv_vcpu_switch_out(struct hv_vcpu *v);
 void hv_vcpu_switch_in(struct hv_vcpu *v);
 void hv_vcpu_time_start(struct hv_vcpu *v);
@@ -231,6 +258,16 @@ void hv_time_domain_stop(struct hv_domain *d);
 void hv_time_domain_destroy(struct hv_domain *d);
 long hv_vcpu_time_op(struct hv_vcpu *cur, struct hv_vcpu *v, int cmd,
 		     void *arg);
+
+/* sched.c */
+void hv_deschedule(struct hv_vcpu *v, int state);
+void hv_schedule(struct hv_vcpu *v, bool boost);
+void hv_sched_preempt_point(struct hv_vcpu *v);
+void hv_sched_yield(struct hv_vcpu *v);
+int hv_sched_domain_init(struct hv_domain *d);
+void hv_sched_domain_stop(struct hv_domain *d);
+void hv_sched_domain_destroy(struct hv_domain *d);
+void hv_vcpu_signal(struct hv_vcpu *v);
 
 /* hypercall.c / memory.c */
 long hv_do_memory_op(struct hv_vcpu *v, unsigned long cmd, void *arg);

@@ -46,7 +46,7 @@ static long hv_do_sched_op(struct hv_vcpu *v, int cmd, void *arg)
 
 	switch (cmd) {
 	case SCHEDOP_yield:
-		sched_yield();
+		hv_sched_yield(v);
 		return 0;
 	case SCHEDOP_block:
 		return hv_sched_block(v);

@@ -260,31 +260,27 @@ static long hv_set_singleshot(struct hv_vcpu *v, uint64_t deadline)
 	return 0;
 }
 
-/* Descheduled (blocked in SCHEDOP_block/poll): stop_timer(periodic). */
-void hv_vcpu_switch_out(struct hv_vcpu *v)
+/* Descheduled: stop_timer(&prev->periodic_timer) (sched_context_switch). */
+void hv_vcpu_stop_periodic(struct hv_vcpu *v)
 {
 	struct hv_domain *d = v->domain;
 
 	pthread_mutex_lock(&d->timer_lock);
 	v->vtime.periodic_next = 0;
 	pthread_mutex_unlock(&d->timer_lock);
-	hv_runstate_change(v, RUNSTATE_blocked);
 }
 
 /*
- * Switched in: the runstate goes through runnable (woken, waiting for a
- * pCPU; instant without a run queue) to running; vcpu_periodic_timer_work
- * sends one event if the periodic timer is overdue; the time record is
- * refreshed.
+ * Switched in: the time record is refreshed (update_vcpu_system_time) and
+ * vcpu_periodic_timer_work sends one event if the periodic timer is
+ * overdue, then re-arms it.
  */
-void hv_vcpu_switch_in(struct hv_vcpu *v)
+void hv_vcpu_resume_time(struct hv_vcpu *v)
 {
 	struct hv_domain *d = v->domain;
 	struct hv_vtime *vt = &v->vtime;
 	bool fire = false;
 
-	hv_runstate_change(v, RUNSTATE_runnable);
-	hv_runstate_change(v, RUNSTATE_running);
 	hv_update_vcpu_time(v);
 	pthread_mutex_lock(&d->timer_lock);
 	if (vt->periodic_period)
@@ -295,7 +291,18 @@ void hv_vcpu_switch_in(struct hv_vcpu *v)
 		hv_send_timer_event(v);
 }
 
-/* The vCPU starts (or goes offline when it stops). */
+/* Blocked in SCHEDOP_block/poll, and woken (BOOSTed, sched.c). */
+void hv_vcpu_switch_out(struct hv_vcpu *v)
+{
+	hv_deschedule(v, RUNSTATE_blocked);
+}
+
+void hv_vcpu_switch_in(struct hv_vcpu *v)
+{
+	hv_schedule(v, true);
+}
+
+/* The vCPU comes up (from offline), or goes offline when it stops. */
 void hv_vcpu_time_start(struct hv_vcpu *v)
 {
 	struct hv_vtime *vt = &v->vtime;
@@ -305,7 +312,7 @@ void hv_vcpu_time_start(struct hv_vcpu *v)
 		vt->periodic_period = HV_PV_DEFAULT_PERIOD_NS;
 	vt->periodic_last = 0;
 	pthread_mutex_unlock(&v->domain->timer_lock);
-	hv_vcpu_switch_in(v);
+	hv_schedule(v, false);
 }
 
 void hv_vcpu_time_stop(struct hv_vcpu *v)
@@ -313,10 +320,10 @@ void hv_vcpu_time_stop(struct hv_vcpu *v)
 	struct hv_domain *d = v->domain;
 
 	pthread_mutex_lock(&d->timer_lock);
-	v->vtime.periodic_next = 0;
 	v->vtime.sshot_deadline = 0;
+	v->vtime.periodic_period = 0;
 	pthread_mutex_unlock(&d->timer_lock);
-	hv_runstate_change(v, RUNSTATE_offline);
+	hv_deschedule(v, RUNSTATE_offline);
 }
 
 /*

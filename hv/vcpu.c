@@ -66,8 +66,11 @@ static void hv_kick_handler(int sig)
 	(void)sig;
 	if (v) {
 		__atomic_store_n(&v->kick_outstanding, 0, __ATOMIC_SEQ_CST);
-		if (!__atomic_load_n(&v->in_hv, __ATOMIC_SEQ_CST))
-			hv_deliver(v);
+		/* In guest code: a boundary, as a return from hv is. */
+		if (!__atomic_load_n(&v->in_hv, __ATOMIC_SEQ_CST)) {
+			hv_enter(v);
+			hv_leave(v);
+		}
 	}
 	errno = saved_errno;
 }
@@ -93,11 +96,24 @@ void hv_enter(struct hv_vcpu *v)
 	__atomic_fetch_add(&v->in_hv, 1, __ATOMIC_SEQ_CST);
 }
 
-/* The return-to-guest path: deliver what became pending meanwhile. */
+/*
+ * The return-to-guest path: give up the pCPU if asked (sched.c; still
+ * inside hv, so no upcall runs meanwhile), then deliver what became
+ * pending.  A request that lands after the last check is seen by the
+ * loop, or by the signal that came with it.
+ */
 void hv_leave(struct hv_vcpu *v)
 {
-	if (__atomic_sub_fetch(&v->in_hv, 1, __ATOMIC_SEQ_CST) == 0)
-		hv_deliver(v);
+	for (;;) {
+		if (__atomic_load_n(&v->in_hv, __ATOMIC_SEQ_CST) == 1)
+			hv_sched_preempt_point(v);
+		if (__atomic_sub_fetch(&v->in_hv, 1, __ATOMIC_SEQ_CST))
+			return;
+		if (!__atomic_load_n(&v->sc.want_preempt, __ATOMIC_SEQ_CST))
+			break;
+		hv_enter(v);
+	}
+	hv_deliver(v);
 }
 
 /* --- kicks and wakeups --------------------------------------------------- */
@@ -113,7 +129,7 @@ bool hv_vcpu_unblock(struct hv_vcpu *v)
 	return true;
 }
 
-static void hv_vcpu_signal(struct hv_vcpu *v)
+void hv_vcpu_signal(struct hv_vcpu *v)
 {
 	struct hv_domain *d = v->domain;
 
@@ -296,12 +312,16 @@ static void *hv_vcpu_thread(void *arg)
 	struct hv_domain *d = v->domain;
 
 	hv_tls_vcpu = v;
-	hv_vcpu_time_start(v);
+	hv_enter(v);
+	hv_vcpu_time_start(v);	/* may wait for a pCPU */
+	hv_leave(v);
 	d->cfg.vcpu_main(v->id, d->cfg.arg);
 
 	/* The vCPU goes down (VPF_down): no more signals to this thread. */
 	__atomic_store_n(&v->up, 0, __ATOMIC_SEQ_CST);
-	hv_vcpu_time_stop(v);
+	hv_enter(v);
+	hv_vcpu_time_stop(v);	/* gives the pCPU back */
+	__atomic_sub_fetch(&v->in_hv, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&v->lock);
 	v->alive = false;
 	pthread_mutex_unlock(&v->lock);

@@ -6,7 +6,12 @@
 #include <hv.h>
 #include <hv-guest.h>
 
+#include <xenlite/clockevent.h>
+
 #include "xt-util.h"
+
+
+
 
 /* Spurious upcalls (half of all hypercall returns): harmless, counted. */
 static enum xt_result spurious(bool force_2level)
@@ -57,9 +62,108 @@ static enum xt_result l2_spurious(void)
 	return spurious(true);
 }
 
+/* --- fewer pCPUs than vCPUs (hv's credit-style run queue) ------------ */
+
+#define MS 1000000ULL
+
+static void busy_200ms(void *arg)
+{
+	(void)arg;
+	xt_sleep_ns(200 * MS);	/* guest code, holding the pCPU */
+}
+
+static uint64_t run_time(unsigned int cpu, int state)
+{
+	struct vcpu_runstate_info r;
+
+	xl_hc_vcpu_op(VCPUOP_get_runstate_info, cpu, &r);
+	return r.time[state];
+}
+
+/*
+ * Two busy vCPUs on one pCPU: together they run no longer than the time
+ * that passed, each waits (runnable) part of it, and slices expire.
+ */
+static enum xt_result pcpu_share(void)
+{
+	uint64_t run0, run1, wait0, wait1, t0, t1, ran, waited;
+	struct hv_domain_stats st;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	run0 = run_time(0, RUNSTATE_running) + run_time(1, RUNSTATE_running);
+	wait0 = run_time(0, RUNSTATE_runnable) +
+		run_time(1, RUNSTATE_runnable);
+	t0 = xl_clock_now();
+	xt_start_on(1, busy_200ms, NULL);
+	busy_200ms(NULL);
+	xt_wait_on(1);
+	t1 = xl_clock_now();
+	run1 = run_time(0, RUNSTATE_running) + run_time(1, RUNSTATE_running);
+	wait1 = run_time(0, RUNSTATE_runnable) +
+		run_time(1, RUNSTATE_runnable);
+	ran = run1 - run0;
+	waited = wait1 - wait0;
+	hv_domain_get_stats(hv_guest_domain(), &st);
+	xt_log("1 pCPU, 2 busy vCPUs for %llu ms: ran %llu ms, waited %llu "
+	       "ms, %llu preemptions", (unsigned long long)((t1 - t0) / MS),
+	       (unsigned long long)(ran / MS),
+	       (unsigned long long)(waited / MS),
+	       (unsigned long long)st.preemptions);
+	XT_ASSERT_MSG(ran <= t1 - t0 + 2 * MS, "2 vCPUs ran %llu ns in %llu",
+		      (unsigned long long)ran, (unsigned long long)(t1 - t0));
+	XT_ASSERT(waited >= (t1 - t0) / 2);
+	XT_ASSERT(st.preemptions >= 2);
+	return XT_PASS;
+}
+
+/*
+ * BOOST: an event for a blocked vCPU while the only pCPU is busy wakes it
+ * BOOSTed, and it preempts the busy vCPU instead of waiting for the end
+ * of its 30 ms slice (credit.c csched_unit_wake, __runq_tickle).
+ */
+static void stamp_handler(evtchn_port_t port, void *data)
+{
+	XT_STORE((uint64_t *)data, xl_clock_now());
+}
+
+static enum xt_result pcpu_boost(void)
+{
+	struct hv_domain_stats s0, s1;
+	uint64_t woke = 0, sent, lat[20];
+	evtchn_port_t p;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, stamp_handler, &woke, &p), 0);
+	hv_domain_get_stats(hv_guest_domain(), &s0);
+	for (i = 0; i < 20; i++) {
+		xt_sleep_ns(5 * MS);	/* vCPU 1 is blocked again */
+		XT_STORE(&woke, 0);
+		sent = xl_clock_now();
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		/* Stay busy on the one pCPU until vCPU 1 ran. */
+		while (!XT_LOAD(&woke) && xl_clock_now() - sent < 1000 * MS)
+			xt_sleep_ns(100000);
+		XT_ASSERT(XT_LOAD(&woke));
+		lat[i] = XT_LOAD(&woke) - sent;
+	}
+	hv_domain_get_stats(hv_guest_domain(), &s1);
+	xt_log("BOOST wake latency p50 %llu us max %llu us; %llu boosted "
+	       "wakes, %llu preemptions",
+	       (unsigned long long)xt_percentile(lat, 20, 50) / 1000,
+	       (unsigned long long)xt_percentile(lat, 20, 100) / 1000,
+	       (unsigned long long)(s1.boosted_wakes - s0.boosted_wakes),
+	       (unsigned long long)(s1.preemptions - s0.preemptions));
+	XT_ASSERT(s1.boosted_wakes - s0.boosted_wakes >= 10);
+	XT_ASSERT(s1.preemptions - s0.preemptions >= 10);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
 	{ "2l/spurious", XT_HV, 1, false, l2_spurious, 0 },
+	{ "hv/pcpu_share", XT_HV, 2, false, pcpu_share, XT_F_1PCPU },
+	{ "hv/pcpu_boost", XT_HV, 2, false, pcpu_boost, XT_F_1PCPU },
 };
 
 const unsigned int xt_hv_nr_tests =

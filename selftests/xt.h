@@ -42,6 +42,7 @@ struct xt_test {
  */
 #define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
 #define XT_F_PV_TICK (1U << 1)	/* vCPUs start with PV's 100 Hz tick (hv) */
+#define XT_F_1PCPU (1U << 2)	/* all vCPUs share one pCPU (hv run queue) */
 
 /* --- environment, provided by the backend runner ------------------------ */
 

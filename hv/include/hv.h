@@ -33,6 +33,11 @@ struct hv_domain_config {
 	unsigned int nr_pages;		/* arena size; 0 = HV_DEFAULT_PAGES */
 	unsigned int max_evtchns;	/* 0 = HV_DEFAULT_MAX_EVTCHNS */
 	bool no_fifo;			/* init_control -> -ENOSYS (no FIFO) */
+	/*
+	 * pCPUs for this domain's vCPUs; fewer than nr_vcpus gives a run
+	 * queue with credit-style BOOST and 30 ms slices.  0 = one each.
+	 */
+	unsigned int nr_pcpus;
 	/* vCPUs start with Xen's PV 100 Hz periodic timer (PV guest). */
 	bool pv_periodic_default;
 	/* Guest upcall entry, run on the vCPU thread; NULL = none. */
@@ -64,6 +69,10 @@ struct hv_domain_stats {
 	uint64_t fifo_new_heads;	/* READY set for a new queue head */
 	uint64_t timer_events;		/* VIRQ_TIMER sent by a vCPU timer */
 	uint64_t time_updates;		/* vcpu_time_info rewrites */
+	uint64_t runq_waits;		/* vCPU waited for a pCPU */
+	uint64_t boosted_wakes;		/* ... of them woken with BOOST */
+	uint64_t preempt_requests;	/* slice expiry or BOOST tickle */
+	uint64_t preemptions;		/* pCPU given up at a boundary */
 };
 
 /* Lifecycle.  create/start/join/destroy are called from a non-vCPU thread. */
