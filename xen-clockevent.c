@@ -22,29 +22,29 @@
 #include <xenlite/hypercall.h>
 
 #define NS_PER_SEC 1000000000ULL
-#define DEFAULT_MIN_DELTA_NS 100000ULL	/* Linux arch/x86/xen/time.c */
+#define DEFAULT_MIN_DELTA_NS 100000ULL /* Linux arch/x86/xen/time.c */
 #define XL_TIMERS_PER_CPU 256
 
-#define CFG_NONE 0	/* no vCPU runs a clockevent */
-#define CFG_WRITING 1	/* the first vCPU is setting the mode */
-#define CFG_SET 2	/* clk.cfg is the mode for every vCPU */
+#define CFG_NONE 0    /* no vCPU runs a clockevent */
+#define CFG_WRITING 1 /* the first vCPU is setting the mode */
+#define CFG_SET 2     /* clk.cfg is the mode for every vCPU */
 
 struct clock_cpu {
 	struct xl_timer *heap[XL_TIMERS_PER_CPU];
 	uint32_t nr;
 	evtchn_port_t port;
-	uint64_t armed;		/* singleshot deadline in Xen, 0 = none */
-	uint64_t next_tick;	/* periodic: next tick boundary */
-	uint32_t idle;		/* inside a block */
-	uint32_t up;		/* this vCPU's clockevent is running */
+	uint64_t armed;	    /* singleshot deadline in Xen, 0 = none */
+	uint64_t next_tick; /* periodic: next tick boundary */
+	uint32_t idle;	    /* inside a block */
+	uint32_t up;	    /* this vCPU's clockevent is running */
 	struct xl_clock_stats stats;
 };
 
 static struct {
 	struct xl_clock_config cfg;
-	uint32_t nr_up;		/* vCPUs with a running clockevent */
-	uint32_t cfg_state;	/* CFG_* */
-	uint64_t last;		/* highest time handed out */
+	uint32_t nr_up;	    /* vCPUs with a running clockevent */
+	uint32_t cfg_state; /* CFG_* */
+	uint64_t last;	    /* highest time handed out */
 	struct clock_cpu cpu[XL_MAX_VCPUS];
 } clk;
 
@@ -131,10 +131,14 @@ static void heap_set(struct clock_cpu *c, unsigned int i, struct xl_timer *t)
 static void sift_up(struct clock_cpu *c, unsigned int i)
 {
 	struct xl_timer *t = c->heap[i];
+	unsigned int parent;
 
-	while (i && before(t, c->heap[(i - 1) / 2])) {
-		heap_set(c, i, c->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
+	while (i) {
+		parent = (i - 1) / 2;
+		if (!before(t, c->heap[parent]))
+			break;
+		heap_set(c, i, c->heap[parent]);
+		i = parent;
 	}
 	heap_set(c, i, t);
 }

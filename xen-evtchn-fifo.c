@@ -32,7 +32,7 @@ struct fifo_cpu {
 };
 
 static struct {
-	unsigned long pages[MAX_PAGES];	/* event_word_t *, published */
+	unsigned long pages[MAX_PAGES]; /* event_word_t *, published */
 	uint32_t nr_pages;
 	uint32_t expand_lock;
 	unsigned int nr_vcpus;

@@ -42,32 +42,32 @@ static void xl_spin_unlock(struct xl_spinlock *l)
  * (the unmask is a fully ordered atomic, or a hypercall).
  */
 struct xl_port {
-	unsigned long fn;	/* xl_evtchn_handler_t, 0 when free/closing */
+	unsigned long fn; /* xl_evtchn_handler_t, 0 when free/closing */
 	unsigned long data;
-	uint32_t type;		/* enum xl_port_type */
-	uint32_t cpu;		/* notify vCPU */
-	uint32_t run;		/* XL_RUN_* handler state */
+	uint32_t type; /* enum xl_port_type */
+	uint32_t cpu;  /* notify vCPU */
+	uint32_t run;  /* XL_RUN_* handler state */
 	uint32_t virq;
-	uint64_t count;		/* handler runs */
+	uint64_t count; /* handler runs */
 };
 
-#define XL_RUN_ACTIVE 1U	/* a vCPU is running the handler */
-#define XL_RUN_AGAIN 2U		/* an event arrived meanwhile: run once more */
+#define XL_RUN_ACTIVE 1U /* a vCPU is running the handler */
+#define XL_RUN_AGAIN 2U	 /* an event arrived meanwhile: run once more */
 
 #define XL_PORT_CHUNK 512U
 #define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
 
 struct xl_cpu {
-	uint32_t depth;		/* upcall nesting on this vCPU */
-	uint32_t rerun;		/* a nested upcall asked for another pass */
-	uint32_t running_port;	/* port whose handler runs here, or 0 */
+	uint32_t depth;	       /* upcall nesting on this vCPU */
+	uint32_t rerun;	       /* a nested upcall asked for another pass */
+	uint32_t running_port; /* port whose handler runs here, or 0 */
 	struct xl_evtchn_stats stats;
 };
 
 static struct {
 	const struct xl_evtchn_ops *ops;
 	unsigned int nr_vcpus;
-	struct xl_spinlock lock;	/* bind/close, chunk allocation */
+	struct xl_spinlock lock;	      /* bind/close, chunk allocation */
 	unsigned long chunks[XL_PORT_CHUNKS]; /* struct xl_port * */
 	struct xl_cpu cpu[XL_MAX_VCPUS];
 } xl_ev;
@@ -233,8 +233,7 @@ void xl_evtchn_upcall(void)
 		/* Read evtchn_upcall_pending only after the scan (Linux's
 		 * virt_rmb() in __xen_evtchn_do_upcall). */
 		xl_rmb();
-	} while (xl_read8(&vi->evtchn_upcall_pending) ||
-		 xl_read32(&c->rerun));
+	} while (xl_read8(&vi->evtchn_upcall_pending) || xl_read32(&c->rerun));
 	xl_write32(&c->depth, 0);
 	if (!handled)
 		xl_stat_inc(&c->stats.spurious);
@@ -246,8 +245,8 @@ out:
 /* --- binding ------------------------------------------------------------- */
 
 static int port_install(evtchn_port_t port, enum xl_port_type type,
-			unsigned int cpu, uint32_t virq,
-			xl_evtchn_handler_t fn, void *data)
+			unsigned int cpu, uint32_t virq, xl_evtchn_handler_t fn,
+			void *data)
 {
 	struct xl_port *p;
 	int rc;
@@ -300,8 +299,8 @@ static bool ready(void)
 	return xl_ev.ops != NULL;
 }
 
-int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn,
-			    void *data, evtchn_port_t *port)
+int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn, void *data,
+			    evtchn_port_t *port)
 {
 	struct evtchn_alloc_unbound op = { .dom = DOMID_SELF,
 					   .remote_dom = remote };
@@ -335,9 +334,8 @@ int xl_evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port,
 			   data, port);
 }
 
-int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu,
-			xl_evtchn_handler_t fn, void *data,
-			evtchn_port_t *port)
+int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu, xl_evtchn_handler_t fn,
+			void *data, evtchn_port_t *port)
 {
 	struct evtchn_bind_virq op = { .virq = virq, .vcpu = cpu };
 	int rc;
@@ -451,8 +449,7 @@ void xl_evtchn_clear_pending(evtchn_port_t port)
 
 int xl_evtchn_set_priority(evtchn_port_t port, unsigned int priority)
 {
-	struct evtchn_set_priority op = { .port = port,
-					  .priority = priority };
+	struct evtchn_set_priority op = { .port = port, .priority = priority };
 
 	if (!ready())
 		return -XEN_ENODEV;
@@ -565,7 +562,7 @@ static void reset_state(void)
 int xl_evtchn_init(const struct xl_evtchn_config *cfg)
 {
 	unsigned int n = cfg && cfg->nr_vcpus ? cfg->nr_vcpus :
-						 xl_os_nr_vcpus();
+						xl_os_nr_vcpus();
 	int rc = -XEN_ENOSYS;
 
 	if (xl_ev.ops)
@@ -638,7 +635,7 @@ void xl_evtchn_fini(void)
 
 static struct {
 	unsigned long cpu_bits[XL_MAX_VCPUS][L2_WORDS];
-	uint32_t word_idx[XL_MAX_VCPUS];	/* fairness cursor */
+	uint32_t word_idx[XL_MAX_VCPUS]; /* fairness cursor */
 	uint32_t bit_idx[XL_MAX_VCPUS];
 } l2;
 

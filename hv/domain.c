@@ -104,8 +104,7 @@ static void hv_vcpu_setup(struct hv_domain *d, unsigned int id)
 	 */
 }
 
-struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg,
-				   int *err)
+struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg, int *err)
 {
 	struct hv_domain *d;
 	unsigned int i, slot;
@@ -224,10 +223,8 @@ int hv_domain_set_max_evtchns(struct hv_domain *d, unsigned int max)
 void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f)
 {
 	__atomic_store_n(&d->faults.spurious_upcall_permille,
-			 f ? f->spurious_upcall_permille : 0,
-			 __ATOMIC_RELAXED);
+			 f ? f->spurious_upcall_permille : 0, __ATOMIC_RELAXED);
 }
-
 
 /* Every counter is a uint64_t: copy them all, each with a relaxed load. */
 void hv_domain_get_stats(struct hv_domain *d, struct hv_domain_stats *st)

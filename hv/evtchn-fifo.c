@@ -20,8 +20,8 @@
 #define HV_FIFO_BIT(b) ((event_word_t)1 << (b))
 
 struct hv_fifo_queue {
-	uint32_t *head;		/* into the control block */
-	uint32_t tail;		/* under lock */
+	uint32_t *head; /* into the control block */
+	uint32_t tail;	/* under lock */
 	uint8_t priority;
 	pthread_mutex_t lock;
 };
@@ -32,8 +32,8 @@ struct hv_fifo_vcpu {
 };
 
 struct hv_fifo_domain {
-	event_word_t *event_array[HV_FIFO_MAX_PAGES];	/* atomic */
-	unsigned int num_evtchns;			/* atomic */
+	event_word_t *event_array[HV_FIFO_MAX_PAGES]; /* atomic */
+	unsigned int num_evtchns;		      /* atomic */
 };
 
 /*
@@ -228,8 +228,8 @@ static void hv_fifo_set_pending(struct hv_vcpu *v, struct hv_evtchn *chn)
 	}
 
 	for (try = 0; try < 3; try++) {
-		uint32_t lastq = __atomic_load_n(&chn->fifo_lastq,
-						 __ATOMIC_SEQ_CST);
+		uint32_t lastq =
+			__atomic_load_n(&chn->fifo_lastq, __ATOMIC_SEQ_CST);
 		struct hv_fifo_vcpu *ovf =
 			hv_vfifo(&d->vcpus[hv_lastq_vcpu(lastq)]);
 
@@ -282,10 +282,9 @@ static void hv_fifo_set_pending(struct hv_vcpu *v, struct hv_evtchn *chn)
 unlock:
 	hv_q_unlock_pair(q, old_q);
 done:
-	if (!linked &&
-	    !(__atomic_fetch_or(&cb->ready, 1U << q->priority,
-				__ATOMIC_SEQ_CST) &
-	      (1U << q->priority))) {
+	if (!linked && !(__atomic_fetch_or(&cb->ready, 1U << q->priority,
+					   __ATOMIC_SEQ_CST) &
+			 (1U << q->priority))) {
 		hv_stat_inc(d, fifo_new_heads);
 		hv_vcpu_mark_events_pending(v);
 	}
@@ -559,8 +558,7 @@ error:
 static int hv_fifo_add_page(struct hv_domain *d, uint64_t gfn)
 {
 	struct hv_fifo_domain *df = hv_dfifo(d);
-	unsigned int port = __atomic_load_n(&df->num_evtchns,
-					    __ATOMIC_ACQUIRE);
+	unsigned int port = __atomic_load_n(&df->num_evtchns, __ATOMIC_ACQUIRE);
 	unsigned int slot = port / HV_FIFO_WORDS_PER_PAGE, end;
 	void *virt;
 	int rc;
@@ -607,7 +605,7 @@ int hv_fifo_expand_array(struct hv_vcpu *cur,
 
 struct hv_fifo_walk {
 	uint32_t n;
-	uint8_t *linked;	/* 1 = LINKED, 2 = visited */
+	uint8_t *linked; /* 1 = LINKED, 2 = visited */
 	uint32_t *indeg;
 };
 
@@ -658,8 +656,8 @@ int hv_fifo_check(struct hv_domain *d, char *why, size_t len)
 		HV_CHECK_FAIL("out of memory");
 
 	for (p = 0; p < wk.n; p++) {
-		event_word_t w = __atomic_load_n(hv_fifo_word(d, p),
-						 __ATOMIC_SEQ_CST);
+		event_word_t w =
+			__atomic_load_n(hv_fifo_word(d, p), __ATOMIC_SEQ_CST);
 
 		if (w & HV_FIFO_BIT(EVTCHN_FIFO_BUSY))
 			HV_CHECK_FAIL("port %u: BUSY left set", p);
@@ -704,13 +702,16 @@ int hv_fifo_check(struct hv_domain *d, char *why, size_t len)
 			struct hv_evtchn *c;
 
 			if (!hv_port_is_valid(d, cur))
-				HV_CHECK_FAIL("port %u: LINKED, never allocated",
-					      cur);
+				HV_CHECK_FAIL(
+					"port %u: LINKED, never allocated",
+					cur);
 			c = hv_evtchn_from_port(d, cur);
 			if (__atomic_load_n(&c->fifo_lastq, __ATOMIC_SEQ_CST) !=
 			    lastq)
-				HV_CHECK_FAIL("port %u: on the queue of port %u "
-					      "but lastq differs", cur, p);
+				HV_CHECK_FAIL(
+					"port %u: on the queue of port %u "
+					"but lastq differs",
+					cur, p);
 			wk.linked[cur] = 2;
 			members++;
 			uint32_t next = __atomic_load_n(hv_fifo_word(d, cur),
@@ -724,9 +725,11 @@ int hv_fifo_check(struct hv_domain *d, char *why, size_t len)
 		tail = q->tail;
 		pthread_mutex_unlock(&q->lock);
 		if (tail != cur)
-			HV_CHECK_FAIL("queue vcpu %u prio %u: chain from %u ends "
-				      "at %u, hv tail %u", hv_lastq_vcpu(lastq),
-				      hv_lastq_prio(lastq), p, cur, tail);
+			HV_CHECK_FAIL(
+				"queue vcpu %u prio %u: chain from %u ends "
+				"at %u, hv tail %u",
+				hv_lastq_vcpu(lastq), hv_lastq_prio(lastq), p,
+				cur, tail);
 		qi = hv_lastq_vcpu(lastq) * EVTCHN_FIFO_MAX_QUEUES +
 		     hv_lastq_prio(lastq);
 		if (qseen[qi]++)
@@ -736,13 +739,12 @@ int hv_fifo_check(struct hv_domain *d, char *why, size_t len)
 		{
 			struct hv_fifo_vcpu *vf =
 				hv_vfifo(&d->vcpus[hv_lastq_vcpu(lastq)]);
-			struct evtchn_fifo_control_block *cb =
-				__atomic_load_n(&vf->control_block,
-						__ATOMIC_ACQUIRE);
+			struct evtchn_fifo_control_block *cb = __atomic_load_n(
+				&vf->control_block, __ATOMIC_ACQUIRE);
 
-			if (cb && !(__atomic_load_n(&cb->ready,
-						    __ATOMIC_SEQ_CST) &
-				    (1U << hv_lastq_prio(lastq))))
+			if (cb &&
+			    !(__atomic_load_n(&cb->ready, __ATOMIC_SEQ_CST) &
+			      (1U << hv_lastq_prio(lastq))))
 				HV_CHECK_FAIL("queue vcpu %u prio %u: %u "
 					      "events but READY clear",
 					      hv_lastq_vcpu(lastq),

@@ -44,8 +44,7 @@ bool hv_port_is_valid(const struct hv_domain *d, uint32_t port)
 	return port < __atomic_load_n(&d->valid_evtchns, __ATOMIC_ACQUIRE);
 }
 
-struct hv_evtchn *hv_evtchn_from_port(const struct hv_domain *d,
-				      uint32_t port)
+struct hv_evtchn *hv_evtchn_from_port(const struct hv_domain *d, uint32_t port)
 {
 	struct hv_evtchn *b = __atomic_load_n(
 		&d->buckets[port / HV_EVTCHNS_PER_BUCKET], __ATOMIC_ACQUIRE);
@@ -143,8 +142,7 @@ static int hv_evtchn_allocate_port(struct hv_domain *d, uint32_t port)
 	if (port < valid) {
 		struct hv_evtchn *chn = hv_evtchn_from_port(d, port);
 
-		if (hv_chn_state(chn) != ECS_FREE ||
-		    hv_evtchn_is_busy(d, chn))
+		if (hv_chn_state(chn) != ECS_FREE || hv_evtchn_is_busy(d, chn))
 			return -XEN_EBUSY;
 	} else {
 		do {
@@ -152,9 +150,9 @@ static int hv_evtchn_allocate_port(struct hv_domain *d, uint32_t port)
 
 			if (!b)
 				return -XEN_ENOMEM;
-			__atomic_store_n(&d->buckets[valid /
-						     HV_EVTCHNS_PER_BUCKET],
-					 b, __ATOMIC_RELEASE);
+			__atomic_store_n(
+				&d->buckets[valid / HV_EVTCHNS_PER_BUCKET], b,
+				__ATOMIC_RELEASE);
 			valid += HV_EVTCHNS_PER_BUCKET;
 			/* Publish the bucket before valid_evtchns (smp_wmb). */
 			__atomic_store_n(&d->valid_evtchns, valid,
@@ -172,8 +170,8 @@ static int hv_evtchn_allocate_port(struct hv_domain *d, uint32_t port)
  */
 static int hv_get_free_port(struct hv_domain *d)
 {
-	unsigned int max = __atomic_load_n(&d->max_evtchn_port,
-					   __ATOMIC_ACQUIRE);
+	unsigned int max =
+		__atomic_load_n(&d->max_evtchn_port, __ATOMIC_ACQUIRE);
 	unsigned int port;
 	bool contiguous = true;
 
@@ -187,8 +185,8 @@ static int hv_get_free_port(struct hv_domain *d)
 		}
 		if (rc != -XEN_EBUSY)
 			return rc;
-		if (contiguous && hv_chn_state(hv_evtchn_from_port(d, port)) !=
-					  ECS_FREE)
+		if (contiguous &&
+		    hv_chn_state(hv_evtchn_from_port(d, port)) != ECS_FREE)
 			d->free_hint = port + 1;
 		else
 			contiguous = false;
@@ -473,13 +471,13 @@ again:
 		break;
 	case ECS_VIRQ: {
 		unsigned int virq = chn1->u.virq;
-		struct hv_vcpu *v = &d1->vcpus[hv_virq_is_global(virq) ?
-						       0 :
-						       hv_chn_notify_vcpu(chn1)];
+		struct hv_vcpu *v =
+			&d1->vcpus[hv_virq_is_global(virq) ?
+					   0 :
+					   hv_chn_notify_vcpu(chn1)];
 
 		pthread_rwlock_wrlock(&v->virq_lock);
-		__atomic_store_n(&v->virq_to_evtchn[virq], 0,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&v->virq_to_evtchn[virq], 0, __ATOMIC_RELEASE);
 		pthread_rwlock_unlock(&v->virq_lock);
 		break;
 	}
@@ -739,16 +737,16 @@ static long hv_evtchnop_reset(struct hv_vcpu *cur, const struct evtchn_reset *r)
 	return rc;
 }
 
-#define HV_COPY_IN(var, arg)                 \
-	do {                                 \
-		if (!(arg))                  \
-			return -XEN_EFAULT;  \
+#define HV_COPY_IN(var, arg)                        \
+	do {                                        \
+		if (!(arg))                         \
+			return -XEN_EFAULT;         \
 		memcpy(&(var), (arg), sizeof(var)); \
 	} while (0)
 
-#define HV_COPY_OUT(arg, var, rc)                        \
-	do {                                             \
-		if (!(rc))                               \
+#define HV_COPY_OUT(arg, var, rc)                           \
+	do {                                                \
+		if (!(rc))                                  \
 			memcpy((arg), &(var), sizeof(var)); \
 	} while (0)
 
@@ -901,8 +899,8 @@ void hv_evtchn_check_pollers(struct hv_domain *d, uint32_t port)
 			continue;
 		pe = __atomic_load_n(&v->poll_evtchn, __ATOMIC_SEQ_CST);
 		if ((pe <= 0 || (uint32_t)pe == port) &&
-		    (__atomic_fetch_and(&d->poll_mask, ~bit,
-					__ATOMIC_SEQ_CST) & bit)) {
+		    (__atomic_fetch_and(&d->poll_mask, ~bit, __ATOMIC_SEQ_CST) &
+		     bit)) {
 			__atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_SEQ_CST);
 			hv_vcpu_unblock(v);
 		}

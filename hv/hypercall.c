@@ -82,11 +82,10 @@ static long hv_do_xen_version(int cmd, void *arg)
 	case XENVER_version:
 		return (HV_XEN_MAJOR << 16) | HV_XEN_MINOR;
 	case XENVER_extraversion: {
-		xen_extraversion_t ev;
+		xen_extraversion_t ev = { 0 };
 
 		if (!arg)
 			return -XEN_EFAULT;
-		memset(ev, 0, sizeof(ev));
 		strncpy(ev, HV_XEN_EXTRAVERSION, sizeof(ev) - 1);
 		memcpy(arg, ev, sizeof(ev));
 		return 0;

@@ -47,10 +47,10 @@ static long hv_add_to_physmap(struct hv_vcpu *v, struct xen_add_to_physmap *x)
 	case XENMAPSPACE_grant_table:
 	case XENMAPSPACE_gmfn:
 	case XENMAPSPACE_gmfn_range:
-		rc = -XEN_ENOSYS;	/* not modelled yet */
+		rc = -XEN_ENOSYS; /* not modelled yet */
 		break;
 	default:
-		rc = -XEN_EINVAL;	/* INVALID_MFN */
+		rc = -XEN_EINVAL; /* INVALID_MFN */
 		break;
 	}
 out:

@@ -25,7 +25,7 @@
 
 #include "hv-internal.h"
 
-#define HV_TICK_NS 10000000ULL		/* 30 ms slice / 3 ticks */
+#define HV_TICK_NS 10000000ULL /* 30 ms slice / 3 ticks */
 #define HV_TSLICE_NS 30000000ULL
 
 static bool hv_sched_on(const struct hv_domain *d)

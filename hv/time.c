@@ -37,7 +37,7 @@
 #include "hv-internal.h"
 
 #define NS_PER_SEC 1000000000ULL
-#define HV_STIME_DELTA_MAX (~0ULL >> 2)	/* xen/include/xen/time.h */
+#define HV_STIME_DELTA_MAX (~0ULL >> 2) /* xen/include/xen/time.h */
 #define HV_PV_DEFAULT_PERIOD_NS 10000000ULL
 
 /* --- system time --------------------------------------------------------- */
@@ -144,8 +144,7 @@ void hv_update_vcpu_time(struct hv_vcpu *v)
 	tsc = __rdtsc();
 	__atomic_store_n(&t->tsc_timestamp, tsc, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->system_time, hv_stime_at(tsc), __ATOMIC_RELAXED);
-	__atomic_store_n(&t->tsc_to_system_mul, hv_clock.mul,
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(&t->tsc_to_system_mul, hv_clock.mul, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->tsc_shift, hv_clock.shift, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&t->version, 1, __ATOMIC_SEQ_CST);
 	hv_stat_inc(v->domain, time_updates);
@@ -433,8 +432,7 @@ void hv_time_domain_destroy(struct hv_domain *d)
  * The time commands of do_vcpu_op() (xen/common/domain.c).  cur is the
  * calling vCPU, v the one named.  Returns -XEN_ENOSYS for other commands.
  */
-long hv_vcpu_time_op(struct hv_vcpu *cur, struct hv_vcpu *v, int cmd,
-		     void *arg)
+long hv_vcpu_time_op(struct hv_vcpu *cur, struct hv_vcpu *v, int cmd, void *arg)
 {
 	switch (cmd) {
 	case VCPUOP_get_runstate_info: {

@@ -313,14 +313,14 @@ static void *hv_vcpu_thread(void *arg)
 
 	hv_tls_vcpu = v;
 	hv_enter(v);
-	hv_vcpu_time_start(v);	/* may wait for a pCPU */
+	hv_vcpu_time_start(v); /* may wait for a pCPU */
 	hv_leave(v);
 	d->cfg.vcpu_main(v->id, d->cfg.arg);
 
 	/* The vCPU goes down (VPF_down): no more signals to this thread. */
 	__atomic_store_n(&v->up, 0, __ATOMIC_SEQ_CST);
 	hv_enter(v);
-	hv_vcpu_time_stop(v);	/* gives the pCPU back */
+	hv_vcpu_time_stop(v); /* gives the pCPU back */
 	__atomic_sub_fetch(&v->in_hv, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&v->lock);
 	v->alive = false;

@@ -35,18 +35,18 @@ static enum xt_result mode_init(enum mode m)
 	return XT_PASS;
 }
 
-#define MODE_INIT(m)                                                       \
-	do {                                                               \
-		enum xt_result mr_ = mode_init(m);                         \
-		if (mr_ != XT_PASS)                                        \
-			return mr_;                                        \
+#define MODE_INIT(m)                               \
+	do {                                       \
+		enum xt_result mr_ = mode_init(m); \
+		if (mr_ != XT_PASS)                \
+			return mr_;                \
 	} while (0)
 
 /* The record is healthy: right port, never concurrent with itself. */
-#define REC_OK(r, port)                                                    \
-	do {                                                               \
-		XT_ASSERT_EQ((r)->last_port, (port));                      \
-		XT_ASSERT_EQ((r)->concurrent, 0);                          \
+#define REC_OK(r, port)                               \
+	do {                                          \
+		XT_ASSERT_EQ((r)->last_port, (port)); \
+		XT_ASSERT_EQ((r)->concurrent, 0);     \
 	} while (0)
 
 static long send_port(evtchn_port_t port)
@@ -67,7 +67,8 @@ static enum xt_result t_interdomain_peer(enum mode m)
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), pp,
-						xt_rec_handler, &r, &lp), 0);
+						xt_rec_handler, &r, &lp),
+		     0);
 	/* evtchn_bind_interdomain: "conservatively always setting a
 	 * notification on the local port". */
 	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
@@ -109,7 +110,8 @@ static enum xt_result t_unbound_peer_binds(enum mode m)
 
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(xt_peer_domid(), xt_rec_handler,
-					     &r, &lp), 0);
+					     &r, &lp),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_port_type(lp), XL_PORT_UNBOUND);
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, lp, &st), 0);
 	XT_ASSERT_EQ(st.status, EVTCHNSTAT_unbound);
@@ -139,11 +141,13 @@ static enum xt_result t_loopback(enum mode m)
 
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
-					     &a), 0);
+					     &a),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&rb, &b), 0);
+						&rb, &b),
+		     0);
 	XT_ASSERT(a != b);
-	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);	/* raised at bind */
+	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1); /* raised at bind */
 	XT_ASSERT_EQ(xt_rec_settle(&ra), 0);
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, a, &st), 0);
 	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
@@ -213,7 +217,8 @@ static enum xt_result t_ipi_cross(enum mode m)
 	MODE_INIT(m);
 	for (cpu = 1; cpu < nr; cpu++)
 		XT_ASSERT_EQ(xl_evtchn_bind_ipi(cpu, xt_rec_handler, &r[cpu],
-						&p[cpu]), 0);
+						&p[cpu]),
+			     0);
 	for (i = 0; i < 10; i++) {
 		for (cpu = 1; cpu < nr; cpu++) {
 			struct send_arg s = { .port = p[cpu] };
@@ -266,7 +271,8 @@ static enum xt_result t_virq_timer(enum mode m)
 
 		XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, cpu,
 						 xt_rec_handler, &r[cpu],
-						 &p[cpu]), 0);
+						 &p[cpu]),
+			     0);
 		XT_ASSERT_EQ(xl_evtchn_port_type(p[cpu]), XL_PORT_VIRQ);
 		XT_ASSERT_EQ(xt_status(DOMID_SELF, p[cpu], &st), 0);
 		XT_ASSERT_EQ(st.status, EVTCHNSTAT_virq);
@@ -287,7 +293,8 @@ static enum xt_result t_virq_timer(enum mode m)
 	XT_ASSERT_EQ(xl_evtchn_close(p[nr - 1]), 0);
 	r[nr - 1] = (struct xt_rec){ 0 };
 	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, nr - 1, xt_rec_handler,
-					 &r[nr - 1], &q), 0);
+					 &r[nr - 1], &q),
+		     0);
 	{
 		struct timer_arg t;
 
@@ -320,10 +327,11 @@ static enum xt_result t_virq_bind(enum mode m)
 		XT_ASSERT_EQ(st.vcpu, cpu);
 		XT_ASSERT_EQ(xl_evtchn_port_cpu(p[cpu]), cpu);
 	}
-	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler, &r,
-					 &q), -XEN_EEXIST);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler, &r, &q),
+		     -XEN_EEXIST);
 	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, nr, xt_rec_handler, &r,
-					 &q), -XEN_ENOENT);
+					 &q),
+		     -XEN_ENOENT);
 	/* A per-vCPU VIRQ cannot move (evtchn_bind_vcpu). */
 	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(p[0], 1 % nr), -XEN_EINVAL);
 	/* VIRQ ports cannot be sent on (evtchn_send: default -EINVAL). */
@@ -332,8 +340,8 @@ static enum xt_result t_virq_bind(enum mode m)
 		XT_ASSERT_EQ(xl_evtchn_close(p[cpu]), 0);
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, p[0], &st), 0);
 	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
-	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler, &r,
-					 &q), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler, &r, &q),
+		     0);
 	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
 	return XT_PASS;
 }
@@ -350,7 +358,8 @@ static enum xt_result t_exact_counts(enum mode m)
 	MODE_INIT(m);
 	for (i = 0; i < N; i++)
 		XT_ASSERT_EQ(xl_evtchn_bind_ipi(i % nr, xt_rec_handler, &r[i],
-						&p[i]), 0);
+						&p[i]),
+			     0);
 	for (k = 0; k < ROUNDS; k++) {
 		for (i = 0; i < N; i++)
 			XT_ASSERT_EQ(send_port(p[i]), 0);
@@ -541,9 +550,11 @@ static enum xt_result t_rebind_masked(enum mode m)
 
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
-					     &a), 0);
+					     &a),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&rb, &b), 0);
+						&rb, &b),
+		     0);
 	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);
 	XT_ASSERT_EQ(rb.last_cpu, 0);
 	xl_evtchn_mask(b);
@@ -551,7 +562,7 @@ static enum xt_result t_rebind_masked(enum mode m)
 	XT_ASSERT_EQ(xt_rec_settle(&rb), 1);
 	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, to), 0);
 	XT_ASSERT_EQ(xl_evtchn_port_cpu(b), to);
-	XT_ASSERT(xl_evtchn_is_masked(b));	/* stays as it was */
+	XT_ASSERT(xl_evtchn_is_masked(b)); /* stays as it was */
 	XT_ASSERT_EQ(xt_rec_settle(&rb), 1);
 	XT_ASSERT_EQ(xl_evtchn_unmask(b), 0);
 	XT_ASSERT_EQ(xt_rec_wait(&rb, 2), 2);
@@ -578,9 +589,11 @@ static enum xt_result t_rebind_linked(enum mode m)
 
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
-					     &a), 0);
+					     &a),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&rb, &b), 0);
+						&rb, &b),
+		     0);
 	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);
 	/* 2-level: Xen's unmask raises it on the new vCPU at once; FIFO:
 	 * it stays linked on vCPU 0 until our consumer forwards it. */
@@ -608,7 +621,8 @@ static enum xt_result t_rebind_tour(enum mode m)
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, NULL, NULL, &a), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&r, &b), 0);
+						&r, &b),
+		     0);
 	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
 	for (i = 0; i < 4 * nr; i++) {
 		unsigned int cpu = (i + 1) % nr;
@@ -638,7 +652,8 @@ static enum xt_result t_reinit(enum mode m)
 	MODE_INIT(m);
 	r = (struct xt_rec){ 0 };
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1 % xt_nr_vcpus(), xt_rec_handler, &r,
-					&q), 0);
+					&q),
+		     0);
 	XT_ASSERT_EQ(q, p);
 	XT_ASSERT_EQ(send_port(q), 0);
 	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
@@ -673,18 +688,18 @@ static enum xt_result t_set_priority(enum mode m)
 
 /* --- the table of per-mode cases ---------------------------------------- */
 
-#define MODES(name)                                                        \
-	static enum xt_result fifo_##name(void)                            \
-	{                                                                  \
-		return t_##name(M_FIFO);                                   \
-	}                                                                  \
-	static enum xt_result l2_##name(void)                              \
-	{                                                                  \
-		return t_##name(M_2L);                                     \
-	}                                                                  \
-	static enum xt_result nofifo_##name(void)                          \
-	{                                                                  \
-		return t_##name(M_NOFIFO);                                 \
+#define MODES(name)                               \
+	static enum xt_result fifo_##name(void)   \
+	{                                         \
+		return t_##name(M_FIFO);          \
+	}                                         \
+	static enum xt_result l2_##name(void)     \
+	{                                         \
+		return t_##name(M_2L);            \
+	}                                         \
+	static enum xt_result nofifo_##name(void) \
+	{                                         \
+		return t_##name(M_NOFIFO);        \
 	}
 
 MODES(interdomain_peer)
@@ -713,11 +728,11 @@ static enum xt_result fifo_init(void)
 	return mode_init(M_FIFO);
 }
 
-#define FIFO_INIT()                                                        \
-	do {                                                               \
-		enum xt_result mr_ = fifo_init();                          \
-		if (mr_ != XT_PASS)                                        \
-			return mr_;                                        \
+#define FIFO_INIT()                               \
+	do {                                      \
+		enum xt_result mr_ = fifo_init(); \
+		if (mr_ != XT_PASS)               \
+			return mr_;               \
 	} while (0)
 
 /* 16 ports, priorities 0..15 in scrambled order: handled by priority. */
@@ -734,10 +749,12 @@ static enum xt_result fifo_priority_order(void)
 	for (i = 0; i < N; i++) {
 		unsigned int prio = (i * 7 + 3) % N;
 
-		r[i] = (struct xt_rec){ .log = log, .log_len = &len,
-					.log_max = 2 * N, .tag = prio };
-		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r[i],
-						&p[i]), 0);
+		r[i] = (struct xt_rec){ .log = log,
+					.log_len = &len,
+					.log_max = 2 * N,
+					.tag = prio };
+		XT_ASSERT_EQ(
+			xl_evtchn_bind_ipi(0, xt_rec_handler, &r[i], &p[i]), 0);
 		XT_ASSERT_EQ(xl_evtchn_set_priority(p[i], prio), 0);
 	}
 	flags = xl_os_irq_save();
@@ -773,16 +790,19 @@ static enum xt_result fifo_priority_preempt(void)
 	const uint32_t want[] = { 0, 100, 1, 2, 3, 4 };
 
 	FIFO_INIT();
-	rh = (struct xt_rec){ .log = log, .log_len = &len, .log_max = 16,
-			      .tag = 100 };
-	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rh,
-					&preempt_port), 0);
+	rh = (struct xt_rec){
+		.log = log, .log_len = &len, .log_max = 16, .tag = 100
+	};
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rh, &preempt_port),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_set_priority(preempt_port, 2), 0);
 	for (i = 0; i < NL; i++) {
-		rl[i] = (struct xt_rec){ .log = log, .log_len = &len,
-					 .log_max = 16, .tag = i };
+		rl[i] = (struct xt_rec){
+			.log = log, .log_len = &len, .log_max = 16, .tag = i
+		};
 		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rl[i],
-						&pl[i]), 0);
+						&pl[i]),
+			     0);
 		XT_ASSERT_EQ(xl_evtchn_set_priority(pl[i], 10), 0);
 	}
 	rl[0].hook = preempt_hook;
@@ -835,7 +855,7 @@ static enum xt_result fifo_close_linked_busy(void)
 
 struct many {
 	uint32_t *count;
-	evtchn_port_t *sender;	/* send on sender[p] to raise p */
+	evtchn_port_t *sender; /* send on sender[p] to raise p */
 	unsigned int nr, max_port;
 	uint64_t total;
 };
@@ -951,8 +971,8 @@ static enum xt_result many_ports(enum mode m, unsigned int max_port)
 	for (i = 1; i <= max_port; i++) {
 		if (XT_LOAD(&many.count[i]) != 1) {
 			xt_fail_msg(__FILE__, __LINE__,
-				    "port %u handled %u times (total %llu)",
-				    i, many.count[i],
+				    "port %u handled %u times (total %llu)", i,
+				    many.count[i],
 				    (unsigned long long)many.total);
 			goto out;
 		}
@@ -984,11 +1004,13 @@ static enum xt_result nofifo_ports_4095(void)
 	return many_ports(M_NOFIFO, 64 * 64 - 1);
 }
 
-#define T3(name, back, vcpus, peer)                                        \
-	{ "fifo/" #name, back, vcpus, peer, fifo_##name, 0 },              \
-	{ "2l/" #name, back, vcpus, peer, l2_##name, 0 },                  \
-	{ "nofifo/" #name, XT_HV, vcpus, peer, nofifo_##name,              \
-	  XT_F_NO_FIFO }
+#define T3(name, back, vcpus, peer)                                 \
+	{ "fifo/" #name, back, vcpus, peer, fifo_##name, 0 },       \
+		{ "2l/" #name, back, vcpus, peer, l2_##name, 0 },   \
+	{                                                           \
+		"nofifo/" #name, XT_HV, vcpus, peer, nofifo_##name, \
+			XT_F_NO_FIFO                                \
+	}
 
 const struct xt_test xt_evtchn_tests[] = {
 	T3(interdomain_peer, XT_ALL, 1, true),
@@ -1010,8 +1032,7 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(reinit, XT_ALL, 1, false),
 	T3(set_priority, XT_ALL, 1, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
-	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt,
-	  0 },
+	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt, 0 },
 	{ "fifo/close_linked_busy", XT_ALL, 1, false, fifo_close_linked_busy,
 	  0 },
 	{ "fifo/ports_131071", XT_HV, 1, false, fifo_ports_131071, 0 },

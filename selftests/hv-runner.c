@@ -70,7 +70,7 @@ static struct {
 	struct gmbox g[HV_MAX_VCPUS];
 	struct pmbox p[HV_MAX_VCPUS];
 
-	pthread_mutex_t lock;	/* done, output */
+	pthread_mutex_t lock; /* done, output */
 	pthread_cond_t cond;
 } xr = {
 	.timeout_s = 60,
@@ -310,7 +310,7 @@ static void finish(enum xt_result r)
 {
 	pthread_mutex_lock(&xr.lock);
 	xr.result = r;
-	STORE(&xr.done, 1);	/* peer vCPUs read it without the lock */
+	STORE(&xr.done, 1); /* peer vCPUs read it without the lock */
 	pthread_cond_broadcast(&xr.cond);
 	pthread_mutex_unlock(&xr.lock);
 }
@@ -449,8 +449,9 @@ static long peer_wait(unsigned int pcpu)
 long xt_peer_hypercall(unsigned int pcpu, unsigned int op, unsigned long a1,
 		       unsigned long a2, unsigned long a3)
 {
-	struct pmbox c = { .cmd = PC_HC, .op = op, .a1 = a1, .a2 = a2,
-			   .a3 = a3 };
+	struct pmbox c = {
+		.cmd = PC_HC, .op = op, .a1 = a1, .a2 = a2, .a3 = a3
+	};
 
 	peer_post(pcpu, &c);
 	return peer_wait(pcpu);
@@ -618,11 +619,12 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	pthread_mutex_lock(&xr.lock);
 	while (!LOAD(&xr.done)) {
 		if (pthread_cond_timedwait(&xr.cond, &xr.lock, &dl) ==
-		    ETIMEDOUT && !LOAD(&xr.done)) {
+			    ETIMEDOUT &&
+		    !LOAD(&xr.done)) {
 			pthread_mutex_unlock(&xr.lock);
 			failed++;
-			emit("not ok %u %s # timeout after %u s\n", idx, t->name,
-			     xr.timeout_s);
+			emit("not ok %u %s # timeout after %u s\n", idx,
+			     t->name, xr.timeout_s);
 			summary();
 			_exit(1);
 		}

@@ -10,9 +10,6 @@
 
 #include "xt-util.h"
 
-
-
-
 /* Spurious upcalls (half of all hypercall returns): harmless, counted. */
 static enum xt_result spurious(bool force_2level)
 {
@@ -27,7 +24,8 @@ static enum xt_result spurious(bool force_2level)
 	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 	for (i = 0; i < 4; i++)
 		XT_ASSERT_EQ(xl_evtchn_bind_ipi(i % nr, xt_rec_handler, &r[i],
-						&p[i]), 0);
+						&p[i]),
+			     0);
 	hv_domain_set_faults(hv_guest_domain(), &f);
 	for (k = 0; k < 100; k++) {
 		for (i = 0; i < 4; i++)
@@ -69,7 +67,7 @@ static enum xt_result l2_spurious(void)
 static void busy_200ms(void *arg)
 {
 	(void)arg;
-	xt_sleep_ns(200 * MS);	/* guest code, holding the pCPU */
+	xt_sleep_ns(200 * MS); /* guest code, holding the pCPU */
 }
 
 static uint64_t run_time(unsigned int cpu, int state)
@@ -91,21 +89,20 @@ static enum xt_result pcpu_share(void)
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	run0 = run_time(0, RUNSTATE_running) + run_time(1, RUNSTATE_running);
-	wait0 = run_time(0, RUNSTATE_runnable) +
-		run_time(1, RUNSTATE_runnable);
+	wait0 = run_time(0, RUNSTATE_runnable) + run_time(1, RUNSTATE_runnable);
 	t0 = xl_clock_now();
 	xt_start_on(1, busy_200ms, NULL);
 	busy_200ms(NULL);
 	xt_wait_on(1);
 	t1 = xl_clock_now();
 	run1 = run_time(0, RUNSTATE_running) + run_time(1, RUNSTATE_running);
-	wait1 = run_time(0, RUNSTATE_runnable) +
-		run_time(1, RUNSTATE_runnable);
+	wait1 = run_time(0, RUNSTATE_runnable) + run_time(1, RUNSTATE_runnable);
 	ran = run1 - run0;
 	waited = wait1 - wait0;
 	hv_domain_get_stats(hv_guest_domain(), &st);
 	xt_log("1 pCPU, 2 busy vCPUs for %llu ms: ran %llu ms, waited %llu "
-	       "ms, %llu preemptions", (unsigned long long)((t1 - t0) / MS),
+	       "ms, %llu preemptions",
+	       (unsigned long long)((t1 - t0) / MS),
 	       (unsigned long long)(ran / MS),
 	       (unsigned long long)(waited / MS),
 	       (unsigned long long)st.preemptions);
@@ -137,7 +134,7 @@ static enum xt_result pcpu_boost(void)
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, stamp_handler, &woke, &p), 0);
 	hv_domain_get_stats(hv_guest_domain(), &s0);
 	for (i = 0; i < 20; i++) {
-		xt_sleep_ns(5 * MS);	/* vCPU 1 is blocked again */
+		xt_sleep_ns(5 * MS); /* vCPU 1 is blocked again */
 		XT_STORE(&woke, 0);
 		sent = xl_clock_now();
 		XT_ASSERT_EQ(xl_evtchn_send(p), 0);

@@ -85,8 +85,7 @@ static long do_reset(domid_t dom)
 	return EV(reset, op);
 }
 
-#define CORE_INIT()                                                        \
-	XT_ASSERT_EQ(xt_core_init(NULL), 0)
+#define CORE_INIT() XT_ASSERT_EQ(xt_core_init(NULL), 0)
 
 /* evtchn_send */
 static enum xt_result hc_send_bad_port(void)
@@ -94,17 +93,17 @@ static enum xt_result hc_send_bad_port(void)
 	evtchn_port_t u, v;
 
 	CORE_INIT();
-	XT_ASSERT_EQ(do_send(0), -XEN_EINVAL);		/* ECS_RESERVED */
-	XT_ASSERT_EQ(do_send(BAD_PORT), -XEN_EINVAL);	/* !port_is_valid */
+	XT_ASSERT_EQ(do_send(0), -XEN_EINVAL);	      /* ECS_RESERVED */
+	XT_ASSERT_EQ(do_send(BAD_PORT), -XEN_EINVAL); /* !port_is_valid */
 	XT_ASSERT_EQ(do_send(~0U), -XEN_EINVAL);
 	XT_ASSERT_EQ(do_send(EVTCHN_FIFO_NR_CHANNELS), -XEN_EINVAL);
-	XT_ASSERT_EQ(do_send(5), -XEN_EINVAL);		/* ECS_FREE */
+	XT_ASSERT_EQ(do_send(5), -XEN_EINVAL); /* ECS_FREE */
 	XT_ASSERT_EQ(alloc_self(&u), 0);
-	XT_ASSERT_EQ(do_send(u), 0);		/* ECS_UNBOUND: dropped */
+	XT_ASSERT_EQ(do_send(u), 0); /* ECS_UNBOUND: dropped */
 	XT_ASSERT_EQ(bind_virq(VIRQ_DEBUG, 0, &v), 0);
-	XT_ASSERT_EQ(do_send(v), -XEN_EINVAL);	/* ECS_VIRQ: default */
+	XT_ASSERT_EQ(do_send(v), -XEN_EINVAL); /* ECS_VIRQ: default */
 	XT_ASSERT_EQ(do_close(u), 0);
-	XT_ASSERT_EQ(do_send(u), -XEN_EINVAL);	/* closed */
+	XT_ASSERT_EQ(do_send(u), -XEN_EINVAL); /* closed */
 	return XT_PASS;
 }
 
@@ -114,13 +113,13 @@ static enum xt_result hc_close_bad_port(void)
 	evtchn_port_t p;
 
 	CORE_INIT();
-	XT_ASSERT_EQ(do_close(0), -XEN_EINVAL);		/* ECS_RESERVED */
+	XT_ASSERT_EQ(do_close(0), -XEN_EINVAL); /* ECS_RESERVED */
 	XT_ASSERT_EQ(do_close(BAD_PORT), -XEN_EINVAL);
 	XT_ASSERT_EQ(do_close(~0U), -XEN_EINVAL);
-	XT_ASSERT_EQ(do_close(7), -XEN_EINVAL);		/* ECS_FREE */
+	XT_ASSERT_EQ(do_close(7), -XEN_EINVAL); /* ECS_FREE */
 	XT_ASSERT_EQ(bind_ipi(0, &p), 0);
 	XT_ASSERT_EQ(do_close(p), 0);
-	XT_ASSERT_EQ(do_close(p), -XEN_EINVAL);		/* twice */
+	XT_ASSERT_EQ(do_close(p), -XEN_EINVAL); /* twice */
 	return XT_PASS;
 }
 
@@ -192,8 +191,8 @@ static enum xt_result hc_bind_interdomain_bad(void)
 		/* The peer's IPI port. */
 		XT_ASSERT_EQ(xt_peer_evop(0, EVTCHNOP_bind_ipi, &pipi), 0);
 		op = (struct evtchn_bind_interdomain){
-			.remote_dom = xt_peer_domid(),
-			.remote_port = pipi.port };
+			.remote_dom = xt_peer_domid(), .remote_port = pipi.port
+		};
 		XT_ASSERT_EQ(EV(bind_interdomain, op), -XEN_EINVAL);
 		/* Unbound, but offered to the peer itself, not to us. */
 		XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_peer_domid(), &pself),
@@ -258,18 +257,18 @@ static enum xt_result hc_bind_vcpu_bad(void)
 	bi.remote_port = u;
 	XT_ASSERT_EQ(EV(bind_interdomain, bi), 0);
 	b = bi.local_port;
-	XT_ASSERT_EQ(do_bind_vcpu(ipi, nr - 1), -XEN_EINVAL);	/* ECS_IPI */
+	XT_ASSERT_EQ(do_bind_vcpu(ipi, nr - 1), -XEN_EINVAL);  /* ECS_IPI */
 	XT_ASSERT_EQ(do_bind_vcpu(virq, nr - 1), -XEN_EINVAL); /* per-vCPU */
-	XT_ASSERT_EQ(do_bind_vcpu(b, nr), -XEN_ENOENT);	/* vCPU first */
+	XT_ASSERT_EQ(do_bind_vcpu(b, nr), -XEN_ENOENT);	       /* vCPU first */
 	XT_ASSERT_EQ(do_bind_vcpu(BAD_PORT, nr), -XEN_ENOENT);
 	XT_ASSERT_EQ(do_bind_vcpu(BAD_PORT, 0), -XEN_EINVAL);
-	XT_ASSERT_EQ(do_bind_vcpu(11, 0), -XEN_EINVAL);	/* ECS_FREE */
+	XT_ASSERT_EQ(do_bind_vcpu(11, 0), -XEN_EINVAL); /* ECS_FREE */
 	XT_ASSERT_EQ(do_bind_vcpu(0, 0), -XEN_EINVAL);	/* ECS_RESERVED */
 	XT_ASSERT_EQ(do_bind_vcpu(b, nr - 1), 0);	/* interdomain */
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
 	XT_ASSERT_EQ(st.vcpu, nr - 1);
 	XT_ASSERT_EQ(do_close(b), 0);
-	XT_ASSERT_EQ(do_bind_vcpu(u, nr - 1), 0);	/* unbound again */
+	XT_ASSERT_EQ(do_bind_vcpu(u, nr - 1), 0); /* unbound again */
 	/* evtchn_free: "Reset binding to vcpu0 when the channel is freed". */
 	XT_ASSERT_EQ(do_close(u), 0);
 	XT_ASSERT_EQ(alloc_self(&u), 0);
@@ -287,7 +286,7 @@ static enum xt_result hc_set_priority_fifo(void)
 	XT_SKIP_IF(xl_evtchn_abi() != XL_EVTCHN_ABI_FIFO, "no FIFO");
 	XT_ASSERT_EQ(bind_ipi(0, &p), 0);
 	XT_ASSERT_EQ(do_set_priority(p, EVTCHN_FIFO_PRIORITY_MIN + 1),
-		     -XEN_EINVAL);	/* evtchn_fifo_set_priority */
+		     -XEN_EINVAL); /* evtchn_fifo_set_priority */
 	XT_ASSERT_EQ(do_set_priority(p, ~0U), -XEN_EINVAL);
 	XT_ASSERT_EQ(do_set_priority(BAD_PORT, 0), -XEN_EINVAL);
 	XT_ASSERT_EQ(do_set_priority(p, 0), 0);
@@ -295,7 +294,7 @@ static enum xt_result hc_set_priority_fifo(void)
 	/* evtchn_port_set_priority: !evtchn_usable() (state must be above
 	 * ECS_RESERVED) -> -EACCES, before the priority is looked at. */
 	XT_ASSERT_EQ(do_set_priority(0, 3), -XEN_EACCES);
-	XT_ASSERT_EQ(do_set_priority(p + 1, 3), -XEN_EACCES);	/* free */
+	XT_ASSERT_EQ(do_set_priority(p + 1, 3), -XEN_EACCES); /* free */
 	XT_ASSERT_EQ(do_set_priority(p + 1, 16), -XEN_EACCES);
 	return XT_PASS;
 }
@@ -311,7 +310,7 @@ static enum xt_result hc_set_priority_2l(void)
 	XT_ASSERT_EQ(do_set_priority(p, 16), -XEN_ENOSYS);
 	/* The port is looked up first. */
 	XT_ASSERT_EQ(do_set_priority(BAD_PORT, 3), -XEN_EINVAL);
-	XT_ASSERT_EQ(do_set_priority(0, 3), -XEN_ENOSYS);	/* op first */
+	XT_ASSERT_EQ(do_set_priority(0, 3), -XEN_ENOSYS); /* op first */
 	XT_ASSERT_EQ(do_close(p), 0);
 	return XT_PASS;
 }
@@ -320,7 +319,8 @@ static long init_control(uint64_t gfn, uint32_t offset, uint32_t vcpu,
 			 uint8_t *link_bits)
 {
 	struct evtchn_init_control op = { .control_gfn = gfn,
-					  .offset = offset, .vcpu = vcpu };
+					  .offset = offset,
+					  .vcpu = vcpu };
 	long rc = EV(init_control, op);
 
 	if (link_bits)
@@ -344,21 +344,21 @@ static enum xt_result hc_init_control_errors(void)
 	XT_ASSERT_EQ(bind_ipi(0, &p), 0);
 	g0 = xl_os_virt_to_gfn(pg0);
 	g1 = xl_os_virt_to_gfn(pg1);
-#define CHECK(expr, want)                                                  \
-	do {                                                               \
-		long rc_ = (expr);                                         \
-		if (rc_ != (want)) {                                       \
-			xt_fail_msg(__FILE__, __LINE__, "%s: %ld, want %d",\
-				    #expr, rc_, (int)(want));              \
-			goto out;                                          \
-		}                                                          \
+#define CHECK(expr, want)                                                   \
+	do {                                                                \
+		long rc_ = (expr);                                          \
+		if (rc_ != (want)) {                                        \
+			xt_fail_msg(__FILE__, __LINE__, "%s: %ld, want %d", \
+				    #expr, rc_, (int)(want));               \
+			goto out;                                           \
+		}                                                           \
 	} while (0)
 	CHECK(init_control(g0, 0, xt_nr_vcpus(), NULL), -XEN_ENOENT);
 	CHECK(init_control(g0, 0, ~0U, NULL), -XEN_ENOENT);
-	CHECK(init_control(g0, 4, 0, NULL), -XEN_EINVAL);	/* misaligned */
+	CHECK(init_control(g0, 4, 0, NULL), -XEN_EINVAL); /* misaligned */
 	CHECK(init_control(g0, max_off + 8, 0, NULL), -XEN_EINVAL);
 	CHECK(init_control(g0, XL_PAGE_SIZE, 0, NULL), -XEN_EINVAL);
-	CHECK(init_control(bad, 0, 0, NULL), -XEN_EINVAL);	/* gfn */
+	CHECK(init_control(bad, 0, 0, NULL), -XEN_EINVAL); /* gfn */
 	CHECK(init_control(~0ULL, 0, 0, NULL), -XEN_EINVAL);
 	/* The failed first init left the domain on 2-level. */
 	CHECK(do_set_priority(p, 3), -XEN_ENOSYS);
@@ -367,7 +367,7 @@ static enum xt_result hc_init_control_errors(void)
 		xt_fail_msg(__FILE__, __LINE__, "link_bits %u", lb);
 		goto out;
 	}
-	CHECK(init_control(g0, 0, 0, NULL), -XEN_EINVAL);	/* twice */
+	CHECK(init_control(g0, 0, 0, NULL), -XEN_EINVAL); /* twice */
 	CHECK(init_control(g1, 0, 0, NULL), -XEN_EINVAL);
 	if (xt_nr_vcpus() > 1) {
 		/* Another vCPU, a bad gfn: the domain stays FIFO. */
@@ -392,8 +392,10 @@ out:
 /* evtchn_fifo_expand_array (event_fifo.c) */
 static enum xt_result hc_expand_array_errors(void)
 {
-	enum { PAGES = EVTCHN_FIFO_NR_CHANNELS /
-		       (XL_PAGE_SIZE / sizeof(event_word_t)) };
+	enum {
+		PAGES = EVTCHN_FIFO_NR_CHANNELS /
+			(XL_PAGE_SIZE / sizeof(event_word_t))
+	};
 	void *cb = xl_os_alloc_page(), *pages[PAGES + 1] = { 0 };
 	struct evtchn_expand_array ea = { .array_gfn = 1ULL << 40 };
 	enum xt_result res = XT_FAIL;
@@ -450,9 +452,9 @@ static enum xt_result hc_status(void)
 	evtchn_port_t ipi, virq, u;
 
 	CORE_INIT();
-	XT_ASSERT_EQ(xt_status(DOMID_SELF, 0, &st), 0);	/* ECS_RESERVED */
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, 0, &st), 0); /* ECS_RESERVED */
 	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
-	XT_ASSERT_EQ(xt_status(DOMID_SELF, 13, &st), 0);	/* ECS_FREE */
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, 13, &st), 0); /* ECS_FREE */
 	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, BAD_PORT, &st), -XEN_EINVAL);
 	XT_ASSERT_EQ(xt_status(xt_domid(), 13, &st), 0);
@@ -467,7 +469,7 @@ static enum xt_result hc_status(void)
 	XT_ASSERT_EQ(alloc_self(&u), 0);
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, u, &st), 0);
 	XT_ASSERT_EQ(st.status, EVTCHNSTAT_unbound);
-	XT_ASSERT_EQ(st.u.unbound.dom, xt_domid());	/* DOMID_SELF mapped */
+	XT_ASSERT_EQ(st.u.unbound.dom, xt_domid()); /* DOMID_SELF mapped */
 	XT_ASSERT_EQ(st.vcpu, 0);
 	return XT_PASS;
 }
@@ -479,7 +481,7 @@ static enum xt_result hc_unmask_bad_port(void)
 	XT_ASSERT_EQ(do_unmask(BAD_PORT), -XEN_EINVAL);
 	XT_ASSERT_EQ(do_unmask(~0U), -XEN_EINVAL);
 	XT_ASSERT_EQ(do_unmask(0), 0);	/* valid, nothing to do */
-	XT_ASSERT_EQ(do_unmask(17), 0);	/* free: likewise */
+	XT_ASSERT_EQ(do_unmask(17), 0); /* free: likewise */
 	return XT_PASS;
 }
 
@@ -569,15 +571,17 @@ static enum xt_result hc_singleshot_other_vcpu(void)
 
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_singleshot_timer, 1, &sst),
 		     -XEN_EINVAL);
-	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_singleshot_timer,
-				   xt_nr_vcpus(), &sst), -XEN_ENOENT);
-	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_singleshot_timer, 0, NULL),
-		     0);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_set_singleshot_timer, xt_nr_vcpus(),
+				   &sst),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_singleshot_timer, 0, NULL), 0);
 	return XT_PASS;
 }
 
-#define HC(name, back, vcpus, peer)                                        \
-	{ "hc/" #name, back, vcpus, peer, hc_##name, 0 }
+#define HC(name, back, vcpus, peer)                          \
+	{                                                    \
+		"hc/" #name, back, vcpus, peer, hc_##name, 0 \
+	}
 
 const struct xt_test xt_hypercall_tests[] = {
 	HC(send_bad_port, XT_ALL, 1, false),

@@ -29,7 +29,7 @@
 #include "xt-util.h"
 
 #define NR_SENDERS 8
-#define CTL_PCPU NR_SENDERS	/* peer vCPU the controller sends from */
+#define CTL_PCPU NR_SENDERS /* peer vCPU the controller sends from */
 #define PORTS_PER_SENDER 4
 #define NR_PORTS (NR_SENDERS * PORTS_PER_SENDER)
 #define MASK_SET 4
@@ -38,27 +38,27 @@
 
 struct st_port {
 	evtchn_port_t gport, pport;
-	uint64_t seq;		/* sender's counter, bumped before each send */
-	uint64_t seen;		/* highest seq a handler read at entry */
-	uint64_t count;		/* handler runs */
+	uint64_t seq;	/* sender's counter, bumped before each send */
+	uint64_t seen;	/* highest seq a handler read at entry */
+	uint64_t count; /* handler runs */
 	uint32_t in, concurrent, bad_port;
-	uint32_t phase;		/* the controller owns the port now */
-	uint32_t sending;	/* a sender is between its phase check and send */
+	uint32_t phase;	  /* the controller owns the port now */
+	uint32_t sending; /* a sender is between its phase check and send */
 	uint32_t cpu, prio;
 };
 
 struct sender {
 	unsigned int id;
-	uint64_t n;		/* iterations */
+	uint64_t n; /* iterations */
 	uint64_t sent, skipped, errors;
 };
 
 static struct {
 	struct st_port port[NR_PORTS];
 	struct sender snd[NR_SENDERS];
-	uint64_t total;		/* sends to do */
+	uint64_t total; /* sends to do */
 	uint32_t senders_done;
-	uint32_t stop;		/* the test failed: senders give up */
+	uint32_t stop; /* the test failed: senders give up */
 	uint64_t mask_phases, rebinds;
 } st;
 
@@ -257,8 +257,8 @@ static enum xt_result stress(bool fifo, uint64_t sends)
 	enum xt_result r;
 	char why[256];
 
-	XT_SKIP_IF(xt_peer_nr_vcpus() < NR_SENDERS + 1,
-		   "needs %u peer vCPUs", NR_SENDERS + 1);
+	XT_SKIP_IF(xt_peer_nr_vcpus() < NR_SENDERS + 1, "needs %u peer vCPUs",
+		   NR_SENDERS + 1);
 	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 	XT_ASSERT_EQ(xl_evtchn_abi(),
 		     fifo ? XL_EVTCHN_ABI_FIFO : XL_EVTCHN_ABI_2L);
@@ -267,24 +267,25 @@ static enum xt_result stress(bool fifo, uint64_t sends)
 		struct st_port *sp = &st.port[i];
 
 		XT_ASSERT_EQ(xt_peer_alloc_unbound(CTL_PCPU, xt_domid(),
-						   &sp->pport), 0);
+						   &sp->pport),
+			     0);
 		XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(),
 							sp->pport, st_handler,
-							sp, &sp->gport), 0);
+							sp, &sp->gport),
+			     0);
 		sp->cpu = i % nr;
 		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(sp->gport, sp->cpu), 0);
 		sp->prio = EVTCHN_FIFO_PRIORITY_DEFAULT;
 		if (fifo && i % 4 < 2) {
 			sp->prio = i % 4 ? 12 : 2;
-			XT_ASSERT_EQ(xl_evtchn_set_priority(sp->gport,
-							    sp->prio), 0);
+			XT_ASSERT_EQ(
+				xl_evtchn_set_priority(sp->gport, sp->prio), 0);
 		}
 	}
 	XT_ASSERT(xt_wait_until(all_seen, NULL, XT_EVENT_TIMEOUT_NS));
 	st.total = sends;
 	for (i = 0; i < NR_SENDERS; i++) {
-		st.snd[i] = (struct sender){ .id = i,
-					     .n = sends / NR_SENDERS };
+		st.snd[i] = (struct sender){ .id = i, .n = sends / NR_SENDERS };
 		xt_peer_start(i, sender_fn, &st.snd[i]);
 	}
 	t0 = xt_now_ns();
@@ -303,13 +304,14 @@ static enum xt_result stress(bool fifo, uint64_t sends)
 			next_mask = xt_now_ns() + 20000000;
 		}
 		if (now >= next_rebind) {
-			struct st_port *sp = &st.port[(st.rebinds * 7) %
-						      NR_PORTS];
+			struct st_port *sp =
+				&st.port[(st.rebinds * 7) % NR_PORTS];
 
 			if (!XT_LOAD(&sp->phase)) {
 				sp->cpu = (sp->cpu + 1) % nr;
 				XT_ASSERT_EQ(xl_evtchn_bind_vcpu(sp->gport,
-								 sp->cpu), 0);
+								 sp->cpu),
+					     0);
 				st.rebinds++;
 			}
 			next_rebind = now + 5000000;
@@ -356,10 +358,9 @@ static enum xt_result stress(bool fifo, uint64_t sends)
 	xt_log("upcalls %llu loops %llu nested %llu spurious %llu events %llu "
 	       "stray %llu masked_seen %llu",
 	       (unsigned long long)s.upcalls,
-	       (unsigned long long)s.upcall_loops,
-	       (unsigned long long)s.nested, (unsigned long long)s.spurious,
-	       (unsigned long long)s.events, (unsigned long long)s.stray,
-	       (unsigned long long)s.masked_seen);
+	       (unsigned long long)s.upcall_loops, (unsigned long long)s.nested,
+	       (unsigned long long)s.spurious, (unsigned long long)s.events,
+	       (unsigned long long)s.stray, (unsigned long long)s.masked_seen);
 	XT_ASSERT_EQ(s.events, sum_port);
 	XT_ASSERT_EQ(s.stray, 0);
 	XT_ASSERT(s.upcalls >= s.spurious);
@@ -404,7 +405,7 @@ static enum xt_result stress_2l(void)
 static struct {
 	struct xt_rec rec;
 	uint64_t iters, ack;
-	uint64_t checks, last_seen;	/* done() calls, count it last read */
+	uint64_t checks, last_seen; /* done() calls, count it last read */
 	uint32_t stop;
 } iw;
 
@@ -439,8 +440,9 @@ static void idle_report(evtchn_port_t p)
 	xl_idle_get_stats(1, &is);
 	xt_log("port %u pending %d masked %d; vCPU 1 upcall_pending %u "
 	       "upcall_mask %u runstate %d blocks %llu skipped %llu; "
-	       "handled %llu ack %llu checks %llu last_seen %llu", p, xl_evtchn_is_pending(p),
-	       xl_evtchn_is_masked(p), xl_read8(&vi->evtchn_upcall_pending),
+	       "handled %llu ack %llu checks %llu last_seen %llu",
+	       p, xl_evtchn_is_pending(p), xl_evtchn_is_masked(p),
+	       xl_read8(&vi->evtchn_upcall_pending),
 	       xl_read8(&vi->evtchn_upcall_mask), rs.state,
 	       (unsigned long long)is.blocks, (unsigned long long)is.skipped,
 	       (unsigned long long)XT_LOAD(&iw.rec.count),
@@ -485,7 +487,8 @@ static enum xt_result stress_idle_wakeup(void)
 			XT_STORE(&iw.stop, 1);
 			xl_evtchn_send(p);
 			xt_wait_on(1);
-			XT_ASSERT_MSG(false, "wakeup %llu lost: vCPU 1 never "
+			XT_ASSERT_MSG(false,
+				      "wakeup %llu lost: vCPU 1 never "
 				      "handled IPI %llu",
 				      (unsigned long long)i - 1,
 				      (unsigned long long)i - 1);
@@ -505,9 +508,9 @@ static enum xt_result stress_idle_wakeup(void)
 	XT_ASSERT_EQ(iw.rec.concurrent, 0);
 	xl_idle_get_stats(1, &is);
 	xt_log("%llu wakeups in %.2f s: %llu blocks, %llu found the event "
-	       "pending", (unsigned long long)iw.iters,
-	       (xt_now_ns() - t0) / 1e9, (unsigned long long)is.blocks,
-	       (unsigned long long)is.skipped);
+	       "pending",
+	       (unsigned long long)iw.iters, (xt_now_ns() - t0) / 1e9,
+	       (unsigned long long)is.blocks, (unsigned long long)is.skipped);
 	return XT_PASS;
 }
 

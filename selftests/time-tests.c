@@ -49,17 +49,17 @@ static enum xt_result clock_up(enum xl_clock_mode mode, unsigned int hz)
 	return clock_start(mode, hz);
 }
 
-#define CLOCK_UP(mode, hz)                                                 \
-	do {                                                               \
-		enum xt_result cr_ = clock_up(mode, hz);                   \
-		if (cr_ != XT_PASS)                                        \
-			return cr_;                                        \
+#define CLOCK_UP(mode, hz)                               \
+	do {                                             \
+		enum xt_result cr_ = clock_up(mode, hz); \
+		if (cr_ != XT_PASS)                      \
+			return cr_;                      \
 	} while (0)
 
 struct tmr {
 	struct xl_timer t;
 	uint32_t fired;
-	uint64_t now_in_fn;	/* pvclock read inside the callback */
+	uint64_t now_in_fn; /* pvclock read inside the callback */
 };
 
 static void tmr_fn(struct xl_timer *t)
@@ -91,7 +91,7 @@ static uint64_t runstate_sum(const struct vcpu_runstate_info *r)
 /* --- pvclock ----------------------------------------------------------- */
 
 struct mono_arg {
-	uint64_t gmax;		/* highest reading any vCPU published */
+	uint64_t gmax; /* highest reading any vCPU published */
 	uint32_t back_local, back_global, go;
 	unsigned int reads;
 };
@@ -182,8 +182,7 @@ static enum xt_result time_sshot_fires(void)
 	XT_ASSERT(!xl_timer_armed(&m.t));
 	XT_ASSERT_MSG(m.t.fired_at >= dl && m.now_in_fn >= dl,
 		      "fired at %llu, deadline %llu",
-		      (unsigned long long)m.t.fired_at,
-		      (unsigned long long)dl);
+		      (unsigned long long)m.t.fired_at, (unsigned long long)dl);
 	xl_clock_get_stats(0, &st);
 	XT_ASSERT(st.programs >= 1);
 	XT_ASSERT_EQ(st.fired, 1);
@@ -321,9 +320,11 @@ static enum xt_result time_periodic_bounds(void)
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL), 0);
 	/* The periodic timer of another vCPU may be set; not singleshot. */
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_periodic_timer,
-				   xt_nr_vcpus() - 1, NULL), 0);
+				   xt_nr_vcpus() - 1, NULL),
+		     0);
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, xt_nr_vcpus(),
-				   NULL), -XEN_ENOENT);
+				   NULL),
+		     -XEN_ENOENT);
 	/* The core refuses what Xen would. */
 	cfg.hz = 1001;
 	XT_ASSERT_EQ(xl_clock_init(&cfg), -XEN_EINVAL);
@@ -381,7 +382,8 @@ static enum xt_result time_periodic_no_wake_blocked(void)
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 1, xt_rec_handler,
-					 &a.timer, &tp), 0);
+					 &a.timer, &tp),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &a.ipi, &ip), 0);
 	xt_start_on(1, blocked_periodic, &a);
 	XT_ASSERT(xt_wait_until(blk_in_loop, &a, XT_EVENT_TIMEOUT_NS));
@@ -407,8 +409,8 @@ static enum xt_result time_no_default_tick(void)
 	evtchn_port_t p;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
-	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r,
-					 &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r, &p),
+		     0);
 	xt_sleep_ns(50 * MS);
 	XT_ASSERT_EQ(XT_LOAD(&r.count), 0);
 	return XT_PASS;
@@ -422,8 +424,8 @@ static enum xt_result time_pv_tick_stopped(void)
 	uint64_t v0;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
-	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r,
-					 &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r, &p),
+		     0);
 	xt_sleep_ns(100 * MS);
 	xt_log("PV default tick: %llu in 100 ms",
 	       (unsigned long long)XT_LOAD(&r.count));
@@ -442,7 +444,7 @@ struct idle_arg {
 	struct tmr m;
 	uint64_t deadline;
 	uint32_t blocks;
-	uint32_t hz_ticks;	/* periodic: ticks seen during idle */
+	uint32_t hz_ticks; /* periodic: ticks seen during idle */
 	uint64_t until;
 };
 
@@ -539,9 +541,11 @@ static enum xt_result time_poll(void)
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
-					     &a), 0);
+					     &a),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&rb, &b), 0);
+						&rb, &b),
+		     0);
 	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);
 	/* Masked ports keep PENDING: what a poller waits on. */
 	xl_evtchn_mask(b);
@@ -570,13 +574,12 @@ static enum xt_result time_poll(void)
 	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
 	xt_wait_on(1);
 	XT_ASSERT_EQ(pa.rc, 0);
-	XT_ASSERT_EQ(XT_LOAD(&rb.count), 1);	/* masked: no handler run */
+	XT_ASSERT_EQ(XT_LOAD(&rb.count), 1); /* masked: no handler run */
 
 	/* More than 128 ports, or a bad port: -EINVAL (do_poll). */
 	for (i = 0; i <= XL_POLL_MAX_PORTS; i++)
 		many[i] = b;
-	XT_ASSERT_EQ(xl_idle_poll(many, XL_POLL_MAX_PORTS + 1, 0),
-		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_idle_poll(many, XL_POLL_MAX_PORTS + 1, 0), -XEN_EINVAL);
 	many[0] = xl_evtchn_max_ports() + 7;
 	XT_ASSERT_EQ(xl_idle_poll(many, 1, 0), -XEN_EINVAL);
 	return XT_PASS;
@@ -588,7 +591,7 @@ static void read_own_area(void *arg)
 {
 	struct vcpu_runstate_info *area = arg;
 
-	area[1] = area[0];	/* a copy taken while this vCPU runs */
+	area[1] = area[0]; /* a copy taken while this vCPU runs */
 }
 
 /*
@@ -603,7 +606,7 @@ static enum xt_result time_runstate(void)
 	uint64_t a, b, c, d, ds;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
-	xt_sleep_ns(10 * MS);	/* vCPU 1 idles in the runner */
+	xt_sleep_ns(10 * MS); /* vCPU 1 idles in the runner */
 	a = xl_clock_now();
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, 1, &r1), 0);
 	b = xl_clock_now();
@@ -622,22 +625,25 @@ static enum xt_result time_runstate(void)
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, 0, &self), 0);
 	XT_ASSERT_EQ(self.state, RUNSTATE_running);
 	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_get_runstate_info, xt_nr_vcpus(),
-				   &self), -XEN_ENOENT);
+				   &self),
+		     -XEN_ENOENT);
 
 	set_xen_guest_handle(ra.addr.h, &area[0]);
-	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_register_runstate_memory_area, 1,
-				   &ra), 0);
+	XT_ASSERT_EQ(
+		xl_hc_vcpu_op(VCPUOP_register_runstate_memory_area, 1, &ra), 0);
 	XT_ASSERT_EQ(area[0].state, RUNSTATE_blocked);
 	xt_run_on(1, read_own_area, area);
 	XT_ASSERT_EQ(area[1].state, RUNSTATE_running);
 	set_xen_guest_handle(ra.addr.h, NULL);
-	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_register_runstate_memory_area, 1,
-				   &ra), 0);
+	XT_ASSERT_EQ(
+		xl_hc_vcpu_op(VCPUOP_register_runstate_memory_area, 1, &ra), 0);
 	return XT_PASS;
 }
 
-#define TT(name, back, vcpus, flags)                                       \
-	{ "time/" #name, back, vcpus, false, time_##name, flags }
+#define TT(name, back, vcpus, flags)                                  \
+	{                                                             \
+		"time/" #name, back, vcpus, false, time_##name, flags \
+	}
 
 const struct xt_test xt_time_tests[] = {
 	TT(pvclock_monotonic, XT_ALL, 2, 0),

@@ -27,8 +27,8 @@ struct xt_rec {
 	uint32_t last_cpu;
 	uint32_t cpu_mask;
 	uint32_t bad_data;
-	uint32_t in;		/* handler running now */
-	uint32_t concurrent;	/* handler found itself running */
+	uint32_t in;	     /* handler running now */
+	uint32_t concurrent; /* handler found itself running */
 	/* Optional order log shared by several records. */
 	uint32_t *log;
 	uint32_t *log_len;

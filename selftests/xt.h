@@ -19,19 +19,19 @@
 enum xt_result { XT_PASS = 0, XT_FAIL = 1, XT_SKIP = 2 };
 
 /* Backends, a bit mask. */
-#define XT_HV (1U << 0)		/* hv/ user-space model */
-#define XT_XEN_DOM0 (1U << 1)	/* test kernel as PVH dom0 on real Xen */
-#define XT_XEN_DOMU (1U << 2)	/* test kernel as PVH domU on real Xen */
+#define XT_HV (1U << 0)	      /* hv/ user-space model */
+#define XT_XEN_DOM0 (1U << 1) /* test kernel as PVH dom0 on real Xen */
+#define XT_XEN_DOMU (1U << 2) /* test kernel as PVH domU on real Xen */
 #define XT_XEN (XT_XEN_DOM0 | XT_XEN_DOMU)
 #define XT_ALL (XT_HV | XT_XEN)
 
 struct xt_test {
 	const char *name;
 	unsigned int backends;
-	unsigned int min_vcpus;		/* skip when the guest has fewer */
-	bool needs_peer;		/* needs a second domain (xt_peer_*) */
+	unsigned int min_vcpus; /* skip when the guest has fewer */
+	bool needs_peer;	/* needs a second domain (xt_peer_*) */
 	enum xt_result (*fn)(void);
-	unsigned int flags;		/* XT_F_*, applied when the domain is made */
+	unsigned int flags; /* XT_F_*, applied when the domain is made */
 };
 
 /*
@@ -40,9 +40,9 @@ struct xt_test {
  * them says so here, and xt_set_no_fifo() then reports whether the domain
  * it runs in has the wanted property.
  */
-#define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
-#define XT_F_PV_TICK (1U << 1)	/* vCPUs start with PV's 100 Hz tick (hv) */
-#define XT_F_1PCPU (1U << 2)	/* all vCPUs share one pCPU (hv run queue) */
+#define XT_F_NO_FIFO (1U << 0) /* the hypervisor refuses FIFO (hv) */
+#define XT_F_PV_TICK (1U << 1) /* vCPUs start with PV's 100 Hz tick (hv) */
+#define XT_F_1PCPU (1U << 2)   /* all vCPUs share one pCPU (hv run queue) */
 
 /* --- environment, provided by the backend runner ------------------------ */
 
@@ -105,39 +105,39 @@ void xt_fail_msg(const char *file, int line, const char *fmt, ...)
 /* The reason printed after "# SKIP" when the test returns XT_SKIP. */
 void xt_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define XT_ASSERT(cond)                                                    \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			xt_fail_msg(__FILE__, __LINE__, "%s", #cond);      \
-			return XT_FAIL;                                    \
-		}                                                          \
+#define XT_ASSERT(cond)                                               \
+	do {                                                          \
+		if (!(cond)) {                                        \
+			xt_fail_msg(__FILE__, __LINE__, "%s", #cond); \
+			return XT_FAIL;                               \
+		}                                                     \
 	} while (0)
 
-#define XT_ASSERT_EQ(a, b)                                                 \
-	do {                                                               \
-		long long xt_a_ = (long long)(a), xt_b_ = (long long)(b);  \
-		if (xt_a_ != xt_b_) {                                      \
-			xt_fail_msg(__FILE__, __LINE__,                    \
-				    "%s == %s: %lld != %lld", #a, #b,      \
-				    xt_a_, xt_b_);                         \
-			return XT_FAIL;                                    \
-		}                                                          \
+#define XT_ASSERT_EQ(a, b)                                                   \
+	do {                                                                 \
+		long long xt_a_ = (long long)(a), xt_b_ = (long long)(b);    \
+		if (xt_a_ != xt_b_) {                                        \
+			xt_fail_msg(__FILE__, __LINE__,                      \
+				    "%s == %s: %lld != %lld", #a, #b, xt_a_, \
+				    xt_b_);                                  \
+			return XT_FAIL;                                      \
+		}                                                            \
 	} while (0)
 
-#define XT_ASSERT_MSG(cond, ...)                                           \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			xt_fail_msg(__FILE__, __LINE__, __VA_ARGS__);      \
-			return XT_FAIL;                                    \
-		}                                                          \
+#define XT_ASSERT_MSG(cond, ...)                                      \
+	do {                                                          \
+		if (!(cond)) {                                        \
+			xt_fail_msg(__FILE__, __LINE__, __VA_ARGS__); \
+			return XT_FAIL;                               \
+		}                                                     \
 	} while (0)
 
-#define XT_SKIP_IF(cond, ...)                                              \
-	do {                                                               \
-		if (cond) {                                                \
-			xt_skip_reason(__VA_ARGS__);                       \
-			return XT_SKIP;                                    \
-		}                                                          \
+#define XT_SKIP_IF(cond, ...)                        \
+	do {                                         \
+		if (cond) {                          \
+			xt_skip_reason(__VA_ARGS__); \
+			return XT_SKIP;              \
+		}                                    \
 	} while (0)
 
 /*
@@ -155,9 +155,9 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	    unsigned int nr_suites);
 
 /* Runner knobs, before xt_main(). */
-void xt_set_timeout(unsigned int seconds);	/* per-test watchdog */
+void xt_set_timeout(unsigned int seconds); /* per-test watchdog */
 void xt_set_vcpus(unsigned int guest, unsigned int peer);
-void xt_set_quiet(bool quiet);		/* no TAP lines (benchmarks) */
+void xt_set_quiet(bool quiet); /* no TAP lines (benchmarks) */
 
 /* The suite: tables defined in the selftests/...-tests.c files. */
 extern const struct xt_test xt_evtchn_tests[];

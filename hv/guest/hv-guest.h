@@ -31,11 +31,11 @@ unsigned int hv_guest_pages_in_use(struct hv_domain *d);
 
 /* --- trace rings (xl_os_trace) ------------------------------------------- */
 
-#define HV_GUEST_TRACE_ENTRIES 4096	/* per vCPU, a power of two */
+#define HV_GUEST_TRACE_ENTRIES 4096 /* per vCPU, a power of two */
 
 struct hv_guest_trace_entry {
-	uint64_t tsc;		/* xl_os_rdtsc() at the hook */
-	uint32_t what;		/* enum xl_trace_point */
+	uint64_t tsc;  /* xl_os_rdtsc() at the hook */
+	uint32_t what; /* enum xl_trace_point */
 	uint32_t port;
 	uint32_t arg;
 	uint64_t val;

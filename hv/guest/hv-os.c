@@ -22,15 +22,15 @@
 #define HV_GUEST_BITS (sizeof(unsigned long) * 8)
 
 struct hv_guest_trace_ring {
-	uint64_t head;		/* next sequence number (atomic) */
-	uint64_t seq[HV_GUEST_TRACE_ENTRIES];	/* seq + 1 when valid */
+	uint64_t head; /* next sequence number (atomic) */
+	uint64_t seq[HV_GUEST_TRACE_ENTRIES]; /* seq + 1 when valid */
 	struct hv_guest_trace_entry e[HV_GUEST_TRACE_ENTRIES];
 };
 
 struct hv_guest {
 	struct hv_domain *d;
-	pthread_mutex_t lock;		/* the page allocator */
-	unsigned long *bitmap;		/* one bit per arena page in use */
+	pthread_mutex_t lock;  /* the page allocator */
+	unsigned long *bitmap; /* one bit per arena page in use */
 	unsigned int nr_pages;
 	unsigned int in_use;
 	unsigned int hint;
@@ -275,9 +275,9 @@ static int hv_guest_parse_level(const char *s)
 		const char *name;
 		int level;
 	} names[] = {
-		{ "err", XL_LOG_ERR },	   { "error", XL_LOG_ERR },
-		{ "warn", XL_LOG_WARN },   { "warning", XL_LOG_WARN },
-		{ "info", XL_LOG_INFO },   { "debug", XL_LOG_DEBUG },
+		{ "err", XL_LOG_ERR },	 { "error", XL_LOG_ERR },
+		{ "warn", XL_LOG_WARN }, { "warning", XL_LOG_WARN },
+		{ "info", XL_LOG_INFO }, { "debug", XL_LOG_DEBUG },
 	};
 	unsigned int i;
 

@@ -82,8 +82,7 @@ static inline unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v)
 	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
 
-static inline unsigned long xl_fetch_or_ulong(unsigned long *p,
-					      unsigned long v)
+static inline unsigned long xl_fetch_or_ulong(unsigned long *p, unsigned long v)
 {
 	return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
@@ -117,7 +116,7 @@ static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
 	__atomic_store_n((uint32_t *)(p), (uint32_t)(v), __ATOMIC_RELEASE)
 #define xl_write64(p, v) \
 	__atomic_store_n((uint64_t *)(p), (uint64_t)(v), __ATOMIC_RELEASE)
-#define xl_write_ulong(p, v)                                         \
+#define xl_write_ulong(p, v)                                       \
 	__atomic_store_n((unsigned long *)(p), (unsigned long)(v), \
 			 __ATOMIC_RELEASE)
 

@@ -19,20 +19,20 @@
 #include <signal.h>
 #include <stdint.h>
 
-#define HV_MAX_VCPUS 32	/* XEN_LEGACY_MAX_VCPUS: vcpu_info in shared_info */
+#define HV_MAX_VCPUS 32 /* XEN_LEGACY_MAX_VCPUS: vcpu_info in shared_info */
 #define HV_MAX_DOMAINS 8
-#define HV_DEFAULT_PAGES 4096		/* 16 MiB arena */
-#define HV_DEFAULT_MAX_EVTCHNS 1023	/* libxl's max_event_channels default */
+#define HV_DEFAULT_PAGES 4096	    /* 16 MiB arena */
+#define HV_DEFAULT_MAX_EVTCHNS 1023 /* libxl's max_event_channels default */
 
 struct hv_domain;
 struct hv_vcpu;
 struct shared_info;
 
 struct hv_domain_config {
-	unsigned int nr_vcpus;		/* 1 .. HV_MAX_VCPUS */
-	unsigned int nr_pages;		/* arena size; 0 = HV_DEFAULT_PAGES */
-	unsigned int max_evtchns;	/* 0 = HV_DEFAULT_MAX_EVTCHNS */
-	bool no_fifo;			/* init_control -> -ENOSYS (no FIFO) */
+	unsigned int nr_vcpus;	  /* 1 .. HV_MAX_VCPUS */
+	unsigned int nr_pages;	  /* arena size; 0 = HV_DEFAULT_PAGES */
+	unsigned int max_evtchns; /* 0 = HV_DEFAULT_MAX_EVTCHNS */
+	bool no_fifo;		  /* init_control -> -ENOSYS (no FIFO) */
 	/*
 	 * pCPUs for this domain's vCPUs; fewer than nr_vcpus gives a run
 	 * queue with credit-style BOOST and 30 ms slices.  0 = one each.
@@ -58,29 +58,29 @@ struct hv_faults {
 struct hv_domain_stats {
 	uint64_t hypercalls;
 	uint64_t sends;
-	uint64_t set_pending;		/* evtchn_port_set_pending calls */
+	uint64_t set_pending; /* evtchn_port_set_pending calls */
 	uint64_t upcalls_delivered;
-	uint64_t kicks_signal;		/* vCPU kicked by a signal */
-	uint64_t kicks_wake;		/* vCPU woken from SCHEDOP_block */
-	uint64_t blocks;		/* SCHEDOP_block that slept */
-	uint64_t block_not_slept;	/* SCHEDOP_block with events pending */
-	uint64_t fifo_link_retries;	/* set_link compare-exchange retries */
+	uint64_t kicks_signal;		 /* vCPU kicked by a signal */
+	uint64_t kicks_wake;		 /* vCPU woken from SCHEDOP_block */
+	uint64_t blocks;		 /* SCHEDOP_block that slept */
+	uint64_t block_not_slept;	 /* SCHEDOP_block with events pending */
+	uint64_t fifo_link_retries;	 /* set_link compare-exchange retries */
 	uint64_t fifo_lost_queue_change; /* "lost event (too many queue changes)" */
-	uint64_t fifo_new_heads;	/* READY set for a new queue head */
-	uint64_t timer_events;		/* VIRQ_TIMER sent by a vCPU timer */
-	uint64_t time_updates;		/* vcpu_time_info rewrites */
-	uint64_t runq_waits;		/* vCPU waited for a pCPU */
-	uint64_t boosted_wakes;		/* ... of them woken with BOOST */
-	uint64_t preempt_requests;	/* slice expiry or BOOST tickle */
-	uint64_t preemptions;		/* pCPU given up at a boundary */
+	uint64_t fifo_new_heads;	 /* READY set for a new queue head */
+	uint64_t timer_events;		 /* VIRQ_TIMER sent by a vCPU timer */
+	uint64_t time_updates;		 /* vcpu_time_info rewrites */
+	uint64_t runq_waits;		 /* vCPU waited for a pCPU */
+	uint64_t boosted_wakes;		 /* ... of them woken with BOOST */
+	uint64_t preempt_requests;	 /* slice expiry or BOOST tickle */
+	uint64_t preemptions;		 /* pCPU given up at a boundary */
 };
 
 /* Lifecycle.  create/start/join/destroy are called from a non-vCPU thread. */
 struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg,
 				   int *err);
-int hv_domain_start(struct hv_domain *d);	/* spawn the vCPU threads */
-void hv_domain_join(struct hv_domain *d);	/* wait for all to return */
-void hv_domain_destroy(struct hv_domain *d);	/* after join */
+int hv_domain_start(struct hv_domain *d);    /* spawn the vCPU threads */
+void hv_domain_join(struct hv_domain *d);    /* wait for all to return */
+void hv_domain_destroy(struct hv_domain *d); /* after join */
 
 uint16_t hv_domain_id(const struct hv_domain *d);
 unsigned int hv_domain_nr_vcpus(const struct hv_domain *d);

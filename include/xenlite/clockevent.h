@@ -10,14 +10,14 @@
 #include <xenlite/xen.h>
 
 enum xl_clock_mode {
-	XL_CLOCK_SINGLESHOT,	/* tickless: one VCPUOP singleshot deadline */
-	XL_CLOCK_PERIODIC,	/* VCPUOP_set_periodic_timer at hz */
+	XL_CLOCK_SINGLESHOT, /* tickless: one VCPUOP singleshot deadline */
+	XL_CLOCK_PERIODIC,   /* VCPUOP_set_periodic_timer at hz */
 };
 
 struct xl_clock_config {
 	enum xl_clock_mode mode;
-	unsigned int hz;	/* periodic: 1 .. 1000 (Xen: period >= 1 ms) */
-	uint64_t min_delta_ns;	/* singleshot: nearest deadline; 0 = 100 us */
+	unsigned int hz;       /* periodic: 1 .. 1000 (Xen: period >= 1 ms) */
+	uint64_t min_delta_ns; /* singleshot: nearest deadline; 0 = 100 us */
 };
 
 struct xl_timer;
@@ -25,23 +25,23 @@ typedef void (*xl_timer_fn)(struct xl_timer *t);
 
 /* A software timer; owned by the vCPU that arms it. */
 struct xl_timer {
-	uint64_t deadline;	/* pvclock ns */
-	uint64_t fired_at;	/* pvclock ns when fn was called */
+	uint64_t deadline; /* pvclock ns */
+	uint64_t fired_at; /* pvclock ns when fn was called */
 	xl_timer_fn fn;
 	void *data;
-	int32_t slot;		/* heap index, -1 when not armed */
+	int32_t slot; /* heap index, -1 when not armed */
 	uint32_t cpu;
 };
 
 struct xl_clock_stats {
-	uint64_t virq;		/* VIRQ_TIMER events handled */
-	uint64_t ticks;		/* periodic: tick boundaries passed */
-	uint64_t fired;		/* software timers run */
-	uint64_t programs;	/* singleshot hypercalls */
-	uint64_t stops;		/* stop_singleshot hypercalls */
-	uint64_t late_ns_sum;	/* sum of fired_at - deadline */
+	uint64_t virq;	      /* VIRQ_TIMER events handled */
+	uint64_t ticks;	      /* periodic: tick boundaries passed */
+	uint64_t fired;	      /* software timers run */
+	uint64_t programs;    /* singleshot hypercalls */
+	uint64_t stops;	      /* stop_singleshot hypercalls */
+	uint64_t late_ns_sum; /* sum of fired_at - deadline */
 	uint64_t late_ns_max;
-	uint64_t idle_wakeups;	/* VIRQ_TIMER events that ended a block */
+	uint64_t idle_wakeups; /* VIRQ_TIMER events that ended a block */
 };
 
 /* pvclock: Xen system time in ns, monotonic across vCPUs. */

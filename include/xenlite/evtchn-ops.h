@@ -101,7 +101,8 @@ static inline void xl_clear_bit_ulong(unsigned int nr, unsigned long *map)
 static inline bool xl_test_bit_ulong(unsigned int nr, unsigned long *map)
 {
 	return (xl_read_ulong(&map[nr / XL_BITS_PER_LONG]) >>
-		(nr % XL_BITS_PER_LONG)) & 1;
+		(nr % XL_BITS_PER_LONG)) &
+	       1;
 }
 
 #endif /* XENLITE_EVTCHN_OPS_H */

@@ -27,8 +27,8 @@ enum xl_port_type {
 };
 
 struct xl_evtchn_config {
-	unsigned int nr_vcpus;	/* vCPUs to set up, 1 .. XL_MAX_VCPUS */
-	bool force_2level;	/* use the 2-level ABI even if FIFO works */
+	unsigned int nr_vcpus; /* vCPUs to set up, 1 .. XL_MAX_VCPUS */
+	bool force_2level;     /* use the 2-level ABI even if FIFO works */
 };
 
 /*
@@ -40,13 +40,13 @@ struct xl_evtchn_config {
 typedef void (*xl_evtchn_handler_t)(evtchn_port_t port, void *data);
 
 struct xl_evtchn_stats {
-	uint64_t upcalls;	/* upcall entries */
-	uint64_t upcall_loops;	/* passes of the pending loop */
-	uint64_t nested;	/* upcalls that found one running and deferred */
-	uint64_t spurious;	/* upcalls that handled no event */
-	uint64_t events;	/* handler invocations */
-	uint64_t stray;		/* pending ports with no handler, dropped */
-	uint64_t masked_seen;	/* FIFO: unlinked events found masked */
+	uint64_t upcalls;      /* upcall entries */
+	uint64_t upcall_loops; /* passes of the pending loop */
+	uint64_t nested;       /* upcalls that found one running and deferred */
+	uint64_t spurious;     /* upcalls that handled no event */
+	uint64_t events;       /* handler invocations */
+	uint64_t stray;	       /* pending ports with no handler, dropped */
+	uint64_t masked_seen;  /* FIFO: unlinked events found masked */
 };
 
 int xl_evtchn_init(const struct xl_evtchn_config *cfg);
@@ -60,14 +60,13 @@ unsigned int xl_evtchn_max_ports(void);
  * so an event that is already pending at bind time (Xen raises one on
  * bind_interdomain) is delivered, not lost.
  */
-int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn,
-			    void *data, evtchn_port_t *port);
+int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn, void *data,
+			    evtchn_port_t *port);
 int xl_evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port,
 			       xl_evtchn_handler_t fn, void *data,
 			       evtchn_port_t *port);
-int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu,
-			xl_evtchn_handler_t fn, void *data,
-			evtchn_port_t *port);
+int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu, xl_evtchn_handler_t fn,
+			void *data, evtchn_port_t *port);
 int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
 		       evtchn_port_t *port);
 /* Mask, close in Xen, then wait until no handler for the port runs. */

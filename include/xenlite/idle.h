@@ -12,9 +12,9 @@
 #define XL_POLL_MAX_PORTS 128
 
 struct xl_idle_stats {
-	uint64_t blocks;	/* times the vCPU blocked */
-	uint64_t skipped;	/* idle entries that found an event pending */
-	uint64_t polls;		/* SCHEDOP_poll calls */
+	uint64_t blocks;  /* times the vCPU blocked */
+	uint64_t skipped; /* idle entries that found an event pending */
+	uint64_t polls;	  /* SCHEDOP_poll calls */
 };
 
 /*
