@@ -214,6 +214,7 @@ struct hv_domain {
 	pthread_t timer_thread;
 	bool timer_started;
 	bool timer_exit;		/* under timer_lock */
+	uint64_t timer_wake_at;		/* under timer_lock, see time.c */
 
 	int shutdown_code;		/* atomic; -1 = running */
 	struct hv_faults faults;	/* atomic fields */

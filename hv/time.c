@@ -196,8 +196,18 @@ static void hv_send_timer_event(struct hv_vcpu *v)
 	hv_send_guest_vcpu_virq(v, VIRQ_TIMER);
 }
 
-static void hv_timer_kick(struct hv_domain *d)
+/*
+ * Wake the timer thread (under timer_lock) only when a timer now expires
+ * before the deadline it sleeps until: the wake path of every vCPU passes
+ * here, and a futex wake per switch-in would double the cost of a wakeup.
+ */
+static void hv_timer_kick(struct hv_domain *d, uint64_t deadline)
 {
+	if (!deadline || d->timer_exit)
+		goto wake;
+	if (d->timer_wake_at && deadline >= d->timer_wake_at)
+		return;
+wake:
 	pthread_cond_signal(&d->timer_cond);
 }
 
@@ -236,7 +246,8 @@ static long hv_set_periodic(struct hv_vcpu *v, uint64_t period)
 	 */
 	if (period)
 		fire = hv_periodic_work_locked(vt, hv_now_ns());
-	hv_timer_kick(d);
+	if (vt->periodic_next)
+		hv_timer_kick(d, vt->periodic_next);
 	pthread_mutex_unlock(&d->timer_lock);
 	if (fire)
 		hv_send_timer_event(v);
@@ -252,7 +263,8 @@ static long hv_set_singleshot(struct hv_vcpu *v, uint64_t deadline)
 	past = deadline < hv_now_ns();
 	/* "if the timeout has already expired ... just inject the event". */
 	v->vtime.sshot_deadline = past ? 0 : deadline;
-	hv_timer_kick(d);
+	if (!past)
+		hv_timer_kick(d, deadline);
 	pthread_mutex_unlock(&d->timer_lock);
 	if (past)
 		hv_send_timer_event(v);
@@ -282,9 +294,10 @@ void hv_vcpu_resume_time(struct hv_vcpu *v)
 
 	hv_update_vcpu_time(v);
 	pthread_mutex_lock(&d->timer_lock);
-	if (vt->periodic_period)
+	if (vt->periodic_period) {
 		fire = hv_periodic_work_locked(vt, hv_now_ns());
-	hv_timer_kick(d);
+		hv_timer_kick(d, vt->periodic_next);
+	}
 	pthread_mutex_unlock(&d->timer_lock);
 	if (fire)
 		hv_send_timer_event(v);
@@ -367,12 +380,16 @@ static void *hv_timer_thread(void *arg)
 			pthread_mutex_lock(&d->timer_lock);
 			continue;
 		}
+		/* Until first (0: no timer armed); see hv_timer_kick(). */
+		d->timer_wake_at = first;
 		if (!first) {
 			pthread_cond_wait(&d->timer_cond, &d->timer_lock);
-			continue;
+		} else {
+			hv_stime_to_timespec(first, &ts);
+			pthread_cond_timedwait(&d->timer_cond, &d->timer_lock,
+					       &ts);
 		}
-		hv_stime_to_timespec(first, &ts);
-		pthread_cond_timedwait(&d->timer_cond, &d->timer_lock, &ts);
+		d->timer_wake_at = 0;
 	}
 	pthread_mutex_unlock(&d->timer_lock);
 	return NULL;
@@ -409,7 +426,7 @@ void hv_time_domain_stop(struct hv_domain *d)
 		return;
 	pthread_mutex_lock(&d->timer_lock);
 	d->timer_exit = true;
-	hv_timer_kick(d);
+	hv_timer_kick(d, 0);
 	pthread_mutex_unlock(&d->timer_lock);
 	pthread_join(d->timer_thread, NULL);
 	d->timer_started = false;
