@@ -36,7 +36,8 @@ LDLIBS := -pthread -lm
 
 HV_SRCS := $(wildcard hv/*.c)
 GUEST_SRCS := $(wildcard hv/guest/*.c)
-TEST_SRCS := $(filter-out selftests/stress.c selftests/bench.c, \
+TEST_SRCS := $(filter-out selftests/stress.c selftests/bench.c \
+	selftests/tick.c selftests/tick-hv.c, \
 	$(wildcard selftests/*.c))
 
 CORE_OBJS := $(patsubst %.c,$(O)/%.o,$(CORE_SRCS))
@@ -47,7 +48,7 @@ RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 .PHONY: all setup check check-hv check-tsan check-asan stress bench demo \
 	format lint clean variants help
 
-all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench
+all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick
 
 setup:
 	@tools/setup
@@ -74,6 +75,10 @@ $(O)/xl-stress: $(O)/selftests/stress.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(O)/xl-bench: $(O)/selftests/bench.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(O)/xl-tick: $(O)/selftests/tick-hv.o $(O)/selftests/tick.o $(RUNNER_OBJS) \
+		$(CORE_OBJS) $(HV_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
@@ -110,6 +115,7 @@ bench: all
 
 demo: all
 	@$(O)/xl-bench --demo
+	@VARIANT=$(VARIANT) tools/tick-compare
 
 # The files clang-format owns; tools/run-checks checks the same list.
 FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c \
