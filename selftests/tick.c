@@ -41,7 +41,7 @@ struct tick_cpu {
 	struct xl_clock_stats cs0, cs1;
 	struct xl_idle_stats is0, is1;
 	uint64_t busy_ns, idle_ns, idle_phases, idle_running_ns;
-	uint64_t blocks, skipped, harness_hc;
+	uint64_t blocks, harness_hc;
 	uint64_t hc0, hc1; /* host counter (vCPU 0 only) */
 	uint64_t sink;	   /* the busy phases' work */
 	int err;
@@ -124,17 +124,22 @@ static uint64_t busy_phase(struct tick_cpu *c, uint64_t until)
 	return now;
 }
 
+static bool phase_is_done(void *arg)
+{
+	struct tick_cpu *c = arg;
+
+	return XT_LOAD(&c->phase_done);
+}
+
 /*
  * Block until the phase timer at until has run; the software timers wake
- * the vCPU meanwhile.  The phase flag is checked with delivery masked
- * (xl_idle_halt()'s contract), so a timer that sets it just before the
- * block is not lost.
+ * the vCPU meanwhile.  xl_idle_until() checks the phase flag with
+ * delivery masked, so a timer that sets it just before the block is not
+ * lost.
  */
 static uint64_t idle_phase(struct tick_cpu *c, uint64_t until)
 {
 	uint64_t t0, t1, r0, r1;
-	unsigned long flags;
-	bool done;
 
 	r0 = running_ns(c);
 	XT_STORE(&c->phase_done, 0);
@@ -143,19 +148,7 @@ static uint64_t idle_phase(struct tick_cpu *c, uint64_t until)
 		return xl_clock_now();
 	}
 	t0 = xl_clock_now();
-	for (;;) {
-		flags = xl_os_irq_save();
-		done = XT_LOAD(&c->phase_done);
-		if (!done) {
-			if (xl_idle_halt())
-				c->blocks++;
-			else
-				c->skipped++;
-		}
-		xl_os_irq_restore(flags);
-		if (done)
-			break;
-	}
+	c->blocks += xl_idle_until(phase_is_done, c);
 	t1 = xl_clock_now();
 	r1 = running_ns(c);
 	c->idle_ns += t1 - t0;
@@ -242,7 +235,7 @@ static void sum_cpu(struct xt_tick_result *r, const struct tick_cpu *c)
 	r->idle_phases += c->idle_phases;
 	r->idle_running_ns += c->idle_running_ns;
 	r->idle_blocks += c->blocks;
-	r->idle_skipped += c->skipped;
+	r->idle_skipped += c->is1.skipped - c->is0.skipped;
 	r->harness_hypercalls += c->harness_hc;
 	r->lat_dropped += c->dropped;
 }
