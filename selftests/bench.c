@@ -41,20 +41,20 @@
 
 struct ccase {
 	bool fifo;
-	unsigned int nports;	/* nominal */
+	unsigned int nports; /* nominal */
 	unsigned int bound;
 	unsigned int rounds;
-	uint64_t events;	/* timed events */
-	uint64_t handled;	/* all handler runs, warm-up included */
+	uint64_t events;  /* timed events */
+	uint64_t handled; /* all handler runs, warm-up included */
 	double ns_per_event;
 	bool done;
 };
 
 static struct ccase cases[] = {
-	{ .fifo = true, .nports = 64 },	{ .fifo = true, .nports = 1024 },
-	{ .fifo = true, .nports = 4096 },	{ .fifo = true, .nports = 16384 },
-	{ .fifo = true, .nports = 131071 },	{ .fifo = false, .nports = 64 },
-	{ .fifo = false, .nports = 1024 },	{ .fifo = false, .nports = 4096 },
+	{ .fifo = true, .nports = 64 },	    { .fifo = true, .nports = 1024 },
+	{ .fifo = true, .nports = 4096 },   { .fifo = true, .nports = 16384 },
+	{ .fifo = true, .nports = 131071 }, { .fifo = false, .nports = 64 },
+	{ .fifo = false, .nports = 1024 },  { .fifo = false, .nports = 4096 },
 };
 
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
@@ -124,9 +124,9 @@ static enum xt_result consume_case(void)
 
 struct lat {
 	uint64_t *v;
-	unsigned int n;		/* samples wanted */
-	uint64_t stamp;		/* sender's clock before the send */
-	uint32_t got;		/* handler runs */
+	unsigned int n; /* samples wanted */
+	uint64_t stamp; /* sender's clock before the send */
+	uint32_t got;	/* handler runs */
 	uint32_t lost;
 	evtchn_port_t pport;
 	uint64_t p50, p99;
@@ -153,7 +153,7 @@ static void wake_sender(void *arg)
 	uint64_t end;
 
 	for (i = 0; i < l->n; i++) {
-		xt_sleep_ns(WAKE_GAP_NS);	/* let the receiver block */
+		xt_sleep_ns(WAKE_GAP_NS); /* let the receiver block */
 		XT_STORE(&l->stamp, xt_now_ns());
 		xt_peer_hc(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
 			   (unsigned long)&op, 0);
@@ -177,7 +177,8 @@ static enum xt_result wake_case(void)
 	XT_ASSERT(wake.v);
 	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &wake.pport), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), wake.pport,
-						lat_handler, &wake, &gp), 0);
+						lat_handler, &wake, &gp),
+		     0);
 	/* Xen raises the new port at bind: let that one go by. */
 	while (XT_LOAD(&wake.got) < 1)
 		xt_sleep_ns(100000);
@@ -265,16 +266,21 @@ static enum xt_result demo(void)
 	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), pp,
 						xt_rec_handler, &dp[0].r,
-						&dp[0].port), 0);
+						&dp[0].port),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, NULL, NULL, &a), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&dp[1].r, &dp[1].port), 0);
+						&dp[1].r, &dp[1].port),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &dp[2].r,
-					&dp[2].port), 0);
+					&dp[2].port),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &dp[3].r,
-					&dp[3].port), 0);
+					&dp[3].port),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler,
-					 &dp[4].r, &dp[4].port), 0);
+					 &dp[4].r, &dp[4].port),
+		     0);
 	xt_rec_wait(&dp[0].r, 1);
 	xt_rec_wait(&dp[1].r, 1);
 	for (k = 0; k < n; k++) {
@@ -302,8 +308,7 @@ static enum xt_result demo(void)
 	       (unsigned long long)s.spurious, (unsigned long long)s.stray);
 	printf("hv:   %llu hypercalls, %llu sends, %llu upcalls delivered, "
 	       "%llu blocks, %llu wakes\n",
-	       (unsigned long long)hs.hypercalls,
-	       (unsigned long long)hs.sends,
+	       (unsigned long long)hs.hypercalls, (unsigned long long)hs.sends,
 	       (unsigned long long)hs.upcalls_delivered,
 	       (unsigned long long)hs.blocks,
 	       (unsigned long long)hs.kicks_wake);
@@ -334,9 +339,9 @@ static void print_consume(void)
 
 		if (!c->done)
 			continue;
-		printf("| %s | %u | %llu | %.1f |\n", c->fifo ? "FIFO" : "2-level",
-		       c->bound, (unsigned long long)c->events,
-		       c->ns_per_event);
+		printf("| %s | %u | %llu | %.1f |\n",
+		       c->fifo ? "FIFO" : "2-level", c->bound,
+		       (unsigned long long)c->events, c->ns_per_event);
 	}
 	printf("\n");
 	/* Machine-readable, for tools/bench. */
@@ -413,8 +418,8 @@ int main(int argc, char **argv)
 	xt_set_timeout(900);
 	if (do_demo) {
 		tests[0] = (struct xt_test){ "demo", XT_HV, 2, true, demo, 0 };
-		tests[1] = (struct xt_test){ "wake", XT_HV, 2, true, wake_case,
-					     0 };
+		tests[1] = (struct xt_test){ "wake", XT_HV,	2,
+					     true,   wake_case, 0 };
 		suite.nr = 2;
 		wake.n = 2000;
 		rc = xt_main(1, xargv, &suite, 1);
@@ -430,13 +435,14 @@ int main(int argc, char **argv)
 			case_queue[nr_queued++] = &cases[i];
 	for (i = 0; consume && i < nr_queued; i++) {
 		case_queue[i]->rounds = cg ? opt_rounds / 10 + 1 : opt_rounds;
-		tests[suite.nr++] = (struct xt_test){ "consume", XT_HV, 1,
-						      false, consume_case, 0 };
+		tests[suite.nr++] =
+			(struct xt_test){ "consume", XT_HV,	   1,
+					  false,     consume_case, 0 };
 	}
 	if (latency) {
 		wake.n = opt_samples;
-		tests[suite.nr++] = (struct xt_test){ "wake", XT_HV, 2, true,
-						      wake_case, 0 };
+		tests[suite.nr++] = (struct xt_test){ "wake", XT_HV,	 2,
+						      true,   wake_case, 0 };
 	}
 	rc = xt_main(1, xargv, &suite, 1);
 	if (cg) {
@@ -477,8 +483,7 @@ int main(int argc, char **argv)
 			     *f4k = find_case(true, 4096),
 			     *l4k = find_case(false, 4096);
 
-		print_ratio("fifo_131071_vs_64",
-			    fmax ? fmax->ns_per_event : 0,
+		print_ratio("fifo_131071_vs_64", fmax ? fmax->ns_per_event : 0,
 			    f64 ? f64->ns_per_event : 0, "<=1.10");
 		print_ratio("fifo_vs_2l_4096", f4k ? f4k->ns_per_event : 0,
 			    l4k ? l4k->ns_per_event : 0, "<=1.50");
