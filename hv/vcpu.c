@@ -15,10 +15,13 @@
  * so at least one side sees the other (no lost wakeup).
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hv-internal.h"
 
@@ -118,14 +121,30 @@ void hv_leave(struct hv_vcpu *v)
 
 /* --- kicks and wakeups --------------------------------------------------- */
 
+/*
+ * The blocked flag is also the futex word a blocked vCPU thread sleeps on:
+ * hv_vcpu_unblock() clears it and wakes the sleeper directly, one syscall
+ * each way, as cheap as the plain futex ping-pong the benchmarks compare
+ * against.  (A mutex and condvar here cost a wakeup its own contention.)
+ */
+static void hv_futex_wake(int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Sleep while *word == 1, until woken or (if ts) the absolute time. */
+static void hv_futex_wait(int *word, const struct timespec *ts)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, 1, ts, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+}
+
 /* vcpu_unblock(): clear _VPF_blocked and wake the thread if it slept. */
 bool hv_vcpu_unblock(struct hv_vcpu *v)
 {
 	if (!__atomic_exchange_n(&v->blocked, 0, __ATOMIC_SEQ_CST))
 		return false;
-	pthread_mutex_lock(&v->lock);
-	pthread_cond_broadcast(&v->cond);
-	pthread_mutex_unlock(&v->lock);
+	hv_futex_wake(&v->blocked);
 	return true;
 }
 
@@ -209,10 +228,13 @@ static bool hv_vcpu_sleep(struct hv_vcpu *v, uint64_t deadline_ns)
 	struct timespec ts;
 
 	hv_vcpu_switch_out(v);
-	pthread_mutex_lock(&v->lock);
+	/*
+	 * FUTEX_WAIT returns at once unless blocked is still 1, so a wakeup
+	 * between the caller's check and this wait is not lost.
+	 */
 	while (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
 		if (!deadline_ns) {
-			pthread_cond_wait(&v->cond, &v->lock);
+			hv_futex_wait(&v->blocked, NULL);
 			continue;
 		}
 		if (hv_now_ns() >= deadline_ns) {
@@ -221,9 +243,8 @@ static bool hv_vcpu_sleep(struct hv_vcpu *v, uint64_t deadline_ns)
 			break;
 		}
 		hv_stime_to_timespec(deadline_ns, &ts);
-		pthread_cond_timedwait(&v->cond, &v->lock, &ts);
+		hv_futex_wait(&v->blocked, &ts);
 	}
-	pthread_mutex_unlock(&v->lock);
 	hv_vcpu_switch_in(v);
 	return woken;
 }
