@@ -66,7 +66,6 @@ static void hv_domain_free(struct hv_domain *d)
 		struct hv_vcpu *v = &d->vcpus[i];
 
 		pthread_mutex_destroy(&v->lock);
-		pthread_cond_destroy(&v->cond);
 		pthread_rwlock_destroy(&v->virq_lock);
 	}
 	hv_time_domain_destroy(d);
@@ -83,15 +82,10 @@ static void hv_domain_free(struct hv_domain *d)
 static void hv_vcpu_setup(struct hv_domain *d, unsigned int id)
 {
 	struct hv_vcpu *v = &d->vcpus[id];
-	pthread_condattr_t ca;
 
 	v->domain = d;
 	v->id = id;
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&v->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_rwlock_init(&v->virq_lock, NULL);
 	v->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)d->domid << 32) ^ id;
 	if (id < XEN_LEGACY_MAX_VCPUS)

@@ -161,7 +161,6 @@ struct hv_vcpu {
 
 	/* Thread lifetime, for pthread_kill (alive under lock). */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	bool alive;
 
 	int up;			/* VCPUOP_is_up (atomic) */

@@ -8,6 +8,7 @@
  *                            one consume case for callgrind (tools/bench
  *                            runs it with --toggle-collect=xl_evtchn_upcall
  *                            and divides Ir by the "events" line)
+ *   xl-bench --time-only     timer lateness and idle CPU only
  *   xl-bench --demo          a short human-readable demo
  *
  * (a) Consume cost: N IPI ports bound to vCPU 0; per round, K = 64 of them
@@ -19,10 +20,20 @@
  *     SCHEDOP_block; clock_gettime just before the send and in the
  *     handler.  Beside it, the same measurement for a futex wake of a
  *     plain thread.
+ * (c) Timer lateness: a software timer (xl_timer_arm, tickless singleshot
+ *     clockevent) 1-5 ms ahead on vCPU 0 idling in xl_idle_until();
+ *     lateness = fired_at - deadline in pvclock ns.  Beside it, in the
+ *     same run and with the same deadlines, clock_nanosleep(CLOCK_MONOTONIC,
+ *     TIMER_ABSTIME) on a plain thread.
+ * (d) Idle CPU: vCPU 0 idles for a window with one timer every 50 ms, in
+ *     tickless mode and with a 1000 Hz periodic tick; the runstate running
+ *     time accrued over the window (VCPUOP_get_runstate_info) is what the
+ *     idle vCPU cost.
  *
  * Benchmarks print figures; nothing here asserts on a timing.
  */
 #include <linux/futex.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +41,13 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <hv.h>
 #include <hv-guest.h>
+
+#include <xenlite/clockevent.h>
+#include <xenlite/idle.h>
 
 #include "xt-util.h"
 
@@ -236,6 +251,275 @@ static void futex_case(void)
 	fut.p99 = xt_percentile(fut.v, fut.n, 99);
 }
 
+/* --- timer lateness: singleshot vs clock_nanosleep ---------------------------- */
+
+#define TLAT_MIN_NS 1000000ULL /* deadlines 1 .. 5 ms ahead */
+#define TLAT_MAX_NS 5000000ULL
+#define TLAT_WARMUP 10 /* first samples of each path not kept */
+#define TLAT_SEED 0x5eed7157ULL
+#define IDLE_TIMER_NS 50000000ULL /* the sparse load: one timer / 50 ms */
+
+static unsigned int opt_time_samples = 1000;
+static uint64_t opt_idle_ns = 1000000000ULL;
+
+struct tlat {
+	uint64_t *v;
+	unsigned int n;
+	uint64_t p50, p99, max;
+};
+
+static struct tlat sshot_lat, nsleep_lat;
+
+/* The same deadline offsets for both paths: xorshift64 from one seed. */
+static uint64_t tlat_offset(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return TLAT_MIN_NS + x % (TLAT_MAX_NS - TLAT_MIN_NS + 1);
+}
+
+static void tlat_stats(struct tlat *l)
+{
+	l->p50 = xt_percentile(l->v, l->n, 50);
+	l->p99 = xt_percentile(l->v, l->n, 99);
+	l->max = l->n ? l->v[l->n - 1] : 0;
+}
+
+struct once_tmr {
+	struct xl_timer t;
+	uint32_t fired;
+};
+
+static void once_fn(struct xl_timer *t)
+{
+	struct once_tmr *m = t->data;
+
+	XT_STORE(&m->fired, 1);
+}
+
+static bool once_fired(void *arg)
+{
+	return XT_LOAD(&((struct once_tmr *)arg)->fired) != 0;
+}
+
+static enum xt_result sshot_case(void)
+{
+	struct xl_clock_config cfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct tlat *l = &sshot_lat;
+	uint64_t seed = TLAT_SEED;
+	struct once_tmr m;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&cfg), 0);
+	l->v = calloc(l->n, sizeof(*l->v));
+	XT_ASSERT(l->v);
+	for (i = 0; i < l->n + TLAT_WARMUP; i++) {
+		xl_timer_setup(&m.t, once_fn, &m);
+		m.fired = 0;
+		XT_ASSERT_EQ(xl_timer_arm(&m.t,
+					  xl_clock_now() + tlat_offset(&seed)),
+			     0);
+		xl_idle_until(once_fired, &m);
+		if (i >= TLAT_WARMUP)
+			l->v[i - TLAT_WARMUP] = m.t.fired_at - m.t.deadline;
+	}
+	tlat_stats(l);
+	return XT_PASS;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void *nsleep_thread(void *arg)
+{
+	struct tlat *l = arg;
+	uint64_t seed = TLAT_SEED, dl;
+	struct timespec ts;
+	unsigned int i;
+
+	for (i = 0; i < l->n + TLAT_WARMUP; i++) {
+		dl = mono_ns() + tlat_offset(&seed);
+		ts.tv_sec = (time_t)(dl / 1000000000ULL);
+		ts.tv_nsec = (long)(dl % 1000000000ULL);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+				       NULL) == EINTR)
+			;
+		if (i >= TLAT_WARMUP)
+			l->v[i - TLAT_WARMUP] = mono_ns() - dl;
+	}
+	return NULL;
+}
+
+static int nsleep_case(void)
+{
+	struct tlat *l = &nsleep_lat;
+	pthread_t t;
+
+	l->v = calloc(l->n, sizeof(*l->v));
+	if (!l->v || pthread_create(&t, NULL, nsleep_thread, l))
+		return -1;
+	pthread_join(t, NULL);
+	tlat_stats(l);
+	return 0;
+}
+
+/* --- idle CPU: tickless vs 1000 Hz ---------------------------------------------- */
+
+struct icase {
+	const char *name, *tag;
+	struct xl_clock_config cfg;
+	uint64_t window_ns;  /* pvclock time the vCPU idled */
+	uint64_t running_ns; /* runstate running accrued meanwhile */
+	uint64_t blocks, virq, fired;
+	bool done;
+};
+
+static struct icase icases[] = {
+	{ .name = "tickless singleshot",
+	  .tag = "tickless",
+	  .cfg = { .mode = XL_CLOCK_SINGLESHOT } },
+	{ .name = "periodic 1000 Hz",
+	  .tag = "periodic1000",
+	  .cfg = { .mode = XL_CLOCK_PERIODIC, .hz = 1000 } },
+};
+
+#define NR_ICASES (sizeof(icases) / sizeof(icases[0]))
+
+static unsigned int next_icase;
+
+struct sparse {
+	struct xl_timer t, end;
+	uint32_t done;
+};
+
+static void sparse_fn(struct xl_timer *t)
+{
+	xl_timer_arm(t, t->deadline + IDLE_TIMER_NS);
+}
+
+static void sparse_end_fn(struct xl_timer *t)
+{
+	struct sparse *sp = t->data;
+
+	XT_STORE(&sp->done, 1);
+}
+
+static bool sparse_done(void *arg)
+{
+	return XT_LOAD(&((struct sparse *)arg)->done) != 0;
+}
+
+static uint64_t runstate_running(void)
+{
+	struct vcpu_runstate_info ri;
+
+	if (xl_hc_vcpu_op(VCPUOP_get_runstate_info, xl_os_vcpu_id(), &ri))
+		return 0;
+	return ri.time[RUNSTATE_running];
+}
+
+static enum xt_result idle_cpu_case(void)
+{
+	struct icase *ic = &icases[next_icase++];
+	struct xl_clock_stats s0, s1;
+	struct sparse sp = { .done = 0 };
+	uint64_t t0, t1, r0, r1;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&ic->cfg), 0);
+	xl_timer_setup(&sp.t, sparse_fn, &sp);
+	xl_timer_setup(&sp.end, sparse_end_fn, &sp);
+	/* Let the clockevent settle for one timer period first. */
+	xt_sleep_ns(IDLE_TIMER_NS / 5);
+	xl_clock_get_stats(0, &s0);
+	r0 = runstate_running();
+	t0 = xl_clock_now();
+	XT_ASSERT_EQ(xl_timer_arm(&sp.t, t0 + IDLE_TIMER_NS), 0);
+	XT_ASSERT_EQ(xl_timer_arm(&sp.end, t0 + opt_idle_ns), 0);
+	ic->blocks = xl_idle_until(sparse_done, &sp);
+	t1 = xl_clock_now();
+	r1 = runstate_running();
+	xl_clock_get_stats(0, &s1);
+	xl_timer_cancel(&sp.t);
+	XT_ASSERT(r0 && r1 >= r0);
+	ic->window_ns = t1 - t0;
+	ic->running_ns = r1 - r0;
+	ic->virq = s1.virq - s0.virq;
+	ic->fired = s1.fired - s0.fired;
+	ic->done = true;
+	return XT_PASS;
+}
+
+static void print_time(void)
+{
+	unsigned int i;
+
+	printf("## Timer lateness (hv, %u samples each, deadlines %llu-%llu "
+	       "ms ahead)\n\n"
+	       "| path | p50 ns | p99 ns | max ns |\n"
+	       "|------|-------:|-------:|-------:|\n",
+	       opt_time_samples, TLAT_MIN_NS / 1000000, TLAT_MAX_NS / 1000000);
+	printf("| singleshot: xl_timer_arm, tickless, vCPU in xl_idle_until | "
+	       "%llu | %llu | %llu |\n",
+	       (unsigned long long)sshot_lat.p50,
+	       (unsigned long long)sshot_lat.p99,
+	       (unsigned long long)sshot_lat.max);
+	printf("| clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), plain "
+	       "thread | %llu | %llu | %llu |\n\n",
+	       (unsigned long long)nsleep_lat.p50,
+	       (unsigned long long)nsleep_lat.p99,
+	       (unsigned long long)nsleep_lat.max);
+	printf("## Idle CPU (hv, vCPU 0 idle with one timer every %llu ms)\n\n"
+	       "| clock mode | window ms | runstate running us | %% of window "
+	       "| blocks | timer VIRQs | timers fired |\n"
+	       "|------------|----------:|--------------------:|-----------:"
+	       "|-------:|------------:|-------------:|\n",
+	       IDLE_TIMER_NS / 1000000);
+	for (i = 0; i < NR_ICASES; i++) {
+		const struct icase *ic = &icases[i];
+
+		if (!ic->done)
+			continue;
+		printf("| %s | %.1f | %.1f | %.4f | %llu | %llu | %llu |\n",
+		       ic->name, ic->window_ns / 1e6, ic->running_ns / 1e3,
+		       100.0 * ic->running_ns / ic->window_ns,
+		       (unsigned long long)ic->blocks,
+		       (unsigned long long)ic->virq,
+		       (unsigned long long)ic->fired);
+	}
+	printf("\n");
+	/* Machine-readable, for tools/bench. */
+	printf("time sshot %u %llu %llu %llu\n", sshot_lat.n,
+	       (unsigned long long)sshot_lat.p50,
+	       (unsigned long long)sshot_lat.p99,
+	       (unsigned long long)sshot_lat.max);
+	printf("time nanosleep %u %llu %llu %llu\n", nsleep_lat.n,
+	       (unsigned long long)nsleep_lat.p50,
+	       (unsigned long long)nsleep_lat.p99,
+	       (unsigned long long)nsleep_lat.max);
+	for (i = 0; i < NR_ICASES; i++) {
+		const struct icase *ic = &icases[i];
+
+		if (ic->done)
+			printf("time idle %s %llu %llu %llu %llu %llu\n",
+			       ic->tag, (unsigned long long)ic->window_ns,
+			       (unsigned long long)ic->running_ns,
+			       (unsigned long long)ic->blocks,
+			       (unsigned long long)ic->virq,
+			       (unsigned long long)ic->fired);
+	}
+}
+
 /* --- the demo ----------------------------------------------------------------- */
 
 struct demo_port {
@@ -369,8 +653,9 @@ static int usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--demo | --consume-only | --latency-only |\n"
-		"          --callgrind-case fifo|2l PORTS] [--rounds N] "
-		"[--samples N]\n",
+		"          --time-only | --callgrind-case fifo|2l PORTS]\n"
+		"          [--rounds N] [--samples N] [--time-samples N] "
+		"[--idle-ms MS]\n",
 		prog);
 	return 2;
 }
@@ -378,7 +663,8 @@ static int usage(const char *prog)
 int main(int argc, char **argv)
 {
 	bool do_demo = false, consume = true, latency = true, cg = false;
-	struct xt_test tests[NR_CASES + 2];
+	bool timing = true;
+	struct xt_test tests[NR_CASES + 2 + 1 + NR_ICASES];
 	struct xt_suite suite = { tests, 0 };
 	char *xargv[] = { argv[0], NULL };
 	unsigned int i;
@@ -389,8 +675,13 @@ int main(int argc, char **argv)
 			do_demo = true;
 		} else if (!strcmp(argv[a], "--consume-only")) {
 			latency = false;
+			timing = false;
 		} else if (!strcmp(argv[a], "--latency-only")) {
 			consume = false;
+			timing = false;
+		} else if (!strcmp(argv[a], "--time-only")) {
+			consume = false;
+			latency = false;
 		} else if (!strcmp(argv[a], "--callgrind-case") &&
 			   a + 2 < argc) {
 			bool fifo = !strcmp(argv[a + 1], "fifo");
@@ -404,12 +695,17 @@ int main(int argc, char **argv)
 				return usage(argv[0]);
 			cg = true;
 			latency = false;
+			timing = false;
 			case_queue[nr_queued++] = &cases[i];
 			a += 2;
 		} else if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
 			opt_rounds = strtoul(argv[++a], NULL, 0);
 		} else if (!strcmp(argv[a], "--samples") && a + 1 < argc) {
 			opt_samples = strtoul(argv[++a], NULL, 0);
+		} else if (!strcmp(argv[a], "--time-samples") && a + 1 < argc) {
+			opt_time_samples = strtoul(argv[++a], NULL, 0);
+		} else if (!strcmp(argv[a], "--idle-ms") && a + 1 < argc) {
+			opt_idle_ns = strtoull(argv[++a], NULL, 0) * 1000000ULL;
 		} else {
 			return usage(argv[0]);
 		}
@@ -443,6 +739,18 @@ int main(int argc, char **argv)
 		wake.n = opt_samples;
 		tests[suite.nr++] = (struct xt_test){ "wake", XT_HV,	 2,
 						      true,   wake_case, 0 };
+	}
+	if (timing) {
+		if (!opt_time_samples || opt_idle_ns < IDLE_TIMER_NS)
+			return usage(argv[0]);
+		sshot_lat.n = opt_time_samples;
+		nsleep_lat.n = opt_time_samples;
+		tests[suite.nr++] = (struct xt_test){ "sshot", XT_HV,	   1,
+						      false,   sshot_case, 0 };
+		for (i = 0; i < NR_ICASES; i++)
+			tests[suite.nr++] = (struct xt_test){
+				"idle-cpu", XT_HV, 1, false, idle_cpu_case, 0
+			};
 	}
 	rc = xt_main(1, xargv, &suite, 1);
 	if (cg) {
@@ -490,5 +798,17 @@ int main(int argc, char **argv)
 	}
 	if (latency)
 		print_ratio("wake_p50_vs_futex", wake.p50, fut.p50, "<=1.50");
+	if (timing) {
+		if (nsleep_case())
+			nsleep_lat.n = 0;
+		printf("\n");
+		print_time();
+		print_ratio("sshot_late_p99_vs_nanosleep", sshot_lat.p99,
+			    nsleep_lat.p99, "<=1.50");
+		print_ratio("idle_cpu_tickless_vs_1000hz",
+			    icases[0].done ? icases[0].running_ns : 0,
+			    icases[1].done ? icases[1].running_ns : 0,
+			    "<=0.01");
+	}
 	return rc;
 }
