@@ -51,8 +51,8 @@
 
 #include "xt-util.h"
 
-#define K_EVENTS 64
-#define WAKE_GAP_NS 50000
+#define K_EVENTS 64U
+#define WAKE_GAP_NS 50000U
 
 struct ccase {
 	bool fifo;
@@ -257,10 +257,10 @@ static void futex_case(void)
 #define TLAT_MAX_NS 5000000ULL
 #define TLAT_WARMUP 10 /* first samples of each path not kept */
 #define TLAT_SEED 0x5eed7157ULL
-#define IDLE_TIMER_NS 50000000ULL /* the sparse load: one timer / 50 ms */
 
 static unsigned int opt_time_samples = 1000;
 static uint64_t opt_idle_ns = 1000000000ULL;
+static uint64_t opt_idle_timer_ns = 50000000ULL; /* one timer / 50 ms */
 
 struct tlat {
 	uint64_t *v;
@@ -404,7 +404,7 @@ struct sparse {
 
 static void sparse_fn(struct xl_timer *t)
 {
-	xl_timer_arm(t, t->deadline + IDLE_TIMER_NS);
+	xl_timer_arm(t, t->deadline + opt_idle_timer_ns);
 }
 
 static void sparse_end_fn(struct xl_timer *t)
@@ -440,11 +440,11 @@ static enum xt_result idle_cpu_case(void)
 	xl_timer_setup(&sp.t, sparse_fn, &sp);
 	xl_timer_setup(&sp.end, sparse_end_fn, &sp);
 	/* Let the clockevent settle for one timer period first. */
-	xt_sleep_ns(IDLE_TIMER_NS / 5);
+	xt_sleep_ns(opt_idle_timer_ns / 5);
 	xl_clock_get_stats(0, &s0);
 	r0 = runstate_running();
 	t0 = xl_clock_now();
-	XT_ASSERT_EQ(xl_timer_arm(&sp.t, t0 + IDLE_TIMER_NS), 0);
+	XT_ASSERT_EQ(xl_timer_arm(&sp.t, t0 + opt_idle_timer_ns), 0);
 	XT_ASSERT_EQ(xl_timer_arm(&sp.end, t0 + opt_idle_ns), 0);
 	ic->blocks = xl_idle_until(sparse_done, &sp);
 	t1 = xl_clock_now();
@@ -484,7 +484,7 @@ static void print_time(void)
 	       "| blocks | timer VIRQs | timers fired |\n"
 	       "|------------|----------:|--------------------:|-----------:"
 	       "|-------:|------------:|-------------:|\n",
-	       IDLE_TIMER_NS / 1000000);
+	       (unsigned long long)(opt_idle_timer_ns / 1000000));
 	for (i = 0; i < NR_ICASES; i++) {
 		const struct icase *ic = &icases[i];
 
@@ -655,7 +655,8 @@ static int usage(const char *prog)
 		"usage: %s [--demo | --consume-only | --latency-only |\n"
 		"          --time-only | --callgrind-case fifo|2l PORTS]\n"
 		"          [--rounds N] [--samples N] [--time-samples N] "
-		"[--idle-ms MS]\n",
+		"[--idle-ms MS]\n"
+		"          [--idle-timer-ms MS]\n",
 		prog);
 	return 2;
 }
@@ -706,6 +707,10 @@ int main(int argc, char **argv)
 			opt_time_samples = strtoul(argv[++a], NULL, 0);
 		} else if (!strcmp(argv[a], "--idle-ms") && a + 1 < argc) {
 			opt_idle_ns = strtoull(argv[++a], NULL, 0) * 1000000ULL;
+		} else if (!strcmp(argv[a], "--idle-timer-ms") &&
+			   a + 1 < argc) {
+			opt_idle_timer_ns =
+				strtoull(argv[++a], NULL, 0) * 1000000ULL;
 		} else {
 			return usage(argv[0]);
 		}
@@ -741,7 +746,8 @@ int main(int argc, char **argv)
 						      true,   wake_case, 0 };
 	}
 	if (timing) {
-		if (!opt_time_samples || opt_idle_ns < IDLE_TIMER_NS)
+		if (!opt_time_samples || !opt_idle_timer_ns ||
+		    opt_idle_ns < opt_idle_timer_ns)
 			return usage(argv[0]);
 		sshot_lat.n = opt_time_samples;
 		nsleep_lat.n = opt_time_samples;
