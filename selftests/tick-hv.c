@@ -32,6 +32,7 @@
 
 struct mode {
 	const char *name;
+	const char *label; /* short, for the plots */
 	struct xl_clock_config clock;
 	struct xt_tick_result r;
 	bool done;
@@ -39,10 +40,13 @@ struct mode {
 
 static struct mode modes[] = {
 	{ .name = "periodic 100 Hz",
+	  .label = "100 Hz",
 	  .clock = { .mode = XL_CLOCK_PERIODIC, .hz = 100 } },
 	{ .name = "periodic 1000 Hz",
+	  .label = "1000 Hz",
 	  .clock = { .mode = XL_CLOCK_PERIODIC, .hz = 1000 } },
 	{ .name = "tickless singleshot",
+	  .label = "tickless",
 	  .clock = { .mode = XL_CLOCK_SINGLESHOT } },
 };
 
@@ -220,15 +224,15 @@ static int write_data(const char *dir)
 	f = open_data(dir, "tick-idle.dat");
 	if (!f)
 		return -1;
-	fprintf(f, "mode \"idle wakeups/s\" \"idle CPU %%\"\n");
+	fprintf(f, "# mode, idle wakeups/s, idle CPU %%\n");
 	for (i = 0; i < NR_MODES; i++) {
 		const struct xt_tick_result *r = &modes[i].r;
 
 		if (modes[i].done)
-			fprintf(f, "\"%s\" %.2f %.4f\n", modes[i].name,
+			fprintf(f, "\"%s\" %.2f %.4f\n", modes[i].label,
 				idle_wakeups_per_s(r), idle_cpu_pct(r));
 		else
-			fprintf(f, "\"%s\" NaN NaN\n", modes[i].name);
+			fprintf(f, "\"%s\" NaN NaN\n", modes[i].label);
 	}
 	fclose(f);
 	return 0;
