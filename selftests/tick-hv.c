@@ -151,27 +151,30 @@ static void print_table(double seconds)
 		       r->lat_p99 / 1e3, r->lat_max / 1e3,
 		       idle_wakeups_per_s(r), hc, idle_cpu_pct(r));
 	}
-	printf("\n| mode | busy s | idle s | idle phases | idle blocks | "
-	       "idle skipped | VIRQ idle wakeups | singleshot programs | "
-	       "lateness samples |\n"
-	       "|------|----:|----:|----:|----:|----:|----:|----:|----:|\n");
+	printf("\n| mode | tick boundaries counted | busy s | idle s | idle "
+	       "phases | idle blocks | idle skipped | VIRQ idle wakeups | "
+	       "singleshot programs | lateness samples |\n"
+	       "|------|----:|----:|----:|----:|----:|----:|----:|----:|"
+	       "----:|\n");
 	for (i = 0; i < NR_MODES; i++) {
 		const struct mode *m = &modes[i];
 		const struct xt_tick_result *r = &m->r;
 
 		if (!m->done)
 			continue;
-		printf("| %s | %.3f | %.3f | %llu | %llu | %llu | %llu | %llu "
-		       "| %u%s |\n",
-		       m->name, r->busy_ns / 1e9, r->idle_ns / 1e9,
-		       (unsigned long long)r->idle_phases,
+		printf("| %s | %llu | %.3f | %.3f | %llu | %llu | %llu | %llu "
+		       "| %llu | %u%s |\n",
+		       m->name, (unsigned long long)r->ticks, r->busy_ns / 1e9,
+		       r->idle_ns / 1e9, (unsigned long long)r->idle_phases,
 		       (unsigned long long)r->idle_blocks,
 		       (unsigned long long)r->idle_skipped,
 		       (unsigned long long)r->idle_virq_wakeups,
 		       (unsigned long long)r->programs, r->nr_lat,
 		       r->lat_dropped ? " (some dropped)" : "");
 	}
-	printf("\nTimer VIRQs, ticks and timers are summed over the vCPUs. "
+	printf("\nTimer VIRQs, ticks and timers are summed over the vCPUs; "
+	       "tick boundaries counted = periods the clockevent accounted "
+	       "(periodic mode). "
 	       "Lateness = fired_at - deadline of the load's software timers "
 	       "(pvclock). Idle wakeups/s = blocks in xl_idle_halt() that "
 	       "slept, per second of idle time of one vCPU. Hypercalls/s: "
