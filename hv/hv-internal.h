@@ -82,12 +82,12 @@ struct hv_vcpu;
 
 struct hv_evtchn {
 	pthread_rwlock_t lock;
-	uint32_t port;			/* immutable */
-	uint8_t state;			/* ECS_*; atomic loads outside locks */
-	bool pending;			/* FIFO: saved pending (atomic) */
-	uint8_t priority;		/* FIFO priority (atomic) */
-	uint16_t notify_vcpu_id;	/* atomic */
-	uint32_t fifo_lastq;		/* atomic, see evtchn-fifo.c */
+	uint32_t port;		 /* immutable */
+	uint8_t state;		 /* ECS_*; atomic loads outside locks */
+	bool pending;		 /* FIFO: saved pending (atomic) */
+	uint8_t priority;	 /* FIFO priority (atomic) */
+	uint16_t notify_vcpu_id; /* atomic */
+	uint32_t fifo_lastq;	 /* atomic, see evtchn-fifo.c */
 	union {
 		domid_t unbound_remote_domid;
 		struct {
@@ -107,8 +107,7 @@ struct hv_port_ops {
 			   const struct hv_evtchn *chn);
 	bool (*is_masked)(const struct hv_domain *d,
 			  const struct hv_evtchn *chn);
-	bool (*is_busy)(const struct hv_domain *d,
-			const struct hv_evtchn *chn);
+	bool (*is_busy)(const struct hv_domain *d, const struct hv_evtchn *chn);
 	int (*set_priority)(struct hv_domain *d, struct hv_evtchn *chn,
 			    unsigned int priority);
 };
@@ -122,13 +121,13 @@ struct hv_fifo_retired;
 
 /* Per-vCPU time state (time.c); timer fields under d->timer_lock. */
 struct hv_vtime {
-	uint64_t sshot_deadline;	/* singleshot timer, 0 = stopped */
-	uint64_t periodic_period;	/* 0 = no periodic timer */
-	uint64_t periodic_last;		/* periodic_last_event */
-	uint64_t periodic_next;		/* periodic timer expiry, 0 = stopped */
-	pthread_mutex_t lock;		/* runstate */
+	uint64_t sshot_deadline;  /* singleshot, 0 = stopped (atomic) */
+	uint64_t periodic_period; /* 0 = no periodic timer */
+	uint64_t periodic_last;	  /* periodic_last_event */
+	uint64_t periodic_next;	  /* periodic timer expiry, 0 = stopped */
+	pthread_mutex_t lock;	  /* runstate */
 	struct vcpu_runstate_info runstate;
-	struct vcpu_runstate_info *runstate_area;	/* atomic pointer */
+	struct vcpu_runstate_info *runstate_area; /* atomic pointer */
 };
 
 /* Per-vCPU scheduling state (sched.c); fields under d->sched.lock. */
@@ -136,20 +135,20 @@ struct hv_vsched {
 	bool on_pcpu;
 	bool boost;
 	uint64_t run_start;
-	int want_preempt;	/* atomic */
-	sem_t go;		/* a pCPU handed over */
+	int want_preempt; /* atomic */
+	sem_t go;	  /* a pCPU handed over */
 };
 
 /* A domain's pCPUs and run queue (sched.c). */
 struct hv_sched {
 	pthread_mutex_t lock;
-	unsigned int nr_pcpus;	/* 0: one per vCPU, no run queue */
+	unsigned int nr_pcpus; /* 0: one per vCPU, no run queue */
 	unsigned int free;
 	struct hv_vcpu *runq[HV_MAX_VCPUS];
 	unsigned int runq_len;
 	pthread_t thread;
 	bool started;
-	bool exit;		/* atomic */
+	bool exit; /* atomic */
 };
 
 struct hv_vcpu {
@@ -157,24 +156,24 @@ struct hv_vcpu {
 	unsigned int id;
 	pthread_t thread;
 	bool thread_started;
-	struct vcpu_info *vcpu_info;	/* in d->shared_info */
+	struct vcpu_info *vcpu_info; /* in d->shared_info */
 
 	/* Thread lifetime, for pthread_kill (alive under lock). */
 	pthread_mutex_t lock;
 	bool alive;
 
-	int up;			/* VCPUOP_is_up (atomic) */
-	int blocked;		/* _VPF_blocked (atomic) */
-	int poked;		/* hv_vcpu_poke() not yet consumed (atomic) */
-	int in_hv;		/* nesting depth inside hv (atomic) */
-	int kick_outstanding;	/* a kick signal not yet handled (atomic) */
-	int poll_evtchn;	/* SCHEDOP_poll: -1 any, 0 none, else port */
-	uint64_t rng;		/* fault injection (own thread only) */
+	int up;		      /* VCPUOP_is_up (atomic) */
+	int blocked;	      /* _VPF_blocked (atomic) */
+	int poked;	      /* hv_vcpu_poke() not yet consumed (atomic) */
+	int in_hv;	      /* nesting depth inside hv (atomic) */
+	int kick_outstanding; /* a kick signal not yet handled (atomic) */
+	int poll_evtchn;      /* SCHEDOP_poll: -1 any, 0 none, else port */
+	uint64_t rng;	      /* fault injection (own thread only) */
 
 	pthread_rwlock_t virq_lock;
-	uint32_t virq_to_evtchn[NR_VIRQS];	/* atomic */
+	uint32_t virq_to_evtchn[NR_VIRQS]; /* atomic */
 
-	struct hv_fifo_vcpu *fifo;	/* atomic pointer */
+	struct hv_fifo_vcpu *fifo; /* atomic pointer */
 	struct hv_vtime vtime;
 	struct hv_vsched sc;
 };
@@ -182,28 +181,28 @@ struct hv_vcpu {
 struct hv_domain {
 	domid_t domid;
 	struct hv_domain_config cfg;
-	int refcnt;			/* atomic; registry reference + users */
+	int refcnt; /* atomic; registry reference + users */
 
 	void *arena;
 	unsigned int nr_pages;
-	struct shared_info *shared_info;	/* hv-owned page */
-	int64_t shinfo_gfn;		/* atomic; -1 = not mapped */
+	struct shared_info *shared_info; /* hv-owned page */
+	int64_t shinfo_gfn;		 /* atomic; -1 = not mapped */
 
 	struct hv_vcpu vcpus[HV_MAX_VCPUS];
 	unsigned int nr_vcpus;
 
 	/* Event channels (event_channel.c). */
 	pthread_rwlock_t event_lock;
-	unsigned int max_evtchn_port;	/* atomic */
-	unsigned int valid_evtchns;	/* atomic */
-	unsigned int active_evtchns;	/* atomic */
-	struct hv_evtchn *buckets[HV_NR_BUCKETS];	/* atomic pointers */
-	const struct hv_port_ops *evtchn_port_ops;	/* atomic pointer */
-	struct hv_fifo_domain *evtchn_fifo;		/* atomic pointer */
-	bool reset_in_progress;		/* under event_lock */
-	unsigned int free_hint;		/* under event_lock, see evtchn.c */
-	struct hv_fifo_retired *fifo_retired;	/* under event_lock */
-	unsigned long poll_mask;	/* atomic, one bit per vCPU */
+	unsigned int max_evtchn_port;		   /* atomic */
+	unsigned int valid_evtchns;		   /* atomic */
+	unsigned int active_evtchns;		   /* atomic */
+	struct hv_evtchn *buckets[HV_NR_BUCKETS];  /* atomic pointers */
+	const struct hv_port_ops *evtchn_port_ops; /* atomic pointer */
+	struct hv_fifo_domain *evtchn_fifo;	   /* atomic pointer */
+	bool reset_in_progress;			   /* under event_lock */
+	unsigned int free_hint; /* under event_lock, see evtchn.c */
+	struct hv_fifo_retired *fifo_retired; /* under event_lock */
+	unsigned long poll_mask;	      /* atomic, one bit per vCPU */
 
 	struct hv_sched sched;
 
@@ -212,13 +211,13 @@ struct hv_domain {
 	pthread_cond_t timer_cond;
 	pthread_t timer_thread;
 	bool timer_started;
-	bool timer_exit;		/* under timer_lock */
-	uint64_t timer_wake_at;		/* under timer_lock, see time.c */
+	bool timer_exit;	/* under timer_lock */
+	uint64_t timer_wake_at; /* under timer_lock, see time.c */
 
-	int shutdown_code;		/* atomic; -1 = running */
-	struct hv_faults faults;	/* atomic fields */
-	struct hv_domain_stats stats;	/* relaxed atomic counters */
-	void *guest;			/* atomic pointer */
+	int shutdown_code;	      /* atomic; -1 = running */
+	struct hv_faults faults;      /* atomic fields */
+	struct hv_domain_stats stats; /* relaxed atomic counters */
+	void *guest;		      /* atomic pointer */
 };
 
 #define hv_stat_inc(d, field) \
@@ -243,10 +242,12 @@ void hv_vcpu_install_signal(void);
 /* time.c */
 struct timespec;
 void hv_time_init(void);
-uint64_t hv_now_ns(void);	/* Xen system time (NOW()) */
+uint64_t hv_now_ns(void); /* Xen system time (NOW()) */
 void hv_stime_to_timespec(uint64_t deadline, struct timespec *ts);
 void hv_update_vcpu_time(struct hv_vcpu *v);
 void hv_runstate_change(struct hv_vcpu *v, int state);
+uint64_t hv_vcpu_sshot_deadline(struct hv_vcpu *v);
+bool hv_vcpu_fire_own_timer(struct hv_vcpu *v);
 void hv_vcpu_stop_periodic(struct hv_vcpu *v);
 void hv_vcpu_resume_time(struct hv_vcpu *v);
 void hv_vcpu_switch_out(struct hv_vcpu *v);
@@ -278,8 +279,7 @@ void hv_evtchn_destroy(struct hv_domain *d);
 void hv_evtchn_free_buckets(struct hv_domain *d);
 long hv_do_event_channel_op(struct hv_vcpu *v, int cmd, void *arg);
 bool hv_port_is_valid(const struct hv_domain *d, uint32_t port);
-struct hv_evtchn *hv_evtchn_from_port(const struct hv_domain *d,
-				      uint32_t port);
+struct hv_evtchn *hv_evtchn_from_port(const struct hv_domain *d, uint32_t port);
 const struct hv_port_ops *hv_port_ops(const struct hv_domain *d);
 void hv_evtchn_port_set_pending(struct hv_domain *d, unsigned int vcpu_id,
 				struct hv_evtchn *chn);
@@ -302,16 +302,17 @@ static inline bool hv_test_and_set_bit_ul(unsigned int nr, xen_ulong_t *addr)
 	xen_ulong_t m = (xen_ulong_t)1 << (nr % HV_BITS_PER_EVTCHN_WORD);
 
 	return __atomic_fetch_or(addr + nr / HV_BITS_PER_EVTCHN_WORD, m,
-				 __ATOMIC_SEQ_CST) & m;
+				 __ATOMIC_SEQ_CST) &
+	       m;
 }
 
-static inline bool hv_test_and_clear_bit_ul(unsigned int nr,
-					    xen_ulong_t *addr)
+static inline bool hv_test_and_clear_bit_ul(unsigned int nr, xen_ulong_t *addr)
 {
 	xen_ulong_t m = (xen_ulong_t)1 << (nr % HV_BITS_PER_EVTCHN_WORD);
 
 	return __atomic_fetch_and(addr + nr / HV_BITS_PER_EVTCHN_WORD, ~m,
-				  __ATOMIC_SEQ_CST) & m;
+				  __ATOMIC_SEQ_CST) &
+	       m;
 }
 
 static inline bool hv_test_bit_ul(unsigned int nr, const xen_ulong_t *addr)
@@ -319,7 +320,8 @@ static inline bool hv_test_bit_ul(unsigned int nr, const xen_ulong_t *addr)
 	xen_ulong_t m = (xen_ulong_t)1 << (nr % HV_BITS_PER_EVTCHN_WORD);
 
 	return __atomic_load_n(addr + nr / HV_BITS_PER_EVTCHN_WORD,
-			       __ATOMIC_SEQ_CST) & m;
+			       __ATOMIC_SEQ_CST) &
+	       m;
 }
 
 #endif /* HV_INTERNAL_H */

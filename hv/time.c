@@ -262,13 +262,45 @@ static long hv_set_singleshot(struct hv_vcpu *v, uint64_t deadline)
 	pthread_mutex_lock(&d->timer_lock);
 	past = deadline < hv_now_ns();
 	/* "if the timeout has already expired ... just inject the event". */
-	v->vtime.sshot_deadline = past ? 0 : deadline;
+	__atomic_store_n(&v->vtime.sshot_deadline, past ? 0 : deadline,
+			 __ATOMIC_RELEASE);
 	if (!past)
 		hv_timer_kick(d, deadline);
 	pthread_mutex_unlock(&d->timer_lock);
 	if (past)
 		hv_send_timer_event(v);
 	return 0;
+}
+
+/*
+ * The singleshot timer lives on the pCPU of the vCPU that set it
+ * (do_vcpu_op: migrate_timer(&v->singleshot_timer, smp_processor_id())),
+ * so when that vCPU blocks, its own pCPU wakes at the deadline: a blocked
+ * vCPU thread sleeps until its deadline and fires the timer itself, one
+ * thread hop instead of two.  Whoever clears the deadline under the lock
+ * sends the event.
+ */
+uint64_t hv_vcpu_sshot_deadline(struct hv_vcpu *v)
+{
+	return __atomic_load_n(&v->vtime.sshot_deadline, __ATOMIC_ACQUIRE);
+}
+
+bool hv_vcpu_fire_own_timer(struct hv_vcpu *v)
+{
+	struct hv_domain *d = v->domain;
+	uint64_t ss;
+	bool fire = false;
+
+	pthread_mutex_lock(&d->timer_lock);
+	ss = __atomic_load_n(&v->vtime.sshot_deadline, __ATOMIC_ACQUIRE);
+	if (ss && ss <= hv_now_ns()) {
+		__atomic_store_n(&v->vtime.sshot_deadline, 0, __ATOMIC_RELEASE);
+		fire = true;
+	}
+	pthread_mutex_unlock(&d->timer_lock);
+	if (fire)
+		hv_send_timer_event(v);
+	return fire;
 }
 
 /* Descheduled: stop_timer(&prev->periodic_timer) (sched_context_switch). */
@@ -332,7 +364,7 @@ void hv_vcpu_time_stop(struct hv_vcpu *v)
 	struct hv_domain *d = v->domain;
 
 	pthread_mutex_lock(&d->timer_lock);
-	v->vtime.sshot_deadline = 0;
+	__atomic_store_n(&v->vtime.sshot_deadline, 0, __ATOMIC_RELEASE);
 	v->vtime.periodic_period = 0;
 	pthread_mutex_unlock(&d->timer_lock);
 	hv_deschedule(v, RUNSTATE_offline);
@@ -358,17 +390,21 @@ static void *hv_timer_thread(void *arg)
 			struct hv_vtime *vt = &d->vcpus[i].vtime;
 			bool fire = false;
 
-			if (vt->sshot_deadline && vt->sshot_deadline <= now) {
-				vt->sshot_deadline = 0;
+			uint64_t ss = __atomic_load_n(&vt->sshot_deadline,
+						      __ATOMIC_ACQUIRE);
+
+			if (ss && ss <= now) {
+				__atomic_store_n(&vt->sshot_deadline, 0,
+						 __ATOMIC_RELEASE);
+				ss = 0;
 				fire = true;
 			}
 			if (vt->periodic_next && vt->periodic_next <= now)
 				fire |= hv_periodic_work_locked(vt, now);
 			if (fire)
 				due[n++] = &d->vcpus[i];
-			if (vt->sshot_deadline &&
-			    (!first || vt->sshot_deadline < first))
-				first = vt->sshot_deadline;
+			if (ss && (!first || ss < first))
+				first = ss;
 			if (vt->periodic_next &&
 			    (!first || vt->periodic_next < first))
 				first = vt->periodic_next;
@@ -503,7 +539,7 @@ long hv_vcpu_time_op(struct hv_vcpu *cur, struct hv_vcpu *v, int cmd, void *arg)
 		if (v != cur)
 			return -XEN_EINVAL;
 		pthread_mutex_lock(&v->domain->timer_lock);
-		v->vtime.sshot_deadline = 0;
+		__atomic_store_n(&v->vtime.sshot_deadline, 0, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&v->domain->timer_lock);
 		return 0;
 	default:

@@ -233,16 +233,26 @@ static bool hv_vcpu_sleep(struct hv_vcpu *v, uint64_t deadline_ns)
 	 * between the caller's check and this wait is not lost.
 	 */
 	while (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
-		if (!deadline_ns) {
+		uint64_t wake = deadline_ns, ss = hv_vcpu_sshot_deadline(v);
+
+		if (ss && (!wake || ss < wake))
+			wake = ss;
+		if (!wake) {
 			hv_futex_wait(&v->blocked, NULL);
 			continue;
 		}
-		if (hv_now_ns() >= deadline_ns) {
-			woken = !__atomic_exchange_n(&v->blocked, 0,
-						     __ATOMIC_SEQ_CST);
-			break;
+		if (hv_now_ns() >= wake) {
+			/* Our own singleshot timer: its event unblocks us. */
+			if (wake == ss && hv_vcpu_fire_own_timer(v))
+				continue;
+			if (deadline_ns && hv_now_ns() >= deadline_ns) {
+				woken = !__atomic_exchange_n(&v->blocked, 0,
+							     __ATOMIC_SEQ_CST);
+				break;
+			}
+			continue;
 		}
-		hv_stime_to_timespec(deadline_ns, &ts);
+		hv_stime_to_timespec(wake, &ts);
 		hv_futex_wait(&v->blocked, &ts);
 	}
 	hv_vcpu_switch_in(v);
