@@ -91,6 +91,13 @@ static uint64_t pvclock_read(const struct vcpu_time_info *t)
 		tsc = xl_os_rdtsc();
 		xl_rmb();
 	} while ((v & 1) || v != xl_read32(&t->version));
+	/*
+	 * A TSC behind tsc_timestamp (another CPU's record, a TSC a few
+	 * cycles apart) would wrap to a huge delta, and the maximum kept in
+	 * xl_clock_now() would then hold time far ahead: count it as 0.
+	 */
+	if ((int64_t)(tsc - stamp) < 0)
+		return sys;
 	return sys + scale_delta(tsc - stamp, mul, shift);
 }
 

@@ -98,6 +98,13 @@ static void hv_clock_calibrate(void)
 	hv_clock.sys0 = m1;
 }
 
+/* rdtsc after every earlier load (lfence), as readers of the time need. */
+static uint64_t hv_rdtsc(void)
+{
+	__builtin_ia32_lfence();
+	return __rdtsc();
+}
+
 static uint64_t hv_stime_at(uint64_t tsc)
 {
 	return hv_clock.sys0 +
@@ -112,7 +119,17 @@ void hv_time_init(void)
 uint64_t hv_now_ns(void)
 {
 	hv_time_init();
-	return hv_stime_at(__rdtsc());
+	return hv_stime_at(hv_rdtsc());
+}
+
+uint64_t hv_system_time(void)
+{
+	return hv_now_ns();
+}
+
+void hv_vcpu_update_time(struct hv_vcpu *v)
+{
+	hv_update_vcpu_time(v);
 }
 
 /* A CLOCK_MONOTONIC timespec for system time deadline (condvar waits). */
@@ -141,7 +158,7 @@ void hv_update_vcpu_time(struct hv_vcpu *v)
 	hv_time_init();
 	t = &v->vcpu_info->time;
 	__atomic_fetch_add(&t->version, 1, __ATOMIC_SEQ_CST);
-	tsc = __rdtsc();
+	tsc = hv_rdtsc();
 	__atomic_store_n(&t->tsc_timestamp, tsc, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->system_time, hv_stime_at(tsc), __ATOMIC_RELAXED);
 	__atomic_store_n(&t->tsc_to_system_mul, hv_clock.mul, __ATOMIC_RELAXED);

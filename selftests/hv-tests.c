@@ -3,6 +3,8 @@
  * hv-only cases: fault injection through hv's own API (hv_domain_*), so
  * they cannot run on real Xen.
  */
+#include <pthread.h>
+
 #include <hv.h>
 #include <hv-guest.h>
 
@@ -156,7 +158,72 @@ static enum xt_result pcpu_boost(void)
 	return XT_PASS;
 }
 
+/*
+ * The vcpu_time_info version protocol under fire: a host thread rewrites
+ * every vCPU's record as fast as it can while the vCPUs read pvclock.  A
+ * torn read (a new tsc_timestamp with an old system_time, or the reverse)
+ * is off by the time between two updates: no reading may run ahead of
+ * hv's own clock, nor go backwards on a vCPU.
+ */
+struct tstorm {
+	struct hv_domain *d;
+	uint32_t stop, ahead, back;
+	uint64_t updates;
+};
+
+static void *tstorm_writer(void *arg)
+{
+	struct tstorm *ts = arg;
+	struct hv_domain *d = ts->d; /* not a vCPU thread: no "current" */
+	unsigned int i;
+
+	while (!XT_LOAD(&ts->stop)) {
+		for (i = 0; i < hv_domain_nr_vcpus(d); i++)
+			hv_vcpu_update_time(hv_domain_vcpu(d, i));
+		XT_ADD(&ts->updates, 1);
+	}
+	return NULL;
+}
+
+static void tstorm_reader(void *arg)
+{
+	struct tstorm *ts = arg;
+	uint64_t prev = 0, now, ref;
+	unsigned int i;
+
+	for (i = 0; i < 200000; i++) {
+		now = xl_clock_now();
+		ref = hv_system_time();
+		if (now > ref + 1000)
+			XT_ADD(&ts->ahead, 1);
+		if (now < prev)
+			XT_ADD(&ts->back, 1);
+		prev = now;
+	}
+}
+
+static enum xt_result pvclock_update_storm(void)
+{
+	struct tstorm ts = { .d = hv_guest_domain() };
+	pthread_t w;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(pthread_create(&w, NULL, tstorm_writer, &ts), 0);
+	xt_start_on(1, tstorm_reader, &ts);
+	tstorm_reader(&ts);
+	xt_wait_on(1);
+	XT_STORE(&ts.stop, 1);
+	pthread_join(w, NULL);
+	xt_log("%llu rounds of vcpu_time_info updates during 400000 reads",
+	       (unsigned long long)XT_LOAD(&ts.updates));
+	XT_ASSERT(XT_LOAD(&ts.updates) > 100);
+	XT_ASSERT_EQ(ts.ahead, 0);
+	XT_ASSERT_EQ(ts.back, 0);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
+	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
 	{ "2l/spurious", XT_HV, 1, false, l2_spurious, 0 },
 	{ "hv/pcpu_share", XT_HV, 2, false, pcpu_share, XT_F_1PCPU },

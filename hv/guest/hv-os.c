@@ -262,6 +262,8 @@ void xl_os_safe_halt(void)
 
 uint64_t xl_os_rdtsc(void)
 {
+	/* lfence: rdtsc waits for earlier loads (os.h, rdtsc_ordered). */
+	__builtin_ia32_lfence();
 	return __rdtsc();
 }
 

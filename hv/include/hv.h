@@ -143,6 +143,14 @@ int hv_fifo_check(struct hv_domain *d, char *why, size_t len);
 int hv_send_guest_vcpu_virq(struct hv_vcpu *v, unsigned int virq);
 int hv_send_guest_global_virq(struct hv_domain *d, unsigned int virq);
 
+/*
+ * Xen system time (NOW()) as hv keeps it, and a rewrite of a vCPU's
+ * vcpu_time_info with the version protocol (what a switch-in does), for
+ * tests that race readers against updates.  Safe from any thread.
+ */
+uint64_t hv_system_time(void);
+void hv_vcpu_update_time(struct hv_vcpu *v);
+
 /* The hv-owned shared_info page and the gfn it is mapped at (-1: none). */
 struct shared_info *hv_domain_shared_info(struct hv_domain *d);
 int64_t hv_domain_shared_info_gfn(const struct hv_domain *d);

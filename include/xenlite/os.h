@@ -97,7 +97,13 @@ void xl_os_irq_restore(unsigned long flags);
  */
 void xl_os_safe_halt(void);
 
-/* A monotonic cycle counter (rdtsc) for latency measurements. */
+/*
+ * The TSC, read in program order: not before the loads that precede it
+ * (lfence; rdtsc, Linux's rdtsc_ordered()).  pvclock reads tsc_timestamp
+ * and then the TSC inside the version loop; a TSC read hoisted above that
+ * load can predate a new tsc_timestamp and turn a tiny negative delta into
+ * a huge positive one (found by hv/pvclock_update_storm).
+ */
 uint64_t xl_os_rdtsc(void);
 
 /* Logging: levels as in xl_log() below. */
