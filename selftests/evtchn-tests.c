@@ -549,13 +549,7 @@ static enum xt_result t_rebind_masked(enum mode m)
 	evtchn_port_t a, b;
 
 	MODE_INIT(m);
-	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
-					     &a),
-		     0);
-	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&rb, &b),
-		     0);
-	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);
+	XT_ASSERT_EQ(xt_loopback(&ra, &rb, &a, &b), 0);
 	XT_ASSERT_EQ(rb.last_cpu, 0);
 	xl_evtchn_mask(b);
 	XT_ASSERT_EQ(send_port(a), 0);
@@ -588,13 +582,7 @@ static enum xt_result t_rebind_linked(enum mode m)
 	int rc;
 
 	MODE_INIT(m);
-	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
-					     &a),
-		     0);
-	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&rb, &b),
-		     0);
-	XT_ASSERT_EQ(xt_rec_wait(&rb, 1), 1);
+	XT_ASSERT_EQ(xt_loopback(&ra, &rb, &a, &b), 0);
 	/* 2-level: Xen's unmask raises it on the new vCPU at once; FIFO:
 	 * it stays linked on vCPU 0 until our consumer forwards it. */
 	flags = xl_os_irq_save();
@@ -619,11 +607,7 @@ static enum xt_result t_rebind_tour(enum mode m)
 	evtchn_port_t a, b;
 
 	MODE_INIT(m);
-	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, NULL, NULL, &a), 0);
-	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, xt_rec_handler,
-						&r, &b),
-		     0);
-	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_loopback(NULL, &r, &a, &b), 0);
 	for (i = 0; i < 4 * nr; i++) {
 		unsigned int cpu = (i + 1) % nr;
 

@@ -143,3 +143,18 @@ uint64_t xt_percentile(uint64_t *v, unsigned int n, double pct)
 	i = (unsigned int)(pct / 100.0 * (n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
 }
+
+long xt_loopback(struct xt_rec *ra, struct xt_rec *rb, evtchn_port_t *a,
+		 evtchn_port_t *b)
+{
+	long rc;
+
+	rc = xl_evtchn_alloc_unbound(DOMID_SELF, ra ? xt_rec_handler : NULL, ra,
+				     a);
+	if (rc)
+		return rc;
+	rc = xl_evtchn_bind_interdomain(DOMID_SELF, *a, xt_rec_handler, rb, b);
+	if (rc)
+		return rc;
+	return xt_rec_wait(rb, 1) == 1 ? 0 : -1;
+}

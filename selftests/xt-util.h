@@ -44,6 +44,15 @@ uint64_t xt_rec_wait(struct xt_rec *r, uint64_t n);
 /* Let in-flight events land, then return the count. */
 uint64_t xt_rec_settle(struct xt_rec *r);
 
+/*
+ * A loopback pair a <-> b in this domain: a with xt_rec_handler on ra
+ * (NULL: no handler), b with xt_rec_handler on rb.  Xen raises b once at
+ * bind time; this waits for that event.  0, or the failing call's error
+ * (-1 when the bind-time event never came).
+ */
+long xt_loopback(struct xt_rec *ra, struct xt_rec *rb, evtchn_port_t *a,
+		 evtchn_port_t *b);
+
 /* Raw event-channel hypercall of this (guest) vCPU and of a peer vCPU. */
 long xt_evop(int cmd, void *arg);
 long xt_peer_evop(unsigned int pcpu, int cmd, void *arg);
