@@ -198,9 +198,11 @@ static enum xt_result time_sshot_past(void)
 	xl_timer_setup(&m.t, tmr_fn, &m);
 	XT_ASSERT_EQ(xl_timer_arm(&m.t, xl_clock_now() - MS), 0);
 	XT_ASSERT(xt_wait_until(tmr_fired, &m, XT_EVENT_TIMEOUT_NS));
-	xl_timer_setup(&m.t, tmr_fn, &m);
+	/* Deadline 1 ns: the oldest past there is. */
+	XT_STORE(&m.fired, 0);
 	XT_ASSERT_EQ(xl_timer_arm(&m.t, 1), 0);
 	XT_ASSERT(xt_wait_until(tmr_fired, &m, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(XT_LOAD(&m.fired), 1);
 	return XT_PASS;
 }
 
