@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * include/xenlite/os.h for the test kernel: a PVH guest on real Xen.
+ *
+ * Event delivery masking is the CPU's interrupt flag: the upcall is an
+ * IDT vector, and Xen ignores evtchn_upcall_mask for HVM/PVH vCPUs
+ * (hvm/irq.c: "Do not check the evtchn_upcall_mask.  It is not used in
+ * HVM mode.").  A pending upcall is taken as soon as sti lets it in, so
+ * restore needs no hypercall.  Idle is sti; hlt: the STI shadow keeps the
+ * upcall from landing before hlt, and Xen does not block a vCPU with an
+ * interrupt pending (hvm_hlt).
+ */
+#include <stdlib.h>
+
+#include <xenlite/xen.h>
+
+#include "tk.h"
+
+long xl_os_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		     unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	return tk_hypercall(op, a1, a2, a3, a4, a5);
+}
+
+void *xl_os_alloc_page(void)
+{
+	return tk_alloc_pages(1);
+}
+
+void xl_os_free_page(void *page)
+{
+	if (page)
+		tk_free_pages(page);
+}
+
+uint64_t xl_os_virt_to_gfn(const void *va)
+{
+	return (uint64_t)(uintptr_t)va >> XL_PAGE_SHIFT;
+}
+
+void *xl_os_zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+void xl_os_free(void *p)
+{
+	free(p);
+}
+
+struct shared_info *xl_os_shared_info(void)
+{
+	return tk_shinfo;
+}
+
+/* vcpu_info stays in shared_info: the test kernel has at most 8 vCPUs. */
+struct vcpu_info *xl_os_vcpu_info(unsigned int cpu)
+{
+	if (!tk_shinfo || cpu >= XEN_LEGACY_MAX_VCPUS)
+		return NULL;
+	return &tk_shinfo->vcpu_info[cpu];
+}
+
+unsigned int xl_os_vcpu_id(void)
+{
+	return tk_cpu_id();
+}
+
+unsigned int xl_os_nr_vcpus(void)
+{
+	return tk_nr_cpus;
+}
+
+unsigned long xl_os_irq_save(void)
+{
+	return tk_irq_save();
+}
+
+void xl_os_irq_restore(unsigned long flags)
+{
+	tk_irq_restore(flags);
+}
+
+void xl_os_safe_halt(void)
+{
+	__asm__ __volatile__("sti; hlt; cli" ::: "memory");
+}
+
+uint64_t xl_os_rdtsc(void)
+{
+	return tk_rdtsc();
+}
+
+/* --- logging ----------------------------------------------------------------------- */
+
+int tk_log_level = XL_LOG_WARN;
+
+void xl_os_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > tk_log_level)
+		return;
+	va_start(ap, fmt);
+	tk_vprint_lines("# [xenlite] ", fmt, ap);
+	va_end(ap);
+}
+
+/* --- tracing ----------------------------------------------------------------------- */
+
+#define TK_TRACE_ENTRIES 1024 /* per vCPU, a power of two */
+
+struct tk_trace_entry {
+	uint64_t tsc;
+	uint32_t what;
+	uint32_t port;
+	uint32_t arg;
+	uint64_t val;
+};
+
+struct tk_trace_ring {
+	uint64_t head;
+	struct tk_trace_entry e[TK_TRACE_ENTRIES];
+};
+
+static struct tk_trace_ring tk_trace[XL_MAX_VCPUS];
+
+/*
+ * Only the vCPU itself writes its ring, with interrupts off, so an upcall
+ * cannot interleave with a half-written entry.
+ */
+void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
+		 uint64_t val)
+{
+	unsigned int cpu = tk_cpu_id();
+	struct tk_trace_ring *r;
+	struct tk_trace_entry *e;
+	unsigned long flags;
+
+	if (cpu >= XL_MAX_VCPUS)
+		return;
+	r = &tk_trace[cpu];
+	flags = tk_irq_save();
+	e = &r->e[r->head % TK_TRACE_ENTRIES];
+	e->tsc = tk_rdtsc();
+	e->what = what;
+	e->port = port;
+	e->arg = arg;
+	e->val = val;
+	__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELEASE);
+	tk_irq_restore(flags);
+}
+
+uint64_t tk_trace_count(unsigned int cpu)
+{
+	return cpu < XL_MAX_VCPUS ?
+		       __atomic_load_n(&tk_trace[cpu].head, __ATOMIC_ACQUIRE) :
+		       0;
+}

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The test kernel backend of the xt selftest framework (selftests/xt.h),
+ * after selftests/hv-runner.c.
+ *
+ * On hv each test gets a fresh domain.  Here the domain is this one, for
+ * the whole run, so between tests the runner puts it back into the state
+ * of a fresh one: the clockevent stopped on every vCPU (each stops its
+ * own), the core torn down (xl_evtchn_fini), then what a test may have
+ * left behind with raw hypercalls: both timers of every vCPU stopped, and
+ * EVTCHNOP_reset, which closes every port and returns the domain to the
+ * 2-level ABI (event_channel.c, evtchn_reset), and the 2-level bitmaps and
+ * selectors cleared as in a new shared_info page.
+ *
+ * vCPU 0 runs the test bodies.  The other vCPUs idle in xl_idle_halt()
+ * (sti; hlt) and take work posted by xt_run_on()/xt_start_on(); a LAPIC
+ * IPI wakes them (not an event channel: tests count ports).  The per-test
+ * watchdog is vCPU 0's LAPIC timer.  There is no second domain as dom0
+ * without a toolstack, so tests needing a peer are skipped.
+ */
+#include <string.h>
+
+#include <xenlite/clockevent.h>
+#include <xenlite/evtchn.h>
+#include <xenlite/hypercall.h>
+#include <xenlite/idle.h>
+
+#include "tk.h"
+#include "xt.h"
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+enum { MB_IDLE, MB_POSTED, MB_RUNNING, MB_DONE };
+
+struct gmbox {
+	void (*fn)(void *);
+	void *arg;
+	int state;
+};
+
+static struct {
+	unsigned int timeout_s;
+	bool quiet, verbose;
+	const struct xt_test *test;
+	unsigned int idx;
+	uint64_t deadline; /* tk_now_ns() when the watchdog bites */
+	char skip_reason[160];
+	struct gmbox g[XL_MAX_VCPUS];
+} xr = {
+	.timeout_s = 60,
+};
+
+static unsigned int passed, failed, skipped;
+
+/* --- output ----------------------------------------------------------------------- */
+
+void xt_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tk_vprint_lines("# ", fmt, ap);
+	va_end(ap);
+}
+
+void xt_fail_msg(const char *file, int line, const char *fmt, ...)
+{
+	char prefix[128];
+	va_list ap;
+
+	tk_snprintf(prefix, sizeof(prefix), "# %s:%d: ", file, line);
+	va_start(ap, fmt);
+	tk_vprint_lines(prefix, fmt, ap);
+	va_end(ap);
+}
+
+void xt_skip_reason(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tk_vsnprintf(xr.skip_reason, sizeof(xr.skip_reason), fmt, ap);
+	va_end(ap);
+}
+
+static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (xr.quiet)
+		return;
+	va_start(ap, fmt);
+	tk_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+static void summary(void)
+{
+	tk_printf("%u passed, %u failed, %u skipped\n", passed, failed,
+		  skipped);
+}
+
+/* --- environment ------------------------------------------------------------------- */
+
+unsigned int xt_backend(void)
+{
+	return XT_XEN_DOM0;
+}
+
+const char *xt_backend_name(void)
+{
+	return "xen-dom0";
+}
+
+unsigned int xt_nr_vcpus(void)
+{
+	return tk_nr_cpus;
+}
+
+/* The hardware domain is domain 0 (DOMID_SELF maps to it). */
+domid_t xt_domid(void)
+{
+	return 0;
+}
+
+int xt_core_init(const struct xl_evtchn_config *cfg)
+{
+	struct xl_evtchn_config def = { .nr_vcpus = xt_nr_vcpus() };
+
+	return xl_evtchn_init(cfg ? cfg : &def);
+}
+
+uint64_t xt_now_ns(void)
+{
+	return tk_now_ns();
+}
+
+/*
+ * Sleeping and waiting spin with upcalls enabled: the vCPU stays running,
+ * as an hv vCPU thread in nanosleep() is running to hv (Xen keeps a
+ * running vCPU's periodic timer going, and tests rely on that).
+ */
+void xt_sleep_ns(uint64_t ns)
+{
+	uint64_t end = tk_now_ns() + ns;
+
+	while (tk_now_ns() < end)
+		xl_cpu_relax();
+}
+
+bool xt_wait_until(bool (*cond)(void *), void *arg, uint64_t timeout_ns)
+{
+	uint64_t end = tk_now_ns() + timeout_ns;
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (tk_now_ns() > end)
+			return cond(arg);
+		xl_cpu_relax();
+	}
+}
+
+/* hv-only knobs: a real Xen domain's limits are fixed at creation. */
+int xt_set_max_evtchns(unsigned int max)
+{
+	return -1;
+}
+
+int xt_set_no_fifo(bool no_fifo)
+{
+	return no_fifo ? -1 : 0;
+}
+
+/* --- guest vCPU work ---------------------------------------------------------------- */
+
+static void poke(unsigned int cpu)
+{
+	tk_lapic_send_ipi(tk_cpus[cpu].apic_id, TK_VEC_WAKE);
+}
+
+void xt_start_on(unsigned int cpu, void (*fn)(void *), void *arg)
+{
+	struct gmbox *m = &xr.g[cpu];
+
+	if (cpu == tk_cpu_id() || cpu >= xt_nr_vcpus())
+		tk_panic("xt_start_on: bad vCPU %u (caller %u)", cpu,
+			 tk_cpu_id());
+	if (LOAD(&m->state) == MB_DONE)
+		STORE(&m->state, MB_IDLE);
+	if (LOAD(&m->state) != MB_IDLE)
+		tk_panic("xt_start_on: vCPU %u busy", cpu);
+	m->fn = fn;
+	m->arg = arg;
+	STORE(&m->state, MB_POSTED);
+	poke(cpu);
+}
+
+void xt_wait_on(unsigned int cpu)
+{
+	struct gmbox *m = &xr.g[cpu];
+	uint64_t repoke = tk_now_ns() + 1000000;
+
+	while (LOAD(&m->state) != MB_DONE) {
+		if (LOAD(&m->state) == MB_IDLE)
+			return;
+		/* Cheap insurance, as on hv: poke again while not taken. */
+		if (LOAD(&m->state) == MB_POSTED && tk_now_ns() > repoke) {
+			poke(cpu);
+			repoke = tk_now_ns() + 1000000;
+		}
+		xl_cpu_relax();
+	}
+	STORE(&m->state, MB_IDLE);
+}
+
+void xt_run_on(unsigned int cpu, void (*fn)(void *), void *arg)
+{
+	if (cpu == tk_cpu_id()) {
+		fn(arg);
+		return;
+	}
+	xt_start_on(cpu, fn, arg);
+	xt_wait_on(cpu);
+}
+
+/*
+ * Secondary vCPUs: idle until work is posted, checking the mailbox with
+ * delivery masked so a post (and its IPI) after the check ends the halt.
+ */
+void tk_secondary_loop(unsigned int cpu)
+{
+	struct gmbox *m = &xr.g[cpu];
+	unsigned long flags;
+
+	for (;;) {
+		flags = xl_os_irq_save();
+		if (LOAD(&m->state) != MB_POSTED)
+			xl_idle_halt();
+		xl_os_irq_restore(flags);
+		if (LOAD(&m->state) == MB_POSTED) {
+			STORE(&m->state, MB_RUNNING);
+			m->fn(m->arg);
+			STORE(&m->state, MB_DONE);
+		}
+	}
+}
+
+/* --- no peer domain as dom0 --------------------------------------------------------- */
+
+bool xt_have_peer(void)
+{
+	return false;
+}
+
+domid_t xt_peer_domid(void)
+{
+	return DOMID_INVALID;
+}
+
+unsigned int xt_peer_nr_vcpus(void)
+{
+	return 0;
+}
+
+long xt_peer_hypercall(unsigned int pcpu, unsigned int op, unsigned long a1,
+		       unsigned long a2, unsigned long a3)
+{
+	xt_log("xt_peer_hypercall: no peer domain here");
+	return -XEN_ENOSYS;
+}
+
+void xt_peer_start(unsigned int pcpu, void (*fn)(void *), void *arg)
+{
+	tk_panic("xt_peer_start: no peer domain here");
+}
+
+void xt_peer_wait(unsigned int pcpu)
+{
+}
+
+long xt_peer_hc(unsigned int op, unsigned long a1, unsigned long a2,
+		unsigned long a3)
+{
+	return -XEN_ENOSYS;
+}
+
+/* --- between tests ------------------------------------------------------------------ */
+
+static void vcpu_reset_on(void *arg)
+{
+	unsigned int cpu = tk_cpu_id();
+
+	xl_clock_fini();
+	/* Raw timers a test may have left (singleshot: own vCPU only). */
+	xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, cpu, NULL);
+	xl_hc_vcpu_op(VCPUOP_stop_singleshot_timer, cpu, NULL);
+}
+
+static void domain_reset(void)
+{
+	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	unsigned long flags;
+	unsigned int cpu;
+	long rc;
+
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
+		xt_run_on(cpu, vcpu_reset_on, NULL);
+	xl_evtchn_fini();
+	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
+	if (rc)
+		xt_log("runner: EVTCHNOP_reset: %ld", rc);
+	/* Every port is closed now: clear what a new shared_info has clear. */
+	flags = tk_irq_save();
+	memset(tk_shinfo->evtchn_pending, 0, sizeof(tk_shinfo->evtchn_pending));
+	memset(tk_shinfo->evtchn_mask, 0, sizeof(tk_shinfo->evtchn_mask));
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
+		xl_write_ulong(&tk_shinfo->vcpu_info[cpu].evtchn_pending_sel,
+			       0);
+		xl_write8(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_pending, 0);
+	}
+	tk_irq_restore(flags);
+}
+
+void tk_watchdog_fired(void)
+{
+	uint64_t now = tk_now_ns();
+
+	if (!xr.test || !xr.deadline)
+		return;
+	if (now < xr.deadline) {
+		tk_lapic_timer(xr.deadline - now);
+		return;
+	}
+	failed++;
+	emit("not ok %u %s # timeout after %u s\n", xr.idx, xr.test->name,
+	     xr.timeout_s);
+	summary();
+	tk_shutdown(SHUTDOWN_crash);
+}
+
+static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
+{
+	unsigned int cpu, pages = tk_pages_in_use();
+	uint64_t t0 = tk_now_ns();
+	enum xt_result r;
+
+	xr.test = t;
+	xr.idx = idx;
+	xr.skip_reason[0] = 0;
+	xr.deadline = t0 + (uint64_t)xr.timeout_s * 1000000000ULL;
+	tk_lapic_timer((uint64_t)xr.timeout_s * 1000000000ULL);
+
+	r = t->fn();
+
+	/* Work a test started and never waited for. */
+	for (cpu = 1; cpu < xt_nr_vcpus(); cpu++) {
+		int st = LOAD(&xr.g[cpu].state);
+
+		if (st == MB_POSTED || st == MB_RUNNING) {
+			xt_log("test left work running on vCPU %u", cpu);
+			xt_wait_on(cpu);
+		}
+		STORE(&xr.g[cpu].state, MB_IDLE);
+	}
+	domain_reset();
+	tk_lapic_timer(0);
+	xr.deadline = 0;
+	xr.test = NULL;
+	if (xr.verbose) {
+		uint64_t us = (tk_now_ns() - t0) / 1000;
+
+		xt_log("%s: %llu.%03llu s", t->name,
+		       (unsigned long long)(us / 1000000),
+		       (unsigned long long)(us / 1000 % 1000));
+	}
+	if (tk_pages_in_use() != pages)
+		xt_log("runner: %s: %d arena pages not freed", t->name,
+		       (int)(tk_pages_in_use() - pages));
+	return r;
+}
+
+/* --- the entry point ----------------------------------------------------------------- */
+
+void xt_set_timeout(unsigned int seconds)
+{
+	xr.timeout_s = seconds;
+}
+
+void xt_set_vcpus(unsigned int guest, unsigned int peer)
+{
+	/* The vCPU count is what Xen gave the domain. */
+}
+
+void xt_set_quiet(bool quiet)
+{
+	xr.quiet = quiet;
+}
+
+static bool selected(const struct xt_test *t, int nsel, char **sel)
+{
+	int i;
+
+	if (!nsel)
+		return true;
+	for (i = 0; i < nsel; i++)
+		if (strstr(t->name, sel[i]))
+			return true;
+	return false;
+}
+
+static unsigned int to_uint(const char *s)
+{
+	unsigned int v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/*
+ * argv: [-l] [-v] [-t seconds] [-x name-substring]... [name-substring...]
+ * as for xl-selftest, plus -x: a matching test is not run but reported
+ * "ok N name # SKIP excluded (-x)" (for a test known not to finish here).
+ */
+int xt_main(int argc, char **argv, const struct xt_suite *suites,
+	    unsigned int nr_suites)
+{
+	char *sel[32], *excl[32];
+	bool list = false;
+	unsigned int s, i, n = 0, idx = 0;
+	int a, nsel = 0, nexcl = 0;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "-l"))
+			list = true;
+		else if (!strcmp(argv[a], "-v"))
+			xr.verbose = true;
+		else if (!strcmp(argv[a], "-t") && a + 1 < argc)
+			xr.timeout_s = to_uint(argv[++a]);
+		else if (!strcmp(argv[a], "-x") && a + 1 < argc &&
+			 nexcl < (int)(sizeof(excl) / sizeof(excl[0])))
+			excl[nexcl++] = argv[++a];
+		else if (nsel < (int)(sizeof(sel) / sizeof(sel[0])))
+			sel[nsel++] = argv[a];
+	}
+	for (s = 0; s < nr_suites; s++)
+		for (i = 0; i < suites[s].nr; i++)
+			if (selected(&suites[s].tests[i], nsel, sel))
+				n++;
+	if (list) {
+		for (s = 0; s < nr_suites; s++)
+			for (i = 0; i < suites[s].nr; i++)
+				if (selected(&suites[s].tests[i], nsel, sel))
+					tk_printf("%s\n",
+						  suites[s].tests[i].name);
+		return 0;
+	}
+	emit("TAP version 13\n1..%u\n", n);
+	for (s = 0; s < nr_suites; s++) {
+		for (i = 0; i < suites[s].nr; i++) {
+			const struct xt_test *t = &suites[s].tests[i];
+			enum xt_result r;
+
+			if (!selected(t, nsel, sel))
+				continue;
+			idx++;
+			if (nexcl && selected(t, nexcl, excl)) {
+				skipped++;
+				emit("ok %u %s # SKIP excluded (-x)\n", idx,
+				     t->name);
+				continue;
+			}
+			if (!(t->backends & XT_XEN_DOM0)) {
+				skipped++;
+				emit("ok %u %s # SKIP not on xen-dom0\n", idx,
+				     t->name);
+				continue;
+			}
+			if (t->min_vcpus > xt_nr_vcpus()) {
+				skipped++;
+				emit("ok %u %s # SKIP needs %u vCPUs\n", idx,
+				     t->name, t->min_vcpus);
+				continue;
+			}
+			if (t->needs_peer && !xt_have_peer()) {
+				skipped++;
+				emit("ok %u %s # SKIP needs a peer domain\n",
+				     idx, t->name);
+				continue;
+			}
+			r = run_one(idx, t);
+			if (r == XT_PASS) {
+				passed++;
+				emit("ok %u %s\n", idx, t->name);
+			} else if (r == XT_SKIP) {
+				skipped++;
+				emit("ok %u %s # SKIP %s\n", idx, t->name,
+				     xr.skip_reason[0] ? xr.skip_reason :
+							 "skipped");
+			} else {
+				failed++;
+				emit("not ok %u %s\n", idx, t->name);
+				if (xr.quiet)
+					xt_log("%s failed", t->name);
+			}
+		}
+	}
+	summary();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-vCPU setup and secondary vCPU bring-up.
+ *
+ * Xen creates all of dom0's vCPUs (one per physical CPU unless
+ * dom0_max_vcpus says otherwise) but starts only vCPU 0.  VCPUOP_is_up
+ * answers -ENOENT past the last one.  A PVH vCPU is started with
+ * VCPUOP_initialise and a struct vcpu_hvm_context (public hvm/hvm_vcpu.h;
+ * x86 hvm/domain.c, arch_set_info_hvm_guest): VCPU_HVM_MODE_64B starts it
+ * in long mode with our CR3 and flat cached segments, at tk_ap_entry64
+ * with the %rsp and %rdi we give.  Then VCPUOP_up.
+ */
+#include "tk.h"
+
+#include <xen/hvm/hvm_vcpu.h>
+
+#define TK_MAX_CPUS 8
+#define TK_AP_STACK 32768
+#define MSR_GS_BASE 0xc0000101
+
+struct tk_cpu tk_cpus[XL_MAX_VCPUS];
+unsigned int tk_nr_cpus = 1;
+
+static uint8_t tk_ap_stacks[TK_MAX_CPUS][TK_AP_STACK]
+	__attribute__((aligned(16)));
+
+extern uint8_t tk_pml4[];
+extern const uint8_t tk_ap_entry64[];
+
+/* This vCPU's %gs, IDT and local APIC. */
+static void tk_cpu_setup(unsigned int cpu)
+{
+	struct tk_cpu *c = &tk_cpus[cpu];
+
+	c->id = cpu;
+	tk_wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
+	tk_idt_load();
+	tk_lapic_init();
+	c->apic_id = tk_lapic_id();
+}
+
+void tk_ap_main(unsigned int cpu)
+{
+	tk_cpu_setup(cpu);
+	__atomic_store_n(&tk_cpus[cpu].online, 1, __ATOMIC_SEQ_CST);
+	__asm__ __volatile__("sti" ::: "memory");
+	tk_secondary_loop(cpu);
+}
+
+static long vcpu_op(int cmd, unsigned int vcpu, void *arg)
+{
+	return tk_hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, (unsigned long)arg,
+			    0, 0);
+}
+
+static int start_ap(unsigned int cpu)
+{
+	struct vcpu_hvm_context ctx = { .mode = VCPU_HVM_MODE_64B };
+	struct vcpu_hvm_x86_64 *r = &ctx.cpu_regs.x86_64;
+	uint64_t cr0, cr4, efer, end;
+	long rc;
+
+	__asm__ __volatile__("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ __volatile__("mov %%cr4, %0" : "=r"(cr4));
+	efer = tk_rdmsr(0xc0000080);
+	r->rip = (uint64_t)(uintptr_t)tk_ap_entry64;
+	r->rsp = (uint64_t)(uintptr_t)&tk_ap_stacks[cpu][TK_AP_STACK];
+	r->rdi = cpu;
+	r->rflags = 0x2;
+	r->cr0 = cr0;
+	r->cr3 = (uint64_t)(uintptr_t)tk_pml4;
+	r->cr4 = cr4;
+	r->efer = efer;
+	rc = vcpu_op(VCPUOP_initialise, cpu, &ctx);
+	if (rc) {
+		tk_printf("# tk: VCPUOP_initialise(%u): %ld\n", cpu, rc);
+		return (int)rc;
+	}
+	rc = vcpu_op(VCPUOP_up, cpu, NULL);
+	if (rc) {
+		tk_printf("# tk: VCPUOP_up(%u): %ld\n", cpu, rc);
+		return (int)rc;
+	}
+	end = tk_now_ns() + 5000000000ULL;
+	while (!__atomic_load_n(&tk_cpus[cpu].online, __ATOMIC_SEQ_CST)) {
+		if (tk_now_ns() > end) {
+			tk_printf("# tk: vCPU %u did not come up\n", cpu);
+			return -1;
+		}
+		__asm__ __volatile__("pause");
+	}
+	return 0;
+}
+
+/* vCPU 0's own setup; before anything uses tk_cpu_id(). */
+void tk_bsp_setup(void)
+{
+	tk_cpu_setup(0);
+	tk_cpus[0].online = 1;
+}
+
+/* Bring up every vCPU Xen gave us (at most TK_MAX_CPUS); the count up. */
+int tk_smp_init(void)
+{
+	unsigned int cpu, nr;
+
+	for (nr = 1; nr < TK_MAX_CPUS; nr++)
+		if (vcpu_op(VCPUOP_is_up, nr, NULL) == -XEN_ENOENT)
+			break;
+	for (cpu = 1; cpu < nr; cpu++) {
+		if (start_ap(cpu))
+			break;
+		tk_nr_cpus = cpu + 1;
+	}
+	return (int)tk_nr_cpus;
+}

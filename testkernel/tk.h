@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test kernel internals: per-vCPU data, hypercalls through the hypercall
+ * page, the console, the local APIC, traps, the page arena.
+ */
+#ifndef TK_H
+#define TK_H
+
+#include <stdarg.h>
+
+#include <xenlite/xen.h>
+
+/* IDT vectors the test kernel uses. */
+#define TK_VEC_WAKE 0xf0     /* LAPIC IPI: wake a halted vCPU */
+#define TK_VEC_WATCHDOG 0xf1 /* LAPIC timer: the per-test watchdog */
+#define TK_VEC_UPCALL 0xf3   /* Xen's event channel callback vector */
+#define TK_VEC_SPURIOUS 0xff /* LAPIC spurious vector */
+
+#define X86_EFLAGS_IF 0x200UL
+
+/* --- per-vCPU data (%gs points at it) --------------------------------------- */
+
+struct tk_cpu {
+	unsigned int id; /* first: read as %gs:0 */
+	uint32_t apic_id;
+	uint32_t online;
+	uint64_t stack_top;
+};
+
+extern struct tk_cpu tk_cpus[XL_MAX_VCPUS];
+extern unsigned int tk_nr_cpus;
+
+static inline unsigned int tk_cpu_id(void)
+{
+	unsigned int id;
+
+	__asm__ __volatile__("movl %%gs:0, %0" : "=r"(id));
+	return id;
+}
+
+/* --- CPU helpers -------------------------------------------------------------- */
+
+static inline uint64_t tk_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void tk_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ __volatile__("wrmsr" ::"c"(msr), "a"((uint32_t)v),
+			     "d"((uint32_t)(v >> 32))
+			     : "memory");
+}
+
+static inline void tk_cpuid(uint32_t leaf, uint32_t sub, uint32_t *a,
+			    uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ __volatile__("cpuid"
+			     : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
+			     : "a"(leaf), "c"(sub));
+}
+
+static inline unsigned long tk_save_flags(void)
+{
+	unsigned long f;
+
+	__asm__ __volatile__("pushfq; popq %0" : "=r"(f)::"memory");
+	return f;
+}
+
+static inline unsigned long tk_irq_save(void)
+{
+	unsigned long f = tk_save_flags();
+
+	__asm__ __volatile__("cli" ::: "memory");
+	return f & X86_EFLAGS_IF;
+}
+
+static inline void tk_irq_restore(unsigned long f)
+{
+	if (f & X86_EFLAGS_IF)
+		__asm__ __volatile__("sti" ::: "memory");
+}
+
+static inline uint64_t tk_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* A spinlock that also masks interrupts (upcalls) while held. */
+struct tk_lock {
+	uint32_t v;
+};
+
+unsigned long tk_lock_irqsave(struct tk_lock *l);
+void tk_unlock_irqrestore(struct tk_lock *l, unsigned long flags);
+
+/* --- hypercalls ---------------------------------------------------------------- */
+
+extern uint8_t tk_hypercall_page[4096];
+
+long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		  unsigned long a3, unsigned long a4, unsigned long a5);
+int tk_hypercall_init(void);
+void tk_shutdown(unsigned int reason) __attribute__((noreturn));
+
+/* --- console ------------------------------------------------------------------- */
+
+int tk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int tk_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void tk_write(const char *s, size_t len);
+void tk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tk_vprintf(const char *fmt, va_list ap);
+/* Each line of the formatted text, with prefix before it, in one write. */
+void tk_vprint_lines(const char *prefix, const char *fmt, va_list ap);
+void tk_panic(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+extern int tk_log_level;
+uint64_t tk_trace_count(unsigned int cpu);
+
+/* --- traps and the local APIC ------------------------------------------------- */
+
+struct tk_regs {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+void tk_idt_init(void);
+void tk_idt_load(void);
+void tk_trap(struct tk_regs *r);
+/* Called from tk_trap on TK_VEC_WATCHDOG. */
+void tk_watchdog_fired(void);
+
+void tk_lapic_init(void);
+uint32_t tk_lapic_id(void);
+void tk_lapic_eoi(void);
+void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+/* One-shot LAPIC timer on this vCPU after about ns (0 stops it). */
+void tk_lapic_timer(uint64_t ns);
+
+/* --- memory --------------------------------------------------------------------- */
+
+void tk_mm_init(void);
+void *tk_alloc_pages(unsigned int n);
+void tk_free_pages(void *p);
+unsigned int tk_pages_in_use(void);
+
+/* --- time ------------------------------------------------------------------------ */
+
+void tk_time_init(void);
+uint64_t tk_now_ns(void);
+
+/* --- SMP and the shared info page -------------------------------------------- */
+
+extern struct shared_info *tk_shinfo;
+
+int tk_shinfo_init(void);
+extern uint64_t tk_start_info_pa;
+
+/* C entry points from head.S. */
+void tk_main(uint32_t start_info_pa) __attribute__((noreturn));
+void tk_bsp_setup(void);
+int tk_smp_init(void);
+void tk_ap_main(unsigned int cpu);
+/* Secondary vCPUs' idle loop; the runner supplies it. */
+void tk_secondary_loop(unsigned int cpu) __attribute__((noreturn));
+/* Run the suite; returns the number of failed tests. */
+int tk_run_tests(const char *cmdline);
+
+#endif /* TK_H */

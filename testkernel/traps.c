@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The IDT, trap dispatch, and the local APIC (wake IPIs between our vCPUs
+ * and the per-test watchdog timer).
+ *
+ * Exceptions print a register dump and shut the domain down with
+ * SHUTDOWN_crash (as dom0, Xen then reports "Hardware Dom0 crashed").
+ *
+ * The event channel upcall arrives as TK_VEC_UPCALL, registered with
+ * HVM_PARAM_CALLBACK_IRQ as a vector: Xen injects it on any vCPU whose
+ * vcpu_info->evtchn_upcall_pending is set, outside the local APIC, so it
+ * takes no EOI (xen/arch/x86/hvm/irq.c, hvm_vcpu_has_pending_irq).
+ */
+#include <xenlite/evtchn.h>
+
+#include "tk.h"
+
+struct idt_entry {
+	uint16_t off_lo;
+	uint16_t sel;
+	uint8_t ist;
+	uint8_t type;
+	uint16_t off_mid;
+	uint32_t off_hi;
+	uint32_t zero;
+} __attribute__((packed));
+
+static struct idt_entry tk_idt[256] __attribute__((aligned(16)));
+
+extern const uint8_t tk_vector_stubs[];
+
+void tk_idt_init(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < 256; v++) {
+		uint64_t a = (uint64_t)(uintptr_t)&tk_vector_stubs[v * 16];
+
+		tk_idt[v] = (struct idt_entry){
+			.off_lo = a & 0xffff,
+			.sel = 0x08,
+			.type = 0x8e, /* present, DPL 0, interrupt gate */
+			.off_mid = (a >> 16) & 0xffff,
+			.off_hi = a >> 32,
+		};
+	}
+}
+
+void tk_idt_load(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed))
+	ptr = { sizeof(tk_idt) - 1, (uint64_t)(uintptr_t)tk_idt };
+
+	__asm__ __volatile__("lidt %0" ::"m"(ptr));
+}
+
+static const char *const exc_names[32] = {
+	"#DE divide error",
+	"#DB debug",
+	"NMI",
+	"#BP breakpoint",
+	"#OF overflow",
+	"#BR bound range",
+	"#UD invalid opcode",
+	"#NM device not available",
+	"#DF double fault",
+	"coprocessor",
+	"#TS invalid TSS",
+	"#NP segment not present",
+	"#SS stack fault",
+	"#GP general protection",
+	"#PF page fault",
+	"reserved",
+	"#MF x87 FP",
+	"#AC alignment check",
+	"#MC machine check",
+	"#XM SIMD FP",
+	"#VE virtualization",
+	"#CP control protection",
+};
+
+static void dump_stack(uint64_t rsp)
+{
+	const uint64_t *sp = (const uint64_t *)(uintptr_t)rsp;
+	unsigned int i;
+
+	/* Only inside the identity map's first 4 GiB. */
+	if (rsp < 0x1000 || rsp >= 0xfffff000ULL || (rsp & 7))
+		return;
+	tk_printf("stack:");
+	for (i = 0; i < 16 && (rsp + i * 8) < 0x100000000ULL; i++)
+		tk_printf("%s %016llx", i % 4 ? "" : "\n ",
+			  (unsigned long long)sp[i]);
+	tk_printf("\n");
+}
+
+static void __attribute__((noreturn)) fatal_trap(struct tk_regs *r)
+{
+	uint64_t cr2, cr3;
+	const char *name = r->vector < 32 && exc_names[r->vector] ?
+				   exc_names[r->vector] :
+				   "unexpected vector";
+
+	__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
+	__asm__ __volatile__("mov %%cr3, %0" : "=r"(cr3));
+	tk_printf("\ntk: FATAL: vector %llu (%s) error %#llx on vCPU %u\n",
+		  (unsigned long long)r->vector, name,
+		  (unsigned long long)r->error, tk_cpu_id());
+	tk_printf("RIP %04llx:%016llx RFLAGS %016llx\n",
+		  (unsigned long long)r->cs, (unsigned long long)r->rip,
+		  (unsigned long long)r->rflags);
+	tk_printf("RSP %04llx:%016llx CR2 %016llx CR3 %016llx\n",
+		  (unsigned long long)r->ss, (unsigned long long)r->rsp,
+		  (unsigned long long)cr2, (unsigned long long)cr3);
+	tk_printf("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
+		  (unsigned long long)r->rax, (unsigned long long)r->rbx,
+		  (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+	tk_printf("RSI %016llx RDI %016llx RBP %016llx R8  %016llx\n",
+		  (unsigned long long)r->rsi, (unsigned long long)r->rdi,
+		  (unsigned long long)r->rbp, (unsigned long long)r->r8);
+	tk_printf("R9  %016llx R10 %016llx R11 %016llx R12 %016llx\n",
+		  (unsigned long long)r->r9, (unsigned long long)r->r10,
+		  (unsigned long long)r->r11, (unsigned long long)r->r12);
+	tk_printf("R13 %016llx R14 %016llx R15 %016llx\n",
+		  (unsigned long long)r->r13, (unsigned long long)r->r14,
+		  (unsigned long long)r->r15);
+	dump_stack(r->rsp);
+	tk_printf("Bail out! test kernel crashed\n");
+	tk_shutdown(SHUTDOWN_crash);
+}
+
+void tk_trap(struct tk_regs *r)
+{
+	switch (r->vector) {
+	case TK_VEC_UPCALL:
+		xl_evtchn_upcall();
+		return;
+	case TK_VEC_WAKE:
+		tk_lapic_eoi();
+		return;
+	case TK_VEC_WATCHDOG:
+		tk_lapic_eoi();
+		tk_watchdog_fired();
+		return;
+	case TK_VEC_SPURIOUS:
+		return;
+	}
+	if (r->vector < 32)
+		fatal_trap(r);
+	/* Some other external interrupt: note it and carry on. */
+	tk_printf("# tk: unexpected interrupt vector %llu on vCPU %u\n",
+		  (unsigned long long)r->vector, tk_cpu_id());
+	tk_lapic_eoi();
+}
+
+/* --- the local APIC ------------------------------------------------------------------ */
+
+/*
+ * x2APIC when the CPU offers it (MSR access, no MMIO mapping needed),
+ * else xAPIC MMIO at the default base (the identity map covers it).
+ * Xen emulates the LAPIC for PVH guests (vlapic).
+ */
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_EXTD (1ULL << 10)
+#define APIC_BASE_ENABLE (1ULL << 11)
+#define XAPIC_MMIO 0xfee00000UL
+
+#define APIC_ID 0x02
+#define APIC_EOI 0x0b
+#define APIC_SVR 0x0f
+#define APIC_ICR 0x30
+#define APIC_ICR2 0x31
+#define APIC_LVTT 0x32
+#define APIC_TMICT 0x38
+#define APIC_TDCR 0x3e
+
+static bool tk_x2apic;
+
+static uint32_t apic_read(unsigned int reg)
+{
+	if (tk_x2apic)
+		return (uint32_t)tk_rdmsr(0x800 + reg);
+	return *(volatile uint32_t *)(XAPIC_MMIO + reg * 16);
+}
+
+static void apic_write(unsigned int reg, uint32_t v)
+{
+	if (tk_x2apic)
+		tk_wrmsr(0x800 + reg, v);
+	else
+		*(volatile uint32_t *)(XAPIC_MMIO + reg * 16) = v;
+}
+
+void tk_lapic_init(void)
+{
+	uint32_t a, b, c, d;
+	uint64_t base = tk_rdmsr(MSR_APIC_BASE);
+
+	tk_cpuid(1, 0, &a, &b, &c, &d);
+	tk_x2apic = c & (1U << 21);
+	base |= APIC_BASE_ENABLE;
+	if (tk_x2apic)
+		base |= APIC_BASE_EXTD;
+	tk_wrmsr(MSR_APIC_BASE, base);
+	/* Software enable, spurious vector. */
+	apic_write(APIC_SVR, 0x100 | TK_VEC_SPURIOUS);
+	/* Timer masked until the watchdog arms it. */
+	apic_write(APIC_LVTT, 0x10000 | TK_VEC_WATCHDOG);
+}
+
+uint32_t tk_lapic_id(void)
+{
+	uint32_t id = apic_read(APIC_ID);
+
+	return tk_x2apic ? id : id >> 24;
+}
+
+void tk_lapic_eoi(void)
+{
+	apic_write(APIC_EOI, 0);
+}
+
+void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+	if (tk_x2apic) {
+		tk_wrmsr(0x800 + APIC_ICR, ((uint64_t)apic_id << 32) | vector);
+		return;
+	}
+	apic_write(APIC_ICR2, apic_id << 24);
+	apic_write(APIC_ICR, vector);
+}
+
+/*
+ * Xen's vlapic counts at 100 MHz (APIC_BUS_CYCLE_NS 10, asm/hvm/vlapic.h);
+ * with divide-by-128 a tick is 1.28 us and the 32-bit count reaches about
+ * 5,500 s.  Accuracy does not matter: the watchdog checks the deadline.
+ */
+void tk_lapic_timer(uint64_t ns)
+{
+	uint64_t count = ns / 1280;
+
+	if (count > 0xffffffffULL)
+		count = 0xffffffffULL;
+	apic_write(APIC_TMICT, 0);
+	if (!ns)
+		return;
+	apic_write(APIC_TDCR, 0xa);		/* divide by 128 */
+	apic_write(APIC_LVTT, TK_VEC_WATCHDOG); /* one-shot, unmasked */
+	apic_write(APIC_TMICT, count ? (uint32_t)count : 1);
+}
