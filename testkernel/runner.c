@@ -324,6 +324,28 @@ static void domain_reset(void)
 	tk_irq_restore(flags);
 }
 
+/*
+ * For a timeout report: the lowest port p with p..max all closed, found
+ * by bisection over EVTCHNOP_status (exact when the open ports are the
+ * contiguous 1..p-1 that lowest-free allocation makes).
+ */
+static unsigned int open_port_bound(void)
+{
+	unsigned int lo = 1, hi = EVTCHN_FIFO_NR_CHANNELS, mid;
+	struct evtchn_status st;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		st = (struct evtchn_status){ .dom = DOMID_SELF, .port = mid };
+		if (!xl_hc_event_channel_op(EVTCHNOP_status, &st) &&
+		    st.status != EVTCHNSTAT_closed)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void tk_watchdog_fired(void)
 {
 	uint64_t now = tk_now_ns();
@@ -335,6 +357,7 @@ void tk_watchdog_fired(void)
 		return;
 	}
 	failed++;
+	xt_log("runner: timeout; ports 1..%u look open", open_port_bound() - 1);
 	emit("not ok %u %s # timeout after %u s\n", xr.idx, xr.test->name,
 	     xr.timeout_s);
 	summary();
