@@ -9,6 +9,8 @@
  *   -l  -v  -t SECONDS  NAME-SUBSTRING...   as for xl-selftest
  *   -x NAME-SUBSTRING    report matching tests as skipped, do not run them
  *   xl_log=N             core log level (3 err .. 7 debug; default 4)
+ *   tk_ud2               execute ud2 before the tests (checks the crash path:
+ *                        register dump, SHUTDOWN_crash)
  */
 #include <string.h>
 
@@ -64,6 +66,8 @@ int tk_run_tests(const char *cmdline)
 			tk_log_level = argv[i][7] - '0';
 			continue;
 		}
+		if (!strcmp(argv[i], "tk_ud2"))
+			__asm__ __volatile__("ud2");
 		args[n++] = argv[i];
 	}
 	return xt_main(n, args, suites, sizeof(suites) / sizeof(suites[0]));
