@@ -9,6 +9,8 @@
  *   -l  -v  -t SECONDS  NAME-SUBSTRING...   as for xl-selftest
  *   -x NAME-SUBSTRING    report matching tests as skipped, do not run them
  *   xl_log=N             core log level (3 err .. 7 debug; default 4)
+ *   upcall=percpu        per-vCPU HVMOP_set_evtchn_upcall_vector instead of
+ *                        the global HVM_PARAM_CALLBACK_IRQ vector
  *   tk_ud2               execute ud2 before the tests (checks the crash path:
  *                        register dump, SHUTDOWN_crash)
  */
@@ -68,6 +70,8 @@ int tk_run_tests(const char *cmdline)
 		}
 		if (!strcmp(argv[i], "tk_ud2"))
 			__asm__ __volatile__("ud2");
+		if (!strncmp(argv[i], "upcall=", 7))
+			continue; /* taken at boot */
 		args[n++] = argv[i];
 	}
 	return xt_main(n, args, suites, sizeof(suites) / sizeof(suites[0]));
@@ -141,14 +145,24 @@ void tk_main(uint32_t start_info_pa)
 	if (rc)
 		tk_panic("XENMEM_add_to_physmap(shared_info): %ld", rc);
 	tk_time_init();
-	rc = set_callback_vector(TK_VEC_UPCALL);
-	if (rc)
-		tk_panic("HVM_PARAM_CALLBACK_IRQ (vector %#x): %ld",
-			 TK_VEC_UPCALL, rc);
+	tk_upcall_percpu = strstr(cmdline, "upcall=percpu") != NULL;
+	if (tk_upcall_percpu) {
+		rc = tk_upcall_percpu_setup(0);
+		if (rc)
+			tk_panic("HVMOP_set_evtchn_upcall_vector(0): %ld", rc);
+	} else {
+		rc = set_callback_vector(TK_VEC_UPCALL);
+		if (rc)
+			tk_panic("HVM_PARAM_CALLBACK_IRQ (vector %#x): %ld",
+				 TK_VEC_UPCALL, rc);
+	}
 	nr = tk_smp_init();
 	boot_ns = xen_system_time();
-	tk_printf("tk: %d vCPU%s up, Xen system time %llu ms\n", nr,
-		  nr == 1 ? "" : "s", (unsigned long long)(boot_ns / 1000000));
+	tk_printf(
+		"tk: %d vCPU%s up, upcall %s vector %#x, Xen system time %llu ms\n",
+		nr, nr == 1 ? "" : "s",
+		tk_upcall_percpu ? "per-vCPU" : "global", TK_VEC_UPCALL,
+		(unsigned long long)(boot_ns / 1000000));
 	__asm__ __volatile__("sti" ::: "memory");
 
 	rc = tk_run_tests(cmdline);

@@ -39,9 +39,30 @@ static void tk_cpu_setup(unsigned int cpu)
 	c->apic_id = tk_lapic_id();
 }
 
+bool tk_upcall_percpu;
+
+/* HVMOP_set_evtchn_upcall_vector for cpu (Xen also asserts it once). */
+int tk_upcall_percpu_setup(unsigned int cpu)
+{
+	struct xen_hvm_evtchn_upcall_vector uv = { .vcpu = cpu,
+						   .vector = TK_VEC_UPCALL };
+
+	return (int)tk_hypercall(__HYPERVISOR_hvm_op,
+				 HVMOP_set_evtchn_upcall_vector,
+				 (unsigned long)&uv, 0, 0, 0);
+}
+
 void tk_ap_main(unsigned int cpu)
 {
+	int rc;
+
 	tk_cpu_setup(cpu);
+	if (tk_upcall_percpu) {
+		rc = tk_upcall_percpu_setup(cpu);
+		if (rc)
+			tk_panic("HVMOP_set_evtchn_upcall_vector(%u): %d", cpu,
+				 rc);
+	}
 	__atomic_store_n(&tk_cpus[cpu].online, 1, __ATOMIC_SEQ_CST);
 	__asm__ __volatile__("sti" ::: "memory");
 	tk_secondary_loop(cpu);

@@ -163,6 +163,10 @@ uint64_t tk_now_ns(void);
 /* --- SMP and the shared info page -------------------------------------------- */
 
 extern struct shared_info *tk_shinfo;
+/* Per-vCPU HVMOP_set_evtchn_upcall_vector (LAPIC, EOI) vs the global
+ * HVM_PARAM_CALLBACK_IRQ vector (no EOI). */
+extern bool tk_upcall_percpu;
+int tk_upcall_percpu_setup(unsigned int cpu);
 
 int tk_shinfo_init(void);
 extern uint64_t tk_start_info_pa;

@@ -9,7 +9,9 @@
  * The event channel upcall arrives as TK_VEC_UPCALL, registered with
  * HVM_PARAM_CALLBACK_IRQ as a vector: Xen injects it on any vCPU whose
  * vcpu_info->evtchn_upcall_pending is set, outside the local APIC, so it
- * takes no EOI (xen/arch/x86/hvm/irq.c, hvm_vcpu_has_pending_irq).
+ * takes no EOI (xen/arch/x86/hvm/irq.c, hvm_vcpu_has_pending_irq).  With
+ * upcall=percpu it is registered per vCPU with
+ * HVMOP_set_evtchn_upcall_vector instead and comes through the vLAPIC.
  */
 #include <xenlite/evtchn.h>
 
@@ -136,6 +138,14 @@ void tk_trap(struct tk_regs *r)
 {
 	switch (r->vector) {
 	case TK_VEC_UPCALL:
+		/*
+		 * Per-vCPU vectors come through the LAPIC: EOI first, as
+		 * Linux does; Xen raises the vector again only when
+		 * evtchn_upcall_pending goes from 0 to 1, which the core's
+		 * loop re-checks (hvm_assert_evtchn_irq).
+		 */
+		if (tk_upcall_percpu)
+			tk_lapic_eoi();
 		xl_evtchn_upcall();
 		return;
 	case TK_VEC_WAKE:
