@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/xen-lib.sh: shell helpers shared by the real-Xen tools (source it
+# from bash; it sets no shell options and runs nothing on its own).
+#
+#   xlib_prog=NAME          prefix for xlib_say/xlib_die (default: the script)
+#   xlib_say MSG...         "NAME: MSG" on stderr
+#   xlib_die MSG...         "NAME: error: MSG" on stderr, exit 1
+#   xlib_need CMD...        die unless every CMD is on PATH (names the package)
+#   xlib_now                seconds since the epoch, with fractions
+#   xlib_since T0 [T1]      T1 (default now) - T0 in seconds, one decimal
+#   xlib_kver               kernel version of the installed linux-image-amd64
+#   xlib_xen_elf OUT        gunzip /boot/xen-4.17-amd64.gz to OUT when stale
+#                           (QEMU's -kernel wants the multiboot ELF inside)
+#   xlib_copy_bins ROOT F.. copy files F (absolute paths) into ROOT at the
+#                           same paths, with every library ldd names for them
+#   xlib_copy_tree ROOT D.. copy directories D (absolute) into ROOT
+#   xlib_mod_order KVER M.. module names M with their dependencies, deps
+#                           first, as paths under /lib/modules/KVER
+#   xlib_cpio_gz DIR OUT    newc cpio of DIR's contents, gzipped, to OUT
+#                           (owned by root, written through OUT.tmp)
+#   xlib_qemu_kill PID      end a QEMU started by this script, by its pid
+#   xlib_qemu_cpu           the -cpu value that works for Xen under TCG here
+#
+# Needs: coreutils, gzip, cpio, ldd (libc-bin), modinfo (kmod).
+
+: "${xlib_prog:=$(basename "${0:-xen-lib}")}"
+
+XLIB_XEN_GZ=${XLIB_XEN_GZ:-/boot/xen-4.17-amd64.gz}
+
+xlib_say()
+{
+	printf '%s: %s\n' "$xlib_prog" "$*" >&2
+}
+
+xlib_die()
+{
+	printf '%s: error: %s\n' "$xlib_prog" "$*" >&2
+	exit 1
+}
+
+# Which Debian package provides a command we need (for the error message).
+xlib__pkg_of()
+{
+	case $1 in
+	qemu-system-x86_64) echo qemu-system-x86 ;;
+	busybox) echo busybox-static ;;
+	cpio) echo cpio ;;
+	cyclictest) echo rt-tests ;;
+	modinfo) echo kmod ;;
+	ldd) echo libc-bin ;;
+	gzip | gunzip) echo gzip ;;
+	timeout) echo coreutils ;;
+	*) echo "the package providing $1" ;;
+	esac
+}
+
+xlib_need()
+{
+	local c
+
+	for c; do
+		command -v "$c" >/dev/null 2>&1 ||
+			xlib_die "'$c' not found: install $(xlib__pkg_of "$c") (tools/setup --xen)"
+	done
+}
+
+xlib_now()
+{
+	date +%s.%N
+}
+
+xlib_since()
+{
+	awk -v a="$1" -v b="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# The linux-image-amd64 metapackage depends on exactly one versioned image,
+# e.g. "linux-image-6.1.0-57-amd64 (= 6.1.192-3)"; /lib/modules may hold
+# others (older, or headers-only leftovers), so ask dpkg, not ls.
+xlib_kver()
+{
+	local dep
+
+	dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null) ||
+		xlib_die "linux-image-amd64 is not installed (tools/setup --xen)"
+	dep=${dep%% *}
+	dep=${dep%%,*}
+	dep=${dep#linux-image-}
+	[[ -n $dep && -d /lib/modules/$dep && -f /boot/vmlinuz-$dep ]] ||
+		xlib_die "linux-image-amd64 names kernel '$dep', but /boot/vmlinuz-$dep or /lib/modules/$dep is missing"
+	printf '%s\n' "$dep"
+}
+
+xlib_xen_elf()
+{
+	local out=$1 tmp
+
+	[[ -f $XLIB_XEN_GZ ]] ||
+		xlib_die "no $XLIB_XEN_GZ: install xen-hypervisor-4.17-amd64 (tools/setup --xen)"
+	if [[ -s $out && ! $XLIB_XEN_GZ -nt $out ]]; then
+		return 0
+	fi
+	mkdir -p "$(dirname "$out")"
+	# Another tool may gunzip to the same path at the same time: write a
+	# private temporary and rename it into place.
+	tmp=$(mktemp "$out.XXXXXX")
+	gunzip -c "$XLIB_XEN_GZ" >"$tmp" || { rm -f "$tmp"; xlib_die "gunzip $XLIB_XEN_GZ failed"; }
+	mv -f "$tmp" "$out"
+}
+
+# Copy one file to ROOT at its own path, following symlinks (the link's
+# name is what ldd and ld.so look for).
+xlib__put()
+{
+	local root=$1 f=$2
+
+	[[ -e $root$f ]] && return 0
+	mkdir -p "$root$(dirname "$f")"
+	cp -L --preserve=mode "$f" "$root$f"
+}
+
+xlib_copy_bins()
+{
+	local root=$1 f lib
+	shift
+
+	for f; do
+		[[ -f $f ]] || xlib_die "no such file to copy: $f"
+		xlib__put "$root" "$f"
+		# "libx.so.1 => /lib/.../libx.so.1 (0x...)" and
+		# "/lib64/ld-linux-x86-64.so.2 (0x...)"; static binaries print
+		# "not a dynamic executable" and ldd fails: nothing to add.
+		while read -r lib; do
+			[[ -n $lib ]] && xlib__put "$root" "$lib"
+		done < <(ldd "$f" 2>/dev/null |
+			awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+			     $1 ~ /^\// { print $1 }')
+		if ldd "$f" 2>/dev/null | grep -q 'not found'; then
+			xlib_die "ldd $f: missing libraries: $(ldd "$f" | grep 'not found' | tr -s ' \t' ' ')"
+		fi
+	done
+}
+
+xlib_copy_tree()
+{
+	local root=$1 d
+	shift
+
+	for d; do
+		[[ -d $d ]] || xlib_die "no such directory to copy: $d"
+		mkdir -p "$root$(dirname "$d")"
+		cp -a "$d" "$root$(dirname "$d")/"
+	done
+}
+
+xlib_mod_order()
+{
+	local kver=$1 m
+	shift
+	declare -A done_=()
+	local -a order=()
+
+	xlib__mod_visit()
+	{
+		local name=${1//_/-} dep path deps
+		[[ -n ${done_[$name]:-} ]] && return 0
+		done_[$name]=1
+		path=$(modinfo -k "$kver" -n "$name" 2>/dev/null) ||
+			xlib_die "kernel $kver has no module '$name'"
+		case $path in
+		builtin | "(builtin)" | */builtin*) return 0 ;;
+		esac
+		deps=$(modinfo -k "$kver" -F depends "$name")
+		for dep in ${deps//,/ }; do
+			xlib__mod_visit "$dep"
+		done
+		order+=("$path")
+	}
+	for m; do
+		xlib__mod_visit "$m"
+	done
+	printf '%s\n' "${order[@]}"
+}
+
+xlib_cpio_gz()
+{
+	local dir=$1 out=$2
+
+	( cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0 ) | gzip -6 >"$out.tmp" ||
+		{ rm -f "$out.tmp"; xlib_die "cpio/gzip of $dir failed"; }
+	mv -f "$out.tmp" "$out"
+}
+
+xlib_qemu_kill()
+{
+	local pid=$1
+
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# SMAP crashes a PV dom0, RDTSCP crashes PVH/HVM guests under QEMU's SVM,
+# XSAVE crashed a PVH dom0 running the toolstack (../shared/docs/xen-facts.md).
+xlib_qemu_cpu()
+{
+	echo 'max,-smap,-rdtscp,-xsave'
+}
