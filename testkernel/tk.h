@@ -116,6 +116,8 @@ int tk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int tk_snprintf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void tk_write(const char *s, size_t len);
+/* From now on write without the console lock (fatal paths). */
+void tk_console_bust(void);
 void tk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tk_vprintf(const char *fmt, va_list ap);
 /* Each line of the formatted text, with prefix before it, in one write. */

@@ -108,6 +108,7 @@ static void __attribute__((noreturn)) fatal_trap(struct tk_regs *r)
 
 	__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
 	__asm__ __volatile__("mov %%cr3, %0" : "=r"(cr3));
+	tk_console_bust();
 	tk_printf("\ntk: FATAL: vector %llu (%s) error %#llx on vCPU %u\n",
 		  (unsigned long long)r->vector, name,
 		  (unsigned long long)r->error, tk_cpu_id());

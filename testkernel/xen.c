@@ -74,6 +74,13 @@ void tk_shutdown(unsigned int reason)
 /* --- console ------------------------------------------------------------------------ */
 
 static struct tk_lock tk_console_lock;
+static bool tk_console_busted;
+
+/* A fatal path may interrupt a holder of the console lock: write anyway. */
+void tk_console_bust(void)
+{
+	__atomic_store_n(&tk_console_busted, true, __ATOMIC_SEQ_CST);
+}
 
 /*
  * CONSOLEIO_write as dom0 goes straight to Xen's console (serial).  Only
@@ -98,7 +105,13 @@ static void console_raw(const char *s, size_t len)
 
 void tk_write(const char *s, size_t len)
 {
-	unsigned long flags = tk_lock_irqsave(&tk_console_lock);
+	unsigned long flags;
+
+	if (__atomic_load_n(&tk_console_busted, __ATOMIC_RELAXED)) {
+		console_raw(s, len);
+		return;
+	}
+	flags = tk_lock_irqsave(&tk_console_lock);
 
 	console_raw(s, len);
 	tk_unlock_irqrestore(&tk_console_lock, flags);
@@ -152,6 +165,7 @@ void tk_panic(const char *fmt, ...)
 {
 	va_list ap;
 
+	tk_console_bust();
 	va_start(ap, fmt);
 	tk_vprint_lines("tk: PANIC: ", fmt, ap);
 	va_end(ap);
