@@ -127,8 +127,9 @@ demo: all
 	@VARIANT=$(VARIANT) tools/tick-compare
 
 # The files clang-format owns; tools/run-checks checks the same list.
-FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c \
-	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h)
+FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c \
+	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h \
+	testkernel/*.h testkernel/include/*.h)
 
 format:
 	clang-format -i $(FORMAT_FILES)
