@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # tools/xen-lib.sh: shell helpers shared by the real-Xen tools (source it
 # from bash; it sets no shell options and runs nothing on its own).
@@ -12,6 +13,10 @@
 #   xlib_kver               kernel version of the installed linux-image-amd64
 #   xlib_xen_elf OUT        gunzip /boot/xen-4.17-amd64.gz to OUT when stale
 #                           (QEMU's -kernel wants the multiboot ELF inside)
+#   xlib_vmlinux BZIMAGE OUT  the ELF kernel inside a bzImage, to OUT when
+#                           stale (xz, gzip or zstd payload); Xen's dom0
+#                           builder and libxenguest load it without the
+#                           decompression that costs seconds under TCG
 #   xlib_copy_bins ROOT F.. copy files F (absolute paths) into ROOT at the
 #                           same paths, with every library ldd names for them
 #   xlib_copy_tree ROOT D.. copy directories D (absolute) into ROOT
@@ -19,8 +24,12 @@
 #                           first, as paths under /lib/modules/KVER
 #   xlib_cpio_gz DIR OUT    newc cpio of DIR's contents, gzipped, to OUT
 #                           (owned by root, written through OUT.tmp)
+#   xlib_cpio DIR OUT       the same, uncompressed
 #   xlib_qemu_kill PID      end a QEMU started by this script, by its pid
 #   xlib_qemu_cpu           the -cpu value that works for Xen under TCG here
+#   xlib_other_qemus        how many qemu-system-* processes run (any owner)
+#   xlib_wait_quiet SECS    wait up to SECS for other QEMUs to end (TCG runs
+#                           on shared cores distort each other's timings)
 #
 # Needs: coreutils, gzip, cpio, ldd (libc-bin), modinfo (kmod).
 
@@ -109,6 +118,42 @@ xlib_xen_elf()
 	mv -f "$tmp" "$out"
 }
 
+xlib_vmlinux()
+{
+	local bz=$1 out=$2 ss po pl off tmp magic
+
+	[[ -f $bz ]] || xlib_die "no such kernel: $bz"
+	if [[ -s $out && ! $bz -nt $out ]]; then
+		return 0
+	fi
+	# x86 boot protocol >= 2.08: setup_sects at 0x1f1 (0 means 4), the
+	# payload's offset from the protected-mode code at 0x248, its length at
+	# 0x24c.  The build appends the uncompressed size (le32) to the stream.
+	[[ $(od -An -c -j 514 -N4 "$bz" | tr -d ' ') == HdrS ]] ||
+		xlib_die "$bz is not a bzImage (no HdrS)"
+	ss=$(od -An -tu1 -j $((0x1f1)) -N1 "$bz" | tr -d ' ')
+	((ss)) || ss=4
+	po=$(od -An -tu4 -j $((0x248)) -N4 "$bz" | tr -d ' ')
+	pl=$(od -An -tu4 -j $((0x24c)) -N4 "$bz" | tr -d ' ')
+	off=$(((ss + 1) * 512 + po))
+	magic=$(od -An -tx1 -j "$off" -N4 "$bz" | tr -d ' ')
+	mkdir -p "$(dirname "$out")"
+	tmp=$(mktemp "$out.XXXXXX")
+	case $magic in
+	fd377a58) xlib_need xz
+		tail -c +$((off + 1)) "$bz" | head -c "$pl" | xz -dc --single-stream >"$tmp" 2>/dev/null || true ;;
+	1f8b*) tail -c +$((off + 1)) "$bz" | head -c "$pl" | gzip -dc >"$tmp" 2>/dev/null || true ;;
+	28b52ffd) xlib_need zstd
+		tail -c +$((off + 1)) "$bz" | head -c "$pl" | zstd -dcq >"$tmp" 2>/dev/null || true ;;
+	*) rm -f "$tmp"; xlib_die "$bz: unknown payload compression (magic $magic)" ;;
+	esac
+	if [[ $(head -c 4 "$tmp" | od -An -tx1 | tr -d ' ') != 7f454c46 ]]; then
+		rm -f "$tmp"
+		xlib_die "$bz: the payload did not decompress to an ELF file"
+	fi
+	mv -f "$tmp" "$out"
+}
+
 # Copy one file to ROOT at its own path, following symlinks (the link's
 # name is what ldd and ld.so look for).
 xlib__put()
@@ -193,6 +238,16 @@ xlib_cpio_gz()
 	mv -f "$out.tmp" "$out"
 }
 
+xlib_cpio()
+{
+	local dir=$1 out=$2
+
+	( cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0 ) >"$out.tmp" ||
+		{ rm -f "$out.tmp"; xlib_die "cpio of $dir failed"; }
+	mv -f "$out.tmp" "$out"
+}
+
 xlib_qemu_kill()
 {
 	local pid=$1
@@ -212,4 +267,28 @@ xlib_qemu_kill()
 xlib_qemu_cpu()
 {
 	echo 'max,-smap,-rdtscp,-xsave'
+}
+
+xlib_other_qemus()
+{
+	pgrep -c '^qemu-system-' 2>/dev/null || true
+}
+
+xlib_wait_quiet()
+{
+	local secs=$1 t0 n
+
+	t0=$(date +%s)
+	n=$(xlib_other_qemus)
+	((n > 0)) || return 0
+	xlib_say "waiting up to $secs s for $n other QEMU process(es) to end"
+	while ((n > 0 && $(date +%s) - t0 < secs)); do
+		sleep 2
+		n=$(xlib_other_qemus)
+	done
+	if ((n > 0)); then
+		xlib_say "still $n other QEMU process(es) after $secs s: going ahead (timings will be slower)"
+	else
+		xlib_say "no other QEMU after $(($(date +%s) - t0)) s"
+	fi
 }
