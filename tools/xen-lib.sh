@@ -25,6 +25,9 @@
 #   xlib_cpio_gz DIR OUT    newc cpio of DIR's contents, gzipped, to OUT
 #                           (owned by root, written through OUT.tmp)
 #   xlib_cpio DIR OUT       the same, uncompressed
+#   xlib_lock FILE SECS WHAT  hold an exclusive lock on FILE (flock) for the
+#                           rest of the script, waiting up to SECS for it;
+#                           WHAT names the holder in the waiting message
 #   xlib_qemu_kill PID      end a QEMU started by this script, by its pid
 #   xlib_qemu_cpu           the -cpu value that works for Xen under TCG here
 #   xlib_other_qemus        how many qemu-system-* processes run (any owner)
@@ -115,6 +118,7 @@ xlib_xen_elf()
 	# private temporary and rename it into place.
 	tmp=$(mktemp "$out.XXXXXX")
 	gunzip -c "$XLIB_XEN_GZ" >"$tmp" || { rm -f "$tmp"; xlib_die "gunzip $XLIB_XEN_GZ failed"; }
+	chmod 644 "$tmp"
 	mv -f "$tmp" "$out"
 }
 
@@ -151,6 +155,7 @@ xlib_vmlinux()
 		rm -f "$tmp"
 		xlib_die "$bz: the payload did not decompress to an ELF file"
 	fi
+	chmod 644 "$tmp"
 	mv -f "$tmp" "$out"
 }
 
@@ -246,6 +251,19 @@ xlib_cpio()
 		cpio --quiet -o -H newc -R 0:0 ) >"$out.tmp" ||
 		{ rm -f "$out.tmp"; xlib_die "cpio of $dir failed"; }
 	mv -f "$out.tmp" "$out"
+}
+
+xlib_lock()
+{
+	local file=$1 secs=$2 what=$3 fd
+
+	xlib_need flock
+	mkdir -p "$(dirname "$file")"
+	exec {fd}>>"$file"
+	if ! flock -n "$fd"; then
+		xlib_say "waiting up to $secs s for another $what (lock $file)"
+		flock -w "$secs" "$fd" || xlib_die "another $what still holds $file after $secs s"
+	fi
 }
 
 xlib_qemu_kill()
