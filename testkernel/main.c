@@ -166,6 +166,9 @@ void tk_main(uint32_t start_info_pa)
 	__asm__ __volatile__("sti" ::: "memory");
 
 	rc = tk_run_tests(cmdline);
+	tk_printf("tk: idle: %llu interrupts arrived between sti and hlt "
+		  "(the STI shadow not honoured; stepped over the hlt)\n",
+		  (unsigned long long)tk_idle_shadow_misses());
 	tk_printf("tk: done after %llu ms of Xen system time; %s\n",
 		  (unsigned long long)(xen_system_time() / 1000000),
 		  rc ? "crash (tests failed)" : "poweroff");

@@ -138,6 +138,9 @@ struct tk_regs {
 };
 
 void tk_idt_init(void);
+/* The hlt of the idle (os.c), and interrupts that landed on it. */
+extern const uint8_t tk_idle_hlt[];
+uint64_t tk_idle_shadow_misses(void);
 void tk_idt_load(void);
 void tk_trap(struct tk_regs *r);
 /* Called from tk_trap on TK_VEC_WATCHDOG. */

@@ -135,8 +135,32 @@ static void __attribute__((noreturn)) fatal_trap(struct tk_regs *r)
 	tk_shutdown(SHUTDOWN_crash);
 }
 
+/* Interrupts taken in the sti;hlt window, before the hlt (xl_os_safe_halt). */
+static uint64_t tk_shadow_misses[XL_MAX_VCPUS];
+
+uint64_t tk_idle_shadow_misses(void)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < XL_MAX_VCPUS; i++)
+		n += __atomic_load_n(&tk_shadow_misses[i], __ATOMIC_RELAXED);
+	return n;
+}
+
 void tk_trap(struct tk_regs *r)
 {
+	/*
+	 * An interrupt on the idle hlt itself came before the hlt ran (a
+	 * halted CPU resumes after it): return past it, or the vCPU would
+	 * halt with the wakeup already handled.  hlt is one byte.
+	 */
+	if (r->vector >= 32 && r->rip == (uintptr_t)tk_idle_hlt) {
+		r->rip++;
+		__atomic_fetch_add(
+			&tk_shadow_misses[tk_cpu_id() % XL_MAX_VCPUS], 1,
+			__ATOMIC_RELAXED);
+	}
 	switch (r->vector) {
 	case TK_VEC_UPCALL:
 		/*
