@@ -14,6 +14,7 @@
  * only: nothing here asserts on a timing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,27 +31,9 @@
 #define NR_VCPUS 2U
 #define CDF_POINTS 1000
 
-struct mode {
-	const char *name;
-	const char *label; /* short, for the plots */
-	struct xl_clock_config clock;
-	struct xt_tick_result r;
-	bool done;
-};
+static struct xt_tick_mode modes[XT_TICK_NR_MODES];
 
-static struct mode modes[] = {
-	{ .name = "periodic 100 Hz",
-	  .label = "100 Hz",
-	  .clock = { .mode = XL_CLOCK_PERIODIC, .hz = 100 } },
-	{ .name = "periodic 1000 Hz",
-	  .label = "1000 Hz",
-	  .clock = { .mode = XL_CLOCK_PERIODIC, .hz = 1000 } },
-	{ .name = "tickless singleshot",
-	  .label = "tickless",
-	  .clock = { .mode = XL_CLOCK_SINGLESHOT } },
-};
-
-#define NR_MODES (sizeof(modes) / sizeof(modes[0]))
+#define NR_MODES XT_TICK_NR_MODES
 
 static struct xt_tick_load load = {
 	.nr_vcpus = NR_VCPUS,
@@ -74,7 +57,7 @@ static uint64_t hv_hypercalls(void)
 
 static enum xt_result mode_case(void)
 {
-	struct mode *m = &modes[next_mode++];
+	struct xt_tick_mode *m = &modes[next_mode++];
 	struct xt_tick_load l = load;
 	enum xt_result r;
 
@@ -102,85 +85,29 @@ static double idle_cpu_pct(const struct xt_tick_result *r)
 	return r->idle_ns ? 100.0 * r->idle_running_ns / r->idle_ns : 0;
 }
 
-static void print_table(double seconds)
+static void out_stdout(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static void out_stdout(const char *fmt, ...)
 {
-	unsigned int i;
+	va_list ap;
 
-	printf("## Tick comparison (hv, %u vCPUs, %.1f s per mode)\n\n",
-	       NR_VCPUS, seconds);
-	printf("Load on each vCPU: %llu ms busy / %llu ms idle phases; %u "
-	       "software timers re-armed from their callback %.1f-%.1f ms "
-	       "ahead.\n\n",
-	       (unsigned long long)(load.busy_ns / NS_PER_MS),
-	       (unsigned long long)(load.idle_ns / NS_PER_MS), load.timers,
-	       (double)load.tmin_ns / NS_PER_MS,
-	       (double)load.tmax_ns / NS_PER_MS);
-	printf("| mode | timer VIRQs delivered | ticks expected | delivered "
-	       "/ expected | timers fired | lateness p50 us | lateness p99 "
-	       "us | lateness max us | idle wakeups/s | hypercalls/s | idle "
-	       "CPU %% (runstate) |\n"
-	       "|------|----:|----:|----:|----:|----:|----:|----:|----:|"
-	       "----:|----:|\n");
-	for (i = 0; i < NR_MODES; i++) {
-		const struct mode *m = &modes[i];
-		const struct xt_tick_result *r = &m->r;
-		char exp[32], ratio[32], hc[32];
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
-		if (!m->done) {
-			printf("| %s | failed | | | | | | | | | |\n", m->name);
-			continue;
-		}
-		if (r->expected) {
-			snprintf(exp, sizeof(exp), "%llu",
-				 (unsigned long long)r->expected);
-			snprintf(ratio, sizeof(ratio), "%.1f%%",
-				 100.0 * r->virq / r->expected);
-		} else {
-			snprintf(exp, sizeof(exp), "none (tickless)");
-			snprintf(ratio, sizeof(ratio), "n/a");
-		}
-		if (r->have_hypercalls)
-			snprintf(hc, sizeof(hc), "%.0f",
-				 per_sec(r->hypercalls, r->window_ns));
-		else
-			snprintf(hc, sizeof(hc), "n/a");
-		printf("| %s | %llu | %s | %s | %llu | %.1f | %.1f | %.1f | "
-		       "%.1f | %s | %.3f |\n",
-		       m->name, (unsigned long long)r->virq, exp, ratio,
-		       (unsigned long long)r->fired, r->lat_p50 / 1e3,
-		       r->lat_p99 / 1e3, r->lat_max / 1e3,
-		       idle_wakeups_per_s(r), hc, idle_cpu_pct(r));
-	}
-	printf("\n| mode | tick boundaries counted | busy s | idle s | idle "
-	       "phases | idle blocks | idle skipped | VIRQ idle wakeups | "
-	       "singleshot programs | lateness samples |\n"
-	       "|------|----:|----:|----:|----:|----:|----:|----:|----:|"
-	       "----:|\n");
-	for (i = 0; i < NR_MODES; i++) {
-		const struct mode *m = &modes[i];
-		const struct xt_tick_result *r = &m->r;
+/* The table, as the test kernel prints it on real Xen (selftests/tick.c). */
+static void print_table(void)
+{
+	const struct xt_tick_report rep = {
+		.host = "hv",
+		.hc_count = "hv's domain counter",
+		.load = &load,
+		.modes = modes,
+		.nr_modes = NR_MODES,
+	};
 
-		if (!m->done)
-			continue;
-		printf("| %s | %llu | %.3f | %.3f | %llu | %llu | %llu | %llu "
-		       "| %llu | %u%s |\n",
-		       m->name, (unsigned long long)r->ticks, r->busy_ns / 1e9,
-		       r->idle_ns / 1e9, (unsigned long long)r->idle_phases,
-		       (unsigned long long)r->idle_blocks,
-		       (unsigned long long)r->idle_skipped,
-		       (unsigned long long)r->idle_virq_wakeups,
-		       (unsigned long long)r->programs, r->nr_lat,
-		       r->lat_dropped ? " (some dropped)" : "");
-	}
-	printf("\nTimer VIRQs, ticks and timers are summed over the vCPUs; "
-	       "tick boundaries counted = periods the clockevent accounted "
-	       "(periodic mode). "
-	       "Lateness = fired_at - deadline of the load's software timers "
-	       "(pvclock). Idle wakeups/s = blocks in xl_idle_halt() that "
-	       "slept, per second of idle time of one vCPU. Hypercalls/s: "
-	       "hv's domain counter over the window, both vCPUs, less the "
-	       "harness's own runstate reads. Idle CPU %% = runstate running "
-	       "time accrued in idle phases / idle wall time.\n");
+	xt_tick_print_table(out_stdout, &rep);
 }
 
 static FILE *open_data(const char *dir, const char *name)
@@ -215,8 +142,7 @@ static int write_data(const char *dir)
 			continue;
 		}
 		for (k = 0; k < CDF_POINTS; k++) {
-			idx = (unsigned int)((uint64_t)k * (n - 1) /
-					     (CDF_POINTS - 1));
+			idx = xt_tick_cdf_index(k, CDF_POINTS, n);
 			us = r->lat[idx] / 1e3;
 			fprintf(f, "%.3f %.6f\n", us < 0.1 ? 0.1 : us,
 				(double)(idx + 1) / n);
@@ -293,6 +219,7 @@ int main(int argc, char **argv)
 	if (seconds <= 0 || seconds > 3600 || load.timers > XT_TICK_MAX_TIMERS)
 		return usage(argv[0]);
 	load.run_ns = (uint64_t)(seconds * NS_PER_SEC);
+	xt_tick_modes_init(modes);
 
 	for (i = 0; i < NR_MODES; i++)
 		tests[i] = (struct xt_test){ "tick", XT_HV,	NR_VCPUS,
@@ -303,7 +230,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "# xl-tick: %u modes, %.1f s each, %u vCPUs\n",
 		(unsigned int)NR_MODES, seconds, NR_VCPUS);
 	rc = xt_main(1, xargv, &suite, 1);
-	print_table(seconds);
+	print_table();
 	if (data && write_data(data))
 		rc = 1;
 	for (i = 0; i < NR_MODES; i++)

@@ -350,3 +350,159 @@ void xt_tick_free(struct xt_tick_result *r)
 	r->lat = NULL;
 	r->nr_lat = 0;
 }
+
+/* --- the report ------------------------------------------------------------ */
+
+void xt_tick_modes_init(struct xt_tick_mode modes[XT_TICK_NR_MODES])
+{
+	modes[0] = (struct xt_tick_mode){
+		.name = "periodic 100 Hz",
+		.label = "100 Hz",
+		.clock = { .mode = XL_CLOCK_PERIODIC, .hz = 100 },
+	};
+	modes[1] = (struct xt_tick_mode){
+		.name = "periodic 1000 Hz",
+		.label = "1000 Hz",
+		.clock = { .mode = XL_CLOCK_PERIODIC, .hz = 1000 },
+	};
+	modes[2] = (struct xt_tick_mode){
+		.name = "tickless singleshot",
+		.label = "tickless",
+		.clock = { .mode = XL_CLOCK_SINGLESHOT },
+	};
+}
+
+unsigned int xt_tick_cdf_index(unsigned int k, unsigned int points,
+			       unsigned int n)
+{
+	if (n <= 1 || points <= 1)
+		return 0;
+	return (unsigned int)((uint64_t)k * (n - 1) / (points - 1));
+}
+
+/* A decimal: num / den with decimals digits, rounded half up. */
+struct fix {
+	char s[32];
+};
+
+static const char *fix(struct fix *f, uint64_t num, uint64_t den,
+		       unsigned int decimals)
+{
+	uint64_t scale = 1, q;
+	char tmp[32];
+	unsigned int n = 0, i, o = 0;
+
+	for (i = 0; i < decimals; i++)
+		scale *= 10;
+	/* No 128-bit division in a freestanding build: keep num * scale * 2
+	 * in 64 bits, dropping digits far below the ones printed. */
+	while (den >= 10 && num > UINT64_MAX / 2 / scale) {
+		num /= 10;
+		den /= 10;
+	}
+	if (!den || num > UINT64_MAX / 2 / scale) {
+		f->s[0] = '?';
+		f->s[1] = 0;
+		return f->s;
+	}
+	q = (num * scale * 2 + den) / (2 * den);
+	/* Digits, least significant first; at least decimals + 1. */
+	do {
+		tmp[n++] = (char)('0' + (unsigned int)(q % 10));
+		q /= 10;
+	} while ((q || n <= decimals) && n < sizeof(tmp));
+	while (n && o + 2 < sizeof(f->s)) {
+		if (n == decimals && decimals)
+			f->s[o++] = '.';
+		f->s[o++] = tmp[--n];
+	}
+	f->s[o] = 0;
+	return f->s;
+}
+
+static void print_mode_row(xt_tick_out_fn out, const struct xt_tick_mode *m)
+{
+	const struct xt_tick_result *r = &m->r;
+	struct fix exp, ratio, hc, p50, p99, max, wake, cpu;
+	const char *pct = "%";
+
+	if (!m->done) {
+		out("| %s | failed | | | | | | | | | |\n", m->name);
+		return;
+	}
+	if (r->expected) {
+		fix(&exp, r->expected, 1, 0);
+		fix(&ratio, 100 * r->virq, r->expected, 1);
+	} else {
+		exp = (struct fix){ "none (tickless)" };
+		ratio = (struct fix){ "n/a" };
+		pct = "";
+	}
+	if (r->have_hypercalls)
+		fix(&hc, r->hypercalls * NS_PER_SEC, r->window_ns, 0);
+	else
+		hc = (struct fix){ "n/a" };
+	out("| %s | %llu | %s | %s%s | %llu | %s | %s | %s | %s | %s | %s |\n",
+	    m->name, (unsigned long long)r->virq, exp.s, ratio.s, pct,
+	    (unsigned long long)r->fired, fix(&p50, r->lat_p50, 1000, 1),
+	    fix(&p99, r->lat_p99, 1000, 1), fix(&max, r->lat_max, 1000, 1),
+	    fix(&wake, r->idle_blocks * NS_PER_SEC, r->idle_ns, 1), hc.s,
+	    fix(&cpu, 100 * r->idle_running_ns, r->idle_ns, 3));
+}
+
+void xt_tick_print_table(xt_tick_out_fn out, const struct xt_tick_report *rep)
+{
+	const struct xt_tick_load *l = rep->load;
+	struct fix a, b, c;
+	unsigned int i;
+
+	out("## Tick comparison (%s, %u vCPUs, %s s per mode)\n\n", rep->host,
+	    l->nr_vcpus, fix(&a, l->run_ns, NS_PER_SEC, 1));
+	out("Load on each vCPU: %llu ms busy / %llu ms idle phases; %u "
+	    "software timers re-armed from their callback %s-%s ms "
+	    "ahead.\n\n",
+	    (unsigned long long)(l->busy_ns / 1000000),
+	    (unsigned long long)(l->idle_ns / 1000000), l->timers,
+	    fix(&b, l->tmin_ns, 1000000, 1), fix(&c, l->tmax_ns, 1000000, 1));
+	out("| mode | timer VIRQs delivered | ticks expected | delivered "
+	    "/ expected | timers fired | lateness p50 us | lateness p99 "
+	    "us | lateness max us | idle wakeups/s | hypercalls/s | idle "
+	    "CPU %% (runstate) |\n"
+	    "|------|----:|----:|----:|----:|----:|----:|----:|----:|"
+	    "----:|----:|\n");
+	for (i = 0; i < rep->nr_modes; i++)
+		print_mode_row(out, &rep->modes[i]);
+	out("\n| mode | tick boundaries counted | busy s | idle s | idle "
+	    "phases | idle blocks | idle skipped | VIRQ idle wakeups | "
+	    "singleshot programs | lateness samples |\n"
+	    "|------|----:|----:|----:|----:|----:|----:|----:|----:|"
+	    "----:|\n");
+	for (i = 0; i < rep->nr_modes; i++) {
+		const struct xt_tick_mode *m = &rep->modes[i];
+		const struct xt_tick_result *r = &m->r;
+
+		if (!m->done)
+			continue;
+		out("| %s | %llu | %s | %s | %llu | %llu | %llu | %llu | %llu "
+		    "| %u%s |\n",
+		    m->name, (unsigned long long)r->ticks,
+		    fix(&a, r->busy_ns, NS_PER_SEC, 3),
+		    fix(&b, r->idle_ns, NS_PER_SEC, 3),
+		    (unsigned long long)r->idle_phases,
+		    (unsigned long long)r->idle_blocks,
+		    (unsigned long long)r->idle_skipped,
+		    (unsigned long long)r->idle_virq_wakeups,
+		    (unsigned long long)r->programs, r->nr_lat,
+		    r->lat_dropped ? " (some dropped)" : "");
+	}
+	out("\nTimer VIRQs, ticks and timers are summed over the vCPUs; "
+	    "tick boundaries counted = periods the clockevent accounted "
+	    "(periodic mode). "
+	    "Lateness = fired_at - deadline of the load's software timers "
+	    "(pvclock). Idle wakeups/s = blocks in xl_idle_halt() that "
+	    "slept, per second of idle time of one vCPU. Hypercalls/s: "
+	    "%s over the window, all load vCPUs, less the "
+	    "harness's own runstate reads. Idle CPU %% = runstate running "
+	    "time accrued in idle phases / idle wall time.\n",
+	    rep->hc_count);
+}

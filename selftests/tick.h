@@ -76,4 +76,43 @@ enum xt_result xt_tick_run(const struct xt_tick_load *l,
 			   struct xt_tick_result *r);
 void xt_tick_free(struct xt_tick_result *r);
 
+/* --- the report, shared by the hosts (hv's xl-tick, the test kernel) --- */
+
+#define XT_TICK_NR_MODES 3
+
+struct xt_tick_mode {
+	const char *name;  /* "periodic 100 Hz", for the table */
+	const char *label; /* "100 Hz", for the plots */
+	struct xl_clock_config clock;
+	struct xt_tick_result r;
+	bool done; /* r holds a passed run */
+};
+
+/* The modes compared, in table order: periodic 100 Hz, 1000 Hz, tickless. */
+void xt_tick_modes_init(struct xt_tick_mode modes[XT_TICK_NR_MODES]);
+
+/* printf-like sink of the table's text (printf, the console...). */
+typedef void (*xt_tick_out_fn)(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+struct xt_tick_report {
+	const char *host;     /* the heading's "(hv, ...)" */
+	const char *hc_count; /* who counted the hypercalls */
+	const struct xt_tick_load *load;
+	const struct xt_tick_mode *modes;
+	unsigned int nr_modes;
+};
+
+/*
+ * The markdown tables of tools/tick-compare: heading, load, one row per
+ * mode, the detail table and the notes.  Decimal figures are formatted
+ * here with integer arithmetic (the test kernel's printf has no %f), so
+ * out needs only %s, %u and %llu.
+ */
+void xt_tick_print_table(xt_tick_out_fn out, const struct xt_tick_report *rep);
+
+/* Lateness CDF point k of points (0 .. points-1): the sample index. */
+unsigned int xt_tick_cdf_index(unsigned int k, unsigned int points,
+			       unsigned int n);
+
 #endif /* XT_TICK_H */
