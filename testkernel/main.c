@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The test kernel: boots as a PVH guest (dom0 for now), sets up what the
+ * The test kernel: boots as a PVH guest, dom0 or a domU, sets up what the
  * core needs from Xen, brings up the other vCPUs, and runs the portable
- * selftest suite, printing TAP 13 on the console.  Exits with
- * SCHEDOP_shutdown: poweroff when every test passed, crash otherwise.
+ * selftest suite, printing TAP 13 on the console.
+ * Exits with SCHEDOP_shutdown: poweroff when every test passed, crash
+ * otherwise.
  *
- * Command line (the module's string after its name), words:
+ * dom0 or domU: Xen's PVH dom0 builder sets SIF_INITDOMAIN in the start
+ * info flags (hvm/dom0_build.c, pvh_load_kernel), libxl does not; Xen
+ * reports XENFEAT_dom0 to the hardware domain (kernel.c, XENVER_get_features).
+ * Either makes us dom0.  As a domU the console is the PV console ring
+ * (console.c) and the toolstack left its console and xenstore ports
+ * bound: the tests own the port space, so the domain starts with an
+ * EVTCHNOP_reset and the console port bound again.
+ *
+ * Command line (the module's string after its name, or xl's cmdline),
+ * words:
  *   -l  -v  -t SECONDS  NAME-SUBSTRING...   as for xl-selftest
  *   -x NAME-SUBSTRING    report matching tests as skipped, do not run them
  *   xl_log=N             core log level (3 err .. 7 debug; default 4)
@@ -13,6 +23,8 @@
  *                        the global HVM_PARAM_CALLBACK_IRQ vector
  *   tk_ud2               execute ud2 before the tests (checks the crash path:
  *                        register dump, SHUTDOWN_crash)
+ *   debugcon             also write the console to I/O port 0xe9, which Xen
+ *                        prints on its own console as "(dN) ..." lines
  */
 #include <string.h>
 
@@ -20,10 +32,14 @@
 #include "xt.h"
 
 #include <xen/arch-x86/hvm/start_info.h>
+#include <xen/features.h>
 
 #define TK_MAX_ARGS 32
 
 static char tk_cmdline[512];
+
+bool tk_is_dom0 = true;
+domid_t tk_domid;
 
 static int split_args(char *s, char **argv, int max)
 {
@@ -70,24 +86,29 @@ int tk_run_tests(const char *cmdline)
 		}
 		if (!strcmp(argv[i], "tk_ud2"))
 			__asm__ __volatile__("ud2");
-		if (!strncmp(argv[i], "upcall=", 7))
+		if (!strncmp(argv[i], "upcall=", 7) ||
+		    !strcmp(argv[i], "debugcon"))
 			continue; /* taken at boot */
 		args[n++] = argv[i];
 	}
 	return xt_main(n, args, suites, sizeof(suites) / sizeof(suites[0]));
 }
 
-static const char *start_info_cmdline(void)
+static const struct hvm_start_info *start_info(void)
 {
 	const struct hvm_start_info *si =
 		(const void *)(uintptr_t)tk_start_info_pa;
 
-	if (!si || si->magic != XEN_HVM_START_MAGIC_VALUE) {
-		tk_printf("# tk: bad start_info at %#llx\n",
-			  (unsigned long long)tk_start_info_pa);
-		return "";
-	}
-	if (!si->cmdline_paddr)
+	if (!si || si->magic != XEN_HVM_START_MAGIC_VALUE)
+		return NULL;
+	return si;
+}
+
+static const char *start_info_cmdline(void)
+{
+	const struct hvm_start_info *si = start_info();
+
+	if (!si || !si->cmdline_paddr)
 		return "";
 	return (const char *)(uintptr_t)si->cmdline_paddr;
 }
@@ -119,9 +140,93 @@ static uint64_t xen_system_time(void)
 	       (((unsigned __int128)d * t->tsc_to_system_mul) >> 32);
 }
 
+static long evtchn_op(int cmd, void *arg)
+{
+	return tk_hypercall(__HYPERVISOR_event_channel_op, cmd,
+			    (unsigned long)arg, 0, 0, 0);
+}
+
+/* dom0 or domU, from both signs; they should agree. */
+static bool detect_dom0(char *how, size_t size)
+{
+	const struct hvm_start_info *si = start_info();
+	struct xen_feature_info fi = { .submap_idx = 0 };
+	bool sif = si && (si->flags & SIF_INITDOMAIN);
+	long rc = tk_hypercall(__HYPERVISOR_xen_version, XENVER_get_features,
+			       (unsigned long)&fi, 0, 0, 0);
+	bool feat = !rc && (fi.submap & (1U << XENFEAT_dom0));
+
+	tk_snprintf(how, size, "start_info flags %#x, XENFEAT_dom0 %s%s",
+		    si ? si->flags : 0,
+		    rc	 ? "unknown" :
+		    feat ? "1" :
+			   "0",
+		    sif != feat ? " (they disagree)" : "");
+	return sif || feat;
+}
+
+/*
+ * Our domain id, for tests that name it (xt_domid): an unbound port for
+ * DOMID_SELF records the caller's real id as its remote end
+ * (event_channel.c, evtchn_alloc_unbound), which EVTCHNOP_status reports.
+ */
+static domid_t find_domid(void)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_status st;
+	struct evtchn_close cl;
+	domid_t id = DOMID_INVALID;
+
+	if (evtchn_op(EVTCHNOP_alloc_unbound, &au))
+		return id;
+	st = (struct evtchn_status){ .dom = DOMID_SELF, .port = au.port };
+	if (!evtchn_op(EVTCHNOP_status, &st) && st.status == EVTCHNSTAT_unbound)
+		id = st.u.unbound.dom;
+	cl.port = au.port;
+	evtchn_op(EVTCHNOP_close, &cl);
+	return id;
+}
+
+/* What the toolstack left bound (console, xenstore), then a clean slate. */
+static void domu_reset_ports(void)
+{
+	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	char line[256];
+	size_t o;
+	unsigned int port;
+	long rc;
+
+	o = tk_snprintf(line, sizeof(line), "tk: ports bound at boot:");
+	for (port = 1; port < 16 && o < sizeof(line) - 32; port++) {
+		struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+
+		if (evtchn_op(EVTCHNOP_status, &st) ||
+		    st.status == EVTCHNSTAT_closed)
+			continue;
+		if (st.status == EVTCHNSTAT_interdomain)
+			o += tk_snprintf(line + o, sizeof(line) - o,
+					 " %u (dom%u:%u)", port,
+					 st.u.interdomain.dom,
+					 st.u.interdomain.port);
+		else
+			o += tk_snprintf(line + o, sizeof(line) - o,
+					 " %u (status %u)", port, st.status);
+	}
+	tk_printf("%s\n", line);
+	/* Out before the console port closes, once xenconsoled is settled. */
+	tk_console_settle();
+	tk_console_detach();
+	rc = evtchn_op(EVTCHNOP_reset, &rs);
+	tk_shinfo_clear_events();
+	tk_console_attach();
+	if (rc)
+		tk_printf("# tk: EVTCHNOP_reset: %ld\n", rc);
+}
+
 void tk_main(uint32_t start_info_pa)
 {
-	char ver[16] = { 0 };
+	char ver[16] = { 0 }, how[128], cons[128];
 	const char *cmdline;
 	uint64_t boot_ns;
 	long rc;
@@ -133,18 +238,36 @@ void tk_main(uint32_t start_info_pa)
 	tk_idt_init();
 	tk_bsp_setup();
 	tk_mm_init();
+	/* Before the console: a domU's console waits use the clock. */
+	rc = tk_shinfo_init();
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash); /* no console either */
+	tk_time_init();
+	tk_console_e9 = strstr(start_info_cmdline(), "debugcon") != NULL;
+	tk_is_dom0 = detect_dom0(how, sizeof(how));
+	rc = tk_console_init();
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash); /* nowhere to say it */
 	rc = tk_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0);
 	tk_hypercall(__HYPERVISOR_xen_version, XENVER_extraversion,
 		     (unsigned long)ver, 0, 0, 0);
-	tk_printf("tk: xenlite test kernel, PVH, on Xen %ld.%ld%s\n", rc >> 16,
-		  rc & 0xffff, ver);
+	tk_printf("tk: xenlite test kernel, PVH %s, on Xen %ld.%ld%s\n",
+		  tk_is_dom0 ? "dom0" : "domU", rc >> 16, rc & 0xffff, ver);
+	tk_console_describe(cons, sizeof(cons));
+	tk_printf("tk: %s; console %s\n", how, cons);
 	cmdline = start_info_cmdline();
 	tk_printf("tk: command line '%s'\n", cmdline);
+	if (!start_info())
+		tk_printf("# tk: bad start_info at %#llx\n",
+			  (unsigned long long)tk_start_info_pa);
 
-	rc = tk_shinfo_init();
-	if (rc)
-		tk_panic("XENMEM_add_to_physmap(shared_info): %ld", rc);
-	tk_time_init();
+	if (tk_is_dom0) {
+		tk_domid = 0;
+	} else {
+		tk_domid = find_domid();
+		tk_printf("tk: domain id %u\n", tk_domid);
+		domu_reset_ports();
+	}
 	tk_upcall_percpu = strstr(cmdline, "upcall=percpu") != NULL;
 	if (tk_upcall_percpu) {
 		rc = tk_upcall_percpu_setup(0);

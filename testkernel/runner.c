@@ -15,8 +15,10 @@
  * vCPU 0 runs the test bodies.  The other vCPUs idle in xl_idle_halt()
  * (sti; hlt) and take work posted by xt_run_on()/xt_start_on(); a LAPIC
  * IPI wakes them (not an event channel: tests count ports).  The per-test
- * watchdog is vCPU 0's LAPIC timer.  There is no second domain as dom0
- * without a toolstack, so tests needing a peer are skipped.
+ * watchdog is vCPU 0's LAPIC timer.  There is no second domain (dom0
+ * without a toolstack; a domU has no peer of its own), so tests needing a
+ * peer are skipped.  As a domU the console port is closed while a test
+ * runs and bound again after the reset (console.c).
  */
 #include <string.h>
 
@@ -96,8 +98,11 @@ static void emit(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Quiet runs (the tick mode) report for themselves: no TAP totals. */
 static void summary(void)
 {
+	if (xr.quiet)
+		return;
 	tk_printf("%u passed, %u failed, %u skipped\n", passed, failed,
 		  skipped);
 }
@@ -106,12 +111,12 @@ static void summary(void)
 
 unsigned int xt_backend(void)
 {
-	return XT_XEN_DOM0;
+	return tk_is_dom0 ? XT_XEN_DOM0 : XT_XEN_DOMU;
 }
 
 const char *xt_backend_name(void)
 {
-	return "xen-dom0";
+	return tk_is_dom0 ? "xen-dom0" : "xen-domu";
 }
 
 unsigned int xt_nr_vcpus(void)
@@ -119,10 +124,10 @@ unsigned int xt_nr_vcpus(void)
 	return tk_nr_cpus;
 }
 
-/* The hardware domain is domain 0 (DOMID_SELF maps to it). */
+/* The hardware domain is domain 0; a domU's id is found at boot. */
 domid_t xt_domid(void)
 {
-	return 0;
+	return tk_domid;
 }
 
 int xt_core_init(const struct xl_evtchn_config *cfg)
@@ -248,7 +253,7 @@ void tk_secondary_loop(unsigned int cpu)
 	}
 }
 
-/* --- no peer domain as dom0 --------------------------------------------------------- */
+/* --- no peer domain --------------------------------------------------------- */
 
 bool xt_have_peer(void)
 {
@@ -302,7 +307,6 @@ static void vcpu_reset_on(void *arg)
 static void domain_reset(void)
 {
 	struct evtchn_reset rs = { .dom = DOMID_SELF };
-	unsigned long flags;
 	unsigned int cpu;
 	long rc;
 
@@ -310,18 +314,12 @@ static void domain_reset(void)
 		xt_run_on(cpu, vcpu_reset_on, NULL);
 	xl_evtchn_fini();
 	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
+	/* Every port is closed now: clear what a new shared_info has clear. */
+	tk_shinfo_clear_events();
+	/* A domU's console port again (it was closed for the test). */
+	tk_console_attach();
 	if (rc)
 		xt_log("runner: EVTCHNOP_reset: %ld", rc);
-	/* Every port is closed now: clear what a new shared_info has clear. */
-	flags = tk_irq_save();
-	memset(tk_shinfo->evtchn_pending, 0, sizeof(tk_shinfo->evtchn_pending));
-	memset(tk_shinfo->evtchn_mask, 0, sizeof(tk_shinfo->evtchn_mask));
-	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
-		xl_write_ulong(&tk_shinfo->vcpu_info[cpu].evtchn_pending_sel,
-			       0);
-		xl_write8(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_pending, 0);
-	}
-	tk_irq_restore(flags);
 }
 
 /*
@@ -357,7 +355,8 @@ void tk_watchdog_fired(void)
 		return;
 	}
 	failed++;
-	xt_log("runner: timeout; ports 1..%u look open", open_port_bound() - 1);
+	xt_log("runner: %s: timeout; ports 1..%u look open", xr.test->name,
+	       open_port_bound() - 1);
 	emit("not ok %u %s # timeout after %u s\n", xr.idx, xr.test->name,
 	     xr.timeout_s);
 	summary();
@@ -367,9 +366,12 @@ void tk_watchdog_fired(void)
 static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 {
 	unsigned int cpu, pages = tk_pages_in_use();
-	uint64_t t0 = tk_now_ns();
 	enum xt_result r;
+	uint64_t t0;
 
+	/* Out with what is there, and a domU's console port closed. */
+	tk_console_detach();
+	t0 = tk_now_ns();
 	xr.test = t;
 	xr.idx = idx;
 	xr.skip_reason[0] = 0;
@@ -399,7 +401,8 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		       (unsigned long long)(us / 1000000),
 		       (unsigned long long)(us / 1000 % 1000));
 	}
-	if (tk_pages_in_use() != pages)
+	/* Quiet runs (the tick mode) keep results past the test. */
+	if (tk_pages_in_use() != pages && !xr.quiet)
 		xt_log("runner: %s: %d arena pages not freed", t->name,
 		       (int)(tk_pages_in_use() - pages));
 	return r;
@@ -481,6 +484,7 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 						  suites[s].tests[i].name);
 		return 0;
 	}
+	passed = failed = skipped = 0;
 	emit("TAP version 13\n1..%u\n", n);
 	for (s = 0; s < nr_suites; s++) {
 		for (i = 0; i < suites[s].nr; i++) {
@@ -496,10 +500,10 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 				     t->name);
 				continue;
 			}
-			if (!(t->backends & XT_XEN_DOM0)) {
+			if (!(t->backends & xt_backend())) {
 				skipped++;
-				emit("ok %u %s # SKIP not on xen-dom0\n", idx,
-				     t->name);
+				emit("ok %u %s # SKIP not on %s\n", idx,
+				     t->name, xt_backend_name());
 				continue;
 			}
 			if (t->min_vcpus > xt_nr_vcpus()) {

@@ -20,6 +20,7 @@
 
 struct tk_cpu tk_cpus[XL_MAX_VCPUS];
 unsigned int tk_nr_cpus = 1;
+bool tk_have_cpu;
 
 static uint8_t tk_ap_stacks[TK_MAX_CPUS][TK_AP_STACK]
 	__attribute__((aligned(16)));
@@ -118,6 +119,7 @@ void tk_bsp_setup(void)
 {
 	tk_cpu_setup(0);
 	tk_cpus[0].online = 1;
+	tk_have_cpu = true;
 }
 
 /* Bring up every vCPU Xen gave us (at most TK_MAX_CPUS); the count up. */

@@ -29,6 +29,8 @@ struct tk_cpu {
 
 extern struct tk_cpu tk_cpus[XL_MAX_VCPUS];
 extern unsigned int tk_nr_cpus;
+/* %gs points at tk_cpus[] (tk_bsp_setup has run). */
+extern bool tk_have_cpu;
 
 static inline unsigned int tk_cpu_id(void)
 {
@@ -104,13 +106,37 @@ void tk_unlock_irqrestore(struct tk_lock *l, unsigned long flags);
 /* --- hypercalls ---------------------------------------------------------------- */
 
 extern uint8_t tk_hypercall_page[4096];
+extern bool tk_have_hypercalls;
 
 long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 		  unsigned long a3, unsigned long a4, unsigned long a5);
 int tk_hypercall_init(void);
+/* Hypercalls made so far, all vCPUs. */
+uint64_t tk_hypercall_count(void);
+/* Flushes a domU's console first. */
 void tk_shutdown(unsigned int reason) __attribute__((noreturn));
 
+/* The hardware domain (dom0), or a domU created by a toolstack. */
+extern bool tk_is_dom0;
+extern domid_t tk_domid;
+
 /* --- console ------------------------------------------------------------------- */
+
+/*
+ * dom0: console_io.  domU: the PV console ring; its port is bound only
+ * between tests (the tests own the port space): detach before a test,
+ * attach after the runner's EVTCHNOP_reset.  final: all out before
+ * shutdown.
+ */
+int tk_console_init(void);
+void tk_console_attach(void);
+void tk_console_detach(void);
+void tk_console_final(void);
+/* A domU's console set-up by xenconsoled is over (before the first detach). */
+void tk_console_settle(void);
+void tk_console_describe(char *buf, size_t size);
+/* Also write everything to Xen's debug console, I/O port 0xe9 (debugcon). */
+extern bool tk_console_e9;
 
 int tk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int tk_snprintf(char *buf, size_t size, const char *fmt, ...)
@@ -174,6 +200,8 @@ extern bool tk_upcall_percpu;
 int tk_upcall_percpu_setup(unsigned int cpu);
 
 int tk_shinfo_init(void);
+/* Clear the 2-level pending and mask bits and selectors of every vCPU. */
+void tk_shinfo_clear_events(void);
 extern uint64_t tk_start_info_pa;
 
 /* C entry points from head.S. */
@@ -183,7 +211,7 @@ int tk_smp_init(void);
 void tk_ap_main(unsigned int cpu);
 /* Secondary vCPUs' idle loop; the runner supplies it. */
 void tk_secondary_loop(unsigned int cpu) __attribute__((noreturn));
-/* Run the suite; returns the number of failed tests. */
+/* Run the suite; nonzero when a test failed. */
 int tk_run_tests(const char *cmdline);
 
 #endif /* TK_H */

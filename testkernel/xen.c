@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Talking to Xen: the hypercall page, the console (console_io as dom0),
- * shutdown, and the shared_info page.
+ * Talking to Xen: the hypercall page, shutdown, and the shared_info page
+ * (the console is console.c).
  *
  * Hypercall page (Xen's public arch-x86/cpuid.h and xen.h): find Xen's
  * CPUID leaves ("XenVMMXenVMM" at 0x40000000 + n * 0x100), leaf base + 2
@@ -17,7 +17,10 @@
 #include "tk.h"
 
 uint8_t tk_hypercall_page[4096] __attribute__((aligned(4096)));
-static bool tk_have_hypercalls;
+bool tk_have_hypercalls;
+
+/* Hypercalls made, per vCPU (the tick comparison's hypercalls/s). */
+static uint64_t tk_hypercalls[XL_MAX_VCPUS];
 
 struct shared_info *tk_shinfo;
 static uint8_t tk_shinfo_page[4096] __attribute__((aligned(4096)));
@@ -32,6 +35,10 @@ long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 
 	if (op >= sizeof(tk_hypercall_page) / 32)
 		return -XEN_ENOSYS;
+	/* Counted once %gs names the vCPU (tk_bsp_setup). */
+	if (tk_have_cpu)
+		__atomic_fetch_add(&tk_hypercalls[tk_cpu_id() % XL_MAX_VCPUS],
+				   1, __ATOMIC_RELAXED);
 	__asm__ __volatile__("call *%[stub]"
 			     : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3),
 			       "+r"(r10), "+r"(r8)
@@ -60,116 +67,27 @@ int tk_hypercall_init(void)
 	return 0;
 }
 
+uint64_t tk_hypercall_count(void)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < XL_MAX_VCPUS; i++)
+		n += __atomic_load_n(&tk_hypercalls[i], __ATOMIC_RELAXED);
+	return n;
+}
+
 void tk_shutdown(unsigned int reason)
 {
 	struct sched_shutdown sd = { .reason = reason };
 
+	/* A domU's last words are in its console ring: let them out. */
+	tk_console_final();
 	if (tk_have_hypercalls)
 		tk_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown,
 			     (unsigned long)&sd, 0, 0, 0);
 	for (;;)
 		__asm__ __volatile__("cli; hlt");
-}
-
-/* --- console ------------------------------------------------------------------------ */
-
-static struct tk_lock tk_console_lock;
-static bool tk_console_busted;
-
-/* A fatal path may interrupt a holder of the console lock: write anyway. */
-void tk_console_bust(void)
-{
-	__atomic_store_n(&tk_console_busted, true, __ATOMIC_SEQ_CST);
-}
-
-/*
- * CONSOLEIO_write as dom0 goes straight to Xen's console (serial).  Only
- * a privileged domain may use it in a release build of Xen.  Before the
- * hypercall page exists, there is nowhere to write.
- */
-static void console_raw(const char *s, size_t len)
-{
-	if (!tk_have_hypercalls)
-		return;
-	while (len) {
-		long n = tk_hypercall(__HYPERVISOR_console_io, CONSOLEIO_write,
-				      len, (unsigned long)s, 0, 0);
-
-		/* 0: all written (Xen continues a long write itself). */
-		if (n <= 0 || (size_t)n >= len)
-			return;
-		s += n;
-		len -= n;
-	}
-}
-
-void tk_write(const char *s, size_t len)
-{
-	unsigned long flags;
-
-	if (__atomic_load_n(&tk_console_busted, __ATOMIC_RELAXED)) {
-		console_raw(s, len);
-		return;
-	}
-	flags = tk_lock_irqsave(&tk_console_lock);
-
-	console_raw(s, len);
-	tk_unlock_irqrestore(&tk_console_lock, flags);
-}
-
-void tk_vprintf(const char *fmt, va_list ap)
-{
-	char buf[1024];
-	int n = tk_vsnprintf(buf, sizeof(buf), fmt, ap);
-
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	tk_write(buf, n);
-}
-
-void tk_printf(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tk_vprintf(fmt, ap);
-	va_end(ap);
-}
-
-void tk_vprint_lines(const char *prefix, const char *fmt, va_list ap)
-{
-	char msg[1024], out[1400];
-	size_t o = 0, plen = strlen(prefix);
-	const char *p = msg;
-
-	tk_vsnprintf(msg, sizeof(msg), fmt, ap);
-	while (*p && o + plen + 2 < sizeof(out)) {
-		const char *nl = strstr(p, "\n");
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (n > sizeof(out) - 2 - plen - o)
-			n = sizeof(out) - 2 - plen - o;
-		memcpy(out + o, prefix, plen);
-		o += plen;
-		memcpy(out + o, p, n);
-		o += n;
-		out[o++] = '\n';
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	tk_write(out, o);
-}
-
-void tk_panic(const char *fmt, ...)
-{
-	va_list ap;
-
-	tk_console_bust();
-	va_start(ap, fmt);
-	tk_vprint_lines("tk: PANIC: ", fmt, ap);
-	va_end(ap);
-	tk_shutdown(SHUTDOWN_crash);
 }
 
 /* --- shared_info ------------------------------------------------------------------- */
