@@ -2,7 +2,7 @@
 /*
  * The test kernel: boots as a PVH guest, dom0 or a domU, sets up what the
  * core needs from Xen, brings up the other vCPUs, and runs the portable
- * selftest suite, printing TAP 13 on the console.
+ * selftest suite, printing TAP 13 on the console, or the tick comparison.
  * Exits with SCHEDOP_shutdown: poweroff when every test passed, crash
  * otherwise.
  *
@@ -25,6 +25,11 @@
  *                        register dump, SHUTDOWN_crash)
  *   debugcon             also write the console to I/O port 0xe9, which Xen
  *                        prints on its own console as "(dN) ..." lines
+ *   tick                 the tick comparison and the timer wake latency
+ *                        (tick-mode.c) instead of the suite
+ *   tests                with tick: the suite first, then the comparison
+ *   tick_ms=MS           the comparison's window per mode (default 1500)
+ *   lat_n=N              wake-latency samples (default 2000)
  */
 #include <string.h>
 
@@ -58,6 +63,15 @@ static int split_args(char *s, char **argv, int max)
 	return argc;
 }
 
+static unsigned int to_uint(const char *s)
+{
+	unsigned int v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 int tk_run_tests(const char *cmdline)
 {
 	const struct xt_suite suites[] = {
@@ -65,9 +79,11 @@ int tk_run_tests(const char *cmdline)
 		{ xt_hypercall_tests, xt_hypercall_nr_tests },
 		{ xt_time_tests, xt_time_nr_tests },
 	};
+	struct tk_tick_opts tick = { 0 };
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];
 	size_t len = strlen(cmdline);
-	int argc, i, n = 1;
+	bool want_tick = false, want_tests = false;
+	int argc, i, n = 1, rc = 0;
 
 	if (len >= sizeof(tk_cmdline))
 		len = sizeof(tk_cmdline) - 1;
@@ -89,9 +105,30 @@ int tk_run_tests(const char *cmdline)
 		if (!strncmp(argv[i], "upcall=", 7) ||
 		    !strcmp(argv[i], "debugcon"))
 			continue; /* taken at boot */
+		if (!strcmp(argv[i], "tick")) {
+			want_tick = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "tests")) {
+			want_tests = true;
+			continue;
+		}
+		if (!strncmp(argv[i], "tick_ms=", 8)) {
+			tick.window_ms = to_uint(argv[i] + 8);
+			continue;
+		}
+		if (!strncmp(argv[i], "lat_n=", 6)) {
+			tick.lat_samples = to_uint(argv[i] + 6);
+			continue;
+		}
 		args[n++] = argv[i];
 	}
-	return xt_main(n, args, suites, sizeof(suites) / sizeof(suites[0]));
+	if (!want_tick || want_tests)
+		rc = xt_main(n, args, suites,
+			     sizeof(suites) / sizeof(suites[0]));
+	if (want_tick && tk_tick_main(&tick))
+		rc = 1;
+	return rc;
 }
 
 static const struct hvm_start_info *start_info(void)

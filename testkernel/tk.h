@@ -211,7 +211,17 @@ int tk_smp_init(void);
 void tk_ap_main(unsigned int cpu);
 /* Secondary vCPUs' idle loop; the runner supplies it. */
 void tk_secondary_loop(unsigned int cpu) __attribute__((noreturn));
-/* Run the suite; nonzero when a test failed. */
+/* Run the suite (and/or the tick mode); nonzero when something failed. */
 int tk_run_tests(const char *cmdline);
+
+/* --- the tick mode (tick-mode.c) ------------------------------------------------ */
+
+struct tk_tick_opts {
+	unsigned int window_ms;	  /* per mode; 0: 1500 */
+	unsigned int lat_samples; /* wake-latency samples; 0: 2000 */
+};
+
+/* The tick comparison and the wake latency; nonzero when a run failed. */
+int tk_tick_main(const struct tk_tick_opts *o);
 
 #endif /* TK_H */
