@@ -167,6 +167,8 @@ void tk_idt_init(void);
 /* The hlt of the idle (os.c), and interrupts that landed on it. */
 extern const uint8_t tk_idle_hlt[];
 uint64_t tk_idle_shadow_misses(void);
+/* Return past that hlt (idle=stepover; the tick mode's default). */
+extern bool tk_idle_step_over;
 void tk_idt_load(void);
 void tk_trap(struct tk_regs *r);
 /* Called from tk_trap on TK_VEC_WATCHDOG. */

@@ -153,10 +153,12 @@ void tk_trap(struct tk_regs *r)
 	/*
 	 * An interrupt on the idle hlt itself came before the hlt ran (a
 	 * halted CPU resumes after it): return past it, or the vCPU would
-	 * halt with the wakeup already handled.  hlt is one byte.
+	 * halt with the wakeup already handled.  hlt is one byte.  Only when
+	 * asked (tk_idle_step_over, os.c says why); counted always.
 	 */
 	if (r->vector >= 32 && r->rip == (uintptr_t)tk_idle_hlt) {
-		r->rip++;
+		if (tk_idle_step_over)
+			r->rip++;
 		__atomic_fetch_add(
 			&tk_shadow_misses[tk_cpu_id() % XL_MAX_VCPUS], 1,
 			__ATOMIC_RELAXED);
