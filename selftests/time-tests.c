@@ -485,24 +485,27 @@ static bool idle_over(void *arg)
 static void idle_for(void *arg)
 {
 	struct idle_arg *a = arg;
+	struct xl_clock_stats s0, s1;
 
+	/* Counted here, on the idling vCPU: not the hand-over to it. */
+	xl_clock_get_stats(1, &s0);
 	a->blocks = (uint32_t)xl_idle_until(idle_over, a);
+	xl_clock_get_stats(1, &s1);
+	a->hz_ticks = (uint32_t)(s1.ticks - s0.ticks);
+	a->wakeups = s1.idle_wakeups - s0.idle_wakeups;
 }
 
 static enum xt_result time_idle_periodic_tick(void)
 {
 	struct idle_arg a = { 0 };
-	struct xl_clock_stats s0, s1;
 
 	CLOCK_UP(XL_CLOCK_PERIODIC, 100);
-	xl_clock_get_stats(1, &s0);
 	a.until = xl_clock_now() + 200 * MS;
 	xt_run_on(1, idle_for, &a);
-	xl_clock_get_stats(1, &s1);
-	xt_log("100 Hz idle 200 ms: %llu ticks, %u blocks",
-	       (unsigned long long)(s1.ticks - s0.ticks), a.blocks);
-	XT_ASSERT(s1.ticks - s0.ticks >= 5 && s1.ticks - s0.ticks <= 23);
-	XT_ASSERT(s1.idle_wakeups - s0.idle_wakeups >= 5);
+	xt_log("100 Hz idle 200 ms: %u ticks, %u blocks, %llu VIRQ wakeups",
+	       a.hz_ticks, a.blocks, (unsigned long long)a.wakeups);
+	XT_ASSERT(a.hz_ticks >= 5 && a.hz_ticks <= 23);
+	XT_ASSERT(a.wakeups >= 5);
 	return XT_PASS;
 }
 
