@@ -447,6 +447,7 @@ struct idle_arg {
 	uint64_t deadline;
 	uint32_t blocks;
 	uint32_t hz_ticks; /* periodic: ticks seen during idle */
+	uint64_t wakeups;  /* VIRQ_TIMER wakeups during idle */
 	uint64_t until;
 };
 
