@@ -87,11 +87,12 @@ static inline void tk_irq_restore(unsigned long f)
 		__asm__ __volatile__("sti" ::: "memory");
 }
 
+/* lfence; rdtsc: not before earlier loads (os.h xl_os_rdtsc, pvclock). */
 static inline uint64_t tk_rdtsc(void)
 {
 	uint32_t lo, hi;
 
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	__asm__ __volatile__("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
 	return ((uint64_t)hi << 32) | lo;
 }
 
