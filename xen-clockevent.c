@@ -285,9 +285,17 @@ static void timer_virq(evtchn_port_t port, void *data)
 	stat_add(&c->stats.virq, 1);
 	if (xl_read32(&c->idle))
 		stat_add(&c->stats.idle_wakeups, 1);
-	/* A singleshot whose deadline passed is spent in Xen. */
-	if (c->armed && c->armed <= now)
-		c->armed = 0;
+	/*
+	 * Any VIRQ_TIMER may be the singleshot firing, and a fired singleshot
+	 * is spent even when our clock says its deadline is still ahead: Xen
+	 * fires it when NOW() of the pCPU holding it passes the deadline
+	 * (timer_softirq_action, xen/common/timer.c), and the pvclock
+	 * extrapolation this vCPU reads can be behind that.  Keeping c->armed
+	 * then made program_at() skip the re-arm as "already armed" and the
+	 * vCPU slept for good (hv/timer_early_sshot).  Forgetting it costs at
+	 * most one redundant set_singleshot_timer.
+	 */
+	c->armed = 0;
 	if (clk.cfg.mode == XL_CLOCK_PERIODIC)
 		count_ticks(c, now);
 	run_expired(cpu);
@@ -504,4 +512,18 @@ void xl_clock_get_stats(unsigned int cpu, struct xl_clock_stats *st)
 	st->late_ns_sum = xl_read64(&s->late_ns_sum);
 	st->late_ns_max = xl_read64(&s->late_ns_max);
 	st->idle_wakeups = xl_read64(&s->idle_wakeups);
+}
+
+void xl_clock_get_state(unsigned int cpu, struct xl_clock_state *st)
+{
+	const struct clock_cpu *c = &clk.cpu[cpu];
+	const struct xl_timer *first;
+
+	st->port = c->port;
+	st->nr_timers = xl_read32(&c->nr);
+	st->idle = xl_read32(&c->idle);
+	st->armed = xl_read64(&c->armed);
+	first = st->nr_timers ? c->heap[0] : NULL;
+	st->first_deadline = first ? xl_read64(&first->deadline) : 0;
+	st->next_tick = xl_read64(&c->next_tick);
 }

@@ -218,6 +218,8 @@ void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f)
 {
 	__atomic_store_n(&d->faults.spurious_upcall_permille,
 			 f ? f->spurious_upcall_permille : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->faults.timer_early_ns, f ? f->timer_early_ns : 0,
+			 __ATOMIC_RELAXED);
 }
 
 /* Every counter is a uint64_t: copy them all, each with a relaxed load. */

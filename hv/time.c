@@ -274,8 +274,13 @@ static long hv_set_periodic(struct hv_vcpu *v, uint64_t period)
 static long hv_set_singleshot(struct hv_vcpu *v, uint64_t deadline)
 {
 	struct hv_domain *d = v->domain;
+	uint64_t early = __atomic_load_n(&d->faults.timer_early_ns,
+					 __ATOMIC_RELAXED);
 	bool past;
 
+	/* hv_faults.timer_early_ns: Xen's clock ahead of the guest's. */
+	if (early)
+		deadline = deadline > early ? deadline - early : 1;
 	pthread_mutex_lock(&d->timer_lock);
 	past = deadline < hv_now_ns();
 	/* "if the timeout has already expired ... just inject the event". */

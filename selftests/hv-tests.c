@@ -9,6 +9,7 @@
 #include <hv-guest.h>
 
 #include <xenlite/clockevent.h>
+#include <xenlite/idle.h>
 
 #include "xt-util.h"
 
@@ -222,12 +223,128 @@ static enum xt_result pvclock_update_storm(void)
 	return XT_PASS;
 }
 
+/* --- a VIRQ_TIMER that comes early by the guest's clock ------------------ */
+
+#define EARLY_NS (2 * MS)
+#define EARLY_ROUNDS 40
+
+struct early {
+	struct xl_timer t;
+	uint32_t fired;
+	uint64_t give_up; /* pvclock ns: stop waiting for the timer */
+	uint32_t stop;	  /* the poker thread's end */
+	struct hv_vcpu *v;
+};
+
+static void early_fn(struct xl_timer *t)
+{
+	struct early *e = t->data;
+
+	XT_STORE(&e->fired, 1);
+}
+
+static bool early_done(void *arg)
+{
+	struct early *e = arg;
+
+	return XT_LOAD(&e->fired) || xl_clock_now() > e->give_up;
+}
+
+/*
+ * A blocked vCPU whose timer was lost sleeps for good: poke it every 10 ms
+ * (no event, SCHEDOP_block just returns) so early_done() can give up and
+ * the test fail instead of hanging.
+ */
+static void *early_poker(void *arg)
+{
+	struct early *e = arg;
+
+	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+		hv_vcpu_poke(e->v);
+		xt_sleep_ns(10 * MS);
+	}
+	return NULL;
+}
+
+/*
+ * Xen fires a vCPU timer when NOW() of the pCPU holding it passes the
+ * deadline (timer_softirq_action, xen/common/timer.c); the guest reads its
+ * own vcpu_time_info extrapolation, which can be behind.  Then VIRQ_TIMER
+ * arrives while the guest's clock says its deadline has not come: the
+ * singleshot timer is spent all the same, and the guest must arm it again
+ * (a clockevent that thought it still armed slept for good).  hv fires
+ * singleshot timers EARLY_NS early; each software timer must still run, at
+ * or after its deadline by the guest's clock.
+ */
+static enum xt_result timer_early(const struct xl_clock_config *cfg)
+{
+	struct hv_faults f = { .timer_early_ns = EARLY_NS };
+	struct xl_clock_stats cs;
+	struct early e = { .v = hv_domain_vcpu(hv_guest_domain(), 0) };
+	unsigned long flags;
+	unsigned int i, fired = 0, late_calls = 0;
+	pthread_t poker;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(cfg), 0);
+	xl_timer_setup(&e.t, early_fn, &e);
+	XT_ASSERT_EQ(pthread_create(&poker, NULL, early_poker, &e), 0);
+	hv_domain_set_faults(hv_guest_domain(), &f);
+	for (i = 0; i < EARLY_ROUNDS; i++) {
+		uint64_t deadline = xl_clock_now() + 3 * MS;
+
+		XT_STORE(&e.fired, 0);
+		e.give_up = deadline + 300 * MS;
+		flags = xl_os_irq_save();
+		if (xl_timer_arm(&e.t, deadline))
+			late_calls++;
+		xl_os_irq_restore(flags);
+		xl_idle_until(early_done, &e);
+		if (XT_LOAD(&e.fired)) {
+			fired++;
+			if (e.t.fired_at < deadline)
+				late_calls++;
+		} else {
+			flags = xl_os_irq_save();
+			xl_timer_cancel(&e.t);
+			xl_os_irq_restore(flags);
+		}
+	}
+	hv_domain_set_faults(hv_guest_domain(), NULL);
+	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(poker, NULL);
+	xl_clock_get_stats(0, &cs);
+	xt_log("%u of %u timers fired; %llu VIRQs, %llu singleshot programs",
+	       fired, EARLY_ROUNDS, (unsigned long long)cs.virq,
+	       (unsigned long long)cs.programs);
+	XT_ASSERT_EQ(late_calls, 0);
+	XT_ASSERT_EQ(fired, EARLY_ROUNDS);
+	return XT_PASS;
+}
+
+static enum xt_result timer_early_sshot(void)
+{
+	const struct xl_clock_config cfg = { .mode = XL_CLOCK_SINGLESHOT };
+
+	return timer_early(&cfg);
+}
+
+static enum xt_result timer_early_periodic(void)
+{
+	const struct xl_clock_config cfg = { .mode = XL_CLOCK_PERIODIC,
+					     .hz = 100 };
+
+	return timer_early(&cfg);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
 	{ "2l/spurious", XT_HV, 1, false, l2_spurious, 0 },
 	{ "hv/pcpu_share", XT_HV, 2, false, pcpu_share, XT_F_1PCPU },
 	{ "hv/pcpu_boost", XT_HV, 2, false, pcpu_boost, XT_F_1PCPU },
+	{ "hv/timer_early_sshot", XT_HV, 1, false, timer_early_sshot, 0 },
+	{ "hv/timer_early_periodic", XT_HV, 1, false, timer_early_periodic, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =

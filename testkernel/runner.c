@@ -344,7 +344,48 @@ static unsigned int open_port_bound(void)
 	return lo;
 }
 
-void tk_watchdog_fired(void)
+/*
+ * What a hung test leaves behind, for the log: where vCPU 0 was when the
+ * watchdog bit, and per vCPU its mailbox, its upcall flags and its
+ * clockevent (a vCPU blocked with no timer in Xen and nothing pending is
+ * a lost wakeup).  Racy snapshots: the other vCPUs are not stopped.
+ */
+static void timeout_dump(const struct tk_regs *r)
+{
+	static const char *const mb[] = { "idle", "posted", "running", "done" };
+	uint64_t now = xl_clock_now();
+	unsigned int cpu;
+
+	xt_log("runner: vCPU 0 at rip %llx rflags %llx; now %llu ns; %llu "
+	       "interrupts between sti and hlt",
+	       (unsigned long long)r->rip, (unsigned long long)r->rflags,
+	       (unsigned long long)now,
+	       (unsigned long long)tk_idle_shadow_misses());
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
+		struct vcpu_info *vi = xl_os_vcpu_info(cpu);
+		struct xl_clock_state cs;
+		unsigned int st = LOAD(&xr.g[cpu].state);
+
+		xl_clock_get_state(cpu, &cs);
+		xt_log("runner: vCPU %u: mailbox %s; upcall pending %u mask %u; "
+		       "timer port %u%s%s, %u armed, first %lld ns from now, "
+		       "Xen singleshot %lld ns from now%s",
+		       cpu, st < 4 ? mb[st] : "?",
+		       xl_read8(&vi->evtchn_upcall_pending),
+		       xl_read8(&vi->evtchn_upcall_mask), cs.port,
+		       cs.port && xl_evtchn_is_pending(cs.port) ? " pending" :
+								  "",
+		       cs.port && xl_evtchn_is_masked(cs.port) ? " masked" : "",
+		       cs.nr_timers,
+		       cs.first_deadline ?
+			       (long long)(cs.first_deadline - now) :
+			       0,
+		       cs.armed ? (long long)(cs.armed - now) : 0,
+		       cs.idle ? "; in idle" : "");
+	}
+}
+
+void tk_watchdog_fired(const struct tk_regs *r)
 {
 	uint64_t now = tk_now_ns();
 
@@ -357,6 +398,7 @@ void tk_watchdog_fired(void)
 	failed++;
 	xt_log("runner: %s: timeout; ports 1..%u look open", xr.test->name,
 	       open_port_bound() - 1);
+	timeout_dump(r);
 	emit("not ok %u %s # timeout after %u s\n", xr.idx, xr.test->name,
 	     xr.timeout_s);
 	summary();

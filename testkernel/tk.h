@@ -173,7 +173,7 @@ extern bool tk_idle_step_over;
 void tk_idt_load(void);
 void tk_trap(struct tk_regs *r);
 /* Called from tk_trap on TK_VEC_WATCHDOG. */
-void tk_watchdog_fired(void);
+void tk_watchdog_fired(const struct tk_regs *r);
 
 void tk_lapic_init(void);
 uint32_t tk_lapic_id(void);

@@ -180,7 +180,7 @@ void tk_trap(struct tk_regs *r)
 		return;
 	case TK_VEC_WATCHDOG:
 		tk_lapic_eoi();
-		tk_watchdog_fired();
+		tk_watchdog_fired(r);
 		return;
 	case TK_VEC_SPURIOUS:
 		return;

@@ -52,6 +52,15 @@ struct hv_faults {
 	/* Per mille of hypercall returns that also raise an upcall with no
 	 * event behind it (a spurious upcall). */
 	unsigned int spurious_upcall_permille;
+	/*
+	 * Singleshot timers fire this many ns before their deadline as the
+	 * guest's pvclock counts it: Xen fires a timer when NOW() on the pCPU
+	 * holding it passes the deadline (timer_softirq_action), and that
+	 * clock can run ahead of the vCPU's vcpu_time_info extrapolation
+	 * (another pCPU's calibration, a stale record).  A guest must not
+	 * assume a VIRQ_TIMER that comes "early" leaves its timer armed.
+	 */
+	uint64_t timer_early_ns;
 };
 
 /* Counters, for tests and benchmarks (monotonic, per domain). */

@@ -61,6 +61,17 @@ bool xl_timer_armed(const struct xl_timer *t);
 
 void xl_clock_get_stats(unsigned int cpu, struct xl_clock_stats *st);
 
+/* A vCPU's clockevent as it stands, for post-mortems (racy snapshot). */
+struct xl_clock_state {
+	evtchn_port_t port;	 /* its VIRQ_TIMER port, 0 = none */
+	uint32_t nr_timers;	 /* software timers armed */
+	uint32_t idle;		 /* inside a block */
+	uint64_t armed;		 /* singleshot deadline we gave Xen, 0 = none */
+	uint64_t first_deadline; /* earliest software timer, 0 = none */
+	uint64_t next_tick;	 /* periodic: next tick boundary */
+};
+void xl_clock_get_state(unsigned int cpu, struct xl_clock_state *st);
+
 /* Called by xen-idle.c around a block on this vCPU. */
 void xl_clock_idle_enter(unsigned int cpu);
 void xl_clock_idle_exit(unsigned int cpu);
