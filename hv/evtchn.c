@@ -7,8 +7,9 @@
  *
  * The guest is always an unprivileged domU: XSM's dummy policy
  * (xsm_default_action) makes XSM_TARGET checks against another domain fail
- * with -EPERM, XSM_HOOK checks pass.  There are no Xen-attached
- * (xen_consumer) channels and no PIRQs.
+ * with -EPERM, XSM_HOOK checks pass.  There are no PIRQs.  Channels to
+ * hv services acting as domain 0 (Xen's xen_consumer channels) are the
+ * ECS_HV_XEN state, in the "Xen-consumer channels" section at the end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,7 @@ again:
 		goto out;
 	case ECS_UNBOUND:
 	case ECS_IPI:
+	case ECS_HV_XEN: /* the write lock below waits out a running fn */
 		break;
 	case ECS_VIRQ: {
 		unsigned int virq = chn1->u.virq;
@@ -545,6 +547,11 @@ static long hv_evtchn_send(struct hv_domain *ld, uint32_t lport)
 	case ECS_IPI:
 		hv_evtchn_port_set_pending(ld, hv_chn_notify_vcpu(lchn), lchn);
 		break;
+	case ECS_HV_XEN:
+		/* evtchn_send(): "if ( consumer_is_xen(rchn) )
+		 * xen_notification_fn(rchn)(...)", under the read lock. */
+		lchn->u.xen.fn(ld, lport, lchn->u.xen.arg);
+		break;
 	case ECS_UNBOUND:
 		break;
 	default:
@@ -592,6 +599,11 @@ static long hv_evtchn_status(struct hv_vcpu *cur, struct evtchn_status *st)
 		st->u.interdomain.dom = chn->u.interdomain.remote_dom->domid;
 		st->u.interdomain.port = chn->u.interdomain.remote_port;
 		break;
+	case ECS_HV_XEN: /* as Xen shows it: interdomain to dom0 */
+		st->status = EVTCHNSTAT_interdomain;
+		st->u.interdomain.dom = 0;
+		st->u.interdomain.port = chn->u.xen.remote_port;
+		break;
 	case ECS_VIRQ:
 		st->status = EVTCHNSTAT_virq;
 		st->u.virq = chn->u.virq;
@@ -634,6 +646,7 @@ static long hv_evtchn_bind_vcpu(struct hv_vcpu *cur, uint32_t port,
 		break;
 	case ECS_UNBOUND:
 	case ECS_INTERDOMAIN:
+	case ECS_HV_XEN:
 		hv_chn_set_notify(chn, vcpu);
 		break;
 	default:
@@ -1006,4 +1019,143 @@ void hv_evtchn_free_buckets(struct hv_domain *d)
 		d->buckets[i] = NULL;
 	}
 	hv_fifo_free_retired(d);
+}
+
+/* --- Xen-consumer channels (hv services as domain 0) ---------------------- */
+
+/*
+ * The dom0-side port number EVTCHNOP_status reports for a Xen-consumer
+ * channel: hv has no dom0 port table, so each connection gets a fresh
+ * number (never 0, which Xen reserves).
+ */
+static uint32_t hv_xen_next_remote_port = 1;
+
+static void hv_xen_connect(struct hv_evtchn *chn, hv_xen_consumer_fn fn,
+			   void *arg)
+{
+	chn->u.xen.fn = fn;
+	chn->u.xen.arg = arg;
+	chn->u.xen.remote_port = __atomic_fetch_add(&hv_xen_next_remote_port, 1,
+						    __ATOMIC_RELAXED);
+	hv_chn_set_state(chn, ECS_HV_XEN);
+}
+
+/*
+ * evtchn_bind_interdomain() as dom0 would call it: "if ( (rchn->state !=
+ * ECS_UNBOUND) || (rchn->u.unbound.remote_domid != ld->domain_id) )" ->
+ * -EINVAL (ld is dom0 here), then both ends are connected and the binder's
+ * new port is raised ("evtchn_port_set_pending(ld, lchn->notify_vcpu_id,
+ * lchn)"): here that is one call of fn.
+ */
+int hv_evtchn_bind_xen(struct hv_domain *d, uint32_t port,
+		       hv_xen_consumer_fn fn, void *arg)
+{
+	struct hv_vcpu *cur = hv_vcpu_current();
+	struct hv_evtchn *chn;
+	int rc = -XEN_EINVAL;
+
+	if (!fn)
+		return -XEN_EINVAL;
+	if (cur)
+		hv_enter(cur);
+	pthread_rwlock_wrlock(&d->event_lock);
+	chn = hv_evtchn_lookup(d, port);
+	if (chn) {
+		hv_chn_wrlock(chn);
+		if (hv_chn_state(chn) == ECS_UNBOUND &&
+		    chn->u.unbound_remote_domid == 0) {
+			hv_xen_connect(chn, fn, arg);
+			rc = 0;
+		}
+		hv_chn_unlock(chn);
+	}
+	pthread_rwlock_unlock(&d->event_lock);
+	if (!rc)
+		fn(d, port, arg);
+	if (cur)
+		hv_leave(cur);
+	return rc;
+}
+
+/* alloc_unbound_xen_event_channel(): get_free_port(), then connected. */
+int hv_evtchn_alloc_xen_unbound(struct hv_domain *d, hv_xen_consumer_fn fn,
+				void *arg)
+{
+	struct hv_vcpu *cur = hv_vcpu_current();
+	struct hv_evtchn *chn;
+	int port;
+
+	if (!fn)
+		return -XEN_EINVAL;
+	if (cur)
+		hv_enter(cur);
+	pthread_rwlock_wrlock(&d->event_lock);
+	port = hv_get_free_port(d);
+	if (port >= 0) {
+		chn = hv_evtchn_from_port(d, (uint32_t)port);
+		hv_chn_wrlock(chn);
+		hv_xen_connect(chn, fn, arg);
+		hv_evtchn_port_init(d, chn);
+		hv_chn_unlock(chn);
+	}
+	pthread_rwlock_unlock(&d->event_lock);
+	if (cur)
+		hv_leave(cur);
+	return port;
+}
+
+/*
+ * notify_via_xen_event_channel(): under the channel's read lock, "if (
+ * chn->state == ECS_INTERDOMAIN ) evtchn_port_set_pending(rd,
+ * rchn->notify_vcpu_id, rchn)".  The read lock excludes a concurrent
+ * close (which takes it for writing), so the state seen is the state the
+ * event goes to; buckets live as long as the domain, so a closed port is
+ * never freed memory.
+ */
+int hv_evtchn_notify_guest(struct hv_domain *d, uint32_t port)
+{
+	struct hv_vcpu *cur = hv_vcpu_current();
+	struct hv_evtchn *chn = hv_evtchn_lookup(d, port);
+	int rc = -XEN_EINVAL;
+
+	if (!chn)
+		return rc;
+	if (cur)
+		hv_enter(cur);
+	hv_chn_rdlock(chn);
+	if (hv_chn_state(chn) == ECS_HV_XEN) {
+		hv_evtchn_port_set_pending(d, hv_chn_notify_vcpu(chn), chn);
+		rc = 0;
+	}
+	hv_chn_unlock(chn);
+	if (cur)
+		hv_leave(cur);
+	return rc;
+}
+
+/*
+ * Closing dom0's end (evtchn_close() of the remote port): the guest's end
+ * goes back to unbound with remote_domid 0.  The write lock waits for a
+ * send that is inside fn.
+ */
+void hv_evtchn_unbind_xen(struct hv_domain *d, uint32_t port)
+{
+	struct hv_vcpu *cur = hv_vcpu_current();
+	struct hv_evtchn *chn;
+
+	if (cur)
+		hv_enter(cur);
+	pthread_rwlock_wrlock(&d->event_lock);
+	chn = hv_evtchn_lookup(d, port);
+	if (chn) {
+		hv_chn_wrlock(chn);
+		if (hv_chn_state(chn) == ECS_HV_XEN) {
+			chn->u.unbound_remote_domid = 0;
+			hv_chn_set_state(chn, ECS_UNBOUND);
+		}
+		hv_chn_unlock(chn);
+	}
+	pthread_rwlock_unlock(&d->event_lock);
+	if (cur)
+		hv_leave(cur);
 }

@@ -75,6 +75,15 @@ enum {
 	ECS_PIRQ = 4,
 	ECS_VIRQ = 5,
 	ECS_IPI = 6,
+	/*
+	 * hv only: the guest end of a channel whose other end is an hv
+	 * service acting as domain 0 (xenstored, blkback).  Xen has the guest
+	 * port ECS_INTERDOMAIN to a dom0 port with xen_consumer set
+	 * (alloc_unbound_xen_event_channel); hv has no dom0 ports, so the
+	 * consumer sits on the guest's channel itself (evtchn.c, "Xen-consumer
+	 * channels").
+	 */
+	ECS_HV_XEN = 7,
 };
 
 struct hv_domain;
@@ -95,6 +104,11 @@ struct hv_evtchn {
 			uint32_t remote_port;
 		} interdomain;
 		unsigned int virq;
+		struct {
+			hv_xen_consumer_fn fn; /* under chn->lock */
+			void *arg;
+			uint32_t remote_port; /* reported by EVTCHNOP_status */
+		} xen;
 	} u;
 };
 

@@ -578,6 +578,7 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		.no_fifo = !!(t->flags & XT_F_NO_FIFO),
 		.pv_periodic_default = !!(t->flags & XT_F_PV_TICK),
 		.nr_pcpus = (t->flags & XT_F_1PCPU) ? 1 : 0,
+		.xenstore = !!(t->flags & XT_F_XENSTORE),
 		.upcall = xl_evtchn_upcall,
 		.vcpu_main = guest_main,
 	};

@@ -40,9 +40,10 @@ struct xt_test {
  * them says so here, and xt_set_no_fifo() then reports whether the domain
  * it runs in has the wanted property.
  */
-#define XT_F_NO_FIFO (1U << 0) /* the hypervisor refuses FIFO (hv) */
-#define XT_F_PV_TICK (1U << 1) /* vCPUs start with PV's 100 Hz tick (hv) */
-#define XT_F_1PCPU (1U << 2)   /* all vCPUs share one pCPU (hv run queue) */
+#define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
+#define XT_F_PV_TICK (1U << 1)	/* vCPUs start with PV's 100 Hz tick (hv) */
+#define XT_F_1PCPU (1U << 2)	/* all vCPUs share one pCPU (hv run queue) */
+#define XT_F_XENSTORE (1U << 3) /* the domain has a xenstore ring (hv) */
 
 /* --- environment, provided by the backend runner ------------------------ */
 

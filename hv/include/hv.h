@@ -40,6 +40,12 @@ struct hv_domain_config {
 	unsigned int nr_pcpus;
 	/* vCPUs start with Xen's PV 100 Hz periodic timer (PV guest). */
 	bool pv_periodic_default;
+	/*
+	 * Introduce the domain to hv's xenstored (hv/include/hv-xs.h): a ring
+	 * at gfn HV_XS_RING_GFN(nr_pages), a store event port, both in
+	 * HVMOP_get_param(HVM_PARAM_STORE_PFN / _EVTCHN).
+	 */
+	bool xenstore;
 	/* Guest upcall entry, run on the vCPU thread; NULL = none. */
 	void (*upcall)(void);
 	/* Body of every vCPU thread; the vCPU goes offline when it returns. */
@@ -163,5 +169,59 @@ void hv_vcpu_update_time(struct hv_vcpu *v);
 /* The hv-owned shared_info page and the gfn it is mapped at (-1: none). */
 struct shared_info *hv_domain_shared_info(struct hv_domain *d);
 int64_t hv_domain_shared_info_gfn(const struct hv_domain *d);
+
+/*
+ * Xen-consumer event channels: hv-internal services (xenstored, blkback)
+ * are the backend domain, domain 0 (hv's guest domains are 1 ..
+ * HV_MAX_DOMAINS), as Xen's alloc_unbound_xen_event_channel() /
+ * notify_via_xen_event_channel() (xen/common/event_channel.c) connect a
+ * guest port to a consumer inside Xen.
+ *
+ * The guest's EVTCHNOP_send on such a port calls fn(d, port, arg) on the
+ * sending vCPU thread, inside hv, under the channel's read lock: fn must
+ * only signal (a condition variable, a flag), never block or take a lock
+ * that is held across hv calls; it may call hv_evtchn_notify_guest().
+ *
+ * Teardown: fn is never called after the guest's EVTCHNOP_close (or
+ * hv_evtchn_unbind_xen(), or domain destruction) of the port returned;
+ * from then on hv_evtchn_notify_guest() returns -XEN_EINVAL, which is how
+ * the service learns that the guest closed the port.  A port the guest
+ * closed may be reused for something else: a service that saw -XEN_EINVAL
+ * must stop notifying it.  The domain itself must outlive the service's
+ * calls (stop the service before hv_domain_destroy()).
+ */
+typedef void (*hv_xen_consumer_fn)(struct hv_domain *d, uint32_t port,
+				   void *arg);
+
+/*
+ * Connect the guest's port, which must be ECS_UNBOUND with remote_domid 0
+ * (EVTCHNOP_alloc_unbound with remote_dom 0), to fn, as Xen's
+ * evtchn_bind_interdomain() from dom0: an invalid port, or one not unbound
+ * to domain 0 -> -XEN_EINVAL.  As Xen raises the binder's new port, fn is
+ * called once after a successful bind.  Safe from any thread.
+ */
+int hv_evtchn_bind_xen(struct hv_domain *d, uint32_t port,
+		       hv_xen_consumer_fn fn, void *arg);
+/*
+ * The toolstack's way: allocate the lowest free port of d already
+ * connected to fn (Xen: alloc_unbound by the toolstack, then the backend's
+ * bind).  Returns the port, or -XEN_ENOSPC / -XEN_ENOMEM.
+ */
+int hv_evtchn_alloc_xen_unbound(struct hv_domain *d, hv_xen_consumer_fn fn,
+				void *arg);
+/*
+ * Raise the guest's port (notify_via_xen_event_channel() ->
+ * evtchn_port_set_pending on its notify vCPU).  0, or -XEN_EINVAL when
+ * the port is not (or no longer) connected to a consumer.  Safe from any
+ * thread, also concurrently with the guest's close.
+ */
+int hv_evtchn_notify_guest(struct hv_domain *d, uint32_t port);
+/*
+ * The service's close: the port goes back to ECS_UNBOUND with remote
+ * domain 0 (as closing dom0's end of an interdomain channel does), so the
+ * guest sees it unbound.  No-op for a port not connected to a consumer.
+ * After return fn is not running and is never called again.
+ */
+void hv_evtchn_unbind_xen(struct hv_domain *d, uint32_t port);
 
 #endif /* HV_H */
