@@ -71,6 +71,7 @@ static void hv_domain_free(struct hv_domain *d)
 	hv_time_domain_destroy(d);
 	hv_sched_domain_destroy(d);
 	hv_evtchn_free_buckets(d);
+	hv_gnttab_destroy(d);
 	pthread_rwlock_destroy(&d->event_lock);
 	if (d->arena)
 		munmap(d->arena, (size_t)d->nr_pages * HV_PAGE_SIZE);
@@ -124,7 +125,8 @@ struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg, int *err)
 	d->shutdown_code = -1;
 	d->refcnt = 1;
 	pthread_rwlock_init(&d->event_lock, NULL);
-	if (hv_time_domain_init(d) || hv_sched_domain_init(d)) {
+	if (hv_time_domain_init(d) || hv_sched_domain_init(d) ||
+	    hv_gnttab_init(d)) {
 		hv_domain_free(d);
 		goto fail;
 	}

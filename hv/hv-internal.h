@@ -231,6 +231,7 @@ struct hv_domain {
 	int shutdown_code;	      /* atomic; -1 = running */
 	struct hv_faults faults;      /* atomic fields */
 	struct hv_domain_stats stats; /* relaxed atomic counters */
+	struct hv_gnttab *gnttab;     /* gnttab.c */
 	void *guest;		      /* atomic pointer */
 };
 
@@ -283,6 +284,14 @@ int hv_sched_domain_init(struct hv_domain *d);
 void hv_sched_domain_stop(struct hv_domain *d);
 void hv_sched_domain_destroy(struct hv_domain *d);
 void hv_vcpu_signal(struct hv_vcpu *v);
+
+/* gnttab.c */
+struct hv_gnttab;
+int hv_gnttab_init(struct hv_domain *d);
+void hv_gnttab_destroy(struct hv_domain *d);
+long hv_do_grant_table_op(struct hv_vcpu *v, unsigned int cmd, void *arg,
+			  unsigned int count);
+int hv_gnttab_map_frame(struct hv_domain *d, unsigned long idx, uint64_t gpfn);
 
 /* hypercall.c / memory.c */
 long hv_do_memory_op(struct hv_vcpu *v, unsigned long cmd, void *arg);

@@ -143,6 +143,9 @@ static long hv_dispatch(struct hv_vcpu *v, unsigned int op, unsigned long a1,
 		return hv_do_memory_op(v, a1, (void *)a2);
 	case __HYPERVISOR_vcpu_op:
 		return hv_do_vcpu_op(v, (int)a1, a2, (void *)a3);
+	case __HYPERVISOR_grant_table_op:
+		return hv_do_grant_table_op(v, (unsigned int)a1, (void *)a2,
+					    (unsigned int)a3);
 	default:
 		return -XEN_ENOSYS;
 	}

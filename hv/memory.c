@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hv memory_op: XENMEM_add_to_physmap for XENMAPSPACE_shared_info only.
+ * hv memory_op: XENMEM_add_to_physmap for XENMAPSPACE_shared_info and
+ * XENMAPSPACE_grant_table (hv/gnttab.c).
  * Follows do_memory_op() (xen/common/memory.c) and
  * xenmem_add_to_physmap_one() (xen/arch/x86/mm/p2m.c), RELEASE-4.17.7.
  */
@@ -45,6 +46,11 @@ static long hv_add_to_physmap(struct hv_vcpu *v, struct xen_add_to_physmap *x)
 		rc = 0;
 		break;
 	case XENMAPSPACE_grant_table:
+		/* gnttab_map_frame() (hv/gnttab.c). */
+		rc = x->gpfn >= HV_MAX_GPFN ?
+			     -XEN_EINVAL :
+			     hv_gnttab_map_frame(d, x->idx, x->gpfn);
+		break;
 	case XENMAPSPACE_gmfn:
 	case XENMAPSPACE_gmfn_range:
 		rc = -XEN_ENOSYS; /* not modelled yet */

@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 
+#include <xenlite/gnttab.h>
 #include <xenlite/xen.h>
 
 #include "tk.h"
@@ -46,6 +47,32 @@ void *xl_os_zalloc(size_t size)
 void xl_os_free(void *p)
 {
 	free(p);
+}
+
+/*
+ * Grant frames go over RAM pages of ours, as Linux's HVM setup maps them
+ * over a reserved range (gnttab_setup_auto_xlat_frames): the RAM page at
+ * each gfn is replaced by the frame.  Taken once and kept: they stay
+ * grant frames for the domain's life.
+ */
+int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
+{
+	static void *frames[XL_GNTTAB_MAX_FRAMES];
+	static unsigned int nr_frames;
+	unsigned int i;
+
+	if (nr > XL_GNTTAB_MAX_FRAMES)
+		return -XEN_EINVAL;
+	for (; nr_frames < nr; nr_frames++) {
+		frames[nr_frames] = tk_alloc_pages(1);
+		if (!frames[nr_frames])
+			return -XEN_ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		va[i] = frames[i];
+		gfns[i] = xl_os_virt_to_gfn(frames[i]);
+	}
+	return 0;
 }
 
 struct shared_info *xl_os_shared_info(void)

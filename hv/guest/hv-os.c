@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include <xenlite/gnttab.h>
 #include <xenlite/xen.h>
 
 #include "hv-guest.h"
@@ -38,6 +39,9 @@ struct hv_guest {
 	uint64_t shinfo_gfn;
 	unsigned int nr_vcpus;
 	struct hv_guest_trace_ring *trace[HV_MAX_VCPUS];
+	/* Grant frames (xl_os_grant_frames), under lock. */
+	uint64_t gnt_gfn[XL_GNTTAB_MAX_FRAMES];
+	unsigned int gnt_nr;
 };
 
 static struct hv_domain *hv_guest_cur_domain(void)
@@ -158,6 +162,42 @@ void *xl_os_zalloc(size_t size)
 void xl_os_free(void *p)
 {
 	free(p);
+}
+
+/*
+ * Grant frames live in the arena: pages taken from the allocator once per
+ * domain and kept (hv reads the entries at the gfn the guest maps them at,
+ * hv/gnttab.c), so a second xl_gnttab_init() gets the same gfns.
+ */
+int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct hv_guest *g = hv_guest_state(d);
+	unsigned int i;
+	int rc = 0;
+
+	if (!g)
+		return -XEN_ESRCH;
+	if (nr > XL_GNTTAB_MAX_FRAMES)
+		return -XEN_EINVAL;
+	while (g->gnt_nr < nr) {
+		void *p = xl_os_alloc_page();
+
+		if (!p) {
+			rc = -XEN_ENOMEM;
+			break;
+		}
+		pthread_mutex_lock(&g->lock);
+		g->gnt_gfn[g->gnt_nr++] = (uint64_t)hv_virt_to_gfn(d, p);
+		pthread_mutex_unlock(&g->lock);
+	}
+	if (rc)
+		return rc;
+	for (i = 0; i < nr; i++) {
+		gfns[i] = g->gnt_gfn[i];
+		va[i] = hv_gfn_to_virt(d, gfns[i]);
+	}
+	return 0;
 }
 
 unsigned int hv_guest_pages_in_use(struct hv_domain *d)

@@ -68,6 +68,16 @@ void *xl_os_zalloc(size_t size);
 void xl_os_free(void *p);
 
 /*
+ * Grant table frames (xen-gnttab.c): nr gfns (nr <= XL_GNTTAB_MAX_FRAMES)
+ * the host says are free to map over with XENMEM_add_to_physmap
+ * (XENMAPSPACE_grant_table), and in va[] the address each will be readable
+ * at once mapped.  The same gfns on every call for the domain's life (a
+ * grant frame is never unmapped, so they are never handed out again).
+ * 0, or -XEN_ENOMEM / -XEN_ENOSYS.
+ */
+int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va);
+
+/*
  * The shared_info page and each vCPU's vcpu_info, already mapped by the
  * host (XENMEM_add_to_physmap for PVH/HVM, start_info for PV,
  * VCPUOP_register_vcpu_info where the host placed vcpu_info itself).

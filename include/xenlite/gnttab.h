@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xenlite grant table, v1 (public/grant_table.h): the guest side that
+ * grants a peer access to its pages.
+ *
+ * xl_gnttab_init() asks Xen for the table size (GNTTABOP_query_size), maps
+ * the frames into the guest physmap (XENMEM_add_to_physmap with
+ * XENMAPSPACE_grant_table, at gfns the host hands out through
+ * xl_os_grant_frames()) and checks them with GNTTABOP_setup_table.
+ *
+ * A reference is granted from a free list; ending access refuses while the
+ * peer still maps the page (GTF_reading / GTF_writing set by Xen): the ref
+ * then stays out of the free list, and xl_gnttab_end_access_deferred() keeps
+ * it on a deferred list that xl_gnttab_retry_deferred() (also run by
+ * grant_access when the free list is empty) releases once the peer unmaps.
+ *
+ * Every function may be called from any vCPU and from upcall context.
+ */
+#ifndef XENLITE_GNTTAB_H
+#define XENLITE_GNTTAB_H
+
+#include <xenlite/xen.h>
+#include <xen/grant_table.h>
+
+/* Frames xl_gnttab_init() maps at most (512 v1 entries each). */
+#define XL_GNTTAB_MAX_FRAMES 4
+#define XL_GNTTAB_PER_FRAME (XL_PAGE_SIZE / sizeof(grant_entry_v1_t))
+
+struct xl_gnttab_stats {
+	uint64_t granted;	    /* grant_access successes */
+	uint64_t ended;		    /* refs back on the free list */
+	uint64_t busy;		    /* end_access refused: still mapped */
+	uint64_t deferred;	    /* refs put on the deferred list */
+	uint64_t deferred_released; /* ... released from it later */
+	uint64_t exhausted;	    /* grant_access found no free ref */
+};
+
+/* 0, or -XEN_Exxx (what Xen or the host returned). */
+int xl_gnttab_init(void);
+/* Needs every ref ended (deferred ones are dropped with a warning). */
+void xl_gnttab_fini(void);
+bool xl_gnttab_ready(void);
+
+/* Usable refs (GNTTAB_NR_RESERVED_ENTRIES and up). */
+unsigned int xl_gnttab_nr_refs(void);
+unsigned int xl_gnttab_nr_free(void);
+unsigned int xl_gnttab_nr_deferred(void);
+
+/*
+ * Grant domid access to page gfn, read-only or writable.  0 and *ref, or
+ * -XEN_ENOSPC (no free ref), -XEN_EINVAL (gfn does not fit v1's 32-bit
+ * frame), -XEN_ENODEV (not initialised).
+ */
+int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
+			   grant_ref_t *ref);
+/*
+ * End access: 0 when the entry went back to invalid and the ref to the
+ * free list; -XEN_EBUSY while the peer maps it (nothing changed: the
+ * caller still owns the ref and the page stays shared); -XEN_EINVAL for a
+ * ref that is not granted.
+ */
+int xl_gnttab_end_access(grant_ref_t ref);
+/*
+ * End access now if possible, else put the ref on the deferred list: the
+ * caller gives the ref up either way, and must not reuse the page (it stays
+ * the peer's to read or write) until xl_gnttab_is_deferred() says false.
+ * Returns 0 if ended now, 1 if deferred, -XEN_EINVAL for a bad ref.
+ */
+int xl_gnttab_end_access_deferred(grant_ref_t ref);
+/* Retry the deferred list; returns how many refs are still deferred. */
+unsigned int xl_gnttab_retry_deferred(void);
+bool xl_gnttab_is_deferred(grant_ref_t ref);
+/* The peer maps ref now (GTF_reading or GTF_writing set). */
+bool xl_gnttab_is_mapped(grant_ref_t ref);
+
+void xl_gnttab_get_stats(struct xl_gnttab_stats *st);
+
+#endif /* XENLITE_GNTTAB_H */

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xenlite grant table v1, the granting side (public/grant_table.h).
+ *
+ * Setup for an auto-translated (PVH/HVM) guest: GNTTABOP_query_size for the
+ * limit, then one XENMEM_add_to_physmap(XENMAPSPACE_grant_table, idx = i)
+ * per frame at a gfn the host gives (xl_os_grant_frames), then
+ * GNTTABOP_setup_table, which for a translated guest reports the gfn each
+ * frame is mapped at (Xen 4.17 gnttab_setup_table() -> gnttab_shared_gfn()
+ * = mfn_to_gfn()): a check that the mappings took.
+ *
+ * Entry protocol, from the comment at the top of public/grant_table.h:
+ *  - "Introducing a valid entry": write frame and domid, a write barrier,
+ *    then flags with the valid type (GTF_permit_access);
+ *  - "Invalidating an unused GTF_permit_access entry": observe that neither
+ *    GTF_reading nor GTF_writing is set, and compare-exchange the flags to 0;
+ *    no barrier is needed after it, reuse is control-dependent on the
+ *    exchange's success.  Xen sets GTF_reading/GTF_writing while the peer
+ *    maps the entry (_set_status_v1() in xen/common/grant_table.c, with a
+ *    compare-exchange on the 32-bit flags+domid word) and clears them at the
+ *    last unmap (reduce_status_for_pin()).
+ * Linux's gnttab_end_foreign_access_ref_v1() (drivers/xen/grant-table.c)
+ * has the same rule: refuse while mapped, never free a mapped ref.
+ *
+ * The header word: flags (u16) and domid (u16) are adjacent, flags first
+ * (offset 0), so on little-endian x86 the 32-bit word Xen compare-exchanges
+ * holds flags in bits 0-15 and domid in bits 16-31.
+ */
+#include <xenlite/gnttab.h>
+#include <xenlite/hypercall.h>
+
+_Static_assert(__builtin_offsetof(grant_entry_v1_t, flags) == 0 &&
+		       __builtin_offsetof(grant_entry_v1_t, domid) == 2 &&
+		       sizeof(grant_entry_v1_t) == 8,
+	       "grant_entry_v1 layout: flags, domid, frame");
+
+#define GT_NR_MAX (XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME)
+#define GT_NONE 0xffffffffU
+#define GT_BUSY_FLAGS (GTF_reading | GTF_writing)
+
+enum { GT_RESERVED, GT_FREE, GT_USED, GT_DEFERRED };
+
+struct gt_spinlock {
+	uint32_t v;
+};
+
+static struct {
+	struct gt_spinlock lock; /* lists, states, stats */
+	bool ready;		 /* atomic */
+	unsigned int nr_frames;
+	unsigned int nr_refs; /* nr_frames * XL_GNTTAB_PER_FRAME */
+	grant_entry_v1_t *frame[XL_GNTTAB_MAX_FRAMES];
+	uint64_t gfn[XL_GNTTAB_MAX_FRAMES];
+	uint32_t next[GT_NR_MAX];  /* free or deferred list link */
+	uint32_t combo[GT_NR_MAX]; /* header word as granted */
+	uint8_t state[GT_NR_MAX];
+	uint32_t free_head, nr_free;
+	uint32_t def_head, nr_deferred;
+	struct xl_gnttab_stats stats;
+} gt;
+
+static unsigned long gt_lock(void)
+{
+	unsigned long flags = xl_os_irq_save();
+
+	/* xl_cmpxchg32 is fully ordered: the acquire. */
+	while (xl_cmpxchg32(&gt.lock.v, 0, 1) != 0)
+		while (xl_read32(&gt.lock.v))
+			xl_cpu_relax();
+	return flags;
+}
+
+static void gt_unlock(unsigned long flags)
+{
+	/* xl_xchg32 is fully ordered: the release. */
+	xl_xchg32(&gt.lock.v, 0);
+	xl_os_irq_restore(flags);
+}
+
+static long gt_op(unsigned int cmd, void *arg, unsigned int count)
+{
+	return xl_os_hypercall(__HYPERVISOR_grant_table_op, cmd,
+			       (unsigned long)arg, count, 0, 0);
+}
+
+static grant_entry_v1_t *gt_entry(grant_ref_t ref)
+{
+	return &gt.frame[ref / XL_GNTTAB_PER_FRAME][ref % XL_GNTTAB_PER_FRAME];
+}
+
+/* The flags+domid word Xen compare-exchanges (see the head comment). */
+static uint32_t *gt_hdr(grant_ref_t ref)
+{
+	return (uint32_t *)(void *)&gt_entry(ref)->flags;
+}
+
+static uint32_t gt_make_combo(uint16_t flags, domid_t domid)
+{
+	return (uint32_t)flags | ((uint32_t)domid << 16);
+}
+
+static bool gt_valid_ref(grant_ref_t ref)
+{
+	return ref >= GNTTAB_NR_RESERVED_ENTRIES && ref < gt.nr_refs;
+}
+
+/* --- setup ------------------------------------------------------------- */
+
+static int gt_query(uint32_t *max_frames)
+{
+	struct gnttab_query_size q = { .dom = DOMID_SELF };
+	long rc = gt_op(GNTTABOP_query_size, &q, 1);
+
+	if (rc)
+		return (int)rc;
+	if (q.status != GNTST_okay) {
+		xl_err("gnttab: query_size status %d", q.status);
+		return -XEN_EINVAL;
+	}
+	*max_frames = q.max_nr_frames;
+	return 0;
+}
+
+static int gt_map_frames(unsigned int nr)
+{
+	struct xen_add_to_physmap xatp;
+	unsigned int i;
+	long rc;
+
+	for (i = 0; i < nr; i++) {
+		xatp.domid = DOMID_SELF;
+		xatp.size = 0;
+		xatp.space = XENMAPSPACE_grant_table;
+		xatp.idx = i;
+		xatp.gpfn = gt.gfn[i];
+		rc = xl_hc_memory_op(XENMEM_add_to_physmap, &xatp);
+		if (rc) {
+			xl_err("gnttab: add_to_physmap frame %u at gfn %#llx: %ld",
+			       i, (unsigned long long)gt.gfn[i], rc);
+			return (int)rc;
+		}
+	}
+	return 0;
+}
+
+/* GNTTABOP_setup_table reports where each frame is mapped: check it. */
+static int gt_check_setup(unsigned int nr)
+{
+	xen_pfn_t frames[XL_GNTTAB_MAX_FRAMES];
+	struct gnttab_setup_table st;
+	unsigned int i;
+	long rc;
+
+	st.dom = DOMID_SELF;
+	st.nr_frames = nr;
+	st.status = 0;
+	set_xen_guest_handle(st.frame_list, frames);
+	rc = gt_op(GNTTABOP_setup_table, &st, 1);
+	if (rc)
+		return (int)rc;
+	if (st.status != GNTST_okay) {
+		xl_err("gnttab: setup_table status %d", st.status);
+		return -XEN_EINVAL;
+	}
+	for (i = 0; i < nr; i++) {
+		if (frames[i] != gt.gfn[i]) {
+			xl_err("gnttab: frame %u at gfn %#llx, Xen says %#llx",
+			       i, (unsigned long long)gt.gfn[i],
+			       (unsigned long long)frames[i]);
+			return -XEN_EIO;
+		}
+	}
+	return 0;
+}
+
+static void gt_build_free_list(void)
+{
+	uint32_t ref;
+
+	gt.free_head = GT_NONE;
+	gt.nr_free = 0;
+	gt.def_head = GT_NONE;
+	gt.nr_deferred = 0;
+	for (ref = 0; ref < gt.nr_refs; ref++)
+		gt.state[ref] = GT_RESERVED;
+	/* Highest first, so the lowest refs are handed out first. */
+	for (ref = gt.nr_refs; ref-- > GNTTAB_NR_RESERVED_ENTRIES;) {
+		gt.state[ref] = GT_FREE;
+		gt.next[ref] = gt.free_head;
+		gt.free_head = ref;
+		gt.nr_free++;
+	}
+}
+
+int xl_gnttab_init(void)
+{
+	void *va[XL_GNTTAB_MAX_FRAMES];
+	uint32_t max_frames = 0;
+	unsigned int nr, i;
+	int rc;
+
+	if (xl_read8((uint8_t *)&gt.ready))
+		return -XEN_EEXIST;
+	rc = gt_query(&max_frames);
+	if (rc)
+		return rc;
+	nr = max_frames < XL_GNTTAB_MAX_FRAMES ? max_frames :
+						 XL_GNTTAB_MAX_FRAMES;
+	if (!nr) {
+		xl_err("gnttab: Xen allows no grant frames");
+		return -XEN_ENOSPC;
+	}
+	rc = xl_os_grant_frames(nr, gt.gfn, va);
+	if (rc)
+		return rc;
+	rc = gt_map_frames(nr);
+	if (!rc)
+		rc = gt_check_setup(nr);
+	if (rc)
+		return rc;
+	for (i = 0; i < nr; i++)
+		gt.frame[i] = va[i];
+	gt.nr_frames = nr;
+	gt.nr_refs = nr * XL_GNTTAB_PER_FRAME;
+	gt_build_free_list();
+	__builtin_memset(&gt.stats, 0, sizeof(gt.stats));
+	xl_info("gnttab: %u frames, %u refs", nr, gt.nr_refs);
+	xl_write8((uint8_t *)&gt.ready, 1);
+	return 0;
+}
+
+void xl_gnttab_fini(void)
+{
+	unsigned long flags;
+	unsigned int used;
+
+	if (!xl_read8((uint8_t *)&gt.ready))
+		return;
+	flags = gt_lock();
+	used = gt.nr_refs - GNTTAB_NR_RESERVED_ENTRIES - gt.nr_free;
+	xl_write8((uint8_t *)&gt.ready, 0);
+	gt_unlock(flags);
+	if (used)
+		xl_warn("gnttab: fini with %u refs not ended (%u deferred)",
+			used, gt.nr_deferred);
+}
+
+bool xl_gnttab_ready(void)
+{
+	return xl_read8((uint8_t *)&gt.ready);
+}
+
+/* --- grant / end ------------------------------------------------------- */
+
+/*
+ * One attempt to invalidate ref (public/grant_table.h, "Invalidating an
+ * unused GTF_permit_access entry").  The exchange expects exactly the word
+ * we granted: it fails if Xen set GTF_reading/GTF_writing meanwhile.
+ * 0, -XEN_EBUSY (mapped), -XEN_EIO (the entry changed under us).
+ */
+static int gt_try_invalidate(grant_ref_t ref)
+{
+	uint32_t want = gt.combo[ref], prev;
+
+	prev = xl_cmpxchg32(gt_hdr(ref), want, want & 0xffff0000U);
+	if (prev == want)
+		return 0;
+	if (prev & GT_BUSY_FLAGS)
+		return -XEN_EBUSY;
+	xl_err("gnttab: ref %u header %#x, granted as %#x", ref, prev, want);
+	return -XEN_EIO;
+}
+
+static void gt_push_free(grant_ref_t ref)
+{
+	gt.state[ref] = GT_FREE;
+	gt.next[ref] = gt.free_head;
+	gt.free_head = ref;
+	gt.nr_free++;
+	gt.stats.ended++;
+}
+
+static unsigned int gt_retry_deferred_locked(void)
+{
+	uint32_t *link = &gt.def_head, ref;
+
+	while ((ref = *link) != GT_NONE) {
+		if (gt_try_invalidate(ref) == 0) {
+			*link = gt.next[ref];
+			gt.nr_deferred--;
+			gt.stats.deferred_released++;
+			gt_push_free(ref);
+		} else {
+			link = &gt.next[ref];
+		}
+	}
+	return gt.nr_deferred;
+}
+
+int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
+			   grant_ref_t *ref)
+{
+	uint16_t fl = GTF_permit_access | (readonly ? GTF_readonly : 0);
+	grant_entry_v1_t *e;
+	unsigned long flags;
+	uint32_t r;
+
+	if (!xl_gnttab_ready())
+		return -XEN_ENODEV;
+	if (gfn > 0xffffffffULL)
+		return -XEN_EINVAL; /* v1 frame is 32 bits */
+	flags = gt_lock();
+	if (!gt.nr_free && gt.nr_deferred)
+		gt_retry_deferred_locked();
+	if (!gt.nr_free) {
+		gt.stats.exhausted++;
+		gt_unlock(flags);
+		return -XEN_ENOSPC;
+	}
+	r = gt.free_head;
+	gt.free_head = gt.next[r];
+	gt.nr_free--;
+	gt.state[r] = GT_USED;
+	gt.combo[r] = gt_make_combo(fl, domid);
+	gt.stats.granted++;
+	gt_unlock(flags);
+
+	e = gt_entry(r);
+	xl_write32(&e->frame, (uint32_t)gfn);
+	xl_write16(&e->domid, domid);
+	/*
+	 * public/grant_table.h: "Write ent->domid / ent->frame; Write memory
+	 * barrier (WMB); Write ent->flags": Xen must never see a valid type
+	 * with a stale frame or domid.
+	 */
+	xl_wmb();
+	xl_write16(&e->flags, fl);
+	*ref = r;
+	return 0;
+}
+
+static int gt_check_used(grant_ref_t ref)
+{
+	unsigned long flags;
+	int st;
+
+	if (!xl_gnttab_ready() || !gt_valid_ref(ref))
+		return -XEN_EINVAL;
+	flags = gt_lock();
+	st = gt.state[ref];
+	gt_unlock(flags);
+	if (st != GT_USED) {
+		xl_err("gnttab: end_access of ref %u not granted (state %d)",
+		       ref, st);
+		return -XEN_EINVAL;
+	}
+	return 0;
+}
+
+int xl_gnttab_end_access(grant_ref_t ref)
+{
+	unsigned long flags;
+	int rc = gt_check_used(ref);
+
+	if (rc)
+		return rc;
+	rc = gt_try_invalidate(ref);
+	flags = gt_lock();
+	if (!rc)
+		gt_push_free(ref);
+	else if (rc == -XEN_EBUSY)
+		gt.stats.busy++;
+	gt_unlock(flags);
+	return rc;
+}
+
+int xl_gnttab_end_access_deferred(grant_ref_t ref)
+{
+	unsigned long flags;
+	int rc = xl_gnttab_end_access(ref);
+
+	if (rc != -XEN_EBUSY)
+		return rc;
+	flags = gt_lock();
+	gt.state[ref] = GT_DEFERRED;
+	gt.next[ref] = gt.def_head;
+	gt.def_head = ref;
+	gt.nr_deferred++;
+	gt.stats.deferred++;
+	gt_unlock(flags);
+	return 1;
+}
+
+unsigned int xl_gnttab_retry_deferred(void)
+{
+	unsigned long flags;
+	unsigned int n;
+
+	if (!xl_gnttab_ready())
+		return 0;
+	flags = gt_lock();
+	n = gt.nr_deferred ? gt_retry_deferred_locked() : 0;
+	gt_unlock(flags);
+	return n;
+}
+
+bool xl_gnttab_is_deferred(grant_ref_t ref)
+{
+	unsigned long flags;
+	bool d;
+
+	if (!xl_gnttab_ready() || !gt_valid_ref(ref))
+		return false;
+	flags = gt_lock();
+	d = gt.state[ref] == GT_DEFERRED;
+	gt_unlock(flags);
+	return d;
+}
+
+bool xl_gnttab_is_mapped(grant_ref_t ref)
+{
+	if (!xl_gnttab_ready() || !gt_valid_ref(ref))
+		return false;
+	return xl_read32(gt_hdr(ref)) & GT_BUSY_FLAGS;
+}
+
+unsigned int xl_gnttab_nr_refs(void)
+{
+	return xl_gnttab_ready() ? gt.nr_refs - GNTTAB_NR_RESERVED_ENTRIES : 0;
+}
+
+unsigned int xl_gnttab_nr_free(void)
+{
+	unsigned long flags;
+	unsigned int n;
+
+	flags = gt_lock();
+	n = gt.nr_free;
+	gt_unlock(flags);
+	return n;
+}
+
+unsigned int xl_gnttab_nr_deferred(void)
+{
+	unsigned long flags;
+	unsigned int n;
+
+	flags = gt_lock();
+	n = gt.nr_deferred;
+	gt_unlock(flags);
+	return n;
+}
+
+void xl_gnttab_get_stats(struct xl_gnttab_stats *st)
+{
+	unsigned long flags = gt_lock();
+
+	*st = gt.stats;
+	gt_unlock(flags);
+}
