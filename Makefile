@@ -138,6 +138,26 @@ bench-xen:
 	@tools/setup --quiet
 	@tools/xen-run tick
 
+# The Linux module xenlite.ko (Kbuild, docs/linux-module.md): KDIR is a
+# kernel build tree, by default the running kernel's; KVER=<version> picks
+# /lib/modules/<version>/build (the real-Xen runs use Debian's 6.1:
+# linux-headers-amd64).  W=1 and C=1 (sparse) reach kbuild as usual.
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+
+.PHONY: module module-clean
+module:
+	@test -f $(KDIR)/Makefile || { \
+		echo "make module: no kernel build tree at $(KDIR):" \
+			"install linux-headers-$(KVER), or pass KDIR=<dir> or KVER=<version>" \
+			"(installed: $$(ls /lib/modules 2>/dev/null | tr '\n' ' '))" >&2; \
+		exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-clean:
+	@test -f $(KDIR)/Makefile || { echo "make module-clean: no $(KDIR)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
 # The files clang-format owns; tools/run-checks checks the same list.
 FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c \
 	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h \

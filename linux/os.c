@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * include/xenlite/os.h for the Linux module: an HVM domU booted with
+ * xen_nopv, so none of Linux's own Xen code (hypercall page, shared_info,
+ * callback vector) is set up and the module brings its own.
+ *
+ * Hypercalls: vmcall (Intel) or vmmcall (AMD, Hygon) issued directly, with
+ * the HVM 64-bit ABI: number in rax, arguments in rdi, rsi, rdx, r10, r8,
+ * result in rax (Xen public arch-x86/xen-x86_64.h; xen/arch/x86/hvm/
+ * hypercall.c, hvm_hypercall).  This is what the stubs of the hypercall
+ * page that CPUID leaf base+2 offers would do (Xen writes "mov $nr, %eax;
+ * vmcall/vmmcall; ret" for the CPU's vendor, hvm_hypercall_page_init);
+ * issuing the instruction inline needs no executable page in a module.
+ * A debug Xen deliberately clobbers the argument registers a hypercall does
+ * not use, so all five are in/out operands.  Pointer arguments are guest
+ * linear addresses: Xen walks our page tables (hvm_copy_from_guest_linear),
+ * so any kernel address works, vmalloc'ed stacks included.
+ *
+ * Event delivery masking is the interrupt flag: the upcall is an interrupt
+ * (a per-vCPU vector or the platform device's INTx) and Xen ignores
+ * evtchn_upcall_mask for HVM vCPUs (xen/arch/x86/hvm/irq.c).  Restoring
+ * with sti lets a pending upcall in at once.
+ */
+#define pr_fmt(fmt) "xenlite: " fmt
+
+#include <linux/cpu.h>
+#include <linux/context_tracking.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/slab.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+
+#include <xenlite/evtchn.h>
+#include <xen/arch-x86/cpuid.h>
+
+#include "xl-linux.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+struct shared_info *xlk_shinfo;
+unsigned int xlk_nr_vcpus;
+DEFINE_PER_CPU(unsigned int, xlk_vcpu_id);
+bool xlk_have_vcpu_ids;
+
+static bool xlk_vmmcall;
+static DEFINE_PER_CPU(u64, xlk_hypercalls);
+
+long xl_os_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+		     unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	register unsigned long r10 asm("r10") = a4;
+	register unsigned long r8 asm("r8") = a5;
+	unsigned long rax = op;
+
+	this_cpu_inc(xlk_hypercalls);
+	if (xlk_vmmcall)
+		asm volatile("vmmcall"
+			     : "+a"(rax), "+D"(a1), "+S"(a2), "+d"(a3),
+			       "+r"(r10), "+r"(r8)
+			     :
+			     : "memory");
+	else
+		asm volatile("vmcall"
+			     : "+a"(rax), "+D"(a1), "+S"(a2), "+d"(a3),
+			       "+r"(r10), "+r"(r8)
+			     :
+			     : "memory");
+	return (long)rax;
+}
+
+u64 xlk_hypercall_count(unsigned int cpu)
+{
+	return READ_ONCE(per_cpu(xlk_hypercalls, cpu));
+}
+
+const char *xlk_hypercall_insn(void)
+{
+	return xlk_vmmcall ? "vmmcall" : "vmcall";
+}
+
+/*
+ * Xen's CPUID leaves start at 0x40000000 + n * 0x100 with the signature
+ * "XenVMMXenVMM" (public arch-x86/cpuid.h); leaf base+2 (hypercall pages)
+ * must exist for an HVM guest to make hypercalls.  Returns the base, or 0.
+ */
+static u32 xen_cpuid_base_find(void)
+{
+	u32 base, eax, ebx, ecx, edx;
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return 0;
+	for (base = XEN_CPUID_FIRST_LEAF; base < XEN_CPUID_FIRST_LEAF + 0x10000;
+	     base += 0x100) {
+		cpuid(base, &eax, &ebx, &ecx, &edx);
+		if (ebx == XEN_CPUID_SIGNATURE_EBX &&
+		    ecx == XEN_CPUID_SIGNATURE_ECX &&
+		    edx == XEN_CPUID_SIGNATURE_EDX && eax - base >= 2)
+			return base;
+	}
+	return 0;
+}
+
+static u32 xlk_cpuid_base;
+
+/* Leaf base+4 (HVM features): the vCPU id of the calling CPU. */
+static void read_vcpu_id(void *unused)
+{
+	u32 eax, ebx, ecx, edx;
+
+	cpuid_count(xlk_cpuid_base + 4, 0, &eax, &ebx, &ecx, &edx);
+	this_cpu_write(xlk_vcpu_id, (eax & XEN_HVM_CPUID_VCPU_ID_PRESENT) ?
+					    ebx :
+					    smp_processor_id());
+}
+
+bool xlk_cpuid_upcall_vector(void)
+{
+	u32 eax, ebx, ecx, edx;
+
+	if (xlk_cpuid_base + 4 > cpuid_eax(xlk_cpuid_base))
+		return false;
+	cpuid_count(xlk_cpuid_base + 4, 0, &eax, &ebx, &ecx, &edx);
+	return eax & XEN_HVM_CPUID_UPCALL_VECTOR;
+}
+
+int xlk_hypercall_init(void)
+{
+	u32 eax, ebx, ecx, edx;
+	long ver;
+	unsigned int cpu;
+
+	xlk_cpuid_base = xen_cpuid_base_find();
+	if (!xlk_cpuid_base) {
+		pr_err("no Xen CPUID leaves (%s): not running on Xen, refusing to load\n",
+		       boot_cpu_has(X86_FEATURE_HYPERVISOR) ?
+			       "another hypervisor" :
+			       "bare metal");
+		return -ENODEV;
+	}
+	xlk_vmmcall = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+		      boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
+	cpuid(xlk_cpuid_base + 1, &eax, &ebx, &ecx, &edx);
+	ver = xl_os_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0,
+			      0);
+	if (ver < 0) {
+		pr_err("Xen CPUID leaves at %#x, but xen_version by %s failed: %ld\n",
+		       xlk_cpuid_base, xlk_hypercall_insn(), ver);
+		return -ENODEV;
+	}
+	if ((u32)ver != eax)
+		pr_warn("xen_version %ld.%ld differs from CPUID's %u.%u\n",
+			ver >> 16, ver & 0xffff, eax >> 16, eax & 0xffff);
+	pr_info("Xen %ld.%ld (CPUID base %#x), hypercalls by %s\n", ver >> 16,
+		ver & 0xffff, xlk_cpuid_base, xlk_hypercall_insn());
+
+	on_each_cpu(read_vcpu_id, NULL, 1);
+	xlk_nr_vcpus = 0;
+	xlk_have_vcpu_ids = true;
+	for_each_online_cpu(cpu)
+		xlk_nr_vcpus = max(xlk_nr_vcpus, per_cpu(xlk_vcpu_id, cpu) + 1);
+	if (xlk_nr_vcpus > XEN_LEGACY_MAX_VCPUS ||
+	    xlk_nr_vcpus > XL_MAX_VCPUS) {
+		pr_err("vCPU ids up to %u: vcpu_info beyond the %u in shared_info (VCPUOP_register_vcpu_info) is not supported\n",
+		       xlk_nr_vcpus - 1, XEN_LEGACY_MAX_VCPUS);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* --- memory ------------------------------------------------------------ */
+
+void *xl_os_alloc_page(void)
+{
+	struct page *pg = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+	return pg ? page_address(pg) : NULL;
+}
+
+void xl_os_free_page(void *page)
+{
+	if (page)
+		free_page((unsigned long)page);
+}
+
+/* HVM: Xen's gfn is the guest's pfn (no PV p2m translation). */
+uint64_t xl_os_virt_to_gfn(const void *va)
+{
+	return PFN_DOWN(__pa(va));
+}
+
+void *xl_os_zalloc(size_t size)
+{
+	return kzalloc(size, GFP_KERNEL);
+}
+
+void xl_os_free(void *p)
+{
+	kfree(p);
+}
+
+struct shared_info *xl_os_shared_info(void)
+{
+	return xlk_shinfo;
+}
+
+/* vcpu_info stays in shared_info: at most XEN_LEGACY_MAX_VCPUS (checked). */
+struct vcpu_info *xl_os_vcpu_info(unsigned int cpu)
+{
+	if (!xlk_shinfo || cpu >= XEN_LEGACY_MAX_VCPUS)
+		return NULL;
+	return &xlk_shinfo->vcpu_info[cpu];
+}
+
+unsigned int xl_os_vcpu_id(void)
+{
+	return this_cpu_read(xlk_vcpu_id);
+}
+
+unsigned int xl_os_nr_vcpus(void)
+{
+	return xlk_nr_vcpus;
+}
+
+unsigned long xl_os_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void xl_os_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
+/*
+ * Called with interrupts off from the cpuidle state (linux/clock.c), which
+ * has CPUIDLE_FLAG_RCU_IDLE so that the core's trace hooks around this
+ * call run with RCU watching; RCU's idle state is entered here, around the
+ * halt only.  sti; hlt: the STI shadow keeps the upcall from landing
+ * before the hlt, and Xen does not block a vCPU with an interrupt pending
+ * (hvm_hlt); the upcall runs before hlt returns.
+ */
+void xl_os_safe_halt(void)
+{
+	ct_idle_enter();
+	asm volatile("sti; hlt; cli" ::: "memory");
+	ct_idle_exit();
+}
+
+uint64_t xl_os_rdtsc(void)
+{
+	return rdtsc_ordered();
+}
+
+void xl_os_log(int level, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &ap;
+	switch (level) {
+	case XL_LOG_ERR:
+		pr_err("%pV", &vaf);
+		break;
+	case XL_LOG_WARN:
+		pr_warn("%pV", &vaf);
+		break;
+	case XL_LOG_INFO:
+		pr_info("%pV", &vaf);
+		break;
+	default:
+		pr_debug("%pV", &vaf);
+		break;
+	}
+	va_end(ap);
+}
+
+/* --- trace hooks --------------------------------------------------------- */
+
+static const char *port_type_name(evtchn_port_t port)
+{
+	switch (xl_evtchn_port_type(port)) {
+	case XL_PORT_UNBOUND:
+		return "unbound";
+	case XL_PORT_INTERDOMAIN:
+		return "interdomain";
+	case XL_PORT_VIRQ:
+		return "virq";
+	case XL_PORT_IPI:
+		return "ipi";
+	default:
+		return "free";
+	}
+}
+
+void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
+		 uint64_t val)
+{
+	switch (what) {
+	case XL_TRACE_EVENT_SENT:
+		trace_xenlite_event_sent(port, xl_os_vcpu_id(),
+					 port_type_name(port));
+		break;
+	case XL_TRACE_UPCALL_ENTER:
+		trace_xenlite_upcall_enter(arg, 0);
+		break;
+	case XL_TRACE_UPCALL_EXIT:
+		trace_xenlite_upcall_exit(arg, val);
+		break;
+	case XL_TRACE_EVENT_HANDLED:
+		trace_xenlite_event_handled(port, arg, port_type_name(port));
+		break;
+	case XL_TRACE_EVENT_STRAY:
+		trace_xenlite_event_stray(port, arg, port_type_name(port));
+		break;
+	case XL_TRACE_TIMER_ARMED:
+		trace_xenlite_timer_armed(arg, val);
+		break;
+	case XL_TRACE_TIMER_FIRED:
+		xlk_clock_note_lateness(arg, val);
+		trace_xenlite_timer_fired(arg, val);
+		break;
+	case XL_TRACE_BLOCK_ENTER:
+		trace_xenlite_block_enter(arg, val);
+		break;
+	case XL_TRACE_BLOCK_LEAVE:
+		trace_xenlite_block_leave(arg, val);
+		break;
+	default:
+		break;
+	}
+}

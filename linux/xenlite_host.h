@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * <xenlite_host.h> for the Linux module (xenlite.ko).  The core includes
+ * it first (through include/xenlite/os.h); it may only pull in kernel
+ * headers that do not include <xen/...>, because for the core's objects
+ * <xen/...> names the Xen public headers (see Kbuild).
+ *
+ * The other side of shared memory is Xen (on other physical CPUs) and our
+ * own other vCPUs, so the barriers are Linux's virt_*() family, which stay
+ * real barriers on a UP build (Documentation/memory-barriers.txt, "VIRTUAL
+ * MACHINE GUESTS"; drivers/xen/events uses them the same way).  On x86
+ * virt_mb() is a locked add or mfence, virt_rmb()/virt_wmb() are compiler
+ * barriers (TSO).  Every read-modify-write here is xchg()/cmpxchg(), which
+ * the kernel defines as fully ordered (memory-barriers.txt, "atomic
+ * operations that return a value"), i.e. a locked instruction on x86.
+ */
+#ifndef XENLITE_HOST_H
+#define XENLITE_HOST_H
+
+#include <linux/types.h>
+#include <linux/compiler.h>
+#include <linux/stddef.h>
+#include <asm/barrier.h>
+#include <asm/cmpxchg.h>
+#include <asm/processor.h>
+
+#define xl_mb() virt_mb()
+#define xl_rmb() virt_rmb()
+#define xl_wmb() virt_wmb()
+#define xl_cpu_relax() cpu_relax()
+
+static inline uint32_t xl_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new)
+{
+	return cmpxchg(p, old, new);
+}
+
+static inline uint64_t xl_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new)
+{
+	return cmpxchg(p, old, new);
+}
+
+static inline uint32_t xl_xchg32(uint32_t *p, uint32_t v)
+{
+	return xchg(p, v);
+}
+
+static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
+{
+	return xchg(p, v);
+}
+
+static inline unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v)
+{
+	return xchg(p, v);
+}
+
+/*
+ * fetch_or / fetch_and on plain words: a cmpxchg loop.  It returns only
+ * after a successful cmpxchg, which is fully ordered; a failed one orders
+ * nothing but is retried (memory-barriers.txt).
+ */
+#define XL_FETCH_OP(name, type, op)                               \
+	static inline type name(type *p, type v)                  \
+	{                                                         \
+		type old = READ_ONCE(*p), seen;                   \
+                                                                  \
+		for (;;) {                                        \
+			seen = cmpxchg(p, old, (type)(old op v)); \
+			if (seen == old)                          \
+				return old;                       \
+			old = seen;                               \
+		}                                                 \
+	}
+
+XL_FETCH_OP(xl_fetch_or32, uint32_t, |)
+XL_FETCH_OP(xl_fetch_and32, uint32_t, &)
+XL_FETCH_OP(xl_fetch_or_ulong, unsigned long, |)
+XL_FETCH_OP(xl_fetch_and_ulong, unsigned long, &)
+
+/* READ_ONCE / WRITE_ONCE: single-copy atomic, no ordering. */
+#define xl_read8(p) READ_ONCE(*(const uint8_t *)(p))
+#define xl_read16(p) READ_ONCE(*(const uint16_t *)(p))
+#define xl_read32(p) READ_ONCE(*(const uint32_t *)(p))
+#define xl_read64(p) READ_ONCE(*(const uint64_t *)(p))
+#define xl_read_ulong(p) READ_ONCE(*(const unsigned long *)(p))
+#define xl_write8(p, v) WRITE_ONCE(*(uint8_t *)(p), (uint8_t)(v))
+#define xl_write16(p, v) WRITE_ONCE(*(uint16_t *)(p), (uint16_t)(v))
+#define xl_write32(p, v) WRITE_ONCE(*(uint32_t *)(p), (uint32_t)(v))
+#define xl_write64(p, v) WRITE_ONCE(*(uint64_t *)(p), (uint64_t)(v))
+#define xl_write_ulong(p, v) \
+	WRITE_ONCE(*(unsigned long *)(p), (unsigned long)(v))
+
+#define XL_PRINTF(a, b) __printf(a, b)
+
+#endif /* XENLITE_HOST_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces of the Linux host of xenlite (xenlite.ko).
+ *
+ * Two kinds of objects make up the glue (see Kbuild):
+ *   - ABI objects (os.c, main.c, upcall.c, clock.c, debugfs.c) see the Xen
+ *     public headers as <xen/...>, like the core, and use Linux headers
+ *     that do not include <xen/...>;
+ *   - detect.c sees the kernel's own <xen/...> (xen_domain()) and no Xen
+ *     ABI.
+ * This header is shared by both, so it uses neither.
+ */
+#ifndef XENLITE_LINUX_H
+#define XENLITE_LINUX_H
+
+#include <linux/types.h>
+#include <linux/percpu.h>
+
+struct pci_dev;
+struct shared_info;
+
+#define XLK_NAME "xenlite"
+
+/* detect.c (kernel <xen/...> view). */
+bool xlk_linux_xen_active(void);
+const char *xlk_linux_xen_why(void);
+
+/* os.c */
+extern struct shared_info *xlk_shinfo;
+extern unsigned int xlk_nr_vcpus;
+DECLARE_PER_CPU(unsigned int, xlk_vcpu_id);
+extern bool xlk_have_vcpu_ids;
+int xlk_hypercall_init(void);
+const char *xlk_hypercall_insn(void);
+u64 xlk_hypercall_count(unsigned int cpu);
+bool xlk_cpuid_upcall_vector(void);
+
+/* upcall.c */
+enum xlk_upcall_mode {
+	XLK_UPCALL_NONE,
+	XLK_UPCALL_VECTOR, /* per-vCPU HVMOP_set_evtchn_upcall_vector */
+	XLK_UPCALL_INTX,   /* the platform device's INTx, vCPU 0 only */
+};
+extern enum xlk_upcall_mode xlk_upcall_mode;
+int xlk_upcall_init(struct pci_dev *pdev, bool want_vector);
+void xlk_upcall_fini(void);
+const char *xlk_upcall_mode_name(void);
+u64 xlk_upcall_count(unsigned int cpu);
+/* A vCPU that receives upcalls (every vCPU, or only 0 with INTx). */
+bool xlk_upcall_cpu_ok(unsigned int cpu);
+
+/* clock.c */
+int xlk_clock_init(unsigned int periodic_hz, bool idle);
+void xlk_clock_fini(void);
+bool xlk_clock_cpu_active(unsigned int cpu);
+void xlk_clock_hist(unsigned int cpu, u64 *buckets, unsigned int n);
+void xlk_clock_note_lateness(unsigned int cpu, u64 late_ns);
+#define XLK_LATE_BUCKETS 12 /* < 1us, < 2us, ... powers of two, last open */
+
+/* debugfs.c */
+int xlk_debugfs_init(void);
+void xlk_debugfs_fini(void);
+
+#endif /* XENLITE_LINUX_H */
