@@ -31,9 +31,9 @@ static void clock_init_on(void *arg)
 }
 
 /* The clockevent on each vCPU (it is per vCPU); core already up. */
-static enum xt_result clock_start(enum xl_clock_mode mode, unsigned int hz)
+static enum xt_result clock_start_cfg(const struct xl_clock_config *cfg)
 {
-	struct clock_arg a = { .cfg = { .mode = mode, .hz = hz } };
+	struct clock_arg a = { .cfg = *cfg };
 	unsigned int cpu;
 
 	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
@@ -41,6 +41,13 @@ static enum xt_result clock_start(enum xl_clock_mode mode, unsigned int hz)
 		XT_ASSERT_EQ(a.rc[cpu], 0);
 	}
 	return XT_PASS;
+}
+
+static enum xt_result clock_start(enum xl_clock_mode mode, unsigned int hz)
+{
+	const struct xl_clock_config cfg = { .mode = mode, .hz = hz };
+
+	return clock_start_cfg(&cfg);
 }
 
 static enum xt_result clock_up(enum xl_clock_mode mode, unsigned int hz)
@@ -477,6 +484,88 @@ static enum xt_result time_idle_sshot_wakes(void)
 	return XT_PASS;
 }
 
+/*
+ * Many short timers, each ended by an idle block: a wakeup that lands
+ * after the idle's last look at its condition and before the vCPU really
+ * blocks must not be lost.  On PVH the windows are sti..hlt (which the STI
+ * shadow should close) and, with SCHEDOP_block, the hypercall itself (the
+ * test kernel's idle=block skips a hypercall an upcall landed on).  A lost
+ * wakeup leaves the vCPU blocked until the next timer: the rescue timer,
+ * 2 s out, so the timer's wakeup was lost iff the rescue ran first.
+ */
+#define WINDOW_ROUNDS 600
+#define RESCUE_NS (2000 * MS)
+
+struct window {
+	struct tmr m, rescue;
+	uint32_t lost, rounds;
+	uint64_t blocks;
+	int arm_err;
+};
+
+static bool window_done(void *arg)
+{
+	struct window *w = arg;
+
+	return XT_LOAD(&w->m.fired) || XT_LOAD(&w->rescue.fired);
+}
+
+static void window_loop(void *arg)
+{
+	struct window *w = arg;
+	uint64_t rng = 0x2545f4914f6cdd1dULL, now;
+	unsigned long flags;
+	unsigned int i;
+
+	xl_timer_setup(&w->m.t, tmr_fn, &w->m);
+	xl_timer_setup(&w->rescue.t, tmr_fn, &w->rescue);
+	for (i = 0; i < WINDOW_ROUNDS; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		XT_STORE(&w->m.fired, 0);
+		XT_STORE(&w->rescue.fired, 0);
+		flags = xl_os_irq_save();
+		now = xl_clock_now();
+		/*
+		 * 3 us .. 1.8 ms out, swept: early ones fire before the vCPU
+		 * idles, late ones after it blocked, and some in between,
+		 * while it is on its way into the block, wherever that is on
+		 * this machine (the clock's min_delta is 1 us here).
+		 */
+		w->arm_err |= xl_timer_arm(&w->m.t, now + (i % 600 + 1) * 3000 +
+							    (rng & 2047));
+		w->arm_err |= xl_timer_arm(&w->rescue.t, now + RESCUE_NS);
+		xl_os_irq_restore(flags);
+		w->blocks += xl_idle_until(window_done, w);
+		if (XT_LOAD(&w->rescue.fired))
+			w->lost++;
+		flags = xl_os_irq_save();
+		xl_timer_cancel(&w->m.t);
+		xl_timer_cancel(&w->rescue.t);
+		xl_os_irq_restore(flags);
+		w->rounds++;
+	}
+}
+
+static enum xt_result time_idle_wake_window(void)
+{
+	const struct xl_clock_config cfg = { .mode = XL_CLOCK_SINGLESHOT,
+					     .min_delta_ns = 1000 };
+	struct window w = { 0 };
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(clock_start_cfg(&cfg), XT_PASS);
+	xt_run_on(1, window_loop, &w);
+	xt_log("%u timers on vCPU 1, %llu blocks, %u wakeups lost", w.rounds,
+	       (unsigned long long)w.blocks, w.lost);
+	XT_ASSERT_EQ(w.arm_err, 0);
+	XT_ASSERT_EQ(w.rounds, WINDOW_ROUNDS);
+	XT_ASSERT_EQ(w.lost, 0);
+	XT_ASSERT(w.blocks >= 1);
+	return XT_PASS;
+}
+
 /* Periodic idle keeps the tick: the core arms the next tick boundary. */
 static bool idle_over(void *arg)
 {
@@ -660,6 +749,7 @@ const struct xt_test xt_time_tests[] = {
 	TT(pv_tick_stopped, XT_HV, 1, XT_F_PV_TICK),
 	TT(idle_sshot_wakes, XT_ALL, 2, 0),
 	TT(idle_periodic_tick, XT_ALL, 2, 0),
+	TT(idle_wake_window, XT_ALL, 2, 0),
 	TT(poll, XT_ALL, 2, 0),
 	TT(runstate, XT_ALL, 2, 0),
 };

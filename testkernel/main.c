@@ -25,9 +25,12 @@
  *                        register dump, SHUTDOWN_crash)
  *   debugcon             also write the console to I/O port 0xe9, which Xen
  *                        prints on its own console as "(dN) ..." lines
- *   idle=stepover|plain  an interrupt that arrives between the idle's sti
- *                        and hlt returns past the hlt, or not (os.c); the
- *                        suite's default is plain, the tick mode's stepover
+ *   idle=block           idle through SCHEDOP_block (sti; nop; vmcall, an
+ *                        upcall that lands on the hypercall skips it: os.c),
+ *                        the default
+ *   idle=plain|stepover  idle as sti; hlt instead; with stepover an interrupt
+ *                        that arrives between the sti and the hlt (QEMU TCG
+ *                        does that) returns past the hlt (os.c)
  *   tick                 the tick comparison and the timer wake latency
  *                        (tick-mode.c) instead of the suite
  *   tests                with tick: the suite first, then the comparison
@@ -110,7 +113,8 @@ int tk_run_tests(const char *cmdline)
 		    !strcmp(argv[i], "debugcon"))
 			continue; /* taken at boot */
 		if (!strcmp(argv[i], "idle=stepover") ||
-		    !strcmp(argv[i], "idle=plain")) {
+		    !strcmp(argv[i], "idle=plain") ||
+		    !strcmp(argv[i], "idle=block")) {
 			idle = argv[i] + 5;
 			continue;
 		}
@@ -133,15 +137,12 @@ int tk_run_tests(const char *cmdline)
 		args[n++] = argv[i];
 	}
 	tk_idle_step_over = idle && !strcmp(idle, "stepover");
+	tk_idle_block = !idle || !strcmp(idle, "block");
 	if (!want_tick || want_tests)
 		rc = xt_main(n, args, suites,
 			     sizeof(suites) / sizeof(suites[0]));
-	if (want_tick) {
-		/* The wake-latency loop loses wakeups without it (os.c). */
-		tk_idle_step_over = !idle || !strcmp(idle, "stepover");
-		if (tk_tick_main(&tick))
-			rc = 1;
-	}
+	if (want_tick && tk_tick_main(&tick))
+		rc = 1;
 	return rc;
 }
 
@@ -340,10 +341,15 @@ void tk_main(uint32_t start_info_pa)
 	__asm__ __volatile__("sti" ::: "memory");
 
 	rc = tk_run_tests(cmdline);
-	tk_printf("tk: idle: %llu interrupts arrived between sti and hlt "
-		  "(the STI shadow not honoured)%s\n",
-		  (unsigned long long)tk_idle_shadow_misses(),
-		  tk_idle_step_over ? "; stepped over the hlt" : "");
+	if (tk_idle_block)
+		tk_printf("tk: idle: SCHEDOP_block; %llu upcalls landed on the "
+			  "block's hypercall, which was skipped\n",
+			  (unsigned long long)tk_idle_block_skips());
+	else
+		tk_printf("tk: idle: %llu interrupts arrived between sti and "
+			  "hlt (the STI shadow not honoured)%s\n",
+			  (unsigned long long)tk_idle_shadow_misses(),
+			  tk_idle_step_over ? "; stepped over the hlt" : "");
 	tk_printf("tk: done after %llu ms of Xen system time; %s\n",
 		  (unsigned long long)(xen_system_time() / 1000000),
 		  rc ? "crash (tests failed)" : "poweroff");

@@ -6,9 +6,10 @@
  * IDT vector, and Xen ignores evtchn_upcall_mask for HVM/PVH vCPUs
  * (hvm/irq.c: "Do not check the evtchn_upcall_mask.  It is not used in
  * HVM mode.").  A pending upcall is taken as soon as sti lets it in, so
- * restore needs no hypercall.  Idle is sti; hlt: the STI shadow keeps the
- * upcall from landing before hlt (where it does not, see xl_os_safe_halt),
- * and Xen does not block a vCPU with an interrupt pending (hvm_hlt).
+ * restore needs no hypercall.  Idle is SCHEDOP_block (idle_block below) or,
+ * with idle=plain|stepover, sti; hlt: the STI shadow keeps the upcall from
+ * landing before hlt (where it does not, see idle_hlt), and Xen does not
+ * block a vCPU with an interrupt pending (hvm_hlt).
  */
 #include <stdlib.h>
 
@@ -118,12 +119,13 @@ void xl_os_irq_restore(unsigned long flags)
  * is off by default: with it, 3 of 10 dom0 suite runs ended in a triple
  * fault of the guest whose dump showed Xen's own RIP, RSP and CS (e008)
  * as the guest's, i.e. the emulator's nested state went wrong, while 11
- * runs without it passed.  The tick mode turns it on (0 faults in 7 runs;
- * without it its 1 ms wake-latency loop lost wakeups).
+ * runs without it passed.  The tick mode ran with it (0 faults in 7 runs;
+ * without it its 1 ms wake-latency loop lost wakeups) until SCHEDOP_block
+ * became the default idle.
  */
 bool tk_idle_step_over;
 
-__attribute__((noinline)) void xl_os_safe_halt(void)
+static __attribute__((noinline)) void idle_hlt(void)
 {
 	__asm__ __volatile__("sti\n\t"
 			     ".globl tk_idle_hlt\n"
@@ -131,6 +133,63 @@ __attribute__((noinline)) void xl_os_safe_halt(void)
 			     "hlt\n\t"
 			     "cli" ::
 				     : "memory");
+}
+
+/*
+ * idle=block: SCHEDOP_block instead of hlt.  On HVM/PVH, Xen's vcpu_block()
+ * looks for a deliverable interrupt after setting _VPF_blocked, and
+ * hvm_local_events_need_delivery() -> hvm_interrupt_blocked()
+ * (xen/arch/x86/hvm/hvm.c) calls it blocked while the guest's RFLAGS.IF is
+ * clear or an STI shadow is in force.  So neither "SCHEDOP_block with
+ * interrupts off" (PV's way: Xen clears evtchn_upcall_mask, which HVM
+ * ignores) nor "sti; vmcall" (the vmcall sits in the shadow) may block:
+ * with the event already pending, Xen puts the vCPU to sleep and kicks it
+ * again only when evtchn_upcall_pending goes from 0 to 1
+ * (vcpu_mark_events_pending), i.e. for the next event, if any.
+ *
+ * Hence "sti; nop; vmcall": the nop takes the shadow, the hypercall runs
+ * with IF set and no shadow, and Xen's check is exact.  An upcall can now
+ * land on the vmcall itself, after the caller's last look at its wakeup
+ * condition: tk_trap moves such an interrupt (and one on the nop, should
+ * the emulator not honour the shadow) past the hypercall, so the vCPU does
+ * not block with its wakeup already handled.  The hypercall is inline, not
+ * through the hypercall page, so the window is these two instructions; the
+ * instruction is the vendor's (vmcall on Intel, vmmcall on AMD), as the
+ * hypercall page Xen writes would use.  The vCPU wakes with IF set: a
+ * pending upcall is taken at tk_block_end_*, before the cli.
+ */
+bool tk_idle_block;
+
+#define TK_BLOCK(insn, tag)                                   \
+	__asm__ __volatile__("sti\n\t"                        \
+			     ".globl tk_block_win_" tag "\n"  \
+			     "tk_block_win_" tag ":\n\t"      \
+			     "nop\n\t" insn "\n\t"            \
+			     ".globl tk_block_end_" tag "\n"  \
+			     "tk_block_end_" tag ":\n\t"      \
+			     "cli"                            \
+			     : "+a"(op), "+D"(cmd), "+S"(arg) \
+			     :                                \
+			     : "rdx", "r10", "r8", "memory")
+
+static __attribute__((noinline)) void idle_block(void)
+{
+	/* Xen's debug builds clobber the argument registers: all listed. */
+	unsigned long op = __HYPERVISOR_sched_op, cmd = SCHEDOP_block, arg = 0;
+
+	tk_count_hypercall();
+	if (tk_hypercall_is_vmmcall())
+		TK_BLOCK("vmmcall", "amd");
+	else
+		TK_BLOCK("vmcall", "intel");
+}
+
+void xl_os_safe_halt(void)
+{
+	if (tk_idle_block)
+		idle_block();
+	else
+		idle_hlt();
 }
 
 uint64_t xl_os_rdtsc(void)

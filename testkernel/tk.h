@@ -109,6 +109,8 @@ void tk_unlock_irqrestore(struct tk_lock *l, unsigned long flags);
 extern uint8_t tk_hypercall_page[4096];
 extern bool tk_have_hypercalls;
 
+void tk_count_hypercall(void);
+bool tk_hypercall_is_vmmcall(void);
 long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 		  unsigned long a3, unsigned long a4, unsigned long a5);
 int tk_hypercall_init(void);
@@ -170,6 +172,11 @@ extern const uint8_t tk_idle_hlt[];
 uint64_t tk_idle_shadow_misses(void);
 /* Return past that hlt (idle=stepover; the tick mode's default). */
 extern bool tk_idle_step_over;
+/* Idle through SCHEDOP_block (idle=block), and its window (os.c). */
+extern bool tk_idle_block;
+extern const uint8_t tk_block_win_amd[], tk_block_end_amd[];
+extern const uint8_t tk_block_win_intel[], tk_block_end_intel[];
+uint64_t tk_idle_block_skips(void);
 void tk_idt_load(void);
 void tk_trap(struct tk_regs *r);
 /* Called from tk_trap on TK_VEC_WATCHDOG. */

@@ -148,6 +148,20 @@ uint64_t tk_idle_shadow_misses(void)
 	return n;
 }
 
+/* Interrupts that landed in the idle=block window (skipped blocks). */
+static uint64_t tk_block_skips;
+
+uint64_t tk_idle_block_skips(void)
+{
+	return __atomic_load_n(&tk_block_skips, __ATOMIC_RELAXED);
+}
+
+static bool in_block_window(uint64_t rip, const uint8_t *win,
+			    const uint8_t *end)
+{
+	return rip >= (uintptr_t)win && rip < (uintptr_t)end;
+}
+
 void tk_trap(struct tk_regs *r)
 {
 	/*
@@ -156,6 +170,23 @@ void tk_trap(struct tk_regs *r)
 	 * halt with the wakeup already handled.  hlt is one byte.  Only when
 	 * asked (tk_idle_step_over, os.c says why); counted always.
 	 */
+	/*
+	 * idle=block: an interrupt on the nop or the vmcall of the block came
+	 * after the caller's last look at its wakeup condition: skip the
+	 * hypercall (rax 0, as a block that returned at once), os.c says why.
+	 */
+	if (r->vector >= 32 &&
+	    in_block_window(r->rip, tk_block_win_amd, tk_block_end_amd)) {
+		r->rip = (uintptr_t)tk_block_end_amd;
+		r->rax = 0;
+		__atomic_fetch_add(&tk_block_skips, 1, __ATOMIC_RELAXED);
+	}
+	if (r->vector >= 32 &&
+	    in_block_window(r->rip, tk_block_win_intel, tk_block_end_intel)) {
+		r->rip = (uintptr_t)tk_block_end_intel;
+		r->rax = 0;
+		__atomic_fetch_add(&tk_block_skips, 1, __ATOMIC_RELAXED);
+	}
 	if (r->vector >= 32 && r->rip == (uintptr_t)tk_idle_hlt) {
 		if (tk_idle_step_over)
 			r->rip++;

@@ -35,10 +35,7 @@ long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 
 	if (op >= sizeof(tk_hypercall_page) / 32)
 		return -XEN_ENOSYS;
-	/* Counted once %gs names the vCPU (tk_bsp_setup). */
-	if (tk_have_cpu)
-		__atomic_fetch_add(&tk_hypercalls[tk_cpu_id() % XL_MAX_VCPUS],
-				   1, __ATOMIC_RELAXED);
+	tk_count_hypercall();
 	__asm__ __volatile__("call *%[stub]"
 			     : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3),
 			       "+r"(r10), "+r"(r8)
@@ -65,6 +62,26 @@ int tk_hypercall_init(void)
 	tk_wrmsr(ebx, (uint64_t)(uintptr_t)tk_hypercall_page);
 	tk_have_hypercalls = true;
 	return 0;
+}
+
+/* One more hypercall; counted once %gs names the vCPU (tk_bsp_setup). */
+void tk_count_hypercall(void)
+{
+	if (tk_have_cpu)
+		__atomic_fetch_add(&tk_hypercalls[tk_cpu_id() % XL_MAX_VCPUS],
+				   1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether Xen's stubs use vmmcall (AMD SVM) rather than vmcall (Intel
+ * VMX): the bytes after stub 0's "mov $0, %eax" (b8 + imm32) are 0f 01 d9
+ * or 0f 01 c1 (svm_init_hypercall_page, vmx_init_hypercall_page in
+ * xen/arch/x86/hvm/svm/svm.c, vmx/vmx.c).
+ */
+bool tk_hypercall_is_vmmcall(void)
+{
+	return tk_hypercall_page[5] == 0x0f && tk_hypercall_page[6] == 0x01 &&
+	       tk_hypercall_page[7] == 0xd9;
 }
 
 uint64_t tk_hypercall_count(void)
