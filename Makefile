@@ -29,6 +29,7 @@ XEN_INC := build/xen-include
 XEN_HDR := $(XEN_INC)/xen/event_channel.h
 CORE_SRCS := xen-evtchn.c xen-evtchn-fifo.c xen-clockevent.c xen-idle.c \
 	xen-gnttab.c
+CORE_SRCS += xen-xenstore.c xen-xenbus.c
 CORE_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
 	-Iinclude -Ihv/guest -I$(XEN_INC)

@@ -379,6 +379,18 @@ static void port_quiesce(struct xl_port *p, evtchn_port_t port)
 		xl_cpu_relax();
 }
 
+/* The local half of a close: no handler runs for port after this. */
+static void port_forget(struct xl_port *p, evtchn_port_t port)
+{
+	xl_spin_lock(&xl_ev.lock);
+	xl_write_ulong(&p->fn, 0);
+	xl_spin_unlock(&xl_ev.lock);
+	port_quiesce(p, port);
+	xl_ev.ops->bind_to_cpu(port, XL_MAX_VCPUS, xl_read32(&p->cpu));
+	xl_write32(&p->type, XL_PORT_FREE);
+	xl_write_ulong(&p->data, 0);
+}
+
 int xl_evtchn_close(evtchn_port_t port)
 {
 	struct evtchn_close op = { .port = port };
@@ -400,13 +412,39 @@ int xl_evtchn_close(evtchn_port_t port)
 		xl_ev.ops->unmask(port);
 		return rc;
 	}
-	xl_spin_lock(&xl_ev.lock);
-	xl_write_ulong(&p->fn, 0);
-	xl_spin_unlock(&xl_ev.lock);
-	port_quiesce(p, port);
-	xl_ev.ops->bind_to_cpu(port, XL_MAX_VCPUS, xl_read32(&p->cpu));
-	xl_write32(&p->type, XL_PORT_FREE);
-	xl_write_ulong(&p->data, 0);
+	port_forget(p, port);
+	return 0;
+}
+
+/*
+ * A port the toolstack bound before we ran (HVM_PARAM_STORE_EVTCHN, the
+ * console's): Linux's bind_evtchn_to_irqhandler() on a known port.  It
+ * notifies vCPU 0, as every newly bound port does in Xen.
+ */
+int xl_evtchn_bind_existing(evtchn_port_t port, xl_evtchn_handler_t fn,
+			    void *data)
+{
+	struct xl_port *p;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	if (!port || port >= xl_ev.ops->max_channels())
+		return -XEN_EINVAL;
+	p = port_lookup(port);
+	if (p && xl_read32(&p->type) != XL_PORT_FREE)
+		return -XEN_EBUSY;
+	return port_install(port, XL_PORT_INTERDOMAIN, 0, 0, fn, data);
+}
+
+/* Undo xl_evtchn_bind_existing(): masked, handler gone, open in Xen. */
+int xl_evtchn_unbind_existing(evtchn_port_t port)
+{
+	struct xl_port *p = bound_port(port);
+
+	if (!p)
+		return -XEN_EINVAL;
+	xl_ev.ops->mask(port);
+	port_forget(p, port);
 	return 0;
 }
 

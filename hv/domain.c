@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "hv-internal.h"
+#include "hv-xs.h"
 
 static pthread_mutex_t hv_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hv_domain *hv_domains[HV_MAX_DOMAINS];
@@ -158,6 +159,14 @@ struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg, int *err)
 	}
 	hv_domains[slot] = d;
 	pthread_mutex_unlock(&hv_registry_lock);
+	/* The toolstack's introduction to xenstored (hv/xenstore.c). */
+	if (cfg->xenstore) {
+		rc = hv_xs_introduce(d);
+		if (rc) {
+			hv_domain_destroy(d);
+			goto fail;
+		}
+	}
 	if (err)
 		*err = 0;
 	return d;
@@ -184,6 +193,7 @@ void hv_domain_destroy(struct hv_domain *d)
 	 * evtchn_destroy(): close every port, so remote interdomain ends go
 	 * back to unbound, then drop the FIFO state.
 	 */
+	hv_xs_release(d); /* before its store port goes */
 	hv_evtchn_destroy(d);
 
 	/* Wait for lookups that still hold a reference (RCU grace period). */

@@ -233,6 +233,7 @@ struct hv_domain {
 	struct hv_domain_stats stats; /* relaxed atomic counters */
 	struct hv_gnttab *gnttab;     /* gnttab.c */
 	void *guest;		      /* atomic pointer */
+	void *xs; /* atomic pointer: hv/xenstore.c's connection, or NULL */
 };
 
 #define hv_stat_inc(d, field) \

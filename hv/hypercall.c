@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include "hv-internal.h"
+#include "hv-xs.h"
+
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
 
 /* Xen's xorshift is not specified; any cheap per-vCPU PRNG will do. */
 static uint32_t hv_rand_permille(struct hv_vcpu *v)
@@ -129,6 +133,79 @@ static long hv_do_vcpu_op(struct hv_vcpu *cur, int cmd, unsigned long vcpuid,
 	}
 }
 
+/*
+ * hvmop_get_param() (xen/arch/x86/hvm/hvm.c): index >= HVM_NR_PARAMS ->
+ * -EINVAL; unknown domain -> -ESRCH; another domain -> -EPERM
+ * (xsm_hvm_param, XSM_TARGET); hvm_allow_get_param(): the guest-readable
+ * params pass, the deprecated ones are -EINVAL, the rest -EPERM for the
+ * domain itself.  hv models only HVM_PARAM_STORE_PFN and _EVTCHN
+ * (hv/xenstore.c); the other guest-readable ones are -EINVAL here.
+ */
+static long hv_hvmop_get_param(struct hv_vcpu *v, struct xen_hvm_param *a)
+{
+	struct hv_domain *d;
+	uint64_t val = 0;
+	long rc;
+
+	if (a->index >= HVM_NR_PARAMS)
+		return -XEN_EINVAL;
+	d = hv_domain_get_by_id(a->domid, v->domain);
+	if (!d)
+		return -XEN_ESRCH;
+	if (d != v->domain) {
+		rc = -XEN_EPERM;
+		goto out;
+	}
+	switch (a->index) {
+	case HVM_PARAM_STORE_PFN:
+	case HVM_PARAM_STORE_EVTCHN:
+		rc = hv_xs_get_param(d, a->index, &val);
+		break;
+	case HVM_PARAM_CALLBACK_IRQ:
+	case HVM_PARAM_VM86_TSS:
+	case HVM_PARAM_VM86_TSS_SIZED:
+	case HVM_PARAM_ACPI_IOPORTS_LOCATION:
+	case HVM_PARAM_VM_GENERATION_ID_ADDR:
+	case HVM_PARAM_CONSOLE_PFN:
+	case HVM_PARAM_CONSOLE_EVTCHN:
+	case HVM_PARAM_ALTP2M:
+	case HVM_PARAM_X87_FIP_WIDTH:
+	/* The deprecated ones, PAE_ENABLED .. MEMORY_EVENT_MSR: numbers
+	 * params.h defines for __XEN__ / __XEN_TOOLS__ builds only. */
+	case 4:
+	case 13:
+	case 20 ... 26:
+	case 30:
+		rc = -XEN_EINVAL;
+		break;
+	default:
+		rc = -XEN_EPERM;
+		break;
+	}
+	if (!rc)
+		a->value = val;
+out:
+	hv_domain_put(d);
+	return rc;
+}
+
+/* do_hvm_op(): only HVMOP_get_param; "Bad HVM op" -> -ENOSYS. */
+static long hv_do_hvm_op(struct hv_vcpu *v, unsigned long op, void *arg)
+{
+	struct xen_hvm_param a;
+	long rc;
+
+	if (op != HVMOP_get_param)
+		return -XEN_ENOSYS;
+	if (!arg)
+		return -XEN_EFAULT;
+	memcpy(&a, arg, sizeof(a));
+	rc = hv_hvmop_get_param(v, &a);
+	if (!rc)
+		memcpy(arg, &a, sizeof(a));
+	return rc;
+}
+
 static long hv_dispatch(struct hv_vcpu *v, unsigned int op, unsigned long a1,
 			unsigned long a2, unsigned long a3)
 {
@@ -143,6 +220,8 @@ static long hv_dispatch(struct hv_vcpu *v, unsigned int op, unsigned long a1,
 		return hv_do_memory_op(v, a1, (void *)a2);
 	case __HYPERVISOR_vcpu_op:
 		return hv_do_vcpu_op(v, (int)a1, a2, (void *)a3);
+	case __HYPERVISOR_hvm_op:
+		return hv_do_hvm_op(v, a1, (void *)a2);
 	case __HYPERVISOR_grant_table_op:
 		return hv_do_grant_table_op(v, (unsigned int)a1, (void *)a2,
 					    (unsigned int)a3);

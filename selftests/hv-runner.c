@@ -25,6 +25,7 @@
 #include <xenlite/evtchn.h>
 #include <xenlite/hypercall.h>
 #include <xenlite/idle.h>
+#include <xenlite/xenstore.h>
 
 #include "xt.h"
 
@@ -347,6 +348,9 @@ static void guest_vcpu0(void)
 			}
 		}
 	}
+	/* The xenstore client goes before the ports it uses. */
+	if (!rc)
+		xl_xs_fini();
 	/* The clockevent is per vCPU: each vCPU stops its own. */
 	if (!rc)
 		for (cpu = 0; cpu < nr; cpu++)

@@ -170,6 +170,9 @@ extern const unsigned int xt_time_nr_tests;
 /* hv-only cases (fault injection through hv's API). */
 extern const struct xt_test xt_hv_tests[];
 extern const unsigned int xt_hv_nr_tests;
+/* xenstore, xenbus, Xen-consumer event channels (hv only so far). */
+extern const struct xt_test xt_xs_tests[];
+extern const unsigned int xt_xs_nr_tests;
 /* Grant table and blkfront-lite (hv only for now). */
 extern const struct xt_test xt_gnttab_tests[];
 extern const unsigned int xt_gnttab_nr_tests;

@@ -37,6 +37,7 @@ struct hv_guest {
 	unsigned int hint;
 	struct shared_info *shinfo;
 	uint64_t shinfo_gfn;
+	uint64_t store_gfn; /* the xenstore ring, never handed out; 0: none */
 	unsigned int nr_vcpus;
 	struct hv_guest_trace_ring *trace[HV_MAX_VCPUS];
 	/* Grant frames (xl_os_grant_frames), under lock. */
@@ -134,7 +135,8 @@ void xl_os_free_page(void *page)
 		return;
 	gfn = hv_virt_to_gfn(d, page);
 	if (gfn < 0 || (uint64_t)gfn >= g->nr_pages ||
-	    (uint64_t)gfn == g->shinfo_gfn)
+	    (uint64_t)gfn == g->shinfo_gfn ||
+	    (g->store_gfn && (uint64_t)gfn == g->store_gfn))
 		return;
 	pthread_mutex_lock(&g->lock);
 	if (hv_guest_test_bit(g, (unsigned int)gfn)) {
@@ -223,6 +225,37 @@ struct shared_info *xl_os_shared_info(void)
 	if (g)
 		return g->shinfo;
 	return d ? hv_domain_shared_info(d) : NULL;
+}
+
+/* HVMOP_get_param, as a PVH guest asks for its xenstore ring. */
+static long hv_guest_get_param(uint32_t index, uint64_t *value)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+	long rc = hv_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
+			       (unsigned long)&p, 0, 0, 0);
+
+	*value = rc ? 0 : p.value;
+	return rc;
+}
+
+int xl_os_xenstore_ring(void **intf, uint32_t *port)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	uint64_t pfn, evtchn;
+	long rc;
+
+	if (!d)
+		return -XEN_ESRCH;
+	rc = hv_guest_get_param(HVM_PARAM_STORE_PFN, &pfn);
+	if (!rc)
+		rc = hv_guest_get_param(HVM_PARAM_STORE_EVTCHN, &evtchn);
+	if (rc)
+		return (int)rc;
+	if (!pfn)
+		return -XEN_ENODEV;
+	*intf = hv_gfn_to_virt(d, pfn);
+	*port = (uint32_t)evtchn;
+	return *intf ? 0 : -XEN_EINVAL;
 }
 
 struct vcpu_info *xl_os_vcpu_info(unsigned int cpu)
@@ -526,6 +559,13 @@ int hv_guest_attach(void)
 	g->shinfo_gfn = g->nr_pages - 1;
 	hv_guest_mark(g, (unsigned int)g->shinfo_gfn, true);
 	g->in_use = 1;
+	/* The xenstore ring page, if hv put one in the arena: never ours
+	 * to hand out (not counted in in_use). */
+	if (!hv_guest_get_param(HVM_PARAM_STORE_PFN, &g->store_gfn) &&
+	    g->store_gfn && g->store_gfn < g->nr_pages)
+		hv_guest_mark(g, (unsigned int)g->store_gfn, true);
+	else
+		g->store_gfn = 0;
 
 	memset(&xatp, 0, sizeof(xatp));
 	xatp.domid = DOMID_SELF;

@@ -71,6 +71,16 @@ int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
 		       evtchn_port_t *port);
 /* Mask, close in Xen, then wait until no handler for the port runs. */
 int xl_evtchn_close(evtchn_port_t port);
+/*
+ * Take over a port that is already bound in Xen (the toolstack's xenstore
+ * or console port): handler installed, then unmasked, notifying vCPU 0.
+ * -XEN_EBUSY if the core has it bound already.  unbind_existing masks it
+ * and drops the handler (waiting out a running one) but leaves it open in
+ * Xen, for a later bind_existing.
+ */
+int xl_evtchn_bind_existing(evtchn_port_t port, xl_evtchn_handler_t fn,
+			    void *data);
+int xl_evtchn_unbind_existing(evtchn_port_t port);
 
 int xl_evtchn_send(evtchn_port_t port);
 void xl_evtchn_mask(evtchn_port_t port);

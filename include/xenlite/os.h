@@ -85,6 +85,15 @@ int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va);
 struct shared_info *xl_os_shared_info(void);
 struct vcpu_info *xl_os_vcpu_info(unsigned int cpu);
 
+/*
+ * The xenstore ring (struct xenstore_domain_interface of
+ * <xen/io/xs_wire.h>), mapped, and its event port: for PVH/HVM
+ * HVMOP_get_param(HVM_PARAM_STORE_PFN / HVM_PARAM_STORE_EVTCHN), PV
+ * start_info.  0, -XEN_ENODEV when the domain has no xenstore (a store pfn
+ * of 0: dom0 before xenstored), or the hypercall's error.
+ */
+int xl_os_xenstore_ring(void **intf, uint32_t *port);
+
 /* The calling vCPU's id (0-based, < XL_MAX_VCPUS) and the vCPU count. */
 unsigned int xl_os_vcpu_id(void);
 unsigned int xl_os_nr_vcpus(void);

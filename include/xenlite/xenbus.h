@@ -110,8 +110,10 @@ void xl_xenbus_device_fini(struct xl_xenbus_device *dev);
 unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev);
 /*
  * Poll and idle until the frontend state is want (0), it went to Closed
- * while waiting for something else (-XEN_ENODEV, or dev->error if set),
- * or timeout_ns passed (-XEN_ETIMEDOUT).
+ * while waiting for something else (-XEN_ENODEV, or dev->error if a probe
+ * or connect failed), or timeout_ns passed (-XEN_ETIMEDOUT).  A wait that
+ * starts Closed waits for the backend to come back (InitWait) and fails
+ * early only on a probe/connect error.
  */
 int xl_xenbus_wait(struct xl_xenbus_device *dev, enum xenbus_state want,
 		   uint64_t timeout_ns);

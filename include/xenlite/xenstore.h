@@ -29,6 +29,8 @@
 #ifndef XENLITE_XENSTORE_H
 #define XENLITE_XENSTORE_H
 
+#include <stdarg.h>
+
 #include <xenlite/xen.h>
 #include <xen/io/xs_wire.h>
 
@@ -61,8 +63,10 @@ int xl_xs_write(xl_xs_tx_t tx, const char *path, const char *value);
 /* A value of len bytes (may hold NULs). */
 int xl_xs_write_bytes(xl_xs_tx_t tx, const char *path, const void *value,
 		      size_t len);
+/* A value formatted with %s %c %d %i %u %x (l, ll, z), under 256 bytes. */
 int xl_xs_printf(xl_xs_tx_t tx, const char *path, const char *fmt, ...)
 	XL_PRINTF(3, 4);
+int xl_xs_vprintf(xl_xs_tx_t tx, const char *path, const char *fmt, va_list ap);
 int xl_xs_mkdir(xl_xs_tx_t tx, const char *path);
 int xl_xs_rm(xl_xs_tx_t tx, const char *path);
 /*
@@ -121,6 +125,12 @@ int xl_xs_unwatch(struct xl_xs_watch *w);
 unsigned int xl_xs_run_watches(void);
 /* Events queued and not yet run (cheap; callable with delivery masked). */
 bool xl_xs_watches_pending(void);
+/*
+ * Idle (xl_idle_until) until done(arg) is true (done may be NULL) or a
+ * watch event is queued, whichever vCPU's upcall queues it: the caller's
+ * main loop then runs xl_xs_run_watches().  Returns the number of blocks.
+ */
+unsigned long xl_xs_idle_until(bool (*done)(void *), void *arg);
 
 struct xl_xs_stats {
 	uint64_t requests;    /* requests sent */

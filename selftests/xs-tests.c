@@ -1,0 +1,1365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xenstore, xenbus and Xen-consumer event channel cases.  XT_HV only for
+ * now: they drive hv's xenstored through its own API (hv-xs.h: hostile
+ * modes, the fake backends, the domain-0 side) and the test kernel has no
+ * xenstore connection yet, so on real Xen they are skipped.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hv.h>
+#include <hv-guest.h>
+#include <hv-xs.h>
+
+#include <xenlite/clockevent.h>
+#include <xenlite/idle.h>
+#include <xenlite/xenbus.h>
+#include <xenlite/xenstore.h>
+
+#include "xt-util.h"
+
+#define MS 1000000ULL
+#define XS_F (XT_F_XENSTORE)
+
+static enum xt_result xs_up(void)
+{
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	return XT_PASS;
+}
+
+#define XS_UP()                               \
+	do {                                  \
+		enum xt_result up_ = xs_up(); \
+		if (up_ != XT_PASS)           \
+			return up_;           \
+	} while (0)
+
+/* /local/domain/<id>/<rel> */
+static void dom_path(char *buf, size_t size, const char *rel)
+{
+	snprintf(buf, size, "/local/domain/%u/%s", xt_domid(), rel);
+}
+
+/* --- Xen-consumer event channels ------------------------------------------ */
+
+struct xc_count {
+	uint64_t calls; /* atomic */
+	uint32_t last_port;
+	struct hv_domain *last_d;
+};
+
+static void xc_fn(struct hv_domain *d, uint32_t port, void *arg)
+{
+	struct xc_count *c = arg;
+
+	__atomic_store_n(&c->last_port, port, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->last_d, d, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t xc_calls(struct xc_count *c)
+{
+	return __atomic_load_n(&c->calls, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * bind_xen follows evtchn_bind_interdomain() from dom0: only a port
+ * unbound to domain 0; the binder's side is raised once (fn called).
+ */
+static enum xt_result xen_bind_states(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xc_count c = { 0 };
+	struct xt_rec r = { 0 };
+	struct evtchn_status st;
+	evtchn_port_t p0, pself, pipi;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, xt_rec_handler, &r, &p0), 0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(xt_domid(), NULL, NULL, &pself),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, NULL, NULL, &pipi), 0);
+	/* Not unbound to domain 0 / not unbound / not a port: -EINVAL. */
+	XT_ASSERT_EQ(hv_evtchn_bind_xen(d, pself, xc_fn, &c), -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_evtchn_bind_xen(d, pipi, xc_fn, &c), -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_evtchn_bind_xen(d, 4000, xc_fn, &c), -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_evtchn_bind_xen(d, p0, NULL, &c), -XEN_EINVAL);
+	XT_ASSERT_EQ(xc_calls(&c), 0);
+	XT_ASSERT_EQ(hv_evtchn_bind_xen(d, p0, xc_fn, &c), 0);
+	XT_ASSERT_EQ(xc_calls(&c), 1); /* the binder's port is raised */
+	XT_ASSERT_EQ(c.last_port, p0);
+	XT_ASSERT(c.last_d == d);
+	/* Bound now: a second bind is refused. */
+	XT_ASSERT_EQ(hv_evtchn_bind_xen(d, p0, xc_fn, &c), -XEN_EINVAL);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, p0, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.u.interdomain.dom, 0);
+	XT_ASSERT(st.u.interdomain.port != 0);
+	/* The service's close: back to unbound with remote domain 0. */
+	hv_evtchn_unbind_xen(d, p0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, p0, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_unbound);
+	XT_ASSERT_EQ(st.u.unbound.dom, 0);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(d, p0), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_send(p0), 0); /* unbound: dropped */
+	XT_ASSERT_EQ(xc_calls(&c), 1);
+	return XT_PASS;
+}
+
+/* Guest sends reach fn; hv_evtchn_notify_guest raises the guest port. */
+static enum xt_result xen_send_notify(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xc_count c = { 0 };
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	unsigned int i;
+	int port;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	/* The toolstack's way: the port exists before the guest binds it. */
+	port = hv_evtchn_alloc_xen_unbound(d, xc_fn, &c);
+	XT_ASSERT(port > 0);
+	p = (evtchn_port_t)port;
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(p, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(p, xt_rec_handler, &r),
+		     -XEN_EBUSY);
+	for (i = 0; i < 50; i++)
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xc_calls(&c), 50);
+	XT_ASSERT_EQ(c.last_port, p);
+	for (i = 0; i < 20; i++) {
+		XT_ASSERT_EQ(hv_evtchn_notify_guest(d, p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 1), i + 1);
+	}
+	XT_ASSERT_EQ(r.last_port, p);
+	/* The guest's close: notify sees -EINVAL, fn is not called. */
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(d, p), -XEN_EINVAL);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 20);
+	XT_ASSERT_EQ(xc_calls(&c), 50);
+	return XT_PASS;
+}
+
+struct xc_storm {
+	struct hv_domain *d;
+	uint32_t port;
+	int stop;	    /* atomic */
+	uint64_t ok, inval; /* notify results */
+};
+
+static void *xc_storm_fn(void *arg)
+{
+	struct xc_storm *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
+		int rc = hv_evtchn_notify_guest(s->d, s->port);
+
+		if (rc == 0)
+			__atomic_fetch_add(&s->ok, 1, __ATOMIC_RELAXED);
+		else if (rc == -XEN_EINVAL)
+			__atomic_fetch_add(&s->inval, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * Notifies from a host thread race the guest's close and re-bind of the
+ * port, 200 times: no crash or sanitizer report, every notify answered 0
+ * or -EINVAL, and once the port is closed for good notify fails.
+ */
+static enum xt_result xen_close_race(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xc_count c = { 0 };
+	struct xc_storm s = { .d = d };
+	struct xt_rec r = { 0 };
+	pthread_t t;
+	unsigned int i;
+	int port;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	port = hv_evtchn_alloc_xen_unbound(d, xc_fn, &c);
+	XT_ASSERT(port > 0);
+	s.port = (uint32_t)port;
+	XT_ASSERT_EQ(pthread_create(&t, NULL, xc_storm_fn, &s), 0);
+	for (i = 0; i < 200; i++) {
+		XT_ASSERT_EQ(
+			xl_evtchn_bind_existing(s.port, xt_rec_handler, &r), 0);
+		XT_ASSERT_EQ(xl_evtchn_send(s.port), 0);
+		XT_ASSERT_EQ(xl_evtchn_close(s.port), 0);
+		/* The same port again, reconnected by the "toolstack". */
+		port = hv_evtchn_alloc_xen_unbound(d, xc_fn, &c);
+		XT_ASSERT_EQ(port, (int)s.port);
+	}
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(s.port, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(s.port), 0);
+	xt_sleep_ns(2 * MS);
+	__atomic_store_n(&s.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	xt_log("notify: %llu ok, %llu -EINVAL; %llu events",
+	       (unsigned long long)s.ok, (unsigned long long)s.inval,
+	       (unsigned long long)xt_rec_settle(&r));
+	XT_ASSERT(s.inval > 0);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(d, s.port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xc_calls(&c), 200);
+	return XT_PASS;
+}
+
+/* --- HVMOP_get_param ---------------------------------------------------------- */
+
+static long get_param(domid_t dom, uint32_t index, uint64_t *val)
+{
+	struct xen_hvm_param p = { .domid = dom, .index = index };
+	long rc = xl_hc_hvm_op(HVMOP_get_param, &p);
+
+	*val = p.value;
+	return rc;
+}
+
+/* hvmop_get_param() / hvm_allow_get_param() error codes, and the ring
+ * page kept out of the guest's page allocator. */
+static enum xt_result hvm_get_param(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	uint64_t v;
+	void **pages;
+	unsigned int n = 0, i;
+	bool hit = false;
+
+	XT_ASSERT_EQ(get_param(DOMID_SELF, HVM_PARAM_STORE_PFN, &v), 0);
+	XT_ASSERT_EQ((int64_t)v, hv_xs_domain_gfn(d));
+	XT_ASSERT_EQ(v, HV_XS_RING_GFN(hv_domain_nr_pages(d)));
+	XT_ASSERT_EQ(get_param(DOMID_SELF, HVM_PARAM_STORE_EVTCHN, &v), 0);
+	XT_ASSERT_EQ((int)v, hv_xs_domain_port(d));
+	XT_ASSERT(v > 0);
+	XT_ASSERT_EQ(get_param(xt_domid(), HVM_PARAM_STORE_PFN, &v), 0);
+	XT_ASSERT_EQ(get_param(DOMID_SELF, HVM_NR_PARAMS, &v), -XEN_EINVAL);
+	XT_ASSERT_EQ(get_param(DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, &v),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(get_param(DOMID_SELF, HVM_PARAM_IDENT_PT, &v), -XEN_EPERM);
+	XT_ASSERT_EQ(get_param(xt_peer_domid(), HVM_PARAM_STORE_PFN, &v),
+		     -XEN_EPERM);
+	XT_ASSERT_EQ(get_param(DOMID_FIRST_RESERVED - 1, HVM_PARAM_STORE_PFN,
+			       &v),
+		     -XEN_ESRCH);
+	XT_ASSERT_EQ(xl_hc_hvm_op(HVMOP_set_param, &v), -XEN_ENOSYS);
+	/* Every page the allocator has: the ring's gfn is never among them. */
+	pages = calloc(hv_domain_nr_pages(d), sizeof(*pages));
+	XT_ASSERT(pages);
+	while ((pages[n] = xl_os_alloc_page()))
+		if ((int64_t)xl_os_virt_to_gfn(pages[n++]) ==
+		    hv_xs_domain_gfn(d))
+			hit = true;
+	for (i = 0; i < n; i++)
+		xl_os_free_page(pages[i]);
+	free(pages);
+	xt_log("%u pages allocated", n);
+	XT_ASSERT(!hit);
+	XT_ASSERT(n > 100);
+	return XT_PASS;
+}
+
+/* A domain without cfg.xenstore: store params read 0, no client. */
+static enum xt_result hvm_no_xenstore(void)
+{
+	uint64_t v = 1;
+
+	XT_ASSERT_EQ(get_param(DOMID_SELF, HVM_PARAM_STORE_PFN, &v), 0);
+	XT_ASSERT_EQ(v, 0);
+	XT_ASSERT_EQ(hv_xs_domain_port(hv_guest_domain()), -1);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_xs_init(), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_xs_write(0, "x", "1"), -XEN_ENODEV);
+	return XT_PASS;
+}
+
+/* --- basic operations ------------------------------------------------------------ */
+
+static enum xt_result xs_basic(void)
+{
+	char buf[256], abs[128];
+	size_t len;
+	unsigned long u;
+	int n;
+
+	XS_UP();
+	/* The node hv made at introduction. */
+	XT_ASSERT_EQ(xl_xs_read(0, "domid", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(strtoul(buf, NULL, 10), xt_domid());
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "domid", &u), 0);
+	XT_ASSERT_EQ(u, xt_domid());
+	/* Relative and absolute names reach the same node. */
+	XT_ASSERT_EQ(xl_xs_write(0, "data/a", "hello"), 0);
+	dom_path(abs, sizeof(abs), "data/a");
+	XT_ASSERT_EQ(xl_xs_read(0, abs, buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 5);
+	XT_ASSERT(!strcmp(buf, "hello"));
+	XT_ASSERT_EQ(xl_xs_read(0, "data/a", buf, 5, &len), -XEN_ENOSPC);
+	XT_ASSERT_EQ(len, 5);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "data/a", &u), -XEN_EINVAL);
+	/* Overwrite, empty value, bytes with NULs. */
+	XT_ASSERT_EQ(xl_xs_write(0, "data/a", ""), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/a", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 0);
+	XT_ASSERT_EQ(xl_xs_write_bytes(0, "data/b", "x\0y", 3), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/b", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 3);
+	XT_ASSERT(!memcmp(buf, "x\0y", 3));
+	XT_ASSERT_EQ(xl_xs_printf(0, "data/c", "%u-%s-%x", 42u, "z", 255u), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/c", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(!strcmp(buf, "42-z-ff"));
+	/* mkdir: a node with no value; existing is fine. */
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "data/d/e"), 0);
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "data/d/e"), 0);
+	n = xl_xs_directory(0, "data", buf, sizeof(buf));
+	XT_ASSERT_EQ(n, 4);
+	XT_ASSERT(!memcmp(buf, "a\0b\0c\0d\0", 8));
+	XT_ASSERT_EQ(xl_xs_directory(0, "data/d/e", buf, sizeof(buf)), 0);
+	/* rm: a subtree; of a missing node whose parent exists: fine. */
+	XT_ASSERT_EQ(xl_xs_rm(0, "data/d"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/d/e", buf, sizeof(buf), NULL),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_rm(0, "data/d"), 0);
+	XT_ASSERT_EQ(xl_xs_rm(0, "data/nope/x"), -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_directory(0, "data", buf, sizeof(buf)), 3);
+	/* What the guest wrote, hv (domain 0) sees. */
+	{
+		char *v = hv_xs_read(abs, NULL, NULL);
+
+		XT_ASSERT(v && !strcmp(v, ""));
+		free(v);
+	}
+	/* Names xenstored refuses; nodes it may not touch. */
+	XT_ASSERT_EQ(xl_xs_write(0, "bad//name", "1"), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "trailing/", "1"), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "sp ace", "1"), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "/local/domain/0/evil", "1"), -XEN_EACCES);
+	XT_ASSERT_EQ(xl_xs_read(0, "/local/domain/0", buf, sizeof(buf), NULL),
+		     -XEN_EACCES);
+	XT_ASSERT_EQ(xl_xs_rm(0, "/"), -XEN_EACCES);
+	/* GET_PERMS: owned by us, nothing for others. */
+	n = xl_xs_get_perms(0, "data/a", buf, sizeof(buf));
+	snprintf(abs, sizeof(abs), "n%u", xt_domid());
+	XT_ASSERT_EQ(n, (int)strlen(abs) + 1);
+	XT_ASSERT(!strcmp(buf, abs));
+	return XT_PASS;
+}
+
+/* Permissions hv sets for us (what a backend does for its frontend). */
+static enum xt_result xs_perms(void)
+{
+	struct hv_xs_perm p[2] = { { 0, 'n' }, { xt_domid(), 'r' } };
+	char path[96], buf[64];
+
+	XS_UP();
+	snprintf(path, sizeof(path), "/local/domain/0/backend/test/%u/0/x",
+		 xt_domid());
+	XT_ASSERT_EQ(hv_xs_write(path, "v"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, path, buf, sizeof(buf), NULL), -XEN_EACCES);
+	XT_ASSERT_EQ(hv_xs_set_perms(path, p, 2), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, path, buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "v"));
+	XT_ASSERT_EQ(xl_xs_write(0, path, "w"), -XEN_EACCES);
+	XT_ASSERT_EQ(xl_xs_get_perms(0, path, buf, sizeof(buf)), 6);
+	XT_ASSERT(!memcmp(buf, "n0\0r", 4));
+	/* The backends of a domain go with it (hv_xs_release); ours is
+	 * removed here by hand to leave nothing behind either way. */
+	snprintf(path, sizeof(path), "/local/domain/0/backend/test/%u",
+		 xt_domid());
+	XT_ASSERT_EQ(hv_xs_rm(path), 0);
+	return XT_PASS;
+}
+
+/* Values up to what fits in XENSTORE_PAYLOAD_MAX with the path. */
+static enum xt_result xs_big_values(void)
+{
+	static const unsigned int extra[] = { 0, 1, 2, 100, 1023, 1024, 1025 };
+	const char *path = "big";
+	size_t max = XENSTORE_PAYLOAD_MAX - strlen(path) - 1, len;
+	char *v = malloc(XENSTORE_PAYLOAD_MAX + 2);
+	char *r = malloc(XENSTORE_PAYLOAD_MAX + 2);
+	char abs[96];
+	unsigned int i, k;
+	int rc;
+
+	XS_UP();
+	XT_ASSERT(v && r);
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		size_t n = max - extra[i];
+
+		for (k = 0; k < n; k++)
+			v[k] = (char)('a' + (k * 7 + i) % 26);
+		rc = xl_xs_write_bytes(0, path, v, n);
+		XT_ASSERT_MSG(rc == 0, "write %zu: %d", n, rc);
+		memset(r, 0, XENSTORE_PAYLOAD_MAX + 2);
+		rc = xl_xs_read(0, path, r, XENSTORE_PAYLOAD_MAX + 1, &len);
+		XT_ASSERT_MSG(rc == 0 && len == n && !memcmp(r, v, n),
+			      "read %zu: %d, %zu bytes", n, rc, len);
+	}
+	/* One byte more than fits: refused before it reaches the ring. */
+	XT_ASSERT_EQ(xl_xs_write_bytes(0, path, v, max + 1), -XEN_E2BIG);
+	/* A reply of the full XENSTORE_PAYLOAD_MAX (four ring-fulls). */
+	for (k = 0; k < XENSTORE_PAYLOAD_MAX; k++)
+		v[k] = (char)('A' + k % 23);
+	dom_path(abs, sizeof(abs), "big");
+	XT_ASSERT_EQ(hv_xs_write_bytes(abs, v, XENSTORE_PAYLOAD_MAX), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "big", r, XENSTORE_PAYLOAD_MAX + 1, &len),
+		     0);
+	XT_ASSERT_EQ(len, XENSTORE_PAYLOAD_MAX);
+	XT_ASSERT(!memcmp(r, v, XENSTORE_PAYLOAD_MAX));
+	free(v);
+	free(r);
+	return XT_PASS;
+}
+
+/* --- transactions ------------------------------------------------------------------ */
+
+struct tx_inc {
+	char path[96];		/* absolute, for the interfering writer */
+	unsigned int runs;	/* body runs */
+	unsigned int interfere; /* runs in which hv writes meanwhile */
+};
+
+/* counter += 1 inside the transaction; hv writes it meanwhile at first. */
+static int tx_inc_body(xl_xs_tx_t tx, void *arg)
+{
+	struct tx_inc *t = arg;
+	unsigned long v;
+	int rc = xl_xs_read_uint(tx, "counter", &v);
+
+	if (rc)
+		return rc;
+	if (t->runs++ < t->interfere) {
+		char val[16];
+
+		snprintf(val, sizeof(val), "%lu", v + 100);
+		if (hv_xs_write(t->path, val))
+			return -XEN_EIO;
+	}
+	return xl_xs_printf(tx, "counter", "%lu", v + 1);
+}
+
+static enum xt_result xs_transactions(void)
+{
+	struct tx_inc t = { .interfere = 2 };
+	xl_xs_tx_t tx, tx2;
+	unsigned long v;
+	unsigned int tries;
+	char buf[32];
+
+	XS_UP();
+	dom_path(t.path, sizeof(t.path), "counter");
+	XT_ASSERT_EQ(xl_xs_write(0, "counter", "5"), 0);
+	/* Isolation: not visible outside before the commit. */
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+	XT_ASSERT(tx != 0);
+	XT_ASSERT_EQ(xl_xs_write(tx, "counter", "6"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(tx, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 6);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 5);
+	XT_ASSERT_EQ(xl_xs_write(tx, "txonly", "1"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "txonly", buf, sizeof(buf), NULL),
+		     -XEN_ENOENT);
+	/* Abort drops it all. */
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx, true), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 5);
+	XT_ASSERT_EQ(xl_xs_read(0, "txonly", buf, sizeof(buf), NULL),
+		     -XEN_ENOENT);
+	/* A finished transaction id is unknown. */
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_write(tx, "counter", "1"), -XEN_ENOENT);
+	/* Conflict: a node the transaction read changed -> EAGAIN, and
+	 * the other writer's value stays. */
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(tx, "counter", &v), 0);
+	XT_ASSERT_EQ(hv_xs_write(t.path, "77"), 0);
+	XT_ASSERT_EQ(xl_xs_write(tx, "counter", "6"), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), -XEN_EAGAIN);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 77);
+	/* Two transactions on one node: the first commit wins. */
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx2), 0);
+	XT_ASSERT(tx != tx2);
+	XT_ASSERT_EQ(xl_xs_write(tx, "counter", "1"), 0);
+	XT_ASSERT_EQ(xl_xs_write(tx2, "counter", "2"), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx2, false), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), -XEN_EAGAIN);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 2);
+	/* The retry helper: two interfered attempts, the third commits:
+	 * 2 -> (hv 102) -> (hv 202) -> 203. */
+	XT_ASSERT_EQ(xl_xs_transaction_run(tx_inc_body, &t, 0, &tries), 0);
+	XT_ASSERT_EQ(tries, 3);
+	XT_ASSERT_EQ(t.runs, 3);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 203);
+	/* Out of tries: EAGAIN, and the last interfering value stays. */
+	t.runs = 0;
+	t.interfere = 5;
+	XT_ASSERT_EQ(xl_xs_transaction_run(tx_inc_body, &t, 3, &tries),
+		     -XEN_EAGAIN);
+	XT_ASSERT_EQ(tries, 3);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "counter", &v), 0);
+	XT_ASSERT_EQ(v, 503);
+	return XT_PASS;
+}
+
+/* --- watches ------------------------------------------------------------------------- */
+
+struct wrec {
+	unsigned int n;
+	char last[128];
+	char all[16][128];
+};
+
+static void wrec_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct wrec *r = arg;
+
+	(void)w;
+	snprintf(r->last, sizeof(r->last), "%s", path);
+	if (r->n < 16)
+		snprintf(r->all[r->n], sizeof(r->all[0]), "%s", path);
+	r->n++;
+}
+
+struct wait_n {
+	struct wrec *r;
+	unsigned int n;
+};
+
+static bool wrec_reached(void *arg)
+{
+	struct wait_n *w = arg;
+
+	xl_xs_run_watches();
+	return w->r->n >= w->n;
+}
+
+/* Run callbacks until r->n >= n or 2 s pass; returns r->n. */
+static unsigned int wrec_wait(struct wrec *r, unsigned int n)
+{
+	struct wait_n w = { r, n };
+
+	xt_wait_until(wrec_reached, &w, 2000 * MS);
+	xt_sleep_ns(5 * MS);
+	xl_xs_run_watches();
+	return r->n;
+}
+
+static enum xt_result xs_watches(void)
+{
+	struct xl_xs_watch w, w2;
+	struct wrec r = { 0 }, r2 = { 0 };
+	char abs[96];
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_watch(&w, "wdir", wrec_fn, &r), 0);
+	/* Fired once on registration, with the path as registered. */
+	XT_ASSERT_EQ(wrec_wait(&r, 1), 1);
+	XT_ASSERT(!strcmp(r.last, "wdir"));
+	/* A change at the path and below it. */
+	XT_ASSERT_EQ(xl_xs_write(0, "wdir", "1"), 0);
+	XT_ASSERT_EQ(wrec_wait(&r, 2), 2);
+	XT_ASSERT(!strcmp(r.last, "wdir"));
+	XT_ASSERT_EQ(xl_xs_write(0, "wdir/sub/x", "1"), 0);
+	XT_ASSERT_EQ(wrec_wait(&r, 3), 3);
+	XT_ASSERT(!strcmp(r.last, "wdir/sub/x"));
+	/* Not for a sibling with a common prefix. */
+	XT_ASSERT_EQ(xl_xs_write(0, "wdirx", "1"), 0);
+	XT_ASSERT_EQ(wrec_wait(&r, 4), 3);
+	/* Domain 0 changing it counts too; absolute watch paths stay
+	 * absolute. */
+	dom_path(abs, sizeof(abs), "wdir/sub/x");
+	XT_ASSERT_EQ(xl_xs_watch(&w2, abs, wrec_fn, &r2), 0);
+	XT_ASSERT_EQ(wrec_wait(&r2, 1), 1);
+	XT_ASSERT_EQ(hv_xs_write(abs, "2"), 0);
+	XT_ASSERT_EQ(wrec_wait(&r, 4), 4);
+	XT_ASSERT(!strcmp(r.last, "wdir/sub/x"));
+	XT_ASSERT_EQ(wrec_wait(&r2, 2), 2);
+	XT_ASSERT(!strcmp(r2.last, abs));
+	/* rm of the parent: the watch on the removed child fires. */
+	XT_ASSERT_EQ(xl_xs_rm(0, "wdir/sub"), 0);
+	XT_ASSERT_EQ(wrec_wait(&r2, 3), 3);
+	XT_ASSERT_EQ(wrec_wait(&r, 5), 5);
+	XT_ASSERT(!strcmp(r.last, "wdir/sub"));
+	/* unwatch: no more events. */
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "wdir", "3"), 0);
+	XT_ASSERT_EQ(hv_xs_write(abs, "4"), 0);
+	XT_ASSERT_EQ(wrec_wait(&r2, 4), 4);
+	XT_ASSERT_EQ(r.n, 5);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w2), 0);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w2), -XEN_EINVAL);
+	return XT_PASS;
+}
+
+/* Many watches firing at once: more events than the queue holds are
+ * coalesced per watch, never lost. */
+static enum xt_result xs_watch_flood(void)
+{
+	enum { NW = 8, NWRITES = 300 };
+	struct xl_xs_watch w[NW];
+	struct wrec r[NW];
+	struct xl_xs_stats st;
+	char path[160];
+	unsigned int i, k;
+
+	XS_UP();
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < NW; i++) {
+		snprintf(path, sizeof(path), "flood/%u", i);
+		XT_ASSERT_EQ(xl_xs_watch(&w[i], path, wrec_fn, &r[i]), 0);
+	}
+	xl_xs_run_watches();
+	for (i = 0; i < NW; i++)
+		r[i].n = 0;
+	/* hv writes while the guest runs no callbacks. */
+	for (k = 0; k < NWRITES; k++) {
+		for (i = 0; i < NW; i++) {
+			char a[256], v[16];
+
+			snprintf(path, sizeof(path), "flood/%u/%060u", i, k);
+			dom_path(a, sizeof(a), path);
+			snprintf(v, sizeof(v), "%u", k);
+			XT_ASSERT_EQ(hv_xs_write(a, v), 0);
+		}
+	}
+	/* A write of ours behind them all: once it is done, every event
+	 * before it has reached the queue. */
+	XT_ASSERT_EQ(xl_xs_write(0, "flood-end", "1"), 0);
+	xl_xs_get_stats(&st);
+	xl_xs_run_watches();
+	xt_log("events %llu, lost to a full queue %llu",
+	       (unsigned long long)st.events,
+	       (unsigned long long)st.events_lost);
+	XT_ASSERT(st.events_lost > 0);
+	for (i = 0; i < NW; i++) {
+		XT_ASSERT_MSG(r[i].n >= 1 && r[i].n <= NWRITES,
+			      "watch %u ran %u times", i, r[i].n);
+		XT_ASSERT_EQ(xl_xs_unwatch(&w[i]), 0);
+	}
+	return XT_PASS;
+}
+
+/* An idle vCPU wakes for a watch event another vCPU's upcall queued. */
+struct idle_watch {
+	struct wrec r;
+	struct xl_xs_watch w;
+	unsigned int woke;
+	int rc;
+};
+
+static void idle_watch_fn(void *arg)
+{
+	struct idle_watch *iw = arg;
+
+	while (iw->r.n < 2) {
+		xl_xs_idle_until(NULL, NULL);
+		iw->woke++;
+		xl_xs_run_watches();
+	}
+}
+
+static enum xt_result xs_idle_wakeup(void)
+{
+	struct idle_watch iw = { 0 };
+	char abs[96];
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_watch(&iw.w, "idle", wrec_fn, &iw.r), 0);
+	xt_start_on(1, idle_watch_fn, &iw);
+	xt_sleep_ns(20 * MS);
+	dom_path(abs, sizeof(abs), "idle");
+	XT_ASSERT_EQ(hv_xs_write(abs, "go"), 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(iw.r.n, 2);
+	XT_ASSERT(iw.woke >= 1);
+	XT_ASSERT_EQ(xl_xs_unwatch(&iw.w), 0);
+	return XT_PASS;
+}
+
+/* --- concurrency --------------------------------------------------------------------- */
+
+#define CC_N 300
+
+struct cc_arg {
+	unsigned int cpu;
+	unsigned int ok;
+	int err;
+};
+
+static void cc_fn(void *p)
+{
+	struct cc_arg *a = p;
+	char path[64], val[64], buf[64];
+	unsigned int i;
+	size_t len;
+
+	for (i = 0; i < CC_N; i++) {
+		int rc;
+
+		snprintf(path, sizeof(path), "cc/%u/%u", a->cpu, i);
+		snprintf(val, sizeof(val), "v%u-%u-%u", a->cpu, i, i * 31);
+		rc = xl_xs_write(0, path, val);
+		if (!rc)
+			rc = xl_xs_read(0, path, buf, sizeof(buf), &len);
+		if (!rc && (len != strlen(val) || strcmp(buf, val)))
+			rc = -1000;
+		if (rc) {
+			a->err = rc;
+			return;
+		}
+		a->ok++;
+	}
+}
+
+static enum xt_result xs_concurrent(void)
+{
+	struct cc_arg a[2] = { { .cpu = 0 }, { .cpu = 1 } };
+	struct xl_xs_stats st;
+	struct hv_xs_stats hs;
+	char *buf = malloc(16384);
+	unsigned int c;
+
+	XS_UP();
+	XT_ASSERT(buf);
+	xt_start_on(1, cc_fn, &a[1]);
+	cc_fn(&a[0]);
+	xt_wait_on(1);
+	for (c = 0; c < 2; c++) {
+		XT_ASSERT_MSG(a[c].err == 0, "vCPU %u: %d", c, a[c].err);
+		XT_ASSERT_EQ(a[c].ok, CC_N);
+	}
+	XT_ASSERT_EQ(xl_xs_directory(0, "cc/0", buf, 16384), CC_N);
+	XT_ASSERT_EQ(xl_xs_directory(0, "cc/1", buf, 16384), CC_N);
+	xl_xs_get_stats(&st);
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	/* Exact accounting: init's none, 2 x 2 x CC_N, the 2 directories. */
+	XT_ASSERT_EQ(st.requests, 4 * CC_N + 2);
+	XT_ASSERT_EQ(st.replies, 4 * CC_N + 2);
+	XT_ASSERT_EQ(st.bad_replies, 0);
+	XT_ASSERT_EQ(hs.requests, 4 * CC_N + 2);
+	XT_ASSERT_EQ(hs.replies, 4 * CC_N + 2);
+	free(buf);
+	return XT_PASS;
+}
+
+/* The ring full (xenstored paused) with requests from 2 vCPUs queued. */
+static void ring_full_fn(void *p)
+{
+	struct cc_arg *a = p;
+	char *v = malloc(3000);
+
+	memset(v, 'q', 2999);
+	v[2999] = '\0';
+	a->err = xl_xs_write(0, "rf/1", v);
+	free(v);
+}
+
+static enum xt_result xs_ring_full(void)
+{
+	struct cc_arg a = { .cpu = 1 };
+	struct xl_xs_stats st;
+	char *v = malloc(3000), *r = malloc(3001);
+	size_t len;
+
+	XS_UP();
+	XT_ASSERT(v && r);
+	hv_xs_pause(hv_guest_domain(), true);
+	xt_start_on(1, ring_full_fn, &a);
+	xt_sleep_ns(20 * MS);
+	hv_xs_pause(hv_guest_domain(), false);
+	memset(v, 'p', 2999);
+	v[2999] = '\0';
+	XT_ASSERT_EQ(xl_xs_write(0, "rf/0", v), 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(a.err, 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "rf/1", r, 3001, &len), 0);
+	XT_ASSERT_EQ(len, 2999);
+	XT_ASSERT(r[0] == 'q' && r[2998] == 'q');
+	XT_ASSERT_EQ(xl_xs_read(0, "rf/0", r, 3001, &len), 0);
+	XT_ASSERT(r[0] == 'p' && r[2998] == 'p');
+	xl_xs_get_stats(&st);
+	XT_ASSERT(st.ring_waits > 0);
+	free(v);
+	free(r);
+	return XT_PASS;
+}
+
+/* --- hostile xenstored ------------------------------------------------------------- */
+
+enum hmode { H_REQ_ID, H_LEN, H_UNTERM, H_PROD, H_TYPE };
+
+static enum xt_result hostile(enum hmode m)
+{
+	struct hv_xs_hostile h = { 0 };
+	struct xl_xs_stats before, after;
+	struct hv_xs_stats hs;
+	char buf[64];
+	unsigned int i;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "h", "before"), 0);
+	for (i = 0; i < 3; i++) {
+		switch (m) {
+		case H_REQ_ID:
+			h.wrong_req_id = 1;
+			break;
+		case H_LEN:
+			h.len_too_big = 1;
+			break;
+		case H_UNTERM:
+			h.unterminated = 1;
+			break;
+		case H_PROD:
+			h.rsp_prod_overflow = 1;
+			break;
+		case H_TYPE:
+			h.bad_type = 1;
+			break;
+		}
+		xl_xs_get_stats(&before);
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		/* The write reaches xenstored; only its reply is bad. */
+		XT_ASSERT_EQ(xl_xs_write(0, "h", "during"), -XEN_EIO);
+		xl_xs_get_stats(&after);
+		XT_ASSERT_EQ(after.bad_replies, before.bad_replies + 1);
+		if (m == H_LEN || m == H_PROD)
+			XT_ASSERT_EQ(after.resyncs, before.resyncs + 1);
+		else
+			XT_ASSERT_EQ(after.resyncs, before.resyncs);
+		/* The next requests get their own replies. */
+		XT_ASSERT_EQ(xl_xs_read(0, "h", buf, sizeof(buf), NULL), 0);
+		XT_ASSERT(!strcmp(buf, "during"));
+		XT_ASSERT_EQ(xl_xs_write(0, "h", "after"), 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "h", buf, sizeof(buf), NULL), 0);
+		XT_ASSERT(!strcmp(buf, "after"));
+	}
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	XT_ASSERT_EQ(hs.hostile, 3);
+	return XT_PASS;
+}
+
+static enum xt_result xs_hostile_req_id(void)
+{
+	return hostile(H_REQ_ID);
+}
+
+static enum xt_result xs_hostile_len(void)
+{
+	return hostile(H_LEN);
+}
+
+static enum xt_result xs_hostile_unterminated(void)
+{
+	return hostile(H_UNTERM);
+}
+
+static enum xt_result xs_hostile_rsp_prod(void)
+{
+	return hostile(H_PROD);
+}
+
+static enum xt_result xs_hostile_type(void)
+{
+	return hostile(H_TYPE);
+}
+
+/* The pure parser on hand-made messages (the fuzzer's invariants). */
+static size_t mk(char *b, uint32_t type, uint32_t id, const void *body,
+		 uint32_t len)
+{
+	struct xsd_sockmsg h = { .type = type, .req_id = id, .len = len };
+
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + sizeof(h), body, len);
+	return sizeof(h) + len;
+}
+
+static enum xt_result xs_parser(void)
+{
+	char b[64 + XENSTORE_PAYLOAD_MAX];
+	struct xl_xs_reply rep;
+	size_t n, used;
+
+	n = mk(b, XS_WRITE, 7, "OK", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(used, n);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n - 1, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, n);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, 10, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 8, &rep, &used),
+		     XL_XS_PARSE_BAD_REQ_ID);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_BAD_TYPE);
+	n = mk(b, XS_WRITE, 7, "OK", 2);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_UNTERMINATED);
+	n = mk(b, XS_ERROR, 7, "ENOENT", 7);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_ENOENT);
+	n = mk(b, XS_ERROR, 7, "EWHAT", 6);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EIO);
+	n = mk(b, XS_ERROR, 7, "E\0X", 4);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_BAD_BODY);
+	n = mk(b, XS_READ, 7, "raw", 3); /* READ: no NUL needed */
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.len, 3);
+	n = mk(b, XS_DIRECTORY, 7, "", 0);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_DIRECTORY, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	n = mk(b, XS_DIRECTORY, 7, "a\0b", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_DIRECTORY, 7, &rep, &used),
+		     XL_XS_PARSE_UNTERMINATED);
+	n = mk(b, XS_TRANSACTION_START, 7, "12x", 4);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_TRANSACTION_START, 7, &rep,
+				       &used),
+		     XL_XS_PARSE_BAD_BODY);
+	n = mk(b, XS_WATCH_EVENT, 0, "p\0t", 4);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT(!strcmp(rep.ev_path, "p") && !strcmp(rep.ev_token, "t"));
+	n = mk(b, XS_WATCH_EVENT, 0, "p", 2);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_INVALID, 0, &rep, &used),
+		     XL_XS_PARSE_BAD_BODY);
+	n = mk(b, 0x7777, 7, "OK", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_INVALID, 0, &rep, &used),
+		     XL_XS_PARSE_BAD_TYPE);
+	mk(b, XS_READ, 7, "", 0);
+	((struct xsd_sockmsg *)b)->len = XENSTORE_PAYLOAD_MAX + 1;
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, sizeof(b), XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_BAD_LEN);
+	return XT_PASS;
+}
+
+/* --- xenbus through a fake backend ------------------------------------------------- */
+
+/*
+ * The fake backend: domain 0 code on hv's xenstored, the part of blkback
+ * that talks xenbus.  It watches the frontend's state and answers:
+ * frontend Initialised -> backend Connected; frontend Closing -> backend
+ * Closing then Closed.  Nodes as libxl makes them.
+ */
+struct fake_be {
+	char fe[96], be[96], fe_state[112], be_state[112], token[32];
+	unsigned int fe_changes; /* atomic */
+	int auto_connect;
+};
+
+static void be_write_state(struct fake_be *b, enum xenbus_state s)
+{
+	char v[4];
+
+	snprintf(v, sizeof(v), "%u", (unsigned int)s);
+	hv_xs_write(b->be_state, v);
+}
+
+static void be_fe_changed(const char *path, const char *token, void *arg)
+{
+	struct fake_be *b = arg;
+	char *v = hv_xs_read(b->fe_state, NULL, NULL);
+	unsigned long s = v ? strtoul(v, NULL, 10) : 0;
+
+	(void)path;
+	(void)token;
+	free(v);
+	__atomic_fetch_add(&b->fe_changes, 1, __ATOMIC_SEQ_CST);
+	if (s == XenbusStateInitialised &&
+	    __atomic_load_n(&b->auto_connect, __ATOMIC_SEQ_CST))
+		be_write_state(b, XenbusStateConnected);
+	if (s == XenbusStateClosing) {
+		be_write_state(b, XenbusStateClosing);
+		be_write_state(b, XenbusStateClosed);
+	}
+}
+
+static int fake_be_setup(struct fake_be *b, const char *cls, unsigned int id)
+{
+	struct hv_xs_perm p[2] = { { 0, 'n' }, { xt_domid(), 'r' } };
+	char path[160], v[96];
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->auto_connect = 1;
+	snprintf(b->fe, sizeof(b->fe), "/local/domain/%u/device/%s/%u",
+		 xt_domid(), cls, id);
+	snprintf(b->be, sizeof(b->be), "/local/domain/0/backend/%s/%u/%u", cls,
+		 xt_domid(), id);
+	snprintf(b->fe_state, sizeof(b->fe_state), "%s/state", b->fe);
+	snprintf(b->be_state, sizeof(b->be_state), "%s/state", b->be);
+	snprintf(b->token, sizeof(b->token), "fake-%s-%u", cls, id);
+	rc = hv_xs_mkdir(b->be);
+	if (!rc)
+		rc = hv_xs_set_perms(b->be, p, 2);
+	snprintf(path, sizeof(path), "%s/frontend", b->be);
+	if (!rc)
+		rc = hv_xs_write(path, b->fe);
+	snprintf(path, sizeof(path), "%s/feature-x", b->be);
+	if (!rc)
+		rc = hv_xs_write(path, "1");
+	snprintf(path, sizeof(path), "%s/backend", b->fe);
+	if (!rc)
+		rc = hv_xs_write(path, b->be);
+	snprintf(path, sizeof(path), "%s/backend-id", b->fe);
+	if (!rc)
+		rc = hv_xs_write(path, "0");
+	if (!rc) {
+		snprintf(v, sizeof(v), "%u", XenbusStateInitialising);
+		rc = hv_xs_write(b->fe_state, v);
+	}
+	if (!rc)
+		be_write_state(b, XenbusStateInitWait);
+	if (!rc)
+		rc = hv_xs_watch(b->fe_state, b->token, be_fe_changed, b);
+	return rc;
+}
+
+static void fake_be_stop(struct fake_be *b)
+{
+	hv_xs_unwatch(b->fe_state, b->token);
+	hv_xs_rm(b->be);
+}
+
+struct drv {
+	unsigned int probes, connects, disconnects, closing_disconnects;
+	unsigned long feature;
+	int fail_probe;
+};
+
+static int drv_probe(struct xl_xenbus_device *dev)
+{
+	struct drv *d = dev->priv;
+
+	d->probes++;
+	if (d->fail_probe)
+		return d->fail_probe;
+	return xl_xenbus_printf(dev, 0, "ring-ref", "%u", 8u + d->probes);
+}
+
+static int drv_connect(struct xl_xenbus_device *dev)
+{
+	struct drv *d = dev->priv;
+
+	d->connects++;
+	return xl_xenbus_read_otherend_uint(dev, "feature-x", &d->feature);
+}
+
+static void drv_disconnect(struct xl_xenbus_device *dev, bool closing)
+{
+	struct drv *d = dev->priv;
+
+	d->disconnects++;
+	if (closing)
+		d->closing_disconnects++;
+}
+
+static const struct xl_xenbus_ops drv_ops = {
+	.probe = drv_probe,
+	.connect = drv_connect,
+	.disconnect = drv_disconnect,
+};
+
+#define XB_TIMEOUT (5000 * MS)
+
+static unsigned long fe_state_now(struct fake_be *b)
+{
+	char *v = hv_xs_read(b->fe_state, NULL, NULL);
+	unsigned long s = v ? strtoul(v, NULL, 10) : 99;
+
+	free(v);
+	return s;
+}
+
+static enum xt_result xb_up(struct fake_be *b, struct xl_xenbus_device *dev,
+			    struct drv *d)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(b, "vbd", 768), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(dev, "device/vbd/768", &drv_ops, d),
+		     0);
+	XT_ASSERT(!strcmp(dev->otherend, b->be));
+	XT_ASSERT_EQ(dev->otherend_id, 0);
+	return XT_PASS;
+}
+
+#define XB_UP(b, dev, d)                               \
+	do {                                           \
+		enum xt_result up_ = xb_up(b, dev, d); \
+		if (up_ != XT_PASS)                    \
+			return up_;                    \
+	} while (0)
+
+static enum xt_result xb_connect_close(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	char path[128], buf[16];
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.state, XenbusStateConnected);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateConnected);
+	XT_ASSERT_EQ(d.probes, 1);
+	XT_ASSERT_EQ(d.connects, 1);
+	XT_ASSERT_EQ(d.feature, 1);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "device/vbd/768/ring-ref", buf, sizeof(buf),
+				NULL),
+		     0);
+	XT_ASSERT(!strcmp(buf, "9"));
+	/* Our close: backend answers Closing/Closed, we end Closed. */
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	snprintf(path, sizeof(path), "%s", b.be);
+	XT_ASSERT(!hv_xs_read(path, NULL, NULL));
+	return XT_PASS;
+}
+
+/* The backend restarts while we are connected: disconnect, handshake
+ * again, connected again. */
+static enum xt_result xb_backend_restart(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	unsigned int i;
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	for (i = 1; i <= 3; i++) {
+		be_write_state(&b, XenbusStateInitialising);
+		be_write_state(&b, XenbusStateInitWait);
+		/* Connected again, through Initialised. */
+		while (d.connects < i + 1) {
+			int rc = xl_xenbus_wait(&dev, XenbusStateConnected,
+						XB_TIMEOUT);
+
+			XT_ASSERT_EQ(rc, 0);
+		}
+		XT_ASSERT_EQ(dev.state, XenbusStateConnected);
+		XT_ASSERT_EQ(d.probes, i + 1);
+		XT_ASSERT_EQ(d.connects, i + 1);
+		XT_ASSERT_EQ(d.disconnects, i);
+		XT_ASSERT_EQ(d.closing_disconnects, 0);
+		XT_ASSERT_EQ(dev.restarts, i);
+	}
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateConnected);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 4);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/* The backend closes while we are connected: we end Closed and a wait
+ * for Connected fails with ENODEV; then it comes back. */
+static enum xt_result xb_backend_closing(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateClosed, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	/* Waiting from Closed: for the backend to come back. */
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, 30 * MS),
+		     -XEN_ETIMEDOUT);
+	/* Back: Closed -> InitWait -> we probe and connect again. */
+	be_write_state(&b, XenbusStateClosed);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 2);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/* A backend that never connects: the wait times out; a failing probe
+ * closes the device with the driver's error. */
+static enum xt_result xb_timeout_and_probe_error(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	uint64_t t0;
+
+	XB_UP(&b, &dev, &d);
+	__atomic_store_n(&b.auto_connect, 0, __ATOMIC_SEQ_CST);
+	t0 = xt_now_ns();
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, 50 * MS), -XEN_ETIMEDOUT);
+	XT_ASSERT(xt_now_ns() - t0 >= 50 * MS);
+	XT_ASSERT_EQ(dev.state, XenbusStateInitialised);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+
+	memset(&d, 0, sizeof(d));
+	d.fail_probe = -XEN_ENOMEM;
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 769), 0);
+	XT_ASSERT_EQ(
+		xl_xenbus_device_init(&dev, "device/vbd/769", &drv_ops, &d), 0);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), -XEN_ENOMEM);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(d.connects, 0);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	/* No such device: the toolstack made no nodes. */
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/1", &drv_ops, &d),
+		     -XEN_ENOENT);
+	return XT_PASS;
+}
+
+/* The domain's xenstore nodes go when it goes: checked on the next
+ * domain, which gets the same id (hv reuses the slot). */
+static char leftover_path[96];
+
+static enum xt_result xs_release_1(void)
+{
+	char be[96];
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "leftover", "1"), 0);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/5/state",
+		 xt_domid());
+	XT_ASSERT_EQ(hv_xs_write(be, "1"), 0);
+	dom_path(leftover_path, sizeof(leftover_path), "leftover");
+	return XT_PASS;
+}
+
+static enum xt_result xs_release_2(void)
+{
+	char be[96];
+	int err = 0;
+
+	XS_UP();
+	XT_SKIP_IF(!leftover_path[0], "needs xs/release_1 first");
+	XT_ASSERT(!hv_xs_read(leftover_path, NULL, &err));
+	XT_ASSERT_EQ(err, -XEN_ENOENT);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u", xt_domid());
+	XT_ASSERT(!hv_xs_read(be, NULL, &err));
+	XT_ASSERT_EQ(err, -XEN_ENOENT);
+	return XT_PASS;
+}
+
+/* hv's own API: domain 0's watches fire once, then on change. */
+struct d0w {
+	unsigned int n; /* atomic */
+	char last[96];	/* under the service thread */
+};
+
+static void d0w_fn(const char *path, const char *token, void *arg)
+{
+	struct d0w *w = arg;
+
+	(void)token;
+	snprintf(w->last, sizeof(w->last), "%s", path);
+	__atomic_fetch_add(&w->n, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool d0w_at(void *arg)
+{
+	struct d0w *w = arg;
+
+	return __atomic_load_n(&w->n, __ATOMIC_SEQ_CST) >= 2;
+}
+
+static enum xt_result xs_hv_api(void)
+{
+	struct d0w w = { 0 };
+	unsigned int num = 0;
+	char **dir;
+	char *v;
+	int err = 0;
+
+	XT_ASSERT_EQ(hv_xs_write("/test-hvapi/a", "1"), 0);
+	XT_ASSERT_EQ(hv_xs_write("/test-hvapi/b", "2"), 0);
+	dir = hv_xs_directory("/test-hvapi", &num, &err);
+	XT_ASSERT(dir);
+	XT_ASSERT_EQ(num, 2);
+	XT_ASSERT(!strcmp(dir[0], "a") && !strcmp(dir[1], "b") && !dir[2]);
+	free(dir);
+	XT_ASSERT_EQ(hv_xs_watch("/test-hvapi", "t", d0w_fn, &w), 0);
+	XT_ASSERT_EQ(hv_xs_watch("/test-hvapi", "t", d0w_fn, &w), -XEN_EEXIST);
+	XT_ASSERT_EQ(hv_xs_write("/test-hvapi/b", "3"), 0);
+	XT_ASSERT(xt_wait_until(d0w_at, &w, 2000 * MS));
+	XT_ASSERT_EQ(hv_xs_unwatch("/test-hvapi", "t"), 0);
+	XT_ASSERT_EQ(hv_xs_unwatch("/test-hvapi", "t"), -XEN_ENOENT);
+	XT_ASSERT(!strcmp(w.last, "/test-hvapi/b"));
+	XT_ASSERT_EQ(hv_xs_write("/test-hvapi/b", "4"), 0);
+	xt_sleep_ns(10 * MS);
+	XT_ASSERT_EQ(__atomic_load_n(&w.n, __ATOMIC_SEQ_CST), 2);
+	v = hv_xs_read("/test-hvapi/b", NULL, &err);
+	XT_ASSERT(v && !strcmp(v, "4"));
+	free(v);
+	XT_ASSERT_EQ(hv_xs_write("relative", "1"), -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_xs_rm("/test-hvapi"), 0);
+	XT_ASSERT(!hv_xs_read("/test-hvapi/a", NULL, &err));
+	XT_ASSERT_EQ(err, -XEN_ENOENT);
+	return XT_PASS;
+}
+
+const struct xt_test xt_xs_tests[] = {
+	{ "xen/bind_states", XT_HV, 1, false, xen_bind_states, 0 },
+	{ "xen/send_notify", XT_HV, 1, false, xen_send_notify, 0 },
+	{ "xen/close_race", XT_HV, 1, false, xen_close_race, 0 },
+	{ "hvm/get_param", XT_HV, 1, true, hvm_get_param, XS_F },
+	{ "hvm/no_xenstore", XT_HV, 1, false, hvm_no_xenstore, 0 },
+	{ "xs/basic", XT_HV, 1, false, xs_basic, XS_F },
+	{ "xs/perms", XT_HV, 1, false, xs_perms, XS_F },
+	{ "xs/big_values", XT_HV, 1, false, xs_big_values, XS_F },
+	{ "xs/transactions", XT_HV, 1, false, xs_transactions, XS_F },
+	{ "xs/watches", XT_HV, 1, false, xs_watches, XS_F },
+	{ "xs/watch_flood", XT_HV, 1, false, xs_watch_flood, XS_F },
+	{ "xs/idle_wakeup", XT_HV, 2, false, xs_idle_wakeup, XS_F },
+	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
+	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
+	{ "xs/hostile_req_id", XT_HV, 1, false, xs_hostile_req_id, XS_F },
+	{ "xs/hostile_len", XT_HV, 1, false, xs_hostile_len, XS_F },
+	{ "xs/hostile_unterminated", XT_HV, 1, false, xs_hostile_unterminated,
+	  XS_F },
+	{ "xs/hostile_rsp_prod", XT_HV, 1, false, xs_hostile_rsp_prod, XS_F },
+	{ "xs/hostile_type", XT_HV, 1, false, xs_hostile_type, XS_F },
+	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
+	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
+	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
+	{ "xs/release_2", XT_HV, 1, false, xs_release_2, XS_F },
+	{ "xenbus/connect_close", XT_HV, 1, false, xb_connect_close, XS_F },
+	{ "xenbus/backend_restart", XT_HV, 1, false, xb_backend_restart, XS_F },
+	{ "xenbus/backend_closing", XT_HV, 1, false, xb_backend_closing, XS_F },
+	{ "xenbus/timeout_probe_error", XT_HV, 1, false,
+	  xb_timeout_and_probe_error, XS_F },
+};
+
+const unsigned int xt_xs_nr_tests =
+	sizeof(xt_xs_tests) / sizeof(xt_xs_tests[0]);
