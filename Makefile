@@ -116,7 +116,7 @@ check:
 # the fidelity of hv's verdicts to Xen's.
 check-xen:
 	@tools/setup --quiet
-	@CHECKS="hv xen xendomu fidelity" tools/run-checks
+	@CHECKS="hv xen xendomu fidelity hvm" tools/run-checks
 
 stress: all
 	$(O)/xl-stress --long
@@ -163,6 +163,9 @@ module-clean:
 FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c \
 	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h \
 	testkernel/*.h testkernel/include/*.h)
+
+# The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
+FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h
 
 format:
 	clang-format -i $(FORMAT_FILES)
