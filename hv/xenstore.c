@@ -162,6 +162,28 @@ static struct {
 	.next_tx = 1,
 };
 
+/*
+ * The API entry points.  Called from a guest vCPU thread (a test body, a
+ * driver's fake backend) they count as inside hv, as a hypercall does: no
+ * upcall may interrupt them there, since its handler may come back into
+ * hv (an EVTCHNOP_send to the store port takes xs.wake_lock) while this
+ * thread holds xs.lock or xs.wake_lock.
+ */
+static struct hv_vcpu *xs_enter(void)
+{
+	struct hv_vcpu *v = hv_vcpu_current();
+
+	if (v)
+		hv_enter(v);
+	return v;
+}
+
+static void xs_leave(struct hv_vcpu *v)
+{
+	if (v)
+		hv_leave(v);
+}
+
 /* --- nodes --------------------------------------------------------------- */
 
 static struct xs_node *xs_node_new(const char *name, size_t nlen)
@@ -1746,41 +1768,50 @@ int64_t hv_xs_domain_gfn(struct hv_domain *d)
 void hv_xs_set_hostile(struct hv_domain *d, const struct hv_xs_hostile *h)
 {
 	struct xs_conn *c = xs_conn_of(d);
+	struct hv_vcpu *v;
 
 	if (!c)
 		return;
+	v = xs_enter();
 	pthread_mutex_lock(&xs.lock);
 	if (h)
 		c->hostile = *h;
 	else
 		memset(&c->hostile, 0, sizeof(c->hostile));
 	pthread_mutex_unlock(&xs.lock);
+	xs_leave(v);
 }
 
 void hv_xs_pause(struct hv_domain *d, bool paused)
 {
 	struct xs_conn *c = xs_conn_of(d);
+	struct hv_vcpu *v;
 
 	if (!c)
 		return;
+	v = xs_enter();
 	pthread_mutex_lock(&xs.lock);
 	c->paused = paused;
 	pthread_mutex_unlock(&xs.lock);
 	if (!paused)
 		xs_wake();
+	xs_leave(v);
 }
 
 void hv_xs_get_stats(struct hv_domain *d, struct hv_xs_stats *st)
 {
 	struct xs_conn *c = xs_conn_of(d);
+	struct hv_vcpu *v;
 
 	memset(st, 0, sizeof(*st));
 	if (!c)
 		return;
+	v = xs_enter();
 	pthread_mutex_lock(&xs.lock);
 	*st = c->st;
 	st->notifies = __atomic_load_n(&c->st.notifies, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&xs.lock);
+	xs_leave(v);
 }
 
 /* --- the in-process API (domain 0) ------------------------------------------------ */
@@ -1792,7 +1823,7 @@ static int xs_d0_path(const char *in, char *out, size_t size)
 	return xs_canon(NULL, in, out, size);
 }
 
-char *hv_xs_read(const char *path, unsigned int *len, int *err)
+static char *xs_api_read(const char *path, unsigned int *len, int *err)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1822,7 +1853,8 @@ char *hv_xs_read(const char *path, unsigned int *len, int *err)
 	return v;
 }
 
-int hv_xs_write_bytes(const char *path, const void *value, unsigned int len)
+static int xs_api_write_bytes(const char *path, const void *value,
+			      unsigned int len)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1844,7 +1876,7 @@ int hv_xs_write(const char *path, const char *value)
 	return hv_xs_write_bytes(path, value, (unsigned int)strlen(value));
 }
 
-int hv_xs_mkdir(const char *path)
+static int xs_api_mkdir(const char *path)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1859,7 +1891,7 @@ int hv_xs_mkdir(const char *path)
 	return rc;
 }
 
-int hv_xs_rm(const char *path)
+static int xs_api_rm(const char *path)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1874,7 +1906,7 @@ int hv_xs_rm(const char *path)
 	return rc;
 }
 
-char **hv_xs_directory(const char *path, unsigned int *num, int *err)
+static char **xs_api_directory(const char *path, unsigned int *num, int *err)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1914,8 +1946,8 @@ char **hv_xs_directory(const char *path, unsigned int *num, int *err)
 	return v;
 }
 
-int hv_xs_set_perms(const char *path, const struct hv_xs_perm *perms,
-		    unsigned int n)
+static int xs_api_set_perms(const char *path, const struct hv_xs_perm *perms,
+			    unsigned int n)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1934,7 +1966,7 @@ int hv_xs_set_perms(const char *path, const struct hv_xs_perm *perms,
 	return rc;
 }
 
-int hv_xs_get_perms(const char *path, char *buf, unsigned int size)
+static int xs_api_get_perms(const char *path, char *buf, unsigned int size)
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1951,8 +1983,8 @@ int hv_xs_get_perms(const char *path, char *buf, unsigned int size)
 	return rc;
 }
 
-int hv_xs_watch(const char *path, const char *token, hv_xs_watch_fn fn,
-		void *arg)
+static int xs_api_watch(const char *path, const char *token, hv_xs_watch_fn fn,
+			void *arg)
 {
 	struct xs_watch *w;
 	int rc;
@@ -1980,7 +2012,7 @@ int hv_xs_watch(const char *path, const char *token, hv_xs_watch_fn fn,
  * Mark dead, then wait until no callback of it runs (unless called from
  * the service thread, i.e. from a callback: that one finishes after us).
  */
-int hv_xs_unwatch(const char *path, const char *token)
+static int xs_api_unwatch(const char *path, const char *token)
 {
 	struct xs_watch *w, *found = NULL;
 	bool self = false;
@@ -2014,4 +2046,87 @@ int hv_xs_unwatch(const char *path, const char *token)
 	xs_reap_watches();
 	pthread_mutex_unlock(&xs.lock);
 	return 0;
+}
+
+char *hv_xs_read(const char *path, unsigned int *len, int *err)
+{
+	struct hv_vcpu *v = xs_enter();
+	char *r = xs_api_read(path, len, err);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_write_bytes(const char *path, const void *value, unsigned int len)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_write_bytes(path, value, len);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_mkdir(const char *path)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_mkdir(path);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_rm(const char *path)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_rm(path);
+
+	xs_leave(v);
+	return r;
+}
+
+char **hv_xs_directory(const char *path, unsigned int *num, int *err)
+{
+	struct hv_vcpu *v = xs_enter();
+	char **r = xs_api_directory(path, num, err);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_set_perms(const char *path, const struct hv_xs_perm *perms,
+		    unsigned int n)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_set_perms(path, perms, n);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_get_perms(const char *path, char *buf, unsigned int size)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_get_perms(path, buf, size);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_watch(const char *path, const char *token, hv_xs_watch_fn fn,
+		void *arg)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_watch(path, token, fn, arg);
+
+	xs_leave(v);
+	return r;
+}
+
+int hv_xs_unwatch(const char *path, const char *token)
+{
+	struct hv_vcpu *v = xs_enter();
+	int r = xs_api_unwatch(path, token);
+
+	xs_leave(v);
+	return r;
 }
