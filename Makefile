@@ -28,7 +28,7 @@ endif
 XEN_INC := build/xen-include
 XEN_HDR := $(XEN_INC)/xen/event_channel.h
 CORE_SRCS := xen-evtchn.c xen-evtchn-fifo.c xen-clockevent.c xen-idle.c \
-	xen-gnttab.c
+	xen-gnttab.c blkfront-lite/blkfront.c blkfront-lite/blkfront-xenbus.c
 CORE_SRCS += xen-xenstore.c xen-xenbus.c
 CORE_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
@@ -65,6 +65,10 @@ $(XEN_HDR):
 	@ln -sfn /usr/include/xen $(XEN_INC)/xen
 
 $(O)/xen-%.o: xen-%.c | $(XEN_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/blkfront-lite/%.o: blkfront-lite/%.c | $(XEN_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -162,7 +166,7 @@ module-clean:
 # The files clang-format owns; tools/run-checks checks the same list.
 FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c \
 	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h \
-	testkernel/*.h testkernel/include/*.h)
+	testkernel/*.h testkernel/include/*.h blkfront-lite/*.h)
 
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
 FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h

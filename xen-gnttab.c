@@ -54,6 +54,7 @@ static struct {
 	uint32_t next[GT_NR_MAX];  /* free or deferred list link */
 	uint32_t combo[GT_NR_MAX]; /* header word as granted */
 	uint8_t state[GT_NR_MAX];
+	void *page[GT_NR_MAX]; /* freed once a deferred ref is released */
 	uint32_t free_head, nr_free;
 	uint32_t def_head, nr_deferred;
 	struct xl_gnttab_stats stats;
@@ -280,21 +281,43 @@ static void gt_push_free(grant_ref_t ref)
 	gt.stats.ended++;
 }
 
-static unsigned int gt_retry_deferred_locked(void)
+/*
+ * Release what the peer unmapped.  A ref with a page to free is only
+ * released in thread context (can_free): the page goes on *pages (linked
+ * through its first word, it is ours again) for the caller to free after
+ * unlocking, as xl_os_free_page() may not run with events masked.
+ */
+static unsigned int gt_retry_deferred_locked(bool can_free, void **pages)
 {
 	uint32_t *link = &gt.def_head, ref;
 
 	while ((ref = *link) != GT_NONE) {
-		if (gt_try_invalidate(ref) == 0) {
+		if ((!gt.page[ref] || can_free) &&
+		    gt_try_invalidate(ref) == 0) {
 			*link = gt.next[ref];
 			gt.nr_deferred--;
 			gt.stats.deferred_released++;
+			if (gt.page[ref]) {
+				*(void **)gt.page[ref] = *pages;
+				*pages = gt.page[ref];
+				gt.page[ref] = NULL;
+			}
 			gt_push_free(ref);
 		} else {
 			link = &gt.next[ref];
 		}
 	}
 	return gt.nr_deferred;
+}
+
+static void gt_free_pages(void *pages)
+{
+	while (pages) {
+		void *next = *(void **)pages;
+
+		xl_os_free_page(pages);
+		pages = next;
+	}
 }
 
 int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
@@ -311,7 +334,7 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 		return -XEN_EINVAL; /* v1 frame is 32 bits */
 	flags = gt_lock();
 	if (!gt.nr_free && gt.nr_deferred)
-		gt_retry_deferred_locked();
+		gt_retry_deferred_locked(false, NULL);
 	if (!gt.nr_free) {
 		gt.stats.exhausted++;
 		gt_unlock(flags);
@@ -374,7 +397,7 @@ int xl_gnttab_end_access(grant_ref_t ref)
 	return rc;
 }
 
-int xl_gnttab_end_access_deferred(grant_ref_t ref)
+static int gt_end_deferred(grant_ref_t ref, void *page)
 {
 	unsigned long flags;
 	int rc = xl_gnttab_end_access(ref);
@@ -382,6 +405,7 @@ int xl_gnttab_end_access_deferred(grant_ref_t ref)
 	if (rc != -XEN_EBUSY)
 		return rc;
 	flags = gt_lock();
+	gt.page[ref] = page;
 	gt.state[ref] = GT_DEFERRED;
 	gt.next[ref] = gt.def_head;
 	gt.def_head = ref;
@@ -391,16 +415,32 @@ int xl_gnttab_end_access_deferred(grant_ref_t ref)
 	return 1;
 }
 
+int xl_gnttab_end_access_deferred(grant_ref_t ref)
+{
+	return gt_end_deferred(ref, NULL);
+}
+
+int xl_gnttab_end_access_page(grant_ref_t ref, void *page)
+{
+	int rc = gt_end_deferred(ref, page);
+
+	if (rc == 0)
+		xl_os_free_page(page);
+	return rc;
+}
+
 unsigned int xl_gnttab_retry_deferred(void)
 {
 	unsigned long flags;
+	void *pages = NULL;
 	unsigned int n;
 
 	if (!xl_gnttab_ready())
 		return 0;
 	flags = gt_lock();
-	n = gt.nr_deferred ? gt_retry_deferred_locked() : 0;
+	n = gt.nr_deferred ? gt_retry_deferred_locked(true, &pages) : 0;
 	gt_unlock(flags);
+	gt_free_pages(pages);
 	return n;
 }
 

@@ -176,5 +176,7 @@ extern const unsigned int xt_xs_nr_tests;
 /* Grant table and blkfront-lite (hv only for now). */
 extern const struct xt_test xt_gnttab_tests[];
 extern const unsigned int xt_gnttab_nr_tests;
+extern const struct xt_test xt_blk_tests[];
+extern const unsigned int xt_blk_nr_tests;
 
 #endif /* XT_H */

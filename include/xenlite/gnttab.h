@@ -67,7 +67,18 @@ int xl_gnttab_end_access(grant_ref_t ref);
  * Returns 0 if ended now, 1 if deferred, -XEN_EINVAL for a bad ref.
  */
 int xl_gnttab_end_access_deferred(grant_ref_t ref);
-/* Retry the deferred list; returns how many refs are still deferred. */
+/*
+ * The same for a page of ours granted with ref (a ring page): the page is
+ * freed with xl_os_free_page() once the peer no longer maps it, now (0) or
+ * by a later xl_gnttab_retry_deferred() (1): Linux's
+ * gnttab_end_foreign_access(ref, page).  Thread context only.
+ */
+int xl_gnttab_end_access_page(grant_ref_t ref, void *page);
+/*
+ * Retry the deferred list (thread context: it may free pages); returns how
+ * many refs are still deferred.  grant_access retries too when it finds
+ * the free list empty, releasing only refs without a page.
+ */
 unsigned int xl_gnttab_retry_deferred(void);
 bool xl_gnttab_is_deferred(grant_ref_t ref);
 /* The peer maps ref now (GTF_reading or GTF_writing set). */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * blkfront-lite internals shared by blkfront.c (ring, requests, the
+ * response checks) and blkfront-xenbus.c (the xenbus glue).
+ */
+#ifndef BLKFRONT_LITE_H
+#define BLKFRONT_LITE_H
+
+#include <xenlite/blkfront.h>
+#include <xenlite/evtchn.h>
+
+struct blk_spinlock {
+	uint32_t v;
+};
+
+/* One slot of the request table; id = slot | (gen << 32). */
+struct blk_shadow {
+	struct xl_blk_req *req; /* NULL: free */
+	uint32_t gen;
+	uint32_t next_free;
+	uint64_t last_id; /* id of the slot's last completion */
+	uint8_t op;	  /* BLKIF_OP_* sent */
+	uint8_t nr_gref;
+	grant_ref_t gref[XL_BLK_MAX_SEGS];
+};
+
+enum blk_state { BLK_DISCONNECTED, BLK_RING_READY, BLK_CONNECTED, BLK_BROKEN };
+
+struct xl_blkfront {
+	struct blk_spinlock lock; /* everything below but the xenbus part */
+	enum blk_state state;
+	unsigned int devid;
+	domid_t backend_id;
+	bool mem_mode; /* xl_blkfront_attach_mem: no grants, no port */
+
+	/* The ring. */
+	blkif_front_ring_t ring;
+	unsigned int ring_order;
+	void *ring_pages[XL_BLK_MAX_RING_PAGES];
+	grant_ref_t ring_ref[XL_BLK_MAX_RING_PAGES];
+	evtchn_port_t port; /* 0: none */
+
+	/* The request table and the wait queue. */
+	struct blk_shadow *shadow;
+	unsigned int nr_slots;
+	uint32_t free_head;
+	unsigned int inflight;
+	struct xl_blk_req *q_head, *q_tail;
+
+	struct xl_blkfront_features feat;
+	struct xl_blkfront_stats st;
+	evtchn_port_t wake_port[XL_MAX_VCPUS];
+	bool wake_ports;
+
+	/* xenbus (blkfront-xenbus.c): its state, and the hooks the
+	 * synchronous helper uses to run watches while it waits. */
+	struct blk_xenbus *xb;
+	bool (*xb_pending)(struct xl_blkfront *dev);
+	void (*xb_poll)(struct xl_blkfront *dev);
+	void (*xb_fini)(struct xl_blkfront *dev);
+};
+
+#define BLK_NO_SLOT 0xffffffffU
+
+int blk_ring_setup(struct xl_blkfront *dev, domid_t backend,
+		   unsigned int order);
+int blk_connect(struct xl_blkfront *dev, const struct xl_blkfront_features *f);
+void blk_disconnect(struct xl_blkfront *dev, bool closing);
+
+#endif /* BLKFRONT_LITE_H */

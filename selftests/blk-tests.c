@@ -1,0 +1,928 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blkfront-lite against hv's blkback.  XT_HV only: the backend is hv's
+ * in-process blkback (hv-blk.h), with hostile modes; the real-Xen part
+ * (the test kernel as a PVH domU with Linux dom0's xen-blkback) is not
+ * written yet.  "direct" cases wire ring-ref and event channel straight
+ * into blkback; the others go through xenstore and xenbus.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hv.h>
+#include <hv-blk.h>
+#include <hv-guest.h>
+
+#include <xenlite/blkfront.h>
+#include <xenlite/gnttab.h>
+#include <xenlite/idle.h>
+#include <xenlite/xenstore.h>
+
+#include "xt-util.h"
+
+#define DEVID 51712 /* xvda */
+#define DISK_SECTORS 16384ULL
+#define SPP XL_BLK_SECTORS_PER_PAGE
+#define GUARD 0xa5
+
+struct env {
+	struct hv_blkback *bb;
+	struct xl_blkfront *dev;
+	bool xs;
+	unsigned int order;
+};
+
+/* --- setup -------------------------------------------------------------- */
+
+static int env_init(struct env *e, const struct hv_blkback_config *over,
+		    unsigned int order, bool xs)
+{
+	struct hv_blkback_config c;
+	struct xl_blkfront_features f;
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES];
+	evtchn_port_t port;
+	int rc, err = 0;
+
+	if (over)
+		c = *over;
+	else
+		memset(&c, 0, sizeof(c));
+	c.d = hv_guest_domain();
+	c.devid = DEVID;
+	if (!c.sectors)
+		c.sectors = DISK_SECTORS;
+	if (!over)
+		c.max_ring_order = 4;
+	c.xenstore = xs;
+	e->xs = xs;
+	rc = xt_core_init(NULL);
+	if (rc)
+		return rc;
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	rc = xl_gnttab_init();
+	if (!rc && xs)
+		rc = xl_xs_init();
+	if (rc)
+		return rc;
+	e->bb = hv_blkback_create(&c, &err);
+	if (!e->bb)
+		return err;
+	e->dev = xl_blkfront_alloc(DEVID);
+	if (!e->dev)
+		return -XEN_ENOMEM;
+	if (xs)
+		return xl_blkfront_attach(e->dev, 0);
+	rc = xl_blkfront_setup_ring(e->dev, 0, order, refs, &port);
+	if (rc < 0)
+		return rc;
+	e->order = (unsigned int)rc;
+	rc = hv_blkback_connect_direct(e->bb, refs, e->order, port);
+	if (rc)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.sectors = c.sectors;
+	f.sector_size = 512;
+	f.flush = !c.no_flush;
+	f.barrier = c.barrier;
+	return xl_blkfront_connect_direct(e->dev, &f);
+}
+
+static void env_fini(struct env *e)
+{
+	if (e->dev && e->xs && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, 0);
+	if (e->bb && !e->xs)
+		hv_blkback_disconnect(e->bb);
+	xl_blkfront_free(e->dev);
+	hv_blkback_destroy(e->bb);
+	/* The backend unmapped everything: deferred ring pages go now. */
+	if (xl_gnttab_ready() && xl_gnttab_retry_deferred())
+		xt_log("grants still deferred after the backend went");
+	if (e->xs)
+		xl_xs_fini();
+	xl_gnttab_fini();
+}
+
+typedef enum xt_result (*body_fn)(struct env *e, void *arg);
+
+static enum xt_result with_env(body_fn body, void *arg,
+			       const struct hv_blkback_config *c,
+			       unsigned int order, bool xs)
+{
+	struct env e = { 0 };
+	enum xt_result r = XT_FAIL;
+	int rc = env_init(&e, c, order, xs);
+
+	if (rc)
+		xt_fail_msg(__FILE__, __LINE__, "env_init: %d", rc);
+	else
+		r = body(&e, arg);
+	env_fini(&e);
+	return r;
+}
+
+/* --- data ------------------------------------------------------------------ */
+
+static uint8_t pat(uint64_t seed, uint64_t byte)
+{
+	uint64_t x =
+		seed * 0x9e3779b97f4a7c15ULL + byte * 0xbf58476d1ce4e5b9ULL;
+
+	x ^= x >> 31;
+	return (uint8_t)(x * 0x94d049bb133111ebULL >> 56);
+}
+
+/* Pattern of disk byte b in generation seed: data identify their place. */
+static void fill_disk_pattern(uint8_t *p, uint64_t disk_byte, size_t n,
+			      uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = pat(seed, disk_byte + i);
+}
+
+static size_t check_disk_pattern(const uint8_t *p, uint64_t disk_byte, size_t n,
+				 uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != pat(seed, disk_byte + i))
+			return i + 1;
+	return 0;
+}
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* n consecutive guest pages. */
+static bool alloc_pages(void **pg, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		pg[i] = xl_os_alloc_page();
+		if (!pg[i])
+			return false;
+	}
+	return true;
+}
+
+static void free_pages(void **pg, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		xl_os_free_page(pg[i]);
+}
+
+static int sync_io(struct env *e, enum xl_blk_op op, uint64_t sector,
+		   void **pages, unsigned int nr, unsigned int off,
+		   unsigned int len)
+{
+	struct xl_blk_req req;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	rc = xl_blk_req_set_buf(&req, op, sector, pages, nr, off, len);
+	return rc ? rc : xl_blkfront_io_sync(e->dev, &req);
+}
+
+/* --- connection -------------------------------------------------------------- */
+
+static enum xt_result b_connect(struct env *e, void *arg)
+{
+	unsigned int want = (unsigned int)(uintptr_t)arg;
+	struct xl_blkfront_features f;
+	struct hv_blkback_stats bs;
+	void *pg[2];
+	uint8_t *ram = hv_blkback_ram(e->bb);
+
+	XT_ASSERT(alloc_pages(pg, 2));
+	xl_blkfront_get_features(e->dev, &f);
+	XT_ASSERT_EQ(f.sectors, DISK_SECTORS);
+	XT_ASSERT_EQ(f.sector_size, 512);
+	XT_ASSERT_EQ(f.ring_order, want);
+	XT_ASSERT(f.flush);
+	XT_ASSERT(!f.barrier);
+	XT_ASSERT(xl_blkfront_connected(e->dev));
+	fill_disk_pattern(pg[0], 4096, 4096, 1);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, 8, pg, 1, 0, 4096), 0);
+	XT_ASSERT_EQ(check_disk_pattern(ram + 4096, 4096, 4096, 1), 0);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 8, pg + 1, 1, 0, 4096), 0);
+	XT_ASSERT_EQ(check_disk_pattern(pg[1], 4096, 4096, 1), 0);
+	hv_blkback_get_stats(e->bb, &bs);
+	XT_ASSERT_EQ(bs.writes, 1);
+	XT_ASSERT_EQ(bs.reads, 1);
+	XT_ASSERT_EQ(bs.connects, 1);
+	free_pages(pg, 2);
+	return XT_PASS;
+}
+
+static enum xt_result blk_direct_order0(void)
+{
+	return with_env(b_connect, (void *)0, NULL, 0, false);
+}
+
+static enum xt_result blk_direct_order4(void)
+{
+	return with_env(b_connect, (void *)4, NULL, 4, false);
+}
+
+/* xenbus: max-ring-page-order 2 offered, so a 4-page ring. */
+static enum xt_result blk_xenbus_connect(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 2 };
+
+	return with_env(b_connect, (void *)2, &c, 0, true);
+}
+
+/* --- read after write ---------------------------------------------------------- */
+
+static const unsigned int rw_lens[] = {
+	1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 80, 81, 87, 88
+};
+static const unsigned int rw_offs[] = { 0, 1, 3, 7 };
+
+/*
+ * Every length (sectors) at every offset into the first page (first_sect),
+ * at an odd disk sector: written, then read back into a buffer full of a
+ * guard byte; checksums compared, the RAM disk checked, and every byte of
+ * the read buffer outside the data must still hold the guard.
+ */
+static enum xt_result b_rw_patterns(struct env *e, void *arg)
+{
+	uint8_t *ram = hv_blkback_ram(e->bb);
+	void *wp[XL_BLK_MAX_SEGS], *rp[XL_BLK_MAX_SEGS + 2];
+	unsigned int li, oi, n = 0, i;
+	uint64_t sector = 3;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(wp, XL_BLK_MAX_SEGS));
+	XT_ASSERT(alloc_pages(rp, XL_BLK_MAX_SEGS + 2));
+	for (li = 0; li < sizeof(rw_lens) / sizeof(rw_lens[0]); li++) {
+		for (oi = 0; oi < sizeof(rw_offs) / sizeof(rw_offs[0]); oi++) {
+			unsigned int len = rw_lens[li] * 512;
+			unsigned int off = rw_offs[oi] * 512;
+			uint64_t seed = 100 + n;
+			uint8_t *w = wp[0], *r;
+
+			if (rw_offs[oi] + rw_lens[li] > XL_BLK_MAX_SEGS * SPP)
+				continue;
+			/* pages are consecutive: write one flat buffer */
+			for (i = 1; i < XL_BLK_MAX_SEGS; i++)
+				XT_ASSERT((uint8_t *)wp[i] ==
+					  w + i * XL_PAGE_SIZE);
+			fill_disk_pattern(w + off, sector * 512, len, seed);
+			XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, sector, wp,
+					     XL_BLK_MAX_SEGS, off, len),
+				     0);
+			XT_ASSERT_MSG(
+				!check_disk_pattern(ram + sector * 512,
+						    sector * 512, len, seed),
+				"RAM disk wrong: len %u off %u", len, off);
+			r = (uint8_t *)rp[1];
+			memset(rp[0], GUARD,
+			       (XL_BLK_MAX_SEGS + 2) * XL_PAGE_SIZE);
+			XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, sector, rp + 1,
+					     XL_BLK_MAX_SEGS, off, len),
+				     0);
+			XT_ASSERT_EQ(fnv(r + off, len), fnv(w + off, len));
+			for (i = 0; i < (XL_BLK_MAX_SEGS + 2) * XL_PAGE_SIZE;
+			     i++) {
+				size_t at = i - XL_PAGE_SIZE;
+
+				if (i >= XL_PAGE_SIZE && at >= off &&
+				    at < off + len)
+					continue;
+				XT_ASSERT_MSG(
+					((uint8_t *)rp[0])[i] == GUARD,
+					"guard byte %u changed (len %u off %u)",
+					i, len, off);
+			}
+			n++;
+			sector = (sector + 97 + len / 512) %
+				 (DISK_SECTORS - 100);
+		}
+	}
+	xt_log("%u sizes/offsets", n);
+	XT_ASSERT(n > 60);
+	free_pages(wp, XL_BLK_MAX_SEGS);
+	free_pages(rp, XL_BLK_MAX_SEGS + 2);
+	return XT_PASS;
+}
+
+static enum xt_result blk_rw_patterns(void)
+{
+	return with_env(b_rw_patterns, NULL, NULL, 0, false);
+}
+
+/* --- bad requests ------------------------------------------------------------------ */
+
+static void never_done(struct xl_blk_req *req)
+{
+	(void)req;
+	abort();
+}
+
+static enum xt_result b_bad_requests(struct env *e, void *arg)
+{
+	struct xl_blk_req r;
+	struct xl_blkfront_stats st;
+	void *pg[1];
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	memset(&r, 0, sizeof(r));
+	r.done = never_done;
+	r.op = XL_BLK_READ;
+	r.nr_segs = 0;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.nr_segs = XL_BLK_MAX_SEGS + 1;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.nr_segs = 1;
+	r.seg[0].page = pg[0];
+	r.seg[0].first_sect = 3;
+	r.seg[0].last_sect = 2;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].first_sect = 0;
+	r.seg[0].last_sect = SPP;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].last_sect = SPP - 1;
+	r.seg[0].page = (uint8_t *)pg[0] + 512; /* not page-aligned */
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].page = pg[0];
+	r.sector = DISK_SECTORS - 7; /* 8 sectors, one past the end */
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.op = XL_BLK_FLUSH;
+	r.nr_segs = 0;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EOPNOTSUPP);
+	r.done = NULL;
+	r.op = XL_BLK_READ;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(st.submitted, 0);
+	/* The last sector of the disk is fine. */
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, DISK_SECTORS - 1, pg, 1, 0, 512),
+		     0);
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_bad_requests(void)
+{
+	struct hv_blkback_config c = { .no_flush = true, .max_ring_order = 0 };
+
+	return with_env(b_bad_requests, NULL, &c, 0, false);
+}
+
+/* --- async helpers ------------------------------------------------------------------- */
+
+#define MAXREQ 64
+
+struct batch {
+	struct xl_blk_req req[MAXREQ];
+	void *pg[2 * MAXREQ + 1]; /* guard, data, guard, data, ..., guard */
+	unsigned int n;
+	uint32_t done;		/* atomic */
+	uint32_t order[MAXREQ]; /* completion order */
+	unsigned int cpu;
+	struct xl_blkfront *dev;
+};
+
+static void batch_done(struct xl_blk_req *req)
+{
+	struct batch *b = req->priv;
+	uint32_t k = XT_ADD(&b->done, 1) - 1;
+
+	if (k < MAXREQ)
+		b->order[k] = (uint32_t)(req - b->req);
+	xl_blkfront_wake(b->dev, b->cpu);
+}
+
+static bool batch_all_done(void *arg)
+{
+	struct batch *b = arg;
+
+	return XT_LOAD(&b->done) >= b->n || xl_xs_watches_pending();
+}
+
+/* Wait for every request of b, running xenbus watches meanwhile. */
+static void batch_wait(struct env *e, struct batch *b)
+{
+	while (XT_LOAD(&b->done) < b->n) {
+		xl_idle_until(batch_all_done, b);
+		if (e->xs)
+			xl_blkfront_poll(e->dev);
+	}
+}
+
+static bool batch_alloc(struct batch *b, struct env *e, unsigned int n)
+{
+	unsigned int i;
+
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	b->dev = e->dev;
+	b->cpu = xl_os_vcpu_id();
+	if (!alloc_pages(b->pg, 2 * n + 1))
+		return false;
+	for (i = 0; i < 2 * n + 1; i++)
+		memset(b->pg[i], GUARD, XL_PAGE_SIZE);
+	return true;
+}
+
+static void *batch_page(struct batch *b, unsigned int i)
+{
+	return b->pg[2 * i + 1];
+}
+
+static bool batch_guards_ok(struct batch *b)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < 2 * b->n + 1; i += 2)
+		for (k = 0; k < XL_PAGE_SIZE; k++)
+			if (((uint8_t *)b->pg[i])[k] != GUARD)
+				return false;
+	return true;
+}
+
+/* --- flush ordering -------------------------------------------------------------------- */
+
+/*
+ * 32 writes (each delayed up to 2 ms by blkback), then a flush: the flush
+ * must complete after every write before it.  Without blkback's drain the
+ * flush (not delayed) would overtake them.
+ */
+static enum xt_result b_flush_order(struct env *e, void *arg)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	struct hv_blkback_stats bs;
+	unsigned int i, nw = 32;
+
+	(void)arg;
+	XT_ASSERT(b && batch_alloc(b, e, nw + 1));
+	for (i = 0; i < nw; i++) {
+		memset(&b->req[i], 0, sizeof(b->req[i]));
+		fill_disk_pattern(batch_page(b, i), (uint64_t)i * 4096, 4096,
+				  7);
+		xl_blk_req_set_buf(&b->req[i], XL_BLK_WRITE, i * SPP,
+				   &b->pg[2 * i + 1], 1, 0, 4096);
+		b->req[i].done = batch_done;
+		b->req[i].priv = b;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &b->req[i]), 0);
+	}
+	b->req[nw].op = XL_BLK_FLUSH;
+	b->req[nw].done = batch_done;
+	b->req[nw].priv = b;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &b->req[nw]), 0);
+	batch_wait(e, b);
+	XT_ASSERT_EQ(b->order[nw], nw); /* the flush completed last */
+	for (i = 0; i <= nw; i++)
+		XT_ASSERT_EQ(b->req[i].status, 0);
+	XT_ASSERT_EQ(check_disk_pattern(hv_blkback_ram(e->bb), 0, nw * 4096, 7),
+		     0);
+	hv_blkback_get_stats(e->bb, &bs);
+	XT_ASSERT_EQ(bs.flushes + bs.barriers, 1);
+	XT_ASSERT_EQ(bs.flush_waits, 1);
+	XT_ASSERT(batch_guards_ok(b));
+	free_pages(b->pg, 2 * b->n + 1);
+	free(b);
+	return XT_PASS;
+}
+
+static enum xt_result blk_flush_order(void)
+{
+	struct hv_blkback_config c = { .delay_max_us = 2000,
+				       .max_ring_order = 2 };
+
+	return with_env(b_flush_order, NULL, &c, 2, false);
+}
+
+/* No feature-flush-cache: the flush goes out as a WRITE_BARRIER. */
+static enum xt_result blk_barrier_order(void)
+{
+	struct hv_blkback_config c = { .delay_max_us = 2000,
+				       .max_ring_order = 2,
+				       .no_flush = true,
+				       .barrier = true };
+
+	return with_env(b_flush_order, NULL, &c, 2, false);
+}
+
+/* --- queue depth 32 from two vCPUs ------------------------------------------------------ */
+
+#define QD_PER_CPU 16
+#define QD_ROUNDS 40
+
+struct qd_ctx {
+	struct env *e;
+	unsigned int cpu;
+	uint64_t base; /* first sector of this vCPU's region */
+	struct xl_blk_req req[QD_PER_CPU];
+	void *pg[QD_PER_CPU];
+	uint32_t pending; /* atomic */
+	uint64_t bad;
+	int err;
+};
+
+static void qd_done(struct xl_blk_req *req)
+{
+	struct qd_ctx *c = req->priv;
+
+	XT_ADD(&c->pending, -1);
+	xl_blkfront_wake(c->e->dev, c->cpu);
+}
+
+static bool qd_idle(void *arg)
+{
+	struct qd_ctx *c = arg;
+
+	return !XT_LOAD(&c->pending);
+}
+
+static void qd_round(struct qd_ctx *c, enum xl_blk_op op, unsigned int round)
+{
+	unsigned int i;
+
+	XT_STORE(&c->pending, QD_PER_CPU);
+	for (i = 0; i < QD_PER_CPU; i++) {
+		uint64_t sector = c->base + (uint64_t)i * 2 * SPP;
+
+		memset(&c->req[i], 0, sizeof(c->req[i]));
+		if (op == XL_BLK_WRITE)
+			fill_disk_pattern(c->pg[i], sector * 512, 4096,
+					  round * 2 + c->cpu);
+		else
+			memset(c->pg[i], 0, 4096);
+		xl_blk_req_set_buf(&c->req[i], op, sector, &c->pg[i], 1, 0,
+				   4096);
+		c->req[i].done = qd_done;
+		c->req[i].priv = c;
+		if (xl_blkfront_submit(c->e->dev, &c->req[i])) {
+			c->err++;
+			XT_ADD(&c->pending, -1);
+		}
+	}
+	xl_idle_until(qd_idle, c);
+	for (i = 0; i < QD_PER_CPU; i++) {
+		uint64_t sector = c->base + (uint64_t)i * 2 * SPP;
+
+		if (c->req[i].status)
+			c->err++;
+		if (op == XL_BLK_READ &&
+		    check_disk_pattern(c->pg[i], sector * 512, 4096,
+				       round * 2 + c->cpu))
+			c->bad++;
+	}
+}
+
+static void qd_run(void *arg)
+{
+	struct qd_ctx *c = arg;
+	unsigned int r;
+
+	c->cpu = xl_os_vcpu_id();
+	for (r = 0; r < QD_ROUNDS; r++) {
+		qd_round(c, XL_BLK_WRITE, r);
+		qd_round(c, XL_BLK_READ, r);
+	}
+}
+
+static enum xt_result b_qd32(struct env *e, void *arg)
+{
+	static struct qd_ctx c[2];
+	struct xl_blkfront_stats st;
+	struct hv_blkback_stats bs;
+	unsigned int i;
+
+	(void)arg;
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < 2; i++) {
+		c[i].e = e;
+		c[i].base = 1 + i * 4096; /* odd: not page-aligned on disk */
+		XT_ASSERT(alloc_pages(c[i].pg, QD_PER_CPU));
+	}
+	xt_start_on(1, qd_run, &c[1]);
+	qd_run(&c[0]);
+	xt_wait_on(1);
+	xl_blkfront_get_stats(e->dev, &st);
+	hv_blkback_get_stats(e->bb, &bs);
+	xt_log("submitted %llu ok %llu queued %llu backend max in flight %llu out of order %llu irqs %llu notifies %llu",
+	       (unsigned long long)st.submitted, (unsigned long long)st.ok,
+	       (unsigned long long)st.queued,
+	       (unsigned long long)bs.max_inflight,
+	       (unsigned long long)bs.out_of_order, (unsigned long long)st.irqs,
+	       (unsigned long long)st.notifies);
+	for (i = 0; i < 2; i++) {
+		XT_ASSERT_EQ(c[i].err, 0);
+		XT_ASSERT_EQ(c[i].bad, 0);
+	}
+	XT_ASSERT_EQ(st.submitted, 2 * 2 * QD_ROUNDS * QD_PER_CPU);
+	XT_ASSERT_EQ(st.completed, st.submitted);
+	XT_ASSERT_EQ(st.ok, st.submitted);
+	XT_ASSERT_EQ(bs.responses, st.submitted);
+	XT_ASSERT(bs.max_inflight > QD_PER_CPU); /* both vCPUs at once */
+	XT_ASSERT(bs.out_of_order > 0);
+	XT_ASSERT_EQ(xl_blkfront_inflight(e->dev), 0);
+	for (i = 0; i < 2; i++)
+		free_pages(c[i].pg, QD_PER_CPU);
+	return XT_PASS;
+}
+
+/* A 16-page ring: all 32 in flight on the ring. */
+static enum xt_result blk_qd32_2vcpu(void)
+{
+	struct hv_blkback_config c = { .delay_max_us = 200,
+				       .max_ring_order = 4,
+				       .nr_workers = 8 };
+
+	return with_env(b_qd32, NULL, &c, 4, false);
+}
+
+/* A one-page ring (32 slots) shared by 32 requests: the queue is used. */
+static enum xt_result blk_qd32_ring1(void)
+{
+	struct hv_blkback_config c = { .delay_max_us = 200,
+				       .max_ring_order = 0,
+				       .nr_workers = 8 };
+
+	return with_env(b_qd32, NULL, &c, 0, false);
+}
+
+/* --- hostile backend ----------------------------------------------------------------------- */
+
+enum hmode {
+	H_BAD_ID,
+	H_NOT_INFLIGHT,
+	H_DUP,
+	H_BAD_STATUS,
+	H_BAD_PROD,
+	H_CLOSING,
+	H_RESTART
+};
+
+#define HK 24	   /* requests */
+#define HNTH 5	   /* the fault hits the 5th response */
+#define HSTRIDE 16 /* sectors between requests */
+
+static bool is_victim(const struct hv_blkback_stats *bs, uint64_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < bs->nr_victims; i++)
+		if (bs->victims[i] == id)
+			return true;
+	return false;
+}
+
+static bool wait_connected(void *arg)
+{
+	return xl_blkfront_connected(arg) || xl_xs_watches_pending();
+}
+
+/*
+ * HK requests, writes (even) and reads (odd) of one page each over a disk
+ * filled with pattern 1, with the fault set to hit response HNTH.  Then:
+ * the mode's counter is 1, exactly the expected requests failed with EIO,
+ * every other one completed with the right data (reads: pattern 1; writes:
+ * pattern 2 on the RAM disk), no guard page changed, and the device still
+ * works (or is broken, for rsp_prod).
+ */
+static enum xt_result b_hostile(struct env *e, void *arg)
+{
+	enum hmode m = (enum hmode)(uintptr_t)arg;
+	struct hv_blk_hostile h = { 0 };
+	struct batch *b = calloc(1, sizeof(*b));
+	uint8_t *ram = hv_blkback_ram(e->bb);
+	struct xl_blkfront_stats st;
+	struct hv_blkback_stats bs;
+	int rc;
+	unsigned int i, ok = 0, eio = 0, refused = 0;
+	bool sent[HK];
+	void *pg[1];
+
+	XT_ASSERT(b && batch_alloc(b, e, HK));
+	fill_disk_pattern(ram, 0, HK * HSTRIDE * 512, 1);
+	switch (m) {
+	case H_BAD_ID:
+		h.id_out_of_range = HNTH;
+		break;
+	case H_NOT_INFLIGHT:
+		h.id_not_in_flight = HNTH;
+		break;
+	case H_DUP:
+		h.dup_response = HNTH;
+		break;
+	case H_BAD_STATUS:
+		h.bad_status = HNTH;
+		break;
+	case H_BAD_PROD:
+		h.bad_rsp_prod = HNTH;
+		break;
+	case H_CLOSING:
+		h.closing = HNTH;
+		break;
+	case H_RESTART:
+		h.restart = HNTH;
+		break;
+	}
+	hv_blkback_set_hostile(e->bb, &h);
+	for (i = 0; i < HK; i++) {
+		uint64_t sector = (uint64_t)i * HSTRIDE;
+		bool w = !(i & 1);
+
+		memset(&b->req[i], 0, sizeof(b->req[i]));
+		if (w)
+			fill_disk_pattern(batch_page(b, i), sector * 512, 4096,
+					  2);
+		xl_blk_req_set_buf(&b->req[i], w ? XL_BLK_WRITE : XL_BLK_READ,
+				   sector, &b->pg[2 * i + 1], 1, 0, 4096);
+		b->req[i].done = batch_done;
+		b->req[i].priv = b;
+		rc = xl_blkfront_submit(e->dev, &b->req[i]);
+		sent[i] = !rc;
+		/* Once broken, a new request is refused at once. */
+		if (rc && m == H_BAD_PROD && xl_blkfront_broken(e->dev)) {
+			XT_ASSERT_EQ(rc, -XEN_EIO);
+			refused++;
+			continue;
+		}
+		XT_ASSERT_EQ(rc, 0);
+	}
+	b->n = HK - refused;
+	batch_wait(e, b);
+	xl_blkfront_get_stats(e->dev, &st);
+	hv_blkback_get_stats(e->bb, &bs);
+	XT_ASSERT_EQ(bs.nr_victims, 1);
+	for (i = 0; i < HK; i++) {
+		struct xl_blk_req *r = &b->req[i];
+		uint64_t sector = (uint64_t)i * HSTRIDE;
+		bool victim = is_victim(&bs, r->id);
+
+		if (!sent[i])
+			continue;
+		if (r->status == 0) {
+			ok++;
+			XT_ASSERT_MSG(!victim, "victim %u completed", i);
+			if (i & 1)
+				XT_ASSERT_MSG(!check_disk_pattern(
+						      batch_page(b, i),
+						      sector * 512, 4096, 1),
+					      "read %u: wrong data", i);
+			else
+				XT_ASSERT_MSG(!check_disk_pattern(
+						      ram + sector * 512,
+						      sector * 512, 4096, 2),
+					      "completed write %u lost", i);
+		} else {
+			XT_ASSERT_EQ(r->status, -XEN_EIO);
+			eio++;
+			if (m <= H_BAD_STATUS)
+				XT_ASSERT_MSG(
+					victim,
+					"request %u failed, not the victim", i);
+		}
+	}
+	b->n = HK; /* every guard page */
+	XT_ASSERT(batch_guards_ok(b));
+	XT_ASSERT_EQ(ok + eio + refused, HK);
+	xt_log("ok %u eio %u refused %u; bad_id %llu not_inflight %llu dup %llu status %llu prod %llu orphans %llu disconnect %llu broken %llu",
+	       ok, eio, refused, (unsigned long long)st.rsp_bad_id,
+	       (unsigned long long)st.rsp_not_inflight,
+	       (unsigned long long)st.rsp_dup,
+	       (unsigned long long)st.rsp_bad_status,
+	       (unsigned long long)st.rsp_bad_prod,
+	       (unsigned long long)st.orphans,
+	       (unsigned long long)st.disconnect_failed,
+	       (unsigned long long)st.broken_failed);
+	switch (m) {
+	case H_BAD_ID:
+		XT_ASSERT_EQ(st.rsp_bad_id, 1);
+		break;
+	case H_NOT_INFLIGHT:
+		XT_ASSERT_EQ(st.rsp_not_inflight, 1);
+		break;
+	case H_DUP:
+		XT_ASSERT_EQ(st.rsp_dup, 1);
+		break;
+	case H_BAD_STATUS:
+		XT_ASSERT_EQ(st.rsp_bad_status, 1);
+		break;
+	case H_BAD_PROD:
+		XT_ASSERT_EQ(st.rsp_bad_prod, 1);
+		XT_ASSERT(ok < HNTH);
+		XT_ASSERT_EQ(st.broken_failed, eio);
+		XT_ASSERT(xl_blkfront_broken(e->dev));
+		break;
+	case H_CLOSING:
+	case H_RESTART:
+		/* HNTH - 1 responses went out, then nothing. */
+		XT_ASSERT_EQ(ok, HNTH - 1);
+		XT_ASSERT_EQ(st.disconnect_failed, eio);
+		break;
+	}
+	if (m <= H_BAD_STATUS) {
+		XT_ASSERT_EQ(eio, 1);
+		XT_ASSERT_EQ(st.orphans, m == H_BAD_STATUS ? 0 : 1);
+		XT_ASSERT_EQ(st.rsp_bad_id + st.rsp_not_inflight + st.rsp_dup +
+				     st.rsp_bad_status,
+			     1);
+	}
+	XT_ASSERT(alloc_pages(pg, 1));
+	if (m == H_BAD_PROD) {
+		XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 0, pg, 1, 0, 4096),
+			     -XEN_EIO);
+	} else if (m == H_CLOSING) {
+		XT_ASSERT(!xl_blkfront_connected(e->dev));
+		XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 0, pg, 1, 0, 4096),
+			     -XEN_ENODEV);
+	} else {
+		if (m == H_RESTART) {
+			while (!xl_blkfront_connected(e->dev)) {
+				xl_idle_until(wait_connected, e->dev);
+				xl_blkfront_poll(e->dev);
+			}
+			xl_blkfront_get_stats(e->dev, &st);
+			XT_ASSERT_EQ(st.connects, 2);
+		}
+		/* Still usable; what completed before is intact. */
+		for (i = 0; i < HK; i++) {
+			uint64_t sector = (uint64_t)i * HSTRIDE;
+
+			if (b->req[i].status || (i & 1))
+				continue;
+			XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, sector, pg, 1, 0,
+					     4096),
+				     0);
+			XT_ASSERT_MSG(!check_disk_pattern(pg[0], sector * 512,
+							  4096, 2),
+				      "write %u not intact", i);
+		}
+		fill_disk_pattern(pg[0], 512 * 9000, 4096, 3);
+		XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, 9000, pg, 1, 0, 4096), 0);
+		memset(pg[0], 0, 4096);
+		XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 9000, pg, 1, 0, 4096), 0);
+		XT_ASSERT_EQ(check_disk_pattern(pg[0], 512 * 9000, 4096, 3), 0);
+	}
+	free_pages(pg, 1);
+	free_pages(b->pg, 2 * b->n + 1);
+	free(b);
+	return XT_PASS;
+}
+
+static const struct hv_blkback_config hostile_cfg = { .delay_max_us = 300,
+						      .max_ring_order = 0 };
+
+#define HOSTILE(name, mode, xs)                                       \
+	static enum xt_result blk_hostile_##name(void)                \
+	{                                                             \
+		return with_env(b_hostile, (void *)(uintptr_t)(mode), \
+				&hostile_cfg, 0, xs);                 \
+	}
+
+HOSTILE(id_out_of_range, H_BAD_ID, false)
+HOSTILE(id_not_in_flight, H_NOT_INFLIGHT, false)
+HOSTILE(dup_response, H_DUP, false)
+HOSTILE(bad_status, H_BAD_STATUS, false)
+HOSTILE(bad_rsp_prod, H_BAD_PROD, false)
+HOSTILE(closing, H_CLOSING, true)
+HOSTILE(restart, H_RESTART, true)
+
+#define BT(n, v, f)                                    \
+	{                                              \
+		"blk/" #n, XT_HV, v, false, blk_##n, f \
+	}
+
+const struct xt_test xt_blk_tests[] = {
+	BT(direct_order0, 1, 0),
+	BT(direct_order4, 1, 0),
+	BT(xenbus_connect, 1, XT_F_XENSTORE),
+	BT(rw_patterns, 1, 0),
+	BT(bad_requests, 1, 0),
+	BT(flush_order, 1, 0),
+	BT(barrier_order, 1, 0),
+	BT(qd32_2vcpu, 2, 0),
+	BT(qd32_ring1, 2, 0),
+	BT(hostile_id_out_of_range, 1, 0),
+	BT(hostile_id_not_in_flight, 1, 0),
+	BT(hostile_dup_response, 1, 0),
+	BT(hostile_bad_status, 1, 0),
+	BT(hostile_bad_rsp_prod, 1, 0),
+	BT(hostile_closing, 1, XT_F_XENSTORE),
+	BT(hostile_restart, 1, XT_F_XENSTORE),
+};
+
+const unsigned int xt_blk_nr_tests =
+	sizeof(xt_blk_tests) / sizeof(xt_blk_tests[0]);
