@@ -143,6 +143,14 @@ bench-xen:
 	@tools/setup --quiet
 	@tools/xen-run tick
 
+# The libFuzzer harnesses (fuzz/*-fuzz.c, clang; fuzz/Makefile), each for
+# FUZZ_TIME seconds; make check runs each for 20 s (run-checks part fuzz).
+FUZZ_TIME ?= 60
+.PHONY: fuzz
+fuzz:
+	@tools/setup --quiet
+	@fuzz/run --time $(FUZZ_TIME)
+
 # The Linux module xenlite.ko (Kbuild, docs/linux-module.md): KDIR is a
 # kernel build tree, by default the running kernel's; KVER=<version> picks
 # /lib/modules/<version>/build (the real-Xen runs use Debian's 6.1:
@@ -168,6 +176,8 @@ FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c
 	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h \
 	testkernel/*.h testkernel/include/*.h blkfront-lite/*.h)
 
+FORMAT_FILES += $(wildcard fuzz/*.c)
+
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
 FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h
 
@@ -189,6 +199,7 @@ help:
 	@echo '  demo        the hv demo and tick comparison, then on real Xen: tick'
 	@echo '              comparison and wake latency as dom0 and domU vs Linux'
 	@echo '  bench-xen   that real-Xen part alone (ratio xen_timer_p99_vs_linux)'
+	@echo '  fuzz        each libFuzzer harness (fuzz/) for FUZZ_TIME=60 s'
 	@echo '  check       setup, then check-hv, check-tsan, check-asan, lint,'
 	@echo '              a clang-format check and check-xen as one TAP stream'
 	@echo '              with one totals line (tools/run-checks; CHECKS="hv'

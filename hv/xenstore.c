@@ -22,7 +22,9 @@
  * client side of the same rules): the server owns req_cons and rsp_prod,
  * the guest req_prod and rsp_cons.  The server reads req_prod, then (rmb)
  * the bytes before it, then (mb) publishes req_cons; it writes reply bytes,
- * then (wmb) publishes rsp_prod.  Indexes are free-running; a producer
+ * then (wmb) publishes rsp_prod.  hv does it as the rest of hv does:
+ * acquire loads of the guest's indexes and release stores of its own
+ * give exactly those orderings.  Indexes are free-running; a producer
  * more than XENSTORE_RING_SIZE ahead of its consumer is a protocol error
  * (XENSTORE_ERROR_RINGIDX), after which hv stops serving the ring, as
  * xenstored ignores a connection it marked bad.
@@ -1375,9 +1377,9 @@ static void xs_read_ring(struct xs_conn *c)
 			n = XENSTORE_RING_SIZE - off;
 		memcpy(dst, in->req + off, n);
 		c->in_have += n;
-		/* The bytes are copied before req_cons frees them: a full
-		 * barrier (xenstored's xen_mb() before updating req_cons). */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* The bytes are copied before req_cons frees them (xenstored
+		 * has xen_mb() there): a release store orders the loads
+		 * before it too. */
 		__atomic_store_n(&in->req_cons, cons + n, __ATOMIC_RELEASE);
 		c->need_notify = true;
 		if (c->in_have == sizeof(c->in_hdr) &&
@@ -1428,8 +1430,9 @@ static void xs_write_ring(struct xs_conn *c)
 		memcpy(in->rsp + off, src, n);
 		m->off += n;
 		c->rsp_prod += n;
-		/* The bytes before rsp_prod (wmb, xs_wire.h). */
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+		/* The bytes before rsp_prod (xenstored's xen_wmb()): the
+		 * release store.  The acquire load of rsp_cons above keeps
+		 * these writes after the guest freed the space. */
 		__atomic_store_n(&in->rsp_prod, c->rsp_prod, __ATOMIC_RELEASE);
 		c->need_notify = true;
 		if (m->off == total) {
