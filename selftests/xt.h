@@ -167,6 +167,9 @@ extern const struct xt_test xt_hypercall_tests[];
 extern const unsigned int xt_hypercall_nr_tests;
 extern const struct xt_test xt_time_tests[];
 extern const unsigned int xt_time_nr_tests;
+/* xenstore through the guest's client only: hv and real Xen alike. */
+extern const struct xt_test xt_xs_guest_tests[];
+extern const unsigned int xt_xs_guest_nr_tests;
 /* hv-only cases (fault injection through hv's API). */
 extern const struct xt_test xt_hv_tests[];
 extern const unsigned int xt_hv_nr_tests;

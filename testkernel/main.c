@@ -84,6 +84,7 @@ int tk_run_tests(const char *cmdline)
 		{ xt_evtchn_tests, xt_evtchn_nr_tests },
 		{ xt_hypercall_tests, xt_hypercall_nr_tests },
 		{ xt_time_tests, xt_time_nr_tests },
+		{ xt_xs_guest_tests, xt_xs_guest_nr_tests },
 	};
 	struct tk_tick_opts tick = { 0 };
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];
@@ -266,6 +267,8 @@ static void domu_reset_ports(void)
 					 " %u (status %u)", port, st.status);
 	}
 	tk_printf("%s\n", line);
+	/* xenstored's port, to bind again after each reset (xenstore.c). */
+	tk_xenstore_boot();
 	/* Out before the console port closes, once xenconsoled is settled. */
 	tk_console_settle();
 	tk_console_detach();

@@ -76,36 +76,6 @@ int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 	return 0;
 }
 
-/*
- * HVMOP_get_param for the store params.  A PVH domU's ring sits in the
- * special pages just below 4 GiB (public hvm/params.h), inside head.S's
- * identity map of the low 4 GiB, so its gfn is its address; dom0 has none
- * (pfn 0) until a xenstored introduces it.
- */
-int xl_os_xenstore_ring(void **intf, uint32_t *port)
-{
-	struct xen_hvm_param p = { .domid = DOMID_SELF,
-				   .index = HVM_PARAM_STORE_PFN };
-	long rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
-			       (unsigned long)&p, 0, 0, 0);
-	uint64_t pfn = p.value;
-
-	if (rc)
-		return (int)rc;
-	if (!pfn)
-		return -XEN_ENODEV;
-	if (pfn >= (1ULL << (32 - XL_PAGE_SHIFT)))
-		return -XEN_EINVAL; /* outside the identity map */
-	p.index = HVM_PARAM_STORE_EVTCHN;
-	rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
-			  (unsigned long)&p, 0, 0, 0);
-	if (rc)
-		return (int)rc;
-	*intf = (void *)(uintptr_t)(pfn << XL_PAGE_SHIFT);
-	*port = (uint32_t)p.value;
-	return 0;
-}
-
 struct shared_info *xl_os_shared_info(void)
 {
 	return tk_shinfo;

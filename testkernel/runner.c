@@ -26,6 +26,7 @@
 #include <xenlite/evtchn.h>
 #include <xenlite/hypercall.h>
 #include <xenlite/idle.h>
+#include <xenlite/xenstore.h>
 
 #include "tk.h"
 #include "xt.h"
@@ -310,6 +311,8 @@ static void domain_reset(void)
 	unsigned int cpu;
 	long rc;
 
+	/* The xenstore client goes before the ports it uses. */
+	xl_xs_fini();
 	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
 		xt_run_on(cpu, vcpu_reset_on, NULL);
 	xl_evtchn_fini();

@@ -137,6 +137,8 @@ void tk_console_detach(void);
 void tk_console_final(void);
 /* A domU's console set-up by xenconsoled is over (before the first detach). */
 void tk_console_settle(void);
+/* xenstore.c: note the xenstore channel before the boot reset (domU). */
+void tk_xenstore_boot(void);
 void tk_console_describe(char *buf, size_t size);
 /* Also write everything to Xen's debug console, I/O port 0xe9 (debugcon). */
 extern bool tk_console_e9;

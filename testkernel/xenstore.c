@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The xenstore connection of the test kernel as a PVH domU, across the
+ * EVTCHNOP_reset the runner does at boot and after every test.
+ *
+ * The toolstack leaves the ring at HVM_PARAM_STORE_PFN (a special page
+ * below 4 GiB, public hvm/params.h, inside head.S's identity map) and our
+ * end of an interdomain channel to xenstored at HVM_PARAM_STORE_EVTCHN.
+ * A reset closes our end, and Xen leaves xenstored's end unbound with us
+ * as its remote (evtchn_close, xen/common/event_channel.c), so we can bind
+ * it again with EVTCHNOP_bind_interdomain: tk_xenstore_boot() notes
+ * xenstored's port before the first reset, xl_os_xenstore_ring() binds
+ * again whenever our end is no longer that channel.  xenstored does not
+ * look at its port's state: notifications it sent while we were unbound
+ * are lost, which is harmless between tests (no request is in flight).
+ * dom0 has no ring (no xenstored runs): -XEN_ENODEV.
+ */
+#include <xenlite/xen.h>
+
+#include "tk.h"
+
+static struct {
+	uint64_t pfn;
+	uint32_t port;	 /* our end, 0 = not bound now */
+	uint32_t remote; /* xenstored's port in dom0 */
+	bool have;
+} tkxs;
+
+static long hvm_param(uint32_t index, uint64_t *val)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+	long rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
+			       (unsigned long)&p, 0, 0, 0);
+
+	*val = p.value;
+	return rc;
+}
+
+static long evtchn(int cmd, void *arg)
+{
+	return tk_hypercall(__HYPERVISOR_event_channel_op, cmd,
+			    (unsigned long)arg, 0, 0, 0);
+}
+
+void tk_xenstore_boot(void)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF };
+	uint64_t pfn, port;
+
+	if (hvm_param(HVM_PARAM_STORE_PFN, &pfn) || !pfn ||
+	    hvm_param(HVM_PARAM_STORE_EVTCHN, &port) || !port)
+		return;
+	if (pfn >= (1ULL << (32 - XL_PAGE_SHIFT))) {
+		tk_printf("tk: xenstore ring at pfn %#llx is outside the "
+			  "identity map: no xenstore\n",
+			  (unsigned long long)pfn);
+		return;
+	}
+	st.port = (uint32_t)port;
+	if (evtchn(EVTCHNOP_status, &st) ||
+	    st.status != EVTCHNSTAT_interdomain || st.u.interdomain.dom != 0) {
+		tk_printf("tk: xenstore port %u is not a channel to dom0 "
+			  "(status %u): no xenstore\n",
+			  st.port, st.status);
+		return;
+	}
+	tkxs.pfn = pfn;
+	tkxs.port = st.port;
+	tkxs.remote = st.u.interdomain.port;
+	tkxs.have = true;
+	tk_printf("tk: xenstore ring at pfn %#llx, port %u <-> dom0 port %u\n",
+		  (unsigned long long)pfn, tkxs.port, tkxs.remote);
+}
+
+/* Our end still the channel to xenstored's port? */
+static bool still_bound(void)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = tkxs.port };
+
+	return tkxs.port && !evtchn(EVTCHNOP_status, &st) &&
+	       st.status == EVTCHNSTAT_interdomain &&
+	       st.u.interdomain.dom == 0 &&
+	       st.u.interdomain.port == tkxs.remote;
+}
+
+int xl_os_xenstore_ring(void **intf, uint32_t *port)
+{
+	struct evtchn_bind_interdomain bi = { .remote_dom = 0 };
+	long rc;
+
+	if (!tkxs.have)
+		return -XEN_ENODEV;
+	if (!still_bound()) {
+		bi.remote_port = tkxs.remote;
+		rc = evtchn(EVTCHNOP_bind_interdomain, &bi);
+		if (rc) {
+			tkxs.port = 0;
+			return (int)rc;
+		}
+		tkxs.port = bi.local_port;
+	}
+	*intf = (void *)(uintptr_t)(tkxs.pfn << XL_PAGE_SHIFT);
+	*port = tkxs.port;
+	return 0;
+}
