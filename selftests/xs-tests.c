@@ -513,6 +513,60 @@ static enum xt_result xs_transactions(void)
 	return XT_PASS;
 }
 
+/* Both vCPUs increment one counter in transactions: no update is lost. */
+#define TXC_N 100
+
+struct txc {
+	unsigned int tries; /* attempts over all increments */
+	int err;
+};
+
+static int txc_body(xl_xs_tx_t tx, void *arg)
+{
+	unsigned long v;
+	int rc = xl_xs_read_uint(tx, "txc", &v);
+
+	(void)arg;
+	if (rc)
+		return rc;
+	return xl_xs_printf(tx, "txc", "%lu", v + 1);
+}
+
+static void txc_fn(void *p)
+{
+	struct txc *t = p;
+	unsigned int i, n;
+
+	for (i = 0; i < TXC_N && !t->err; i++) {
+		t->err = xl_xs_transaction_run(txc_body, NULL, 10000, &n);
+		t->tries += n;
+	}
+}
+
+static enum xt_result xs_tx_concurrent(void)
+{
+	struct txc t[2] = { { 0 }, { 0 } };
+	struct hv_xs_stats hs;
+	unsigned long v;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "txc", "0"), 0);
+	xt_start_on(1, txc_fn, &t[1]);
+	txc_fn(&t[0]);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(t[0].err, 0);
+	XT_ASSERT_EQ(t[1].err, 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "txc", &v), 0);
+	XT_ASSERT_EQ(v, 2 * TXC_N);
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	xt_log("%u attempts for %u increments, %llu conflicts",
+	       t[0].tries + t[1].tries, 2 * TXC_N,
+	       (unsigned long long)hs.tx_conflicts);
+	/* Every attempt beyond the first of an increment was a conflict. */
+	XT_ASSERT_EQ(t[0].tries + t[1].tries - 2 * TXC_N, hs.tx_conflicts);
+	return XT_PASS;
+}
+
 /* --- watches ------------------------------------------------------------------------- */
 
 struct wrec {
@@ -1339,6 +1393,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/perms", XT_HV, 1, false, xs_perms, XS_F },
 	{ "xs/big_values", XT_HV, 1, false, xs_big_values, XS_F },
 	{ "xs/transactions", XT_HV, 1, false, xs_transactions, XS_F },
+	{ "xs/tx_concurrent", XT_HV, 2, false, xs_tx_concurrent, XS_F },
 	{ "xs/watches", XT_HV, 1, false, xs_watches, XS_F },
 	{ "xs/watch_flood", XT_HV, 1, false, xs_watch_flood, XS_F },
 	{ "xs/idle_wakeup", XT_HV, 2, false, xs_idle_wakeup, XS_F },
