@@ -929,6 +929,67 @@ static enum xt_result xs_hostile_type(void)
 	return hostile(H_TYPE);
 }
 
+/*
+ * A guest that breaks the protocol: a request longer than
+ * XENSTORE_PAYLOAD_MAX (XENSTORE_ERROR_PROTO), or req_prod more than a
+ * ring ahead (XENSTORE_ERROR_RINGIDX).  hv stops serving the ring, as
+ * xenstored ignores a connection it marked bad; other domains go on.
+ */
+struct raw_ring {
+	struct xenstore_domain_interface *in;
+};
+
+static bool ring_error_set(void *arg)
+{
+	struct raw_ring *r = arg;
+
+	return __atomic_load_n(&r->in->error, __ATOMIC_ACQUIRE) != 0;
+}
+
+static enum xt_result bad_request(bool ringidx)
+{
+	struct xsd_sockmsg h = { .type = XS_READ,
+				 .req_id = 1,
+				 .len = XENSTORE_PAYLOAD_MAX + 1 };
+	struct evtchn_send send;
+	struct hv_xs_stats st;
+	struct raw_ring r;
+	void *intf;
+	uint32_t port, prod;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_os_xenstore_ring(&intf, &port), 0);
+	r.in = intf;
+	prod = __atomic_load_n(&r.in->req_prod, __ATOMIC_ACQUIRE);
+	if (ringidx) {
+		prod += XENSTORE_RING_SIZE + 1;
+	} else {
+		memcpy(r.in->req + MASK_XENSTORE_IDX(prod), &h, sizeof(h));
+		prod += sizeof(h);
+	}
+	__atomic_store_n(&r.in->req_prod, prod, __ATOMIC_RELEASE);
+	send.port = port;
+	XT_ASSERT_EQ(xl_hc_event_channel_op(EVTCHNOP_send, &send), 0);
+	XT_ASSERT(xt_wait_until(ring_error_set, &r, 2000 * MS));
+	XT_ASSERT_EQ(r.in->error,
+		     ringidx ? XENSTORE_ERROR_RINGIDX : XENSTORE_ERROR_PROTO);
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	XT_ASSERT_EQ(st.bad_requests, 1);
+	XT_ASSERT_EQ(st.requests, 0);
+	XT_ASSERT_EQ(st.replies, 0);
+	return XT_PASS;
+}
+
+static enum xt_result xs_bad_request_len(void)
+{
+	return bad_request(false);
+}
+
+static enum xt_result xs_bad_request_ringidx(void)
+{
+	return bad_request(true);
+}
+
 /* The pure parser on hand-made messages (the fuzzer's invariants). */
 static size_t mk(char *b, uint32_t type, uint32_t id, const void *body,
 		 uint32_t len)
@@ -1405,6 +1466,9 @@ const struct xt_test xt_xs_tests[] = {
 	  XS_F },
 	{ "xs/hostile_rsp_prod", XT_HV, 1, false, xs_hostile_rsp_prod, XS_F },
 	{ "xs/hostile_type", XT_HV, 1, false, xs_hostile_type, XS_F },
+	{ "xs/bad_request_len", XT_HV, 1, false, xs_bad_request_len, XS_F },
+	{ "xs/bad_request_ringidx", XT_HV, 1, false, xs_bad_request_ringidx,
+	  XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
