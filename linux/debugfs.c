@@ -7,7 +7,7 @@
  *           vCPU and events handled
  *   test    write a command, read its result line:
  *             ipi TO FROM N        N IPIs from CPU FROM to an IPI port on
- *                                  CPU TO, each waited for (100 ms)
+ *                                  CPU TO, each waited for (2 s)
  *             loopback N [CPU]     a loopback interdomain channel (both ends
  *                                  in this domain, EVTCHNOP_alloc_unbound +
  *                                  bind_interdomain to DOMID_SELF), N round
@@ -37,7 +37,8 @@
 #include "xl-linux.h"
 
 #define TEST_MAX 100000
-#define TEST_WAIT_MS 100
+/* Per event; nested TCG with other guests on the cores is slow (ms). */
+#define TEST_WAIT_MS 2000
 
 static struct dentry *dir;
 static DEFINE_MUTEX(test_lock);
@@ -273,7 +274,7 @@ static int test_loopback(unsigned int n, unsigned int cpu)
 		rc = xl_evtchn_bind_interdomain(DOMID_SELF, pa, test_handler,
 						&b, &pb);
 	/* Xen raises the new end once on bind (evtchn_bind_interdomain). */
-	msleep(20);
+	msleep(200);
 	b.stray = 0;
 	if (!rc && per_cpu(xlk_vcpu_id, cpu) != 0) {
 		b.want_vcpu = per_cpu(xlk_vcpu_id, cpu);
