@@ -362,33 +362,26 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 	return 0;
 }
 
-static int gt_check_used(grant_ref_t ref)
+/*
+ * One locked section: the state check, the invalidation attempt (a
+ * compare-exchange on the shared entry, cheap) and the free-list push.
+ */
+int xl_gnttab_end_access(grant_ref_t ref)
 {
 	unsigned long flags;
-	int st;
+	int st, rc;
 
 	if (!xl_gnttab_ready() || !gt_valid_ref(ref))
 		return -XEN_EINVAL;
 	flags = gt_lock();
 	st = gt.state[ref];
-	gt_unlock(flags);
 	if (st != GT_USED) {
+		gt_unlock(flags);
 		xl_err("gnttab: end_access of ref %u not granted (state %d)",
 		       ref, st);
 		return -XEN_EINVAL;
 	}
-	return 0;
-}
-
-int xl_gnttab_end_access(grant_ref_t ref)
-{
-	unsigned long flags;
-	int rc = gt_check_used(ref);
-
-	if (rc)
-		return rc;
 	rc = gt_try_invalidate(ref);
-	flags = gt_lock();
 	if (!rc)
 		gt_push_free(ref);
 	else if (rc == -XEN_EBUSY)

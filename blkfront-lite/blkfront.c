@@ -263,18 +263,24 @@ static bool blk_push_requests(struct xl_blkfront *dev)
 	xl_wmb(); /* back sees requests before the updated producer index */
 	xl_write32(&s->req_prod, new);
 	xl_mb(); /* back sees new requests before we check req_event */
-	return (RING_IDX)(new - xl_read32(&s->req_event)) <
-	       (RING_IDX)(new - old);
+	if ((RING_IDX)(new - xl_read32(&s->req_event)) >= (RING_IDX)(new - old))
+		return false;
+	dev->st.notifies++; /* under the lock, sent after it */
+	return true;
 }
 
-/* Move queued requests onto the ring while it has room; no orphans. */
-static bool blk_kick_queue(struct xl_blkfront *dev, struct blk_done *dl)
+/*
+ * Move queued requests onto the ring while it has room and no request is
+ * orphaned; the port to notify after unlocking, or 0.
+ */
+static evtchn_port_t blk_kick_queue(struct xl_blkfront *dev,
+				    struct blk_done *dl)
 {
 	struct xl_blk_req *req;
 	int rc;
 
 	if (dev->state != BLK_CONNECTED)
-		return false;
+		return 0;
 	while ((req = dev->q_head) && !blk_orphans(dev) &&
 	       dev->free_head != BLK_NO_SLOT && !RING_FULL(&dev->ring)) {
 		dev->q_head = req->next;
@@ -287,15 +293,13 @@ static bool blk_kick_queue(struct xl_blkfront *dev, struct blk_done *dl)
 			blk_done_add(dl, req);
 		}
 	}
-	return blk_push_requests(dev);
+	return blk_push_requests(dev) ? dev->port : 0;
 }
 
-static void blk_notify(struct xl_blkfront *dev)
+static void blk_notify(evtchn_port_t port)
 {
-	if (dev->port) {
-		dev->st.notifies++;
-		xl_evtchn_send(dev->port);
-	}
+	if (port)
+		xl_evtchn_send(port);
 }
 
 static int blk_check_req(struct xl_blkfront *dev, const struct xl_blk_req *req)
@@ -333,7 +337,7 @@ int xl_blkfront_submit(struct xl_blkfront *dev, struct xl_blk_req *req)
 {
 	struct blk_done dl = { NULL, NULL };
 	unsigned long flags;
-	bool notify;
+	evtchn_port_t notify;
 	int rc;
 
 	flags = blk_lock(dev);
@@ -360,8 +364,7 @@ int xl_blkfront_submit(struct xl_blkfront *dev, struct xl_blk_req *req)
 	if (dev->q_head == req)
 		dev->st.queued++;
 	blk_unlock(dev, flags);
-	if (notify)
-		blk_notify(dev);
+	blk_notify(notify);
 	blk_done_run(&dl);
 	return 0;
 }
@@ -510,7 +513,7 @@ static void blk_process(struct xl_blkfront *dev, bool irq)
 {
 	struct blk_done dl = { NULL, NULL };
 	unsigned long flags;
-	bool notify = false;
+	evtchn_port_t notify = 0;
 
 	flags = blk_lock(dev);
 	if (irq)
@@ -520,8 +523,7 @@ static void blk_process(struct xl_blkfront *dev, bool irq)
 		notify = blk_kick_queue(dev, &dl);
 	}
 	blk_unlock(dev, flags);
-	if (notify)
-		blk_notify(dev);
+	blk_notify(notify);
 	blk_done_run(&dl);
 }
 
@@ -717,7 +719,7 @@ int blk_connect(struct xl_blkfront *dev, const struct xl_blkfront_features *f)
 {
 	struct blk_done dl = { NULL, NULL };
 	unsigned long flags;
-	bool notify;
+	evtchn_port_t notify;
 	int rc = blk_check_features(dev, f);
 
 	if (rc)
@@ -734,8 +736,7 @@ int blk_connect(struct xl_blkfront *dev, const struct xl_blkfront_features *f)
 	/* Requests kept queued over a restart go out now. */
 	notify = blk_kick_queue(dev, &dl);
 	blk_unlock(dev, flags);
-	if (notify)
-		blk_notify(dev);
+	blk_notify(notify);
 	blk_done_run(&dl);
 	return 0;
 }
@@ -757,11 +758,14 @@ void blk_disconnect(struct xl_blkfront *dev, bool closing)
 {
 	struct blk_done dl = { NULL, NULL };
 	unsigned long flags;
+	evtchn_port_t port;
 
-	if (dev->port) {
-		xl_evtchn_close(dev->port);
-		dev->port = 0;
-	}
+	flags = blk_lock(dev);
+	port = dev->port;
+	dev->port = 0;
+	blk_unlock(dev, flags);
+	if (port)
+		xl_evtchn_close(port);
 	flags = blk_lock(dev);
 	if (dev->state == BLK_DISCONNECTED) {
 		blk_unlock(dev, flags);

@@ -7,9 +7,12 @@
  * protocol of public io/blkif.h, with hv's grant mapping (hv/gnttab.c)
  * and Xen-consumer event channels (hv_evtchn_bind_xen).
  *
- * Threads: a dispatcher reads requests off the ring (copied out once and
- * checked, as blkback's RING_COPY_REQUEST) and queues them; workers map
- * the data grants, copy, unmap and push the response.  Requests finish out
+ * Threads: workers only.  The guest's kick wakes one, which reads the
+ * requests off the ring (copied out once and checked, as blkback's
+ * RING_COPY_REQUEST) into the queue and wakes others if there is more
+ * than it takes; a worker takes a share of the queue, maps the data
+ * grants, copies, unmaps, pushes each response, and notifies once for the
+ * share.  Requests finish out
  * of order (a random per-request delay); a flush (or barrier) waits until
  * every request dispatched before it has been answered, then completes
  * (Linux blkback drains in-flight I/O before a flush: drain_io()).
@@ -51,7 +54,8 @@ struct hv_blkback {
 	struct hv_blkback_config cfg;
 	struct hv_domain *d;
 	pthread_mutex_t lock;
-	pthread_cond_t wcond; /* workers: queue; flushes: order */
+	pthread_cond_t qcond; /* workers: queued work or a kick */
+	pthread_cond_t wcond; /* answers: flushes' order, disconnect */
 
 	/* The disk. */
 	uint8_t *ram;
@@ -67,6 +71,7 @@ struct hv_blkback {
 	uint64_t last_rsp_id;
 	RING_IDX prod_skew; /* bad_rsp_prod: sticks once set */
 	struct bb_item *q_head, *q_tail;
+	unsigned int q_len;
 	struct bb_item *o_head, *o_tail;
 	unsigned int in_progress;
 	struct hv_blk_hostile hostile;
@@ -74,13 +79,13 @@ struct hv_blkback {
 	/* Counted outside lock (atomic), folded into st by get_stats. */
 	uint64_t a_kicks, a_notifies, a_bad_requests, a_map_errors;
 
-	/* Kicks from the guest: only this lock in the consumer callback. */
-	pthread_mutex_t kick_lock;
-	pthread_cond_t kick_cond;
-	bool kick; /* under kick_lock */
-	bool stop; /* under both locks */
+	/*
+	 * A kick from the guest (the consumer callback takes lock: it is
+	 * never held across an event channel call, see bb_connect()).
+	 */
+	bool kick, stop;
 
-	pthread_t dispatcher, workers[BB_MAX_WORKERS];
+	pthread_t workers[BB_MAX_WORKERS];
 	unsigned int nr_workers;
 	uint64_t rng;
 
@@ -132,7 +137,7 @@ static uint64_t bb_rand(struct hv_blkback *bb)
 /*
  * Called from a guest vCPU thread (a test body), the API counts as inside
  * hv, as a hypercall does (hv/xenstore.c does the same): an upcall must not
- * interrupt it there, its handler may send to our port and take kick_lock
+ * interrupt it there, its handler may send to our port and take lock
  * while this thread holds it.
  */
 static struct hv_vcpu *bb_enter(void)
@@ -340,12 +345,21 @@ static int16_t bb_check(struct hv_blkback *bb, const struct blkif_request *r)
 	return BLKIF_RSP_OKAY;
 }
 
-/* Under lock: take what the frontend produced (RING_FINAL_CHECK_FOR_REQUESTS). */
-static void bb_consume(struct hv_blkback *bb)
+/*
+ * Under lock: take what the frontend produced.  final: a worker about to
+ * sleep, RING_FINAL_CHECK_FOR_REQUESTS (req_event, then look again);
+ * otherwise a busy worker's look, which leaves req_event alone so the
+ * frontend does not kick while someone will look anyway (Linux blkback
+ * only re-arms req_event when it runs out of work).  Returns how many.
+ */
+static unsigned int bb_consume(struct hv_blkback *bb, bool final)
 {
 	blkif_sring_t *s = bb->ring.sring;
+	unsigned int got = 0;
 	RING_IDX rp, rc;
 
+	if (!bb->connected || !bb->serving)
+		return 0;
 	for (;;) {
 		rp = bb_read_idx(&s->req_prod);
 		/* RING_REQUEST_PROD_OVERFLOW: a frontend claiming more than
@@ -355,13 +369,14 @@ static void bb_consume(struct hv_blkback *bb)
 			fprintf(stderr,
 				"# hv blkback: d%u req_prod %u overflows the ring\n",
 				bb->d->domid, rp);
-			return;
+			return got;
 		}
 		for (rc = bb->ring.req_cons; rc != rp; rc++) {
 			struct bb_item *it = calloc(1, sizeof(*it));
 
 			if (!it)
-				return;
+				return got;
+			got++;
 			bb_copy_out(&it->req, RING_GET_REQUEST(&bb->ring, rc),
 				    sizeof(it->req));
 			bb->ring.req_cons = rc + 1;
@@ -382,7 +397,10 @@ static void bb_consume(struct hv_blkback *bb)
 			else
 				bb->q_head = it;
 			bb->q_tail = it;
+			bb->q_len++;
 		}
+		if (!final)
+			break;
 		/* RING_FINAL_CHECK_FOR_REQUESTS: req_event, mb, look again
 		 * (a SEQ_CST store and load make the full barrier). */
 		__atomic_store_n(&s->req_event, bb->ring.req_cons + 1,
@@ -391,28 +409,7 @@ static void bb_consume(struct hv_blkback *bb)
 		    bb->ring.req_cons)
 			break;
 	}
-	pthread_cond_broadcast(&bb->wcond);
-}
-
-static void *bb_dispatcher(void *arg)
-{
-	struct hv_blkback *bb = arg;
-
-	for (;;) {
-		pthread_mutex_lock(&bb->kick_lock);
-		while (!bb->kick && !bb->stop)
-			pthread_cond_wait(&bb->kick_cond, &bb->kick_lock);
-		if (bb->stop) {
-			pthread_mutex_unlock(&bb->kick_lock);
-			return NULL;
-		}
-		bb->kick = false;
-		pthread_mutex_unlock(&bb->kick_lock);
-		pthread_mutex_lock(&bb->lock);
-		if (bb->connected && bb->serving)
-			bb_consume(bb);
-		pthread_mutex_unlock(&bb->lock);
-	}
+	return got;
 }
 
 /* The guest's EVTCHNOP_send: only signal (hv.h's rule for consumers). */
@@ -423,10 +420,10 @@ static void bb_kick(struct hv_domain *d, uint32_t port, void *arg)
 	(void)d;
 	(void)port;
 	__atomic_fetch_add(&bb->a_kicks, 1, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&bb->kick_lock);
+	pthread_mutex_lock(&bb->lock);
 	bb->kick = true;
-	pthread_cond_signal(&bb->kick_cond);
-	pthread_mutex_unlock(&bb->kick_lock);
+	pthread_cond_signal(&bb->qcond);
+	pthread_mutex_unlock(&bb->lock);
 }
 
 static void bb_delay(struct hv_blkback *bb, unsigned int us)
@@ -440,8 +437,11 @@ static void bb_delay(struct hv_blkback *bb, unsigned int us)
 
 static void bb_switch_state(struct hv_blkback *bb, int state);
 
-/* One request, on a worker. */
-static void bb_do(struct hv_blkback *bb, struct bb_item *it)
+/*
+ * One request, on a worker; *pending says the guest is owed a
+ * notification for answers pushed so far (sent before a flush waits).
+ */
+static void bb_do(struct hv_blkback *bb, struct bb_item *it, bool *pending)
 {
 	uint8_t op = it->req.operation;
 	unsigned int delay = 0;
@@ -457,6 +457,13 @@ static void bb_do(struct hv_blkback *bb, struct bb_item *it)
 	if (it->status == BLKIF_RSP_OKAY && bb_is_ordered(op)) {
 		/* drain_io(): everything dispatched before has been answered. */
 		pthread_mutex_lock(&bb->lock);
+		port = bb->port;
+		if (bb->o_head != it && *pending) {
+			pthread_mutex_unlock(&bb->lock);
+			bb_notify(bb, port);
+			*pending = false;
+			pthread_mutex_lock(&bb->lock);
+		}
 		if (bb->o_head != it)
 			bb->st.flush_waits++;
 		while (bb->o_head != it && bb->connected)
@@ -502,29 +509,71 @@ static void bb_do(struct hv_blkback *bb, struct bb_item *it)
 	pthread_mutex_unlock(&bb->lock);
 	free(it);
 	if (notify)
-		bb_notify(bb, port);
-	if (close) /* instead of this response: Closing, mid-I/O */
+		*pending = true;
+	if (close) { /* instead of this response: Closing, mid-I/O */
+		if (*pending)
+			bb_notify(bb, port);
+		*pending = false;
 		bb_switch_state(bb, XenbusStateClosing);
+	}
+}
+
+#define BB_BATCH 8
+
+/* Under lock: this worker's share of the queue (FIFO order kept). */
+static unsigned int bb_take(struct hv_blkback *bb, struct bb_item **batch)
+{
+	unsigned int n = 0, share;
+
+	share = (bb->q_len + bb->nr_workers - 1) / bb->nr_workers;
+	if (share > BB_BATCH)
+		share = BB_BATCH;
+	while (n < share && bb->q_head) {
+		batch[n++] = bb->q_head;
+		bb->q_head = bb->q_head->qnext;
+		bb->q_len--;
+	}
+	if (!bb->q_head)
+		bb->q_tail = NULL;
+	else
+		pthread_cond_signal(&bb->qcond); /* more for another worker */
+	return n;
 }
 
 static void *bb_worker(void *arg)
 {
 	struct hv_blkback *bb = arg;
-	struct bb_item *it;
+	struct bb_item *batch[BB_BATCH];
+	unsigned int n, i;
+	uint32_t port;
+	bool pending;
 
 	pthread_mutex_lock(&bb->lock);
 	for (;;) {
-		while (!bb->q_head && !bb->stop)
-			pthread_cond_wait(&bb->wcond, &bb->lock);
-		if (!bb->q_head && bb->stop)
-			break;
-		it = bb->q_head;
-		bb->q_head = it->qnext;
-		if (!bb->q_head)
-			bb->q_tail = NULL;
+		bb->kick = false;
+		bb_consume(bb, false);
+		n = bb_take(bb, batch);
+		if (!n) {
+			/* Out of work: re-arm req_event and look once more. */
+			if (bb_consume(bb, true))
+				continue;
+			if (bb->stop)
+				break;
+			while (!bb->q_head && !bb->kick && !bb->stop)
+				pthread_cond_wait(&bb->qcond, &bb->lock);
+			continue;
+		}
 		pthread_mutex_unlock(&bb->lock);
-		bb_do(bb, it);
+		pending = false;
+		for (i = 0; i < n; i++)
+			bb_do(bb, batch[i], &pending);
 		pthread_mutex_lock(&bb->lock);
+		port = bb->port;
+		if (pending) {
+			pthread_mutex_unlock(&bb->lock);
+			bb_notify(bb, port);
+			pthread_mutex_lock(&bb->lock);
+		}
 	}
 	pthread_mutex_unlock(&bb->lock);
 	return NULL;
@@ -575,12 +624,18 @@ static int bb_connect(struct hv_blkback *bb, const uint32_t *refs,
 	bb->connected = true;
 	bb->serving = true;
 	bb->st.connects++;
+	pthread_mutex_unlock(&bb->lock);
+	/*
+	 * Not under lock: bb_kick() takes it under the channel's lock, and
+	 * bind_xen calls it once (as Xen raises the new port).
+	 */
 	rc = hv_evtchn_bind_xen(bb->d, port, bb_kick, bb);
 	if (rc) {
+		pthread_mutex_lock(&bb->lock);
 		bb->connected = false;
 		bb_unmap_ring(bb);
+		pthread_mutex_unlock(&bb->lock);
 	}
-	pthread_mutex_unlock(&bb->lock);
 	return rc;
 }
 
@@ -838,9 +893,8 @@ static void bb_free(struct hv_blkback *bb)
 	if (bb->fd >= 0)
 		close(bb->fd);
 	pthread_mutex_destroy(&bb->lock);
-	pthread_mutex_destroy(&bb->kick_lock);
 	pthread_cond_destroy(&bb->wcond);
-	pthread_cond_destroy(&bb->kick_cond);
+	pthread_cond_destroy(&bb->qcond);
 	free(bb);
 }
 
@@ -848,16 +902,11 @@ static void bb_stop_threads(struct hv_blkback *bb)
 {
 	unsigned int i;
 
-	/* stop is read under kick_lock (dispatcher) and lock (workers):
-	 * written under both, in the order bb_connect nests them. */
 	pthread_mutex_lock(&bb->lock);
-	pthread_mutex_lock(&bb->kick_lock);
 	bb->stop = true;
-	pthread_cond_broadcast(&bb->kick_cond);
-	pthread_mutex_unlock(&bb->kick_lock);
+	pthread_cond_broadcast(&bb->qcond);
 	pthread_cond_broadcast(&bb->wcond);
 	pthread_mutex_unlock(&bb->lock);
-	pthread_join(bb->dispatcher, NULL);
 	for (i = 0; i < bb->nr_workers; i++)
 		pthread_join(bb->workers[i], NULL);
 }
@@ -886,9 +935,8 @@ static struct hv_blkback *bb_create(const struct hv_blkback_config *cfg,
 	if (bb->nr_workers > BB_MAX_WORKERS)
 		bb->nr_workers = BB_MAX_WORKERS;
 	pthread_mutex_init(&bb->lock, NULL);
-	pthread_mutex_init(&bb->kick_lock, NULL);
 	pthread_cond_init(&bb->wcond, NULL);
-	pthread_cond_init(&bb->kick_cond, NULL);
+	pthread_cond_init(&bb->qcond, NULL);
 	bb->xb_state = XenbusStateClosed;
 	bb->cfg.file = cfg->file;
 	rc = bb_open_disk(bb);
@@ -897,7 +945,6 @@ static struct hv_blkback *bb_create(const struct hv_blkback_config *cfg,
 		bb_free(bb);
 		goto fail;
 	}
-	pthread_create(&bb->dispatcher, NULL, bb_dispatcher, bb);
 	for (i = 0; i < bb->nr_workers; i++)
 		pthread_create(&bb->workers[i], NULL, bb_worker, bb);
 	if (cfg->xenstore) {

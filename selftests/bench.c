@@ -662,7 +662,7 @@ static void print_ratio(const char *name, double num, double den,
  * 4 KiB random reads and writes at queue depth 1 and 32, and 1 MiB
  * sequential reads and writes (32 KiB requests, 32 in flight), over a
  * direct blkfront-lite <-> hv blkback connection (16-page ring, RAM disk,
- * 4 worker threads).  Beside them, in the same run, the memcpy bound:
+ * one worker thread per CPU).  Beside them, in the same run, the memcpy bound:
  * one thread copying the same number of 4 KiB pieces between random
  * places of a buffer the disk's size and a page.
  */
@@ -676,15 +676,16 @@ struct blk_run {
 	unsigned int qd;
 	bool seq;
 	uint64_t ops, bytes, ns;
+	uint64_t irqs, kicks; /* guest upcalls for the ring, backend kicks */
 };
 
 static struct blk_run blk_runs[] = {
-	{ "randread", XL_BLK_READ, 1, false, 0, 0, 0 },
-	{ "randwrite", XL_BLK_WRITE, 1, false, 0, 0, 0 },
-	{ "randread", XL_BLK_READ, 32, false, 0, 0, 0 },
-	{ "randwrite", XL_BLK_WRITE, 32, false, 0, 0, 0 },
-	{ "seqread", XL_BLK_READ, 32, true, 0, 0, 0 },
-	{ "seqwrite", XL_BLK_WRITE, 32, true, 0, 0, 0 },
+	{ "randread", XL_BLK_READ, 1, false, 0, 0, 0, 0, 0 },
+	{ "randwrite", XL_BLK_WRITE, 1, false, 0, 0, 0, 0, 0 },
+	{ "randread", XL_BLK_READ, 32, false, 0, 0, 0, 0, 0 },
+	{ "randwrite", XL_BLK_WRITE, 32, false, 0, 0, 0, 0, 0 },
+	{ "seqread", XL_BLK_READ, 32, true, 0, 0, 0, 0, 0 },
+	{ "seqwrite", XL_BLK_WRITE, 32, true, 0, 0, 0, 0, 0 },
 };
 
 #define NR_BLK_RUNS (sizeof(blk_runs) / sizeof(blk_runs[0]))
@@ -740,8 +741,11 @@ static uint64_t blk_rand(void)
 	return blk_rng;
 }
 
-static int blk_one_run(struct xl_blkfront *dev, struct blk_run *r)
+static int blk_one_run(struct xl_blkfront *dev, struct hv_blkback *bb,
+		       struct blk_run *r)
 {
+	struct xl_blkfront_stats f0, f1;
+	struct hv_blkback_stats b0, b1;
 	unsigned int pages = r->seq ? BLK_SEQ_PAGES : 1, i;
 	uint64_t n = r->seq ? opt_blk_ops / 4 : opt_blk_ops, t0, seq = 0;
 
@@ -750,6 +754,8 @@ static int blk_one_run(struct xl_blkfront *dev, struct blk_run *r)
 	bq.top = 0;
 	for (i = 0; i < r->qd; i++)
 		bq.free[bq.top++] = i;
+	xl_blkfront_get_stats(dev, &f0);
+	hv_blkback_get_stats(bb, &b0);
 	t0 = xt_now_ns();
 	for (r->ops = 0; r->ops < n; r->ops++) {
 		struct blk_slot *s;
@@ -774,6 +780,10 @@ static int blk_one_run(struct xl_blkfront *dev, struct blk_run *r)
 	xl_idle_until(blk_all_free, (void *)(uintptr_t)r->qd);
 	r->ns = xt_now_ns() - t0;
 	r->bytes = r->ops * pages * 4096;
+	xl_blkfront_get_stats(dev, &f1);
+	hv_blkback_get_stats(bb, &b1);
+	r->irqs = f1.irqs - f0.irqs;
+	r->kicks = b1.kicks - b0.kicks;
 	return bq.errors ? -1 : 0;
 }
 
@@ -823,6 +833,10 @@ static enum xt_result blk_case(void)
 
 	if (xt_core_init(NULL) || xl_gnttab_init())
 		return XT_FAIL;
+	/* One worker per CPU: more only take turns on a 2-CPU machine. */
+	c.nr_workers = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (c.nr_workers < 2 || c.nr_workers > 8)
+		c.nr_workers = c.nr_workers < 2 ? 2 : 8;
 	bb = hv_blkback_create(&c, &err);
 	dev = xl_blkfront_alloc(51712);
 	if (!bb || !dev)
@@ -844,7 +858,7 @@ static enum xt_result blk_case(void)
 	memset(hv_blkback_ram(bb), 0x5a, BLK_SECTORS * 512);
 	blk_memcpy_bound(hv_blkback_ram(bb), bslots[0].pg[0], opt_blk_ops);
 	for (i = 0; i < NR_BLK_RUNS; i++) {
-		if (blk_one_run(dev, &blk_runs[i]))
+		if (blk_one_run(dev, bb, &blk_runs[i]))
 			goto out;
 		if (i == NR_BLK_RUNS / 2)
 			blk_memcpy_bound(hv_blkback_ram(bb), bslots[0].pg[0],
@@ -868,19 +882,20 @@ static void print_blk(void)
 	unsigned int i;
 
 	printf("## blkfront-lite on hv's RAM blkback (%u ops per 4 KiB run)\n\n"
-	       "| run | queue depth | ops | IOPS | MB/s |\n"
-	       "|-----|------------:|----:|-----:|-----:|\n",
+	       "| run | queue depth | ops | IOPS | MB/s | upcalls/op | kicks/op |\n"
+	       "|-----|------------:|----:|-----:|-----:|-----:|-----:|\n",
 	       opt_blk_ops);
 	for (i = 0; i < NR_BLK_RUNS; i++) {
 		struct blk_run *r = &blk_runs[i];
 		double s = r->ns / 1e9;
 
-		printf("| %s %s | %u | %llu | %.0f | %.1f |\n", r->name,
-		       r->seq ? "1 MiB (32 KiB requests)" : "4 KiB", r->qd,
-		       (unsigned long long)r->ops, r->ops / s,
-		       r->bytes / s / 1e6);
+		printf("| %s %s | %u | %llu | %.0f | %.1f | %.3f | %.3f |\n",
+		       r->name, r->seq ? "1 MiB (32 KiB requests)" : "4 KiB",
+		       r->qd, (unsigned long long)r->ops, r->ops / s,
+		       r->bytes / s / 1e6, (double)r->irqs / r->ops,
+		       (double)r->kicks / r->ops);
 	}
-	printf("| memcpy 4 KiB, one thread (best of 3) | - | %u | %.0f | %.1f |\n\n",
+	printf("| memcpy 4 KiB, one thread (best of 3) | - | %u | %.0f | %.1f | - | - |\n\n",
 	       opt_blk_ops, 1e9 / blk_memcpy_ns_per_op,
 	       4096e3 / blk_memcpy_ns_per_op);
 	for (i = 0; i < NR_BLK_RUNS; i++) {
