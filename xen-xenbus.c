@@ -18,7 +18,13 @@
  *   Connected               we are Initialised: connect -> Connected; we
  *                           never probed (missed InitWait): probe first
  *   Closing                 disconnect(true) if probed, Closing -> Closed
- *   Closed                  the same, unless we are Closed already
+ *   Closed                  the same, unless we are Closed already, or
+ *                           Initialising and never probed: a backend
+ *                           that served an earlier frontend and waits for
+ *                           our Initialising to come back (Linux blkback,
+ *                           frontend_changed(): "prepare for reconnect",
+ *                           Closed -> InitWait, while the toolstack's
+ *                           "online" is 1); we wait for its InitWait
  */
 #include <stdarg.h>
 
@@ -214,6 +220,9 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 		xb_close(dev);
 		break;
 	case XenbusStateClosed:
+		/* A backend waiting to be reconnected (see the top). */
+		if (dev->state == XenbusStateInitialising && !dev->probed)
+			break;
 		if (dev->state != XenbusStateClosed || dev->probed)
 			xb_close(dev);
 		break;
@@ -351,7 +360,11 @@ int xl_xenbus_connect(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 struct xb_close_wait {
 	struct xl_xenbus_device *dev;
 	uint64_t deadline;
+	bool want_closed; /* Closed itself, not Closing */
 };
+
+/* Without a deadline of the caller's, how long to wait for Closed. */
+#define XB_CLOSED_WAIT_NS 5000000000ULL
 
 static bool xb_backend_closed(struct xl_xenbus_device *dev)
 {
@@ -363,14 +376,18 @@ static bool xb_backend_closed(struct xl_xenbus_device *dev)
 static bool xb_close_done(void *p)
 {
 	struct xb_close_wait *w = p;
+	enum xenbus_state be = w->dev->backend_state;
 
-	return xb_backend_closed(w->dev) ||
-	       (w->deadline && xl_clock_now() >= w->deadline);
+	if (w->deadline && xl_clock_now() >= w->deadline)
+		return true;
+	if (w->want_closed)
+		return be == XenbusStateClosed || be == XenbusStateUnknown;
+	return xb_backend_closed(w->dev);
 }
 
 int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 {
-	struct xb_close_wait w = { dev, 0 };
+	struct xb_close_wait w = { dev, 0, false };
 	struct xl_timer t;
 	bool armed = false;
 	int rc = 0;
@@ -395,10 +412,41 @@ int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 		}
 		xl_xs_idle_until(xb_close_done, &w);
 	}
-	if (armed)
-		xl_timer_cancel(&t);
 	if (dev->state != XenbusStateClosed)
 		xl_xenbus_switch_state(dev, XenbusStateClosed);
+	/*
+	 * Linux's blkback answers our Closing with Closing at once and
+	 * unmaps the ring only when it sees our Closed (frontend_changed():
+	 * xen_blkif_disconnect(), then Closed), so wait for its Closed too
+	 * (at most XB_CLOSED_WAIT_NS without a deadline of our own): grants
+	 * the caller ends after that are no longer mapped.
+	 */
+	if (!rc) {
+		if (!w.deadline) {
+			w.deadline = xl_clock_now() + XB_CLOSED_WAIT_NS;
+			xl_timer_setup(&t, xb_timer_fn, NULL);
+			armed = xl_timer_arm(&t, w.deadline) == 0;
+		}
+		w.want_closed = true;
+		for (;;) {
+			xl_xenbus_poll(dev);
+			dev->backend_state = xb_read_backend_state(dev);
+			if (dev->backend_state == XenbusStateClosed ||
+			    dev->backend_state == XenbusStateUnknown)
+				break;
+			if (xl_clock_now() >= w.deadline) {
+				xl_warn("xenbus: %s: backend still %s after our "
+					"Closed\n",
+					dev->nodename,
+					xl_xenbus_state_name(
+						dev->backend_state));
+				break;
+			}
+			xl_xs_idle_until(xb_close_done, &w);
+		}
+	}
+	if (armed)
+		xl_timer_cancel(&t);
 	dev->closing_by_us = false;
 	return rc;
 }

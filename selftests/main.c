@@ -12,6 +12,7 @@ int main(int argc, char **argv)
 		{ xt_hypercall_tests, xt_hypercall_nr_tests },
 		{ xt_time_tests, xt_time_nr_tests },
 		{ xt_xs_guest_tests, xt_xs_guest_nr_tests },
+		{ xt_blk_guest_tests, xt_blk_guest_nr_tests },
 		{ xt_hv_tests, xt_hv_nr_tests },
 		{ xt_xs_tests, xt_xs_nr_tests },
 		{ xt_gnttab_tests, xt_gnttab_nr_tests },

@@ -167,6 +167,18 @@ extern const struct xt_test xt_hypercall_tests[];
 extern const unsigned int xt_hypercall_nr_tests;
 extern const struct xt_test xt_time_tests[];
 extern const unsigned int xt_time_nr_tests;
+/*
+ * A disk for device/vbd/DEVID: hv starts its in-process blkback over RAM
+ * of `sectors` 512-byte sectors (the test needs XT_F_XENSTORE); on real
+ * Xen the toolstack made it (tools/xen-domu --disk).  0, or -XEN_ENODEV
+ * when there is none.  xt_blk_disk_put() ends hv's once the frontend has
+ * detached (nothing on real Xen).
+ */
+int xt_blk_disk_get(unsigned int devid, uint64_t sectors);
+void xt_blk_disk_put(void);
+/* blkfront-lite through xenbus: hv's blkback and Linux's alike. */
+extern const struct xt_test xt_blk_guest_tests[];
+extern const unsigned int xt_blk_guest_nr_tests;
 /* xenstore through the guest's client only: hv and real Xen alike. */
 extern const struct xt_test xt_xs_guest_tests[];
 extern const unsigned int xt_xs_guest_nr_tests;

@@ -85,6 +85,7 @@ int tk_run_tests(const char *cmdline)
 		{ xt_hypercall_tests, xt_hypercall_nr_tests },
 		{ xt_time_tests, xt_time_nr_tests },
 		{ xt_xs_guest_tests, xt_xs_guest_nr_tests },
+		{ xt_blk_guest_tests, xt_blk_guest_nr_tests },
 	};
 	struct tk_tick_opts tick = { 0 };
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];

@@ -16,8 +16,10 @@
  * dom0 has no ring (no xenstored runs): -XEN_ENODEV.
  */
 #include <xenlite/xen.h>
+#include <xenlite/xenstore.h>
 
 #include "tk.h"
+#include "xt.h"
 
 static struct {
 	uint64_t pfn;
@@ -102,4 +104,25 @@ int xl_os_xenstore_ring(void **intf, uint32_t *port)
 	*intf = (void *)(uintptr_t)(tkxs.pfn << XL_PAGE_SHIFT);
 	*port = tkxs.port;
 	return 0;
+}
+
+/*
+ * xt_blk_disk_get/put for the selftests: as a domU the disk is the one the
+ * toolstack set up (tools/xen-domu --disk: device/vbd/<devid> with its
+ * backend in Linux dom0's xen-blkback); the test kernel only looks for it
+ * (the client must be up: the test ran xl_xs_init()).
+ */
+int xt_blk_disk_get(unsigned int devid, uint64_t sectors)
+{
+	char path[48], buf[128];
+	int rc;
+
+	(void)sectors; /* the toolstack chose the size */
+	tk_snprintf(path, sizeof(path), "device/vbd/%u/backend", devid);
+	rc = xl_xs_read(XL_XS_NO_TX, path, buf, sizeof(buf), NULL);
+	return rc == -XEN_ENOENT ? -XEN_ENODEV : rc;
+}
+
+void xt_blk_disk_put(void)
+{
 }

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blkfront-lite through xenbus against whatever block backend the
+ * environment gives the guest (xt_blk_disk_get()): hv's in-process blkback
+ * over RAM, or, with the test kernel as a PVH domU, Linux dom0's
+ * xen-blkback over a loop device (tools/xen-domu --disk).  Only the
+ * guest's side is used, so the same table runs on both and the fidelity
+ * check compares them.  Hostile backends are hv's alone: blk-tests.c.
+ *
+ * Data is a pattern of (sector, byte offset, seed), so a read finds out
+ * which sector it really got; buffers carry guard bytes around the
+ * sectors a request covers, which must come back untouched.
+ */
+#include <string.h>
+
+#include <xenlite/blkfront.h>
+#include <xenlite/gnttab.h>
+#include <xenlite/idle.h>
+#include <xenlite/xenstore.h>
+
+#include "xt-util.h"
+
+#define DEVID 51712	      /* xvda */
+#define DISK_SECTORS 65536ULL /* 32 MiB on hv; real Xen's disk is bigger */
+#define SPP XL_BLK_SECTORS_PER_PAGE
+#define SEC XL_BLK_SECTOR_SIZE
+#define GUARD 0x5a
+#define MAX_PAGES (XL_BLK_MAX_SEGS + 1)
+#define ATTACH_NS 20000000000ULL /* the handshake under QEMU TCG */
+
+struct genv {
+	struct xl_blkfront *dev;
+	struct xl_blkfront_features f;
+	void *pages[MAX_PAGES];
+	bool disk;
+};
+
+static uint8_t pattern(uint64_t sector, unsigned int byte, uint32_t seed)
+{
+	uint64_t x = (sector * 512 + byte) * 0x9e3779b97f4a7c15ULL + seed;
+
+	x ^= x >> 29;
+	return (uint8_t)(x * 0xbf58476d1ce4e5b9ULL >> 56);
+}
+
+static void genv_fini(struct genv *e)
+{
+	unsigned int i;
+
+	if (e->dev && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, ATTACH_NS);
+	xl_blkfront_free(e->dev);
+	e->dev = NULL;
+	if (e->disk)
+		xt_blk_disk_put();
+	for (i = 0; i < MAX_PAGES; i++)
+		xl_os_free_page(e->pages[i]);
+	if (xl_gnttab_ready()) {
+		xl_gnttab_retry_deferred();
+		xl_gnttab_fini();
+	}
+}
+
+static enum xt_result genv_init(struct genv *e)
+{
+	unsigned int i;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	rc = xl_xs_init();
+	if (rc == -XEN_ENODEV && xt_backend() == XT_XEN_DOM0) {
+		xt_skip_reason("dom0 has no xenstore, so no xenbus devices");
+		return XT_SKIP;
+	}
+	XT_ASSERT_EQ(rc, 0);
+	rc = xt_blk_disk_get(DEVID, DISK_SECTORS);
+	if (rc == -XEN_ENODEV) {
+		xt_skip_reason("no disk device/vbd/%u for this guest", DEVID);
+		return XT_SKIP;
+	}
+	XT_ASSERT_EQ(rc, 0);
+	e->disk = true;
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	for (i = 0; i < MAX_PAGES; i++) {
+		e->pages[i] = xl_os_alloc_page();
+		XT_ASSERT(e->pages[i]);
+	}
+	e->dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(e->dev);
+	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
+	xl_blkfront_get_features(e->dev, &e->f);
+	XT_ASSERT_MSG(e->f.sectors >= 4096, "disk of %llu sectors",
+		      (unsigned long long)e->f.sectors);
+	XT_ASSERT_EQ(e->f.sector_size, SEC);
+	return XT_PASS;
+}
+
+typedef enum xt_result (*gbody_fn)(struct genv *e);
+
+static enum xt_result with_genv(gbody_fn body)
+{
+	struct genv e;
+	enum xt_result r;
+
+	memset(&e, 0, sizeof(e));
+	r = genv_init(&e);
+	if (r == XT_PASS)
+		r = body(&e);
+	genv_fini(&e);
+	return r;
+}
+
+/* Fill the pages: guard bytes, and the pattern over [off, off + len). */
+static void fill(struct genv *e, uint64_t sector, unsigned int off,
+		 unsigned int len, uint32_t seed, bool data)
+{
+	unsigned int i, b;
+
+	for (i = 0; i < MAX_PAGES; i++)
+		memset(e->pages[i], GUARD, XL_PAGE_SIZE);
+	if (!data)
+		return;
+	for (b = 0; b < len; b++) {
+		unsigned int at = off + b;
+
+		((uint8_t *)e->pages[at / XL_PAGE_SIZE])[at % XL_PAGE_SIZE] =
+			pattern(sector + b / SEC, b % SEC, seed);
+	}
+}
+
+/* The pattern inside [off, off + len), guard bytes outside it. */
+static bool check(struct genv *e, uint64_t sector, unsigned int off,
+		  unsigned int len, uint32_t seed, unsigned int *bad)
+{
+	unsigned int at;
+
+	for (at = 0; at < MAX_PAGES * XL_PAGE_SIZE; at++) {
+		uint8_t v =
+			((uint8_t *)e
+				 ->pages[at / XL_PAGE_SIZE])[at % XL_PAGE_SIZE];
+		uint8_t want = GUARD;
+
+		if (at >= off && at < off + len)
+			want = pattern(sector + (at - off) / SEC,
+				       (at - off) % SEC, seed);
+		if (v != want) {
+			*bad = at;
+			return false;
+		}
+	}
+	return true;
+}
+
+static int io(struct genv *e, enum xl_blk_op op, uint64_t sector,
+	      unsigned int off, unsigned int len)
+{
+	struct xl_blk_req req;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	rc = xl_blk_req_set_buf(&req, op, sector, e->pages, MAX_PAGES, off,
+				len);
+	if (rc)
+		return rc;
+	return xl_blkfront_io_sync(e->dev, &req);
+}
+
+/*
+ * Sizes from one sector to all 11 segments, at page offsets and sector
+ * offsets inside a page (first_sect / last_sect), at several places.
+ */
+static const struct {
+	uint64_t sector;
+	unsigned int off_sect, nr_sect;
+} rw_cases[] = {
+	{ 0, 0, 1 },	 { 1, 1, 7 },	  { 8, 0, 8 },	  { 17, 3, 29 },
+	{ 100, 0, 88 },	 { 1000, 5, 80 }, { 2047, 7, 1 }, { 3000, 0, 16 },
+	{ 3100, 2, 14 }, { 4000, 1, 86 },
+};
+
+static enum xt_result rw_body(struct genv *e)
+{
+	unsigned int i, bad = 0;
+	uint32_t seed = 0x1234;
+
+	for (i = 0; i < sizeof(rw_cases) / sizeof(rw_cases[0]); i++) {
+		unsigned int off = rw_cases[i].off_sect * SEC;
+		unsigned int len = rw_cases[i].nr_sect * SEC;
+		uint64_t s = rw_cases[i].sector;
+
+		fill(e, s, off, len, seed + i, true);
+		XT_ASSERT_MSG(io(e, XL_BLK_WRITE, s, off, len) == 0,
+			      "write %u sectors at %llu", rw_cases[i].nr_sect,
+			      (unsigned long long)s);
+	}
+	/* Read back after all the writes (the cases do not overlap). */
+	for (i = 0; i < sizeof(rw_cases) / sizeof(rw_cases[0]); i++) {
+		unsigned int off = rw_cases[i].off_sect * SEC;
+		unsigned int len = rw_cases[i].nr_sect * SEC;
+		uint64_t s = rw_cases[i].sector;
+
+		fill(e, s, off, len, 0, false);
+		XT_ASSERT_EQ(io(e, XL_BLK_READ, s, off, len), 0);
+		XT_ASSERT_MSG(check(e, s, off, len, seed + i, &bad),
+			      "case %u: byte %u of the buffer is wrong", i,
+			      bad);
+	}
+	/* Beyond the end of the disk: refused, nothing sent. */
+	XT_ASSERT_EQ(io(e, XL_BLK_READ, e->f.sectors, 0, SEC), -XEN_EINVAL);
+	return XT_PASS;
+}
+
+static enum xt_result gblk_rw(void)
+{
+	return with_genv(rw_body);
+}
+
+/*
+ * 32 requests in flight at once (writes, then reads of the same sectors),
+ * each on its own page; all complete with status 0 and the data checks.
+ */
+#define QD 32
+
+struct qd {
+	struct xl_blk_req req[QD];
+	void *page[QD];
+	uint32_t done; /* atomic */
+	uint32_t errs;
+};
+
+static void qd_done(struct xl_blk_req *req)
+{
+	struct qd *q = req->priv;
+
+	if (req->status)
+		__atomic_fetch_add(&q->errs, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&q->done, 1, __ATOMIC_RELEASE);
+}
+
+static bool qd_all(void *arg)
+{
+	struct qd *q = arg;
+
+	return __atomic_load_n(&q->done, __ATOMIC_ACQUIRE) == QD;
+}
+
+static enum xt_result qd_round(struct genv *e, struct qd *q, enum xl_blk_op op)
+{
+	unsigned int i;
+
+	q->done = 0;
+	q->errs = 0;
+	for (i = 0; i < QD; i++) {
+		struct xl_blk_req *r = &q->req[i];
+
+		memset(r, 0, sizeof(*r));
+		/* Sectors 8192 + 64 i .. + 7: apart, page-sized. */
+		XT_ASSERT_EQ(xl_blk_req_set_buf(r, op, 8192 + 64 * i,
+						&q->page[i], 1, 0,
+						XL_PAGE_SIZE),
+			     0);
+		r->done = qd_done;
+		r->priv = q;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, r), 0);
+	}
+	xl_idle_until(qd_all, q);
+	XT_ASSERT_EQ(q->errs, 0);
+	return XT_PASS;
+}
+
+static enum xt_result qd_body(struct genv *e)
+{
+	struct xl_blkfront_stats s0, s1;
+	struct qd *q = xl_os_zalloc(sizeof(*q));
+	enum xt_result r = XT_FAIL;
+	unsigned int i, b;
+
+	XT_ASSERT(q);
+	for (i = 0; i < QD; i++) {
+		q->page[i] = xl_os_alloc_page();
+		if (!q->page[i])
+			goto out;
+		for (b = 0; b < XL_PAGE_SIZE; b++)
+			((uint8_t *)q->page[i])[b] =
+				pattern(8192 + 64 * i + b / SEC, b % SEC, 77);
+	}
+	xl_blkfront_get_stats(e->dev, &s0);
+	r = qd_round(e, q, XL_BLK_WRITE);
+	if (r != XT_PASS)
+		goto out;
+	for (i = 0; i < QD; i++)
+		memset(q->page[i], GUARD, XL_PAGE_SIZE);
+	r = qd_round(e, q, XL_BLK_READ);
+	if (r != XT_PASS)
+		goto out;
+	xl_blkfront_get_stats(e->dev, &s1);
+	r = XT_FAIL;
+	for (i = 0; i < QD; i++)
+		for (b = 0; b < XL_PAGE_SIZE; b++)
+			if (((uint8_t *)q->page[i])[b] !=
+			    pattern(8192 + 64 * i + b / SEC, b % SEC, 77)) {
+				xt_log("request %u: byte %u is wrong", i, b);
+				goto out;
+			}
+	xt_log("%llu requests completed, %llu queued for ring space, %llu "
+	       "notifies, %llu event upcalls",
+	       (unsigned long long)(s1.completed - s0.completed),
+	       (unsigned long long)(s1.queued - s0.queued),
+	       (unsigned long long)(s1.notifies - s0.notifies),
+	       (unsigned long long)(s1.irqs - s0.irqs));
+	if (s1.completed - s0.completed == 2 * QD && s1.eio == s0.eio)
+		r = XT_PASS;
+	else
+		xt_log("completed %llu, eio %llu",
+		       (unsigned long long)(s1.completed - s0.completed),
+		       (unsigned long long)(s1.eio - s0.eio));
+out:
+	for (i = 0; i < QD; i++)
+		xl_os_free_page(q->page[i]);
+	xl_os_free(q);
+	return r;
+}
+
+static enum xt_result gblk_qd32(void)
+{
+	return with_genv(qd_body);
+}
+
+/*
+ * A flush after writes: with feature-flush-cache it completes with 0 and
+ * the data reads back; without the feature the frontend refuses it.
+ */
+static enum xt_result flush_body(struct genv *e)
+{
+	struct xl_blk_req req;
+	unsigned int bad = 0;
+
+	fill(e, 5000, 0, 8 * SEC, 99, true);
+	XT_ASSERT_EQ(io(e, XL_BLK_WRITE, 5000, 0, 8 * SEC), 0);
+	memset(&req, 0, sizeof(req));
+	req.op = XL_BLK_FLUSH;
+	if (!e->f.flush && !e->f.barrier) {
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &req), -XEN_EOPNOTSUPP);
+		return XT_PASS;
+	}
+	XT_ASSERT_EQ(xl_blkfront_io_sync(e->dev, &req), 0);
+	fill(e, 5000, 0, 8 * SEC, 0, false);
+	XT_ASSERT_EQ(io(e, XL_BLK_READ, 5000, 0, 8 * SEC), 0);
+	XT_ASSERT(check(e, 5000, 0, 8 * SEC, 99, &bad));
+	return XT_PASS;
+}
+
+static enum xt_result gblk_flush(void)
+{
+	return with_genv(flush_body);
+}
+
+#define GBLK (XT_HV | XT_XEN_DOM0 | XT_XEN_DOMU)
+
+const struct xt_test xt_blk_guest_tests[] = {
+	{ "blk/guest_rw", GBLK, 1, false, gblk_rw, XT_F_XENSTORE },
+	{ "blk/guest_qd32", GBLK, 1, false, gblk_qd32, XT_F_XENSTORE },
+	{ "blk/guest_flush", GBLK, 1, false, gblk_flush, XT_F_XENSTORE },
+};
+
+const unsigned int xt_blk_guest_nr_tests =
+	sizeof(xt_blk_guest_tests) / sizeof(xt_blk_guest_tests[0]);
