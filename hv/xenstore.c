@@ -45,6 +45,15 @@
 #define XS_MAX_PERMS 16
 #define XS_MAX_TX_PER_CONN 10 /* xenstored's quota_max_transaction */
 #define XS_REQS_PER_PASS 64   /* fairness between rings */
+/*
+ * What a guest that does not read its ring can make hv hold: xenstored's
+ * quota_req_outstanding (20) replies not yet in the ring (requests are
+ * not read meanwhile), and at most XS_MAX_QUEUED_EVENTS watch events
+ * (xenstored drops events a domain leaves unread past the watch-event
+ * timeout; hv drops those over the bound, counted in events_dropped).
+ */
+#define XS_MAX_OUTSTANDING 20
+#define XS_MAX_QUEUED_EVENTS 1024
 #define XS_EV_SPECIAL_INTRO "@introduceDomain"
 #define XS_EV_SPECIAL_RELEASE "@releaseDomain"
 
@@ -127,6 +136,7 @@ struct xs_conn {
 	char in_body[XENSTORE_PAYLOAD_MAX + 1];
 	unsigned int in_have;
 	struct xs_msg *out, **out_tail;
+	unsigned int out_replies, out_events; /* queued, by kind */
 	XENSTORE_RING_IDX rsp_prod; /* ours: never re-read from the ring */
 	unsigned int ntx;
 	bool broken; /* protocol error: no longer served */
@@ -460,8 +470,23 @@ static void xs_queue(struct xs_conn *c, struct xs_msg *m)
 {
 	if (!m)
 		return;
+	if (m->hdr.type == XS_WATCH_EVENT)
+		c->out_events++;
+	else
+		c->out_replies++;
 	*c->out_tail = m;
 	c->out_tail = &m->next;
+}
+
+static void xs_dequeue(struct xs_conn *c, struct xs_msg *m)
+{
+	if (m->hdr.type == XS_WATCH_EVENT)
+		c->out_events--;
+	else
+		c->out_replies--;
+	c->out = m->next;
+	if (!c->out)
+		c->out_tail = &c->out;
 }
 
 static void xs_wake(void)
@@ -481,8 +506,13 @@ static void xs_send_event(struct xs_watch *w, const char *abspath)
 		path = abspath + strlen(w->conn->prefix);
 	if (w->conn) {
 		size_t pl = strlen(path), tl = strlen(w->token);
-		char *b = malloc(pl + tl + 2);
+		char *b;
 
+		if (w->conn->out_events >= XS_MAX_QUEUED_EVENTS) {
+			w->conn->st.events_dropped++;
+			return;
+		}
+		b = malloc(pl + tl + 2);
 		if (!b)
 			return;
 		memcpy(b, path, pl + 1);
@@ -1348,7 +1378,8 @@ static void xs_read_ring(struct xs_conn *c)
 	struct xenstore_domain_interface *in = c->intf;
 	unsigned int done = 0;
 
-	while (!c->broken && !c->paused && done < XS_REQS_PER_PASS) {
+	while (!c->broken && !c->paused && done < XS_REQS_PER_PASS &&
+	       c->out_replies < XS_MAX_OUTSTANDING) {
 		XENSTORE_RING_IDX cons =
 			__atomic_load_n(&in->req_cons, __ATOMIC_RELAXED);
 		XENSTORE_RING_IDX prod =
@@ -1436,9 +1467,7 @@ static void xs_write_ring(struct xs_conn *c)
 		__atomic_store_n(&in->rsp_prod, c->rsp_prod, __ATOMIC_RELEASE);
 		c->need_notify = true;
 		if (m->off == total) {
-			c->out = m->next;
-			if (!c->out)
-				c->out_tail = &c->out;
+			xs_dequeue(c, m);
 			free(m);
 		}
 	}
@@ -1524,7 +1553,7 @@ static bool xs_more_work(void)
 			continue;
 		cons = __atomic_load_n(&c->intf->req_cons, __ATOMIC_RELAXED);
 		prod = __atomic_load_n(&c->intf->req_prod, __ATOMIC_ACQUIRE);
-		more = prod != cons ||
+		more = (prod != cons && c->out_replies < XS_MAX_OUTSTANDING) ||
 		       __atomic_load_n(&c->kick, __ATOMIC_SEQ_CST);
 		if (!more && c->out) {
 			XENSTORE_RING_IDX rc = __atomic_load_n(

@@ -990,6 +990,174 @@ static enum xt_result xs_bad_request_ringidx(void)
 	return bad_request(true);
 }
 
+/*
+ * A guest that sends requests and never reads the replies: hv answers
+ * what fits in the ring plus XS_MAX_OUTSTANDING (20) more, then reads no
+ * more requests (xenstored's quota_req_outstanding); reading the ring
+ * lets it go on, and every request gets its reply, in order.
+ */
+#define OQ_N 200
+#define OQ_REQ (16 + 5) /* READ "nope\0" */
+#define OQ_RSP (16 + 7) /* ERROR "ENOENT\0" */
+
+struct oq {
+	struct xenstore_domain_interface *in;
+	uint32_t port;
+	unsigned int sent;
+	uint64_t rsp_bytes;
+};
+
+static void oq_kick(struct oq *q)
+{
+	struct evtchn_send send = { .port = q->port };
+
+	xl_hc_event_channel_op(EVTCHNOP_send, &send);
+}
+
+/* Write requests while they fit; true if any went. */
+static bool oq_send(struct oq *q)
+{
+	struct xsd_sockmsg h = { .type = XS_READ, .len = 5 };
+	char msg[OQ_REQ];
+	bool any = false;
+
+	while (q->sent < OQ_N) {
+		uint32_t prod =
+			__atomic_load_n(&q->in->req_prod, __ATOMIC_RELAXED);
+		uint32_t cons =
+			__atomic_load_n(&q->in->req_cons, __ATOMIC_ACQUIRE);
+		unsigned int i;
+
+		if (XENSTORE_RING_SIZE - (prod - cons) < OQ_REQ)
+			break;
+		h.req_id = q->sent + 1;
+		memcpy(msg, &h, sizeof(h));
+		memcpy(msg + sizeof(h), "nope", 5);
+		for (i = 0; i < OQ_REQ; i++)
+			q->in->req[MASK_XENSTORE_IDX(prod + i)] = msg[i];
+		__atomic_store_n(&q->in->req_prod, prod + OQ_REQ,
+				 __ATOMIC_RELEASE);
+		q->sent++;
+		any = true;
+	}
+	if (any)
+		oq_kick(q);
+	return any;
+}
+
+static uint64_t oq_served(void)
+{
+	struct hv_xs_stats st;
+
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	return st.requests;
+}
+
+static bool oq_quiet(void *arg)
+{
+	uint64_t *last = arg, now = oq_served();
+	bool same = now == *last;
+
+	*last = now;
+	return same && now;
+}
+
+static enum xt_result xs_outstanding_quota(void)
+{
+	struct oq q = { 0 };
+	uint64_t last = 0, t0;
+	void *intf;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_os_xenstore_ring(&intf, &q.port), 0);
+	q.in = intf;
+	/* Phase 1: send what the request ring takes, repeatedly, for a
+	 * while; read nothing. */
+	t0 = xt_now_ns();
+	while (xt_now_ns() - t0 < 200 * MS) {
+		oq_send(&q);
+		xt_sleep_ns(MS);
+	}
+	XT_ASSERT(xt_wait_until(oq_quiet, &last, 2000 * MS));
+	/* 44 replies fit in the ring (the 45th in part), 20 are held. */
+	XT_ASSERT_EQ(oq_served(), XENSTORE_RING_SIZE / OQ_RSP + 20);
+	XT_ASSERT(q.sent > oq_served());
+	/* Phase 2: read the replies; everything gets answered. */
+	t0 = xt_now_ns();
+	while (q.rsp_bytes < (uint64_t)OQ_N * OQ_RSP &&
+	       xt_now_ns() - t0 < 5000 * MS) {
+		uint32_t prod =
+			__atomic_load_n(&q.in->rsp_prod, __ATOMIC_ACQUIRE);
+		uint32_t cons =
+			__atomic_load_n(&q.in->rsp_cons, __ATOMIC_RELAXED);
+
+		XT_ASSERT(prod - cons <= XENSTORE_RING_SIZE);
+		if (prod != cons) {
+			q.rsp_bytes += prod - cons;
+			__atomic_store_n(&q.in->rsp_cons, prod,
+					 __ATOMIC_RELEASE);
+			oq_kick(&q);
+		}
+		oq_send(&q);
+		xt_sleep_ns(100000);
+	}
+	XT_ASSERT_EQ(q.sent, OQ_N);
+	XT_ASSERT_EQ(oq_served(), OQ_N);
+	XT_ASSERT_EQ(q.rsp_bytes, (uint64_t)OQ_N * OQ_RSP);
+	return XT_PASS;
+}
+
+static bool oq_served_one(void *arg)
+{
+	(void)arg;
+	return oq_served() == 1;
+}
+
+/* Watch events nobody reads are bounded: the rest are dropped, counted. */
+static enum xt_result xs_event_bound(void)
+{
+	struct xsd_sockmsg h = { .type = XS_WATCH, .req_id = 1, .len = 6 };
+	struct evtchn_send send;
+	struct hv_xs_stats st;
+	struct xenstore_domain_interface *in;
+	char abs[96], msg[22];
+	void *intf;
+	uint32_t port, prod;
+	unsigned int i, n = 3000;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_os_xenstore_ring(&intf, &port), 0);
+	in = intf;
+	/* WATCH "ev" token "t", written raw; no reply is ever read. */
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), "ev\0t\0", 5);
+	msg[sizeof(h) + 5] = 0;
+	h.len = 5;
+	memcpy(msg, &h, sizeof(h));
+	prod = __atomic_load_n(&in->req_prod, __ATOMIC_RELAXED);
+	for (i = 0; i < sizeof(h) + 5; i++)
+		in->req[MASK_XENSTORE_IDX(prod + i)] = msg[i];
+	__atomic_store_n(&in->req_prod, prod + (uint32_t)sizeof(h) + 5,
+			 __ATOMIC_RELEASE);
+	send.port = port;
+	XT_ASSERT_EQ(xl_hc_event_channel_op(EVTCHNOP_send, &send), 0);
+	XT_ASSERT(xt_wait_until(oq_served_one, NULL, 2000 * MS));
+	dom_path(abs, sizeof(abs), "ev");
+	for (i = 0; i < n; i++)
+		XT_ASSERT_EQ(hv_xs_write(abs, "x"), 0);
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	xt_log("%llu events queued or in the ring, %llu dropped",
+	       (unsigned long long)st.events,
+	       (unsigned long long)st.events_dropped);
+	XT_ASSERT_EQ(st.requests, 1);
+	/* The first firing and one per write, each either kept or dropped. */
+	XT_ASSERT_EQ(st.events + st.events_dropped, n + 1);
+	XT_ASSERT(st.events_dropped > 0);
+	/* Kept: the bound plus what the ring took besides the reply. */
+	XT_ASSERT(st.events <= 1024 + XENSTORE_RING_SIZE / (16 + 5));
+	return XT_PASS;
+}
+
 /* The pure parser on hand-made messages (the fuzzer's invariants). */
 static size_t mk(char *b, uint32_t type, uint32_t id, const void *body,
 		 uint32_t len)
@@ -1469,6 +1637,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/bad_request_len", XT_HV, 1, false, xs_bad_request_len, XS_F },
 	{ "xs/bad_request_ringidx", XT_HV, 1, false, xs_bad_request_ringidx,
 	  XS_F },
+	{ "xs/outstanding_quota", XT_HV, 1, false, xs_outstanding_quota, XS_F },
+	{ "xs/event_bound", XT_HV, 1, false, xs_event_bound, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },

@@ -104,14 +104,15 @@ void hv_xs_set_hostile(struct hv_domain *d, const struct hv_xs_hostile *h);
 void hv_xs_pause(struct hv_domain *d, bool paused);
 
 struct hv_xs_stats {
-	uint64_t requests;     /* complete requests read from the ring */
-	uint64_t replies;      /* replies written */
-	uint64_t errors;       /* ... of them XS_ERROR */
-	uint64_t events;       /* watch events written */
-	uint64_t hostile;      /* hostile replies written */
-	uint64_t notifies;     /* guest event channel sends seen */
-	uint64_t tx_conflicts; /* commits answered EAGAIN */
-	uint64_t bad_requests; /* requests hv rejected (len, ring idx) */
+	uint64_t requests;	 /* complete requests read from the ring */
+	uint64_t replies;	 /* replies written */
+	uint64_t errors;	 /* ... of them XS_ERROR */
+	uint64_t events;	 /* watch events written */
+	uint64_t hostile;	 /* hostile replies written */
+	uint64_t notifies;	 /* guest event channel sends seen */
+	uint64_t tx_conflicts;	 /* commits answered EAGAIN */
+	uint64_t bad_requests;	 /* requests hv rejected (len, ring idx) */
+	uint64_t events_dropped; /* over the queued-events bound (xenstore.c) */
 };
 void hv_xs_get_stats(struct hv_domain *d, struct hv_xs_stats *st);
 
