@@ -288,8 +288,11 @@ void xl_os_log(int level, const char *fmt, ...)
 static const char *port_type_name(evtchn_port_t port)
 {
 	switch (xl_evtchn_port_type(port)) {
+	/*
+	 * A port made by alloc_unbound stays UNBOUND in the core's table after
+	 * the remote end binds it; an event on it means it is connected.
+	 */
 	case XL_PORT_UNBOUND:
-		return "unbound";
 	case XL_PORT_INTERDOMAIN:
 		return "interdomain";
 	case XL_PORT_VIRQ:
