@@ -274,8 +274,8 @@ static long hv_set_periodic(struct hv_vcpu *v, uint64_t period)
 static long hv_set_singleshot(struct hv_vcpu *v, uint64_t deadline)
 {
 	struct hv_domain *d = v->domain;
-	uint64_t early = __atomic_load_n(&d->faults.timer_early_ns,
-					 __ATOMIC_RELAXED);
+	uint64_t early =
+		__atomic_load_n(&d->faults.timer_early_ns, __ATOMIC_RELAXED);
 	bool past;
 
 	/* hv_faults.timer_early_ns: Xen's clock ahead of the guest's. */
