@@ -1908,7 +1908,9 @@ int hv_xs_write(const char *path, const char *value)
 	return hv_xs_write_bytes(path, value, (unsigned int)strlen(value));
 }
 
-static int xs_api_mkdir(const char *path)
+/* A domain-0 path operation of the API, under the store lock. */
+static int xs_api_path_op(const char *path,
+			  int (*op)(struct xs_ctx *x, const char *path))
 {
 	char abs[XENSTORE_ABS_PATH_MAX + 64];
 	struct xs_ctx x = { 0 };
@@ -1918,24 +1920,19 @@ static int xs_api_mkdir(const char *path)
 		return rc;
 	pthread_mutex_lock(&xs.lock);
 	xs_start_locked();
-	rc = xs_op_mkdir(&x, abs);
+	rc = op(&x, abs);
 	pthread_mutex_unlock(&xs.lock);
 	return rc;
 }
 
+static int xs_api_mkdir(const char *path)
+{
+	return xs_api_path_op(path, xs_op_mkdir);
+}
+
 static int xs_api_rm(const char *path)
 {
-	char abs[XENSTORE_ABS_PATH_MAX + 64];
-	struct xs_ctx x = { 0 };
-	int rc = xs_d0_path(path, abs, sizeof(abs));
-
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&xs.lock);
-	xs_start_locked();
-	rc = xs_op_rm(&x, abs);
-	pthread_mutex_unlock(&xs.lock);
-	return rc;
+	return xs_api_path_op(path, xs_op_rm);
 }
 
 static char **xs_api_directory(const char *path, unsigned int *num, int *err)
