@@ -134,16 +134,27 @@ static void xb_close(struct xl_xenbus_device *dev)
 		xl_xenbus_switch_state(dev, XenbusStateClosed);
 }
 
-static void xb_probe(struct xl_xenbus_device *dev)
+/*
+ * Run a driver step (probe or connect); on failure keep the error and
+ * close, as Linux's xenbus_dev_fatal() does.
+ */
+static bool xb_step(struct xl_xenbus_device *dev,
+		    int (*fn)(struct xl_xenbus_device *dev), const char *what)
 {
-	int rc = dev->ops->probe ? dev->ops->probe(dev) : 0;
+	int rc = fn ? fn(dev) : 0;
 
 	if (rc) {
-		xl_err("xenbus: %s: probe failed: %d\n", dev->nodename, rc);
+		xl_err("xenbus: %s: %s failed: %d\n", dev->nodename, what, rc);
 		dev->error = rc;
 		xb_close(dev);
-		return;
 	}
+	return !rc;
+}
+
+static void xb_probe(struct xl_xenbus_device *dev)
+{
+	if (!xb_step(dev, dev->ops->probe, "probe"))
+		return;
 	dev->error = 0;
 	dev->probed = true;
 	xl_xenbus_switch_state(dev, XenbusStateInitialised);
@@ -151,14 +162,8 @@ static void xb_probe(struct xl_xenbus_device *dev)
 
 static void xb_connect(struct xl_xenbus_device *dev)
 {
-	int rc = dev->ops->connect ? dev->ops->connect(dev) : 0;
-
-	if (rc) {
-		xl_err("xenbus: %s: connect failed: %d\n", dev->nodename, rc);
-		dev->error = rc;
-		xb_close(dev);
+	if (!xb_step(dev, dev->ops->connect, "connect"))
 		return;
-	}
 	dev->connects++;
 	xl_xenbus_switch_state(dev, XenbusStateConnected);
 }

@@ -1042,32 +1042,13 @@ int xl_xs_rm(xl_xs_tx_t tx, const char *path)
 	return xs_simple(tx, XS_RM, &iov, 1);
 }
 
-int xl_xs_directory(xl_xs_tx_t tx, const char *path, char *buf, size_t size)
+/* A request on path whose reply is copied whole into buf: its length. */
+static int xs_reply_into(xl_xs_tx_t tx, uint32_t type, const char *path,
+			 char *buf, size_t size)
 {
 	struct xs_iov iov = xs_str(path);
 	struct xs_req *r;
-	uint32_t i, n = 0;
-	int rc = xs_talk(tx, XS_DIRECTORY, &iov, 1, &r);
-
-	if (rc)
-		return rc;
-	if (r->reply_len > size) {
-		rc = -XEN_ENOSPC;
-	} else {
-		xs_memcpy(buf, r->reply, r->reply_len);
-		for (i = 0; i < r->reply_len; i++)
-			n += r->reply[i] == '\0';
-		rc = (int)n;
-	}
-	xs_req_free(r);
-	return rc;
-}
-
-int xl_xs_get_perms(xl_xs_tx_t tx, const char *path, char *buf, size_t size)
-{
-	struct xs_iov iov = xs_str(path);
-	struct xs_req *r;
-	int rc = xs_talk(tx, XS_GET_PERMS, &iov, 1, &r);
+	int rc = xs_talk(tx, type, &iov, 1, &r);
 
 	if (rc)
 		return rc;
@@ -1079,6 +1060,22 @@ int xl_xs_get_perms(xl_xs_tx_t tx, const char *path, char *buf, size_t size)
 	}
 	xs_req_free(r);
 	return rc;
+}
+
+int xl_xs_directory(xl_xs_tx_t tx, const char *path, char *buf, size_t size)
+{
+	int i, n = 0, len = xs_reply_into(tx, XS_DIRECTORY, path, buf, size);
+
+	if (len < 0)
+		return len;
+	for (i = 0; i < len; i++)
+		n += buf[i] == '\0';
+	return n;
+}
+
+int xl_xs_get_perms(xl_xs_tx_t tx, const char *path, char *buf, size_t size)
+{
+	return xs_reply_into(tx, XS_GET_PERMS, path, buf, size);
 }
 
 int xl_xs_transaction_start(xl_xs_tx_t *tx)
