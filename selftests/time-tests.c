@@ -648,6 +648,7 @@ struct poll_arg {
 	uint64_t timeout;
 	int rc;
 	uint32_t started;
+	bool upcall_pending; /* at return, before delivery was unmasked */
 	uint64_t t0, t1;
 };
 
@@ -660,7 +661,47 @@ static void poll_on(void *arg)
 	a->t0 = xl_clock_now();
 	a->rc = xl_idle_poll(&a->port, 1, a->timeout);
 	a->t1 = xl_clock_now();
+	a->upcall_pending = xl_read8(
+		&xl_os_vcpu_info(xl_os_vcpu_id())->evtchn_upcall_pending);
 	xl_os_irq_restore(flags);
+}
+
+/*
+ * How far Xen's NOW() may run ahead of the guest's pvclock when Xen's
+ * poll_timer fires (timer_softirq_action, xen/common/timer.c; the same
+ * skew docs/time-and-idle.md measured for VIRQ_TIMER).
+ */
+#define POLL_CLOCK_SKEW_NS (1 * MS)
+
+/*
+ * Poll a port that nothing sends on until the absolute timeout, as a
+ * caller would: SCHEDOP_poll also returns 0 early when an event is sent to
+ * the vCPU (on HVM/PVH, vcpu_mark_events_pending -> vcpu_kick ->
+ * vcpu_unblock, xen/arch/x86/hvm/irq.c) and when Xen's clock reaches the
+ * timeout before the guest's does.  Each early return needs one of those
+ * two reasons; one with neither fails.
+ */
+static enum xt_result poll_until_timeout(struct poll_arg *pa, uint64_t timeout)
+{
+	unsigned int i;
+	uint64_t early;
+
+	for (i = 0; i < 8; i++) {
+		pa->timeout = timeout;
+		poll_on(pa);
+		XT_ASSERT_EQ(pa->rc, 0);
+		if (pa->t1 >= timeout)
+			return XT_PASS;
+		early = timeout - pa->t1;
+		xt_log("poll %u returned %llu ns before its timeout, upcall %s",
+		       i, (unsigned long long)early,
+		       pa->upcall_pending ? "pending" : "not pending");
+		XT_ASSERT(pa->upcall_pending || early <= POLL_CLOCK_SKEW_NS);
+		if (!pa->upcall_pending)
+			return XT_PASS;
+	}
+	xt_log("8 early returns, each with an upcall pending");
+	return XT_FAIL;
 }
 
 static bool poll_started(void *arg)
@@ -683,10 +724,8 @@ static enum xt_result time_poll(void)
 
 	/* Not pending: returns 0 at the timeout, not before. */
 	pa.port = b;
-	pa.timeout = xl_clock_now() + 20 * MS;
-	poll_on(&pa);
-	XT_ASSERT_EQ(pa.rc, 0);
-	XT_ASSERT(pa.t1 >= pa.timeout);
+	if (poll_until_timeout(&pa, xl_clock_now() + 20 * MS) != XT_PASS)
+		return XT_FAIL;
 
 	/* Pending: returns at once (well before a 10 s timeout). */
 	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
