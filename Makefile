@@ -143,6 +143,12 @@ bench-xen:
 	@tools/setup --quiet
 	@tools/xen-run tick
 
+# The Linux side of the real-Xen block benchmark: static, for the Linux
+# PVH domU's busybox initramfs (tools/xen-domu --linux-job blkbench).
+out/linux-blkbench: tools/linux-blkbench.c
+	@mkdir -p out
+	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
+
 # The libFuzzer harnesses (fuzz/*-fuzz.c, clang; fuzz/Makefile), each for
 # FUZZ_TIME seconds; make check runs each for 20 s (run-checks part fuzz).
 FUZZ_TIME ?= 60
@@ -177,6 +183,7 @@ FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c
 	testkernel/*.h testkernel/include/*.h blkfront-lite/*.h)
 
 FORMAT_FILES += $(wildcard fuzz/*.c)
+FORMAT_FILES += tools/linux-blkbench.c
 
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
 FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h
