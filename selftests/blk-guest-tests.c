@@ -18,22 +18,15 @@
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
 
+#include "blk-guest.h"
 #include "xt-util.h"
 
-#define DEVID 51712	      /* xvda */
 #define DISK_SECTORS 65536ULL /* 32 MiB on hv; real Xen's disk is bigger */
 #define SPP XL_BLK_SECTORS_PER_PAGE
 #define SEC XL_BLK_SECTOR_SIZE
 #define GUARD 0x5a
-#define MAX_PAGES (XL_BLK_MAX_SEGS + 1)
+#define MAX_PAGES XT_BLK_PAGES
 #define ATTACH_NS 20000000000ULL /* the handshake under QEMU TCG */
-
-struct genv {
-	struct xl_blkfront *dev;
-	struct xl_blkfront_features f;
-	void *pages[MAX_PAGES];
-	bool disk;
-};
 
 static uint8_t pattern(uint64_t sector, unsigned int byte, uint32_t seed)
 {
@@ -43,7 +36,7 @@ static uint8_t pattern(uint64_t sector, unsigned int byte, uint32_t seed)
 	return (uint8_t)(x * 0xbf58476d1ce4e5b9ULL >> 56);
 }
 
-static void genv_fini(struct genv *e)
+void xt_blk_env_fini(struct xt_blk_env *e)
 {
 	unsigned int i;
 
@@ -53,19 +46,23 @@ static void genv_fini(struct genv *e)
 	e->dev = NULL;
 	if (e->disk)
 		xt_blk_disk_put();
-	for (i = 0; i < MAX_PAGES; i++)
+	e->disk = false;
+	for (i = 0; i < MAX_PAGES; i++) {
 		xl_os_free_page(e->pages[i]);
+		e->pages[i] = NULL;
+	}
 	if (xl_gnttab_ready()) {
 		xl_gnttab_retry_deferred();
 		xl_gnttab_fini();
 	}
 }
 
-static enum xt_result genv_init(struct genv *e)
+enum xt_result xt_blk_env_init(struct xt_blk_env *e)
 {
 	unsigned int i;
 	int rc;
 
+	memset(e, 0, sizeof(*e));
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	rc = xl_xs_init();
 	if (rc == -XEN_ENODEV && xt_backend() == XT_XEN_DOM0) {
@@ -73,9 +70,10 @@ static enum xt_result genv_init(struct genv *e)
 		return XT_SKIP;
 	}
 	XT_ASSERT_EQ(rc, 0);
-	rc = xt_blk_disk_get(DEVID, DISK_SECTORS);
+	rc = xt_blk_disk_get(XT_BLK_DEVID, DISK_SECTORS);
 	if (rc == -XEN_ENODEV) {
-		xt_skip_reason("no disk device/vbd/%u for this guest", DEVID);
+		xt_skip_reason("no disk device/vbd/%u for this guest",
+			       XT_BLK_DEVID);
 		return XT_SKIP;
 	}
 	XT_ASSERT_EQ(rc, 0);
@@ -87,7 +85,7 @@ static enum xt_result genv_init(struct genv *e)
 		e->pages[i] = xl_os_alloc_page();
 		XT_ASSERT(e->pages[i]);
 	}
-	e->dev = xl_blkfront_alloc(DEVID);
+	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
 	XT_ASSERT(e->dev);
 	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
 	xl_blkfront_get_features(e->dev, &e->f);
@@ -97,23 +95,22 @@ static enum xt_result genv_init(struct genv *e)
 	return XT_PASS;
 }
 
-typedef enum xt_result (*gbody_fn)(struct genv *e);
+typedef enum xt_result (*gbody_fn)(struct xt_blk_env *e);
 
 static enum xt_result with_genv(gbody_fn body)
 {
-	struct genv e;
+	struct xt_blk_env e;
 	enum xt_result r;
 
-	memset(&e, 0, sizeof(e));
-	r = genv_init(&e);
+	r = xt_blk_env_init(&e);
 	if (r == XT_PASS)
 		r = body(&e);
-	genv_fini(&e);
+	xt_blk_env_fini(&e);
 	return r;
 }
 
 /* Fill the pages: guard bytes, and the pattern over [off, off + len). */
-static void fill(struct genv *e, uint64_t sector, unsigned int off,
+static void fill(struct xt_blk_env *e, uint64_t sector, unsigned int off,
 		 unsigned int len, uint32_t seed, bool data)
 {
 	unsigned int i, b;
@@ -131,7 +128,7 @@ static void fill(struct genv *e, uint64_t sector, unsigned int off,
 }
 
 /* The pattern inside [off, off + len), guard bytes outside it. */
-static bool check(struct genv *e, uint64_t sector, unsigned int off,
+static bool check(struct xt_blk_env *e, uint64_t sector, unsigned int off,
 		  unsigned int len, uint32_t seed, unsigned int *bad)
 {
 	unsigned int at;
@@ -153,7 +150,7 @@ static bool check(struct genv *e, uint64_t sector, unsigned int off,
 	return true;
 }
 
-static int io(struct genv *e, enum xl_blk_op op, uint64_t sector,
+static int io(struct xt_blk_env *e, enum xl_blk_op op, uint64_t sector,
 	      unsigned int off, unsigned int len)
 {
 	struct xl_blk_req req;
@@ -180,7 +177,7 @@ static const struct {
 	{ 3100, 2, 14 }, { 4000, 1, 86 },
 };
 
-static enum xt_result rw_body(struct genv *e)
+static enum xt_result rw_body(struct xt_blk_env *e)
 {
 	unsigned int i, bad = 0;
 	uint32_t seed = 0x1234;
@@ -246,7 +243,8 @@ static bool qd_all(void *arg)
 	return __atomic_load_n(&q->done, __ATOMIC_ACQUIRE) == QD;
 }
 
-static enum xt_result qd_round(struct genv *e, struct qd *q, enum xl_blk_op op)
+static enum xt_result qd_round(struct xt_blk_env *e, struct qd *q,
+			       enum xl_blk_op op)
 {
 	unsigned int i;
 
@@ -270,7 +268,7 @@ static enum xt_result qd_round(struct genv *e, struct qd *q, enum xl_blk_op op)
 	return XT_PASS;
 }
 
-static enum xt_result qd_body(struct genv *e)
+static enum xt_result qd_body(struct xt_blk_env *e)
 {
 	struct xl_blkfront_stats s0, s1;
 	struct qd *q = xl_os_zalloc(sizeof(*q));
@@ -332,7 +330,7 @@ static enum xt_result gblk_qd32(void)
  * A flush after writes: with feature-flush-cache it completes with 0 and
  * the data reads back; without the feature the frontend refuses it.
  */
-static enum xt_result flush_body(struct genv *e)
+static enum xt_result flush_body(struct xt_blk_env *e)
 {
 	struct xl_blk_req req;
 	unsigned int bad = 0;
@@ -357,12 +355,53 @@ static enum xt_result gblk_flush(void)
 	return with_genv(flush_body);
 }
 
+/*
+ * The block benchmark (blk-bench.c), 40 ms a run: every run completes
+ * operations with no error, one request per 4 KiB operation and a whole
+ * number of requests per 1 MiB one.  The figures are the blkbench mode's.
+ */
+static enum xt_result bench_body(struct xt_blk_env *e)
+{
+	struct xt_blk_bench_run runs[XT_BLK_BENCH_NR_RUNS];
+	unsigned int i;
+
+	xt_blk_bench_runs_init(runs);
+	XT_ASSERT_EQ(xt_blk_bench(e, runs, XT_BLK_BENCH_NR_RUNS,
+				  40 * 1000000ULL),
+		     0);
+	for (i = 0; i < XT_BLK_BENCH_NR_RUNS; i++) {
+		struct xt_blk_bench_run *r = &runs[i];
+
+		xt_log("%s: %llu ops of %u bytes in %llu us, %llu requests, "
+		       "%llu upcalls",
+		       r->name, (unsigned long long)r->ops, r->bs,
+		       (unsigned long long)(r->ns / 1000),
+		       (unsigned long long)r->requests,
+		       (unsigned long long)r->upcalls);
+		XT_ASSERT(r->ops > 0);
+		XT_ASSERT_EQ(r->errors, 0);
+		XT_ASSERT_EQ(r->requests % r->ops, 0);
+		XT_ASSERT_EQ(r->requests / r->ops,
+			     r->seq ? (r->bs / XL_PAGE_SIZE + XL_BLK_MAX_SEGS -
+				       1) / XL_BLK_MAX_SEGS :
+				      1);
+	}
+	XT_ASSERT_EQ(xl_blkfront_inflight(e->dev), 0);
+	return XT_PASS;
+}
+
+static enum xt_result gblk_bench(void)
+{
+	return with_genv(bench_body);
+}
+
 #define GBLK (XT_HV | XT_XEN_DOM0 | XT_XEN_DOMU)
 
 const struct xt_test xt_blk_guest_tests[] = {
 	{ "blk/guest_rw", GBLK, 1, false, gblk_rw, XT_F_XENSTORE },
 	{ "blk/guest_qd32", GBLK, 1, false, gblk_qd32, XT_F_XENSTORE },
 	{ "blk/guest_flush", GBLK, 1, false, gblk_flush, XT_F_XENSTORE },
+	{ "blk/guest_bench", GBLK, 1, false, gblk_bench, XT_F_XENSTORE },
 };
 
 const unsigned int xt_blk_guest_nr_tests =

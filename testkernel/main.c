@@ -90,7 +90,8 @@ int tk_run_tests(const char *cmdline)
 	struct tk_tick_opts tick = { 0 };
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];
 	size_t len = strlen(cmdline);
-	bool want_tick = false, want_tests = false;
+	bool want_tick = false, want_tests = false, want_blk = false;
+	unsigned int blk_ms = 0;
 	const char *idle = NULL;
 	int argc, i, n = 1, rc = 0;
 
@@ -124,6 +125,14 @@ int tk_run_tests(const char *cmdline)
 			want_tick = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "blkbench")) {
+			want_blk = true;
+			continue;
+		}
+		if (!strncmp(argv[i], "blk_ms=", 7)) {
+			blk_ms = to_uint(argv[i] + 7);
+			continue;
+		}
 		if (!strcmp(argv[i], "tests")) {
 			want_tests = true;
 			continue;
@@ -140,10 +149,12 @@ int tk_run_tests(const char *cmdline)
 	}
 	tk_idle_step_over = idle && !strcmp(idle, "stepover");
 	tk_idle_block = !idle || !strcmp(idle, "block");
-	if (!want_tick || want_tests)
+	if ((!want_tick && !want_blk) || want_tests)
 		rc = xt_main(n, args, suites,
 			     sizeof(suites) / sizeof(suites[0]));
 	if (want_tick && tk_tick_main(&tick))
+		rc = 1;
+	if (want_blk && tk_blkbench_main(blk_ms))
 		rc = 1;
 	return rc;
 }

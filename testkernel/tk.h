@@ -236,4 +236,9 @@ struct tk_tick_opts {
 /* The tick comparison and the wake latency; nonzero when a run failed. */
 int tk_tick_main(const struct tk_tick_opts *o);
 
+/* --- the block benchmark mode (blkbench-mode.c) -------------------------------- */
+
+/* selftests/blk-bench.c's runs on xvda, ms each; nonzero when one failed. */
+int tk_blkbench_main(unsigned int ms);
+
 #endif /* TK_H */
