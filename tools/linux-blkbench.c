@@ -172,16 +172,19 @@ static void open_device(void)
 static void setup_buffers(void)
 {
 	unsigned int i;
-	size_t k;
+	size_t k, len;
 
+	/* Slot 0 serves the 1 MiB runs (one transfer at a time). */
 	for (i = 0; i < QD_MAX; i++) {
-		int rc = posix_memalign(&bufs[i], 4096, SEQ_BS);
+		int rc;
 
+		len = i ? RAND_BS : SEQ_BS;
+		rc = posix_memalign(&bufs[i], 4096, len);
 		if (rc)
-			failed("posix_memalign %u bytes: %s", SEQ_BS,
+			failed("posix_memalign %zu bytes: %s", len,
 			       strerror(rc));
 		/* Patterned, so writes are not all zeroes. */
-		for (k = 0; k < SEQ_BS / sizeof(uint64_t); k++)
+		for (k = 0; k < len / sizeof(uint64_t); k++)
 			((uint64_t *)bufs[i])[k] = 0x6a09e667f3bcc908ULL ^
 						   (i << 24 | k);
 	}
@@ -230,6 +233,7 @@ static void one_run(const struct run *r, uint64_t run_ns)
 	double s;
 
 	rng = 0x853c49e6748fea9bULL;
+	/* Popped last-pushed first: a QD 1 run uses slot 0, the 1 MiB one. */
 	for (i = 0; i < r->qd; i++)
 		free_slots[nfree++] = r->qd - 1 - i;
 	t0 = now_ns();
