@@ -7,6 +7,8 @@
  * loop device), and prints the same lines:
  *
  *   blkbench: linux run=NAME bs=BYTES qd=N ops=N ns=N iops=X mbps=X
+ *   blkbench: linux detail run=NAME requests=N upcalls=N busy=X% sys=X%
+ *             steal=X%
  *   ...
  *   blkbench: linux done            (or: blkbench: linux failed WHY)
  *
@@ -19,7 +21,13 @@
  * (io_setup, io_submit, io_getevents; no libaio).  Each run issues for MS
  * milliseconds, then waits for what is in flight; ops counts completed
  * transfers, ns runs from the first submission to the last completion,
- * iops = ops / s, mbps = bytes / s / 1e6.
+ * iops = ops / s, mbps = bytes / s / 1e6.  The detail line, like the test
+ * kernel's: requests the device completed (/sys/block/DEV/stat, reads +
+ * writes, after the block layer's splits and merges), interrupts of
+ * xen-blkfront's event channels (/proc/interrupts lines naming blkif or
+ * vbd), and the share of all CPUs' time that was busy, in the kernel, and
+ * stolen by Xen (/proc/stat) over the run; -1 where not available (a
+ * regular file, no /proc).
  *
  *   linux-blkbench [-t MS] [-r NAME] [DEVICE]
  *
@@ -47,6 +55,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +84,7 @@ static const struct run runs[] = {
 
 static const char *dev_path = "/dev/xvda";
 static uint64_t dev_bytes;
+static char sys_stat[64]; /* /sys/dev/block/MAJ:MIN/stat of a device */
 static int dev_fd = -1;
 static aio_context_t aio_ctx;
 static void *bufs[QD_MAX];
@@ -156,6 +166,10 @@ static void open_device(void)
 		if (ioctl(dev_fd, BLKGETSIZE64, &dev_bytes))
 			failed("ioctl BLKGETSIZE64 %s: %s", dev_path,
 			       strerror(errno));
+		/* /sys/block/NAME/stat of a whole disk (xvda). */
+		snprintf(sys_stat, sizeof(sys_stat),
+			 "/sys/dev/block/%u:%u/stat", major(st.st_rdev),
+			 minor(st.st_rdev));
 	} else if (S_ISREG(st.st_mode)) {
 		dev_bytes = (uint64_t)st.st_size;
 	} else {
@@ -225,13 +239,122 @@ static void submit(const struct run *r, unsigned int slot, uint64_t off)
 		       off, rc < 0 ? strerror(errno) : "not submitted");
 }
 
+/* Counters around a run, for the detail line. */
+struct snap {
+	long long requests;
+	long long upcalls;
+	long long cpu[8]; /* user nice system idle iowait irq softirq steal */
+};
+
+static long long dev_requests(void)
+{
+	unsigned long long v[5];
+	long long n = -1;
+	FILE *f;
+
+	if (!*sys_stat)
+		return -1;
+	f = fopen(sys_stat, "r");
+	if (!f)
+		return -1;
+	/* reads merges sectors ticks writes ... */
+	if (fscanf(f, "%llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4]) == 5)
+		n = (long long)(v[0] + v[4]);
+	fclose(f);
+	return n;
+}
+
+static long long blkif_irqs(void)
+{
+	char line[1024];
+	long long n = -1;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (!strstr(line, "blkif") && !strstr(line, "vbd"))
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			continue;
+		if (n < 0)
+			n = 0;
+		/* The per-CPU counts follow the "NN:" label. */
+		for (p++;; p = end) {
+			long long c = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			n += c;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static void take_snap(struct snap *s)
+{
+	FILE *f = fopen("/proc/stat", "r");
+
+	s->requests = dev_requests();
+	s->upcalls = blkif_irqs();
+	memset(s->cpu, 0, sizeof(s->cpu));
+	s->cpu[3] = -1;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &s->cpu[0],
+		   &s->cpu[1], &s->cpu[2], &s->cpu[3], &s->cpu[4], &s->cpu[5],
+		   &s->cpu[6], &s->cpu[7]) != 8)
+		s->cpu[3] = -1;
+	fclose(f);
+}
+
+static void print_detail(const struct run *r, const struct snap *a,
+			 const struct snap *b)
+{
+	long long d[8], total = 0;
+	char busy[16] = "-1", sys[16] = "-1", steal[16] = "-1";
+	unsigned int i;
+
+	if (a->cpu[3] >= 0 && b->cpu[3] >= 0) {
+		for (i = 0; i < 8; i++) {
+			d[i] = b->cpu[i] - a->cpu[i];
+			total += d[i];
+		}
+		if (total > 0) {
+			snprintf(busy, sizeof(busy), "%.1f%%",
+				 100.0 * (double)(total - d[3] - d[4] - d[7]) /
+					 (double)total);
+			snprintf(sys, sizeof(sys), "%.1f%%",
+				 100.0 * (double)(d[2] + d[5] + d[6]) /
+					 (double)total);
+			snprintf(steal, sizeof(steal), "%.1f%%",
+				 100.0 * (double)d[7] / (double)total);
+		}
+	}
+	printf("blkbench: linux detail run=%s requests=%lld upcalls=%lld busy=%s sys=%s steal=%s\n",
+	       r->name,
+	       a->requests >= 0 && b->requests >= 0 ?
+		       b->requests - a->requests :
+		       -1,
+	       a->upcalls >= 0 && b->upcalls >= 0 ? b->upcalls - a->upcalls :
+						    -1,
+	       busy, sys, steal);
+}
+
 static void one_run(const struct run *r, uint64_t run_ns)
 {
+	struct snap s0, s1;
 	struct io_event ev[QD_MAX];
 	unsigned int free_slots[QD_MAX], nfree = 0, inflight = 0, i;
 	uint64_t t0, t1, deadline, ops = 0, seq_off = 0;
 	double s;
 
+	take_snap(&s0);
 	rng = 0x853c49e6748fea9bULL;
 	/* Popped last-pushed first: a QD 1 run uses slot 0, the 1 MiB one. */
 	for (i = 0; i < r->qd; i++)
@@ -276,6 +399,7 @@ static void one_run(const struct run *r, uint64_t run_ns)
 		}
 	}
 	t1 = now_ns();
+	take_snap(&s1);
 	if (!ops)
 		failed("run=%s: no transfer completed", r->name);
 	s = (double)(t1 - t0) / 1e9;
@@ -283,6 +407,7 @@ static void one_run(const struct run *r, uint64_t run_ns)
 	       " iops=%.1f mbps=%.2f\n",
 	       r->name, r->bs, r->qd, ops, t1 - t0, (double)ops / s,
 	       (double)ops * r->bs / s / 1e6);
+	print_detail(r, &s0, &s1);
 	fflush(stdout);
 }
 
