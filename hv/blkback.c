@@ -84,6 +84,7 @@ struct hv_blkback {
 	 * never held across an event channel call, see bb_connect()).
 	 */
 	bool kick, stop;
+	bool polling; /* a worker watches req_prod (cfg.poll_us) */
 
 	pthread_t workers[BB_MAX_WORKERS];
 	unsigned int nr_workers;
@@ -540,6 +541,56 @@ static unsigned int bb_take(struct hv_blkback *bb, struct bb_item **batch)
 	return n;
 }
 
+static uint64_t bb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * cfg.poll_us: out of work, one worker watches req_prod (without lock)
+ * before the final check arms req_event.  True when the frontend produced
+ * past what had been consumed when the watch began.
+ */
+static bool bb_poll(struct hv_blkback *bb)
+{
+	const blkif_sring_t *s = bb->ring.sring;
+	RING_IDX seen = bb->ring.req_cons;
+	uint64_t until;
+	bool got = false;
+
+	if (!bb->cfg.poll_us || bb->polling || !bb->connected || !bb->serving ||
+	    bb->stop)
+		return false;
+	bb->polling = true;
+	pthread_mutex_unlock(&bb->lock);
+	until = bb_now_ns() + bb->cfg.poll_us * 1000ULL;
+	do {
+		/* Acquire: the requests below req_prod are written. */
+		if (bb_read_idx(&s->req_prod) != seen) {
+			got = true;
+			break;
+		}
+		__builtin_ia32_pause();
+	} while (bb_now_ns() < until);
+	pthread_mutex_lock(&bb->lock);
+	bb->polling = false;
+	if (got)
+		bb->st.poll_hits++;
+	/* The ring may be unmapped now (bb_wait_poller). */
+	pthread_cond_broadcast(&bb->wcond);
+	return got;
+}
+
+/* Under lock, not connected: no worker reads the ring's pages any more. */
+static void bb_wait_poller(struct hv_blkback *bb)
+{
+	while (bb->polling)
+		pthread_cond_wait(&bb->wcond, &bb->lock);
+}
+
 static void *bb_worker(void *arg)
 {
 	struct hv_blkback *bb = arg;
@@ -554,6 +605,8 @@ static void *bb_worker(void *arg)
 		bb_consume(bb, false);
 		n = bb_take(bb, batch);
 		if (!n) {
+			if (bb_poll(bb))
+				continue;
 			/* Out of work: re-arm req_event and look once more. */
 			if (bb_consume(bb, true))
 				continue;
@@ -633,6 +686,7 @@ static int bb_connect(struct hv_blkback *bb, const uint32_t *refs,
 	if (rc) {
 		pthread_mutex_lock(&bb->lock);
 		bb->connected = false;
+		bb_wait_poller(bb);
 		bb_unmap_ring(bb);
 		pthread_mutex_unlock(&bb->lock);
 	}
@@ -659,7 +713,7 @@ static void bb_disconnect(struct hv_blkback *bb)
 	was = bb->connected;
 	bb->connected = false;
 	pthread_cond_broadcast(&bb->wcond);
-	while (bb->in_progress)
+	while (bb->in_progress || bb->polling)
 		pthread_cond_wait(&bb->wcond, &bb->lock);
 	port = bb->port;
 	pthread_mutex_unlock(&bb->lock);

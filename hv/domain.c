@@ -234,6 +234,11 @@ void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f)
 			 __ATOMIC_RELAXED);
 }
 
+void hv_domain_set_halt_poll_ns(struct hv_domain *d, uint64_t ns)
+{
+	__atomic_store_n(&d->halt_poll_ns, ns, __ATOMIC_RELAXED);
+}
+
 /* Every counter is a uint64_t: copy them all, each with a relaxed load. */
 void hv_domain_get_stats(struct hv_domain *d, struct hv_domain_stats *st)
 {

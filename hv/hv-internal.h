@@ -230,6 +230,7 @@ struct hv_domain {
 
 	int shutdown_code;	      /* atomic; -1 = running */
 	struct hv_faults faults;      /* atomic fields */
+	uint64_t halt_poll_ns;	      /* atomic; hv_domain_set_halt_poll_ns */
 	struct hv_domain_stats stats; /* relaxed atomic counters */
 	struct hv_gnttab *gnttab;     /* gnttab.c */
 	void *guest;		      /* atomic pointer */

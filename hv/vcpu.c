@@ -218,6 +218,32 @@ static bool hv_events_need_delivery(struct hv_vcpu *v)
 }
 
 /*
+ * hv_domain_set_halt_poll_ns(): spin while v->blocked stays set, up to the
+ * domain's halt_poll_ns, the block's deadline and the vCPU's own
+ * singleshot deadline (the sleep below handles those).
+ */
+static void hv_vcpu_halt_poll(struct hv_vcpu *v, uint64_t deadline_ns)
+{
+	uint64_t ns =
+		__atomic_load_n(&v->domain->halt_poll_ns, __ATOMIC_RELAXED);
+	uint64_t until, ss;
+
+	if (!ns)
+		return;
+	until = hv_now_ns() + ns;
+	ss = hv_vcpu_sshot_deadline(v);
+	if (ss && ss < until)
+		until = ss;
+	if (deadline_ns && deadline_ns < until)
+		until = deadline_ns;
+	while (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST) &&
+	       hv_now_ns() < until)
+		__builtin_ia32_pause();
+	if (!__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST))
+		hv_stat_inc(v->domain, halt_poll_hits);
+}
+
+/*
  * Sleep while v->blocked stays set; deadline (system time) 0 = none.
  * False on timeout.  The vCPU is descheduled meanwhile: its periodic
  * timer stops and its runstate is blocked (time.c).
@@ -228,6 +254,7 @@ static bool hv_vcpu_sleep(struct hv_vcpu *v, uint64_t deadline_ns)
 	struct timespec ts;
 
 	hv_vcpu_switch_out(v);
+	hv_vcpu_halt_poll(v, deadline_ns);
 	/*
 	 * FUTEX_WAIT returns at once unless blocked is still 1, so a wakeup
 	 * between the caller's check and this wait is not lost.

@@ -691,6 +691,9 @@ static struct blk_run blk_runs[] = {
 #define NR_BLK_RUNS (sizeof(blk_runs) / sizeof(blk_runs[0]))
 
 static unsigned int opt_blk_ops = 40000;
+static unsigned int opt_blk_poll_us;
+static unsigned int opt_blk_workers;
+static unsigned int opt_blk_halt_poll_us;
 static double blk_memcpy_ns_per_op;
 static bool blk_done_ok;
 
@@ -837,6 +840,11 @@ static enum xt_result blk_case(void)
 	c.nr_workers = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (c.nr_workers < 2 || c.nr_workers > 8)
 		c.nr_workers = c.nr_workers < 2 ? 2 : 8;
+	if (opt_blk_workers)
+		c.nr_workers = opt_blk_workers;
+	c.poll_us = opt_blk_poll_us;
+	hv_domain_set_halt_poll_ns(hv_guest_domain(),
+				   opt_blk_halt_poll_us * 1000ULL);
 	bb = hv_blkback_create(&c, &err);
 	dev = xl_blkfront_alloc(51712);
 	if (!bb || !dev)
@@ -868,6 +876,7 @@ static enum xt_result blk_case(void)
 	res = XT_PASS;
 	blk_done_ok = true;
 out:
+	hv_domain_set_halt_poll_ns(hv_guest_domain(), 0);
 	if (bb)
 		hv_blkback_disconnect(bb);
 	xl_blkfront_free(dev);
@@ -915,7 +924,9 @@ static int usage(const char *prog)
 		"          --time-only | --callgrind-case fifo|2l PORTS]\n"
 		"          [--rounds N] [--samples N] [--time-samples N] "
 		"[--idle-ms MS]\n"
-		"          [--idle-timer-ms MS] [--blk-only] [--blk-ops N]\n",
+		"          [--idle-timer-ms MS] [--blk-only] [--blk-ops N]\n"
+		"          [--blk-poll-us US] [--blk-halt-poll-us US]\n"
+		"          [--blk-workers N]\n",
 		prog);
 	return 2;
 }
@@ -943,6 +954,13 @@ int main(int argc, char **argv)
 			timing = false;
 		} else if (!strcmp(argv[a], "--blk-ops") && a + 1 < argc) {
 			opt_blk_ops = strtoul(argv[++a], NULL, 0);
+		} else if (!strcmp(argv[a], "--blk-poll-us") && a + 1 < argc) {
+			opt_blk_poll_us = strtoul(argv[++a], NULL, 0);
+		} else if (!strcmp(argv[a], "--blk-halt-poll-us") &&
+			   a + 1 < argc) {
+			opt_blk_halt_poll_us = strtoul(argv[++a], NULL, 0);
+		} else if (!strcmp(argv[a], "--blk-workers") && a + 1 < argc) {
+			opt_blk_workers = strtoul(argv[++a], NULL, 0);
 		} else if (!strcmp(argv[a], "--latency-only")) {
 			consume = false;
 			timing = false;

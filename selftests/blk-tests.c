@@ -661,6 +661,35 @@ static enum xt_result blk_qd32_ring1(void)
 	return with_env(b_qd32, NULL, &c, 0, false);
 }
 
+/*
+ * A poll-mode backend (poll_us): a worker out of work watches the ring, so
+ * requests are found without kicks; the same accounting as above holds.
+ */
+static enum xt_result b_qd32_poll(struct env *e, void *arg)
+{
+	struct hv_blkback_stats bs;
+	enum xt_result r = b_qd32(e, arg);
+
+	if (r != XT_PASS)
+		return r;
+	hv_blkback_get_stats(e->bb, &bs);
+	xt_log("%llu watches found requests, %llu kicks for %llu requests",
+	       (unsigned long long)bs.poll_hits, (unsigned long long)bs.kicks,
+	       (unsigned long long)bs.requests);
+	XT_ASSERT(bs.poll_hits > 0);
+	return XT_PASS;
+}
+
+static enum xt_result blk_qd32_poll(void)
+{
+	struct hv_blkback_config c = { .delay_max_us = 200,
+				       .max_ring_order = 4,
+				       .nr_workers = 4,
+				       .poll_us = 500 };
+
+	return with_env(b_qd32_poll, NULL, &c, 4, false);
+}
+
 /* --- hostile backend ----------------------------------------------------------------------- */
 
 enum hmode {
@@ -884,6 +913,10 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 
 static const struct hv_blkback_config hostile_cfg = { .delay_max_us = 300,
 						      .max_ring_order = 0 };
+/* The same with a worker watching the ring while the backend restarts. */
+static const struct hv_blkback_config hostile_poll_cfg = { .delay_max_us = 300,
+							   .max_ring_order = 0,
+							   .poll_us = 2000 };
 
 #define HOSTILE(name, mode, xs)                                       \
 	static enum xt_result blk_hostile_##name(void)                \
@@ -900,6 +933,12 @@ HOSTILE(bad_rsp_prod, H_BAD_PROD, false)
 HOSTILE(closing, H_CLOSING, true)
 HOSTILE(restart, H_RESTART, true)
 
+static enum xt_result blk_hostile_restart_poll(void)
+{
+	return with_env(b_hostile, (void *)(uintptr_t)H_RESTART,
+			&hostile_poll_cfg, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -915,6 +954,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(barrier_order, 1, 0),
 	BT(qd32_2vcpu, 2, 0),
 	BT(qd32_ring1, 2, 0),
+	BT(qd32_poll, 2, 0),
 	BT(hostile_id_out_of_range, 1, 0),
 	BT(hostile_id_not_in_flight, 1, 0),
 	BT(hostile_dup_response, 1, 0),
@@ -922,6 +962,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(hostile_bad_rsp_prod, 1, 0),
 	BT(hostile_closing, 1, XT_F_XENSTORE),
 	BT(hostile_restart, 1, XT_F_XENSTORE),
+	BT(hostile_restart_poll, 1, XT_F_XENSTORE),
 };
 
 const unsigned int xt_blk_nr_tests =

@@ -353,17 +353,12 @@ static unsigned int open_port_bound(void)
  * clockevent (a vCPU blocked with no timer in Xen and nothing pending is
  * a lost wakeup).  Racy snapshots: the other vCPUs are not stopped.
  */
-static void timeout_dump(const struct tk_regs *r)
+static void vcpus_dump(void)
 {
 	static const char *const mb[] = { "idle", "posted", "running", "done" };
 	uint64_t now = xl_clock_now();
 	unsigned int cpu;
 
-	xt_log("runner: vCPU 0 at rip %llx rflags %llx; now %llu ns; %llu "
-	       "interrupts between sti and hlt",
-	       (unsigned long long)r->rip, (unsigned long long)r->rflags,
-	       (unsigned long long)now,
-	       (unsigned long long)tk_idle_shadow_misses());
 	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
 		struct vcpu_info *vi = xl_os_vcpu_info(cpu);
 		struct xl_clock_state cs;
@@ -386,6 +381,16 @@ static void timeout_dump(const struct tk_regs *r)
 		       cs.armed ? (long long)(cs.armed - now) : 0,
 		       cs.idle ? "; in idle" : "");
 	}
+}
+
+static void timeout_dump(const struct tk_regs *r)
+{
+	xt_log("runner: vCPU 0 at rip %llx rflags %llx; now %llu ns; %llu "
+	       "interrupts between sti and hlt",
+	       (unsigned long long)r->rip, (unsigned long long)r->rflags,
+	       (unsigned long long)xl_clock_now(),
+	       (unsigned long long)tk_idle_shadow_misses());
+	vcpus_dump();
 }
 
 void tk_watchdog_fired(const struct tk_regs *r)
@@ -424,6 +429,11 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	tk_lapic_timer((uint64_t)xr.timeout_s * 1000000000ULL);
 
 	r = t->fn();
+	/* A failure on real Xen is seldom seen twice: keep what it left. */
+	if (r == XT_FAIL && !xr.quiet) {
+		xt_log("runner: %s failed; the vCPUs now:", t->name);
+		vcpus_dump();
+	}
 
 	/* Work a test started and never waited for. */
 	for (cpu = 1; cpu < xt_nr_vcpus(); cpu++) {

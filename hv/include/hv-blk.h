@@ -69,6 +69,14 @@ struct hv_blkback_config {
 	/* Each request waits a random 0 .. delay_max_us before it is done
 	 * (flushes excepted), so completions come out of order. */
 	unsigned int delay_max_us;
+	/*
+	 * A worker out of work watches req_prod this long before it re-arms
+	 * req_event and sleeps (one worker at a time): a poll-mode backend,
+	 * as vhost-user or SPDK run theirs.  Meanwhile the frontend sees no
+	 * req_event to pass, so it sends no kick.  0: never polls (Linux
+	 * xen-blkback's way).
+	 */
+	unsigned int poll_us;
 };
 
 /*
@@ -115,6 +123,7 @@ struct hv_blkback_stats {
 	uint64_t connects;     /* rings mapped */
 	uint64_t disconnects;
 	uint64_t map_errors; /* grant maps that failed */
+	uint64_t poll_hits;  /* cfg.poll_us: watches that found requests */
 	unsigned int nr_victims;
 	uint64_t victims[HV_BLK_MAX_VICTIMS]; /* ids of the victims */
 	uint64_t victim_ops[HV_BLK_MAX_VICTIMS];

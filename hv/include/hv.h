@@ -79,6 +79,7 @@ struct hv_domain_stats {
 	uint64_t kicks_wake;		 /* vCPU woken from SCHEDOP_block */
 	uint64_t blocks;		 /* SCHEDOP_block that slept */
 	uint64_t block_not_slept;	 /* SCHEDOP_block with events pending */
+	uint64_t halt_poll_hits;	 /* blocks woken while halt polling */
 	uint64_t fifo_link_retries;	 /* set_link compare-exchange retries */
 	uint64_t fifo_lost_queue_change; /* "lost event (too many queue changes)" */
 	uint64_t fifo_new_heads;	 /* READY set for a new queue head */
@@ -101,6 +102,13 @@ uint16_t hv_domain_id(const struct hv_domain *d);
 unsigned int hv_domain_nr_vcpus(const struct hv_domain *d);
 int hv_domain_set_max_evtchns(struct hv_domain *d, unsigned int max);
 void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f);
+/*
+ * Halt polling, as KVM's halt_poll_ns: a vCPU that blocks (SCHEDOP_block,
+ * SCHEDOP_poll) first spins up to ns for its wakeup before it sleeps.  A
+ * wakeup that comes meanwhile costs no thread switch.  Timing only: Xen's
+ * semantics are unchanged.  0 (the default): sleep at once, as Xen does.
+ */
+void hv_domain_set_halt_poll_ns(struct hv_domain *d, uint64_t ns);
 void hv_domain_get_stats(struct hv_domain *d, struct hv_domain_stats *st);
 /* SCHEDOP_shutdown reason, or -1 while running. */
 int hv_domain_shutdown_reason(const struct hv_domain *d);
