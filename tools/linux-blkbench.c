@@ -29,10 +29,11 @@
  * stolen by Xen (/proc/stat) over the run; -1 where not available (a
  * regular file, no /proc).
  *
- *   linux-blkbench [-t MS] [-r NAME] [DEVICE]
+ *   linux-blkbench [-t MS] [-r NAME] [-c CPU] [DEVICE]
  *
  *   -t MS    milliseconds of issuing per run (default: $BLK_MS, else 3000)
  *   -r NAME  only this run (repeatable; default: all six in order)
+ *   -c CPU   run on this CPU only (sched_setaffinity; default: anywhere)
  *   DEVICE   default /dev/xvda; a regular file works too (for testing)
  *
  * Built static (gcc -static -O2, `make out/linux-blkbench`) so it runs in
@@ -42,6 +43,7 @@
  * usage.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/aio_abi.h>
@@ -416,24 +418,26 @@ static void usage(FILE *f)
 	unsigned int i;
 
 	fprintf(f,
-		"usage: linux-blkbench [-t MS] [-r NAME]... [DEVICE]\n"
+		"usage: linux-blkbench [-t MS] [-c CPU] [-r NAME]... [DEVICE]\n"
 		"  -t MS    milliseconds of issuing per run (default $BLK_MS, else 3000)\n"
+		"  -c CPU   run on this CPU only\n"
 		"  -r NAME  only this run (repeatable):");
 	for (i = 0; i < NR_RUNS; i++)
 		fprintf(f, " %s", runs[i].name);
 	fprintf(f, "\n  DEVICE   default /dev/xvda\n");
 }
 
-static unsigned long parse_ms(const char *s, const char *what)
+static unsigned long parse_num(const char *s, const char *what,
+			       unsigned long min, unsigned long max)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || !v || v > 3600000) {
-		fprintf(stderr, "linux-blkbench: %s: not 1..3600000 ms: '%s'\n",
-			what, s);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "linux-blkbench: %s: not %lu..%lu: '%s'\n",
+			what, min, max, s);
 		exit(2);
 	}
 	return v;
@@ -445,14 +449,17 @@ int main(int argc, char **argv)
 	unsigned long ms = 3000;
 	const char *env = getenv("BLK_MS");
 	unsigned int i;
-	int c;
+	int c, cpu = -1;
 
 	if (env && *env)
-		ms = parse_ms(env, "BLK_MS");
-	while ((c = getopt(argc, argv, "ht:r:")) != -1) {
+		ms = parse_num(env, "BLK_MS", 1, 3600000);
+	while ((c = getopt(argc, argv, "ht:r:c:")) != -1) {
 		switch (c) {
+		case 'c':
+			cpu = (int)parse_num(optarg, "-c", 0, CPU_SETSIZE - 1);
+			break;
 		case 't':
-			ms = parse_ms(optarg, "-t");
+			ms = parse_num(optarg, "-t", 1, 3600000);
 			break;
 		case 'r':
 			for (i = 0; i < NR_RUNS; i++)
@@ -482,10 +489,20 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		dev_path = argv[optind];
 
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			failed("sched_setaffinity(CPU %d): %s", cpu,
+			       strerror(errno));
+	}
 	open_device();
 	setup_buffers();
-	printf("blkbench: linux device=%s bytes=%" PRIu64 " blk_ms=%lu\n",
-	       dev_path, dev_bytes, ms);
+	printf("blkbench: linux device=%s bytes=%" PRIu64
+	       " blk_ms=%lu cpu=%d\n",
+	       dev_path, dev_bytes, ms, cpu);
 	fflush(stdout);
 	for (i = 0; i < NR_RUNS; i++)
 		if (!any || pick[i])
