@@ -152,6 +152,11 @@ out/linux-blkbench: tools/linux-blkbench.c
 	@mkdir -p out
 	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
 
+# The HVM test domUs' writer to Xen's debug port 0xe9 (tools/xen-hvm).
+out/xen-hvm-e9: tools/xen-hvm-e9.c
+	@mkdir -p out
+	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
+
 # The libFuzzer harnesses (fuzz/*-fuzz.c, clang; fuzz/Makefile), each for
 # FUZZ_TIME seconds; make check runs each for 20 s (run-checks part fuzz).
 FUZZ_TIME ?= 60
@@ -186,7 +191,7 @@ FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c
 	testkernel/*.h testkernel/include/*.h blkfront-lite/*.h)
 
 FORMAT_FILES += $(wildcard fuzz/*.c)
-FORMAT_FILES += tools/linux-blkbench.c
+FORMAT_FILES += tools/linux-blkbench.c tools/xen-hvm-e9.c
 
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
 FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h

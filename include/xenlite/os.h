@@ -142,12 +142,12 @@ enum xl_trace_point {
 	XL_TRACE_EVENT_SENT,	/* port, -, - */
 	XL_TRACE_UPCALL_ENTER,	/* -, vcpu, - */
 	XL_TRACE_UPCALL_EXIT,	/* -, vcpu, events handled */
-	XL_TRACE_EVENT_HANDLED, /* port, priority, vcpu */
+	XL_TRACE_EVENT_HANDLED, /* port, vcpu, - */
 	XL_TRACE_EVENT_STRAY,	/* port, vcpu, - : pending with no handler */
 	XL_TRACE_TIMER_ARMED,	/* -, vcpu, deadline ns */
 	XL_TRACE_TIMER_FIRED,	/* -, vcpu, lateness ns */
-	XL_TRACE_BLOCK_ENTER,	/* -, vcpu, - */
-	XL_TRACE_BLOCK_LEAVE,	/* -, vcpu, - */
+	XL_TRACE_BLOCK_ENTER,	/* -, vcpu, 0 block / 1 poll */
+	XL_TRACE_BLOCK_LEAVE,	/* -, vcpu, 0 block / 1 poll */
 	XL_TRACE_NR
 };
 void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
