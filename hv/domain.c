@@ -232,6 +232,8 @@ void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f)
 			 f ? f->spurious_upcall_permille : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->faults.timer_early_ns, f ? f->timer_early_ns : 0,
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&d->faults.drop_kicks, f ? f->drop_kicks : 0,
+			 __ATOMIC_RELAXED);
 }
 
 void hv_domain_set_halt_poll_ns(struct hv_domain *d, uint64_t ns)

@@ -176,13 +176,14 @@ struct hv_vcpu {
 	pthread_mutex_t lock;
 	bool alive;
 
-	int up;		      /* VCPUOP_is_up (atomic) */
-	int blocked;	      /* _VPF_blocked (atomic) */
-	int poked;	      /* hv_vcpu_poke() not yet consumed (atomic) */
-	int in_hv;	      /* nesting depth inside hv (atomic) */
-	int kick_outstanding; /* a kick signal not yet handled (atomic) */
-	int poll_evtchn;      /* SCHEDOP_poll: -1 any, 0 none, else port */
-	uint64_t rng;	      /* fault injection (own thread only) */
+	int up;		       /* VCPUOP_is_up (atomic) */
+	int blocked;	       /* _VPF_blocked (atomic) */
+	int poked;	       /* hv_vcpu_poke() not yet consumed (atomic) */
+	int in_hv;	       /* nesting depth inside hv (atomic) */
+	int kick_outstanding;  /* a kick signal not yet handled (atomic) */
+	uint64_t kick_sent_ns; /* when it was sent (atomic) */
+	int poll_evtchn;       /* SCHEDOP_poll: -1 any, 0 none, else port */
+	uint64_t rng;	       /* fault injection (own thread only) */
 
 	pthread_rwlock_t virq_lock;
 	uint32_t virq_to_evtchn[NR_VIRQS]; /* atomic */
@@ -286,6 +287,17 @@ int hv_sched_domain_init(struct hv_domain *d);
 void hv_sched_domain_stop(struct hv_domain *d);
 void hv_sched_domain_destroy(struct hv_domain *d);
 void hv_vcpu_signal(struct hv_vcpu *v);
+/*
+ * A kick signal unanswered for HV_KICK_RESEND_NS is sent again (the timer
+ * thread watches): ThreadSanitizer's runtime was measured to swallow one
+ * now and then (1 run in ~200 of time/sshot_past under TSan).
+ * hv_vcpu_kick_resend_at(): when v's is due (0: none outstanding).
+ */
+#define HV_KICK_RESEND_NS 10000000ULL
+uint64_t hv_vcpu_kick_resend_at(struct hv_vcpu *v);
+void hv_vcpu_resend_kick(struct hv_vcpu *v);
+/* Wake the timer thread by at (under timer_lock; time.c). */
+void hv_time_watch(struct hv_domain *d, uint64_t at);
 
 /* gnttab.c */
 struct hv_gnttab;

@@ -228,6 +228,13 @@ wake:
 	pthread_cond_signal(&d->timer_cond);
 }
 
+void hv_time_watch(struct hv_domain *d, uint64_t at)
+{
+	pthread_mutex_lock(&d->timer_lock);
+	hv_timer_kick(d, at);
+	pthread_mutex_unlock(&d->timer_lock);
+}
+
 /*
  * vcpu_periodic_timer_work_locked(): an event if a period has passed since
  * the last one, then the timer set for last + period.  Returns whether an
@@ -399,8 +406,8 @@ void hv_vcpu_time_stop(struct hv_vcpu *v)
 static void *hv_timer_thread(void *arg)
 {
 	struct hv_domain *d = arg;
-	struct hv_vcpu *due[HV_MAX_VCPUS];
-	unsigned int i, n;
+	struct hv_vcpu *due[HV_MAX_VCPUS], *resend[HV_MAX_VCPUS];
+	unsigned int i, n, nr;
 
 	pthread_mutex_lock(&d->timer_lock);
 	while (!d->timer_exit) {
@@ -408,9 +415,16 @@ static void *hv_timer_thread(void *arg)
 		struct timespec ts;
 
 		n = 0;
+		nr = 0;
 		for (i = 0; i < d->nr_vcpus; i++) {
 			struct hv_vtime *vt = &d->vcpus[i].vtime;
+			uint64_t ks = hv_vcpu_kick_resend_at(&d->vcpus[i]);
 			bool fire = false;
+
+			if (ks && ks <= now)
+				resend[nr++] = &d->vcpus[i];
+			else if (ks && (!first || ks < first))
+				first = ks;
 
 			uint64_t ss = __atomic_load_n(&vt->sshot_deadline,
 						      __ATOMIC_ACQUIRE);
@@ -431,10 +445,12 @@ static void *hv_timer_thread(void *arg)
 			    (!first || vt->periodic_next < first))
 				first = vt->periodic_next;
 		}
-		if (n) {
+		if (n || nr) {
 			pthread_mutex_unlock(&d->timer_lock);
 			for (i = 0; i < n; i++)
 				hv_send_timer_event(due[i]);
+			for (i = 0; i < nr; i++)
+				hv_vcpu_resend_kick(resend[i]);
 			pthread_mutex_lock(&d->timer_lock);
 			continue;
 		}

@@ -148,6 +148,18 @@ bool hv_vcpu_unblock(struct hv_vcpu *v)
 	return true;
 }
 
+/* Take one from a fault counter (hv_faults.drop_kicks): true if taken. */
+static bool hv_fault_take(unsigned int *n)
+{
+	unsigned int c = __atomic_load_n(n, __ATOMIC_RELAXED);
+
+	while (c &&
+	       !__atomic_compare_exchange_n(n, &c, c - 1, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return c != 0;
+}
+
 void hv_vcpu_signal(struct hv_vcpu *v)
 {
 	struct hv_domain *d = v->domain;
@@ -158,10 +170,39 @@ void hv_vcpu_signal(struct hv_vcpu *v)
 		return; /* one signal in flight is enough */
 	pthread_mutex_lock(&v->lock);
 	if (v->alive) {
-		pthread_kill(v->thread, HV_KICK_SIGNAL);
+		uint64_t now = hv_now_ns();
+
+		__atomic_store_n(&v->kick_sent_ns, now, __ATOMIC_SEQ_CST);
+		if (hv_fault_take(&d->faults.drop_kicks))
+			hv_stat_inc(d, kicks_dropped);
+		else
+			pthread_kill(v->thread, HV_KICK_SIGNAL);
 		hv_stat_inc(d, kicks_signal);
-	} else {
-		__atomic_store_n(&v->kick_outstanding, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&v->lock);
+		hv_time_watch(d, now + HV_KICK_RESEND_NS);
+		return;
+	}
+	__atomic_store_n(&v->kick_outstanding, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&v->lock);
+}
+
+uint64_t hv_vcpu_kick_resend_at(struct hv_vcpu *v)
+{
+	if (!__atomic_load_n(&v->kick_outstanding, __ATOMIC_SEQ_CST))
+		return 0;
+	return __atomic_load_n(&v->kick_sent_ns, __ATOMIC_SEQ_CST) +
+	       HV_KICK_RESEND_NS;
+}
+
+void hv_vcpu_resend_kick(struct hv_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->alive &&
+	    __atomic_load_n(&v->kick_outstanding, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&v->kick_sent_ns, hv_now_ns(),
+				 __ATOMIC_SEQ_CST);
+		pthread_kill(v->thread, HV_KICK_SIGNAL);
+		hv_stat_inc(v->domain, kicks_resent);
 	}
 	pthread_mutex_unlock(&v->lock);
 }

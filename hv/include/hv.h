@@ -67,6 +67,12 @@ struct hv_faults {
 	 * assume a VIRQ_TIMER that comes "early" leaves its timer armed.
 	 */
 	uint64_t timer_early_ns;
+	/*
+	 * The next drop_kicks kick signals are lost (marked sent, never sent):
+	 * what ThreadSanitizer's runtime did now and then.  hv must send them
+	 * again (HV_KICK_RESEND_NS), as hardware never loses an interrupt.
+	 */
+	unsigned int drop_kicks;
 };
 
 /* Counters, for tests and benchmarks (monotonic, per domain). */
@@ -75,12 +81,14 @@ struct hv_domain_stats {
 	uint64_t sends;
 	uint64_t set_pending; /* evtchn_port_set_pending calls */
 	uint64_t upcalls_delivered;
-	uint64_t kicks_signal;		 /* vCPU kicked by a signal */
-	uint64_t kicks_wake;		 /* vCPU woken from SCHEDOP_block */
-	uint64_t blocks;		 /* SCHEDOP_block that slept */
-	uint64_t block_not_slept;	 /* SCHEDOP_block with events pending */
-	uint64_t halt_poll_hits;	 /* blocks woken while halt polling */
-	uint64_t fifo_link_retries;	 /* set_link compare-exchange retries */
+	uint64_t kicks_signal;	    /* vCPU kicked by a signal */
+	uint64_t kicks_resent;	    /* ... sent again, unanswered for 10 ms */
+	uint64_t kicks_dropped;	    /* ... lost on purpose (hv_faults) */
+	uint64_t kicks_wake;	    /* vCPU woken from SCHEDOP_block */
+	uint64_t blocks;	    /* SCHEDOP_block that slept */
+	uint64_t block_not_slept;   /* SCHEDOP_block with events pending */
+	uint64_t halt_poll_hits;    /* blocks woken while halt polling */
+	uint64_t fifo_link_retries; /* set_link compare-exchange retries */
 	uint64_t fifo_lost_queue_change; /* "lost event (too many queue changes)" */
 	uint64_t fifo_new_heads;	 /* READY set for a new queue head */
 	uint64_t timer_events;		 /* VIRQ_TIMER sent by a vCPU timer */
