@@ -511,7 +511,7 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 {
 	char *sel[32], *excl[32];
 	bool list = false;
-	unsigned int s, i, n = 0, idx = 0;
+	unsigned int s, i, n = 0, idx = 0, rep, repeat = 1;
 	int a, nsel = 0, nexcl = 0;
 
 	for (a = 1; a < argc; a++) {
@@ -521,12 +521,16 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 			xr.verbose = true;
 		else if (!strcmp(argv[a], "-t") && a + 1 < argc)
 			xr.timeout_s = to_uint(argv[++a]);
+		else if (!strcmp(argv[a], "-r") && a + 1 < argc)
+			repeat = to_uint(argv[++a]);
 		else if (!strcmp(argv[a], "-x") && a + 1 < argc &&
 			 nexcl < (int)(sizeof(excl) / sizeof(excl[0])))
 			excl[nexcl++] = argv[++a];
 		else if (nsel < (int)(sizeof(sel) / sizeof(sel[0])))
 			sel[nsel++] = argv[a];
 	}
+	if (!repeat)
+		repeat = 1;
 	for (s = 0; s < nr_suites; s++)
 		for (i = 0; i < suites[s].nr; i++)
 			if (selected(&suites[s].tests[i], nsel, sel))
@@ -540,56 +544,60 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 		return 0;
 	}
 	passed = failed = skipped = 0;
-	emit("TAP version 13\n1..%u\n", n);
-	for (s = 0; s < nr_suites; s++) {
-		for (i = 0; i < suites[s].nr; i++) {
-			const struct xt_test *t = &suites[s].tests[i];
-			enum xt_result r;
+	/* -r N: the selection N times over (a soak for rare failures). */
+	emit("TAP version 13\n1..%u\n", n * repeat);
+	for (rep = 0; rep < repeat; rep++)
+		for (s = 0; s < nr_suites; s++) {
+			for (i = 0; i < suites[s].nr; i++) {
+				const struct xt_test *t = &suites[s].tests[i];
+				enum xt_result r;
 
-			if (!selected(t, nsel, sel))
-				continue;
-			idx++;
-			if (nexcl && selected(t, nexcl, excl)) {
-				skipped++;
-				emit("ok %u %s # SKIP excluded (-x)\n", idx,
-				     t->name);
-				continue;
-			}
-			if (!(t->backends & xt_backend())) {
-				skipped++;
-				emit("ok %u %s # SKIP not on %s\n", idx,
-				     t->name, xt_backend_name());
-				continue;
-			}
-			if (t->min_vcpus > xt_nr_vcpus()) {
-				skipped++;
-				emit("ok %u %s # SKIP needs %u vCPUs\n", idx,
-				     t->name, t->min_vcpus);
-				continue;
-			}
-			if (t->needs_peer && !xt_have_peer()) {
-				skipped++;
-				emit("ok %u %s # SKIP needs a peer domain\n",
-				     idx, t->name);
-				continue;
-			}
-			r = run_one(idx, t);
-			if (r == XT_PASS) {
-				passed++;
-				emit("ok %u %s\n", idx, t->name);
-			} else if (r == XT_SKIP) {
-				skipped++;
-				emit("ok %u %s # SKIP %s\n", idx, t->name,
-				     xr.skip_reason[0] ? xr.skip_reason :
-							 "skipped");
-			} else {
-				failed++;
-				emit("not ok %u %s\n", idx, t->name);
-				if (xr.quiet)
-					xt_log("%s failed", t->name);
+				if (!selected(t, nsel, sel))
+					continue;
+				idx++;
+				if (nexcl && selected(t, nexcl, excl)) {
+					skipped++;
+					emit("ok %u %s # SKIP excluded (-x)\n",
+					     idx, t->name);
+					continue;
+				}
+				if (!(t->backends & xt_backend())) {
+					skipped++;
+					emit("ok %u %s # SKIP not on %s\n", idx,
+					     t->name, xt_backend_name());
+					continue;
+				}
+				if (t->min_vcpus > xt_nr_vcpus()) {
+					skipped++;
+					emit("ok %u %s # SKIP needs %u vCPUs\n",
+					     idx, t->name, t->min_vcpus);
+					continue;
+				}
+				if (t->needs_peer && !xt_have_peer()) {
+					skipped++;
+					emit("ok %u %s # SKIP needs a peer domain\n",
+					     idx, t->name);
+					continue;
+				}
+				r = run_one(idx, t);
+				if (r == XT_PASS) {
+					passed++;
+					emit("ok %u %s\n", idx, t->name);
+				} else if (r == XT_SKIP) {
+					skipped++;
+					emit("ok %u %s # SKIP %s\n", idx,
+					     t->name,
+					     xr.skip_reason[0] ?
+						     xr.skip_reason :
+						     "skipped");
+				} else {
+					failed++;
+					emit("not ok %u %s\n", idx, t->name);
+					if (xr.quiet)
+						xt_log("%s failed", t->name);
+				}
 			}
 		}
-	}
 	summary();
 	return failed ? 1 : 0;
 }
