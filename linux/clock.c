@@ -214,9 +214,15 @@ static int xlk_idle_enter(struct cpuidle_device *dev,
 	return index;
 }
 
+/*
+ * No .owner: cpuidle takes a reference on the driver's owner for every CPU
+ * device it registers (__cpuidle_register_device), and drops it only at
+ * cpuidle_unregister(), which runs in our module exit; with an owner the
+ * module could never be unloaded (rmmod: EAGAIN, refcnt = the CPUs).
+ * cpuidle_unregister() itself waits until no CPU is in our state.
+ */
 static struct cpuidle_driver xlk_idle_driver = {
 	.name = XLK_NAME,
-	.owner = THIS_MODULE,
 	.states = {
 		{
 			.name = "XENBLOCK",
