@@ -176,13 +176,22 @@ static enum xt_result time_sshot_fires(void)
 {
 	struct tmr m = { 0 };
 	struct xl_clock_stats st;
+	unsigned long flags;
+	bool armed;
 	uint64_t dl;
 
 	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
 	xl_timer_setup(&m.t, tmr_fn, &m);
+	/*
+	 * Delivery masked: under nested TCG 2 ms can pass before the next
+	 * line, and the timer must still be armed when it is looked at.
+	 */
+	flags = xl_os_irq_save();
 	dl = xl_clock_now() + 2 * MS;
 	XT_ASSERT_EQ(xl_timer_arm(&m.t, dl), 0);
-	XT_ASSERT(xl_timer_armed(&m.t));
+	armed = xl_timer_armed(&m.t);
+	xl_os_irq_restore(flags);
+	XT_ASSERT(armed);
 	XT_ASSERT(xt_wait_until(tmr_fired, &m, XT_EVENT_TIMEOUT_NS));
 	xt_sleep_ns(XT_SETTLE_NS);
 	XT_ASSERT_EQ(XT_LOAD(&m.fired), 1);
@@ -255,36 +264,49 @@ static uint32_t order_log[8], order_len;
 
 static void order_fn(struct xl_timer *t)
 {
-	order_log[order_len++] = (uint32_t)(uintptr_t)t->data;
+	/* A timer run twice must not write past the log. */
+	if (order_len < 8)
+		order_log[order_len] = (uint32_t)(uintptr_t)t->data;
+	order_len++;
 }
 
 static bool order_done(void *arg)
 {
-	return XT_LOAD(&order_len) == 8;
+	return XT_LOAD(&order_len) >= 8;
 }
 
 static enum xt_result time_sshot_heap_order(void)
 {
 	static const unsigned int at[8] = { 7, 3, 5, 1, 8, 2, 6, 4 };
 	struct xl_timer t[8];
+	unsigned long flags;
 	uint64_t base;
 	unsigned int i;
+	int rc = 0;
 
 	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
 	order_len = 0;
+	/*
+	 * All armed with delivery masked: under nested TCG arming eight
+	 * timers took longer than 2 ms, and the first ones ran before the
+	 * rest were armed (measured: "first tags 3 7 5").
+	 */
+	flags = xl_os_irq_save();
 	base = xl_clock_now() + 2 * MS;
 	for (i = 0; i < 8; i++) {
 		xl_timer_setup(&t[i], order_fn, (void *)(uintptr_t)at[i]);
-		XT_ASSERT_EQ(xl_timer_arm(&t[i], base + at[i] * MS), 0);
+		rc |= xl_timer_arm(&t[i], base + at[i] * MS);
 	}
 	/* Re-arming moves a timer: the one at 8 ms goes first, as tag 0. */
 	t[4].data = (void *)(uintptr_t)0;
-	XT_ASSERT_EQ(xl_timer_arm(&t[4], base), 0);
+	rc |= xl_timer_arm(&t[4], base);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
 	if (!xt_wait_until(order_done, NULL, XT_EVENT_TIMEOUT_NS)) {
 		struct xl_clock_state cs;
 
 		xl_clock_get_state(xl_os_vcpu_id(), &cs);
-		xt_log("%u of 8 fired (first tags %u %u %u); %u still armed, "
+		xt_log("%u of 8 ran (first tags %u %u %u); %u still armed, "
 		       "the first %lld ns from now; Xen's singleshot %lld ns",
 		       XT_LOAD(&order_len), order_log[0], order_log[1],
 		       order_log[2], cs.nr_timers,
@@ -297,6 +319,8 @@ static enum xt_result time_sshot_heap_order(void)
 			xl_timer_cancel(&t[i]);
 		return XT_FAIL;
 	}
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&order_len), 8);
 	for (i = 0; i < 8; i++)
 		XT_ASSERT_EQ(order_log[i], i);
 	return XT_PASS;
@@ -685,39 +709,50 @@ static void poll_on(void *arg)
 /*
  * How far Xen's NOW() may run ahead of the guest's pvclock when Xen's
  * poll_timer fires (timer_softirq_action, xen/common/timer.c; the same
- * skew docs/time-and-idle.md measured for VIRQ_TIMER).
+ * skew docs/time-and-idle.md describes for VIRQ_TIMER).  Measured on Xen
+ * 4.17 under nested QEMU TCG: 1.5, 2.2 and 2.7 ms in 40 polls of 20 ms
+ * (tools/xen-run domu -r 40 time/poll).  A poll that ignored its timeout
+ * would come back the whole 20 ms early.
  */
-#define POLL_CLOCK_SKEW_NS (1 * MS)
+#define POLL_CLOCK_SKEW_NS (5 * MS)
+#define POLL_MAX_RETURNS 100000
 
 /*
  * Poll a port that nothing sends on until the absolute timeout, as a
- * caller would: SCHEDOP_poll also returns 0 early when an event is sent to
- * the vCPU (on HVM/PVH, vcpu_mark_events_pending -> vcpu_kick ->
- * vcpu_unblock, xen/arch/x86/hvm/irq.c) and when Xen's clock reaches the
- * timeout before the guest's does.  Each early return needs one of those
- * two reasons; one with neither fails.
+ * caller would, again after each early return: SCHEDOP_poll also returns
+ * 0 early when an event is sent to the vCPU (on HVM/PVH,
+ * vcpu_mark_events_pending -> vcpu_kick -> vcpu_unblock,
+ * xen/arch/x86/hvm/irq.c) and when Xen's clock reaches the timeout before
+ * the guest's does (then each poll again returns at once, Xen's timer
+ * being in its past, until the guest's clock gets there too).  Each early
+ * return needs one of those two reasons; one with neither fails.
  */
 static enum xt_result poll_until_timeout(struct poll_arg *pa, uint64_t timeout)
 {
-	unsigned int i;
-	uint64_t early;
+	unsigned int i, upcalls = 0;
+	uint64_t early, first_early = 0;
 
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < POLL_MAX_RETURNS; i++) {
 		pa->timeout = timeout;
 		poll_on(pa);
 		XT_ASSERT_EQ(pa->rc, 0);
 		if (pa->t1 >= timeout)
-			return XT_PASS;
+			break;
 		early = timeout - pa->t1;
-		xt_log("poll %u returned %llu ns before its timeout, upcall %s",
-		       i, (unsigned long long)early,
-		       pa->upcall_pending ? "pending" : "not pending");
-		XT_ASSERT(pa->upcall_pending || early <= POLL_CLOCK_SKEW_NS);
-		if (!pa->upcall_pending)
-			return XT_PASS;
+		if (!i)
+			first_early = early;
+		upcalls += pa->upcall_pending;
+		XT_ASSERT_MSG(pa->upcall_pending || early <= POLL_CLOCK_SKEW_NS,
+			      "poll %u returned %llu ns before its timeout, "
+			      "no upcall pending",
+			      i, (unsigned long long)early);
 	}
-	xt_log("8 early returns, each with an upcall pending");
-	return XT_FAIL;
+	XT_ASSERT_MSG(i < POLL_MAX_RETURNS, "%u early returns", i);
+	if (i)
+		xt_log("%u early returns (%u with an upcall pending), the first "
+		       "%llu ns before the timeout",
+		       i, upcalls, (unsigned long long)first_early);
+	return XT_PASS;
 }
 
 static bool poll_started(void *arg)
