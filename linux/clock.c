@@ -12,7 +12,13 @@
  * device is CLOCK_EVT_FEAT_PERIODIC; the kernel's tick must come every
  * 1/HZ s, so the core timer is re-armed on exact 1/HZ boundaries and runs
  * at the first VIRQ_TIMER at or after each (several in a row when N < HZ),
- * so jiffies advance at HZ whatever N is.  Xen stops the periodic timer of
+ * so jiffies advance at HZ whatever N is.  The device is also
+ * CLOCK_EVT_FEAT_ONESHOT: once the kernel's tick is in oneshot mode
+ * (high-resolution timers, NO_HZ: any kernel past boot), the tick core
+ * never hands a CPU to a periodic-only device (tick_check_preferred), and
+ * the LAPIC timer would keep the tick.  In oneshot state set_next_event
+ * arms the core timer, which runs at the first periodic VIRQ_TIMER at or
+ * after its deadline: a oneshot device with 1/N s granularity.  Xen stops the periodic timer of
  * a blocked vCPU (sched/core.c), which is why the idle state is needed in
  * that mode: xl_idle_halt() arms the singleshot timer for the next tick.
  *
@@ -165,9 +171,9 @@ static long clock_up(void *unused)
 		       cpu);
 		return rc;
 	}
-	features = clock_cfg.mode == XL_CLOCK_PERIODIC ?
-			   CLOCK_EVT_FEAT_PERIODIC :
-			   CLOCK_EVT_FEAT_ONESHOT;
+	features = CLOCK_EVT_FEAT_ONESHOT;
+	if (clock_cfg.mode == XL_CLOCK_PERIODIC)
+		features |= CLOCK_EVT_FEAT_PERIODIC;
 	xl_timer_setup(&c->timer, xlk_tick, c);
 	c->ced = (struct clock_event_device){
 		.name = XLK_NAME,
