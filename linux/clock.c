@@ -26,10 +26,15 @@
  * timer hypercalls act on the calling vCPU, and the tick core binds a new
  * device only on its own CPU (tick_check_new_device).
  *
- * Unload: the cpuidle driver goes first (cpuidle_unregister waits until no
- * CPU is in our state), then clockevents_unbind_device() hands each CPU's
- * tick back to the best remaining device (the LAPIC timer we replaced),
- * then the core's timers and VIRQ ports are released on each CPU.
+ * Unload: clockevents_unbind_device() first hands each CPU's tick back to
+ * the best remaining device (the LAPIC timer we replaced), then the
+ * cpuidle driver goes (cpuidle_unregister waits until no CPU is in our
+ * state), then the core's timers and VIRQ ports are released on each CPU.
+ * In that order because in periodic mode only our idle state keeps the
+ * tick of an idle vCPU (Xen stops the periodic timer of a blocked vCPU):
+ * with the idle state gone and the tick still ours, a CPU idling in
+ * Linux's hlt got no tick, and the synchronize_rcu() in
+ * cpuidle_unregister() waited for good (rmmod hung).
  */
 #define pr_fmt(fmt) "xenlite: " fmt
 
@@ -303,9 +308,6 @@ void xlk_clock_fini(void)
 	unsigned int cpu;
 	int rc;
 
-	if (idle_registered)
-		cpuidle_unregister(&xlk_idle_driver);
-	idle_registered = false;
 	for_each_online_cpu(cpu)
 	{
 		struct xlk_clock *c = per_cpu_ptr(&xlk_clock, cpu);
@@ -317,6 +319,14 @@ void xlk_clock_fini(void)
 				       cpu, rc);
 			c->registered = false;
 		}
+	}
+	if (idle_registered)
+		cpuidle_unregister(&xlk_idle_driver);
+	idle_registered = false;
+	for_each_online_cpu(cpu)
+	{
+		struct xlk_clock *c = per_cpu_ptr(&xlk_clock, cpu);
+
 		if (c->core_up)
 			work_on_cpu(cpu, clock_down, NULL);
 	}
