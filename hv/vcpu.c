@@ -173,11 +173,16 @@ void hv_vcpu_signal(struct hv_vcpu *v)
 		uint64_t now = hv_now_ns();
 
 		__atomic_store_n(&v->kick_sent_ns, now, __ATOMIC_SEQ_CST);
+		/*
+		 * Counted before the signal: its handler may deliver, and a
+		 * test read the stats, before a count after it (kicks_resent
+		 * read 0 after a resent kick had delivered, hv/kick_lost).
+		 */
+		hv_stat_inc(d, kicks_signal);
 		if (hv_fault_take(&d->faults.drop_kicks))
 			hv_stat_inc(d, kicks_dropped);
 		else
 			pthread_kill(v->thread, HV_KICK_SIGNAL);
-		hv_stat_inc(d, kicks_signal);
 		pthread_mutex_unlock(&v->lock);
 		hv_time_watch(d, now + HV_KICK_RESEND_NS);
 		return;
@@ -201,8 +206,8 @@ void hv_vcpu_resend_kick(struct hv_vcpu *v)
 	    __atomic_load_n(&v->kick_outstanding, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&v->kick_sent_ns, hv_now_ns(),
 				 __ATOMIC_SEQ_CST);
+		hv_stat_inc(v->domain, kicks_resent); /* before: see above */
 		pthread_kill(v->thread, HV_KICK_SIGNAL);
-		hv_stat_inc(v->domain, kicks_resent);
 	}
 	pthread_mutex_unlock(&v->lock);
 }

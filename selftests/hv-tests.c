@@ -343,9 +343,22 @@ static enum xt_result timer_early_periodic(void)
  * code while vCPU 1 sends it an IPI whose kick is dropped; hv must send
  * the signal again, and the event arrives.
  */
+struct kick_send {
+	evtchn_port_t port;
+	uint32_t go; /* vCPU 0 is back in guest code: send */
+};
+
+static bool kick_go(void *arg)
+{
+	return XT_LOAD(&((struct kick_send *)arg)->go) != 0;
+}
+
 static void kick_send(void *arg)
 {
-	xl_evtchn_send(*(evtchn_port_t *)arg);
+	struct kick_send *k = arg;
+
+	xt_wait_until(kick_go, k, XT_EVENT_TIMEOUT_NS);
+	xl_evtchn_send(k->port);
 }
 
 static bool rec_seen(void *arg)
@@ -358,13 +371,22 @@ static enum xt_result kick_lost(void)
 	struct hv_faults f = { .drop_kicks = 1 };
 	struct hv_domain_stats st;
 	struct xt_rec r = { 0 };
-	evtchn_port_t p;
+	struct kick_send k = { 0 };
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
-	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &k.port), 0);
 	hv_domain_set_faults(hv_guest_domain(), &f);
-	xt_run_on(1, kick_send, &p);
+	/*
+	 * vCPU 0 must be in guest code, and stay there, from the send on:
+	 * xt_start_on() pokes vCPU 1 through hv (a send while vCPU 0 is
+	 * inside hv kicks nobody, and hv's return delivers), so vCPU 1
+	 * sends only on "go"; and not xt_run_on(), whose wait may poke
+	 * again.  Spinning on the handler's count never enters hv.
+	 */
+	xt_start_on(1, kick_send, &k);
+	XT_STORE(&k.go, 1);
 	XT_ASSERT(xt_wait_until(rec_seen, &r, XT_EVENT_TIMEOUT_NS));
+	xt_wait_on(1);
 	hv_domain_set_faults(hv_guest_domain(), NULL);
 	hv_domain_get_stats(hv_guest_domain(), &st);
 	xt_log("kick signals %llu, dropped %llu, sent again %llu",
