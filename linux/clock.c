@@ -26,6 +26,11 @@
  * timer hypercalls act on the calling vCPU, and the tick core binds a new
  * device only on its own CPU (tick_check_new_device).
  *
+ * Load: the core's clock comes up on each CPU (and must deliver a probe
+ * VIRQ_TIMER), then the idle state, then the clockevents: in periodic mode
+ * a CPU whose tick is ours must never idle in Linux's hlt, so periodic
+ * mode also refuses idle=0 and fails when the idle state cannot register.
+ *
  * Unload: clockevents_unbind_device() first hands each CPU's tick back to
  * the best remaining device (the LAPIC timer we replaced), then the
  * cpuidle driver goes (cpuidle_unregister waits until no CPU is in our
@@ -161,7 +166,6 @@ static long clock_up(void *unused)
 {
 	unsigned int cpu = smp_processor_id();
 	struct xlk_clock *c = this_cpu_ptr(&xlk_clock);
-	unsigned int features;
 	int rc;
 
 	rc = xl_clock_init(&clock_cfg);
@@ -176,6 +180,15 @@ static long clock_up(void *unused)
 		       cpu);
 		return rc;
 	}
+	return 0;
+}
+
+static long clock_register(void *unused)
+{
+	unsigned int cpu = smp_processor_id();
+	struct xlk_clock *c = this_cpu_ptr(&xlk_clock);
+	unsigned int features;
+
 	features = CLOCK_EVT_FEAT_ONESHOT;
 	if (clock_cfg.mode == XL_CLOCK_PERIODIC)
 		features |= CLOCK_EVT_FEAT_PERIODIC;
@@ -259,6 +272,18 @@ int xlk_clock_init(unsigned int periodic_hz, bool idle)
 		       periodic_hz);
 		return -EINVAL;
 	}
+	/*
+	 * Xen stops the periodic timer of a blocked vCPU (sched/core.c,
+	 * vcpu_block -> ... stop_timer(&v->periodic_timer) in
+	 * vcpu_periodic_timer_work's callers): without our idle state, which
+	 * arms the singleshot timer for the next tick, a vCPU idling in
+	 * Linux's hlt would get no tick and no timer at all.
+	 */
+	if (periodic_hz && !idle) {
+		pr_err("periodic_hz=%u needs idle=1: Xen stops the periodic timer of a blocked vCPU, and only the XENBLOCK idle state re-arms it\n",
+		       periodic_hz);
+		return -EINVAL;
+	}
 	clock_cfg = (struct xl_clock_config){
 		.mode = periodic_hz ? XL_CLOCK_PERIODIC : XL_CLOCK_SINGLESHOT,
 		.hz = periodic_hz,
@@ -271,12 +296,35 @@ int xlk_clock_init(unsigned int periodic_hz, bool idle)
 			continue;
 		rc = (int)work_on_cpu(cpu, clock_up, NULL);
 		if (rc)
-			break;
+			goto fail;
 		cpumask_set_cpu(cpu, &clock_cpus);
 	}
-	if (rc) {
-		xlk_clock_fini();
-		return rc;
+	/*
+	 * The idle state before the tick (the reverse of unload, and for the
+	 * same reason): in periodic mode a CPU whose tick is ours must never
+	 * idle in Linux's hlt.
+	 */
+	if (idle) {
+		xlk_idle_driver.cpumask = &clock_cpus;
+		rc = cpuidle_register(&xlk_idle_driver, NULL);
+		if (rc && periodic_hz) {
+			pr_err("cpuidle_register: %d (another cpuidle driver?): periodic mode needs the XENBLOCK idle state\n",
+			       rc);
+			goto fail;
+		}
+		if (rc)
+			/* Not fatal: Linux's idle (hlt) blocks in Xen too. */
+			pr_warn("cpuidle_register: %d (another cpuidle driver?): no xenlite idle state\n",
+				rc);
+		else
+			idle_registered = true;
+		rc = 0;
+	}
+	for_each_cpu(cpu, &clock_cpus)
+	{
+		rc = (int)work_on_cpu(cpu, clock_register, NULL);
+		if (rc)
+			goto fail;
 	}
 	pr_info("clockevent '%s' %s on CPUs %*pbl\n", XLK_NAME,
 		periodic_hz ? "periodic" : "singleshot (tickless)",
@@ -284,23 +332,13 @@ int xlk_clock_init(unsigned int periodic_hz, bool idle)
 	if (periodic_hz)
 		pr_info("periodic: Xen timer %u Hz, kernel tick %u Hz\n",
 			periodic_hz, HZ);
-	if (!idle) {
-		if (periodic_hz)
-			pr_warn("idle=0 with a periodic tick: a blocked vCPU gets no tick from Xen's periodic timer\n");
-		return 0;
-	}
-	xlk_idle_driver.cpumask = &clock_cpus;
-	rc = cpuidle_register(&xlk_idle_driver, NULL);
-	if (rc) {
-		/* Not fatal: Linux's idle (hlt) blocks in Xen too. */
-		pr_warn("cpuidle_register: %d (another cpuidle driver?): no xenlite idle state\n",
-			rc);
-		return 0;
-	}
-	idle_registered = true;
-	pr_info("idle state XENBLOCK on CPUs %*pbl\n",
-		cpumask_pr_args(&clock_cpus));
+	if (idle_registered)
+		pr_info("idle state XENBLOCK on CPUs %*pbl\n",
+			cpumask_pr_args(&clock_cpus));
 	return 0;
+fail:
+	xlk_clock_fini();
+	return rc;
 }
 
 void xlk_clock_fini(void)
