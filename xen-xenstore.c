@@ -20,6 +20,7 @@
  */
 #include <stdarg.h>
 
+#include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
@@ -38,6 +39,7 @@ struct xs_req {
 	uint32_t reply_len;
 	int err;
 	uint32_t done; /* atomic */
+	bool orphan;   /* the sender timed out: completion frees it */
 	unsigned int cpu;
 };
 
@@ -442,6 +444,12 @@ static void xs_complete_locked(struct xs_req *r, int err)
 	unsigned int cpu = r->cpu;
 
 	xs_unlink_inflight_locked(r);
+	if (r->orphan) {
+		/* Its sender gave up (xs_wait): nobody to wake. */
+		xs.st.stale++;
+		xs_req_free(r);
+		return;
+	}
 	r->err = err;
 	xl_xchg32(&r->done, 1);
 	/* r may be freed from here on. */
@@ -768,6 +776,114 @@ static bool xs_req_done(void *arg)
 	return xl_read32(&r->done) != 0;
 }
 
+/* xl_xs_set_timeout(); 0: wait for good.  Outside xs: init clears xs. */
+static uint64_t xs_timeout_ns = XL_XS_TIMEOUT_DEFAULT_NS;
+
+void xl_xs_set_timeout(uint64_t timeout_ns)
+{
+	xl_write64(&xs_timeout_ns, timeout_ns);
+}
+
+uint64_t xl_xs_get_timeout(void)
+{
+	return xl_read64(&xs_timeout_ns);
+}
+
+struct xs_wait {
+	struct xs_req *r;
+	uint64_t deadline;
+};
+
+static bool xs_wait_done(void *arg)
+{
+	struct xs_wait *w = arg;
+
+	return xs_req_done(w->r) || xl_clock_now() >= w->deadline;
+}
+
+static void xs_wait_timer_fn(struct xl_timer *t)
+{
+	(void)t; /* the upcall that ran this ends the block */
+}
+
+/*
+ * Without the core's clock (no xl_clock_init(), so no timer to end a
+ * block at the deadline): SCHEDOP_poll on the store port and this vCPU's
+ * wake-up IPI, with the deadline as its timeout.  Delivery is masked
+ * around the check and the poll, so an event raised after the check
+ * stays pending and ends the poll (Xen's do_poll checks the ports after
+ * it marks the vCPU polling, xen/common/sched/core.c); the upcall then
+ * runs when delivery is unmasked.
+ */
+static void xs_poll_until(struct xs_wait *w)
+{
+	unsigned int cpu = xl_os_vcpu_id(), n = 0;
+	evtchn_port_t ports[2];
+	unsigned long flags;
+
+	ports[n++] = xs.port;
+	if (cpu < xs.nr_cpus && xs.ipi[cpu])
+		ports[n++] = xs.ipi[cpu];
+	for (;;) {
+		flags = xl_os_irq_save();
+		if (xs_wait_done(w)) {
+			xl_os_irq_restore(flags);
+			return;
+		}
+		/* Refused (never seen): wait for any upcall, as without a
+		 * timeout, rather than spin to the deadline. */
+		if (xl_idle_poll(ports, n, w->deadline) < 0)
+			xl_idle_halt();
+		xl_os_irq_restore(flags);
+	}
+}
+
+/*
+ * Idle until r is done, or the timeout passes: then r is left to the
+ * pump as an orphan (its message, perhaps half in the ring, still goes
+ * out whole, so the framing holds; its reply, if one ever comes, is
+ * matched and dropped, so later requests still get their own) and the
+ * sender gets -XEN_ETIMEDOUT.  Without a clock timer (xl_clock_init() not
+ * run) any upcall ends a block and the deadline is checked then.
+ */
+static int xs_wait(struct xs_req *r)
+{
+	struct xs_wait w = { r, 0 };
+	uint64_t timeout = xl_read64(&xs_timeout_ns);
+	struct xl_timer t;
+	unsigned long flags;
+	bool armed, orphaned = false;
+
+	if (!timeout) {
+		xl_idle_until(xs_req_done, r);
+		return 0;
+	}
+	w.deadline = xl_clock_now() + timeout;
+	xl_timer_setup(&t, xs_wait_timer_fn, NULL);
+	armed = xl_timer_arm(&t, w.deadline) == 0;
+	if (armed) {
+		xl_idle_until(xs_wait_done, &w);
+		xl_timer_cancel(&t);
+	} else {
+		xs_poll_until(&w);
+	}
+	if (xs_req_done(r))
+		return 0;
+	flags = xs_lock();
+	if (!xs_req_done(r)) {
+		r->orphan = true;
+		xs.st.timeouts++;
+		orphaned = true;
+	}
+	xs_unlock(flags);
+	if (!orphaned)
+		return 0;
+	xl_err("xenstore: request %u (type %u) unanswered after %llu ms: "
+	       "giving up (-ETIMEDOUT)\n",
+	       r->req_id, r->type, (unsigned long long)(timeout / 1000000));
+	return -XEN_ETIMEDOUT;
+}
+
 /* Send a request and wait for its reply; *out owns the reply. */
 static int xs_talk(xl_xs_tx_t tx, uint32_t type, const struct xs_iov *iov,
 		   unsigned int niov, struct xs_req **out)
@@ -819,7 +935,8 @@ static int xs_talk(xl_xs_tx_t tx, uint32_t type, const struct xs_iov *iov,
 	if (notify)
 		xl_evtchn_send(xs.port);
 
-	xl_idle_until(xs_req_done, r);
+	if (xs_wait(r))
+		return -XEN_ETIMEDOUT; /* r is the pump's now */
 	/* done was read before the reply fields (xs_complete_locked()). */
 	xl_rmb();
 	rc = r->err;

@@ -850,6 +850,50 @@ static enum xt_result xs_ring_full(void)
 	return XT_PASS;
 }
 
+/*
+ * A xenstored that stops answering: with a 50 ms timeout the read fails
+ * with -XEN_ETIMEDOUT in about that time, not for good; once xenstored
+ * answers again, the late reply is dropped (stale) and the next requests
+ * get their own replies, the timed-out write having taken effect.
+ */
+static enum xt_result xs_timeout(void)
+{
+	uint64_t old = xl_xs_get_timeout(), t0, took;
+	struct xl_xs_stats s0, s1;
+	char buf[64];
+	size_t len;
+	int rc;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "to/a", "one"), 0);
+	xl_xs_get_stats(&s0);
+	xl_xs_set_timeout(50 * MS);
+	hv_xs_pause(hv_guest_domain(), true);
+	t0 = xt_now_ns();
+	rc = xl_xs_write(0, "to/a", "two");
+	took = xt_now_ns() - t0;
+	XT_ASSERT_EQ(rc, -XEN_ETIMEDOUT);
+	rc = xl_xs_read(0, "to/a", buf, sizeof(buf), &len);
+	xl_xs_set_timeout(old);
+	hv_xs_pause(hv_guest_domain(), false);
+	XT_ASSERT_EQ(rc, -XEN_ETIMEDOUT);
+	xt_log("write timed out after %llu us",
+	       (unsigned long long)(took / 1000));
+	XT_ASSERT(took >= 50 * MS && took < 5000 * MS);
+	/* The write went out and is done; the two late replies dropped. */
+	XT_ASSERT_EQ(xl_xs_read(0, "to/a", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 3);
+	XT_ASSERT(memcmp(buf, "two", 4) == 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "to/b", "three"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "to/b", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(memcmp(buf, "three", 6) == 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.timeouts - s0.timeouts, 2);
+	XT_ASSERT_EQ(s1.stale - s0.stale, 2);
+	XT_ASSERT_EQ(s1.bad_replies, s0.bad_replies);
+	return XT_PASS;
+}
+
 /* --- hostile xenstored ------------------------------------------------------------- */
 
 enum hmode { H_REQ_ID, H_LEN, H_UNTERM, H_PROD, H_TYPE };
@@ -1628,6 +1672,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/idle_wakeup", XT_HV, 2, false, xs_idle_wakeup, XS_F },
 	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
 	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
+	{ "xs/timeout", XT_HV, 1, false, xs_timeout, XS_F },
 	{ "xs/hostile_req_id", XT_HV, 1, false, xs_hostile_req_id, XS_F },
 	{ "xs/hostile_len", XT_HV, 1, false, xs_hostile_len, XS_F },
 	{ "xs/hostile_unterminated", XT_HV, 1, false, xs_hostile_unterminated,

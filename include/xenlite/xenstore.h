@@ -24,7 +24,8 @@
  * string as -XEN_E<name> (-XEN_ENOENT, -XEN_EACCES, -XEN_EAGAIN, ...),
  * -XEN_EIO for a bad reply, -XEN_E2BIG for a request over
  * XENSTORE_PAYLOAD_MAX, -XEN_ENOSPC when a caller's buffer is too small,
- * -XEN_ENODEV before xl_xs_init() or when the host has no xenstore.
+ * -XEN_ENODEV before xl_xs_init() or when the host has no xenstore,
+ * -XEN_ETIMEDOUT when no reply came within xl_xs_set_timeout()'s time.
  */
 #ifndef XENLITE_XENSTORE_H
 #define XENLITE_XENSTORE_H
@@ -44,6 +45,16 @@ typedef uint32_t xl_xs_tx_t;
  * IPI per vCPU to wake a vCPU whose reply another vCPU's upcall received.
  */
 int xl_xs_init(void);
+/*
+ * How long a request waits for its reply before it fails with
+ * -XEN_ETIMEDOUT (0: for good, as Linux's xenbus does).  The request is
+ * not taken back: it still goes out whole and its late reply is dropped
+ * (counted in stale).  A timed-out write or transaction may therefore
+ * still take effect.  Any context; takes effect for the next request.
+ */
+#define XL_XS_TIMEOUT_DEFAULT_NS 30000000000ULL /* 30 s */
+void xl_xs_set_timeout(uint64_t timeout_ns);
+uint64_t xl_xs_get_timeout(void);
 /* Fails requests still in flight with -XEN_ENODEV, closes the ports. */
 void xl_xs_fini(void);
 bool xl_xs_ready(void);
@@ -141,6 +152,7 @@ struct xl_xs_stats {
 	uint64_t resyncs;     /* framing errors: ring contents dropped */
 	uint64_t stale;	      /* replies for requests failed earlier */
 	uint64_t ring_waits;  /* times a sender found the ring full */
+	uint64_t timeouts;    /* requests given up (xl_xs_set_timeout) */
 };
 void xl_xs_get_stats(struct xl_xs_stats *st);
 
