@@ -272,22 +272,51 @@ static enum xt_result qd_round(struct xt_blk_env *e, struct qd *q,
 	return XT_PASS;
 }
 
+static void qd_free(struct qd *q)
+{
+	unsigned int i;
+
+	for (i = 0; i < QD; i++)
+		xl_os_free_page(q->page[i]);
+	xl_os_free(q);
+}
+
+/* QD pages, request i's holding the pattern for at(i) with seed(i). */
+static struct qd *qd_new(uint64_t (*at)(unsigned int),
+			 uint32_t (*seed)(unsigned int))
+{
+	struct qd *q = xl_os_zalloc(sizeof(*q));
+	unsigned int i, b;
+
+	if (!q)
+		return NULL;
+	for (i = 0; i < QD; i++) {
+		q->page[i] = xl_os_alloc_page();
+		if (!q->page[i]) {
+			qd_free(q);
+			return NULL;
+		}
+		for (b = 0; b < XL_PAGE_SIZE; b++)
+			((uint8_t *)q->page[i])[b] =
+				pattern(at(i) + b / SEC, b % SEC, seed(i));
+	}
+	return q;
+}
+
+static uint32_t qd_seed77(unsigned int i)
+{
+	(void)i;
+	return 77;
+}
+
 static enum xt_result qd_body(struct xt_blk_env *e)
 {
 	struct xl_blkfront_stats s0, s1;
-	struct qd *q = xl_os_zalloc(sizeof(*q));
-	enum xt_result r = XT_FAIL;
+	struct qd *q = qd_new(qd_apart, qd_seed77);
+	enum xt_result r;
 	unsigned int i, b;
 
 	XT_ASSERT(q);
-	for (i = 0; i < QD; i++) {
-		q->page[i] = xl_os_alloc_page();
-		if (!q->page[i])
-			goto out;
-		for (b = 0; b < XL_PAGE_SIZE; b++)
-			((uint8_t *)q->page[i])[b] =
-				pattern(8192 + 64 * i + b / SEC, b % SEC, 77);
-	}
 	xl_blkfront_get_stats(e->dev, &s0);
 	r = qd_round(e, q, XL_BLK_WRITE, qd_apart);
 	if (r != XT_PASS)
@@ -302,7 +331,7 @@ static enum xt_result qd_body(struct xt_blk_env *e)
 	for (i = 0; i < QD; i++)
 		for (b = 0; b < XL_PAGE_SIZE; b++)
 			if (((uint8_t *)q->page[i])[b] !=
-			    pattern(8192 + 64 * i + b / SEC, b % SEC, 77)) {
+			    pattern(qd_apart(i) + b / SEC, b % SEC, 77)) {
 				xt_log("request %u: byte %u is wrong", i, b);
 				goto out;
 			}
@@ -319,9 +348,7 @@ static enum xt_result qd_body(struct xt_blk_env *e)
 		       (unsigned long long)(s1.completed - s0.completed),
 		       (unsigned long long)(s1.eio - s0.eio));
 out:
-	for (i = 0; i < QD; i++)
-		xl_os_free_page(q->page[i]);
-	xl_os_free(q);
+	qd_free(q);
 	return r;
 }
 
@@ -347,6 +374,11 @@ static uint64_t qd_same(unsigned int i)
 	return OVERLAP_AT;
 }
 
+static uint32_t overlap_seed(unsigned int i)
+{
+	return 1000 + i;
+}
+
 /* Which write's pattern sector s of page p carries, or -1 (torn). */
 static int overlap_winner(const uint8_t *p, unsigned int s)
 {
@@ -355,7 +387,7 @@ static int overlap_winner(const uint8_t *p, unsigned int s)
 	for (w = 0; w < QD; w++) {
 		for (b = 0; b < SEC; b++)
 			if (p[s * SEC + b] !=
-			    pattern(OVERLAP_AT + s, b, 1000 + w))
+			    pattern(OVERLAP_AT + s, b, overlap_seed(w)))
 				break;
 		if (b == SEC)
 			return (int)w;
@@ -376,20 +408,12 @@ static int io_page(struct xt_blk_env *e, void *page, uint64_t sector)
 
 static enum xt_result overlap_body(struct xt_blk_env *e)
 {
-	struct qd *q = xl_os_zalloc(sizeof(*q));
+	struct qd *q = qd_new(qd_same, overlap_seed);
 	enum xt_result r = XT_FAIL;
-	unsigned int i, b;
+	unsigned int i;
 	int w, won[SPP];
 
 	XT_ASSERT(q);
-	for (i = 0; i < QD; i++) {
-		q->page[i] = xl_os_alloc_page();
-		if (!q->page[i])
-			goto out;
-		for (b = 0; b < XL_PAGE_SIZE; b++)
-			((uint8_t *)q->page[i])[b] = pattern(
-				OVERLAP_AT + b / SEC, b % SEC, 1000 + i);
-	}
 	for (i = 0; i < 4; i++) {
 		r = qd_round(e, q, XL_BLK_WRITE, qd_same);
 		if (r != XT_PASS)
@@ -413,9 +437,7 @@ static enum xt_result overlap_body(struct xt_blk_env *e)
 	       won[7]);
 	r = XT_PASS;
 out:
-	for (i = 0; i < QD; i++)
-		xl_os_free_page(q->page[i]);
-	xl_os_free(q);
+	qd_free(q);
 	return r;
 }
 
