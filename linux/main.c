@@ -56,6 +56,12 @@ static bool idle = true;
 module_param(idle, bool, 0444);
 MODULE_PARM_DESC(idle, "register the XENBLOCK cpuidle state");
 
+static bool clocksource = true;
+module_param(clocksource, bool, 0444);
+MODULE_PARM_DESC(
+	clocksource,
+	"register the pvclock clocksource 'xenlite' (the kernel's clock)");
+
 static struct {
 	struct pci_dev *pdev;
 	phys_addr_t shinfo_phys;
@@ -196,6 +202,9 @@ static int xlk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (rc)
 		teardown();
 	cpus_read_unlock();
+	/* Outside cpus_read_lock: a clocksource switch runs stop_machine(). */
+	if (!rc && clocksource && xlk_clocksource_init())
+		pr_warn("the kernel's clock stays where it was\n");
 	if (rc) {
 		pci_release_region(pdev, XEN_PLATFORM_MMIO_BAR);
 		pci_disable_device(pdev);
@@ -208,13 +217,15 @@ out:
 
 static void xlk_remove(struct pci_dev *pdev)
 {
+	/* First: timekeeping back on the previous clocksource. */
+	xlk_clocksource_fini();
 	cpus_read_lock();
 	teardown();
 	cpus_read_unlock();
 	pci_release_region(pdev, XEN_PLATFORM_MMIO_BAR);
 	pci_disable_device(pdev);
 	xlk.pdev = NULL;
-	pr_info("unloaded: ports closed, timers stopped, tick back on the previous clockevent\n");
+	pr_info("unloaded: ports closed, timers stopped, tick back on the previous clockevent, clock on the previous clocksource\n");
 }
 
 static const struct pci_device_id xlk_ids[] = {
