@@ -8,6 +8,8 @@
  * a command loop executing raw hypercalls and functions for the test).
  * The main thread is the watchdog: a test that does not finish in time is
  * reported "not ok ... # timeout" and the run ends with exit status 1.
+ * The options, the TAP output and the guest vCPU mailboxes are shared with
+ * the test kernel's runner (selftests/xt-runner.c); this file has the hooks.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,27 +29,19 @@
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
 
-#include "xt.h"
+#include "xt-runner.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 
-enum { MB_IDLE, MB_POSTED, MB_RUNNING, MB_DONE };
 enum { PC_NONE, PC_HC, PC_FN };
-
-/* A guest vCPU's work slot. */
-struct gmbox {
-	void (*fn)(void *);
-	void *arg;
-	int state;
-};
 
 /* A peer vCPU's command slot. */
 struct pmbox {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int state;
+	int state; /* XTR_MB_* */
 	int cmd;
 	unsigned int op;
 	unsigned long a1, a2, a3;
@@ -58,23 +52,18 @@ struct pmbox {
 
 static struct {
 	/* options */
-	unsigned int timeout_s;
 	unsigned int guest_vcpus, peer_vcpus;
-	bool quiet, verbose;
 
 	/* the test running now */
 	const struct xt_test *test;
 	struct hv_domain *guest, *peer;
 	int attached, quit, exited, done;
 	enum xt_result result;
-	char skip_reason[160];
-	struct gmbox g[HV_MAX_VCPUS];
 	struct pmbox p[HV_MAX_VCPUS];
 
 	pthread_mutex_t lock; /* done, output */
 	pthread_cond_t cond;
 } xr = {
-	.timeout_s = 60,
 	.guest_vcpus = 4,
 	.peer_vcpus = 8,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -83,48 +72,43 @@ static struct {
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* --- output ----------------------------------------------------------- */
+/* --- output: the hooks of selftests/xt-runner.h ------------------------- */
 
-static void vcomment(const char *prefix, const char *fmt, va_list ap)
+int xtr_host_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	char buf[1024], *line, *save = NULL;
+	return vsnprintf(buf, size, fmt, ap);
+}
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+void xtr_host_vprintf(const char *fmt, va_list ap)
+{
 	pthread_mutex_lock(&out_lock);
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		printf("# %s%s\n", prefix, line);
+	vprintf(fmt, ap);
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 }
 
-void xt_log(const char *fmt, ...)
+void xtr_host_vcomment(const char *file, int line, const char *fmt, va_list ap)
 {
-	va_list ap;
+	char buf[1024], prefix[128] = "", *l, *save = NULL;
 
-	va_start(ap, fmt);
-	vcomment("", fmt, ap);
-	va_end(ap);
+	if (file)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", file, line);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	pthread_mutex_lock(&out_lock);
+	for (l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		printf("# %s%s\n", prefix, l);
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
 }
 
-void xt_fail_msg(const char *file, int line, const char *fmt, ...)
-{
-	char prefix[128];
-	va_list ap;
-
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vcomment(prefix, fmt, ap);
-	va_end(ap);
-}
-
-void xt_skip_reason(const char *fmt, ...)
+void xtr_host_panic(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(xr.skip_reason, sizeof(xr.skip_reason), fmt, ap);
+	xtr_host_vcomment(NULL, 0, fmt, ap);
 	va_end(ap);
+	abort();
 }
 
 /* --- environment ------------------------------------------------------ */
@@ -147,13 +131,6 @@ unsigned int xt_nr_vcpus(void)
 domid_t xt_domid(void)
 {
 	return hv_domain_id(xr.guest);
-}
-
-int xt_core_init(const struct xl_evtchn_config *cfg)
-{
-	struct xl_evtchn_config def = { .nr_vcpus = xt_nr_vcpus() };
-
-	return xl_evtchn_init(cfg ? cfg : &def);
 }
 
 uint64_t xt_now_ns(void)
@@ -192,18 +169,9 @@ static void backoff(unsigned int *n)
 	(*n)++;
 }
 
-bool xt_wait_until(bool (*cond)(void *), void *arg, uint64_t timeout_ns)
+void xtr_host_relax(unsigned int *n)
 {
-	uint64_t end = xt_now_ns() + timeout_ns;
-	unsigned int n = 0;
-
-	for (;;) {
-		if (cond(arg))
-			return true;
-		if (xt_now_ns() > end)
-			return cond(arg);
-		backoff(&n);
-	}
+	backoff(n);
 }
 
 int xt_set_max_evtchns(unsigned int max)
@@ -220,90 +188,25 @@ int xt_set_no_fifo(bool no_fifo)
 
 /* --- guest vCPU work ---------------------------------------------------- */
 
-static unsigned int self_vcpu(void)
+unsigned int xtr_host_self(void)
 {
 	struct hv_vcpu *v = hv_current();
 
 	return v ? hv_vcpu_id(v) : ~0U;
 }
 
-static void poke_guest(unsigned int cpu)
+void xtr_host_poke(unsigned int cpu)
 {
 	hv_vcpu_poke(hv_domain_vcpu(xr.guest, cpu));
-}
-
-void xt_start_on(unsigned int cpu, void (*fn)(void *), void *arg)
-{
-	struct gmbox *m = &xr.g[cpu];
-
-	if (cpu == self_vcpu() || cpu >= xt_nr_vcpus()) {
-		xt_log("xt_start_on: bad vCPU %u (caller %u)", cpu,
-		       self_vcpu());
-		abort();
-	}
-	if (LOAD(&m->state) == MB_DONE)
-		STORE(&m->state, MB_IDLE);
-	if (LOAD(&m->state) != MB_IDLE) {
-		xt_log("xt_start_on: vCPU %u busy", cpu);
-		abort();
-	}
-	m->fn = fn;
-	m->arg = arg;
-	STORE(&m->state, MB_POSTED);
-	poke_guest(cpu);
-}
-
-void xt_wait_on(unsigned int cpu)
-{
-	struct gmbox *m = &xr.g[cpu];
-	unsigned int n = 0;
-	uint64_t repoke = xt_now_ns() + 1000000;
-
-	while (LOAD(&m->state) != MB_DONE) {
-		if (LOAD(&m->state) == MB_IDLE)
-			return;
-		/* A poke may land before the vCPU blocks: poke again while
-		 * the work is not picked up (cheap insurance). */
-		if (LOAD(&m->state) == MB_POSTED && xt_now_ns() > repoke) {
-			poke_guest(cpu);
-			repoke = xt_now_ns() + 1000000;
-		}
-		backoff(&n);
-	}
-	STORE(&m->state, MB_IDLE);
-}
-
-void xt_run_on(unsigned int cpu, void (*fn)(void *), void *arg)
-{
-	if (cpu == self_vcpu()) {
-		fn(arg);
-		return;
-	}
-	xt_start_on(cpu, fn, arg);
-	xt_wait_on(cpu);
 }
 
 /* Secondary guest vCPUs: idle in SCHEDOP_block until work or quit. */
 static void guest_secondary(unsigned int cpu)
 {
-	struct gmbox *m = &xr.g[cpu];
-	unsigned long flags;
-
 	while (!LOAD(&xr.attached) && !LOAD(&xr.quit))
 		usleep(100);
-	while (LOAD(&xr.attached) && !LOAD(&xr.quit)) {
-		flags = xl_os_irq_save();
-		/* Checked with delivery masked: a post after this point
-		 * pokes us out of the block. */
-		if (LOAD(&m->state) != MB_POSTED && !LOAD(&xr.quit))
-			xl_idle_halt();
-		xl_os_irq_restore(flags);
-		if (LOAD(&m->state) == MB_POSTED) {
-			STORE(&m->state, MB_RUNNING);
-			m->fn(m->arg);
-			STORE(&m->state, MB_DONE);
-		}
-	}
+	while (LOAD(&xr.attached) && !LOAD(&xr.quit))
+		xtr_secondary_step(cpu, &xr.quit);
 	ADD(&xr.exited, 1);
 }
 
@@ -338,15 +241,7 @@ static void guest_vcpu0(void)
 		STORE(&xr.attached, 1);
 		r = xr.test->fn();
 		/* Work a test started and never waited for. */
-		for (cpu = 1; cpu < nr; cpu++) {
-			int st = LOAD(&xr.g[cpu].state);
-
-			if (st == MB_POSTED || st == MB_RUNNING) {
-				xt_log("test left work running on vCPU %u",
-				       cpu);
-				xt_wait_on(cpu);
-			}
-		}
+		xtr_drain(nr);
 	}
 	/* The xenstore client goes before the ports it uses. */
 	if (!rc)
@@ -359,7 +254,7 @@ static void guest_vcpu0(void)
 	while ((unsigned int)LOAD(&xr.exited) < nr - 1) {
 		if (xt_now_ns() > repoke) {
 			for (cpu = 1; cpu < nr; cpu++)
-				poke_guest(cpu);
+				xtr_host_poke(cpu);
 			repoke = xt_now_ns() + 1000000;
 		}
 		backoff(&n);
@@ -408,15 +303,12 @@ static void peer_post(unsigned int pcpu, struct pmbox *cmd)
 {
 	struct pmbox *m = &xr.p[pcpu];
 
-	if (!xr.peer || pcpu >= xt_peer_nr_vcpus()) {
-		xt_log("peer vCPU %u does not exist", pcpu);
-		abort();
-	}
+	if (!xr.peer || pcpu >= xt_peer_nr_vcpus())
+		xtr_host_panic("peer vCPU %u does not exist", pcpu);
 	pthread_mutex_lock(&m->lock);
-	if (m->state == MB_POSTED || m->state == MB_RUNNING) {
+	if (m->state == XTR_MB_POSTED || m->state == XTR_MB_RUNNING) {
 		pthread_mutex_unlock(&m->lock);
-		xt_log("peer vCPU %u busy", pcpu);
-		abort();
+		xtr_host_panic("peer vCPU %u busy", pcpu);
 	}
 	m->cmd = cmd->cmd;
 	m->op = cmd->op;
@@ -425,7 +317,7 @@ static void peer_post(unsigned int pcpu, struct pmbox *cmd)
 	m->a3 = cmd->a3;
 	m->fn = cmd->fn;
 	m->arg = cmd->arg;
-	m->state = MB_POSTED;
+	m->state = XTR_MB_POSTED;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -439,13 +331,13 @@ static long peer_wait(unsigned int pcpu)
 	/* Poll: the waiter is a guest vCPU that must keep taking upcalls. */
 	for (;;) {
 		pthread_mutex_lock(&m->lock);
-		if (m->state != MB_POSTED && m->state != MB_RUNNING)
+		if (m->state != XTR_MB_POSTED && m->state != XTR_MB_RUNNING)
 			break;
 		pthread_mutex_unlock(&m->lock);
 		backoff(&n);
 	}
 	ret = m->ret;
-	m->state = MB_IDLE;
+	m->state = XTR_MB_IDLE;
 	pthread_mutex_unlock(&m->lock);
 	return ret;
 }
@@ -479,18 +371,18 @@ static void peer_main(unsigned int vcpu, void *arg)
 
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
-		while (m->state != MB_POSTED && !LOAD(&xr.done))
+		while (m->state != XTR_MB_POSTED && !LOAD(&xr.done))
 			pthread_cond_wait(&m->cond, &m->lock);
-		if (m->state != MB_POSTED)
+		if (m->state != XTR_MB_POSTED)
 			break;
-		m->state = MB_RUNNING;
+		m->state = XTR_MB_RUNNING;
 		pthread_mutex_unlock(&m->lock);
 		if (m->cmd == PC_HC)
 			m->ret = hv_hypercall(m->op, m->a1, m->a2, m->a3, 0, 0);
 		else
 			m->fn(m->arg);
 		pthread_mutex_lock(&m->lock);
-		m->state = MB_DONE;
+		m->state = XTR_MB_DONE;
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -508,21 +400,11 @@ static void peer_stop(void)
 
 /* --- running tests -------------------------------------------------------- */
 
-void xt_set_timeout(unsigned int seconds)
-{
-	xr.timeout_s = seconds;
-}
-
 void xt_set_vcpus(unsigned int guest, unsigned int peer)
 {
 	if (guest)
 		xr.guest_vcpus = guest;
 	xr.peer_vcpus = peer;
-}
-
-void xt_set_quiet(bool quiet)
-{
-	xr.quiet = quiet;
 }
 
 static void reset_run_state(const struct xt_test *t)
@@ -533,44 +415,16 @@ static void reset_run_state(const struct xt_test *t)
 	xr.guest = xr.peer = NULL;
 	xr.attached = xr.quit = xr.exited = xr.done = 0;
 	xr.result = XT_FAIL;
-	xr.skip_reason[0] = 0;
-	memset(xr.g, 0, sizeof(xr.g));
+	xtr_mbox_reset();
 	for (i = 0; i < HV_MAX_VCPUS; i++) {
 		struct pmbox *m = &xr.p[i];
 
-		m->state = MB_IDLE;
+		m->state = XTR_MB_IDLE;
 		m->cmd = PC_NONE;
 		m->fn = NULL;
 		m->arg = NULL;
 		m->ret = 0;
 	}
-}
-
-static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (xr.quiet)
-		return;
-	pthread_mutex_lock(&out_lock);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
-}
-
-static unsigned int passed, failed, skipped;
-
-static void summary(void)
-{
-	if (xr.quiet && !failed)
-		return;
-	pthread_mutex_lock(&out_lock);
-	printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
 }
 
 /* Run one test in fresh domains; returns its result. */
@@ -620,17 +474,14 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	}
 
 	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += xr.timeout_s;
+	dl.tv_sec += xtr.timeout_s;
 	pthread_mutex_lock(&xr.lock);
 	while (!LOAD(&xr.done)) {
 		if (pthread_cond_timedwait(&xr.cond, &xr.lock, &dl) ==
 			    ETIMEDOUT &&
 		    !LOAD(&xr.done)) {
 			pthread_mutex_unlock(&xr.lock);
-			failed++;
-			emit("not ok %u %s # timeout after %u s\n", idx,
-			     t->name, xr.timeout_s);
-			summary();
+			xtr_timeout(idx, t);
 			_exit(1);
 		}
 	}
@@ -645,109 +496,27 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	if (xr.peer)
 		hv_domain_destroy(xr.peer);
 	xr.guest = xr.peer = NULL;
-	if (xr.verbose)
+	if (xtr.verbose)
 		xt_log("%s: %.3f s", t->name, (xt_now_ns() - t0) / 1e9);
 	return xr.result;
-}
-
-static bool selected(const struct xt_test *t, int nsel, char **sel)
-{
-	int i;
-
-	if (!nsel)
-		return true;
-	for (i = 0; i < nsel; i++)
-		if (strstr(t->name, sel[i]))
-			return true;
-	return false;
 }
 
 int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	    unsigned int nr_suites)
 {
-	char **sel = calloc(argc + 1, sizeof(*sel));
-	bool list = false;
-	unsigned int s, i, n = 0, idx = 0;
-	int a, nsel = 0;
+	const struct xtr_host host = {
+		.opts = XTR_OPT_HELP,
+		.nr_vcpus = xr.guest_vcpus,
+		.peer = xr.peer_vcpus != 0,
+		.quiet_totals = true,
+		.run = run_one,
+	};
+	unsigned int i;
 
 	for (i = 0; i < HV_MAX_VCPUS; i++) {
 		pthread_mutex_init(&xr.p[i].lock, NULL);
 		pthread_cond_init(&xr.p[i].cond, NULL);
 	}
-	for (a = 1; a < argc; a++) {
-		if (!strcmp(argv[a], "-l"))
-			list = true;
-		else if (!strcmp(argv[a], "-v"))
-			xr.verbose = true;
-		else if (!strcmp(argv[a], "-t") && a + 1 < argc)
-			xr.timeout_s = atoi(argv[++a]);
-		else if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help")) {
-			printf("usage: %s [-l] [-v] [-t seconds] [name-substring...]\n",
-			       argv[0]);
-			free(sel);
-			return 0;
-		} else {
-			sel[nsel++] = argv[a];
-		}
-	}
-	for (s = 0; s < nr_suites; s++)
-		for (i = 0; i < suites[s].nr; i++)
-			if (selected(&suites[s].tests[i], nsel, sel))
-				n++;
-	if (list) {
-		for (s = 0; s < nr_suites; s++)
-			for (i = 0; i < suites[s].nr; i++)
-				if (selected(&suites[s].tests[i], nsel, sel))
-					printf("%s\n", suites[s].tests[i].name);
-		free(sel);
-		return 0;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	emit("TAP version 13\n1..%u\n", n);
-	for (s = 0; s < nr_suites; s++) {
-		for (i = 0; i < suites[s].nr; i++) {
-			const struct xt_test *t = &suites[s].tests[i];
-			enum xt_result r;
-
-			if (!selected(t, nsel, sel))
-				continue;
-			idx++;
-			if (!(t->backends & XT_HV)) {
-				skipped++;
-				emit("ok %u %s # SKIP not on hv\n", idx,
-				     t->name);
-				continue;
-			}
-			if (t->min_vcpus > xr.guest_vcpus) {
-				skipped++;
-				emit("ok %u %s # SKIP needs %u vCPUs\n", idx,
-				     t->name, t->min_vcpus);
-				continue;
-			}
-			if (t->needs_peer && !xr.peer_vcpus) {
-				skipped++;
-				emit("ok %u %s # SKIP needs a peer domain\n",
-				     idx, t->name);
-				continue;
-			}
-			r = run_one(idx, t);
-			if (r == XT_PASS) {
-				passed++;
-				emit("ok %u %s\n", idx, t->name);
-			} else if (r == XT_SKIP) {
-				skipped++;
-				emit("ok %u %s # SKIP %s\n", idx, t->name,
-				     xr.skip_reason[0] ? xr.skip_reason :
-							 "skipped");
-			} else {
-				failed++;
-				emit("not ok %u %s\n", idx, t->name);
-				if (xr.quiet)
-					xt_log("%s failed", t->name);
-			}
-		}
-	}
-	free(sel);
-	summary();
-	return failed ? 1 : 0;
+	return xtr_main(&host, argc, argv, suites, nr_suites);
 }

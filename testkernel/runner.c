@@ -19,9 +19,10 @@
  * without a toolstack; a domU has no peer of its own), so tests needing a
  * peer are skipped.  As a domU the console port is closed while a test
  * runs and bound again after the reset (console.c).
+ *
+ * The options, the TAP output and the vCPU mailboxes are shared with hv's
+ * runner (selftests/xt-runner.c); this file has the hooks.
  */
-#include <string.h>
-
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
 #include <xenlite/hypercall.h>
@@ -29,83 +30,44 @@
 #include <xenlite/xenstore.h>
 
 #include "tk.h"
-#include "xt.h"
-
-#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
-#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
-
-enum { MB_IDLE, MB_POSTED, MB_RUNNING, MB_DONE };
-
-struct gmbox {
-	void (*fn)(void *);
-	void *arg;
-	int state;
-};
+#include "xt-runner.h"
 
 static struct {
-	unsigned int timeout_s;
-	bool quiet, verbose;
 	const struct xt_test *test;
 	unsigned int idx;
 	uint64_t deadline; /* tk_now_ns() when the watchdog bites */
-	char skip_reason[160];
-	struct gmbox g[XL_MAX_VCPUS];
-} xr = {
-	.timeout_s = 60,
-};
+} xr;
 
-static unsigned int passed, failed, skipped;
+/* --- output: the hooks of selftests/xt-runner.h ----------------------------------- */
 
-/* --- output ----------------------------------------------------------------------- */
-
-void xt_log(const char *fmt, ...)
+int xtr_host_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	tk_vprint_lines("# ", fmt, ap);
-	va_end(ap);
+	return tk_vsnprintf(buf, size, fmt, ap);
 }
 
-void xt_fail_msg(const char *file, int line, const char *fmt, ...)
+void xtr_host_vprintf(const char *fmt, va_list ap)
 {
-	char prefix[128];
-	va_list ap;
-
-	tk_snprintf(prefix, sizeof(prefix), "# %s:%d: ", file, line);
-	va_start(ap, fmt);
-	tk_vprint_lines(prefix, fmt, ap);
-	va_end(ap);
-}
-
-void xt_skip_reason(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tk_vsnprintf(xr.skip_reason, sizeof(xr.skip_reason), fmt, ap);
-	va_end(ap);
-}
-
-static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void emit(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (xr.quiet)
-		return;
-	va_start(ap, fmt);
 	tk_vprintf(fmt, ap);
-	va_end(ap);
 }
 
-/* Quiet runs (the tick mode) report for themselves: no TAP totals. */
-static void summary(void)
+void xtr_host_vcomment(const char *file, int line, const char *fmt, va_list ap)
 {
-	if (xr.quiet)
-		return;
-	tk_printf("%u passed, %u failed, %u skipped\n", passed, failed,
-		  skipped);
+	char prefix[128] = "# ";
+
+	if (file)
+		tk_snprintf(prefix, sizeof(prefix), "# %s:%d: ", file, line);
+	tk_vprint_lines(prefix, fmt, ap);
+}
+
+void xtr_host_panic(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	tk_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tk_panic("%s", msg);
 }
 
 /* --- environment ------------------------------------------------------------------- */
@@ -131,13 +93,6 @@ domid_t xt_domid(void)
 	return tk_domid;
 }
 
-int xt_core_init(const struct xl_evtchn_config *cfg)
-{
-	struct xl_evtchn_config def = { .nr_vcpus = xt_nr_vcpus() };
-
-	return xl_evtchn_init(cfg ? cfg : &def);
-}
-
 uint64_t xt_now_ns(void)
 {
 	return tk_now_ns();
@@ -156,17 +111,9 @@ void xt_sleep_ns(uint64_t ns)
 		xl_cpu_relax();
 }
 
-bool xt_wait_until(bool (*cond)(void *), void *arg, uint64_t timeout_ns)
+void xtr_host_relax(unsigned int *n)
 {
-	uint64_t end = tk_now_ns() + timeout_ns;
-
-	for (;;) {
-		if (cond(arg))
-			return true;
-		if (tk_now_ns() > end)
-			return cond(arg);
-		xl_cpu_relax();
-	}
+	xl_cpu_relax();
 }
 
 /* hv-only knobs: a real Xen domain's limits are fixed at creation. */
@@ -182,76 +129,21 @@ int xt_set_no_fifo(bool no_fifo)
 
 /* --- guest vCPU work ---------------------------------------------------------------- */
 
-static void poke(unsigned int cpu)
+unsigned int xtr_host_self(void)
+{
+	return tk_cpu_id();
+}
+
+void xtr_host_poke(unsigned int cpu)
 {
 	tk_lapic_send_ipi(tk_cpus[cpu].apic_id, TK_VEC_WAKE);
 }
 
-void xt_start_on(unsigned int cpu, void (*fn)(void *), void *arg)
-{
-	struct gmbox *m = &xr.g[cpu];
-
-	if (cpu == tk_cpu_id() || cpu >= xt_nr_vcpus())
-		tk_panic("xt_start_on: bad vCPU %u (caller %u)", cpu,
-			 tk_cpu_id());
-	if (LOAD(&m->state) == MB_DONE)
-		STORE(&m->state, MB_IDLE);
-	if (LOAD(&m->state) != MB_IDLE)
-		tk_panic("xt_start_on: vCPU %u busy", cpu);
-	m->fn = fn;
-	m->arg = arg;
-	STORE(&m->state, MB_POSTED);
-	poke(cpu);
-}
-
-void xt_wait_on(unsigned int cpu)
-{
-	struct gmbox *m = &xr.g[cpu];
-	uint64_t repoke = tk_now_ns() + 1000000;
-
-	while (LOAD(&m->state) != MB_DONE) {
-		if (LOAD(&m->state) == MB_IDLE)
-			return;
-		/* Cheap insurance, as on hv: poke again while not taken. */
-		if (LOAD(&m->state) == MB_POSTED && tk_now_ns() > repoke) {
-			poke(cpu);
-			repoke = tk_now_ns() + 1000000;
-		}
-		xl_cpu_relax();
-	}
-	STORE(&m->state, MB_IDLE);
-}
-
-void xt_run_on(unsigned int cpu, void (*fn)(void *), void *arg)
-{
-	if (cpu == tk_cpu_id()) {
-		fn(arg);
-		return;
-	}
-	xt_start_on(cpu, fn, arg);
-	xt_wait_on(cpu);
-}
-
-/*
- * Secondary vCPUs: idle until work is posted, checking the mailbox with
- * delivery masked so a post (and its IPI) after the check ends the halt.
- */
+/* Secondary vCPUs: idle until work is posted (xtr_secondary_step). */
 void tk_secondary_loop(unsigned int cpu)
 {
-	struct gmbox *m = &xr.g[cpu];
-	unsigned long flags;
-
-	for (;;) {
-		flags = xl_os_irq_save();
-		if (LOAD(&m->state) != MB_POSTED)
-			xl_idle_halt();
-		xl_os_irq_restore(flags);
-		if (LOAD(&m->state) == MB_POSTED) {
-			STORE(&m->state, MB_RUNNING);
-			m->fn(m->arg);
-			STORE(&m->state, MB_DONE);
-		}
-	}
+	for (;;)
+		xtr_secondary_step(cpu, NULL);
 }
 
 /* --- no peer domain --------------------------------------------------------- */
@@ -355,20 +247,18 @@ static unsigned int open_port_bound(void)
  */
 static void vcpus_dump(void)
 {
-	static const char *const mb[] = { "idle", "posted", "running", "done" };
 	uint64_t now = xl_clock_now();
 	unsigned int cpu;
 
 	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
 		struct vcpu_info *vi = xl_os_vcpu_info(cpu);
 		struct xl_clock_state cs;
-		unsigned int st = LOAD(&xr.g[cpu].state);
 
 		xl_clock_get_state(cpu, &cs);
 		xt_log("runner: vCPU %u: mailbox %s; upcall pending %u mask %u; "
 		       "timer port %u%s%s, %u armed, first %lld ns from now, "
 		       "Xen singleshot %lld ns from now%s",
-		       cpu, st < 4 ? mb[st] : "?",
+		       cpu, xtr_mbox_name(cpu),
 		       xl_read8(&vi->evtchn_upcall_pending),
 		       xl_read8(&vi->evtchn_upcall_mask), cs.port,
 		       cs.port && xl_evtchn_is_pending(cs.port) ? " pending" :
@@ -403,19 +293,16 @@ void tk_watchdog_fired(const struct tk_regs *r)
 		tk_lapic_timer(xr.deadline - now);
 		return;
 	}
-	failed++;
 	xt_log("runner: %s: timeout; ports 1..%u look open", xr.test->name,
 	       open_port_bound() - 1);
 	timeout_dump(r);
-	emit("not ok %u %s # timeout after %u s\n", xr.idx, xr.test->name,
-	     xr.timeout_s);
-	summary();
+	xtr_timeout(xr.idx, xr.test);
 	tk_shutdown(SHUTDOWN_crash);
 }
 
 static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 {
-	unsigned int cpu, pages = tk_pages_in_use();
+	unsigned int pages = tk_pages_in_use();
 	enum xt_result r;
 	uint64_t t0;
 
@@ -424,32 +311,23 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	t0 = tk_now_ns();
 	xr.test = t;
 	xr.idx = idx;
-	xr.skip_reason[0] = 0;
-	xr.deadline = t0 + (uint64_t)xr.timeout_s * 1000000000ULL;
-	tk_lapic_timer((uint64_t)xr.timeout_s * 1000000000ULL);
+	xr.deadline = t0 + (uint64_t)xtr.timeout_s * 1000000000ULL;
+	tk_lapic_timer((uint64_t)xtr.timeout_s * 1000000000ULL);
 
 	r = t->fn();
 	/* A failure on real Xen is seldom seen twice: keep what it left. */
-	if (r == XT_FAIL && !xr.quiet) {
+	if (r == XT_FAIL && !xtr.quiet) {
 		xt_log("runner: %s failed; the vCPUs now:", t->name);
 		vcpus_dump();
 	}
 
 	/* Work a test started and never waited for. */
-	for (cpu = 1; cpu < xt_nr_vcpus(); cpu++) {
-		int st = LOAD(&xr.g[cpu].state);
-
-		if (st == MB_POSTED || st == MB_RUNNING) {
-			xt_log("test left work running on vCPU %u", cpu);
-			xt_wait_on(cpu);
-		}
-		STORE(&xr.g[cpu].state, MB_IDLE);
-	}
+	xtr_drain(xt_nr_vcpus());
 	domain_reset();
 	tk_lapic_timer(0);
 	xr.deadline = 0;
 	xr.test = NULL;
-	if (xr.verbose) {
+	if (xtr.verbose) {
 		uint64_t us = (tk_now_ns() - t0) / 1000;
 
 		xt_log("%s: %llu.%03llu s", t->name,
@@ -457,7 +335,7 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		       (unsigned long long)(us / 1000 % 1000));
 	}
 	/* Quiet runs (the tick mode) keep results past the test. */
-	if (tk_pages_in_use() != pages && !xr.quiet)
+	if (tk_pages_in_use() != pages && !xtr.quiet)
 		xt_log("runner: %s: %d arena pages not freed", t->name,
 		       (int)(tk_pages_in_use() - pages));
 	return r;
@@ -465,139 +343,26 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 
 /* --- the entry point ----------------------------------------------------------------- */
 
-void xt_set_timeout(unsigned int seconds)
-{
-	xr.timeout_s = seconds;
-}
-
 void xt_set_vcpus(unsigned int guest, unsigned int peer)
 {
 	/* The vCPU count is what Xen gave the domain. */
 }
 
-void xt_set_quiet(bool quiet)
-{
-	xr.quiet = quiet;
-}
-
-static bool selected(const struct xt_test *t, int nsel, char **sel)
-{
-	int i;
-
-	if (!nsel)
-		return true;
-	for (i = 0; i < nsel; i++)
-		if (strstr(t->name, sel[i]))
-			return true;
-	return false;
-}
-
-static unsigned int to_uint(const char *s)
-{
-	unsigned int v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (*s++ - '0');
-	return v;
-}
-
 /*
- * argv: [-l] [-v] [-t seconds] [-x name-substring]... [name-substring...]
- * as for xl-selftest, plus -x: a matching test is not run but reported
- * "ok N name # SKIP excluded (-x)" (for a test known not to finish here).
+ * argv: [-l] [-v] [-t seconds] [-r N] [-x name-substring]...
+ * [name-substring...] as for xl-selftest, plus -r: the selection N times
+ * over, and -x: a matching test is not run but reported "ok N name # SKIP
+ * excluded (-x)" (for a test known not to finish here).
  */
 int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	    unsigned int nr_suites)
 {
-	char *sel[32], *excl[32];
-	bool list = false;
-	unsigned int s, i, n = 0, idx = 0, rep, repeat = 1;
-	int a, nsel = 0, nexcl = 0;
+	const struct xtr_host host = {
+		.opts = XTR_OPT_REPEAT | XTR_OPT_EXCLUDE,
+		.nr_vcpus = xt_nr_vcpus(),
+		.peer = xt_have_peer(),
+		.run = run_one,
+	};
 
-	for (a = 1; a < argc; a++) {
-		if (!strcmp(argv[a], "-l"))
-			list = true;
-		else if (!strcmp(argv[a], "-v"))
-			xr.verbose = true;
-		else if (!strcmp(argv[a], "-t") && a + 1 < argc)
-			xr.timeout_s = to_uint(argv[++a]);
-		else if (!strcmp(argv[a], "-r") && a + 1 < argc)
-			repeat = to_uint(argv[++a]);
-		else if (!strcmp(argv[a], "-x") && a + 1 < argc &&
-			 nexcl < (int)(sizeof(excl) / sizeof(excl[0])))
-			excl[nexcl++] = argv[++a];
-		else if (nsel < (int)(sizeof(sel) / sizeof(sel[0])))
-			sel[nsel++] = argv[a];
-	}
-	if (!repeat)
-		repeat = 1;
-	for (s = 0; s < nr_suites; s++)
-		for (i = 0; i < suites[s].nr; i++)
-			if (selected(&suites[s].tests[i], nsel, sel))
-				n++;
-	if (list) {
-		for (s = 0; s < nr_suites; s++)
-			for (i = 0; i < suites[s].nr; i++)
-				if (selected(&suites[s].tests[i], nsel, sel))
-					tk_printf("%s\n",
-						  suites[s].tests[i].name);
-		return 0;
-	}
-	passed = failed = skipped = 0;
-	/* -r N: the selection N times over (a soak for rare failures). */
-	emit("TAP version 13\n1..%u\n", n * repeat);
-	for (rep = 0; rep < repeat; rep++)
-		for (s = 0; s < nr_suites; s++) {
-			for (i = 0; i < suites[s].nr; i++) {
-				const struct xt_test *t = &suites[s].tests[i];
-				enum xt_result r;
-
-				if (!selected(t, nsel, sel))
-					continue;
-				idx++;
-				if (nexcl && selected(t, nexcl, excl)) {
-					skipped++;
-					emit("ok %u %s # SKIP excluded (-x)\n",
-					     idx, t->name);
-					continue;
-				}
-				if (!(t->backends & xt_backend())) {
-					skipped++;
-					emit("ok %u %s # SKIP not on %s\n", idx,
-					     t->name, xt_backend_name());
-					continue;
-				}
-				if (t->min_vcpus > xt_nr_vcpus()) {
-					skipped++;
-					emit("ok %u %s # SKIP needs %u vCPUs\n",
-					     idx, t->name, t->min_vcpus);
-					continue;
-				}
-				if (t->needs_peer && !xt_have_peer()) {
-					skipped++;
-					emit("ok %u %s # SKIP needs a peer domain\n",
-					     idx, t->name);
-					continue;
-				}
-				r = run_one(idx, t);
-				if (r == XT_PASS) {
-					passed++;
-					emit("ok %u %s\n", idx, t->name);
-				} else if (r == XT_SKIP) {
-					skipped++;
-					emit("ok %u %s # SKIP %s\n", idx,
-					     t->name,
-					     xr.skip_reason[0] ?
-						     xr.skip_reason :
-						     "skipped");
-				} else {
-					failed++;
-					emit("not ok %u %s\n", idx, t->name);
-					if (xr.quiet)
-						xt_log("%s failed", t->name);
-				}
-			}
-		}
-	summary();
-	return failed ? 1 : 0;
+	return xtr_main(&host, argc, argv, suites, nr_suites);
 }
