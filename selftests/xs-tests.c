@@ -149,9 +149,26 @@ static enum xt_result xen_send_notify(void)
 struct xc_storm {
 	struct hv_domain *d;
 	uint32_t port;
-	int stop;	    /* atomic */
-	uint64_t ok, inval; /* notify results */
+	int stop;	     /* atomic */
+	uint64_t ok, inval;  /* notify results */
+	uint64_t inval_seen; /* -EINVALs before the final close */
 };
+
+static bool storm_started(void *arg)
+{
+	struct xc_storm *s = arg;
+
+	return __atomic_load_n(&s->ok, __ATOMIC_SEQ_CST) +
+		       __atomic_load_n(&s->inval, __ATOMIC_SEQ_CST) >
+	       0;
+}
+
+static bool storm_inval_more(void *arg)
+{
+	struct xc_storm *s = arg;
+
+	return __atomic_load_n(&s->inval, __ATOMIC_SEQ_CST) > s->inval_seen;
+}
 
 static void *xc_storm_fn(void *arg)
 {
@@ -179,6 +196,7 @@ static enum xt_result xen_close_race(void)
 	struct xc_count c = { 0 };
 	struct xc_storm s = { .d = d };
 	struct xt_rec r = { 0 };
+	uint64_t inval0;
 	pthread_t t;
 	unsigned int i;
 	int port;
@@ -188,6 +206,8 @@ static enum xt_result xen_close_race(void)
 	XT_ASSERT(port > 0);
 	s.port = (uint32_t)port;
 	XT_ASSERT_EQ(pthread_create(&t, NULL, xc_storm_fn, &s), 0);
+	/* The storm must be running before the race, whatever the load. */
+	XT_ASSERT(xt_wait_until(storm_started, &s, XT_EVENT_TIMEOUT_NS));
 	for (i = 0; i < 200; i++) {
 		XT_ASSERT_EQ(
 			xl_evtchn_bind_existing(s.port, xt_rec_handler, &r), 0);
@@ -199,13 +219,17 @@ static enum xt_result xen_close_race(void)
 	}
 	XT_ASSERT_EQ(xl_evtchn_bind_existing(s.port, xt_rec_handler, &r), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(s.port), 0);
-	xt_sleep_ns(2 * MS);
+	/* Closed for good: the storm's notifies now fail (a fixed 2 ms
+	 * saw none at all on a loaded CI machine: 0 ok, 0 -EINVAL). */
+	inval0 = __atomic_load_n(&s.inval, __ATOMIC_SEQ_CST);
+	s.inval_seen = inval0;
+	xt_wait_until(storm_inval_more, &s, XT_EVENT_TIMEOUT_NS);
 	__atomic_store_n(&s.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
 	xt_log("notify: %llu ok, %llu -EINVAL; %llu events",
 	       (unsigned long long)s.ok, (unsigned long long)s.inval,
 	       (unsigned long long)xt_rec_settle(&r));
-	XT_ASSERT(s.inval > 0);
+	XT_ASSERT(s.inval > inval0);
 	XT_ASSERT_EQ(hv_evtchn_notify_guest(d, s.port), -XEN_EINVAL);
 	XT_ASSERT_EQ(xc_calls(&c), 200);
 	return XT_PASS;
