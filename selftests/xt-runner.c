@@ -249,7 +249,7 @@ static bool selected(const struct xt_test *t, int nsel, char **sel)
 }
 
 /* The digits at the start of s (no libc atoi in the test kernel). */
-static unsigned int to_uint(const char *s)
+unsigned int xtr_to_uint(const char *s)
 {
 	unsigned int v = 0;
 
@@ -324,10 +324,10 @@ int xtr_main(const struct xtr_host *h, int argc, char **argv,
 		} else if (!strcmp(argv[a], "-v")) {
 			xtr.verbose = true;
 		} else if (!strcmp(argv[a], "-t") && a + 1 < argc) {
-			xtr.timeout_s = to_uint(argv[++a]);
+			xtr.timeout_s = xtr_to_uint(argv[++a]);
 		} else if ((h->opts & XTR_OPT_REPEAT) &&
 			   !strcmp(argv[a], "-r") && a + 1 < argc) {
-			repeat = to_uint(argv[++a]);
+			repeat = xtr_to_uint(argv[++a]);
 		} else if ((h->opts & XTR_OPT_EXCLUDE) &&
 			   !strcmp(argv[a], "-x") && a + 1 < argc) {
 			excl[nexcl++] = argv[++a];

@@ -96,4 +96,7 @@ void xtr_secondary_step(unsigned int cpu, const int *quit);
 /* The state of vCPU cpu's mailbox as a word, for a dump (racy). */
 const char *xtr_mbox_name(unsigned int cpu);
 
+/* The decimal digits at the start of s (no libc atoi in the test kernel). */
+unsigned int xtr_to_uint(const char *s);
+
 #endif /* XT_RUNNER_H */

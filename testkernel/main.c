@@ -41,6 +41,7 @@
 
 #include "tk.h"
 #include "xt.h"
+#include "xt-runner.h"
 
 #include <xen/arch-x86/hvm/start_info.h>
 #include <xen/features.h>
@@ -67,15 +68,6 @@ static int split_args(char *s, char **argv, int max)
 			s++;
 	}
 	return argc;
-}
-
-static unsigned int to_uint(const char *s)
-{
-	unsigned int v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (*s++ - '0');
-	return v;
 }
 
 int tk_run_tests(const char *cmdline)
@@ -130,7 +122,7 @@ int tk_run_tests(const char *cmdline)
 			continue;
 		}
 		if (!strncmp(argv[i], "blk_ms=", 7)) {
-			blk_ms = to_uint(argv[i] + 7);
+			blk_ms = xtr_to_uint(argv[i] + 7);
 			continue;
 		}
 		if (!strcmp(argv[i], "tests")) {
@@ -138,11 +130,11 @@ int tk_run_tests(const char *cmdline)
 			continue;
 		}
 		if (!strncmp(argv[i], "tick_ms=", 8)) {
-			tick.window_ms = to_uint(argv[i] + 8);
+			tick.window_ms = xtr_to_uint(argv[i] + 8);
 			continue;
 		}
 		if (!strncmp(argv[i], "lat_n=", 6)) {
-			tick.lat_samples = to_uint(argv[i] + 6);
+			tick.lat_samples = xtr_to_uint(argv[i] + 6);
 			continue;
 		}
 		args[n++] = argv[i];
