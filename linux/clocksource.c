@@ -99,8 +99,3 @@ void xlk_clocksource_fini(void)
 		pr_err("clocksource_unregister: %d\n", rc);
 	cs_registered = false;
 }
-
-bool xlk_clocksource_active(void)
-{
-	return cs_registered;
-}

@@ -55,7 +55,6 @@ void xlk_clock_fini(void);
 /* clocksource.c: the pvclock clocksource (outside cpus_read_lock). */
 int xlk_clocksource_init(void);
 void xlk_clocksource_fini(void);
-bool xlk_clocksource_active(void);
 bool xlk_clock_cpu_active(unsigned int cpu);
 void xlk_clock_hist(unsigned int cpu, u64 *buckets, unsigned int n);
 void xlk_clock_note_lateness(unsigned int cpu, u64 late_ns);
