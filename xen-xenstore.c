@@ -844,7 +844,7 @@ static void xs_poll_until(struct xs_wait *w)
  * out whole, so the framing holds; its reply, if one ever comes, is
  * matched and dropped, so later requests still get their own) and the
  * sender gets -XEN_ETIMEDOUT.  Without a clock timer (xl_clock_init() not
- * run) any upcall ends a block and the deadline is checked then.
+ * run) the wait is xs_poll_until()'s.
  */
 static int xs_wait(struct xs_req *r)
 {
@@ -852,6 +852,7 @@ static int xs_wait(struct xs_req *r)
 	uint64_t timeout = xl_read64(&xs_timeout_ns);
 	struct xl_timer t;
 	unsigned long flags;
+	uint32_t id = 0, type = 0;
 	bool armed, orphaned = false;
 
 	if (!timeout) {
@@ -871,6 +872,9 @@ static int xs_wait(struct xs_req *r)
 		return 0;
 	flags = xs_lock();
 	if (!xs_req_done(r)) {
+		/* Read under the lock: once unlocked the pump may free r. */
+		id = r->req_id;
+		type = r->type;
 		r->orphan = true;
 		xs.st.timeouts++;
 		orphaned = true;
@@ -880,7 +884,7 @@ static int xs_wait(struct xs_req *r)
 		return 0;
 	xl_err("xenstore: request %u (type %u) unanswered after %llu ms: "
 	       "giving up (-ETIMEDOUT)\n",
-	       r->req_id, r->type, (unsigned long long)(timeout / 1000000));
+	       id, type, (unsigned long long)(timeout / 1000000));
 	return -XEN_ETIMEDOUT;
 }
 
