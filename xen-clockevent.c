@@ -296,8 +296,21 @@ static void timer_virq(evtchn_port_t port, void *data)
 	 * most one redundant set_singleshot_timer.
 	 */
 	c->armed = 0;
-	if (clk.cfg.mode == XL_CLOCK_PERIODIC)
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC) {
 		count_ticks(c, now);
+		/*
+		 * Taken inside the idle window (after xl_clock_idle_enter()
+		 * armed the tick, before or during the block): the vCPU is
+		 * about to block or back in it, where Xen runs no periodic
+		 * timer, so the next tick must be armed here.  On hardware
+		 * the STI shadow keeps the VIRQ out of sti..hlt, but QEMU's
+		 * nested SVM delivers there, and both vCPUs of a periodic
+		 * HVM guest then halted for good (docs/linux-module.md;
+		 * hv/idle_periodic_virq_in_window).
+		 */
+		if (xl_read32(&c->idle))
+			program_at(cpu, c->next_tick);
+	}
 	run_expired(cpu);
 	reprogram(cpu);
 }
@@ -378,6 +391,16 @@ void xl_clock_idle_enter(unsigned int cpu)
 		program_at(cpu, c->next_tick);
 }
 
+/*
+ * After a block.  Periodic: a singleshot still armed for the next tick
+ * boundary stays armed.  If the vCPU idles again before the boundary, the
+ * next xl_clock_idle_enter() finds it armed and makes no hypercall; if it
+ * stays busy, Xen's periodic timer and this singleshot both raise
+ * VIRQ_TIMER near the boundary, and count_ticks() counts the boundary
+ * once.  A singleshot armed elsewhere (clamped to min_delta) is stopped.
+ * Cost per idle tick: one set_singleshot_timer, whether the VIRQ ended
+ * the block or an event did.
+ */
 void xl_clock_idle_exit(unsigned int cpu)
 {
 	struct clock_cpu *c = &clk.cpu[cpu];
@@ -386,7 +409,7 @@ void xl_clock_idle_exit(unsigned int cpu)
 		return;
 	xl_write32(&c->idle, 0);
 	if (clk.cfg.mode == XL_CLOCK_PERIODIC && c->armed &&
-	    c->armed > xl_clock_now())
+	    c->armed != c->next_tick && c->armed > xl_clock_now())
 		sshot_stop(cpu);
 }
 
