@@ -214,10 +214,18 @@ static void sshot_stop(unsigned int cpu)
  */
 static void program_at(unsigned int cpu, uint64_t deadline)
 {
-	uint64_t earliest = xl_clock_now() + clk.cfg.min_delta_ns;
 	struct clock_cpu *c = &clk.cpu[cpu];
+	uint64_t earliest;
 	long rc;
 
+	/*
+	 * Already armed for it: no clock read (a read is an rdtsc, which Xen
+	 * traps and emulates when the host TSC is not reliable: tsc_mode
+	 * "default", xen/arch/x86/time.c tsc_set_info()).
+	 */
+	if (c->armed && c->armed == deadline)
+		return;
+	earliest = xl_clock_now() + clk.cfg.min_delta_ns;
 	if (deadline < earliest)
 		deadline = earliest;
 	if (c->armed == deadline)
@@ -243,11 +251,12 @@ static void reprogram(unsigned int cpu)
 
 /* --- VIRQ_TIMER ----------------------------------------------------------- */
 
-static void run_expired(unsigned int cpu)
+/* Run the timers due by now (the caller's clock read), re-reading after each. */
+static void run_expired(unsigned int cpu, uint64_t now)
 {
 	struct clock_cpu *c = &clk.cpu[cpu];
 	struct xl_timer *t;
-	uint64_t now = xl_clock_now(), late;
+	uint64_t late;
 
 	while (c->nr && c->heap[0]->deadline <= now) {
 		t = c->heap[0];
@@ -260,7 +269,9 @@ static void run_expired(unsigned int cpu)
 			xl_write64(&c->stats.late_ns_max, late);
 		xl_os_trace(XL_TRACE_TIMER_FIRED, 0, cpu, late);
 		t->fn(t);
-		now = xl_clock_now();
+		if (!c->nr)
+			break;
+		now = xl_clock_now(); /* the callback took time */
 	}
 }
 
@@ -311,7 +322,7 @@ static void timer_virq(evtchn_port_t port, void *data)
 		if (xl_read32(&c->idle))
 			program_at(cpu, c->next_tick);
 	}
-	run_expired(cpu);
+	run_expired(cpu, now);
 	reprogram(cpu);
 }
 
