@@ -317,7 +317,7 @@ static void timer_virq(evtchn_port_t port, void *data)
 		 * the STI shadow keeps the VIRQ out of sti..hlt, but QEMU's
 		 * nested SVM delivers there, and both vCPUs of a periodic
 		 * HVM guest then halted for good (docs/linux-module.md;
-		 * hv/idle_periodic_virq_in_window).
+		 * time/idle_periodic_virq_in_window).
 		 */
 		if (xl_read32(&c->idle))
 			program_at(cpu, c->next_tick);
