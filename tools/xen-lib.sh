@@ -51,6 +51,16 @@ xlib_die()
 	exit 1
 }
 
+# xlib_tsc_mode VAR VALUE: VALUE must be one of xl's tsc_mode values or
+# empty (no tsc_mode line in the domU configs); anything else is a usage
+# error that names VAR (exit 2).
+xlib_tsc_mode()
+{
+	[[ $2 =~ ^(|default|always_emulate|native|native_paravirt)$ ]] && return
+	printf "%s: %s: not an xl tsc_mode: '%s'\n" "$xlib_prog" "$1" "$2" >&2
+	exit 2
+}
+
 # Which Debian package provides a command we need (for the error message).
 xlib__pkg_of()
 {
