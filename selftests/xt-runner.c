@@ -93,6 +93,10 @@ static void summary(void)
 {
 	if (xtr.quiet && !(host->quiet_totals && failed))
 		return;
+	/* kselftest's totals line (tools/testing/selftests/kselftest.h,
+	 * ksft_print_cnts), then the project's own. */
+	out("# Totals: pass:%u fail:%u xfail:0 xpass:0 skip:%u error:0\n",
+	    passed, failed, skipped);
 	out("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
 }
 
