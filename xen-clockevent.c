@@ -25,9 +25,20 @@
 #define DEFAULT_MIN_DELTA_NS 100000ULL /* Linux arch/x86/xen/time.c */
 #define XL_TIMERS_PER_CPU 256
 
+/*
+ * clk.state: the mode's state (CFG_*, bits 0-1) and the number of vCPUs
+ * counted in with it (bits 2-31, ST_ONE each), in one word, so that "the
+ * last vCPU leaves" and "the mode is free again" are one atomic step.  As
+ * two words (a count, then a cmpxchg of the state) they had an ABA
+ * window: between the last vCPU's decrement and its SET -> NONE, another
+ * vCPU could count itself in under the old mode, and the NONE written
+ * after it let a third vCPU overwrite the mode under it.
+ */
 #define CFG_NONE 0    /* no vCPU runs a clockevent */
 #define CFG_WRITING 1 /* the first vCPU is setting the mode */
 #define CFG_SET 2     /* clk.cfg is the mode for every vCPU */
+#define ST_CFG(s) ((s)&3U)
+#define ST_ONE 4U
 
 struct clock_cpu {
 	struct xl_timer *heap[XL_TIMERS_PER_CPU];
@@ -42,9 +53,8 @@ struct clock_cpu {
 
 static struct {
 	struct xl_clock_config cfg;
-	uint32_t nr_up;	    /* vCPUs with a running clockevent */
-	uint32_t cfg_state; /* CFG_* */
-	uint64_t last;	    /* highest time handed out */
+	uint32_t state; /* CFG_* | vCPUs counted in * ST_ONE */
+	uint64_t last;	/* highest time handed out */
 	struct clock_cpu cpu[XL_MAX_VCPUS];
 } clk;
 
@@ -454,19 +464,53 @@ static int clock_init_cpu(unsigned int cpu)
 	return (int)xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, cpu, NULL);
 }
 
-/* The last vCPU to stop its clockevent lets the next init pick a mode. */
-static void nr_up_add(int d)
+/* Count this vCPU out; the last one out lets the next init pick a mode. */
+static void cfg_put(void)
 {
-	uint32_t old = xl_read32(&clk.nr_up), seen;
+	uint32_t s = xl_read32(&clk.state), seen, n;
 
 	for (;;) {
-		seen = xl_cmpxchg32(&clk.nr_up, old, old + d);
-		if (seen == old)
-			break;
-		old = seen;
+		n = s - ST_ONE;
+		if (n < ST_ONE)
+			n = CFG_NONE;
+		seen = xl_cmpxchg32(&clk.state, s, n);
+		if (seen == s)
+			return;
+		s = seen;
 	}
-	if (old + d == 0)
-		xl_cmpxchg32(&clk.cfg_state, CFG_SET, CFG_NONE);
+}
+
+/*
+ * Count this vCPU in with the mode, setting it if none is: the first
+ * vCPU's config is the mode for all, another one gets -EBUSY.  While
+ * counted in, clk.cfg does not change.
+ */
+static int cfg_get(const struct xl_clock_config *want)
+{
+	uint32_t s;
+
+	for (;;) {
+		s = xl_load_acquire32(&clk.state);
+		if (ST_CFG(s) == CFG_WRITING) {
+			xl_cpu_relax();
+		} else if (ST_CFG(s) == CFG_NONE) {
+			if (xl_cmpxchg32(&clk.state, s, CFG_WRITING) != s)
+				continue;
+			clk.cfg = *want;
+			/* Release: cfg is written before SET can be seen;
+			 * the acquire load or the (fully ordered) cmpxchg
+			 * that sees SET reads cfg after it. */
+			xl_store_release32(&clk.state, CFG_SET | ST_ONE);
+			return 0;
+		} else if (xl_cmpxchg32(&clk.state, s, s + ST_ONE) == s) {
+			break;
+		}
+	}
+	if (clk.cfg.mode != want->mode || clk.cfg.hz != want->hz) {
+		cfg_put();
+		return -XEN_EBUSY;
+	}
+	return 0;
 }
 
 /*
@@ -487,24 +531,19 @@ int xl_clock_init(const struct xl_clock_config *cfg)
 		want.min_delta_ns = DEFAULT_MIN_DELTA_NS;
 	if (xl_read32(&c->up))
 		return -XEN_EEXIST;
-	if (xl_cmpxchg32(&clk.cfg_state, CFG_NONE, CFG_WRITING) == CFG_NONE) {
-		clk.cfg = want;
-		xl_xchg32(&clk.cfg_state, CFG_SET); /* publishes cfg */
-	}
-	while (xl_read32(&clk.cfg_state) != CFG_SET)
-		xl_cpu_relax();
-	if (clk.cfg.mode != want.mode || clk.cfg.hz != want.hz)
-		return -XEN_EBUSY;
+	rc = cfg_get(&want);
+	if (rc)
+		return rc;
 	*c = (struct clock_cpu){ 0 };
 	rc = clock_init_cpu(cpu);
 	if (rc) {
 		if (c->port)
 			xl_evtchn_close(c->port);
 		c->port = 0;
+		cfg_put();
 		return rc;
 	}
 	xl_write32(&c->up, 1);
-	nr_up_add(1);
 	return 0;
 }
 
@@ -526,7 +565,7 @@ void xl_clock_fini(void)
 	xl_os_irq_restore(flags);
 	xl_evtchn_close(c->port);
 	c->port = 0;
-	nr_up_add(-1);
+	cfg_put();
 }
 
 enum xl_clock_mode xl_clock_mode(void)

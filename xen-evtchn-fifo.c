@@ -37,6 +37,15 @@ static struct {
 	uint32_t expand_lock;
 	unsigned int nr_vcpus;
 	struct fifo_cpu cpu[XL_MAX_VCPUS];
+	/*
+	 * Pages Xen may still write: an instance whose EVTCHNOP_reset failed
+	 * left them registered (control blocks, event array).  Never freed
+	 * before a reset succeeds (xl_evtchn_fifo_reclaim).
+	 */
+	void *held[MAX_PAGES + XL_MAX_VCPUS];
+	unsigned int nr_held;
+	/* Xen is on FIFO and a reset failed: 2-level would not work. */
+	bool stuck;
 } fifo;
 
 static event_word_t *word_of(evtchn_port_t port)
@@ -46,7 +55,9 @@ static event_word_t *word_of(evtchn_port_t port)
 
 	if (page >= MAX_PAGES)
 		return NULL;
-	base = (event_word_t *)xl_read_ulong(&fifo.pages[page]);
+	/* Acquire: pairs with expand_one's release of the slot, so the
+	 * page's MASKED words are seen before the page. */
+	base = (event_word_t *)xl_load_acquire_ulong(&fifo.pages[page]);
 	return base ? base + port % WORDS_PER_PAGE : NULL;
 }
 
@@ -76,30 +87,37 @@ static int expand_one(void *page)
 	rc = xl_hc_event_channel_op(EVTCHNOP_expand_array, &op);
 	if (rc)
 		return rc;
-	xl_write_ulong(&fifo.pages[fifo.nr_pages], (unsigned long)page);
-	xl_write32(&fifo.nr_pages, fifo.nr_pages + 1);
+	/*
+	 * Publish the slot, then the count, each with a release store:
+	 * covered() reads nr_pages with an acquire load, so a vCPU that
+	 * sees the new count also sees the slot and the words written
+	 * above (xl_write orders nothing by the os.h contract).  Xen's own
+	 * add_page_to_event_array has the same smp_wmb() before
+	 * num_evtchns.
+	 */
+	xl_store_release_ulong(&fifo.pages[fifo.nr_pages], (unsigned long)page);
+	xl_store_release32(&fifo.nr_pages, fifo.nr_pages + 1);
 	return 0;
 }
 
 static bool covered(evtchn_port_t port)
 {
-	return port / WORDS_PER_PAGE < xl_read32(&fifo.nr_pages);
+	return port / WORDS_PER_PAGE < xl_load_acquire32(&fifo.nr_pages);
 }
 
 /*
- * Grow the event array until it covers port.  Pages are allocated with no
- * lock held (a host may sleep in its allocator); the lock only serialises
- * EVTCHNOP_expand_array, which must add pages in order.
+ * Grow the event array until it covers port, using page first (NULL:
+ * allocate).  Pages are allocated with no lock held (a host may sleep in
+ * its allocator); the lock only serialises EVTCHNOP_expand_array, which
+ * must add pages in order.
  */
-static int fifo_setup(evtchn_port_t port)
+static int fifo_setup_page(evtchn_port_t port, void *page)
 {
-	void *page;
 	int rc = 0;
 
-	if (port >= EVTCHN_FIFO_NR_CHANNELS)
-		return -XEN_EINVAL;
-	while (!covered(port)) {
-		page = xl_os_alloc_page();
+	while (port < EVTCHN_FIFO_NR_CHANNELS && !covered(port)) {
+		if (!page)
+			page = xl_os_alloc_page();
 		if (!page)
 			return -XEN_ENOMEM;
 		while (xl_cmpxchg32(&fifo.expand_lock, 0, 1))
@@ -110,15 +128,22 @@ static int fifo_setup(evtchn_port_t port)
 				page = NULL;
 		}
 		xl_xchg32(&fifo.expand_lock, 0);
-		if (page)
-			xl_os_free_page(page);
 		if (rc) {
 			xl_err("fifo: expand_array for port %u: %d\n", port,
 			       rc);
-			return rc;
+			break;
 		}
 	}
-	return 0;
+	if (page)
+		xl_os_free_page(page);
+	if (port >= EVTCHN_FIFO_NR_CHANNELS)
+		return -XEN_EINVAL;
+	return rc;
+}
+
+static int fifo_setup(evtchn_port_t port)
+{
+	return fifo_setup_page(port, NULL);
 }
 
 static void fifo_bind_to_cpu(evtchn_port_t port, unsigned int cpu,
@@ -142,9 +167,9 @@ static bool fifo_is_masked(evtchn_port_t port)
 	return xl_read32(word_of(port)) & W_MASKED;
 }
 
-static void fifo_mask(evtchn_port_t port)
+static bool fifo_mask(evtchn_port_t port)
 {
-	xl_fetch_or32(word_of(port), W_MASKED);
+	return xl_fetch_or32(word_of(port), W_MASKED) & W_MASKED;
 }
 
 /*
@@ -213,19 +238,6 @@ static bool take_pending(event_word_t *word)
 	return false;
 }
 
-/*
- * The port moved to another vCPU while linked on our queue (rebind): hand
- * it back to Xen, which links it on the new notify vCPU's queue because
- * the word is pending and no longer linked (evtchn_fifo_unmask ->
- * evtchn_fifo_set_pending).
- */
-static void forward(evtchn_port_t port)
-{
-	struct evtchn_unmask op = { .port = port };
-
-	xl_hc_event_channel_op(EVTCHNOP_unmask, &op);
-}
-
 /* Consume one event from queue q; clears q in *ready when it drains. */
 static unsigned int consume_one(unsigned int cpu, unsigned int q,
 				uint32_t *ready)
@@ -234,7 +246,6 @@ static unsigned int consume_one(unsigned int cpu, unsigned int q,
 	evtchn_port_t port = fc->head[q], next;
 	event_word_t *word;
 	uint32_t w;
-	unsigned int owner;
 
 	if (!port) {
 		/*
@@ -271,11 +282,17 @@ static unsigned int consume_one(unsigned int cpu, unsigned int q,
 		xl_evtchn_note_masked(cpu);
 		return 0;
 	}
-	owner = xl_evtchn_port_cpu_raw(port);
-	if (owner != cpu && owner < XL_MAX_VCPUS) {
-		forward(port);
-		return 0;
-	}
+	/*
+	 * The vCPU that unlinked the event handles it, even when the port
+	 * was moved to another vCPU meanwhile (bind_vcpu): Linux's design
+	 * (events_fifo.c, consume_one_event).  port_claim() keeps its
+	 * handler from running on two vCPUs at once.  Handing it to the new
+	 * vCPU with EVTCHNOP_unmask instead ("forward") is wrong twice: Xen
+	 * clears MASKED unconditionally (event_fifo.c, evtchn_fifo_unmask),
+	 * undoing a mask another vCPU set after our unlink (xl_evtchn_mask,
+	 * close), and if Xen's notify vCPU is this one, it links the event
+	 * back on our own queue and we forward it for ever.
+	 */
 	if (!take_pending(word))
 		return 0;
 	xl_evtchn_dispatch(port, cpu);
@@ -305,66 +322,145 @@ static unsigned int fifo_handle_events(unsigned int cpu)
 	return n;
 }
 
-static void fifo_fini(void)
+/* Free a page, or keep it while Xen may still write it. */
+static void fifo_drop_page(void *page, bool xen_released)
+{
+	if (!page)
+		return;
+	if (xen_released)
+		xl_os_free_page(page);
+	else if (fifo.nr_held < sizeof(fifo.held) / sizeof(fifo.held[0]))
+		fifo.held[fifo.nr_held++] = page;
+	/* else: leaked for good, never handed back to the allocator */
+}
+
+static void fifo_free_held(void)
+{
+	while (fifo.nr_held)
+		xl_os_free_page(fifo.held[--fifo.nr_held]);
+}
+
+/* Called with no upcall running (xl_evtchn_fini quiesced them). */
+static void fifo_fini(bool xen_released)
 {
 	unsigned int i;
 
 	for (i = 0; i < MAX_PAGES; i++) {
-		void *page = (void *)xl_read_ulong(&fifo.pages[i]);
-
-		if (page)
-			xl_os_free_page(page);
+		fifo_drop_page((void *)xl_read_ulong(&fifo.pages[i]),
+			       xen_released);
 		xl_write_ulong(&fifo.pages[i], 0);
 	}
 	xl_write32(&fifo.nr_pages, 0);
 	for (i = 0; i < XL_MAX_VCPUS; i++) {
-		if (fifo.cpu[i].cb)
-			xl_os_free_page(fifo.cpu[i].cb);
+		fifo_drop_page(fifo.cpu[i].cb, xen_released);
 		fifo.cpu[i] = (struct fifo_cpu){ 0 };
 	}
+	if (xen_released)
+		fifo_free_held();
+	else
+		fifo.stuck = true;
 }
 
-static int init_vcpu(unsigned int cpu)
+int xl_evtchn_fifo_reclaim(void)
 {
-	struct evtchn_init_control op = { .offset = 0, .vcpu = cpu };
-	void *page = xl_os_alloc_page();
 	int rc;
 
-	if (!page)
-		return -XEN_ENOMEM;
-	op.control_gfn = xl_os_virt_to_gfn(page);
-	rc = xl_hc_event_channel_op(EVTCHNOP_init_control, &op);
-	if (rc) {
-		xl_os_free_page(page);
-		return rc;
+	if (!fifo.nr_held && !fifo.stuck)
+		return 0;
+	rc = xl_evtchn_reset_domain();
+	if (!rc) {
+		fifo_free_held();
+		fifo.stuck = false;
 	}
-	fifo.cpu[cpu].cb = page;
-	return 0;
+	return rc;
+}
+
+bool xl_evtchn_fifo_stuck(void)
+{
+	return fifo.stuck || fifo.nr_held;
+}
+
+static int init_vcpu(unsigned int cpu, void *page)
+{
+	struct evtchn_init_control op = {
+		.control_gfn = xl_os_virt_to_gfn(page), .offset = 0, .vcpu = cpu
+	};
+	int rc;
+
+	rc = xl_hc_event_channel_op(EVTCHNOP_init_control, &op);
+	if (!rc)
+		fifo.cpu[cpu].cb = page;
+	return rc;
 }
 
 /*
- * EVTCHNOP_init_control on every vCPU.  A refusal on vCPU 0 (-ENOSYS from
- * a Xen without FIFO, or a policy refusal) leaves the domain on 2-level;
- * after a partial success we reset the domain back to 2-level, since Xen
- * switches the whole domain at the first init_control
- * (event_fifo.c, evtchn_fifo_init_control -> setup_event_array).
+ * EVTCHNOP_init_control on every vCPU, then the first event-array page.
+ *
+ * Every page is allocated before the first init_control: Xen switches
+ * the whole domain to FIFO at the first one (event_fifo.c,
+ * evtchn_fifo_init_control -> setup_event_array), and the only way back
+ * is EVTCHNOP_reset, which closes every port (so our allocator failing
+ * part-way must not be what sends us there).
+ *
+ * A refusal on vCPU 0 leaves the domain on 2-level: -ENOSYS from a Xen
+ * without FIFO, or a policy refusal.  But -EINVAL there also means "this
+ * vCPU has a control block already" (map_control_block), i.e. an earlier
+ * instance left the domain on FIFO: the domain is reset (keeping the
+ * toolstack's ports, xl_evtchn_reset_domain) and vCPU 0 asked again; a
+ * second -EINVAL is a real refusal.  After a partial success (Xen
+ * refused a later vCPU or the array page), the domain is reset back to
+ * 2-level the same way.
  */
 int xl_evtchn_fifo_init(unsigned int nr_vcpus)
 {
-	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	void *cb[XL_MAX_VCPUS] = { NULL }, *array;
+	bool released = true;
 	unsigned int cpu;
 	int rc = 0;
 
-	fifo_fini();
+	fifo_fini(true);
 	fifo.nr_vcpus = nr_vcpus;
-	for (cpu = 0; cpu < nr_vcpus && !rc; cpu++)
-		rc = init_vcpu(cpu);
-	if (!rc)
-		rc = fifo_setup(0);
-	if (rc && fifo.cpu[0].cb) {
-		xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
-		fifo_fini();
+	array = xl_os_alloc_page();
+	for (cpu = 0; cpu < nr_vcpus && array; cpu++) {
+		cb[cpu] = xl_os_alloc_page();
+		if (!cb[cpu])
+			break;
 	}
+	if (!array || cpu < nr_vcpus) {
+		rc = -XEN_ENOMEM;
+		goto free;
+	}
+	rc = init_vcpu(0, cb[0]);
+	if (rc == -XEN_EINVAL) {
+		xl_warn("fifo: vCPU 0 has a control block: resetting the "
+			"domain left on FIFO\n");
+		if (!xl_evtchn_reset_domain()) {
+			fifo_free_held();
+			rc = init_vcpu(0, cb[0]);
+		} else {
+			fifo.stuck = true;
+		}
+	}
+	for (cpu = 1; cpu < nr_vcpus && !rc; cpu++)
+		rc = init_vcpu(cpu, cb[cpu]);
+	if (!rc) {
+		rc = fifo_setup_page(0, array);
+		array = NULL;
+	}
+	if (rc && fifo.cpu[0].cb) {
+		xl_err("fifo: set up part-way (%d): back to 2-level\n", rc);
+		/* Still FIFO if the reset fails: keep what Xen took. */
+		released = !xl_evtchn_reset_domain();
+		fifo.stuck = !released;
+	}
+free:
+	for (cpu = 0; cpu < nr_vcpus; cpu++)
+		if (cb[cpu] && fifo.cpu[cpu].cb != cb[cpu])
+			xl_os_free_page(cb[cpu]);
+	if (array)
+		xl_os_free_page(array);
+	if (rc)
+		fifo_fini(released);
 	return rc;
 }
 

@@ -11,6 +11,32 @@
 #include <xenlite/evtchn-ops.h>
 #include <xenlite/hypercall.h>
 
+/*
+ * Lifecycle and lock order (docs/lifecycle.md has the long form).
+ *
+ * One lock, xl_ev.lock (Linux: irq_mapping_update_lock in
+ * drivers/xen/events/events_base.c), taken with local event delivery
+ * masked (xl_os_irq_save) because handlers may bind and close, and never
+ * held across a wait for a handler:
+ *   - held across every hypercall that makes Xen allocate or free a port
+ *     number (the EVTCHNOP_bind_* / alloc_unbound, EVTCHNOP_close): Xen
+ *     hands a closed number out again at once (get_free_port takes the
+ *     lowest free port), so a close's hypercall and its local forget are
+ *     one hold, and a bind's hypercall cannot get the number before it;
+ *   - held across EVTCHNOP_bind_vcpu and the entry's cpu update;
+ *   - held for a bind's install (a second hold, after the allocation it
+ *     needs) and for the publication of a port-table chunk.
+ * Handlers run under port_claim()/port_release() (a per-port run word,
+ * not a lock); close and unbind_existing wait for a running handler
+ * (port_quiesce) before they take the lock.  fini runs alone (no other
+ * call of this API concurrently) and waits for every vCPU's upcall to end
+ * (xl_cpu.depth) before it frees anything.
+ *
+ * Lock order: xl_ev.lock and fifo.expand_lock are never held together
+ * (fifo_setup runs before the install takes xl_ev.lock); should they
+ * nest, xl_ev.lock first.  No lock is held while waiting for a handler.
+ */
+
 /* --- a tiny spinlock on the os.h atomics --------------------------------- */
 
 struct xl_spinlock {
@@ -67,7 +93,7 @@ struct xl_cpu {
 static struct {
 	const struct xl_evtchn_ops *ops;
 	unsigned int nr_vcpus;
-	struct xl_spinlock lock;	      /* bind/close, chunk allocation */
+	struct xl_spinlock lock;	      /* see "Lock order" above */
 	unsigned long chunks[XL_PORT_CHUNKS]; /* struct xl_port * */
 	struct xl_cpu cpu[XL_MAX_VCPUS];
 } xl_ev;
@@ -89,11 +115,26 @@ static struct xl_port *port_lookup(evtchn_port_t port)
 	return chunk ? &chunk[port % XL_PORT_CHUNK] : NULL;
 }
 
+/* xl_ev.lock with local delivery masked: a handler may bind or close. */
+static unsigned long ev_lock(void)
+{
+	unsigned long flags = xl_os_irq_save();
+
+	xl_spin_lock(&xl_ev.lock);
+	return flags;
+}
+
+static void ev_unlock(unsigned long flags)
+{
+	xl_spin_unlock(&xl_ev.lock);
+	xl_os_irq_restore(flags);
+}
+
 /* Make sure port has a table entry; allocation happens outside the lock. */
 static struct xl_port *port_entry(evtchn_port_t port)
 {
 	struct xl_port *p = port_lookup(port), *chunk;
-	unsigned long *slot;
+	unsigned long *slot, flags;
 
 	if (p || port >= EVTCHN_FIFO_NR_CHANNELS)
 		return p;
@@ -101,12 +142,12 @@ static struct xl_port *port_entry(evtchn_port_t port)
 	if (!chunk)
 		return NULL;
 	slot = &xl_ev.chunks[port / XL_PORT_CHUNK];
-	xl_spin_lock(&xl_ev.lock);
+	flags = ev_lock();
 	if (!xl_read_ulong(slot)) {
 		xl_write_ulong(slot, (unsigned long)chunk);
 		chunk = NULL;
 	}
-	xl_spin_unlock(&xl_ev.lock);
+	ev_unlock(flags);
 	if (chunk)
 		xl_os_free(chunk);
 	return port_lookup(port);
@@ -214,7 +255,7 @@ void xl_evtchn_upcall(void)
 	struct vcpu_info *vi = xl_os_vcpu_info(cpu);
 	struct xl_cpu *c = &xl_ev.cpu[cpu];
 	unsigned long flags = xl_os_irq_save();
-	const struct xl_evtchn_ops *ops = xl_ev.ops;
+	const struct xl_evtchn_ops *ops;
 
 	xl_stat_inc(&c->stats.upcalls);
 	if (xl_read32(&c->depth)) {
@@ -222,32 +263,53 @@ void xl_evtchn_upcall(void)
 		xl_stat_inc(&c->stats.nested);
 		goto out;
 	}
-	xl_write32(&c->depth, 1);
+	/*
+	 * Announce the upcall, then read ops: the exchange is a full barrier
+	 * pairing with fini's exchange of ops before it reads every depth
+	 * (store-buffer pattern).  Either fini sees depth 1 and waits for
+	 * us, or we see ops NULL and touch nothing fini frees.
+	 */
+	xl_xchg32(&c->depth, 1);
+	ops = (const struct xl_evtchn_ops *)xl_load_acquire_ulong(&xl_ev.ops);
+	if (!ops) {
+		xl_xchg8(&vi->evtchn_upcall_pending, 0);
+		xl_xchg32(&c->depth, 0);
+		goto out;
+	}
 	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	do {
 		xl_write32(&c->rerun, 0);
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
 		xl_stat_inc(&c->stats.upcall_loops);
-		if (ops)
-			handled += ops->handle_events(cpu);
+		handled += ops->handle_events(cpu);
 		/* Read evtchn_upcall_pending only after the scan (Linux's
 		 * virt_rmb() in __xen_evtchn_do_upcall). */
 		xl_rmb();
 	} while (xl_read8(&vi->evtchn_upcall_pending) || xl_read32(&c->rerun));
-	xl_write32(&c->depth, 0);
 	if (!handled)
 		xl_stat_inc(&c->stats.spurious);
 	xl_os_trace(XL_TRACE_UPCALL_EXIT, 0, cpu, handled);
+	/* Last: once fini reads 0 here it may free what we used. */
+	xl_xchg32(&c->depth, 0);
 out:
 	xl_os_irq_restore(flags);
 }
 
 /* --- binding ------------------------------------------------------------- */
 
+/*
+ * Install a port Xen gave us: allocation first with no lock held (the
+ * FIFO event array, the table chunk: a host may sleep there), then the
+ * entry under xl_ev.lock, then the unmask.  The lock need not be held
+ * from the bind hypercall to here: a close frees a number in Xen and
+ * forgets it locally under one hold of the lock, so by the time Xen could
+ * hand the number to our bind, nobody else has business with its entry.
+ */
 static int port_install(evtchn_port_t port, enum xl_port_type type,
 			unsigned int cpu, uint32_t virq, xl_evtchn_handler_t fn,
 			void *data)
 {
+	unsigned long flags;
 	struct xl_port *p;
 	int rc;
 
@@ -257,17 +319,35 @@ static int port_install(evtchn_port_t port, enum xl_port_type type,
 	p = port_entry(port);
 	if (!p)
 		return -XEN_ENOMEM;
-	xl_spin_lock(&xl_ev.lock);
-	xl_write32(&p->type, type);
+	flags = ev_lock();
+	if (xl_read32(&p->type) != XL_PORT_FREE) {
+		/* bind_existing of a port bound meanwhile. */
+		ev_unlock(flags);
+		return -XEN_EBUSY;
+	}
 	xl_write32(&p->cpu, cpu);
 	xl_write32(&p->virq, virq);
 	xl_write64(&p->count, 0);
 	xl_write_ulong(&p->data, (unsigned long)data);
 	xl_write_ulong(&p->fn, (unsigned long)fn);
-	xl_spin_unlock(&xl_ev.lock);
-	xl_ev.ops->bind_to_cpu(port, cpu, cpu);
+	xl_write32(&p->type, type);
+	xl_ev.ops->bind_to_cpu(port, cpu, XL_MAX_VCPUS);
+	ev_unlock(flags);
 	/* Fully ordered: fn/data are visible before any dispatch. */
 	return xl_ev.ops->unmask(port);
+}
+
+/*
+ * A bind hypercall under xl_ev.lock (see the top of this file): a close
+ * that freed the number Xen gives us has finished its local forget.
+ */
+static int bind_hypercall(unsigned int cmd, void *op)
+{
+	unsigned long flags = ev_lock();
+	int rc = xl_hc_event_channel_op(cmd, op);
+
+	ev_unlock(flags);
+	return rc;
 }
 
 /* Undo a bind in Xen when the guest side could not take the port. */
@@ -275,7 +355,7 @@ static void bind_undo(evtchn_port_t port)
 {
 	struct evtchn_close cl = { .port = port };
 
-	xl_hc_event_channel_op(EVTCHNOP_close, &cl);
+	bind_hypercall(EVTCHNOP_close, &cl);
 }
 
 static int bind_finish(int rc, evtchn_port_t port, enum xl_port_type type,
@@ -296,7 +376,8 @@ static int bind_finish(int rc, evtchn_port_t port, enum xl_port_type type,
 
 static bool ready(void)
 {
-	return xl_ev.ops != NULL;
+	/* Acquire: pairs with init's release of ops (the ABI's state). */
+	return xl_load_acquire_ulong(&xl_ev.ops) != 0;
 }
 
 int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn, void *data,
@@ -308,7 +389,7 @@ int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn, void *data,
 
 	if (!ready())
 		return -XEN_ENODEV;
-	rc = xl_hc_event_channel_op(EVTCHNOP_alloc_unbound, &op);
+	rc = bind_hypercall(EVTCHNOP_alloc_unbound, &op);
 	/* Unbound ports notify vCPU 0 (event_channel.c alloc_unbound). */
 	return bind_finish(rc, op.port, XL_PORT_UNBOUND, 0, 0, fn, data, port);
 }
@@ -329,7 +410,7 @@ int xl_evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port,
 	 * sent before the bind; port_install() unmasks only after the
 	 * handler is in place, so that event is delivered.
 	 */
-	rc = xl_hc_event_channel_op(EVTCHNOP_bind_interdomain, &op);
+	rc = bind_hypercall(EVTCHNOP_bind_interdomain, &op);
 	return bind_finish(rc, op.local_port, XL_PORT_INTERDOMAIN, 0, 0, fn,
 			   data, port);
 }
@@ -342,7 +423,7 @@ int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu, xl_evtchn_handler_t fn,
 
 	if (!ready())
 		return -XEN_ENODEV;
-	rc = xl_hc_event_channel_op(EVTCHNOP_bind_virq, &op);
+	rc = bind_hypercall(EVTCHNOP_bind_virq, &op);
 	return bind_finish(rc, op.port, XL_PORT_VIRQ, cpu, virq, fn, data,
 			   port);
 }
@@ -355,7 +436,7 @@ int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
 
 	if (!ready())
 		return -XEN_ENODEV;
-	rc = xl_hc_event_channel_op(EVTCHNOP_bind_ipi, &op);
+	rc = bind_hypercall(EVTCHNOP_bind_ipi, &op);
 	return bind_finish(rc, op.port, XL_PORT_IPI, cpu, 0, fn, data, port);
 }
 
@@ -379,13 +460,26 @@ static void port_quiesce(struct xl_port *p, evtchn_port_t port)
 		xl_cpu_relax();
 }
 
-/* The local half of a close: no handler runs for port after this. */
+/*
+ * The first local half of a close, with no lock held: masked (so no new
+ * dispatch starts), handler cleared (a dispatch that got past the mask
+ * re-reads fn once it has claimed the port and finds none), then a
+ * running handler waited out.  Returns the old fn for a failed close.
+ */
+static unsigned long port_stop(struct xl_port *p, evtchn_port_t port,
+			       bool *was_masked)
+{
+	unsigned long fn;
+
+	*was_masked = xl_ev.ops->mask(port);
+	fn = xl_xchg_ulong(&p->fn, 0);
+	port_quiesce(p, port);
+	return fn;
+}
+
+/* The second local half, under xl_ev.lock: the entry is free. */
 static void port_forget(struct xl_port *p, evtchn_port_t port)
 {
-	xl_spin_lock(&xl_ev.lock);
-	xl_write_ulong(&p->fn, 0);
-	xl_spin_unlock(&xl_ev.lock);
-	port_quiesce(p, port);
 	xl_ev.ops->bind_to_cpu(port, XL_MAX_VCPUS, xl_read32(&p->cpu));
 	xl_write32(&p->type, XL_PORT_FREE);
 	xl_write_ulong(&p->data, 0);
@@ -395,6 +489,8 @@ int xl_evtchn_close(evtchn_port_t port)
 {
 	struct evtchn_close op = { .port = port };
 	struct xl_port *p = bound_port(port);
+	unsigned long fn, flags;
+	bool masked;
 	int rc;
 
 	if (!p)
@@ -406,25 +502,54 @@ int xl_evtchn_close(evtchn_port_t port)
 	 * and the consumer skips it because it is masked or not pending
 	 * (Xen clears PENDING when it frees the port, evtchn_free()).
 	 */
-	xl_ev.ops->mask(port);
+	fn = port_stop(p, port, &masked);
+	flags = ev_lock();
 	rc = xl_hc_event_channel_op(EVTCHNOP_close, &op);
+	if (!rc)
+		port_forget(p, port);
+	ev_unlock(flags);
 	if (rc) {
-		xl_ev.ops->unmask(port);
-		return rc;
+		xl_write_ulong(&p->fn, fn);
+		if (!masked)
+			xl_ev.ops->unmask(port);
 	}
-	port_forget(p, port);
-	return 0;
+	return rc;
+}
+
+/* EVTCHNSTAT_* to the port-table type bind_existing records. */
+static enum xl_port_type status_type(uint32_t status)
+{
+	switch (status) {
+	case EVTCHNSTAT_unbound:
+		return XL_PORT_UNBOUND;
+	case EVTCHNSTAT_interdomain:
+		return XL_PORT_INTERDOMAIN;
+	case EVTCHNSTAT_virq:
+		return XL_PORT_VIRQ;
+	case EVTCHNSTAT_ipi:
+		return XL_PORT_IPI;
+	default:
+		return XL_PORT_FREE;
+	}
 }
 
 /*
  * A port the toolstack bound before we ran (HVM_PARAM_STORE_EVTCHN, the
- * console's): Linux's bind_evtchn_to_irqhandler() on a known port.  It
- * notifies vCPU 0, as every newly bound port does in Xen.
+ * console's): Linux's bind_evtchn_to_irqhandler() on a known port.  Its
+ * notify vCPU is whatever Xen has: 0 for a port nobody moved, but an
+ * earlier owner (or an earlier bind_existing and bind_vcpu) may have moved
+ * it, and Xen keeps that until the port is closed (evtchn_bind_vcpu,
+ * evtchn_free).  EVTCHNOP_status tells us (evtchn_status: "status->vcpu =
+ * chn->notify_vcpu_id"); 2-level scans a port only on the vCPU recorded
+ * here, and FIFO's consumer must never see a port it thinks is elsewhere.
  */
 int xl_evtchn_bind_existing(evtchn_port_t port, xl_evtchn_handler_t fn,
 			    void *data)
 {
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+	enum xl_port_type type;
 	struct xl_port *p;
+	int rc;
 
 	if (!ready())
 		return -XEN_ENODEV;
@@ -433,18 +558,38 @@ int xl_evtchn_bind_existing(evtchn_port_t port, xl_evtchn_handler_t fn,
 	p = port_lookup(port);
 	if (p && xl_read32(&p->type) != XL_PORT_FREE)
 		return -XEN_EBUSY;
-	return port_install(port, XL_PORT_INTERDOMAIN, 0, 0, fn, data);
+	rc = xl_hc_event_channel_op(EVTCHNOP_status, &st);
+	if (rc)
+		return rc;
+	type = status_type(st.status);
+	if (type == XL_PORT_FREE)
+		return -XEN_EINVAL;
+	if (st.vcpu >= xl_ev.nr_vcpus) {
+		/* A vCPU the core does not serve: move it to 0 in Xen. */
+		struct evtchn_bind_vcpu bv = { .port = port, .vcpu = 0 };
+
+		rc = bind_hypercall(EVTCHNOP_bind_vcpu, &bv);
+		if (rc)
+			return rc;
+		st.vcpu = 0;
+	}
+	return port_install(port, type, st.vcpu,
+			    type == XL_PORT_VIRQ ? st.u.virq : 0, fn, data);
 }
 
 /* Undo xl_evtchn_bind_existing(): masked, handler gone, open in Xen. */
 int xl_evtchn_unbind_existing(evtchn_port_t port)
 {
 	struct xl_port *p = bound_port(port);
+	unsigned long flags;
+	bool masked;
 
 	if (!p)
 		return -XEN_EINVAL;
-	xl_ev.ops->mask(port);
+	port_stop(p, port, &masked);
+	flags = ev_lock();
 	port_forget(p, port);
+	ev_unlock(flags);
 	return 0;
 }
 
@@ -501,27 +646,33 @@ int xl_evtchn_set_priority(evtchn_port_t port, unsigned int priority)
  * again on the new vCPU: 2-level unmask goes through Xen, which sets the
  * selector bit of the new notify vCPU (event_2l.c, evtchn_2l_unmask); FIFO
  * unmask relinks a pending event onto the new vCPU's queue
- * (event_fifo.c, evtchn_fifo_unmask), and an event still linked on the old
- * vCPU's queue is forwarded by that vCPU's consumer (xen-evtchn-fifo.c).
+ * (event_fifo.c, evtchn_fifo_unmask), and an event still linked on the
+ * old vCPU's queue is handled there by the vCPU that unlinks it (as
+ * Linux's consume_one_event; port_claim keeps the handler from running on
+ * both vCPUs at once).  The mask is one test-and-set, so "was it masked"
+ * and "mask it" cannot be split by another vCPU's mask or unmask.
  */
 int xl_evtchn_bind_vcpu(evtchn_port_t port, unsigned int cpu)
 {
 	struct evtchn_bind_vcpu op = { .port = port, .vcpu = cpu };
 	struct xl_port *p = bound_port(port);
+	unsigned long flags;
 	unsigned int old;
 	bool masked;
 	int rc;
 
 	if (!p)
 		return -XEN_EINVAL;
-	masked = xl_ev.ops->is_masked(port);
-	xl_ev.ops->mask(port);
+	masked = xl_ev.ops->mask(port);
+	/* Under the lock: two rebinds leave cpu as Xen has it. */
+	flags = ev_lock();
 	rc = xl_hc_event_channel_op(EVTCHNOP_bind_vcpu, &op);
 	if (!rc) {
 		old = xl_read32(&p->cpu);
 		xl_write32(&p->cpu, cpu);
 		xl_ev.ops->bind_to_cpu(port, cpu, old);
 	}
+	ev_unlock(flags);
 	if (!masked)
 		xl_ev.ops->unmask(port);
 	return rc;
@@ -590,13 +741,19 @@ static void reset_state(void)
 	for (i = 0; i < XL_MAX_VCPUS; i++) {
 		struct xl_cpu *c = &xl_ev.cpu[i];
 
-		xl_write32(&c->depth, 0);
+		/* depth is left alone: fini saw it 0 on every vCPU, and a
+		 * late upcall (ops NULL) sets and clears it itself. */
 		xl_write32(&c->rerun, 0);
 		xl_write32(&c->running_port, 0);
 		c->stats = (struct xl_evtchn_stats){ 0 };
 	}
 }
 
+/*
+ * ops is published with a release store once the ABI's state (control
+ * blocks, event array, masks) is set up; the upcall and ready() read it
+ * with an acquire load, so they see that state.
+ */
 int xl_evtchn_init(const struct xl_evtchn_config *cfg)
 {
 	unsigned int n = cfg && cfg->nr_vcpus ? cfg->nr_vcpus :
@@ -607,31 +764,173 @@ int xl_evtchn_init(const struct xl_evtchn_config *cfg)
 		return -XEN_EEXIST;
 	if (n > XL_MAX_VCPUS || n > xl_os_nr_vcpus())
 		return -XEN_EINVAL;
+	/* An earlier instance whose reset failed left Xen on FIFO. */
+	rc = xl_evtchn_fifo_reclaim();
+	if (rc)
+		return rc;
 	reset_state();
 	xl_ev.nr_vcpus = n;
 	if (!cfg || !cfg->force_2level) {
 		rc = xl_evtchn_fifo_init(n);
 		if (!rc) {
-			xl_write_ulong((unsigned long *)&xl_ev.ops,
-				       (unsigned long)&xl_evtchn_fifo_ops);
+			xl_store_release_ulong(
+				(unsigned long *)&xl_ev.ops,
+				(unsigned long)&xl_evtchn_fifo_ops);
 			xl_info("evtchn: using the FIFO ABI on %u vCPUs\n", n);
 			return 0;
 		}
+		if (xl_evtchn_fifo_stuck())
+			return rc;
 		xl_info("evtchn: FIFO refused (%d), using 2-level\n", rc);
 	}
 	rc = xl_evtchn_2l_init(n);
 	if (rc)
 		return rc;
-	xl_write_ulong((unsigned long *)&xl_ev.ops,
-		       (unsigned long)&xl_evtchn_2l_ops);
+	xl_store_release_ulong((unsigned long *)&xl_ev.ops,
+			       (unsigned long)&xl_evtchn_2l_ops);
 	return 0;
+}
+
+/*
+ * EVTCHNOP_reset closes every port of the domain (event_channel.c,
+ * evtchn_reset -> evtchn_close), the toolstack's xenstore and console
+ * ports too; Linux avoids it at run time and leaves it to the toolstack's
+ * soft reset (SHUTDOWN_soft_reset at kexec).  We need it where there is
+ * no other way back to 2-level (FIFO set up part-way, or left by an
+ * earlier instance), so the ports somebody else bound are noted first
+ * (EVTCHNOP_status) and bound again afterwards.  After the reset their
+ * peers' ends are unbound for us (evtchn_close: "the remote end goes
+ * back to unbound"), so EVTCHNOP_bind_interdomain reconnects them, and
+ * Xen raises the new local port, so no notification is lost.  Xen hands
+ * out the lowest free port, so the holes below a noted port are filled
+ * with placeholder ports first to get the same number back, which the
+ * toolstack's HVM_PARAM_STORE_EVTCHN and friends still name.
+ */
+#define KEEP_MAX 32U
+#define FILL_MAX 64U
+
+struct kept_port {
+	evtchn_port_t port, rport;
+	uint32_t status;
+	domid_t dom;
+};
+
+static unsigned int note_open_ports(struct kept_port *k)
+{
+	unsigned int n = 0;
+	evtchn_port_t port;
+
+	for (port = 1; port < EVTCHN_FIFO_NR_CHANNELS && n < KEEP_MAX; port++) {
+		struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+		int rc = xl_hc_event_channel_op(EVTCHNOP_status, &st);
+
+		if (rc == -XEN_EINVAL)
+			break; /* past the allocated ports (port_is_valid) */
+		if (rc)
+			continue; /* -EACCES: Xen's own, the reset keeps it */
+		if (st.status == EVTCHNSTAT_interdomain)
+			k[n++] = (struct kept_port){
+				.port = port,
+				.status = st.status,
+				.dom = st.u.interdomain.dom,
+				.rport = st.u.interdomain.port,
+			};
+		else if (st.status == EVTCHNSTAT_unbound)
+			k[n++] = (struct kept_port){ .port = port,
+						     .status = st.status,
+						     .dom = st.u.unbound.dom };
+	}
+	return n;
+}
+
+static void close_raw(evtchn_port_t port)
+{
+	struct evtchn_close cl = { .port = port };
+
+	xl_hc_event_channel_op(EVTCHNOP_close, &cl);
+}
+
+static void rebind_port(const struct kept_port *k)
+{
+	evtchn_port_t fill[FILL_MAX], got = 0;
+	unsigned int nf = 0, i;
+	int rc;
+
+	while (nf < FILL_MAX) {
+		struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+						   .remote_dom = DOMID_SELF };
+
+		if (xl_hc_event_channel_op(EVTCHNOP_alloc_unbound, &au))
+			break;
+		if (au.port >= k->port) {
+			close_raw(au.port);
+			break;
+		}
+		fill[nf++] = au.port;
+	}
+	if (k->status == EVTCHNSTAT_interdomain) {
+		struct evtchn_bind_interdomain bi = { .remote_dom = k->dom,
+						      .remote_port = k->rport };
+
+		rc = xl_hc_event_channel_op(EVTCHNOP_bind_interdomain, &bi);
+		got = bi.local_port;
+	} else {
+		struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+						   .remote_dom = k->dom };
+
+		rc = xl_hc_event_channel_op(EVTCHNOP_alloc_unbound, &au);
+		got = au.port;
+	}
+	for (i = 0; i < nf; i++)
+		close_raw(fill[i]);
+	if (rc)
+		xl_err("evtchn: reset closed port %u (dom %u port %u) and it "
+		       "could not be bound again: %d\n",
+		       k->port, k->dom, k->rport, rc);
+	else if (got != k->port)
+		xl_err("evtchn: port %u (dom %u) came back as port %u\n",
+		       k->port, k->dom, got);
+}
+
+int xl_evtchn_reset_domain(void)
+{
+	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	struct kept_port k[KEEP_MAX];
+	unsigned int n = note_open_ports(k), i;
+	int rc;
+
+	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
+	if (rc) {
+		xl_err("evtchn: EVTCHNOP_reset failed: %d\n", rc);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		rebind_port(&k[i]);
+	return 0;
+}
+
+/* Wait until no vCPU but the caller is inside xl_evtchn_upcall(). */
+static void quiesce_upcalls(void)
+{
+	unsigned int i, self = xl_os_vcpu_id();
+
+	for (i = 0; i < XL_MAX_VCPUS; i++)
+		while (i != self && xl_read32(&xl_ev.cpu[i].depth))
+			xl_cpu_relax();
 }
 
 /*
  * Close every port we bound, then EVTCHNOP_reset: Xen closes what is left
  * and, if the domain used FIFO, returns it to the 2-level ABI and drops
- * the control blocks and event array (event_channel.c, evtchn_reset), so
- * the pages can be freed and a later init starts clean.
+ * the control blocks and event array (event_channel.c, evtchn_reset).
+ * Then no upcall may run our code any more: ops goes NULL (an upcall that
+ * starts now does nothing) and we wait for those already running on
+ * other vCPUs (their handlers, fifo_handle_events reading the control
+ * block) before the port table and pages are freed.  If the reset failed,
+ * Xen keeps writing the control blocks and event array: those pages are
+ * kept (leaked) until a later reset succeeds (xl_evtchn_fifo_reclaim).
+ * Must not run concurrently with any other call of this API, nor inside
+ * a handler.
  */
 void xl_evtchn_fini(void)
 {
@@ -653,9 +952,13 @@ void xl_evtchn_fini(void)
 	}
 	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
 	if (rc)
-		xl_warn("evtchn: EVTCHNOP_reset failed: %d\n", rc);
-	xl_write_ulong((unsigned long *)&xl_ev.ops, 0);
-	ops->fini();
+		xl_err("evtchn: EVTCHNOP_reset failed: %d; the pages Xen may "
+		       "still write are kept\n",
+		       rc);
+	/* Full barrier, pairs with the upcall's exchange of its depth. */
+	xl_xchg_ulong((unsigned long *)&xl_ev.ops, 0);
+	quiesce_upcalls();
+	ops->fini(rc == 0);
 	reset_state();
 }
 
@@ -721,9 +1024,9 @@ static bool l2_is_masked(evtchn_port_t port)
 	return xl_test_bit_ulong(port, l2_mask());
 }
 
-static void l2_mask_port(evtchn_port_t port)
+static bool l2_mask_port(evtchn_port_t port)
 {
-	xl_set_bit_ulong(port, l2_mask());
+	return xl_test_and_set_bit_ulong(port, l2_mask());
 }
 
 /*
@@ -809,7 +1112,7 @@ static unsigned int l2_handle_events(unsigned int cpu)
 	return n;
 }
 
-static void l2_fini(void)
+static void l2_fini(bool xen_released)
 {
 }
 
@@ -827,6 +1130,21 @@ int xl_evtchn_2l_init(unsigned int nr_vcpus)
 		xl_write32(&l2.word_idx[c], 0);
 		xl_write32(&l2.bit_idx[c], 0);
 	}
+	/*
+	 * Selector bits left from before (an upcall that ran while no ABI
+	 * was set up drops evtchn_upcall_pending but not the selector):
+	 * with a word's bit already set, Xen's unmask of a pending port
+	 * raises no upcall (evtchn_2l_unmask: "!guest_test_and_set_bit(...
+	 * evtchn_pending_sel)"), so an event pending at bind time (a port
+	 * raised by EVTCHNOP_bind_interdomain) would wait for an unrelated
+	 * upcall.  Every port is masked now, so nothing can set a bit
+	 * meanwhile that we would lose; the pending bits stay, and bind's
+	 * unmask goes through Xen for them.
+	 */
+	for (c = 0; c < nr_vcpus; c++)
+		xl_xchg_ulong(
+			(unsigned long *)&xl_os_vcpu_info(c)->evtchn_pending_sel,
+			0);
 	return 0;
 }
 

@@ -236,6 +236,14 @@ void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f)
 			 __ATOMIC_RELAXED);
 }
 
+void hv_domain_set_evtchn_hook(struct hv_domain *d, hv_evtchn_hook_fn fn,
+			       void *data)
+{
+	/* Data first: a caller that sees fn also sees its data. */
+	__atomic_store_n(&d->evtchn_hook_data, data, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->evtchn_hook, fn, __ATOMIC_RELEASE);
+}
+
 void hv_domain_set_halt_poll_ns(struct hv_domain *d, uint64_t ns)
 {
 	__atomic_store_n(&d->halt_poll_ns, ns, __ATOMIC_RELAXED);

@@ -764,7 +764,7 @@ static long hv_evtchnop_reset(struct hv_vcpu *cur, const struct evtchn_reset *r)
 	} while (0)
 
 /* do_event_channel_op(): unknown command -> -ENOSYS. */
-long hv_do_event_channel_op(struct hv_vcpu *v, int cmd, void *arg)
+static long hv_evtchn_op(struct hv_vcpu *v, int cmd, void *arg)
 {
 	struct hv_domain *d = v->domain;
 	long rc;
@@ -876,6 +876,26 @@ long hv_do_event_channel_op(struct hv_vcpu *v, int cmd, void *arg)
 	default:
 		return -XEN_ENOSYS;
 	}
+}
+
+/* The hypercall, with hv_domain_set_evtchn_hook()'s hook around it. */
+long hv_do_event_channel_op(struct hv_vcpu *v, int cmd, void *arg)
+{
+	struct hv_domain *d = v->domain;
+	hv_evtchn_hook_fn fn =
+		__atomic_load_n(&d->evtchn_hook, __ATOMIC_ACQUIRE);
+	void *data;
+	long rc;
+
+	if (!fn)
+		return hv_evtchn_op(v, cmd, arg);
+	data = __atomic_load_n(&d->evtchn_hook_data, __ATOMIC_ACQUIRE);
+	rc = fn(v, cmd, arg, false, 0, data);
+	if (rc)
+		return rc;
+	rc = hv_evtchn_op(v, cmd, arg);
+	fn(v, cmd, arg, true, rc, data);
+	return rc;
 }
 
 /* --- SCHEDOP_poll support ------------------------------------------------- */

@@ -229,8 +229,11 @@ struct hv_domain {
 	bool timer_exit;	/* under timer_lock */
 	uint64_t timer_wake_at; /* under timer_lock, see time.c */
 
-	int shutdown_code;	      /* atomic; -1 = running */
-	struct hv_faults faults;      /* atomic fields */
+	int shutdown_code;	 /* atomic; -1 = running */
+	struct hv_faults faults; /* atomic fields */
+	/* hv_domain_set_evtchn_hook(); read atomically per call */
+	hv_evtchn_hook_fn evtchn_hook;
+	void *evtchn_hook_data;
 	uint64_t halt_poll_ns;	      /* atomic; hv_domain_set_halt_poll_ns */
 	struct hv_domain_stats stats; /* relaxed atomic counters */
 	struct hv_gnttab *gnttab;     /* gnttab.c */

@@ -90,6 +90,17 @@ XL_FETCH_OP(xl_fetch_and_ulong, unsigned long, &)
 #define xl_write_ulong(p, v) \
 	WRITE_ONCE(*(unsigned long *)(p), (unsigned long)(v))
 
+/*
+ * Release stores and acquire loads (memory-barriers.txt): everything
+ * before the store is visible to a CPU whose acquire load sees it.
+ */
+#define xl_store_release32(p, v) \
+	virt_store_release((uint32_t *)(p), (uint32_t)(v))
+#define xl_store_release_ulong(p, v) \
+	virt_store_release((unsigned long *)(p), (unsigned long)(v))
+#define xl_load_acquire32(p) virt_load_acquire((const uint32_t *)(p))
+#define xl_load_acquire_ulong(p) virt_load_acquire((const unsigned long *)(p))
+
 #define XL_PRINTF(a, b) __printf(a, b)
 
 #endif /* XENLITE_HOST_H */

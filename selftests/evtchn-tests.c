@@ -571,7 +571,11 @@ static enum xt_result t_rebind_masked(enum mode m)
 
 /*
  * Rebind while the event waits on the old vCPU (its delivery masked; FIFO:
- * LINKED on the old vCPU's queue): delivered exactly once, on the new one.
+ * LINKED on the old vCPU's queue): delivered exactly once.  2-level: on
+ * the new vCPU (Xen's unmask raises it there).  FIFO: on the old one,
+ * which unlinks it and handles it (Linux's consume_one_event; the
+ * unmask at the move finds it LINKED and leaves it, evtchn_fifo_set_pending).
+ * The next event lands on the new vCPU in both.
  */
 static enum xt_result t_rebind_linked(enum mode m)
 {
@@ -584,7 +588,7 @@ static enum xt_result t_rebind_linked(enum mode m)
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xt_loopback(&ra, &rb, &a, &b), 0);
 	/* 2-level: Xen's unmask raises it on the new vCPU at once; FIFO:
-	 * it stays linked on vCPU 0 until our consumer forwards it. */
+	 * it stays linked on vCPU 0 until vCPU 0's consumer takes it. */
 	flags = xl_os_irq_save();
 	rc = send_port(a);
 	if (!rc)
@@ -593,8 +597,11 @@ static enum xt_result t_rebind_linked(enum mode m)
 	xl_os_irq_restore(flags);
 	XT_ASSERT_EQ(rc, 0);
 	XT_ASSERT_EQ(xt_rec_wait(&rb, 2), 2);
-	XT_ASSERT_EQ(rb.last_cpu, to);
+	XT_ASSERT_EQ(rb.last_cpu, m == M_FIFO ? 0 : to);
 	XT_ASSERT_EQ(xt_rec_settle(&rb), 2);
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rb, 3), 3);
+	XT_ASSERT_EQ(rb.last_cpu, to);
 	REC_OK(&rb, b);
 	return XT_PASS;
 }
@@ -670,6 +677,129 @@ static enum xt_result t_set_priority(enum mode m)
 	return XT_PASS;
 }
 
+/*
+ * A port the toolstack bound whose notify vCPU is not 0.  Xen keeps a
+ * port's notify vCPU until it is closed (evtchn_bind_vcpu; evtchn_free
+ * resets it to 0), so after bind_existing, bind_vcpu(1) and
+ * unbind_existing the open port still notifies vCPU 1, and a second
+ * bind_existing must learn that from Xen (EVTCHNOP_status gives vcpu):
+ * recording vCPU 0 made FIFO's vCPU 1 forward the event to itself for
+ * ever and 2-level's vCPU 1 skip it (lost).  Each send: one run, on 1.
+ */
+static enum xt_result t_bind_existing_notify_vcpu1(enum mode m)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	struct evtchn_close cl = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	evtchn_port_t a, b;
+	unsigned int i;
+
+	MODE_INIT(m);
+	/* The "toolstack": a loopback pair the core did not bind. */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	a = au.port;
+	bi.remote_port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	b = bi.local_port;
+	/* evtchn_bind_interdomain raised b: delivered once bound here. */
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 1), 0);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(b), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.vcpu, 1);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(b), 1);
+	for (i = 0; i < 5; i++) {
+		XT_ASSERT_EQ(send_port(a), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 2), i + 2);
+		XT_ASSERT_EQ(r.last_cpu, 1);
+	}
+	REC_OK(&r, b);
+	XT_ASSERT_EQ(r.cpu_mask, 3);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	/* A port that is not open cannot be taken over. */
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(a, xt_rec_handler, &r),
+		     -XEN_EINVAL);
+	return XT_PASS;
+}
+
+/*
+ * fini while an upcall runs on another vCPU.  The handler (vCPU 1) closes
+ * its own port, so fini finds nothing bound to wait for, then stays in
+ * its upcall up to 300 ms.  fini frees the port table and the FIFO
+ * control blocks the upcall still reads, so it must wait for every
+ * vCPU's upcall to end first: the handler must return before fini does.
+ */
+struct fwu {
+	uint32_t in_handler; /* 1 running, 2 returned */
+	uint32_t fini_done;
+	uint32_t saw_fini_done;
+	long close_rc;
+};
+
+static bool fwu_fini_done(void *arg)
+{
+	return XT_LOAD(&((struct fwu *)arg)->fini_done);
+}
+
+static void fwu_handler(evtchn_port_t port, void *data)
+{
+	struct fwu *f = data;
+
+	if (XT_LOAD(&f->in_handler))
+		return;
+	f->close_rc = xl_evtchn_close(port);
+	XT_STORE(&f->in_handler, 1);
+	xt_wait_until(fwu_fini_done, f, 300000000ULL);
+	XT_STORE(&f->saw_fini_done, XT_LOAD(&f->fini_done));
+	XT_STORE(&f->in_handler, 2);
+}
+
+static bool fwu_in(void *arg)
+{
+	return XT_LOAD(&((struct fwu *)arg)->in_handler) == 1;
+}
+
+static bool fwu_out(void *arg)
+{
+	return XT_LOAD(&((struct fwu *)arg)->in_handler) == 2;
+}
+
+static enum xt_result t_fini_while_upcall(enum mode m)
+{
+	static struct fwu f;
+	struct xt_rec r = { 0 };
+	evtchn_port_t p, q;
+
+	f = (struct fwu){ 0 };
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &q), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, fwu_handler, &f, &p), 0);
+	XT_ASSERT_EQ(send_port(p), 0);
+	XT_ASSERT(xt_wait_until(fwu_in, &f, XT_EVENT_TIMEOUT_NS));
+	xl_evtchn_fini();
+	XT_STORE(&f.fini_done, 1);
+	XT_ASSERT(xt_wait_until(fwu_out, &f, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(f.close_rc, 0);
+	XT_ASSERT_EQ(f.saw_fini_done, 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	/* A clean second life on the same vCPUs. */
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &q), 0);
+	XT_ASSERT_EQ(send_port(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
 /* --- the table of per-mode cases ---------------------------------------- */
 
 #define MODES(name)                               \
@@ -704,6 +834,8 @@ MODES(rebind_linked)
 MODES(rebind_tour)
 MODES(reinit)
 MODES(set_priority)
+MODES(bind_existing_notify_vcpu1)
+MODES(fini_while_upcall)
 
 /* --- FIFO only ----------------------------------------------------------- */
 
@@ -1015,6 +1147,8 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(rebind_tour, XT_ALL, 2, false),
 	T3(reinit, XT_ALL, 1, false),
 	T3(set_priority, XT_ALL, 1, false),
+	T3(bind_existing_notify_vcpu1, XT_ALL, 2, false),
+	T3(fini_while_upcall, XT_ALL, 2, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
 	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt, 0 },
 	{ "fifo/close_linked_busy", XT_ALL, 1, false, fifo_close_linked_busy,

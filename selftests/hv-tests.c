@@ -4,6 +4,7 @@
  * they cannot run on real Xen.
  */
 #include <pthread.h>
+#include <sched.h>
 
 #include <hv.h>
 #include <hv-guest.h>
@@ -399,6 +400,345 @@ static enum xt_result kick_lost(void)
 	return XT_PASS;
 }
 
+/* --- forced interleavings of bind, close and the consumer ---------------- */
+
+#define HOOK_WAIT_NS 500000000ULL /* how long a side is given to get ahead */
+
+static bool flag_set(void *arg)
+{
+	return XT_LOAD((uint32_t *)arg) != 0;
+}
+
+/*
+ * close racing a bind: vCPU 1 closes port p and is held just after Xen
+ * freed it (EVTCHNOP_close returned in hv, not yet in the guest); vCPU 2
+ * binds meanwhile and Xen hands it p again (get_free_port: the lowest
+ * free port).  The close's local half must not wipe the new binding: the
+ * bind waits for the close (one lock across hypercall and port table, as
+ * Linux's irq_mapping_update_lock).
+ */
+struct crr {
+	evtchn_port_t port;
+	uint32_t stalled, release, bound;
+	long close_rc, bind_rc;
+	evtchn_port_t new_port;
+	struct xt_rec r;
+};
+
+static long crr_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	struct crr *c = data;
+
+	if (after && cmd == EVTCHNOP_close && !rc &&
+	    ((struct evtchn_close *)arg)->port == c->port &&
+	    !XT_LOAD(&c->stalled)) {
+		XT_STORE(&c->stalled, 1);
+		while (!XT_LOAD(&c->release))
+			sched_yield();
+	}
+	return 0;
+}
+
+static void crr_close(void *arg)
+{
+	struct crr *c = arg;
+
+	c->close_rc = xl_evtchn_close(c->port);
+}
+
+static void crr_bind(void *arg)
+{
+	struct crr *c = arg;
+
+	c->bind_rc = xl_evtchn_bind_ipi(2, xt_rec_handler, &c->r, &c->new_port);
+	XT_STORE(&c->bound, 1);
+}
+
+static enum xt_result close_rebind_race(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	static struct crr c;
+	struct xt_rec r0 = { 0 };
+	struct evtchn_status st;
+	bool bound_early;
+
+	c = (struct crr){ 0 };
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r0, &c.port), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), crr_hook, &c);
+	xt_start_on(1, crr_close, &c);
+	XT_ASSERT(xt_wait_until(flag_set, &c.stalled, XT_EVENT_TIMEOUT_NS));
+	xt_start_on(2, crr_bind, &c);
+	bound_early = xt_wait_until(flag_set, &c.bound, HOOK_WAIT_NS);
+	XT_STORE(&c.release, 1);
+	xt_wait_on(1);
+	xt_wait_on(2);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	xt_log("bind %s the stalled close",
+	       bound_early ? "overtook" : "waited for");
+	XT_ASSERT_EQ(c.close_rc, 0);
+	XT_ASSERT_EQ(c.bind_rc, 0);
+	/* The race is real: Xen gave the closed number to the bind. */
+	XT_ASSERT_EQ(c.new_port, c.port);
+	XT_ASSERT_EQ(xl_evtchn_port_type(c.new_port), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(c.new_port), 2);
+	XT_ASSERT_EQ(xl_evtchn_send(c.new_port), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&c.r, 1), 1);
+	XT_ASSERT_EQ(c.r.last_cpu, 2);
+	XT_ASSERT_EQ(c.r.last_port, c.new_port);
+	XT_ASSERT_EQ(xt_rec_settle(&r0), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(c.new_port), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, c.new_port, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_close_rebind_race(void)
+{
+	return close_rebind_race(false);
+}
+
+static enum xt_result l2_close_rebind_race(void)
+{
+	return close_rebind_race(true);
+}
+
+/*
+ * A mask landing while the consumer holds an event it unlinked: port b
+ * was moved to vCPU 1 while linked on vCPU 0's queue.  If the consumer
+ * hands it to Xen with EVTCHNOP_unmask (the forward design), Xen clears
+ * MASKED unconditionally (evtchn_fifo_unmask) and undoes a mask made just
+ * before: the hook makes that mask (as another vCPU's xl_evtchn_mask) the
+ * moment vCPU 0 issues such an unmask.  A masked port must stay masked
+ * and run no handler; the pending event runs once when unmasked.
+ */
+struct mvf {
+	evtchn_port_t b;
+	uint32_t armed, fired;
+};
+
+static long mvf_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	struct mvf *m = data;
+
+	if (!after && cmd == EVTCHNOP_unmask && XT_LOAD(&m->armed) &&
+	    ((struct evtchn_unmask *)arg)->port == m->b) {
+		xl_evtchn_mask(m->b);
+		XT_STORE(&m->fired, 1);
+	}
+	return 0;
+}
+
+static enum xt_result fifo_mask_vs_forward(void)
+{
+	static struct mvf m;
+	struct xt_rec rb = { 0 };
+	unsigned long flags;
+	evtchn_port_t a, b;
+	uint64_t n;
+	long rc;
+
+	m = (struct mvf){ 0 };
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xt_loopback(NULL, &rb, &a, &b), 0);
+	m.b = b;
+	hv_domain_set_evtchn_hook(hv_guest_domain(), mvf_hook, &m);
+	/* b LINKED on vCPU 0's queue, then moved to vCPU 1. */
+	flags = xl_os_irq_save();
+	rc = xl_evtchn_send(a);
+	if (!rc)
+		rc = xl_evtchn_bind_vcpu(b, 1);
+	XT_STORE(&m.armed, 1);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
+	n = xt_rec_settle(&rb);
+	XT_STORE(&m.armed, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	xt_log("forward unmask %s", m.fired ? "seen" : "never issued");
+	if (!m.fired) {
+		/* No forward: vCPU 0 took the event it unlinked. */
+		XT_ASSERT_EQ(n, 2);
+		XT_ASSERT_EQ(rb.last_cpu, 0);
+		xl_evtchn_mask(b);
+	}
+	XT_ASSERT(xl_evtchn_is_masked(b));
+	n = xt_rec_settle(&rb);
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&rb), n);
+	XT_ASSERT(xl_evtchn_is_masked(b));
+	XT_ASSERT_EQ(xl_evtchn_unmask(b), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rb, n + 1), n + 1);
+	XT_ASSERT_EQ(rb.last_cpu, 1);
+	XT_ASSERT_EQ(rb.concurrent, 0);
+	XT_ASSERT_EQ(n, 2);
+	return XT_PASS;
+}
+
+/*
+ * EVTCHNOP_reset fails at fini (the hook answers -EAGAIN, as Xen does
+ * when a port is bound meanwhile): the domain stays on FIFO with our
+ * control blocks and event array registered, so Xen keeps writing them.
+ * Those pages must not go back to the allocator: here the next pages
+ * handed out are watched while Xen links an event.
+ */
+static long fail_reset_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	return !after && cmd == EVTCHNOP_reset ? -XEN_EAGAIN : 0;
+}
+
+#define FRF_PAGES 16
+
+static enum xt_result fifo_fini_reset_fails(void)
+{
+	struct evtchn_bind_ipi bi = { .vcpu = 0 };
+	struct evtchn_send sd;
+	struct xt_rec r = { 0 };
+	void *pg[FRF_PAGES];
+	unsigned int i, dirty = 0, j;
+	evtchn_port_t p;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), fail_reset_hook, NULL);
+	xl_evtchn_fini();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	for (i = 0; i < FRF_PAGES; i++)
+		pg[i] = xl_os_alloc_page();
+	/* Xen, still on FIFO: a new port, raised, is linked on vCPU 0. */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	sd.port = bi.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_send, &sd), 0);
+	xt_sleep_ns(XT_SETTLE_NS);
+	for (i = 0; i < FRF_PAGES; i++) {
+		const uint64_t *w = pg[i];
+
+		for (j = 0; w && j < XL_PAGE_SIZE / 8; j++)
+			if (w[j]) {
+				xt_log("page %u word %u: %#llx", i, j,
+				       (unsigned long long)w[j]);
+				dirty++;
+				break;
+			}
+		if (pg[i])
+			xl_os_free_page(pg[i]);
+	}
+	XT_ASSERT_EQ(dirty, 0);
+	return XT_PASS;
+}
+
+/*
+ * init after an instance that left the domain on FIFO (its reset
+ * failed): EVTCHNOP_init_control answers -EINVAL for a vCPU that has a
+ * control block (event_fifo.c, map_control_block), which is not "no
+ * FIFO": taking 2-level then would read shared_info bits Xen no longer
+ * sets.  init must reset the domain and come up on FIFO.
+ */
+static enum xt_result fifo_reinit_after_fifo(void)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), fail_reset_hook, NULL);
+	xl_evtchn_fini();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(xl_evtchn_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	for (i = 0; i < xt_nr_vcpus(); i++) {
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(i, xt_rec_handler, &r, &p), 0);
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 1), i + 1);
+		XT_ASSERT_EQ(r.last_cpu, i);
+	}
+	return XT_PASS;
+}
+
+/*
+ * init while the domain is on FIFO through no instance of ours (a kernel
+ * before a kexec registered vCPU 0's control block): init_control answers
+ * -EINVAL (map_control_block: the vCPU has one), which must be told from
+ * "no FIFO": reset, then FIFO.
+ */
+static enum xt_result fifo_init_after_other_fifo(void)
+{
+	struct evtchn_init_control ic = { .vcpu = 0 };
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	unsigned int i;
+	void *cb = xl_os_alloc_page();
+
+	XT_ASSERT(cb != NULL);
+	ic.control_gfn = xl_os_virt_to_gfn(cb);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_init_control, &ic), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	for (i = 0; i < xt_nr_vcpus(); i++) {
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(i, xt_rec_handler, &r, &p), 0);
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 1), i + 1);
+		XT_ASSERT_EQ(r.last_cpu, i);
+	}
+	/* The reset released cb: Xen no longer writes it. */
+	xl_os_free_page(cb);
+	return XT_PASS;
+}
+
+/*
+ * FIFO set up part-way (Xen refuses vCPU 1's control block): the way back
+ * to 2-level is EVTCHNOP_reset, which closes every port.  A port the
+ * toolstack bound before we ran (here: ours to the peer's unbound port)
+ * must come back at its number, connected, and carry events.
+ */
+static long fail_cb1_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			  long rc, void *data)
+{
+	if (!after && cmd == EVTCHNOP_init_control &&
+	    ((struct evtchn_init_control *)arg)->vcpu == 1)
+		return -XEN_ENOMEM;
+	return 0;
+}
+
+static enum xt_result fifo_partial_init_keeps_ports(void)
+{
+	struct evtchn_bind_interdomain bi = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	evtchn_port_t pp;
+	long rc;
+
+	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
+	bi.remote_dom = xt_peer_domid();
+	bi.remote_port = pp;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), fail_cb1_hook, NULL);
+	rc = xt_core_init(NULL);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_2L);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, bi.local_port, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.u.interdomain.dom, xt_peer_domid());
+	XT_ASSERT_EQ(st.u.interdomain.port, pp);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(bi.local_port, xt_rec_handler, &r),
+		     0);
+	/* The re-bind raised the port (evtchn_bind_interdomain). */
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_peer_send(0, pp), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	XT_ASSERT_EQ(r.last_port, bi.local_port);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -408,6 +748,17 @@ const struct xt_test xt_hv_tests[] = {
 	{ "hv/timer_early_sshot", XT_HV, 1, false, timer_early_sshot, 0 },
 	{ "hv/timer_early_periodic", XT_HV, 1, false, timer_early_periodic, 0 },
 	{ "hv/kick_lost", XT_HV, 2, false, kick_lost, 0 },
+	{ "fifo/close_rebind_race", XT_HV, 3, false, fifo_close_rebind_race,
+	  0 },
+	{ "2l/close_rebind_race", XT_HV, 3, false, l2_close_rebind_race, 0 },
+	{ "fifo/mask_vs_forward", XT_HV, 2, false, fifo_mask_vs_forward, 0 },
+	{ "fifo/fini_reset_fails", XT_HV, 1, false, fifo_fini_reset_fails, 0 },
+	{ "fifo/reinit_after_fifo", XT_HV, 1, false, fifo_reinit_after_fifo,
+	  0 },
+	{ "fifo/init_after_other_fifo", XT_HV, 1, false,
+	  fifo_init_after_other_fifo, 0 },
+	{ "fifo/partial_init_keeps_ports", XT_HV, 2, true,
+	  fifo_partial_init_keeps_ports, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =

@@ -240,4 +240,20 @@ int hv_evtchn_notify_guest(struct hv_domain *d, uint32_t port);
  */
 void hv_evtchn_unbind_xen(struct hv_domain *d, uint32_t port);
 
+/*
+ * Event-channel hypercall hook, for tests that must force one interleaving
+ * of a race (a close stalled between Xen's work and its return, a mask
+ * landing just before an unmask): fn is called on the calling vCPU's
+ * thread for every EVTCHNOP of d, once before the operation (after false,
+ * rc 0) and once after it (after true, rc its result).  Before: a nonzero
+ * return fails the operation with that value without running it (fault
+ * injection); after: the return value is ignored.  fn may block (it holds
+ * no hv lock) and may call guest code that issues no hypercall.  NULL
+ * removes it.  Testing only: Xen has no such thing.
+ */
+typedef long (*hv_evtchn_hook_fn)(struct hv_vcpu *v, int cmd, void *arg,
+				  bool after, long rc, void *data);
+void hv_domain_set_evtchn_hook(struct hv_domain *d, hv_evtchn_hook_fn fn,
+			       void *data);
+
 #endif /* HV_H */

@@ -81,6 +81,21 @@ static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
 	__atomic_store_n((unsigned long *)(p), (unsigned long)(v), \
 			 __ATOMIC_RELEASE)
 
+/*
+ * Release stores and acquire loads, the ordering os.h names: the same
+ * instructions as xl_write / xl_read here (plain movs on x86, TSO), but
+ * these promise it.
+ */
+#define xl_store_release32(p, v) \
+	__atomic_store_n((uint32_t *)(p), (uint32_t)(v), __ATOMIC_RELEASE)
+#define xl_store_release_ulong(p, v)                               \
+	__atomic_store_n((unsigned long *)(p), (unsigned long)(v), \
+			 __ATOMIC_RELEASE)
+#define xl_load_acquire32(p) \
+	__atomic_load_n((const uint32_t *)(p), __ATOMIC_ACQUIRE)
+#define xl_load_acquire_ulong(p) \
+	__atomic_load_n((const unsigned long *)(p), __ATOMIC_ACQUIRE)
+
 #define XL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 #endif /* XENLITE_ATOMIC_GCC_H */

@@ -22,19 +22,42 @@ struct xl_evtchn_ops {
 	void (*clear_pending)(evtchn_port_t port);
 	bool (*is_pending)(evtchn_port_t port);
 	bool (*is_masked)(evtchn_port_t port);
-	void (*mask)(evtchn_port_t port);
+	/* Set MASKED; returns whether it was set already (test-and-set). */
+	bool (*mask)(evtchn_port_t port);
 	int (*unmask)(evtchn_port_t port);
 	/*
 	 * Drain this vCPU's pending events, calling xl_evtchn_dispatch() for
 	 * each; returns how many it dispatched.
 	 */
 	unsigned int (*handle_events)(unsigned int cpu);
-	/* Release what init allocated; the domain's ABI was reset already. */
-	void (*fini)(void);
+	/*
+	 * Release what init allocated.  xen_released: EVTCHNOP_reset
+	 * succeeded, so Xen no longer maps our pages; otherwise Xen may
+	 * still write them and they must be kept (leaked) until a later
+	 * reset succeeds.
+	 */
+	void (*fini)(bool xen_released);
 };
 
 extern const struct xl_evtchn_ops xl_evtchn_2l_ops;
 extern const struct xl_evtchn_ops xl_evtchn_fifo_ops;
+
+/*
+ * EVTCHNOP_reset of our own domain, keeping the ports the toolstack bound:
+ * every open interdomain or unbound port Xen reports (EVTCHNOP_status) is
+ * bound again at the same number after the reset (see xen-evtchn.c).
+ * Only while no port is bound in the core.  0 or the reset's error.
+ */
+int xl_evtchn_reset_domain(void);
+
+/*
+ * Before any init: if an earlier instance's reset failed, Xen may still
+ * be on FIFO with our old pages; reset the domain (keeping the
+ * toolstack's ports) and free them.  0, or the reset's error.
+ */
+int xl_evtchn_fifo_reclaim(void);
+/* Xen is on FIFO and we could not reset it: no 2-level fallback. */
+bool xl_evtchn_fifo_stuck(void);
 
 /* FIFO bring-up: init_control on every vCPU; 0 or the hypercall's error. */
 int xl_evtchn_fifo_init(unsigned int nr_vcpus);

@@ -27,6 +27,12 @@
  *     WRITE_ONCE; they order nothing by themselves):
  *       xl_read8, xl_read16, xl_read32, xl_read64, xl_read_ulong,
  *       xl_write8, xl_write16, xl_write32, xl_write64, xl_write_ulong;
+ *   - release stores and acquire loads, for publishing data to another vCPU
+ *     (smp_store_release / smp_load_acquire; Linux: virt_*): every access
+ *     before xl_store_release*(p) is visible to a vCPU whose
+ *     xl_load_acquire*(p) reads that store, before its later accesses:
+ *       xl_store_release32, xl_store_release_ulong,
+ *       xl_load_acquire32, xl_load_acquire_ulong;
  *   - XL_PRINTF(fmt, args): the printf format attribute, or nothing.
  *
  * Keep this contract small: every item is something each host really does.
