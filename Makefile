@@ -40,7 +40,7 @@ LDLIBS := -pthread -lm
 HV_SRCS := $(wildcard hv/*.c)
 GUEST_SRCS := $(wildcard hv/guest/*.c)
 TEST_SRCS := $(filter-out selftests/stress.c selftests/bench.c \
-	selftests/tick.c selftests/tick-hv.c, \
+	selftests/tick.c selftests/tick-hv.c selftests/drift-lab.c, \
 	$(wildcard selftests/*.c))
 
 CORE_OBJS := $(patsubst %.c,$(O)/%.o,$(CORE_SRCS))
@@ -52,7 +52,7 @@ RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 	bench-xen demo \
 	format lint clean variants help
 
-all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick
+all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick $(O)/xl-drift
 
 setup:
 	@tools/setup
@@ -89,6 +89,10 @@ $(O)/xl-bench: $(O)/selftests/bench.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
 
 $(O)/xl-tick: $(O)/selftests/tick-hv.o $(O)/selftests/tick.o $(RUNNER_OBJS) \
 		$(CORE_OBJS) $(HV_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+# The drift lab's program (tools/drift-lab, docs/time-drift.md).
+$(O)/xl-drift: $(O)/selftests/drift-lab.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
