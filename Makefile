@@ -133,12 +133,15 @@ bench: all
 	@tools/setup --quiet --bench
 	@tools/bench
 
-# The main job: the hv demo and tick comparison, then real Xen 4.17 under
-# QEMU: the tick comparison and timer wake latency in the test kernel as
-# dom0 and as a domU, beside a Linux PVH domU's cyclictest in the same boot.
+# The main job: the hv demo and tick comparison, the drift lab's short
+# run (a tick-counting clock under each emulated-timer policy), then real
+# Xen 4.17 under QEMU: the tick comparison and timer wake latency in the
+# test kernel as dom0 and as a domU, beside a Linux PVH domU's cyclictest
+# in the same boot.
 demo: all
 	@$(O)/xl-bench --demo
 	@VARIANT=$(VARIANT) tools/tick-compare
+	@VARIANT=$(VARIANT) tools/drift-lab --short
 	@tools/xen-run tick
 
 # The real-Xen benchmarks: the same tick run, ending in
@@ -213,9 +216,11 @@ clean:
 
 help:
 	@echo 'xenlite make targets (VARIANT=hv|tsan|asan picks build/<variant>/):'
-	@echo '  all         build xl-selftest, xl-stress, xl-bench, xl-tick (default)'
+	@echo '  all         build xl-selftest, xl-stress, xl-bench, xl-tick, xl-drift'
+	@echo '              (default)'
 	@echo '  setup       install the Debian 12 packages (tools/setup)'
-	@echo '  demo        the hv demo and tick comparison, then on real Xen: tick'
+	@echo '  demo        the hv demo, tick comparison and drift lab'
+	@echo '              (tools/drift-lab --short), then on real Xen: tick'
 	@echo '              comparison and wake latency as dom0 and domU vs Linux'
 	@echo '  bench-xen   that real-Xen part alone (ratio xen_timer_p99_vs_linux),'
 	@echo '              then blkfront-lite vs Linux xen-blkfront (ratio'

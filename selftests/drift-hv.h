@@ -80,7 +80,7 @@ unsigned int drift_ticks_between(const struct drift_result *r, uint64_t from,
 /*
  * A run in figures.  drift: tick clock - pvclock (negative: the tick
  * clock is behind).  catchup_ns: from the end of the last event until the
- * drift stays within one period for good (-1: it never does).
+ * drift stays within 1.5 periods for good (-1: it never does).
  */
 struct drift_summary {
 	uint64_t duration_ns;	/* start .. end */

@@ -13,7 +13,7 @@
  *   xl-drift --scenario desched|pause|mask|periodic_pauses|contention|none
  *            [--policy N|all] [--period-ms N] [--warmup-ms N]
  *            [--event-ms N] [--tail-ms N] [--repeats N] [--gap-ms N]
- *            [--blocked] [--csv DIR]
+ *            [--sample-ms N] [--blocked] [--csv DIR]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +29,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: xl-drift --scenario NAME [--policy N|all] "
 		"[--period-ms N] [--warmup-ms N] [--event-ms N] [--tail-ms N] "
-		"[--repeats N] [--gap-ms N] [--blocked] [--csv DIR]\n");
+		"[--repeats N] [--gap-ms N] [--sample-ms N] [--blocked] "
+		"[--csv DIR]\n");
 	exit(2);
 }
 
@@ -129,6 +130,8 @@ int main(int argc, char **argv)
 			cfg.tail_ns = strtoull(v, NULL, 0) * MS;
 		} else if (!strcmp(a, "--repeats")) {
 			cfg.repeats = (unsigned int)atoi(v);
+		} else if (!strcmp(a, "--sample-ms")) {
+			cfg.sample_ns = strtoull(v, NULL, 0) * MS;
 		} else if (!strcmp(a, "--gap-ms")) {
 			cfg.gap_ns = strtoull(v, NULL, 0) * MS;
 		} else if (!strcmp(a, "--csv")) {
