@@ -12,7 +12,8 @@
  *
  *  - create_periodic_time(): the guest programs a period (hv_vpt_program
  *    stands in for the register writes); the first expiry is one period
- *    away (the PIT's delta), last_plt_gtime is the guest time then;
+ *    away (the PIT's delta: emul-i8254.c pit_load_count passes period
+ *    as both), last_plt_gtime is the guest time then;
  *  - pt_timer_fn(): an expiry counts one pending interrupt
  *    (pending_intr_nr++), moves scheduled on by one period, clears
  *    do_not_freeze and kicks the vCPU.  The timer is not re-armed here:

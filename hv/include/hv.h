@@ -263,7 +263,7 @@ const char *hv_vpt_policy_name(enum hv_vpt_policy p);
 /*
  * The toolstack's HVM_PARAM_TIMER_MODE (or KVM_REINJECT_CONTROL): before
  * the guest programs its timer.  -XEN_EINVAL for an unknown policy (Xen:
- * value > HVMPTM_one_missed_tick_pending, hvm.c hvm_allow_set_param).
+ * value > HVMPTM_one_missed_tick_pending, hvm.c hvm_set_param).
  */
 int hv_domain_set_timer_policy(struct hv_domain *d, enum hv_vpt_policy p);
 /*
