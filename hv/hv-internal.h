@@ -195,6 +195,7 @@ struct hv_vcpu {
 	/* Emulated platform timer and pausing (vpt.c, pause.c). */
 	struct hv_vpt *vpt; /* atomic pointer; NULL until programmed */
 	int pause_count;    /* atomic; vcpu_pause() / domain_pause() */
+	int parked;	    /* atomic; waiting in hv_pause_wait() */
 	int on_cpu; /* atomic; set after hv_schedule, cleared in hv_deschedule */
 };
 

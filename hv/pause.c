@@ -24,11 +24,19 @@
 
 #include "hv-internal.h"
 
+/*
+ * Off its pCPU for good: waiting in hv_pause_wait(), or blocked and
+ * switched out (a wakeup then leads it to hv_pause_wait()), or gone.  A
+ * vCPU merely off its pCPU may be on its way back in (woken, or past
+ * hv_pause_wait() already): it is asked again below.
+ */
 static bool hv_pause_off_cpu(struct hv_vcpu *v)
 {
 	bool alive;
 
-	if (!__atomic_load_n(&v->on_cpu, __ATOMIC_SEQ_CST))
+	if (!__atomic_load_n(&v->on_cpu, __ATOMIC_SEQ_CST) &&
+	    (__atomic_load_n(&v->parked, __ATOMIC_SEQ_CST) ||
+	     __atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)))
 		return true;
 	pthread_mutex_lock(&v->lock);
 	alive = v->alive;
@@ -41,12 +49,18 @@ static void hv_pause_sync(struct hv_vcpu *v)
 {
 	struct timespec pause = { .tv_nsec = 20000 };
 
-	if (hv_pause_off_cpu(v))
-		return;
-	__atomic_store_n(&v->sc.want_preempt, 1, __ATOMIC_SEQ_CST);
-	hv_vcpu_signal(v);
-	while (!hv_pause_off_cpu(v))
+	while (!hv_pause_off_cpu(v)) {
+		/*
+		 * The count was raised (SEQ_CST) before on_cpu is read here;
+		 * a vCPU that set on_cpu meanwhile is asked on the next turn.
+		 */
+		if (__atomic_load_n(&v->on_cpu, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&v->sc.want_preempt, 1,
+					 __ATOMIC_SEQ_CST);
+			hv_vcpu_signal(v);
+		}
 		nanosleep(&pause, NULL);
+	}
 	/*
 	 * Served (or the vCPU blocked first): a request left set would
 	 * deschedule it once more when it next leaves hv, at a later time.
@@ -102,8 +116,10 @@ void hv_pause_wait(struct hv_vcpu *v)
 	if (!c)
 		return;
 	hv_runstate_change(v, RUNSTATE_offline);
+	__atomic_store_n(&v->parked, 1, __ATOMIC_SEQ_CST);
 	/* FUTEX_WAIT returns at once if the count changed meanwhile. */
 	while ((c = __atomic_load_n(&v->pause_count, __ATOMIC_SEQ_CST)))
 		syscall(SYS_futex, &v->pause_count, FUTEX_WAIT_PRIVATE, c, NULL,
 			NULL, 0);
+	__atomic_store_n(&v->parked, 0, __ATOMIC_SEQ_CST);
 }
