@@ -40,7 +40,7 @@ LDLIBS := -pthread -lm
 HV_SRCS := $(wildcard hv/*.c)
 GUEST_SRCS := $(wildcard hv/guest/*.c)
 TEST_SRCS := $(filter-out selftests/stress.c selftests/bench.c \
-	selftests/tick.c selftests/tick-hv.c, \
+	selftests/tick.c selftests/tick-hv.c selftests/drift-lab.c, \
 	$(wildcard selftests/*.c))
 
 CORE_OBJS := $(patsubst %.c,$(O)/%.o,$(CORE_SRCS))
@@ -52,7 +52,7 @@ RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 	bench-xen demo \
 	format lint clean variants help
 
-all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick
+all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick $(O)/xl-drift
 
 setup:
 	@tools/setup
@@ -89,6 +89,10 @@ $(O)/xl-bench: $(O)/selftests/bench.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
 
 $(O)/xl-tick: $(O)/selftests/tick-hv.o $(O)/selftests/tick.o $(RUNNER_OBJS) \
 		$(CORE_OBJS) $(HV_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+# The drift lab's program (tools/drift-lab, docs/time-drift.md).
+$(O)/xl-drift: $(O)/selftests/drift-lab.o $(RUNNER_OBJS) $(CORE_OBJS) $(HV_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
@@ -129,12 +133,15 @@ bench: all
 	@tools/setup --quiet --bench
 	@tools/bench
 
-# The main job: the hv demo and tick comparison, then real Xen 4.17 under
-# QEMU: the tick comparison and timer wake latency in the test kernel as
-# dom0 and as a domU, beside a Linux PVH domU's cyclictest in the same boot.
+# The main job: the hv demo and tick comparison, the drift lab's short
+# run (a tick-counting clock under each emulated-timer policy), then real
+# Xen 4.17 under QEMU: the tick comparison and timer wake latency in the
+# test kernel as dom0 and as a domU, beside a Linux PVH domU's cyclictest
+# in the same boot.
 demo: all
 	@$(O)/xl-bench --demo
 	@VARIANT=$(VARIANT) tools/tick-compare
+	@VARIANT=$(VARIANT) tools/drift-lab --short
 	@tools/xen-run tick
 
 # The real-Xen benchmarks: the same tick run, ending in
@@ -209,9 +216,11 @@ clean:
 
 help:
 	@echo 'xenlite make targets (VARIANT=hv|tsan|asan picks build/<variant>/):'
-	@echo '  all         build xl-selftest, xl-stress, xl-bench, xl-tick (default)'
+	@echo '  all         build xl-selftest, xl-stress, xl-bench, xl-tick, xl-drift'
+	@echo '              (default)'
 	@echo '  setup       install the Debian 12 packages (tools/setup)'
-	@echo '  demo        the hv demo and tick comparison, then on real Xen: tick'
+	@echo '  demo        the hv demo, tick comparison and drift lab'
+	@echo '              (tools/drift-lab --short), then on real Xen: tick'
 	@echo '              comparison and wake latency as dom0 and domU vs Linux'
 	@echo '  bench-xen   that real-Xen part alone (ratio xen_timer_p99_vs_linux),'
 	@echo '              then blkfront-lite vs Linux xen-blkfront (ratio'

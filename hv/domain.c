@@ -188,6 +188,7 @@ void hv_domain_destroy(struct hv_domain *d)
 	/* kill_timer() of every vCPU timer (sched_destroy_vcpu). */
 	hv_time_domain_stop(d);
 	hv_sched_domain_stop(d);
+	hv_vpt_domain_destroy(d); /* destroy_periodic_time() */
 
 	/*
 	 * evtchn_destroy(): close every port, so remote interdomain ends go

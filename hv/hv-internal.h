@@ -191,6 +191,12 @@ struct hv_vcpu {
 	struct hv_fifo_vcpu *fifo; /* atomic pointer */
 	struct hv_vtime vtime;
 	struct hv_vsched sc;
+
+	/* Emulated platform timer and pausing (vpt.c, pause.c). */
+	struct hv_vpt *vpt; /* atomic pointer; NULL until programmed */
+	int pause_count;    /* atomic; vcpu_pause() / domain_pause() */
+	int parked;	    /* atomic; waiting in hv_pause_wait() */
+	int on_cpu; /* atomic; set after hv_schedule, cleared in hv_deschedule */
 };
 
 struct hv_domain {
@@ -239,6 +245,7 @@ struct hv_domain {
 	struct hv_gnttab *gnttab;     /* gnttab.c */
 	void *guest;		      /* atomic pointer */
 	void *xs; /* atomic pointer: hv/xenstore.c's connection, or NULL */
+	struct hv_vpt_domain *vpt; /* atomic pointer: vpt.c, or NULL */
 };
 
 #define hv_stat_inc(d, field) \
@@ -301,6 +308,20 @@ uint64_t hv_vcpu_kick_resend_at(struct hv_vcpu *v);
 void hv_vcpu_resend_kick(struct hv_vcpu *v);
 /* Wake the timer thread by at (under timer_lock; time.c). */
 void hv_time_watch(struct hv_domain *d, uint64_t at);
+
+/* vpt.c: the emulated platform timer's hooks */
+struct hv_vpt;
+struct hv_vpt_domain;
+void hv_vpt_save(struct hv_vcpu *v, int state); /* pt_save_timer */
+void hv_vpt_restore(struct hv_vcpu *v);		/* pt_restore_timer */
+void hv_vpt_deliver(struct hv_vcpu *v); /* on the vCPU, delivery unmasked */
+bool hv_vpt_need_delivery(struct hv_vcpu *v);
+void hv_vpt_time_record(struct hv_vcpu *v, uint64_t *system_time,
+			uint32_t *mul);
+void hv_vpt_domain_destroy(struct hv_domain *d);
+
+/* pause.c */
+void hv_pause_wait(struct hv_vcpu *v); /* in hv_schedule: wait if paused */
 
 /* gnttab.c */
 struct hv_gnttab;

@@ -139,6 +139,8 @@ static void hv_pcpu_release(struct hv_vcpu *v)
 /* Off the pCPU: runstate state (blocked, runnable or offline). */
 void hv_deschedule(struct hv_vcpu *v, int state)
 {
+	hv_vpt_save(v, state); /* context_switch(): pt_save_timer (vpt.c) */
+	__atomic_store_n(&v->on_cpu, 0, __ATOMIC_SEQ_CST);
 	hv_vcpu_stop_periodic(v);
 	hv_runstate_change(v, state);
 	if (hv_sched_on(v->domain))
@@ -148,11 +150,14 @@ void hv_deschedule(struct hv_vcpu *v, int state)
 /* Back on a pCPU: runnable until one is free, then running. */
 void hv_schedule(struct hv_vcpu *v, bool boost)
 {
+	hv_pause_wait(v); /* paused (pause.c): offline until unpaused */
 	hv_runstate_change(v, RUNSTATE_runnable);
 	if (hv_sched_on(v->domain))
 		hv_pcpu_acquire(v, boost);
 	hv_runstate_change(v, RUNSTATE_running);
+	hv_vpt_restore(v); /* hvm_do_resume(): pt_restore_timer (vpt.c) */
 	hv_vcpu_resume_time(v);
+	__atomic_store_n(&v->on_cpu, 1, __ATOMIC_SEQ_CST);
 }
 
 /*

@@ -151,7 +151,8 @@ void hv_stime_to_timespec(uint64_t deadline, struct timespec *ts)
 void hv_update_vcpu_time(struct hv_vcpu *v)
 {
 	struct vcpu_time_info *t;
-	uint64_t tsc;
+	uint64_t tsc, sys;
+	uint32_t mul;
 
 	if (!v->vcpu_info)
 		return;
@@ -159,9 +160,12 @@ void hv_update_vcpu_time(struct hv_vcpu *v)
 	t = &v->vcpu_info->time;
 	__atomic_fetch_add(&t->version, 1, __ATOMIC_SEQ_CST);
 	tsc = hv_rdtsc();
+	sys = hv_stime_at(tsc);
+	mul = hv_clock.mul;
+	hv_vpt_time_record(v, &sys, &mul); /* virtual time (vpt.c) */
 	__atomic_store_n(&t->tsc_timestamp, tsc, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->system_time, hv_stime_at(tsc), __ATOMIC_RELAXED);
-	__atomic_store_n(&t->tsc_to_system_mul, hv_clock.mul, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->system_time, sys, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->tsc_to_system_mul, mul, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->tsc_shift, hv_clock.shift, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&t->version, 1, __ATOMIC_SEQ_CST);
 	hv_stat_inc(v->domain, time_updates);

@@ -50,7 +50,10 @@ static void hv_deliver(struct hv_vcpu *v)
 	struct hv_domain *d = v->domain;
 	struct vcpu_info *vi = v->vcpu_info;
 
-	if (!vi || !d->cfg.upcall)
+	if (!vi)
+		return;
+	hv_vpt_deliver(v); /* emulated timer interrupts (vpt.c) */
+	if (!d->cfg.upcall)
 		return;
 	while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
 	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
@@ -58,6 +61,7 @@ static void hv_deliver(struct hv_vcpu *v)
 		hv_stat_inc(d, upcalls_delivered);
 		d->cfg.upcall();
 		__atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+		hv_vpt_deliver(v);
 	}
 }
 
@@ -259,8 +263,9 @@ static bool hv_events_need_delivery(struct hv_vcpu *v)
 	struct vcpu_info *vi = v->vcpu_info;
 
 	return vi &&
-	       __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
-	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
+	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST) &&
+	       (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
+		hv_vpt_need_delivery(v));
 }
 
 /*

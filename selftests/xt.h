@@ -193,5 +193,8 @@ extern const struct xt_test xt_gnttab_tests[];
 extern const unsigned int xt_gnttab_nr_tests;
 extern const struct xt_test xt_blk_tests[];
 extern const unsigned int xt_blk_nr_tests;
+/* hv's emulated platform timer under each policy (hv only). */
+extern const struct xt_test xt_drift_tests[];
+extern const unsigned int xt_drift_nr_tests;
 
 #endif /* XT_H */

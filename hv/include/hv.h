@@ -255,5 +255,101 @@ typedef long (*hv_evtchn_hook_fn)(struct hv_vcpu *v, int cmd, void *arg,
 				  bool after, long rc, void *data);
 void hv_domain_set_evtchn_hook(struct hv_domain *d, hv_evtchn_hook_fn fn,
 			       void *data);
+/* --- emulated platform timer and domain pause (vpt.c, pause.c) ----------- */
+
+/*
+ * What the emulated periodic platform timer does with ticks its vCPU could
+ * not take.  The first four are Xen 4.17's HVM_PARAM_TIMER_MODE values
+ * (public/hvm/params.h HVMPTM_*, xen/arch/x86/hvm/vpt.c); the last two are
+ * Linux KVM's in-kernel i8254 with KVM_REINJECT_CONTROL on and off
+ * (arch/x86/kvm/i8254.c).  docs/time-drift.md says what each does.
+ */
+enum hv_vpt_policy {
+	HV_VPT_DELAY_FOR_MISSED_TICKS = 0, /* HVMPTM_delay_for_missed_ticks */
+	HV_VPT_NO_DELAY_FOR_MISSED_TICKS = 1, /* libxl's default in 4.17 */
+	HV_VPT_NO_MISSED_TICKS_PENDING = 2,
+	HV_VPT_ONE_MISSED_TICK_PENDING = 3,
+	HV_VPT_KVM_PIT_REINJECT = 4, /* KVM's default (kvm_create_pit) */
+	HV_VPT_KVM_PIT_NO_REINJECT = 5,
+	HV_VPT_NR_POLICIES
+};
+const char *hv_vpt_policy_name(enum hv_vpt_policy p);
+
+/*
+ * The toolstack's HVM_PARAM_TIMER_MODE (or KVM_REINJECT_CONTROL): before
+ * the guest programs its timer.  -XEN_EINVAL for an unknown policy (Xen:
+ * value > HVMPTM_one_missed_tick_pending, hvm.c hvm_set_param).
+ */
+int hv_domain_set_timer_policy(struct hv_domain *d, enum hv_vpt_policy p);
+/*
+ * Virtual time for the platform timer: from now on the time the vpt runs
+ * on (NOW() in vpt.c) only moves by hv_vpt_advance(), starting at the
+ * current system time, and the vcpu_time_info of every vCPU with a timer
+ * programmed shows that virtual time (tsc_to_system_mul 0: pvclock reads
+ * system_time exactly).  Tests then count ticks exactly.  Call before the
+ * guest programs its timer; it cannot be turned off.
+ */
+void hv_domain_set_virtual_time(struct hv_domain *d);
+/* The vpt's system time (virtual or hv_system_time()). */
+uint64_t hv_vpt_now(struct hv_domain *d);
+/* hvm_get_guest_time(v): system time + v's stime_offset (vpt.c). */
+uint64_t hv_vpt_guest_time(struct hv_vcpu *v);
+/*
+ * Virtual time: move it ns forward, firing each timer expiry at its exact
+ * time, and after each one wait (up to 10 s) until every vCPU took what it
+ * can take (hv_vpt_settled()).  From a thread that is not a vCPU with a
+ * timer.  0, -XEN_EINVAL (not virtual), -XEN_ETIMEDOUT.
+ */
+int hv_vpt_advance(struct hv_domain *d, uint64_t ns);
+/*
+ * True when no vCPU of d has a timer interrupt it could take now: none
+ * deliverable, or the vCPU masks delivery, or it is paused.  A vCPU in its
+ * handler, or resumed but not yet back on its pCPU, is not settled.
+ */
+bool hv_vpt_settled(struct hv_domain *d);
+/* Wait for hv_vpt_settled(), up to timeout_ns; false on timeout. */
+bool hv_vpt_wait_settled(struct hv_domain *d, uint64_t timeout_ns);
+
+/*
+ * Guest side, on a vCPU thread: program this vCPU's periodic timer (the
+ * register writes of a PIT / HPET / LAPIC timer in periodic mode; Xen's
+ * create_periodic_time()).  period_ns 0 stops it (destroy_periodic_time).
+ * Each tick runs fn(arg) on this vCPU as an interrupt: delivery masked
+ * (evtchn_upcall_mask, the IF of the model) while it runs, after a
+ * hypercall's return or by the kick signal, never while the guest masks.
+ * The handler must acknowledge with hv_vpt_eoi() (the EOI): until then
+ * no further tick is delivered.  Period < 0.1 ms becomes 0.1 ms (Xen).
+ * 0, -XEN_ESRCH (not a vCPU thread).
+ */
+typedef void (*hv_vpt_handler_fn)(void *arg);
+int hv_vpt_program(uint64_t period_ns, hv_vpt_handler_fn fn, void *arg);
+void hv_vpt_eoi(void);
+
+/* A vCPU's timer counters (monotonic) and state, for tests and the lab. */
+struct hv_vpt_stats {
+	uint64_t fired;	   /* pt_timer_fn / pit_timer_fn expiries */
+	uint64_t injected; /* handler runs */
+	uint64_t eois;
+	uint64_t missed;      /* periods counted by pt_process_missed_ticks */
+	uint64_t restores;    /* pt_restore_timer with a timer programmed */
+	uint64_t saves;	      /* pt_save_timer that stopped it */
+	unsigned int pending; /* pending_intr_nr / KVM ps->pending */
+	int64_t stime_offset; /* v->arch.hvm.stime_offset */
+};
+void hv_vpt_get_stats(struct hv_vcpu *v, struct hv_vpt_stats *st);
+
+/*
+ * Pausing, as Xen's vcpu_pause() / domain_pause() (xen/common/domain.c):
+ * a pause count; the vCPU is taken off its pCPU (pt_save_timer runs, its
+ * runstate goes offline) before the call returns, and stays off until the
+ * count is back to 0.  A blocked vCPU stays blocked (a wakeup meanwhile
+ * leaves it waiting, offline).  Not on the vCPU itself (vcpu_pause:
+ * ASSERT(v != current)), nor domain_pause from a vCPU of d: -XEN_EINVAL.
+ * Unpause does not wait for the vCPU to run again.
+ */
+int hv_vcpu_pause(struct hv_vcpu *v);
+void hv_vcpu_unpause(struct hv_vcpu *v);
+int hv_domain_pause(struct hv_domain *d);    /* xl pause */
+void hv_domain_unpause(struct hv_domain *d); /* xl unpause */
 
 #endif /* HV_H */
