@@ -11,9 +11,16 @@
  *
  *   - a port the test holds masked keeps its MASKED bit, and its handler
  *     never runs with the bit clear while the test holds the mask;
- *   - every event sent is handled exactly once (the sender waits for each
- *     before the next, so coalescing never makes a count ambiguous),
- *     including the event Xen raises when an interdomain port is bound;
+ *   - no event is lost: each send is handled (the sender waits for each
+ *     before the next, so coalescing never hides a loss), and so is the
+ *     event Xen raises when an interdomain port is bound;
+ *   - no event is handled more often than the ABI allows: exactly once
+ *     where no unmask goes through Xen (close_bind); elsewhere at most
+ *     once more per EVTCHNOP_unmask the test caused, since Xen's
+ *     evtchn_fifo_unmask tests PENDING and then sets it again in
+ *     evtchn_fifo_set_pending, so a consumer that took the event in
+ *     between gets it a second time (hv models this; Linux's handlers
+ *     take such a spurious run as any other);
  *   - a binding stays the caller's until the caller closes it: another
  *     vCPU's close of a port that had the same number never touches it,
  *     and the caller's own close then succeeds;
@@ -268,16 +275,22 @@ static enum xt_result close_bind(void)
  * restore the mask state it saw, which is not what is tested).  Nothing
  * else may clear MASKED while the masker holds it: a forward through
  * EVTCHNOP_unmask does (issue 12, defect 3), and b's handler then runs
- * on a port the test holds masked.  Every event is handled exactly once.
+ * on a port the test holds masked.  No event is lost; the handler runs
+ * at most once more per unmask (the masker's, bind_vcpu's, the bind's)
+ * than there are events.
  */
 #define MF_SENDS 200
 
 static struct {
 	uint32_t lock, stop, gen; /* gen odd: the masker holds b masked */
 	uint32_t cleared;	  /* MASKED found clear while held */
+	uint32_t unmasks;	  /* the masker's unmasks */
 	uint32_t ran_held;	  /* handler ran on b, held and unmasked */
 	uint64_t masks;
 	evtchn_port_t b;
+	uint32_t sent;	 /* sends so far */
+	uint32_t log_n;	 /* handler runs logged */
+	uint32_t log[8]; /* sent << 8 | vCPU of the last runs */
 	struct xt_rec rec;
 } mf;
 
@@ -288,6 +301,8 @@ static void mf_handler(evtchn_port_t port, void *data)
 
 	if ((g1 & 1) && !masked && XT_LOAD(&mf.gen) == g1)
 		XT_ADD(&mf.ran_held, 1);
+	XT_STORE(&mf.log[(XT_ADD(&mf.log_n, 1) - 1) % 8],
+		 XT_LOAD(&mf.sent) << 8 | xl_os_vcpu_id());
 	xt_rec_handler(port, data);
 }
 
@@ -308,6 +323,7 @@ static void mf_masker(void *arg)
 			XT_ADD(&mf.cleared, 1);
 		XT_ADD(&mf.gen, 1);
 		xl_evtchn_unmask(mf.b);
+		XT_ADD(&mf.unmasks, 1);
 		xp_unlock(&mf.lock);
 		xp_pause(50 + xp_rand(&s) % 2000);
 	}
@@ -317,7 +333,7 @@ static enum xt_result mask_forward(void)
 {
 	unsigned int nr = xt_nr_vcpus(), m = nr - 1, k, to;
 	evtchn_port_t a;
-	uint64_t got;
+	uint64_t got = 0;
 
 	memset(&mf, 0, sizeof(mf));
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
@@ -325,20 +341,28 @@ static enum xt_result mask_forward(void)
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, mf_handler,
 						&mf.rec, &mf.b),
 		     0);
-	XT_ASSERT_EQ(xp_wait_count(&mf.rec, 1), 1); /* the bind-time event */
+	XT_ASSERT(xp_wait_count(&mf.rec, 1) >= 1); /* the bind-time event */
 	xt_start_on(m, mf_masker, NULL);
 	for (k = 1; k <= MF_SENDS; k++) {
+		XT_STORE(&mf.sent, k);
 		XT_ASSERT_EQ(xl_evtchn_send(a), 0);
 		to = 1 + k % (nr - 1);
 		xp_lock(&mf.lock);
 		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(mf.b, to), 0);
 		xp_unlock(&mf.lock);
 		got = xp_wait_count(&mf.rec, k + 1);
-		if (got != k + 1 || XT_LOAD(&mf.cleared))
+		if (got < k + 1 || XT_LOAD(&mf.cleared))
 			break;
 	}
 	XT_STORE(&mf.stop, 1);
 	xt_wait_on(m);
+	if (k <= MF_SENDS) {
+		unsigned int j, n = XT_LOAD(&mf.log_n);
+
+		for (j = n > 8 ? n - 8 : 0; j < n; j++)
+			xt_log("handler run %u: after send %u, on vCPU %u", j,
+			       mf.log[j % 8] >> 8, mf.log[j % 8] & 0xff);
+	}
 	XT_ASSERT_MSG(
 		!mf.cleared,
 		"the MASKED bit of port %u was cleared %u time(s) while the test held it masked (%llu masks)",
@@ -349,12 +373,18 @@ static enum xt_result mask_forward(void)
 		mf.b, mf.ran_held);
 	XT_ASSERT_MSG(
 		k > MF_SENDS,
-		"send %u of port %u never handled (count %llu; hv dropped %llu for queue changes)",
-		k, mf.b, (unsigned long long)XT_LOAD(&mf.rec.count),
-		xp_hv_lost());
+		"send %u of port %u: handler runs %llu after a wait for %u (%llu later); hv dropped %llu for queue changes",
+		k, mf.b, (unsigned long long)got, k + 1,
+		(unsigned long long)XT_LOAD(&mf.rec.count), xp_hv_lost());
 	XT_ASSERT_EQ(xl_evtchn_is_masked(mf.b), false);
 	xt_sleep_ns(XT_SETTLE_NS);
-	XT_ASSERT_EQ(XT_LOAD(&mf.rec.count), MF_SENDS + 1);
+	got = XT_LOAD(&mf.rec.count);
+	XT_ASSERT_MSG(
+		got >= MF_SENDS + 1 &&
+			got <= MF_SENDS + 1 + MF_SENDS + 1 + mf.unmasks,
+		"port %u: %llu handler runs for %u events, %u unmasks and %u rebinds",
+		mf.b, (unsigned long long)got, MF_SENDS + 1, mf.unmasks,
+		MF_SENDS);
 	XT_ASSERT_EQ(mf.rec.concurrent, 0);
 	XT_ASSERT_EQ(xp_stray(), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(mf.b), 0);
@@ -375,8 +405,10 @@ static enum xt_result mask_forward(void)
  * once: a close that leaves the word unmasked (a forward's EVTCHNOP_unmask
  * between close's mask and its hypercall, issue 12 defect 3) makes Xen
  * deliver it before the new handler is installed, as a stray event, and
- * it is lost.  The send of a closed round may be handled or dropped: its
- * count is 1 or 2.
+ * it is lost.  A round's handler runs at least once (the bind-time
+ * event) and at most five times: that event and the send, each maybe
+ * once more after the unmask of the bind and of the two bind_vcpu calls
+ * (see the top of the file); the send of a closed round may be dropped.
  */
 #define CR_ROUNDS 150
 
@@ -404,7 +436,6 @@ static enum xt_result close_reuse(void)
 			xp_wait_count(&cr_rec[i], 1) == 1,
 			"round %u: the bind-time event of port %u (a %u) never ran; stray events meanwhile: %llu",
 			i, b, a, (unsigned long long)(xp_stray() - stray0));
-		XT_ASSERT_EQ(cr_rec[i].count, 1);
 		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, x), 0);
 		XT_ASSERT_EQ(xl_evtchn_send(a), 0);
 		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, y), 0);
@@ -413,7 +444,7 @@ static enum xt_result close_reuse(void)
 	}
 	xt_sleep_ns(XT_SETTLE_NS);
 	for (i = 0; i < CR_ROUNDS; i++)
-		XT_ASSERT_MSG(cr_rec[i].count >= 1 && cr_rec[i].count <= 2 &&
+		XT_ASSERT_MSG(cr_rec[i].count >= 1 && cr_rec[i].count <= 5 &&
 				      !cr_rec[i].concurrent,
 			      "round %u: handler ran %llu times", i,
 			      (unsigned long long)cr_rec[i].count);
@@ -433,8 +464,9 @@ static enum xt_result close_reuse(void)
  * peer sends.  The core must know Xen's notify vCPU (or move the port
  * back to 0): if it records 0 while Xen notifies n, n's consumer hands
  * the event back to Xen, which links it on n again, for ever (issue 12,
- * defect 1).  Each send is handled exactly once; the core's notify vCPU
- * is Xen's (EVTCHNOP_status).  On a lost event the port is moved to
+ * defect 1).  No send is lost (each is waited for; at most one more run
+ * per unmask, see the top of the file); the core's notify vCPU is Xen's
+ * (EVTCHNOP_status).  On a lost event the port is moved to
  * vCPU 0 by a raw hypercall, so that a looping consumer stops and the
  * test can end.
  */
@@ -457,19 +489,19 @@ static enum xt_result existing_rebind(void)
 	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
 	p = bi.local_port;
 	XT_ASSERT_EQ(xl_evtchn_bind_existing(p, xt_rec_handler, &r), 0);
-	XT_ASSERT_EQ(xp_wait_count(&r, want), want); /* bind-time event */
+	XT_ASSERT(xp_wait_count(&r, want) >= want); /* bind-time event */
 	for (i = 0; i < ER_ROUNDS; i++) {
 		n = 1 + i % (nr - 1);
 		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(p, n), 0);
 		XT_ASSERT_EQ(xt_peer_send(i % xt_peer_nr_vcpus(), rp), 0);
 		want++;
-		XT_ASSERT_EQ(xp_wait_count(&r, want), want);
+		XT_ASSERT(xp_wait_count(&r, want) >= want);
 		XT_ASSERT_EQ(xl_evtchn_unbind_existing(p), 0);
 		XT_ASSERT_EQ(xl_evtchn_bind_existing(p, xt_rec_handler, &r), 0);
 		XT_ASSERT_EQ(xt_status(DOMID_SELF, p, &st), 0);
 		XT_ASSERT_EQ(xt_peer_send(i % xt_peer_nr_vcpus(), rp), 0);
 		want++;
-		if (xp_wait_count(&r, want) != want) {
+		if (xp_wait_count(&r, want) < want) {
 			uint64_t got = XT_LOAD(&r.count);
 
 			bv.port = p;
@@ -490,7 +522,11 @@ static enum xt_result existing_rebind(void)
 			i, p, xl_evtchn_port_cpu(p), st.vcpu);
 	}
 	xt_sleep_ns(XT_SETTLE_NS);
-	XT_ASSERT_EQ(XT_LOAD(&r.count), want);
+	/* Unmasks through Xen: the first bind, then a bind_vcpu and a
+	 * bind_existing per round. */
+	XT_ASSERT_MSG(r.count >= want && r.count <= want + 1 + 2 * ER_ROUNDS,
+		      "port %u: %llu handler runs for %llu events", p,
+		      (unsigned long long)r.count, (unsigned long long)want);
 	XT_ASSERT_EQ(r.concurrent, 0);
 	XT_ASSERT_EQ(xp_stray(), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
@@ -504,9 +540,10 @@ static enum xt_result existing_rebind(void)
 
 /*
  * A loopback pair a -> b; vCPU 1 moves b from vCPU to vCPU without pause
- * while vCPU 0 sends on a, one event at a time.  Each event is handled
- * exactly once, never by two vCPUs at once, nothing is stray, and the
- * queues are consistent at the end.
+ * while vCPU 0 sends on a, one event at a time.  No event is lost, none
+ * is handled more often than one more per move (bind_vcpu's unmask, see
+ * the top of the file), never by two vCPUs at once, nothing is stray,
+ * and the queues are consistent at the end.
  */
 #define RS_SENDS 400
 
@@ -547,7 +584,7 @@ static enum xt_result rebind_send(void)
 	xt_start_on(1, rs_mover, NULL);
 	for (k = 1; k <= RS_SENDS; k++) {
 		XT_ASSERT_EQ(xl_evtchn_send(a), 0);
-		if (xp_wait_count(&rb, k + 1) != k + 1)
+		if (xp_wait_count(&rb, k + 1) < k + 1)
 			break;
 	}
 	XT_STORE(&rs.stop, 1);
@@ -557,7 +594,11 @@ static enum xt_result rebind_send(void)
 		      (unsigned long long)rs.moves);
 	XT_ASSERT_EQ(rs.fails, 0);
 	xt_sleep_ns(XT_SETTLE_NS);
-	XT_ASSERT_EQ(XT_LOAD(&rb.count), RS_SENDS + 1);
+	XT_ASSERT_MSG(rb.count >= RS_SENDS + 1 &&
+			      rb.count <= RS_SENDS + 1 + rs.moves + 1,
+		      "port %u: %llu handler runs for %u events and %llu moves",
+		      rs.b, (unsigned long long)rb.count, RS_SENDS + 1,
+		      (unsigned long long)rs.moves);
 	XT_ASSERT_EQ(ra.count, 0);
 	XT_ASSERT_EQ(rb.concurrent, 0);
 	XT_ASSERT_EQ(xp_stray(), 0);
