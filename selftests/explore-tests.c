@@ -142,12 +142,32 @@ static enum xt_result xp_no_leak(void)
 	return XT_PASS;
 }
 
+static bool xp_fifo_settled(void *arg)
+{
+	return !hv_fifo_check(hv_guest_domain(), arg, 256);
+}
+
+/*
+ * hv's FIFO invariants hold once the consumers are done: a consumer
+ * clears READY when it starts on a queue, so a queue it is still walking
+ * (slowly, under a seed) has events and READY clear for a while.  Wait
+ * for the check to pass; a queue really left behind fails it for good.
+ */
 static enum xt_result xp_fifo_ok(void)
 {
-	char why[256];
+	struct hv_domain_stats st;
+	char why[256] = "";
 
-	XT_ASSERT_MSG(!hv_fifo_check(hv_guest_domain(), why, sizeof(why)),
-		      "FIFO queues: %s", why);
+	if (xt_wait_until(xp_fifo_settled, why, XP_TIMEOUT_NS))
+		return XT_PASS;
+	hv_domain_get_stats(hv_guest_domain(), &st);
+	XT_ASSERT_MSG(
+		xp_fifo_settled(why),
+		"FIFO queues, %llu s after the test: %s (hv: %llu link retries, %llu events dropped for queue changes, %llu new heads)",
+		XP_TIMEOUT_NS / 1000000000ULL, why,
+		(unsigned long long)st.fifo_link_retries,
+		(unsigned long long)st.fifo_lost_queue_change,
+		(unsigned long long)st.fifo_new_heads);
 	return XT_PASS;
 }
 
@@ -410,7 +430,7 @@ static enum xt_result mask_forward(void)
  * once more after the unmask of the bind and of the two bind_vcpu calls
  * (see the top of the file); the send of a closed round may be dropped.
  */
-#define CR_ROUNDS 150
+#define CR_ROUNDS 500
 
 static struct xt_rec cr_rec[CR_ROUNDS];
 
@@ -433,7 +453,7 @@ static enum xt_result close_reuse(void)
 							&cr_rec[i], &b),
 			     0);
 		XT_ASSERT_MSG(
-			xp_wait_count(&cr_rec[i], 1) == 1,
+			xp_wait_count(&cr_rec[i], 1) >= 1,
 			"round %u: the bind-time event of port %u (a %u) never ran; stray events meanwhile: %llu",
 			i, b, a, (unsigned long long)(xp_stray() - stray0));
 		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, x), 0);
