@@ -376,7 +376,7 @@ static enum xt_result mask_forward(void)
 	}
 	XT_STORE(&mf.stop, 1);
 	xt_wait_on(m);
-	if (k <= MF_SENDS) {
+	if (k <= MF_SENDS && got < k + 1) {
 		unsigned int j, n = XT_LOAD(&mf.log_n);
 
 		for (j = n > 8 ? n - 8 : 0; j < n; j++)
