@@ -261,19 +261,20 @@ static enum xt_result close_bind(void)
 	XT_ASSERT_EQ(XT_LOAD(&cb.fails), 0);
 	xt_sleep_ns(XT_SETTLE_NS);
 	for (cpu = 0; cpu < nr; cpu++) {
-		XT_ASSERT_EQ(cb.done[cpu], CB_ITERS);
+		XT_ASSERT_EQ(XT_LOAD(&cb.done[cpu]), CB_ITERS);
 		for (i = 0; i < CB_ITERS; i++) {
 			struct xt_rec *r = &cb.rec[cpu][i];
+			uint64_t n = XT_LOAD(&r->count);
+			uint32_t lp = XT_LOAD(&r->last_port);
+			uint32_t lc = XT_LOAD(&r->last_cpu);
 
 			XT_ASSERT_MSG(
-				r->count == 1 &&
-					r->last_port == cb.port[cpu][i] &&
-					r->last_cpu == cpu && !r->concurrent,
+				n == 1 && lp == XT_LOAD(&cb.port[cpu][i]) &&
+					lc == cpu && !XT_LOAD(&r->concurrent),
 				"vCPU %u iteration %u: port %u ran %llu times (last on port %u, vCPU %u)",
-				cpu, i, cb.port[cpu][i],
-				(unsigned long long)r->count, r->last_port,
-				r->last_cpu);
-			total += r->count;
+				cpu, i, XT_LOAD(&cb.port[cpu][i]),
+				(unsigned long long)n, lp, lc);
+			total += n;
 		}
 	}
 	XT_ASSERT_EQ(total, (uint64_t)nr * CB_ITERS);
@@ -336,7 +337,7 @@ static void mf_masker(void *arg)
 		xl_evtchn_mask(mf.b);
 		XT_ADD(&mf.gen, 1);
 		xp_unlock(&mf.lock);
-		mf.masks++;
+		XT_ADD(&mf.masks, 1);
 		xp_pause(50 + xp_rand(&s) % 2000);
 		xp_lock(&mf.lock);
 		if (!xl_evtchn_is_masked(mf.b))
@@ -384,13 +385,14 @@ static enum xt_result mask_forward(void)
 			       mf.log[j % 8] >> 8, mf.log[j % 8] & 0xff);
 	}
 	XT_ASSERT_MSG(
-		!mf.cleared,
+		!XT_LOAD(&mf.cleared),
 		"the MASKED bit of port %u was cleared %u time(s) while the test held it masked (%llu masks)",
-		mf.b, mf.cleared, (unsigned long long)mf.masks);
+		mf.b, XT_LOAD(&mf.cleared),
+		(unsigned long long)XT_LOAD(&mf.masks));
 	XT_ASSERT_MSG(
-		!mf.ran_held,
+		!XT_LOAD(&mf.ran_held),
 		"port %u's handler ran %u time(s) while the test held it masked",
-		mf.b, mf.ran_held);
+		mf.b, XT_LOAD(&mf.ran_held));
 	XT_ASSERT_MSG(
 		k > MF_SENDS,
 		"send %u of port %u: handler runs %llu after a wait for %u (%llu later); hv dropped %llu for queue changes",
@@ -400,12 +402,12 @@ static enum xt_result mask_forward(void)
 	xt_sleep_ns(XT_SETTLE_NS);
 	got = XT_LOAD(&mf.rec.count);
 	XT_ASSERT_MSG(
-		got >= MF_SENDS + 1 &&
-			got <= MF_SENDS + 1 + MF_SENDS + 1 + mf.unmasks,
+		got >= MF_SENDS + 1 && got <= MF_SENDS + 1 + MF_SENDS + 1 +
+						       XT_LOAD(&mf.unmasks),
 		"port %u: %llu handler runs for %u events, %u unmasks and %u rebinds",
-		mf.b, (unsigned long long)got, MF_SENDS + 1, mf.unmasks,
-		MF_SENDS);
-	XT_ASSERT_EQ(mf.rec.concurrent, 0);
+		mf.b, (unsigned long long)got, MF_SENDS + 1,
+		XT_LOAD(&mf.unmasks), MF_SENDS);
+	XT_ASSERT_EQ(XT_LOAD(&mf.rec.concurrent), 0);
 	XT_ASSERT_EQ(xp_stray(), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(mf.b), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(a), 0);
@@ -463,11 +465,14 @@ static enum xt_result close_reuse(void)
 		XT_ASSERT_EQ(xl_evtchn_close(a), 0);
 	}
 	xt_sleep_ns(XT_SETTLE_NS);
-	for (i = 0; i < CR_ROUNDS; i++)
-		XT_ASSERT_MSG(cr_rec[i].count >= 1 && cr_rec[i].count <= 5 &&
-				      !cr_rec[i].concurrent,
+	for (i = 0; i < CR_ROUNDS; i++) {
+		uint64_t n = XT_LOAD(&cr_rec[i].count);
+
+		XT_ASSERT_MSG(n >= 1 && n <= 5 &&
+				      !XT_LOAD(&cr_rec[i].concurrent),
 			      "round %u: handler ran %llu times", i,
-			      (unsigned long long)cr_rec[i].count);
+			      (unsigned long long)n);
+	}
 	if (xp_no_leak() != XT_PASS)
 		return XT_FAIL;
 	return xp_fifo_ok();
@@ -500,7 +505,7 @@ static enum xt_result existing_rebind(void)
 	struct evtchn_status st;
 	struct xt_rec r = { 0 };
 	evtchn_port_t rp, p;
-	uint64_t want = 1;
+	uint64_t want = 1, got;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &rp), 0);
@@ -522,7 +527,7 @@ static enum xt_result existing_rebind(void)
 		XT_ASSERT_EQ(xt_peer_send(i % xt_peer_nr_vcpus(), rp), 0);
 		want++;
 		if (xp_wait_count(&r, want) < want) {
-			uint64_t got = XT_LOAD(&r.count);
+			got = XT_LOAD(&r.count);
 
 			bv.port = p;
 			bv.vcpu = 0;
@@ -544,10 +549,11 @@ static enum xt_result existing_rebind(void)
 	xt_sleep_ns(XT_SETTLE_NS);
 	/* Unmasks through Xen: the first bind, then a bind_vcpu and a
 	 * bind_existing per round. */
-	XT_ASSERT_MSG(r.count >= want && r.count <= want + 1 + 2 * ER_ROUNDS,
+	got = XT_LOAD(&r.count);
+	XT_ASSERT_MSG(got >= want && got <= want + 1 + 2 * ER_ROUNDS,
 		      "port %u: %llu handler runs for %llu events", p,
-		      (unsigned long long)r.count, (unsigned long long)want);
-	XT_ASSERT_EQ(r.concurrent, 0);
+		      (unsigned long long)got, (unsigned long long)want);
+	XT_ASSERT_EQ(XT_LOAD(&r.concurrent), 0);
 	XT_ASSERT_EQ(xp_stray(), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
 	XT_ASSERT_EQ(xt_peer_close(0, rp), 0);
@@ -587,7 +593,7 @@ static void rs_mover(void *arg)
 			xt_log("bind_vcpu(%u): %ld", rs.b, rc);
 			break;
 		}
-		rs.moves++;
+		XT_ADD(&rs.moves, 1);
 		xp_pause(xp_rand(&s) % 1000);
 	}
 }
@@ -595,6 +601,7 @@ static void rs_mover(void *arg)
 static enum xt_result rebind_send(void)
 {
 	struct xt_rec ra = { 0 }, rb = { 0 };
+	uint64_t n, moves;
 	evtchn_port_t a;
 	unsigned int k;
 
@@ -611,16 +618,17 @@ static enum xt_result rebind_send(void)
 	xt_wait_on(1);
 	XT_ASSERT_MSG(k > RS_SENDS,
 		      "send %u on port %u never handled (%llu moves)", k, a,
-		      (unsigned long long)rs.moves);
-	XT_ASSERT_EQ(rs.fails, 0);
+		      (unsigned long long)XT_LOAD(&rs.moves));
+	XT_ASSERT_EQ(XT_LOAD(&rs.fails), 0);
 	xt_sleep_ns(XT_SETTLE_NS);
-	XT_ASSERT_MSG(rb.count >= RS_SENDS + 1 &&
-			      rb.count <= RS_SENDS + 1 + rs.moves + 1,
+	n = XT_LOAD(&rb.count);
+	moves = XT_LOAD(&rs.moves);
+	XT_ASSERT_MSG(n >= RS_SENDS + 1 && n <= RS_SENDS + 1 + moves + 1,
 		      "port %u: %llu handler runs for %u events and %llu moves",
-		      rs.b, (unsigned long long)rb.count, RS_SENDS + 1,
-		      (unsigned long long)rs.moves);
-	XT_ASSERT_EQ(ra.count, 0);
-	XT_ASSERT_EQ(rb.concurrent, 0);
+		      rs.b, (unsigned long long)n, RS_SENDS + 1,
+		      (unsigned long long)moves);
+	XT_ASSERT_EQ(XT_LOAD(&ra.count), 0);
+	XT_ASSERT_EQ(XT_LOAD(&rb.concurrent), 0);
 	XT_ASSERT_EQ(xp_stray(), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(rs.b), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(a), 0);
