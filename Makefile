@@ -30,11 +30,13 @@ XEN_HDR := $(XEN_INC)/xen/event_channel.h
 CORE_SRCS := xen-evtchn.c xen-evtchn-fifo.c xen-clockevent.c xen-idle.c \
 	xen-gnttab.c blkfront-lite/blkfront.c blkfront-lite/blkfront-xenbus.c
 CORE_SRCS += xen-xenstore.c xen-xenbus.c
+# HV_EXPLORE: the explore points of hv/guest/xenlite_host.h (hv/explore.c,
+# off unless XL_EXPLORE_SEED is set).
 CORE_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
-	-Iinclude -Ihv/guest -I$(XEN_INC)
+	-Iinclude -Ihv/guest -I$(XEN_INC) -DHV_EXPLORE
 HOST_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -pthread -D_GNU_SOURCE \
-	-Iinclude -Ihv/include -Ihv/guest -Iselftests -I$(XEN_INC)
+	-Iinclude -Ihv/include -Ihv/guest -Iselftests -I$(XEN_INC) -DHV_EXPLORE
 LDLIBS := -pthread -lm
 
 HV_SRCS := $(wildcard hv/*.c)
@@ -48,7 +50,8 @@ HV_OBJS := $(patsubst %.c,$(O)/%.o,$(HV_SRCS) $(GUEST_SRCS))
 TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 
-.PHONY: all setup check check-hv check-xen check-tsan check-asan stress bench \
+.PHONY: all setup check check-hv check-xen check-tsan check-asan stress explore \
+	bench \
 	bench-xen demo \
 	format lint clean variants help
 
@@ -128,6 +131,13 @@ check-xen:
 
 stress: all
 	$(O)/xl-stress --long
+
+# The concurrency tests under hv's adversarial schedules, one run per seed
+# (tools/explore; make check's part explore runs seeds 1..40).
+EXPLORE_SEEDS ?= 2000
+EXPLORE_FIRST ?= 1
+explore: all
+	@tools/explore --seeds $(EXPLORE_SEEDS) --first $(EXPLORE_FIRST)
 
 bench: all
 	@tools/setup --quiet --bench
@@ -229,7 +239,7 @@ help:
 	@echo '  check       setup, then check-hv, check-tsan, check-asan, lint,'
 	@echo '              a clang-format check and check-xen as one TAP stream'
 	@echo '              with one totals line (tools/run-checks; CHECKS="hv'
-	@echo '              stress tsan asan lint format xen fidelity" picks parts)'
+	@echo '              stress explore tsan asan lint format xen fidelity" picks parts)'
 	@echo '  check-hv    selftests and CI-sized stress on hv'
 	@echo '  check-xen   the suite in the test kernel as PVH dom0 and as a PVH'
 	@echo '              domU on real Xen under QEMU (tools/xen-run), and'
@@ -237,6 +247,8 @@ help:
 	@echo '  check-tsan  the same under ThreadSanitizer'
 	@echo '  check-asan  the same under AddressSanitizer + UBSan'
 	@echo '  stress      the long stress run'
+	@echo '  explore     the concurrency tests under EXPLORE_SEEDS=2000 seeds of'
+	@echo '              adversarial schedules (tools/explore, XL_EXPLORE_SEED)'
 	@echo '  bench       benchmarks -> bench/results/{evtchn,time}.md (tools/bench)'
 	@echo '  lint        cppcheck'
 	@echo '  format      clang-format -i over FORMAT_FILES'

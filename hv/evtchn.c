@@ -1024,6 +1024,23 @@ void hv_evtchn_destroy(struct hv_domain *d)
 	pthread_rwlock_unlock(&d->event_lock);
 }
 
+int hv_evtchn_open_ports(struct hv_domain *d, uint32_t *ports, unsigned int max)
+{
+	unsigned int i, valid, n = 0;
+
+	pthread_rwlock_rdlock(&d->event_lock);
+	valid = __atomic_load_n(&d->valid_evtchns, __ATOMIC_ACQUIRE);
+	for (i = 1; i < valid; i++) {
+		if (hv_chn_state(hv_evtchn_from_port(d, i)) <= ECS_RESERVED)
+			continue;
+		if (n < max)
+			ports[n] = i;
+		n++;
+	}
+	pthread_rwlock_unlock(&d->event_lock);
+	return (int)n;
+}
+
 void hv_evtchn_free_buckets(struct hv_domain *d)
 {
 	unsigned int i, j;

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "hv-explore.h"
 #include "hv-internal.h"
 #include "hv-xs.h"
 
@@ -244,10 +245,14 @@ long hv_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 	(void)a5;
 	if (!v)
 		return -XEN_ESRCH;
+	/* Explore mode: the guest may be slow to trap, and slow to act on
+	 * the result once back in guest code (hv-explore.h). */
+	hv_explore(HV_XP_HC_ENTRY);
 	hv_enter(v);
 	hv_stat_inc(v->domain, hypercalls);
 	rc = hv_dispatch(v, op, a1, a2, a3);
 	hv_inject_spurious(v);
 	hv_leave(v);
+	hv_explore(HV_XP_HC_EXIT);
 	return rc;
 }

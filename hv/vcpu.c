@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv-explore.h"
 #include "hv-internal.h"
 
 static __thread struct hv_vcpu *hv_tls_vcpu;
@@ -59,6 +60,7 @@ static void hv_deliver(struct hv_vcpu *v)
 	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
 		hv_stat_inc(d, upcalls_delivered);
+		hv_explore(HV_XP_UPCALL); /* a late upcall (hv-explore.h) */
 		d->cfg.upcall();
 		__atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
 		hv_vpt_deliver(v);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <hv.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
@@ -53,6 +54,8 @@ struct pmbox {
 static struct {
 	/* options */
 	unsigned int guest_vcpus, peer_vcpus;
+
+	const char *argv0; /* for the rerun command of a failed seed */
 
 	/* the test running now */
 	const struct xt_test *test;
@@ -427,6 +430,21 @@ static void reset_run_state(const struct xt_test *t)
 	}
 }
 
+/*
+ * A test failed (or timed out) in explore mode: the seed and the command
+ * that runs the same perturbation plan again (hv-explore.h).
+ */
+static void explore_report(const struct xt_test *t, const char *how)
+{
+	uint64_t seed;
+
+	if (!hv_explore_get(&seed))
+		return;
+	xt_log("explore: %s %s under seed %llu; rerun: XL_EXPLORE_SEED=%llu %s %s",
+	       t->name, how, (unsigned long long)seed, (unsigned long long)seed,
+	       xr.argv0 ? xr.argv0 : "xl-selftest", t->name);
+}
+
 /* Run one test in fresh domains; returns its result. */
 static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 {
@@ -481,6 +499,7 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 			    ETIMEDOUT &&
 		    !LOAD(&xr.done)) {
 			pthread_mutex_unlock(&xr.lock);
+			explore_report(t, "timed out");
 			xtr_timeout(idx, t);
 			_exit(1);
 		}
@@ -498,6 +517,8 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	xr.guest = xr.peer = NULL;
 	if (xtr.verbose)
 		xt_log("%s: %.3f s", t->name, (xt_now_ns() - t0) / 1e9);
+	if (xr.result == XT_FAIL)
+		explore_report(t, "failed");
 	return xr.result;
 }
 
@@ -511,12 +532,25 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 		.quiet_totals = true,
 		.run = run_one,
 	};
+	struct hv_explore_stats xs;
 	unsigned int i;
+	uint64_t seed;
+	int rc;
 
 	for (i = 0; i < HV_MAX_VCPUS; i++) {
 		pthread_mutex_init(&xr.p[i].lock, NULL);
 		pthread_cond_init(&xr.p[i].cond, NULL);
 	}
+	xr.argv0 = argc > 0 ? argv[0] : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return xtr_main(&host, argc, argv, suites, nr_suites);
+	rc = xtr_main(&host, argc, argv, suites, nr_suites);
+	if (hv_explore_get(&seed)) {
+		hv_explore_get_stats(&xs);
+		xt_log("explore: seed %llu: %llu points, %llu yields, %llu spins, %llu sleeps",
+		       (unsigned long long)seed, (unsigned long long)xs.points,
+		       (unsigned long long)xs.yields,
+		       (unsigned long long)xs.spins,
+		       (unsigned long long)xs.sleeps);
+	}
+	return rc;
 }

@@ -18,6 +18,7 @@ int main(int argc, char **argv)
 		{ xt_gnttab_tests, xt_gnttab_nr_tests },
 		{ xt_blk_tests, xt_blk_nr_tests },
 		{ xt_drift_tests, xt_drift_nr_tests },
+		{ xt_explore_tests, xt_explore_nr_tests },
 	};
 
 	return xt_main(argc, argv, suites, sizeof(suites) / sizeof(suites[0]));

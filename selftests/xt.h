@@ -196,5 +196,8 @@ extern const unsigned int xt_blk_nr_tests;
 /* hv's emulated platform timer under each policy (hv only). */
 extern const struct xt_test xt_drift_tests[];
 extern const unsigned int xt_drift_nr_tests;
+/* The port lifecycle raced on 2-4 vCPUs (hv only; hv-explore.h seeds). */
+extern const struct xt_test xt_explore_tests[];
+extern const unsigned int xt_explore_nr_tests;
 
 #endif /* XT_H */

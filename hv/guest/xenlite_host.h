@@ -32,14 +32,43 @@
  * is atomic anyway.
  */
 #if defined(__SANITIZE_THREAD__) && (defined(__x86_64__) || defined(__i386__))
-#define xl_mb() __asm__ __volatile__("mfence" ::: "memory")
-#define xl_rmb() __asm__ __volatile__("" ::: "memory")
-#define xl_wmb() __asm__ __volatile__("" ::: "memory")
+#define hv_mb() __asm__ __volatile__("mfence" ::: "memory")
+#define hv_rmb() __asm__ __volatile__("" ::: "memory")
+#define hv_wmb() __asm__ __volatile__("" ::: "memory")
 #else
-#define xl_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xl_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xl_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define hv_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define hv_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define hv_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
 #endif
+
+/*
+ * The explore mode (hv-explore.h) perturbs the core before each barrier
+ * and each read-modify-write; the Makefile builds the core with
+ * HV_EXPLORE.  A build without it (the fuzzers, which link no hv) gets
+ * the bare operations.
+ */
+#ifdef HV_EXPLORE
+#include "hv-explore.h"
+#define HV_XP(pt) hv_explore(pt)
+#else
+#define HV_XP(pt) ((void)0)
+#endif
+
+#define xl_mb()                       \
+	do {                          \
+		HV_XP(HV_XP_BARRIER); \
+		hv_mb();              \
+	} while (0)
+#define xl_rmb()                      \
+	do {                          \
+		HV_XP(HV_XP_BARRIER); \
+		hv_rmb();             \
+	} while (0)
+#define xl_wmb()                      \
+	do {                          \
+		HV_XP(HV_XP_BARRIER); \
+		hv_wmb();             \
+	} while (0)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define xl_cpu_relax() __builtin_ia32_pause()
@@ -47,6 +76,83 @@
 #define xl_cpu_relax() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 #endif
 
+/*
+ * The read-modify-writes are atomic-gcc.h's, under hv_ names, each
+ * wrapped below with an explore point before it.
+ */
+#define xl_cmpxchg32 hv_cmpxchg32
+#define xl_cmpxchg64 hv_cmpxchg64
+#define xl_xchg32 hv_xchg32
+#define xl_fetch_or32 hv_fetch_or32
+#define xl_fetch_and32 hv_fetch_and32
+#define xl_xchg_ulong hv_xchg_ulong
+#define xl_fetch_or_ulong hv_fetch_or_ulong
+#define xl_fetch_and_ulong hv_fetch_and_ulong
+#define xl_xchg8 hv_xchg8
 #include <xenlite/atomic-gcc.h>
+#undef xl_cmpxchg32
+#undef xl_cmpxchg64
+#undef xl_xchg32
+#undef xl_fetch_or32
+#undef xl_fetch_and32
+#undef xl_xchg_ulong
+#undef xl_fetch_or_ulong
+#undef xl_fetch_and_ulong
+#undef xl_xchg8
+
+static inline uint32_t xl_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_cmpxchg32(p, old, new);
+}
+
+static inline uint64_t xl_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_cmpxchg64(p, old, new);
+}
+
+static inline uint32_t xl_xchg32(uint32_t *p, uint32_t v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_xchg32(p, v);
+}
+
+static inline uint32_t xl_fetch_or32(uint32_t *p, uint32_t v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_fetch_or32(p, v);
+}
+
+static inline uint32_t xl_fetch_and32(uint32_t *p, uint32_t v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_fetch_and32(p, v);
+}
+
+static inline unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_xchg_ulong(p, v);
+}
+
+static inline unsigned long xl_fetch_or_ulong(unsigned long *p, unsigned long v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_fetch_or_ulong(p, v);
+}
+
+static inline unsigned long xl_fetch_and_ulong(unsigned long *p,
+					       unsigned long v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_fetch_and_ulong(p, v);
+}
+
+static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
+{
+	HV_XP(HV_XP_ATOMIC);
+	return hv_xchg8(p, v);
+}
 
 #endif /* XENLITE_HOST_H */

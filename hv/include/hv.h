@@ -157,6 +157,14 @@ void hv_vcpu_poke(struct hv_vcpu *v);
  */
 int hv_fifo_check(struct hv_domain *d, char *why, size_t len);
 
+/*
+ * hv's own view of d's ports: how many are open (any state but free and
+ * reserved), the first max of them in ports[] (ascending).  For leak
+ * checks against what the guest believes it has bound.
+ */
+int hv_evtchn_open_ports(struct hv_domain *d, uint32_t *ports,
+			 unsigned int max);
+
 /* --- additions (backward compatible) ------------------------------------- */
 
 /*
