@@ -322,11 +322,98 @@ static enum xt_result fifo_ready_beyond_queues(void)
 	return XT_PASS;
 }
 
+/* --- a timer callback slower than its period ---------------------------------------- */
+
+/*
+ * A periodic tick as the Linux module's xlk_tick re-arms it (deadline +
+ * period, from its own callback), whose callback takes longer than the
+ * period: what one pass of the tick is under nested TCG.  Each run finds
+ * its next deadline already past.  The clockevent ran expired timers
+ * "while the earliest is due", so it re-ran this one for good, in the
+ * upcall, and the vCPU never ran anything else (issue: xenlite.ko hangs a
+ * guest, vCPU 0 with IF=0).  Now it runs once per VIRQ_TIMER, Xen is
+ * re-armed min_delta ahead, and the vCPU's own code runs in between.
+ */
+#define SLOW_PERIOD_NS (1 * MS)
+#define SLOW_BURN_NS (3 * MS)
+#define SLOW_RUNS 6U
+
+struct slow_tick {
+	struct xl_timer t;
+	uint64_t runs;	   /* atomic */
+	uint32_t stop;	   /* atomic */
+	uint64_t progress; /* atomic: the vCPU's own code ran */
+	int rc;
+};
+
+static void slow_tick_fn(struct xl_timer *t)
+{
+	struct slow_tick *s = t->data;
+	uint64_t end = xt_now_ns() + SLOW_BURN_NS;
+
+	XT_ADD(&s->runs, 1);
+	while (xt_now_ns() < end)
+		;
+	if (!XT_LOAD(&s->stop))
+		xl_timer_arm(t, t->deadline + SLOW_PERIOD_NS);
+}
+
+static void slow_tick_body(void *arg)
+{
+	struct slow_tick *s = arg;
+	uint64_t end;
+
+	xl_timer_setup(&s->t, slow_tick_fn, s);
+	s->rc = xl_timer_arm(&s->t, xl_clock_now() + SLOW_PERIOD_NS);
+	if (s->rc)
+		return;
+	end = xt_now_ns() + 10 * XT_EVENT_TIMEOUT_NS;
+	while (XT_LOAD(&s->runs) < SLOW_RUNS && xt_now_ns() < end)
+		XT_ADD(&s->progress, 1);
+	XT_STORE(&s->stop, 1);
+	xl_timer_cancel(&s->t);
+}
+
+static enum xt_result timer_slower_than_period(void)
+{
+	struct slow_tick s = { .rc = 0 };
+	struct xl_clock_stats cs;
+	uint64_t runs;
+	int rc = -1;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(VICTIM, clock_init_on, &rc);
+	XT_ASSERT_EQ(rc, 0);
+	xt_run_on(VICTIM, slow_tick_body, &s);
+	XT_ASSERT_EQ(s.rc, 0);
+	xt_sleep_ns(SLOW_BURN_NS + 2 * MS);
+	runs = XT_LOAD(&s.runs);
+	xl_clock_get_stats(VICTIM, &cs);
+	xt_log("runs %llu, body progress %llu; VIRQs %llu, fired %llu",
+	       (unsigned long long)runs,
+	       (unsigned long long)XT_LOAD(&s.progress),
+	       (unsigned long long)cs.virq, (unsigned long long)cs.fired);
+	/*
+	 * The body stopped the tick once it saw SLOW_RUNS runs.  How many
+	 * more ran before it looked depends on the host's scheduling of the
+	 * vCPU thread (a kick pending when it resumes runs the next upcall
+	 * first), so no upper bound on runs; the bound is per VIRQ below.
+	 */
+	XT_ASSERT(runs >= SLOW_RUNS);
+	XT_ASSERT(XT_LOAD(&s.progress) > 0);
+	/* At most one run of the tick per VIRQ_TIMER. */
+	XT_ASSERT_EQ(cs.fired, runs);
+	XT_ASSERT(cs.fired <= cs.virq);
+	return XT_PASS;
+}
+
 const struct xt_test xt_budget_tests[] = {
 	{ "budget/fifo_send_storm", XT_HV, 2, false, fifo_send_storm, 0 },
 	{ "budget/2l_send_storm", XT_HV, 2, false, l2_send_storm, 0 },
 	{ "budget/fifo_ready_beyond_queues", XT_HV, 2, false,
 	  fifo_ready_beyond_queues, 0 },
+	{ "budget/timer_slower_than_period", XT_HV, 2, false,
+	  timer_slower_than_period, 0 },
 };
 
 const unsigned int xt_budget_nr_tests =
