@@ -14,11 +14,16 @@
  * its budget.  A fail before the fixes: the job never runs (the test hangs
  * until the runner's watchdog, -t), or the wrong event is taken.
  */
-#include <hv.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <hv-guest.h>
+#include <hv-xs.h>
+#include <hv.h>
 
 #include <xenlite/clockevent.h>
 #include <xenlite/xen.h>
+#include <xenlite/xenstore.h>
 
 #include "xt-util.h"
 
@@ -407,6 +412,117 @@ static enum xt_result timer_slower_than_period(void)
 	return XT_PASS;
 }
 
+/* --- a xenstored that floods watch events --------------------------------------- */
+
+/*
+ * hv's xenstored in flood mode keeps the store ring full of WATCH_EVENT
+ * messages, refilling as soon as the guest frees space.  The client's
+ * pump ran in the store port's upcall on vCPU 0, with xs.lock held and
+ * delivery masked, "while the ring has bytes": under the flood it never
+ * returned, so vCPU 0 ran nothing else (its timers, its other ports, its
+ * own code).  Now a pump run takes at most XL_XS_PUMP_BUDGET bytes and
+ * the rest goes to the next run.  During the flood: vCPU 0's own code
+ * arms and waits for five 1 ms timers, an IPI from vCPU 1 gets each of
+ * its 100 events exactly once; after it, a request completes.
+ */
+#define FLOOD_PATH "budget/flood"
+
+struct ipi_sender {
+	evtchn_port_t port;
+	struct xt_rec *rec;
+	int rc;
+};
+
+static void ipi_sender_fn(void *arg)
+{
+	struct ipi_sender *s = arg;
+	unsigned int i;
+
+	for (i = 1; i <= GOOD_EVENTS; i++) {
+		if (xl_evtchn_send(s->port) ||
+		    !wait_count(&s->rec->count, i, XT_EVENT_TIMEOUT_NS)) {
+			s->rc = (int)i;
+			return;
+		}
+	}
+}
+
+static void flood_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	(void)w;
+	(void)path;
+	(void)arg;
+}
+
+static bool hv_events_over(void *arg)
+{
+	struct hv_xs_stats st;
+
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	return st.events > *(uint64_t *)arg;
+}
+
+static enum xt_result xs_watch_flood(void)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct hv_domain *d = hv_guest_domain();
+	struct hv_xs_hostile h = { .flood = true };
+	struct victim_timers vt = { .rc = 0 };
+	struct xt_rec r = { 0 };
+	struct ipi_sender snd = { .rec = &r };
+	struct xl_xs_watch w = { 0 };
+	struct xl_xs_stats xst;
+	struct hv_xs_stats hst;
+	uint64_t enough = 20000;
+	char buf[16];
+	size_t len = 0;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, FLOOD_PATH, flood_watch_fn, NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &snd.port), 0);
+	snprintf(h.flood_path, sizeof(h.flood_path), "%s", FLOOD_PATH);
+	snprintf(h.flood_token, sizeof(h.flood_token), "%s", w.token);
+	hv_xs_set_hostile(d, &h);
+	/* The flood is on: the events counted pass 20,000. */
+	XT_ASSERT(xt_wait_until(hv_events_over, &enough, XT_EVENT_TIMEOUT_NS));
+	xt_start_on(1, ipi_sender_fn, &snd);
+	victim_timers_fn(&vt);
+	xt_wait_on(1);
+	hv_xs_set_hostile(d, NULL);
+	xt_rec_settle(&r);
+	/* After the flood the client still works. */
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "budget/after", "ok"), 0);
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "budget/after", buf, sizeof(buf),
+				&len),
+		     0);
+	XT_ASSERT_EQ(len, 2);
+	XT_ASSERT(!strcmp(buf, "ok"));
+	xl_xs_get_stats(&xst);
+	hv_xs_get_stats(d, &hst);
+	xt_log("flood: %llu events written, %llu received; pump runs deferred "
+	       "%llu, most bytes in one run %llu; a 1 ms timer fired within "
+	       "%llu upcalls of its arming",
+	       (unsigned long long)hst.events, (unsigned long long)xst.events,
+	       (unsigned long long)xst.pump_deferred,
+	       (unsigned long long)xst.pump_max,
+	       (unsigned long long)vt.upcalls_max);
+	XT_ASSERT_EQ(snd.rc, 0);
+	XT_ASSERT_EQ(r.count, GOOD_EVENTS);
+	XT_ASSERT_EQ(r.concurrent, 0);
+	XT_ASSERT_EQ(vt.rc, 0);
+	for (i = 0; i < TIMERS; i++)
+		XT_ASSERT_EQ(vt.fired[i], 1);
+	XT_ASSERT(xst.events > enough / 2 && xst.events <= hst.events);
+	XT_ASSERT(xst.pump_deferred > 0);
+	/* A full ring was there to take, and no run took more. */
+	XT_ASSERT_EQ(xst.pump_max, XL_XS_PUMP_BUDGET);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	return XT_PASS;
+}
+
 const struct xt_test xt_budget_tests[] = {
 	{ "budget/fifo_send_storm", XT_HV, 2, false, fifo_send_storm, 0 },
 	{ "budget/2l_send_storm", XT_HV, 2, false, l2_send_storm, 0 },
@@ -414,6 +530,8 @@ const struct xt_test xt_budget_tests[] = {
 	  fifo_ready_beyond_queues, 0 },
 	{ "budget/timer_slower_than_period", XT_HV, 2, false,
 	  timer_slower_than_period, 0 },
+	{ "budget/xs_watch_flood", XT_HV, 2, false, xs_watch_flood,
+	  XT_F_XENSTORE },
 };
 
 const unsigned int xt_budget_nr_tests =
