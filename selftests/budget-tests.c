@@ -406,9 +406,70 @@ static enum xt_result timer_slower_than_period(void)
 	 */
 	XT_ASSERT(runs >= SLOW_RUNS);
 	XT_ASSERT(XT_LOAD(&s.progress) > 0);
-	/* At most one run of the tick per VIRQ_TIMER. */
+	/* One run of the slow tick per VIRQ_TIMER. */
 	XT_ASSERT_EQ(cs.fired, runs);
 	XT_ASSERT(cs.fired <= cs.virq);
+	return XT_PASS;
+}
+
+/*
+ * The bound must not stop a fast periodic tick from catching up: the Linux
+ * module keeps the kernel's tick at HZ on a slower Xen periodic timer by
+ * running its 1 ms core timer several times per VIRQ_TIMER.  Xen's timer
+ * at 100 Hz, the core timer re-armed every 1 ms: a VIRQ finds about ten
+ * boundaries due and runs them all (at most XL_TIMER_RUNS_PER_VIRQ).
+ */
+#define CATCHUP_RUNS 60U
+
+struct catchup {
+	struct xl_timer t;
+	uint64_t runs;	    /* atomic */
+	uint64_t last_virq; /* VIRQ count at the previous run */
+	uint32_t in_virq, max_in_virq;
+	int rc;
+};
+
+static void catchup_fn(struct xl_timer *t)
+{
+	struct catchup *c = t->data;
+	struct xl_clock_stats cs;
+
+	xl_clock_get_stats(xl_os_vcpu_id(), &cs);
+	c->in_virq = cs.virq == c->last_virq ? c->in_virq + 1 : 1;
+	c->last_virq = cs.virq;
+	if (c->in_virq > c->max_in_virq)
+		c->max_in_virq = c->in_virq;
+	if (XT_ADD(&c->runs, 1) < CATCHUP_RUNS)
+		xl_timer_arm(t, t->deadline + MS);
+}
+
+static void catchup_body(void *arg)
+{
+	const struct xl_clock_config cfg = { .mode = XL_CLOCK_PERIODIC,
+					     .hz = 100 };
+	struct catchup *c = arg;
+
+	c->rc = xl_clock_init(&cfg);
+	if (c->rc)
+		return;
+	xl_timer_setup(&c->t, catchup_fn, c);
+	c->rc = xl_timer_arm(&c->t, xl_clock_now() + MS);
+	if (!c->rc && !wait_count(&c->runs, CATCHUP_RUNS, XT_EVENT_TIMEOUT_NS))
+		c->rc = -1;
+}
+
+static enum xt_result periodic_tick_catches_up(void)
+{
+	struct catchup c = { .rc = 0 };
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(VICTIM, catchup_body, &c);
+	xt_log("%llu runs, at most %u in one VIRQ_TIMER",
+	       (unsigned long long)c.runs, c.max_in_virq);
+	XT_ASSERT_EQ(c.rc, 0);
+	XT_ASSERT_EQ(c.runs, CATCHUP_RUNS);
+	XT_ASSERT(c.max_in_virq >= 5 &&
+		  c.max_in_virq <= XL_TIMER_RUNS_PER_VIRQ);
 	return XT_PASS;
 }
 
@@ -530,6 +591,8 @@ const struct xt_test xt_budget_tests[] = {
 	  fifo_ready_beyond_queues, 0 },
 	{ "budget/timer_slower_than_period", XT_HV, 2, false,
 	  timer_slower_than_period, 0 },
+	{ "budget/periodic_tick_catches_up", XT_HV, 2, false,
+	  periodic_tick_catches_up, 0 },
 	{ "budget/xs_watch_flood", XT_HV, 2, false, xs_watch_flood,
 	  XT_F_XENSTORE },
 };
