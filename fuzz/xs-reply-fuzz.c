@@ -307,9 +307,12 @@ static void fz_client(const uint8_t *data, size_t size)
 	if (rc == -XEN_ENOSPC)
 		FZ_CHECK(len >= sizeof(buf));
 	/*
-	 * No NUL in the poison: each of the rc names the call counted must
-	 * end with a NUL it wrote, inside buf (a count taken over bytes the
-	 * reply never wrote, or past the buffer, fails here).
+	 * The rc names must be exactly what the reply wrote: buf is poisoned
+	 * with a byte that is not NUL, each name ends with a NUL inside buf,
+	 * and the byte after the last one is poison again (or the end of
+	 * buf): a count short of the names the reply carried, or one taken
+	 * over bytes it never wrote, fails.  (The parser made the reply end
+	 * with a NUL.)
 	 */
 	memset(buf, 0xa5, sizeof(buf));
 	rc = xl_xs_directory(0, "d", buf, sizeof(buf));
@@ -323,6 +326,7 @@ static void fz_client(const uint8_t *data, size_t size)
 			FZ_CHECK(z);
 			p = z + 1;
 		}
+		FZ_CHECK(p == buf + sizeof(buf) || (unsigned char)*p == 0xa5);
 	}
 	v = xl_xs_read_alloc(0, "b", &err);
 	FZ_CHECK(!v == (err != 0));
