@@ -335,9 +335,10 @@ static enum xt_result fifo_ready_beyond_queues(void)
  * period: what one pass of the tick is under nested TCG.  Each run finds
  * its next deadline already past.  The clockevent ran expired timers
  * "while the earliest is due", so it re-ran this one for good, in the
- * upcall, and the vCPU never ran anything else (issue: xenlite.ko hangs a
- * guest, vCPU 0 with IF=0).  Now it runs once per VIRQ_TIMER, Xen is
- * re-armed min_delta ahead, and the vCPU's own code runs in between.
+ * upcall, and the vCPU never ran anything else (in a Linux guest: IF=0
+ * for good, so an IPI another CPU waits for is never taken).  Now it runs
+ * once per VIRQ_TIMER, Xen is re-armed min_delta ahead, and the vCPU's
+ * own code runs in between.
  */
 #define SLOW_PERIOD_NS (1 * MS)
 #define SLOW_BURN_NS (3 * MS)
