@@ -210,9 +210,10 @@ bool xl_evtchn_budget_step(unsigned int cpu)
 /*
  * One more handler run of port in this upcall.  A port past its share
  * ends the upcall (re-raised, so nothing is lost): one port that a peer
- * keeps pending cannot hold the vCPU for the whole budget.  (Linux bounds
- * its event loop by time instead and defers the EOI of lateeoi ports,
- * drivers/xen/events/events_base.c handle_irq_for_port(); the XSA-332 and
+ * keeps pending cannot hold the vCPU for the whole budget.  (Linux,
+ * drivers/xen/events/events_base.c handle_irq_for_port(), watches the
+ * loop's time instead and past a timeout defers the EOI of lateeoi ports,
+ * which keeps them masked until a worker unmasks them; the XSA-332 and
  * XSA-391 fixes.)  Other ports
  * on the same queue are not starved meanwhile either way: Xen links a
  * re-sent port behind them (FIFO), and the 2-level scan moves on after
