@@ -48,6 +48,7 @@ struct clock_cpu {
 	uint64_t next_tick; /* periodic: next tick boundary */
 	uint32_t idle;	    /* inside a block */
 	uint32_t up;	    /* this vCPU's clockevent is running */
+	uint32_t in_run;    /* run_expired(): timer_virq() reprograms after */
 	struct xl_clock_stats stats;
 };
 
@@ -261,17 +262,42 @@ static void reprogram(unsigned int cpu)
 
 /* --- VIRQ_TIMER ----------------------------------------------------------- */
 
-/* Run the timers due by now (the caller's clock read), re-reading after each. */
+/*
+ * Run the timers due by now (the caller's clock read at the VIRQ), and
+ * those that became due while callbacks ran (the clock is read again after
+ * each), but bounded, since this runs in the upcall with delivery masked:
+ *  - at most XL_TIMER_RUNS_PER_VIRQ callbacks in all;
+ *  - a timer its callback re-armed for a deadline that passed only while
+ *    callbacks ran runs once per VIRQ;
+ *  - a timer whose run took at least the gap to the deadline it re-armed
+ *    for (a periodic tick slower than its period, as one pass is under
+ *    nested emulation) cannot catch up here: it runs once per VIRQ too.
+ * A periodic timer that fell behind and runs faster than its period still
+ * catches up several boundaries in one VIRQ (the Linux module's tick at HZ
+ * on a slower Xen periodic timer).  The rest stays in the heap:
+ * reprogram() arms Xen for it no nearer than min_delta (program_at()), so
+ * the upcall returns and a later VIRQ runs it.  Before, "while the
+ * earliest is due" re-ran the slow tick for good and the vCPU never left
+ * its upcall (budget/timer_slower_than_period).
+ */
 static void run_expired(unsigned int cpu, uint64_t now)
 {
 	struct clock_cpu *c = &clk.cpu[cpu];
-	struct xl_timer *t;
-	uint64_t late;
+	struct xl_timer *t, *slow = NULL;
+	uint64_t start = now, late, prev;
+	unsigned int runs = 0;
 
 	while (c->nr && c->heap[0]->deadline <= now) {
 		t = c->heap[0];
+		if (runs == XL_TIMER_RUNS_PER_VIRQ || t == slow)
+			break;
+		/* Due only since the VIRQ came, and ran in it already. */
+		if (t->deadline > start && t->fired_at >= start)
+			break;
+		runs++;
 		heap_remove(c, t);
-		late = now - t->deadline;
+		prev = t->deadline;
+		late = now - prev;
 		t->fired_at = now;
 		stat_add(&c->stats.fired, 1);
 		stat_add(&c->stats.late_ns_sum, late);
@@ -282,6 +308,9 @@ static void run_expired(unsigned int cpu, uint64_t now)
 		if (!c->nr)
 			break;
 		now = xl_clock_now(); /* the callback took time */
+		if (t->slot >= 0 && t->deadline > prev &&
+		    now - t->fired_at >= t->deadline - prev)
+			slow = t;
 	}
 }
 
@@ -332,7 +361,14 @@ static void timer_virq(evtchn_port_t port, void *data)
 		if (xl_read32(&c->idle))
 			program_at(cpu, c->next_tick);
 	}
+	/*
+	 * Callbacks that re-arm leave Xen alone meanwhile (xl_timer_arm());
+	 * one reprogram() after them: re-arming Xen at min_delta from inside
+	 * a slow callback only raised the next VIRQ before this one was done.
+	 */
+	c->in_run = 1;
 	run_expired(cpu, now);
+	c->in_run = 0;
 	reprogram(cpu);
 }
 
@@ -370,7 +406,7 @@ int xl_timer_arm(struct xl_timer *t, uint64_t deadline_ns)
 	t->cpu = cpu;
 	heap_set(c, c->nr++, t);
 	sift_up(c, (unsigned int)t->slot);
-	if (c->heap[0] == t)
+	if (c->heap[0] == t && !c->in_run)
 		reprogram(cpu);
 	xl_os_irq_restore(flags);
 	return 0;
@@ -386,7 +422,8 @@ bool xl_timer_cancel(struct xl_timer *t)
 	flags = xl_os_irq_save();
 	if (t->slot >= 0 && t->cpu == cpu) {
 		heap_remove(c, t);
-		reprogram(cpu);
+		if (!c->in_run)
+			reprogram(cpu);
 		was = true;
 	}
 	xl_os_irq_restore(flags);

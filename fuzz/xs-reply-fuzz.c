@@ -306,10 +306,28 @@ static void fz_client(const uint8_t *data, size_t size)
 		FZ_CHECK(len < sizeof(buf) && buf[len] == '\0');
 	if (rc == -XEN_ENOSPC)
 		FZ_CHECK(len >= sizeof(buf));
+	/*
+	 * The rc names must be exactly what the reply wrote: buf is poisoned
+	 * with a byte that is not NUL, each name ends with a NUL inside buf,
+	 * and the byte after the last one is poison again (or the end of
+	 * buf): a count short of the names the reply carried, or one taken
+	 * over bytes it never wrote, fails.  (The parser made the reply end
+	 * with a NUL.)
+	 */
+	memset(buf, 0xa5, sizeof(buf));
 	rc = xl_xs_directory(0, "d", buf, sizeof(buf));
 	FZ_CHECK(rc <= (int)sizeof(buf));
-	if (rc > 0)
-		FZ_CHECK(memchr(buf, 0, sizeof(buf)));
+	if (rc > 0) {
+		const char *p = buf, *z;
+		int k;
+
+		for (k = 0; k < rc; k++) {
+			z = memchr(p, 0, sizeof(buf) - (size_t)(p - buf));
+			FZ_CHECK(z);
+			p = z + 1;
+		}
+		FZ_CHECK(p == buf + sizeof(buf) || (unsigned char)*p == 0xa5);
+	}
 	v = xl_xs_read_alloc(0, "b", &err);
 	FZ_CHECK(!v == (err != 0));
 	free(v);

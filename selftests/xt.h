@@ -199,5 +199,8 @@ extern const unsigned int xt_drift_nr_tests;
 /* The port lifecycle raced on 2-4 vCPUs (hv only; hv-explore.h seeds). */
 extern const struct xt_test xt_explore_tests[];
 extern const unsigned int xt_explore_nr_tests;
+/* Bounded upcalls: storms, slow ticks, corrupt READY bits (hv only). */
+extern const struct xt_test xt_budget_tests[];
+extern const unsigned int xt_budget_nr_tests;
 
 #endif /* XT_H */

@@ -23,6 +23,15 @@ struct xl_clock_config {
 struct xl_timer;
 typedef void (*xl_timer_fn)(struct xl_timer *t);
 
+/*
+ * The most timer callbacks one VIRQ_TIMER runs (the VIRQ handler runs in
+ * the upcall with delivery masked).  A timer that became due only while
+ * callbacks ran, or whose run took longer than the gap to the deadline it
+ * re-armed for, runs once per VIRQ; the rest wait for the next VIRQ (Xen
+ * is armed for them min_delta ahead).  xen-clockevent.c, run_expired().
+ */
+#define XL_TIMER_RUNS_PER_VIRQ 16
+
 /* A software timer; owned by the vCPU that arms it. */
 struct xl_timer {
 	uint64_t deadline; /* pvclock ns */
