@@ -36,6 +36,9 @@
  *                     vCPU that is not the port's recorded owner is handed
  *                     back to Xen with EVTCHNOP_unmask (forward())
  *   BUG_NOTIFY_VCPU0  bind_existing records vCPU 0 instead of asking Xen
+ *   BUG_UNLINK_KEEPS_LINK    unlink_head clears LINKED but leaves LINK
+ *   BUG_XEN_KEEP_OLD_TAIL    Xen without "old_q->tail = 0" when a port
+ *                     moves queues (these two show the queue checks fail)
  *   LIVE              the LTL property (no lost event) for pan -a; no
  *                     safety monitors
  *   NOMON             no safety monitors (for pan -l)
@@ -227,10 +230,12 @@ inline xen_set_pending(v, p)
 			:: (word[p] & WL) -> xdolink = 0
 			:: else -> word[p] = word[p] | WL; xdolink = 1;
 				/* old_q->tail == port: that queue is empty now */
+#ifndef BUG_XEN_KEEP_OLD_TAIL
 				if
 				:: q_tail[lastq[p]] == p -> q_tail[lastq[p]] = 0
 				:: else -> skip
 				fi;
+#endif
 				lastq[p] = v;		/* write_atomic(fifo_lastq) */
 				xlinked = 0;
 				xt = q_tail[v]		/* if (q->tail) */
@@ -379,7 +384,11 @@ inline consume_one(c)
 		 */
 		atomic {
 			w = word[port];			/* the loop as one step */
+#ifdef BUG_UNLINK_KEEPS_LINK
+			word[port] = w & ~WL;
+#else
 			word[port] = w & ~(WL | LINKMASK);
+#endif
 			ghost_pop(c, port);
 			cursor[c] = LNK(w);		/* fc->head[q] = next */
 			if
