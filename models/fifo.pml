@@ -425,14 +425,14 @@ proctype vcpu(byte c)
 
 end_idle:
 	do
-	:: upcall_pending[c] ->
+	:: upcall_pending[c] ->		/* the upcall: xl_evtchn_upcall */
 		do
 		:: upcall_pending[c] = 0;	/* xl_xchg8(evtchn_upcall_pending, 0) */
 			/* fifo_handle_events: ready = xchg(&cb->ready, 0) */
 			atomic { rdy = ready[c]; ready[c] = 0 };
 			do
-			:: rdy ->
-				consume_one(c);
+			:: rdy ->		/* while (ready) */
+				consume_one(c);	/* consume_one(cpu, ctz(ready), &ready) */
 				/* ready |= xchg(&cb->ready, 0) */
 				atomic { rdy = rdy | ready[c]; ready[c] = 0 }
 			:: else -> break
@@ -454,15 +454,15 @@ proctype sender(byte p)
 
 	do
 	:: n < SENDS ->
-		xen_lock();
+		xen_lock();		/* evtchn_send: the channel and queue locks */
 		if
 		:: open[p] ->
 			xv = notify[p];		/* rchn->notify_vcpu_id */
 			xen_set_pending(xv, p)
 		:: else -> xlinked = 1		/* -EINVAL: closed */
 		fi;
-		xen_unlock();
-		xen_ready(xv);
+		xen_unlock();		/* evtchn_fifo_set_pending: unlock: */
+		xen_ready(xv);		/* ... done: READY, the upcall */
 		xv = 0;
 		n++
 	:: else -> break
