@@ -182,6 +182,16 @@ fuzz:
 	@tools/setup --quiet
 	@fuzz/run --time $(FUZZ_TIME)
 
+# The Promela models of the FIFO event-channel protocol and of
+# check-then-block (models/, spin): every fixed model verifies, every BUG
+# variant yields a counterexample (tools/spin-check; run-checks part spin).
+# SPIN_FLAGS=--deep sends every port twice (minutes).
+SPIN_FLAGS ?=
+.PHONY: spin
+spin:
+	@tools/setup --quiet
+	@tools/spin-check $(SPIN_FLAGS)
+
 # The Linux module xenlite.ko (Kbuild, docs/linux-module.md): KDIR is a
 # kernel build tree, by default the running kernel's; KVER=<version> picks
 # /lib/modules/<version>/build (the real-Xen runs use Debian's 6.1:
@@ -236,10 +246,12 @@ help:
 	@echo '              then blkfront-lite vs Linux xen-blkfront (ratio'
 	@echo '              blk_vs_linux_blkfront, tools/xen-run blkbench)'
 	@echo '  fuzz        each libFuzzer harness (fuzz/) for FUZZ_TIME=60 s'
-	@echo '  check       setup, then check-hv, check-tsan, check-asan, lint,'
-	@echo '              a clang-format check and check-xen as one TAP stream'
-	@echo '              with one totals line (tools/run-checks; CHECKS="hv'
-	@echo '              stress explore tsan asan lint format xen fidelity" picks parts)'
+	@echo '  spin        model-check models/*.pml (tools/spin-check)'
+	@echo '  check       setup, then check-hv, check-tsan, check-asan, fuzz,'
+	@echo '              spin, lint, a clang-format check and check-xen as one'
+	@echo '              TAP stream with one totals line (tools/run-checks;'
+	@echo '              CHECKS="hv stress explore tsan asan fuzz spin lint format xen'
+	@echo '              fidelity" picks parts)'
 	@echo '  check-hv    selftests and CI-sized stress on hv'
 	@echo '  check-xen   the suite in the test kernel as PVH dom0 and as a PVH'
 	@echo '              domU on real Xen under QEMU (tools/xen-run), and'
