@@ -212,6 +212,13 @@ module-clean:
 	@test -f $(KDIR)/Makefile || { echo "make module-clean: no $(KDIR)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
+# dkms.conf's add, build, install and remove for one kernel (DKMS_KVER,
+# by default the running one or the newest with headers), in private dkms
+# trees: the dkms part of make check (tools/run-checks).
+.PHONY: dkms-check
+dkms-check:
+	@CHECKS=dkms tools/run-checks
+
 # The files clang-format owns; tools/run-checks checks the same list.
 FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c \
 	hv/include/*.h hv/guest/*.c hv/guest/*.h selftests/*.c selftests/*.h \
@@ -252,6 +259,10 @@ help:
 	@echo '              TAP stream with one totals line (tools/run-checks;'
 	@echo '              CHECKS="hv stress explore tsan asan fuzz spin lint format xen'
 	@echo '              fidelity" picks parts)'
+	@echo '  module      xenlite.ko through Kbuild (KVER=<version> or KDIR=<dir>;'
+	@echo '              W=1 C=1), docs/linux-module.md'
+	@echo '  dkms-check  dkms add/build/install/remove of dkms.conf, in private'
+	@echo '              trees (DKMS_KVER=<version>)'
 	@echo '  check-hv    selftests and CI-sized stress on hv'
 	@echo '  check-xen   the suite in the test kernel as PVH dom0 and as a PVH'
 	@echo '              domU on real Xen under QEMU (tools/xen-run), and'
