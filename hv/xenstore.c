@@ -1176,195 +1176,280 @@ static int xs_do_unwatch(struct xs_conn *c, const char *path, const char *token)
 	return -XEN_ENOENT;
 }
 
+/*
+ * One request being answered: the connection, its context (transaction),
+ * the body with its first two nul-terminated arguments, and for the path
+ * operations the first argument made absolute.
+ */
+struct xs_req {
+	struct xs_conn *c;
+	struct xs_ctx x;
+	char *b; /* the body, nul-terminated at hdr.len */
+	unsigned int len;
+	const char *v[2];
+	int nargs;
+	char abs[XENSTORE_ABS_PATH_MAX + 64];
+};
+
+/* Each returns 0 after its reply, or a negative Xen errno for
+ * xs_process() to send as XS_ERROR. */
+static int xs_req_read(struct xs_req *r)
+{
+	struct xs_node *n;
+	int rc = 0;
+
+	n = xs_get(&r->x, r->abs, 'r', &rc);
+	if (n)
+		xs_reply(r->c, XS_READ, n->value ? n->value : "", n->len);
+	return rc;
+}
+
+static int xs_req_write(struct xs_req *r)
+{
+	unsigned int off = (unsigned int)strlen(r->v[0]) + 1;
+	int rc;
+
+	if (off > r->len)
+		return -XEN_EINVAL;
+	rc = xs_op_write(&r->x, r->abs, r->b + off, r->len - off);
+	if (!rc)
+		xs_ok(r->c);
+	return rc;
+}
+
+static int xs_req_mkdir(struct xs_req *r)
+{
+	int rc = xs_op_mkdir(&r->x, r->abs);
+
+	if (!rc)
+		xs_ok(r->c);
+	return rc;
+}
+
+static int xs_req_rm(struct xs_req *r)
+{
+	int rc = xs_op_rm(&r->x, r->abs);
+
+	if (!rc)
+		xs_ok(r->c);
+	return rc;
+}
+
+static int xs_req_directory(struct xs_req *r)
+{
+	char out[XENSTORE_PAYLOAD_MAX];
+	struct xs_node *n, *k;
+	unsigned int o = 0;
+	int rc = 0;
+
+	n = xs_get(&r->x, r->abs, 'r', &rc);
+	if (!n)
+		return rc;
+	for (k = n->child; k; k = k->next) {
+		size_t l = strlen(k->name) + 1;
+
+		if (o + l > sizeof(out))
+			return -XEN_E2BIG;
+		memcpy(out + o, k->name, l);
+		o += (unsigned int)l;
+	}
+	xs_reply(r->c, XS_DIRECTORY, out, o);
+	return 0;
+}
+
+static int xs_req_get_perms(struct xs_req *r)
+{
+	char out[XENSTORE_PAYLOAD_MAX];
+	struct xs_node *n;
+	int rc = 0, len;
+
+	n = xs_get(&r->x, r->abs, 'r', &rc);
+	if (!n)
+		return rc;
+	len = xs_perms_to_wire(n, out, sizeof(out));
+	if (len < 0)
+		return len;
+	xs_reply(r->c, XS_GET_PERMS, out, (unsigned int)len);
+	return 0;
+}
+
+static int xs_req_set_perms(struct xs_req *r)
+{
+	struct hv_xs_perm p[XS_MAX_PERMS];
+	unsigned int np, off = (unsigned int)strlen(r->v[0]) + 1;
+	int rc;
+
+	rc = xs_perms_from_wire(r->b + off, r->len - off, p, &np);
+	if (!rc)
+		rc = xs_op_set_perms(&r->x, r->abs, p, np);
+	if (!rc)
+		xs_ok(r->c);
+	return rc;
+}
+
+static int xs_req_watch(struct xs_req *r)
+{
+	int rc;
+
+	if (r->nargs < 2)
+		return -XEN_EINVAL;
+	rc = xs_do_watch(r->c, r->v[0], r->v[1]);
+	if (!rc) {
+		/* do_watch(): the ack, then the first firing. */
+		xs_ok(r->c);
+		xs_send_event(xs.watches, xs.watches->path);
+	}
+	return rc;
+}
+
+static int xs_req_unwatch(struct xs_req *r)
+{
+	int rc;
+
+	if (r->nargs < 2)
+		return -XEN_EINVAL;
+	rc = xs_do_unwatch(r->c, r->v[0], r->v[1]);
+	if (!rc)
+		xs_ok(r->c);
+	return rc;
+}
+
+static int xs_req_transaction_start(struct xs_req *r)
+{
+	char out[16];
+	uint32_t id;
+	int rc, len;
+
+	if (r->c->in_hdr.tx_id)
+		return -XEN_EBUSY; /* "if (conn->transaction) EBUSY" */
+	rc = xs_tx_start(r->c, &id);
+	if (rc)
+		return rc;
+	len = snprintf(out, sizeof(out), "%u", id);
+	xs_reply(r->c, XS_TRANSACTION_START, out, (unsigned int)len + 1);
+	return 0;
+}
+
+static int xs_req_transaction_end(struct xs_req *r)
+{
+	const char *v = r->v[0];
+	int rc;
+
+	if (r->nargs < 1 || (strcmp(v, "T") && strcmp(v, "F")))
+		return -XEN_EINVAL;
+	if (!r->x.tx)
+		return -XEN_ENOENT;
+	rc = xs_tx_end(r->c, r->c->in_hdr.tx_id, v[0] == 'T');
+	if (!rc)
+		xs_ok(r->c);
+	return rc;
+}
+
+static int xs_req_get_domain_path(struct xs_req *r)
+{
+	char out[32];
+	unsigned long id;
+	char *end;
+	int len;
+
+	if (r->nargs < 1)
+		return -XEN_EINVAL;
+	id = strtoul(r->v[0], &end, 10);
+	if (*end || end == r->v[0] || id > 0xffff)
+		return -XEN_EINVAL;
+	len = snprintf(out, sizeof(out), "/local/domain/%lu", id);
+	xs_reply(r->c, XS_GET_DOMAIN_PATH, out, (unsigned int)len + 1);
+	return 0;
+}
+
+#define XS_OP_PATH (1U << 0) /* first argument a path, made absolute first */
+#define XS_OP_PRIV (1U << 1) /* domain 0's: refused with EACCES */
+
+/*
+ * The operations by wire type, as C xenstored's wire_funcs[] in
+ * tools/xenstored/core.c (its process_message()).  A type with no entry
+ * or no function is refused with EINVAL, as the switch this table
+ * replaced did (xenstored's "Client unknown operation" answers ENOSYS,
+ * 4.17 included: a difference kept as it was).
+ * The privileged ones come from an unprivileged guest here: EACCES, as
+ * xenstored's XS_FLAG_PRIV check gives them.  WATCH_EVENT and ERROR are
+ * replies only.
+ */
+static const struct xs_wire_op {
+	const char *name;
+	int (*fn)(struct xs_req *r);
+	unsigned int flags;
+} xs_wire_ops[XS_TYPE_COUNT] = {
+	[XS_CONTROL] = { "CONTROL", NULL, XS_OP_PRIV },
+	[XS_DIRECTORY] = { "DIRECTORY", xs_req_directory, XS_OP_PATH },
+	[XS_READ] = { "READ", xs_req_read, XS_OP_PATH },
+	[XS_GET_PERMS] = { "GET_PERMS", xs_req_get_perms, XS_OP_PATH },
+	[XS_WATCH] = { "WATCH", xs_req_watch, 0 },
+	[XS_UNWATCH] = { "UNWATCH", xs_req_unwatch, 0 },
+	[XS_TRANSACTION_START] = { "TRANSACTION_START",
+				   xs_req_transaction_start, 0 },
+	[XS_TRANSACTION_END] = { "TRANSACTION_END", xs_req_transaction_end, 0 },
+	[XS_INTRODUCE] = { "INTRODUCE", NULL, XS_OP_PRIV },
+	[XS_RELEASE] = { "RELEASE", NULL, XS_OP_PRIV },
+	[XS_GET_DOMAIN_PATH] = { "GET_DOMAIN_PATH", xs_req_get_domain_path, 0 },
+	[XS_WRITE] = { "WRITE", xs_req_write, XS_OP_PATH },
+	[XS_MKDIR] = { "MKDIR", xs_req_mkdir, XS_OP_PATH },
+	[XS_RM] = { "RM", xs_req_rm, XS_OP_PATH },
+	[XS_SET_PERMS] = { "SET_PERMS", xs_req_set_perms, XS_OP_PATH },
+	[XS_WATCH_EVENT] = { "WATCH_EVENT", NULL, 0 },
+	[XS_ERROR] = { "ERROR", NULL, 0 },
+	[XS_IS_DOMAIN_INTRODUCED] = { "IS_DOMAIN_INTRODUCED", NULL,
+				      XS_OP_PRIV },
+	[XS_RESUME] = { "RESUME", NULL, XS_OP_PRIV },
+	[XS_SET_TARGET] = { "SET_TARGET", NULL, XS_OP_PRIV },
+	[XS_RESET_WATCHES] = { "RESET_WATCHES", NULL, 0 },
+	[XS_DIRECTORY_PART] = { "DIRECTORY_PART", NULL, 0 },
+};
+
 /* One complete request from the ring (process_message()). */
 static void xs_process(struct xs_conn *c)
 {
 	struct xsd_sockmsg *h = &c->in_hdr;
-	char *b = c->in_body;
-	char abs[XENSTORE_ABS_PATH_MAX + 64], out[XENSTORE_PAYLOAD_MAX];
-	const char *v[2];
-	struct xs_ctx x = { .conn = c, .domid = c->domid };
-	struct xs_node *n;
-	int rc = 0, nargs, len;
+	const struct xs_wire_op *op = NULL;
+	struct xs_req r = {
+		.c = c,
+		.x = { .conn = c, .domid = c->domid },
+		.b = c->in_body,
+		.len = h->len,
+	};
+	int rc;
 
-	b[h->len] = '\0';
+	r.b[h->len] = '\0';
 	c->st.requests++;
+	/* The transaction first, for every type but TRANSACTION_START (whose
+	 * nonzero tx_id is its own EBUSY): an unknown one is ENOENT whatever
+	 * the operation. */
 	if (h->tx_id && h->type != XS_TRANSACTION_START) {
-		x.tx = xs_tx_find(c, h->tx_id);
-		if (!x.tx) {
+		r.x.tx = xs_tx_find(c, h->tx_id);
+		if (!r.x.tx) {
 			xs_reply_err(c, -XEN_ENOENT);
 			return;
 		}
 	}
-	nargs = xs_args(b, h->len, v, 2);
-	switch (h->type) {
-	case XS_READ:
-	case XS_DIRECTORY:
-	case XS_GET_PERMS:
-	case XS_MKDIR:
-	case XS_RM:
-	case XS_WRITE:
-	case XS_SET_PERMS:
-		if (nargs < 1) {
+	r.nargs = xs_args(r.b, h->len, r.v, 2);
+	if (h->type < XS_TYPE_COUNT)
+		op = &xs_wire_ops[h->type];
+	if (op && (op->flags & XS_OP_PATH)) {
+		if (r.nargs < 1)
 			rc = -XEN_EINVAL;
-			break;
-		}
-		rc = xs_canon(c, v[0], abs, sizeof(abs));
-		break;
-	default:
-		break;
-	}
-	if (rc) {
-		xs_reply_err(c, rc);
-		return;
-	}
-
-	switch (h->type) {
-	case XS_READ:
-		n = xs_get(&x, abs, 'r', &rc);
-		if (n)
-			xs_reply(c, XS_READ, n->value ? n->value : "", n->len);
-		break;
-	case XS_WRITE: {
-		unsigned int off = (unsigned int)strlen(v[0]) + 1;
-
-		if (off > h->len) {
-			rc = -XEN_EINVAL;
-			break;
-		}
-		rc = xs_op_write(&x, abs, b + off, h->len - off);
-		if (!rc)
-			xs_ok(c);
-		break;
-	}
-	case XS_MKDIR:
-		rc = xs_op_mkdir(&x, abs);
-		if (!rc)
-			xs_ok(c);
-		break;
-	case XS_RM:
-		rc = xs_op_rm(&x, abs);
-		if (!rc)
-			xs_ok(c);
-		break;
-	case XS_DIRECTORY: {
-		struct xs_node *k;
-		unsigned int o = 0;
-
-		n = xs_get(&x, abs, 'r', &rc);
-		if (!n)
-			break;
-		for (k = n->child; k; k = k->next) {
-			size_t l = strlen(k->name) + 1;
-
-			if (o + l > sizeof(out)) {
-				rc = -XEN_E2BIG;
-				break;
-			}
-			memcpy(out + o, k->name, l);
-			o += (unsigned int)l;
-		}
-		if (!rc)
-			xs_reply(c, XS_DIRECTORY, out, o);
-		break;
-	}
-	case XS_GET_PERMS:
-		n = xs_get(&x, abs, 'r', &rc);
-		if (!n)
-			break;
-		len = xs_perms_to_wire(n, out, sizeof(out));
-		if (len < 0)
-			rc = len;
 		else
-			xs_reply(c, XS_GET_PERMS, out, (unsigned int)len);
-		break;
-	case XS_SET_PERMS: {
-		struct hv_xs_perm p[XS_MAX_PERMS];
-		unsigned int np, off = (unsigned int)strlen(v[0]) + 1;
-
-		rc = xs_perms_from_wire(b + off, h->len - off, p, &np);
-		if (!rc)
-			rc = xs_op_set_perms(&x, abs, p, np);
-		if (!rc)
-			xs_ok(c);
-		break;
+			rc = xs_canon(c, r.v[0], r.abs, sizeof(r.abs));
+		if (rc) {
+			xs_reply_err(c, rc);
+			return;
+		}
 	}
-	case XS_WATCH:
-	case XS_UNWATCH:
-		if (nargs < 2) {
-			rc = -XEN_EINVAL;
-			break;
-		}
-		if (h->type == XS_UNWATCH) {
-			rc = xs_do_unwatch(c, v[0], v[1]);
-			if (!rc)
-				xs_ok(c);
-			break;
-		}
-		rc = xs_do_watch(c, v[0], v[1]);
-		if (!rc) {
-			/* do_watch(): the ack, then the first firing. */
-			xs_ok(c);
-			xs_send_event(xs.watches, xs.watches->path);
-		}
-		break;
-	case XS_TRANSACTION_START: {
-		uint32_t id;
-
-		if (h->tx_id) {
-			rc = -XEN_EBUSY; /* "if (conn->transaction) EBUSY" */
-			break;
-		}
-		rc = xs_tx_start(c, &id);
-		if (!rc) {
-			len = snprintf(out, sizeof(out), "%u", id);
-			xs_reply(c, XS_TRANSACTION_START, out,
-				 (unsigned int)len + 1);
-		}
-		break;
-	}
-	case XS_TRANSACTION_END:
-		if (nargs < 1 || (strcmp(v[0], "T") && strcmp(v[0], "F"))) {
-			rc = -XEN_EINVAL;
-			break;
-		}
-		if (!x.tx) {
-			rc = -XEN_ENOENT;
-			break;
-		}
-		rc = xs_tx_end(c, h->tx_id, v[0][0] == 'T');
-		if (!rc)
-			xs_ok(c);
-		break;
-	case XS_GET_DOMAIN_PATH: {
-		unsigned long id;
-		char *end;
-
-		if (nargs < 1) {
-			rc = -XEN_EINVAL;
-			break;
-		}
-		id = strtoul(v[0], &end, 10);
-		if (*end || end == v[0] || id > 0xffff) {
-			rc = -XEN_EINVAL;
-			break;
-		}
-		len = snprintf(out, sizeof(out), "/local/domain/%lu", id);
-		xs_reply(c, XS_GET_DOMAIN_PATH, out, (unsigned int)len + 1);
-		break;
-	}
-	case XS_CONTROL:
-	case XS_INTRODUCE:
-	case XS_RELEASE:
-	case XS_IS_DOMAIN_INTRODUCED:
-	case XS_RESUME:
-	case XS_SET_TARGET:
-		rc = -XEN_EACCES; /* privileged operations */
-		break;
-	default:
-		rc = -XEN_EINVAL; /* "Client unknown operation" */
-		break;
-	}
+	if (op && (op->flags & XS_OP_PRIV))
+		rc = -XEN_EACCES;
+	else if (op && op->fn)
+		rc = op->fn(&r);
+	else
+		rc = -XEN_EINVAL;
 	if (rc)
 		xs_reply_err(c, rc);
 }
