@@ -1362,18 +1362,19 @@ static int xs_req_get_domain_path(struct xs_req *r)
 	return 0;
 }
 
-#define XS_OP_PATH (1U << 0) /* first argument a path, made absolute first */
-#define XS_OP_PRIV (1U << 1) /* domain 0's: refused with EACCES */
+#define XS_OP_PATH (1U << 0)  /* first argument a path, made absolute first */
+#define XS_OP_PRIV (1U << 1)  /* domain 0's: refused with EACCES */
+#define XS_OP_NOTID (1U << 2) /* tx_id ignored (xenstored's XS_FLAG_NOTID) */
 
 /*
  * The operations by wire type, as C xenstored's wire_funcs[] in
- * tools/xenstored/core.c (its process_message()).  A type with no entry
- * or no function is refused with EINVAL, as the switch this table
- * replaced did (xenstored's "Client unknown operation" answers ENOSYS,
- * 4.17 included: a difference kept as it was).
- * The privileged ones come from an unprivileged guest here: EACCES, as
- * xenstored's XS_FLAG_PRIV check gives them.  WATCH_EVENT and ERROR are
- * replies only.
+ * tools/xenstore/xenstored_core.c (4.17; its process_message()).  A type
+ * with no entry or no function is refused with ENOSYS ("Client unknown
+ * operation").  The privileged ones come from an unprivileged guest here:
+ * EACCES, as xenstored's XS_FLAG_PRIV check gives them.  WATCH_EVENT and
+ * ERROR are replies only.  RESET_WATCHES and DIRECTORY_PART, which
+ * xenstored serves, are not modelled: ENOSYS, as from a xenstored without
+ * them.
  */
 static const struct xs_wire_op {
 	const char *name;
@@ -1384,8 +1385,8 @@ static const struct xs_wire_op {
 	[XS_DIRECTORY] = { "DIRECTORY", xs_req_directory, XS_OP_PATH },
 	[XS_READ] = { "READ", xs_req_read, XS_OP_PATH },
 	[XS_GET_PERMS] = { "GET_PERMS", xs_req_get_perms, XS_OP_PATH },
-	[XS_WATCH] = { "WATCH", xs_req_watch, 0 },
-	[XS_UNWATCH] = { "UNWATCH", xs_req_unwatch, 0 },
+	[XS_WATCH] = { "WATCH", xs_req_watch, XS_OP_NOTID },
+	[XS_UNWATCH] = { "UNWATCH", xs_req_unwatch, XS_OP_NOTID },
 	[XS_TRANSACTION_START] = { "TRANSACTION_START",
 				   xs_req_transaction_start, 0 },
 	[XS_TRANSACTION_END] = { "TRANSACTION_END", xs_req_transaction_end, 0 },
@@ -1421,10 +1422,24 @@ static void xs_process(struct xs_conn *c)
 
 	r.b[h->len] = '\0';
 	c->st.requests++;
-	/* The transaction first, for every type but TRANSACTION_START (whose
-	 * nonzero tx_id is its own EBUSY): an unknown one is ENOENT whatever
-	 * the operation. */
-	if (h->tx_id && h->type != XS_TRANSACTION_START) {
+	/*
+	 * process_message()'s order: an unknown operation is ENOSYS and a
+	 * privileged one EACCES whatever its tx_id; then the transaction
+	 * (transaction_lookup: an unknown nonzero id is ENOENT, for
+	 * TRANSACTION_START too), except for WATCH and UNWATCH, which ignore
+	 * it.
+	 */
+	if (h->type < XS_TYPE_COUNT)
+		op = &xs_wire_ops[h->type];
+	if (!op || (!op->fn && !(op->flags & XS_OP_PRIV))) {
+		xs_reply_err(c, -XEN_ENOSYS);
+		return;
+	}
+	if (op->flags & XS_OP_PRIV) {
+		xs_reply_err(c, -XEN_EACCES);
+		return;
+	}
+	if (h->tx_id && !(op->flags & XS_OP_NOTID)) {
 		r.x.tx = xs_tx_find(c, h->tx_id);
 		if (!r.x.tx) {
 			xs_reply_err(c, -XEN_ENOENT);
@@ -1432,9 +1447,7 @@ static void xs_process(struct xs_conn *c)
 		}
 	}
 	r.nargs = xs_args(r.b, h->len, r.v, 2);
-	if (h->type < XS_TYPE_COUNT)
-		op = &xs_wire_ops[h->type];
-	if (op && (op->flags & XS_OP_PATH)) {
+	if (op->flags & XS_OP_PATH) {
 		if (r.nargs < 1)
 			rc = -XEN_EINVAL;
 		else
@@ -1444,12 +1457,7 @@ static void xs_process(struct xs_conn *c)
 			return;
 		}
 	}
-	if (op && (op->flags & XS_OP_PRIV))
-		rc = -XEN_EACCES;
-	else if (op && op->fn)
-		rc = op->fn(&r);
-	else
-		rc = -XEN_EINVAL;
+	rc = op->fn(&r);
 	if (rc)
 		xs_reply_err(c, rc);
 }

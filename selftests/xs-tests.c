@@ -1226,6 +1226,105 @@ static enum xt_result xs_event_bound(void)
 	return XT_PASS;
 }
 
+/*
+ * One raw request on the ring; the reply with its req_id (watch events
+ * skipped) goes to out as "TYPE:body" with NULs as '|', "" on a timeout.
+ */
+static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
+		   char *out, size_t size)
+{
+	static uint32_t req_id = 100;
+	struct xsd_sockmsg h = {
+		.type = type, .req_id = ++req_id, .tx_id = tx, .len = len
+	};
+	struct xenstore_domain_interface *in;
+	struct evtchn_send send;
+	char msg[64], rsp[XENSTORE_RING_SIZE];
+	uint32_t prod, cons, port, i, got = 0;
+	uint64_t t0 = xt_now_ns();
+	void *intf;
+
+	out[0] = '\0';
+	if (xl_os_xenstore_ring(&intf, &port) || len > sizeof(msg) - sizeof(h))
+		return;
+	in = intf;
+	send.port = port;
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), body, len);
+	prod = __atomic_load_n(&in->req_prod, __ATOMIC_RELAXED);
+	for (i = 0; i < sizeof(h) + len; i++)
+		in->req[MASK_XENSTORE_IDX(prod + i)] = msg[i];
+	__atomic_store_n(&in->req_prod, prod + (uint32_t)sizeof(h) + len,
+			 __ATOMIC_RELEASE);
+	xl_hc_event_channel_op(EVTCHNOP_send, &send);
+	while (xt_now_ns() - t0 < 3000 * MS) {
+		prod = __atomic_load_n(&in->rsp_prod, __ATOMIC_ACQUIRE);
+		for (cons = in->rsp_cons; cons != prod; cons++)
+			rsp[got++] = in->rsp[MASK_XENSTORE_IDX(cons)];
+		__atomic_store_n(&in->rsp_cons, cons, __ATOMIC_RELEASE);
+		while (got >= sizeof(h)) {
+			struct xsd_sockmsg r;
+			size_t k, n;
+
+			memcpy(&r, rsp, sizeof(r));
+			if (got < sizeof(r) + r.len)
+				break;
+			if (r.req_id == h.req_id && r.type != XS_WATCH_EVENT) {
+				n = (size_t)snprintf(
+					out, size, "%s:",
+					r.type == XS_ERROR ? "ERROR" : "OK");
+				for (k = 0; k < r.len && n + 1 < size; k++)
+					out[n++] = rsp[sizeof(r) + k] ?: '|';
+				out[n] = '\0';
+				return;
+			}
+			got -= (uint32_t)sizeof(r) + r.len;
+			memmove(rsp, rsp + sizeof(r) + r.len, got);
+		}
+		xl_hc_event_channel_op(EVTCHNOP_send, &send);
+		xt_sleep_ns(MS);
+	}
+}
+
+/*
+ * The order of xenstored's checks (process_message() in 4.17's
+ * tools/xenstore/xenstored_core.c): an unknown operation is ENOSYS, a
+ * privileged one EACCES, whatever the tx_id; then transaction_lookup
+ * (ENOENT for an unknown id), skipped by WATCH and UNWATCH
+ * (XS_FLAG_NOTID).  Transaction 77 is never started.
+ */
+static enum xt_result xs_wire_errors(void)
+{
+	static const struct {
+		uint32_t type, tx;
+		const char *body;
+		uint32_t len;
+		const char *want;
+	} c[] = {
+		{ 0xffff, 0, "", 0, "ERROR:ENOSYS|" },
+		{ 0xffff, 77, "", 0, "ERROR:ENOSYS|" },
+		{ XS_WATCH_EVENT, 0, "a\0t", 4, "ERROR:ENOSYS|" },
+		{ XS_RESUME, 77, "1", 2, "ERROR:EACCES|" },
+		{ XS_INTRODUCE, 0, "", 0, "ERROR:EACCES|" },
+		{ XS_READ, 77, "data", 5, "ERROR:ENOENT|" },
+		{ XS_TRANSACTION_START, 77, "", 1, "ERROR:ENOENT|" },
+		{ XS_WATCH, 77, "data\0w1", 8, "OK:OK|" },
+		{ XS_UNWATCH, 77, "data\0w1", 8, "OK:OK|" },
+	};
+	char got[64];
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		xs_raw(c[i].type, c[i].tx, c[i].body, c[i].len, got,
+		       sizeof(got));
+		XT_ASSERT_MSG(!strcmp(got, c[i].want),
+			      "case %u (type %u tx %u): '%s', want '%s'", i,
+			      c[i].type, c[i].tx, got, c[i].want);
+	}
+	return XT_PASS;
+}
+
 /* The pure parser on hand-made messages (the fuzzer's invariants). */
 static size_t mk(char *b, uint32_t type, uint32_t id, const void *body,
 		 uint32_t len)
@@ -1708,6 +1807,7 @@ const struct xt_test xt_xs_tests[] = {
 	  XS_F },
 	{ "xs/outstanding_quota", XT_HV, 1, false, xs_outstanding_quota, XS_F },
 	{ "xs/event_bound", XT_HV, 1, false, xs_event_bound, XS_F },
+	{ "xs/wire_errors", XT_HV, 1, false, xs_wire_errors, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
