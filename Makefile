@@ -165,6 +165,18 @@ fuzz:
 	@tools/setup --quiet
 	@fuzz/run --time $(FUZZ_TIME)
 
+# Mutation testing of the core (tools/mutate): every mutant of the core
+# files, each built into the selftest binary alone and run against the
+# selftests of its file, then the whole suite, then its xl-stress --ci
+# tests; a hang past the watchdog kills it.  Report in out/mutate.md.
+# MUTATE_JOBS mutants at once; MUTATE_FILES="xen-idle.c ..." limits the
+# files.  make check's part mutate runs a fixed sample of them.
+MUTATE_JOBS ?= 1
+MUTATE_FILES ?=
+.PHONY: mutate
+mutate: all
+	@MUTATE_JOBS=$(MUTATE_JOBS) MUTATE_FILES="$(MUTATE_FILES)" tools/mutate
+
 # The Linux module xenlite.ko (Kbuild, docs/linux-module.md): KDIR is a
 # kernel build tree, by default the running kernel's; KVER=<version> picks
 # /lib/modules/<version>/build (the real-Xen runs use Debian's 6.1:
@@ -217,10 +229,13 @@ help:
 	@echo '              then blkfront-lite vs Linux xen-blkfront (ratio'
 	@echo '              blk_vs_linux_blkfront, tools/xen-run blkbench)'
 	@echo '  fuzz        each libFuzzer harness (fuzz/) for FUZZ_TIME=60 s'
+	@echo '  mutate      mutation score of the core (tools/mutate, out/mutate.md;'
+	@echo '              MUTATE_JOBS, MUTATE_FILES)'
 	@echo '  check       setup, then check-hv, check-tsan, check-asan, lint,'
 	@echo '              a clang-format check and check-xen as one TAP stream'
 	@echo '              with one totals line (tools/run-checks; CHECKS="hv'
-	@echo '              stress tsan asan lint format xen fidelity" picks parts)'
+	@echo '              stress tsan asan fuzz mutate lint format xen fidelity"'
+	@echo '              picks parts)'
 	@echo '  check-hv    selftests and CI-sized stress on hv'
 	@echo '  check-xen   the suite in the test kernel as PVH dom0 and as a PVH'
 	@echo '              domU on real Xen under QEMU (tools/xen-run), and'
