@@ -620,6 +620,58 @@ static enum xt_result time_sshot_rearm(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_clock_init() on a vCPU whose VIRQ_TIMER is taken fails with Xen's
+ * error and leaves no clockevent behind (no port, timers refused); the
+ * mode chosen by the first vCPU holds while any vCPU still runs it, and
+ * is free again once none does.
+ */
+static void clock_fini_on(void *arg)
+{
+	xl_clock_fini();
+}
+
+static enum xt_result time_clock_init_rules(void)
+{
+	const struct xl_clock_config ss = { .mode = XL_CLOCK_SINGLESHOT };
+	const struct xl_clock_config pe = { .mode = XL_CLOCK_PERIODIC,
+					    .hz = 100 };
+	struct clock_arg ca = { .cfg = pe };
+	struct xl_clock_state cs;
+	struct xl_timer t;
+	unsigned int cpu;
+	evtchn_port_t p;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, NULL,
+					 &p),
+		     0);
+	rc = xl_clock_init(&ss);
+	XT_ASSERT_MSG(rc < 0, "init with VIRQ_TIMER taken: %d", rc);
+	xl_clock_get_state(0, &cs);
+	XT_ASSERT_EQ(cs.port, 0);
+	xl_timer_setup(&t, tmr_fn, NULL);
+	XT_ASSERT_EQ(xl_timer_arm(&t, xl_clock_now() + MS), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+
+	/* All vCPUs singleshot; vCPU 0 leaves and comes back. */
+	XT_ASSERT_EQ(clock_start_cfg(&ss), XT_PASS);
+	xl_clock_get_state(0, &cs);
+	XT_ASSERT(cs.port != 0);
+	xl_clock_fini();
+	XT_ASSERT_EQ(xl_clock_init(&pe), -XEN_EBUSY); /* the others run ss */
+	XT_ASSERT_EQ(xl_clock_init(&ss), 0);
+	/* All leave: the next init picks the mode. */
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
+		xt_run_on(cpu, clock_fini_on, NULL);
+	xt_run_on(1, clock_init_on, &ca);
+	XT_ASSERT_EQ(ca.rc[1], 0);
+	XT_ASSERT_EQ(xl_clock_init(&pe), 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+	return XT_PASS;
+}
+
 /* --- periodic ------------------------------------------------------------ */
 
 /* This vCPU's runstate time in state (VCPUOP_get_runstate_info). */
@@ -1378,6 +1430,7 @@ const struct xt_test xt_time_tests[] = {
 	TT(sshot_heap_order, XT_ALL, 1, 0),
 	TT(sshot_programs, XT_ALL, 1, 0),
 	TT(sshot_rearm, XT_ALL, 2, 0),
+	TT(clock_init_rules, XT_ALL, 2, 0),
 	TT(periodic_100hz, XT_ALL, 1, 0),
 	TT(periodic_1000hz, XT_ALL, 1, 0),
 	TT(periodic_bounds, XT_ALL, 2, 0),
