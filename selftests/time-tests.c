@@ -229,13 +229,14 @@ static enum xt_result time_pvclock_torn_read(void)
 {
 	struct vcpu_time_info *t = &xl_os_vcpu_info(1)->time;
 	struct rec_arg a = { 0 };
-	uint64_t sys, before, after;
+	uint64_t sys, before, after, m0;
 	bool early;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	xt_start_on(1, rec_reader, &a);
 	XT_ASSERT(xt_wait_until(rec_ready, &a, XT_EVENT_TIMEOUT_NS));
 	before = xl_clock_now();
+	m0 = xt_now_ns();
 	rec_bump(t);
 	sys = XT_LOAD(&t->system_time);
 	XT_STORE(&t->system_time, sys + 1000 * 1000 * MS);
@@ -245,7 +246,11 @@ static enum xt_result time_pvclock_torn_read(void)
 	XT_STORE(&t->system_time, sys);
 	rec_bump(t);
 	xt_wait_on(1);
-	after = xl_clock_now();
+	/*
+	 * The bound is the host's clock, not xl_clock_now(): that hands out
+	 * the highest reading so far, the reader's too.
+	 */
+	after = before + (xt_now_ns() - m0) + 10 * MS;
 	XT_ASSERT_MSG(!early, "read a record whose version was odd");
 	XT_ASSERT_MSG(a.now >= before && a.now <= after,
 		      "read %llu, not in [%llu, %llu]",
@@ -258,28 +263,38 @@ static enum xt_result time_pvclock_torn_read(void)
  * A TSC behind the record's tsc_timestamp (a record stamped by another
  * CPU, TSCs a few cycles apart) counts as no time since the stamp, not as
  * a wrapped delta centuries ahead.  Here the stamp is put 2^40 cycles
- * (minutes) ahead of the TSC.
+ * ahead of the TSC, and the scale is 1/2 ns a cycle: hv's own (1 ns a
+ * cycle) would turn the wrapped delta back into a negative one.
  */
 static enum xt_result time_pvclock_tsc_behind(void)
 {
 	struct vcpu_time_info *t = &xl_os_vcpu_info(1)->time;
 	struct rec_arg a = { 0 };
-	uint64_t stamp, before, after;
+	uint64_t stamp, before, after, m0;
+	uint32_t mul;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	xt_start_on(1, rec_reader, &a);
 	XT_ASSERT(xt_wait_until(rec_ready, &a, XT_EVENT_TIMEOUT_NS));
 	before = xl_clock_now();
+	m0 = xt_now_ns();
 	rec_bump(t);
 	stamp = XT_LOAD(&t->tsc_timestamp);
+	mul = XT_LOAD(&t->tsc_to_system_mul);
 	XT_STORE(&t->tsc_timestamp, stamp + (1ULL << 40));
+	XT_STORE(&t->tsc_to_system_mul, 1U << 31);
 	rec_bump(t);
 	XT_STORE(&a.go, 1);
 	xt_wait_on(1);
 	rec_bump(t);
 	XT_STORE(&t->tsc_timestamp, stamp);
+	XT_STORE(&t->tsc_to_system_mul, mul);
 	rec_bump(t);
-	after = xl_clock_now();
+	/*
+	 * The bound is the host's clock, not xl_clock_now(): that hands out
+	 * the highest reading so far, the reader's too.
+	 */
+	after = before + (xt_now_ns() - m0) + 10 * MS;
 	XT_ASSERT_MSG(a.now >= before && a.now <= after,
 		      "read %llu, not in [%llu, %llu]",
 		      (unsigned long long)a.now, (unsigned long long)before,
