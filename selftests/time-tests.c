@@ -15,6 +15,7 @@
 #include "xt-util.h"
 
 #define MS 1000000ULL
+#define NS_PER_S 1000000000ULL
 /* The core's per-vCPU timer heap size (xen-clockevent.c). */
 #define TIMER_HEAP_SIZE 256
 
@@ -530,6 +531,22 @@ static enum xt_result time_sshot_programs(void)
 	xl_clock_get_stats(0, &st);
 	rc |= cs.armed != 0 || cs.nr_timers != 0 || st.programs != 4 ||
 	      st.stops != 1;
+	rc <<= 1;
+	/*
+	 * Armed for a deadline that is now nearer than min_delta: a
+	 * reprogram for the same deadline leaves it (Xen fires it on time),
+	 * not pushed out to now + min_delta.
+	 */
+	t0 = xl_clock_now();
+	rc |= xl_timer_arm(&t[0], t0 + 150000);
+	rc |= xl_timer_arm(&t[1], far);
+	while (xl_clock_now() < t0 + 60000)
+		;
+	rc |= !xl_timer_cancel(&t[1]); /* reprograms for t[0] */
+	xl_clock_get_state(0, &cs);
+	xl_clock_get_stats(0, &st);
+	rc |= cs.armed != t0 + 150000 || st.programs != 5;
+	xl_timer_cancel(&t[0]);
 	xl_os_irq_restore(flags);
 	/* Each step's failure is one bit, the first step's the highest. */
 	XT_ASSERT_EQ(rc, 0);
@@ -710,16 +727,31 @@ static uint64_t runstate_ns(int state)
  */
 static enum xt_result periodic_rate(unsigned int hz)
 {
-	uint64_t v0, v1, p0, p1, r0, r1, expect, expect_ran, ticks;
+	uint64_t v0, v1, p0, p1, r0, r1, expect, expect_ran, ticks, now;
 	struct xl_clock_stats s0, s1;
+	unsigned int i, far_ahead = 0;
 
 	CLOCK_UP(XL_CLOCK_PERIODIC, hz);
 	xl_clock_get_stats(0, &s0);
 	v0 = s0.virq;
 	r0 = runstate_ns(RUNSTATE_running);
 	p0 = xl_clock_now();
-	/* Running (not blocked): Xen keeps the periodic timer going. */
-	xt_sleep_ns(300 * MS);
+	/*
+	 * Running (not blocked): Xen keeps the periodic timer going.  The
+	 * next tick boundary the clockevent expects is never more than a
+	 * period ahead (a tick counted twice pushes it further).
+	 */
+	for (i = 0; i < 30; i++) {
+		struct xl_clock_state cs;
+		unsigned long flags = xl_os_irq_save();
+
+		xl_clock_get_state(0, &cs);
+		now = xl_clock_now();
+		xl_os_irq_restore(flags);
+		if (cs.next_tick > now + NS_PER_S / hz)
+			far_ahead++;
+		xt_sleep_ns(10 * MS);
+	}
 	xl_clock_get_stats(0, &s1);
 	v1 = s1.virq;
 	p1 = xl_clock_now();
@@ -749,6 +781,9 @@ static enum xt_result periodic_rate(unsigned int hz)
 		      "%llu ticks counted for %llu VIRQs, %llu boundaries",
 		      (unsigned long long)ticks, (unsigned long long)(v1 - v0),
 		      (unsigned long long)expect);
+	XT_ASSERT_MSG(far_ahead == 0,
+		      "next tick more than a period ahead in %u of 30 looks",
+		      far_ahead);
 	/* Running, not idle: Xen's periodic timer alone, no singleshot. */
 	XT_ASSERT_EQ(s1.programs, s0.programs);
 	XT_ASSERT_EQ(s1.stops, s0.stops);
