@@ -479,6 +479,72 @@ static enum xt_result time_sshot_heap_order(void)
 }
 
 /*
+ * The timer heap under a random load: 96 timers at pseudo-random
+ * deadlines (ties included), a third cancelled and some re-armed from
+ * inside the heap, then all run.  Each runs once, in deadline order: a
+ * heap whose parent or child arithmetic is off hands them out of order or
+ * loses some.
+ */
+#define HEAP_N 96
+
+struct heap_run {
+	uint64_t last, ran;
+	uint32_t out_of_order;
+};
+
+static struct heap_run heap_run;
+
+static void heap_fn(struct xl_timer *t)
+{
+	if (t->deadline < heap_run.last)
+		heap_run.out_of_order++;
+	heap_run.last = t->deadline;
+	XT_ADD(&heap_run.ran, 1);
+}
+
+static bool heap_all_ran(void *arg)
+{
+	return XT_LOAD(&heap_run.ran) >= *(uint64_t *)arg;
+}
+
+static enum xt_result time_sshot_heap_random(void)
+{
+	static struct xl_timer t[HEAP_N];
+	uint64_t rng = 0x9e3779b97f4a7c15ULL, base, want = 0;
+	unsigned long flags;
+	unsigned int i;
+	int rc = 0;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	heap_run = (struct heap_run){ 0 };
+	flags = xl_os_irq_save();
+	base = xl_clock_now() + 5 * MS;
+	for (i = 0; i < HEAP_N; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		xl_timer_setup(&t[i], heap_fn, NULL);
+		/* 64 distinct instants over 20 ms: ties happen. */
+		rc |= xl_timer_arm(&t[i], base + (rng % 64) * 312500);
+	}
+	for (i = 0; i < HEAP_N; i += 3)
+		rc |= !xl_timer_cancel(&t[i]);
+	for (i = 1; i < HEAP_N; i += 9)
+		rc |= xl_timer_arm(&t[i], base + (HEAP_N - i) * 100000);
+	for (i = 0; i < HEAP_N; i++)
+		want += xl_timer_armed(&t[i]);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT(xt_wait_until(heap_all_ran, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&heap_run.ran), want);
+	XT_ASSERT_EQ(heap_run.out_of_order, 0);
+	for (i = 0; i < HEAP_N; i++)
+		XT_ASSERT(!xl_timer_armed(&t[i]));
+	return XT_PASS;
+}
+
+/*
  * What the clockevent asks of Xen, counted: a deadline nearer than
  * min_delta (100 us by default, Linux's) is pushed out to it, a later one
  * is given as is; only a new earliest timer re-programs Xen's timer, and
@@ -1478,6 +1544,7 @@ const struct xt_test xt_time_tests[] = {
 	TT(sshot_past, XT_ALL, 1, 0),
 	TT(sshot_stop, XT_ALL, 1, 0),
 	TT(sshot_heap_order, XT_ALL, 1, 0),
+	TT(sshot_heap_random, XT_ALL, 1, 0),
 	TT(sshot_programs, XT_ALL, 1, 0),
 	TT(sshot_rearm, XT_ALL, 2, 0),
 	TT(clock_init_rules, XT_ALL, 2, 0),
