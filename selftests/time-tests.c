@@ -1346,6 +1346,49 @@ static enum xt_result time_idle_halt_pending(void)
 	return XT_PASS;
 }
 
+/*
+ * Idle on a vCPU with no clockevent: the clock's idle hooks leave it
+ * alone (no idle mark left behind, no singleshot armed), whatever mode
+ * the last clockevent ran.
+ */
+struct noclk_arg {
+	evtchn_port_t self;
+	bool blocked;
+	struct xl_clock_state cs;
+	struct xl_idle_stats s0, s1;
+};
+
+static void idle_no_clock(void *arg)
+{
+	struct noclk_arg *a = arg;
+	unsigned long flags;
+
+	xl_idle_get_stats(1, &a->s0);
+	flags = xl_os_irq_save();
+	xl_evtchn_send(a->self);
+	a->blocked = xl_idle_halt();
+	xl_clock_get_state(1, &a->cs);
+	xl_os_irq_restore(flags);
+	xl_idle_get_stats(1, &a->s1);
+}
+
+static enum xt_result time_idle_no_clock(void)
+{
+	struct xt_rec r = { 0 };
+	struct noclk_arg a = { 0 };
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &a.self), 0);
+	xt_run_on(1, idle_no_clock, &a);
+	XT_ASSERT(!a.blocked);
+	XT_ASSERT_EQ(a.s1.skipped - a.s0.skipped, 1);
+	XT_ASSERT_EQ(a.cs.idle, 0);
+	XT_ASSERT_EQ(a.cs.armed, 0);
+	XT_ASSERT_EQ(a.cs.port, 0);
+	XT_ASSERT_EQ(XT_LOAD(&r.count), 1);
+	return XT_PASS;
+}
+
 /* --- SCHEDOP_poll -------------------------------------------------------- */
 
 struct poll_arg {
@@ -1559,6 +1602,7 @@ const struct xt_test xt_time_tests[] = {
 	TT(idle_wake_window, XT_ALL, 2, 0),
 	TT(idle_periodic_virq_in_window, XT_ALL, 2, 0),
 	TT(idle_halt_pending, XT_ALL, 2, 0),
+	TT(idle_no_clock, XT_ALL, 2, 0),
 	TT(poll, XT_ALL, 2, 0),
 	TT(runstate, XT_ALL, 2, 0),
 };
