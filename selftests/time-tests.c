@@ -770,6 +770,38 @@ static enum xt_result time_clock_init_rules(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_clock_fini() leaves nothing running: the timers still armed are out
+ * of the heap (not armed), and Xen's periodic timer is stopped, so a
+ * VIRQ_TIMER bound afterwards sees no tick.
+ */
+static enum xt_result time_clock_fini_clears(void)
+{
+	struct xl_timer t[3];
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	unsigned int i, cpu;
+	int rc = 0;
+
+	CLOCK_UP(XL_CLOCK_PERIODIC, 1000);
+	for (i = 0; i < 3; i++) {
+		xl_timer_setup(&t[i], tmr_fn, NULL);
+		rc |= xl_timer_arm(&t[i],
+				   xl_clock_now() + (10 + i) * 1000 * MS);
+	}
+	XT_ASSERT_EQ(rc, 0);
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
+		xt_run_on(cpu, clock_fini_on, NULL);
+	for (i = 0; i < 3; i++)
+		XT_ASSERT(!xl_timer_armed(&t[i]));
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r, &p),
+		     0);
+	xt_sleep_ns(50 * MS);
+	XT_ASSERT_EQ(XT_LOAD(&r.count), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	return XT_PASS;
+}
+
 /* --- periodic ------------------------------------------------------------ */
 
 /* This vCPU's runstate time in state (VCPUOP_get_runstate_info). */
@@ -1591,6 +1623,7 @@ const struct xt_test xt_time_tests[] = {
 	TT(sshot_programs, XT_ALL, 1, 0),
 	TT(sshot_rearm, XT_ALL, 2, 0),
 	TT(clock_init_rules, XT_ALL, 2, 0),
+	TT(clock_fini_clears, XT_ALL, 1, 0),
 	TT(periodic_100hz, XT_ALL, 1, 0),
 	TT(periodic_1000hz, XT_ALL, 1, 0),
 	TT(periodic_bounds, XT_ALL, 2, 0),
