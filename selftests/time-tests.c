@@ -347,6 +347,9 @@ static enum xt_result time_sshot_fires(void)
 		      (unsigned long long)st.programs);
 	XT_ASSERT_EQ(st.stops, 0);
 	XT_ASSERT_EQ(st.fired, 1);
+	/* One timer: its lateness is the sum and the maximum. */
+	XT_ASSERT_EQ(st.late_ns_sum, m.t.fired_at - dl);
+	XT_ASSERT_EQ(st.late_ns_max, m.t.fired_at - dl);
 	return XT_PASS;
 }
 
