@@ -1048,6 +1048,7 @@ struct idle_arg {
 	uint64_t deadline;
 	struct xl_idle_stats i0, i1; /* the idling vCPU's, around the idle */
 	struct xl_clock_stats c0, c1;
+	struct xl_clock_state cs; /* after the idle */
 	uint32_t blocks;
 	uint32_t hz_ticks; /* periodic: ticks seen during idle */
 	uint64_t wakeups;  /* VIRQ_TIMER wakeups during idle */
@@ -1067,6 +1068,7 @@ static void idle_until_timer(void *arg)
 	a->blocks = (uint32_t)xl_idle_until(tmr_fired, &a->m);
 	xl_idle_get_stats(1, &a->i1);
 	xl_clock_get_stats(1, &a->c1);
+	xl_clock_get_state(1, &a->cs);
 }
 
 static enum xt_result time_idle_sshot_wakes(void)
@@ -1093,6 +1095,7 @@ static enum xt_result time_idle_sshot_wakes(void)
 		"%u blocks, %llu idle wakeups", a.blocks,
 		(unsigned long long)(a.c1.idle_wakeups - a.c0.idle_wakeups));
 	XT_ASSERT_EQ(st.idle_wakeups, a.c1.idle_wakeups);
+	XT_ASSERT_EQ(a.cs.idle, 0); /* out of the idle: not marked idle */
 	return XT_PASS;
 }
 
