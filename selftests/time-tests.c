@@ -598,8 +598,8 @@ static enum xt_result time_sshot_programs(void)
 	rc |= !xl_timer_cancel(&t[0]) || !xl_timer_cancel(&t[1]);
 	xl_clock_get_state(0, &cs);
 	xl_clock_get_stats(0, &st);
-	rc |= cs.armed != 0 || cs.nr_timers != 0 || st.programs != 4 ||
-	      st.stops != 1;
+	rc |= cs.armed != 0 || cs.nr_timers != 0 || cs.first_deadline != 0 ||
+	      st.programs != 4 || st.stops != 1;
 	rc <<= 1;
 	/*
 	 * Armed for a deadline that is now nearer than min_delta: a
