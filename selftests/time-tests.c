@@ -15,6 +15,9 @@
 #include "xt-util.h"
 
 #define MS 1000000ULL
+#define NS_PER_S 1000000000ULL
+/* The core's per-vCPU timer heap size (xen-clockevent.c). */
+#define TIMER_HEAP_SIZE 256
 
 /* --- helpers ----------------------------------------------------------- */
 
@@ -180,6 +183,126 @@ static enum xt_result time_pvclock_rate(void)
 	return XT_PASS;
 }
 
+/*
+ * A reader on vCPU 1 and this vCPU editing vCPU 1's vcpu_time_info the way
+ * Xen does (update_vcpu_system_time: version odd, fields, version even).
+ * hv rewrites a vCPU's record only when the vCPU starts or is switched in
+ * after a block (hv/time.c), and the reader spins: the record is this
+ * test's while the reader runs.  hv only: on Xen the record is Xen's.
+ */
+struct rec_arg {
+	uint32_t ready, go, done;
+	uint64_t now;
+};
+
+static void rec_reader(void *arg)
+{
+	struct rec_arg *a = arg;
+
+	XT_STORE(&a->ready, 1);
+	while (!XT_LOAD(&a->go))
+		;
+	XT_STORE(&a->now, xl_clock_now());
+	XT_STORE(&a->done, 1);
+}
+
+static bool rec_ready(void *arg)
+{
+	return XT_LOAD(&((struct rec_arg *)arg)->ready) != 0;
+}
+
+static bool rec_done(void *arg)
+{
+	return XT_LOAD(&((struct rec_arg *)arg)->done) != 0;
+}
+
+static void rec_bump(struct vcpu_time_info *t)
+{
+	__atomic_fetch_add(&t->version, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A record caught mid-update (version odd) is not used: the reader waits
+ * for the version to turn even, and then reads the finished record.  Here
+ * the update is held open with a system_time 1000 s ahead in it.
+ */
+static enum xt_result time_pvclock_torn_read(void)
+{
+	struct vcpu_time_info *t = &xl_os_vcpu_info(1)->time;
+	struct rec_arg a = { 0 };
+	uint64_t sys, before, after, m0;
+	bool early;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_start_on(1, rec_reader, &a);
+	XT_ASSERT(xt_wait_until(rec_ready, &a, XT_EVENT_TIMEOUT_NS));
+	before = xl_clock_now();
+	m0 = xt_now_ns();
+	rec_bump(t);
+	sys = XT_LOAD(&t->system_time);
+	XT_STORE(&t->system_time, sys + 1000 * 1000 * MS);
+	XT_STORE(&a.go, 1);
+	xt_sleep_ns(20 * MS);
+	early = rec_done(&a);
+	XT_STORE(&t->system_time, sys);
+	rec_bump(t);
+	xt_wait_on(1);
+	/*
+	 * The bound is the host's clock, not xl_clock_now(): that hands out
+	 * the highest reading so far, the reader's too.
+	 */
+	after = before + (xt_now_ns() - m0) + 10 * MS;
+	XT_ASSERT_MSG(!early, "read a record whose version was odd");
+	XT_ASSERT_MSG(a.now >= before && a.now <= after,
+		      "read %llu, not in [%llu, %llu]",
+		      (unsigned long long)a.now, (unsigned long long)before,
+		      (unsigned long long)after);
+	return XT_PASS;
+}
+
+/*
+ * A TSC behind the record's tsc_timestamp (a record stamped by another
+ * CPU, TSCs a few cycles apart) counts as no time since the stamp, not as
+ * a wrapped delta centuries ahead.  Here the stamp is put 2^40 cycles
+ * ahead of the TSC, and the scale is 1/2 ns a cycle: hv's own (1 ns a
+ * cycle) would turn the wrapped delta back into a negative one.
+ */
+static enum xt_result time_pvclock_tsc_behind(void)
+{
+	struct vcpu_time_info *t = &xl_os_vcpu_info(1)->time;
+	struct rec_arg a = { 0 };
+	uint64_t stamp, before, after, m0;
+	uint32_t mul;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_start_on(1, rec_reader, &a);
+	XT_ASSERT(xt_wait_until(rec_ready, &a, XT_EVENT_TIMEOUT_NS));
+	before = xl_clock_now();
+	m0 = xt_now_ns();
+	rec_bump(t);
+	stamp = XT_LOAD(&t->tsc_timestamp);
+	mul = XT_LOAD(&t->tsc_to_system_mul);
+	XT_STORE(&t->tsc_timestamp, stamp + (1ULL << 40));
+	XT_STORE(&t->tsc_to_system_mul, 1U << 31);
+	rec_bump(t);
+	XT_STORE(&a.go, 1);
+	xt_wait_on(1);
+	rec_bump(t);
+	XT_STORE(&t->tsc_timestamp, stamp);
+	XT_STORE(&t->tsc_to_system_mul, mul);
+	rec_bump(t);
+	/*
+	 * The bound is the host's clock, not xl_clock_now(): that hands out
+	 * the highest reading so far, the reader's too.
+	 */
+	after = before + (xt_now_ns() - m0) + 10 * MS;
+	XT_ASSERT_MSG(a.now >= before && a.now <= after,
+		      "read %llu, not in [%llu, %llu]",
+		      (unsigned long long)a.now, (unsigned long long)before,
+		      (unsigned long long)after);
+	return XT_PASS;
+}
+
 /* --- singleshot --------------------------------------------------------- */
 
 /* A software timer fires once, not before its deadline. */
@@ -211,8 +334,22 @@ static enum xt_result time_sshot_fires(void)
 		      "fired at %llu, deadline %llu",
 		      (unsigned long long)m.t.fired_at, (unsigned long long)dl);
 	xl_clock_get_stats(0, &st);
-	XT_ASSERT(st.programs >= 1);
+	/*
+	 * One set_singleshot_timer per VIRQ_TIMER: the arm, then a re-arm
+	 * for each VIRQ that came before the deadline by this vCPU's clock
+	 * (Xen's NOW() ahead of the pvclock, docs/time-and-idle.md): a
+	 * handful, not one every min_delta while the timer waits.  Nothing
+	 * is stopped: the last VIRQ spent the singleshot.
+	 */
+	XT_ASSERT_MSG(st.virq >= 1 && st.virq <= 3 && st.programs == st.virq,
+		      "%llu VIRQs, %llu programs for one timer",
+		      (unsigned long long)st.virq,
+		      (unsigned long long)st.programs);
+	XT_ASSERT_EQ(st.stops, 0);
 	XT_ASSERT_EQ(st.fired, 1);
+	/* One timer: its lateness is the sum and the maximum. */
+	XT_ASSERT_EQ(st.late_ns_sum, m.t.fired_at - dl);
+	XT_ASSERT_EQ(st.late_ns_max, m.t.fired_at - dl);
 	return XT_PASS;
 }
 
@@ -266,7 +403,14 @@ static enum xt_result time_sshot_stop(void)
 	XT_ASSERT_EQ(XT_LOAD(&m.fired), 0);
 	XT_ASSERT_EQ(virq_count(0), v0);
 	xl_clock_get_stats(0, &st);
-	XT_ASSERT(st.stops >= 1);
+	/*
+	 * One stop, by the cancel that worked; a round whose timer fired
+	 * first had its singleshot spent by the VIRQ.  One program per
+	 * round, plus one per VIRQ that came before the deadline.
+	 */
+	XT_ASSERT_EQ(st.stops, 1);
+	XT_ASSERT_EQ(st.programs, st.virq + 1);
+	XT_ASSERT_EQ(st.fired, tries);
 	return XT_PASS;
 }
 
@@ -337,6 +481,330 @@ static enum xt_result time_sshot_heap_order(void)
 	return XT_PASS;
 }
 
+/*
+ * The timer heap under a random load: 96 timers at pseudo-random
+ * deadlines (ties included), a third cancelled and some re-armed from
+ * inside the heap, then all run.  Each runs once, in deadline order: a
+ * heap whose parent or child arithmetic is off hands them out of order or
+ * loses some.
+ */
+#define HEAP_N 96
+
+struct heap_run {
+	uint64_t last, ran;
+	uint32_t out_of_order;
+};
+
+static struct heap_run heap_run;
+
+static void heap_fn(struct xl_timer *t)
+{
+	if (t->deadline < heap_run.last)
+		heap_run.out_of_order++;
+	heap_run.last = t->deadline;
+	XT_ADD(&heap_run.ran, 1);
+}
+
+static bool heap_all_ran(void *arg)
+{
+	return XT_LOAD(&heap_run.ran) >= *(uint64_t *)arg;
+}
+
+static enum xt_result time_sshot_heap_random(void)
+{
+	static struct xl_timer t[HEAP_N];
+	uint64_t rng = 0x9e3779b97f4a7c15ULL, base, want = 0;
+	unsigned long flags;
+	unsigned int i;
+	int rc = 0;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	heap_run = (struct heap_run){ 0 };
+	flags = xl_os_irq_save();
+	base = xl_clock_now() + 5 * MS;
+	for (i = 0; i < HEAP_N; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		xl_timer_setup(&t[i], heap_fn, NULL);
+		/* 64 distinct instants over 20 ms: ties happen. */
+		rc |= xl_timer_arm(&t[i], base + (rng % 64) * 312500);
+	}
+	for (i = 0; i < HEAP_N; i += 3)
+		rc |= !xl_timer_cancel(&t[i]);
+	for (i = 1; i < HEAP_N; i += 9)
+		rc |= xl_timer_arm(&t[i], base + (HEAP_N - i) * 100000);
+	for (i = 0; i < HEAP_N; i++)
+		want += xl_timer_armed(&t[i]);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT(xt_wait_until(heap_all_ran, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&heap_run.ran), want);
+	XT_ASSERT_EQ(heap_run.out_of_order, 0);
+	for (i = 0; i < HEAP_N; i++)
+		XT_ASSERT(!xl_timer_armed(&t[i]));
+	return XT_PASS;
+}
+
+/*
+ * What the clockevent asks of Xen, counted: a deadline nearer than
+ * min_delta (100 us by default, Linux's) is pushed out to it, a later one
+ * is given as is; only a new earliest timer re-programs Xen's timer, and
+ * the last cancel stops it.  Delivery masked throughout: no VIRQ runs a
+ * timer in between.
+ */
+static enum xt_result time_sshot_programs(void)
+{
+	struct xl_timer t[3];
+	struct xl_clock_state cs;
+	struct xl_clock_stats st;
+	uint64_t t0, t1, far;
+	unsigned long flags;
+	unsigned int i;
+	int rc = 0;
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	for (i = 0; i < 3; i++)
+		xl_timer_setup(&t[i], tmr_fn, NULL);
+	flags = xl_os_irq_save();
+	t0 = xl_clock_now();
+	far = t0 + 1000 * MS;
+	rc |= xl_timer_arm(&t[0], far);
+	xl_clock_get_state(0, &cs);
+	xl_clock_get_stats(0, &st);
+	rc |= cs.armed != far || st.programs != 1;
+	rc <<= 1;
+	/* Later than the first: Xen's timer stays. */
+	rc |= xl_timer_arm(&t[1], far + MS);
+	xl_clock_get_stats(0, &st);
+	rc |= st.programs != 1;
+	rc <<= 1;
+	/* Earlier than min_delta from now: armed at now + 100 us. */
+	t0 = xl_clock_now();
+	rc |= xl_timer_arm(&t[2], t0 + 1000);
+	t1 = xl_clock_now();
+	xl_clock_get_state(0, &cs);
+	xl_clock_get_stats(0, &st);
+	rc |= cs.armed < t0 + 100000 || cs.armed > t1 + 100000 ||
+	      cs.first_deadline != t0 + 1000 || st.programs != 2;
+	rc <<= 1;
+	/* Cancel the earliest: back to the first; then none: stopped. */
+	rc |= !xl_timer_cancel(&t[2]);
+	xl_clock_get_state(0, &cs);
+	xl_clock_get_stats(0, &st);
+	rc |= cs.armed != far || st.programs != 3 || st.stops != 0;
+	rc <<= 1;
+	rc |= !xl_timer_cancel(&t[0]) || !xl_timer_cancel(&t[1]);
+	xl_clock_get_state(0, &cs);
+	xl_clock_get_stats(0, &st);
+	rc |= cs.armed != 0 || cs.nr_timers != 0 || cs.first_deadline != 0 ||
+	      st.programs != 4 || st.stops != 1;
+	rc <<= 1;
+	/*
+	 * Armed for a deadline that is now nearer than min_delta: a
+	 * reprogram for the same deadline leaves it (Xen fires it on time),
+	 * not pushed out to now + min_delta.
+	 */
+	t0 = xl_clock_now();
+	rc |= xl_timer_arm(&t[0], t0 + 150000);
+	rc |= xl_timer_arm(&t[1], far);
+	while (xl_clock_now() < t0 + 60000)
+		;
+	rc |= !xl_timer_cancel(&t[1]); /* reprograms for t[0] */
+	xl_clock_get_state(0, &cs);
+	xl_clock_get_stats(0, &st);
+	rc |= cs.armed != t0 + 150000 || st.programs != 5;
+	xl_timer_cancel(&t[0]);
+	xl_os_irq_restore(flags);
+	/* Each step's failure is one bit, the first step's the highest. */
+	XT_ASSERT_EQ(rc, 0);
+	return XT_PASS;
+}
+
+/* Re-arming the earliest timer (heap slot 0) moves it; nothing is left. */
+static void arm_on_1(void *arg)
+{
+	struct tmr *m = arg;
+
+	m->now_in_fn =
+		(uint64_t)xl_timer_arm(&m->t, xl_clock_now() + 10000 * MS);
+}
+
+static void cancel_on_1(void *arg)
+{
+	struct tmr *m = arg;
+
+	m->now_in_fn = xl_timer_cancel(&m->t);
+}
+
+static enum xt_result time_sshot_rearm(void)
+{
+	static struct xl_timer many[TIMER_HEAP_SIZE + 1];
+	const struct xl_clock_config cfg = { .mode = XL_CLOCK_PERIODIC,
+					     .hz = 100 };
+	struct tmr m = { 0 }, r = { 0 };
+	struct xl_clock_state cs;
+	unsigned long flags;
+	unsigned int i, j;
+	uint64_t dl;
+	int rc = 0;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	/* No clockevent on this vCPU yet: nothing to arm a timer on. */
+	xl_timer_setup(&m.t, tmr_fn, &m);
+	XT_ASSERT_EQ(xl_timer_arm(&m.t, xl_clock_now() + MS), -XEN_ENODEV);
+	XT_ASSERT(!xl_timer_armed(&m.t));
+	/*
+	 * vCPU 0 alone picks singleshot: it again gets -EEXIST, vCPU 1 asking
+	 * for periodic gets -EBUSY, then singleshot like vCPU 0.
+	 */
+	XT_ASSERT_EQ(xl_clock_init(&(struct xl_clock_config){
+			     .mode = XL_CLOCK_SINGLESHOT }),
+		     0);
+	XT_ASSERT_EQ(xl_clock_init(&(struct xl_clock_config){
+			     .mode = XL_CLOCK_SINGLESHOT }),
+		     -XEN_EEXIST);
+	{
+		struct clock_arg ca = { .cfg = cfg };
+
+		xt_run_on(1, clock_init_on, &ca);
+		XT_ASSERT_EQ(ca.rc[1], -XEN_EBUSY);
+		ca.cfg =
+			(struct xl_clock_config){ .mode = XL_CLOCK_SINGLESHOT };
+		xt_run_on(1, clock_init_on, &ca);
+		XT_ASSERT_EQ(ca.rc[1], 0);
+	}
+
+	flags = xl_os_irq_save();
+	dl = xl_clock_now() + 10000 * MS;
+	rc |= xl_timer_arm(&m.t, dl);
+	rc |= xl_timer_arm(&m.t, dl + MS); /* the root, re-armed */
+	xl_clock_get_state(0, &cs);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(cs.nr_timers, 1);
+	XT_ASSERT_EQ(cs.first_deadline, dl + MS);
+	XT_ASSERT_EQ(cs.armed, dl + MS);
+	XT_ASSERT(xl_timer_cancel(&m.t));
+	XT_ASSERT(!xl_timer_cancel(&m.t));
+	xl_clock_get_state(0, &cs);
+	XT_ASSERT_EQ(cs.nr_timers, 0);
+	XT_ASSERT_EQ(cs.armed, 0);
+
+	/* Armed on vCPU 1 (its heap's root): vCPU 0 may not move it. */
+	xl_timer_setup(&r.t, tmr_fn, &r);
+	xt_run_on(1, arm_on_1, &r);
+	XT_ASSERT_EQ(r.now_in_fn, 0);
+	XT_ASSERT_EQ(xl_timer_arm(&r.t, xl_clock_now() + MS), -XEN_EBUSY);
+	XT_ASSERT(!xl_timer_cancel(&r.t));
+	XT_ASSERT(xl_timer_armed(&r.t));
+	xt_run_on(1, cancel_on_1, &r);
+	XT_ASSERT_EQ(r.now_in_fn, 1);
+
+	/* The heap holds XL_TIMERS_PER_CPU timers: one more is -ENOSPC. */
+	flags = xl_os_irq_save();
+	for (i = 0; i <= TIMER_HEAP_SIZE; i++)
+		xl_timer_setup(&many[i], tmr_fn, NULL);
+	for (i = 0; i < TIMER_HEAP_SIZE; i++)
+		rc |= xl_timer_arm(&many[i], dl + i);
+	i = (unsigned int)-xl_timer_arm(&many[TIMER_HEAP_SIZE], dl);
+	xl_clock_get_state(0, &cs);
+	for (j = 0; j < TIMER_HEAP_SIZE; j++)
+		xl_timer_cancel(&many[j]);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(i, XEN_ENOSPC);
+	XT_ASSERT_EQ(cs.nr_timers, TIMER_HEAP_SIZE);
+	XT_ASSERT_EQ(cs.first_deadline, dl);
+	XT_ASSERT(!xl_timer_armed(&many[TIMER_HEAP_SIZE]));
+	return XT_PASS;
+}
+
+/*
+ * xl_clock_init() on a vCPU whose VIRQ_TIMER is taken fails with Xen's
+ * error and leaves no clockevent behind (no port, timers refused); the
+ * mode chosen by the first vCPU holds while any vCPU still runs it, and
+ * is free again once none does.
+ */
+static void clock_fini_on(void *arg)
+{
+	xl_clock_fini();
+}
+
+static enum xt_result time_clock_init_rules(void)
+{
+	const struct xl_clock_config ss = { .mode = XL_CLOCK_SINGLESHOT };
+	const struct xl_clock_config pe = { .mode = XL_CLOCK_PERIODIC,
+					    .hz = 100 };
+	struct clock_arg ca = { .cfg = pe };
+	struct xl_clock_state cs;
+	struct xl_timer t;
+	unsigned int cpu;
+	evtchn_port_t p;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, NULL,
+					 &p),
+		     0);
+	rc = xl_clock_init(&ss);
+	XT_ASSERT_MSG(rc < 0, "init with VIRQ_TIMER taken: %d", rc);
+	xl_clock_get_state(0, &cs);
+	XT_ASSERT_EQ(cs.port, 0);
+	xl_timer_setup(&t, tmr_fn, NULL);
+	XT_ASSERT_EQ(xl_timer_arm(&t, xl_clock_now() + MS), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+
+	/* All vCPUs singleshot; vCPU 0 leaves and comes back. */
+	XT_ASSERT_EQ(clock_start_cfg(&ss), XT_PASS);
+	xl_clock_get_state(0, &cs);
+	XT_ASSERT(cs.port != 0);
+	xl_clock_fini();
+	XT_ASSERT_EQ(xl_clock_init(&pe), -XEN_EBUSY); /* the others run ss */
+	XT_ASSERT_EQ(xl_clock_init(&ss), 0);
+	/* All leave: the next init picks the mode. */
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
+		xt_run_on(cpu, clock_fini_on, NULL);
+	xt_run_on(1, clock_init_on, &ca);
+	XT_ASSERT_EQ(ca.rc[1], 0);
+	XT_ASSERT_EQ(xl_clock_init(&pe), 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+	return XT_PASS;
+}
+
+/*
+ * xl_clock_fini() leaves nothing running: the timers still armed are out
+ * of the heap (not armed), and Xen's periodic timer is stopped, so a
+ * VIRQ_TIMER bound afterwards sees no tick.
+ */
+static enum xt_result time_clock_fini_clears(void)
+{
+	struct xl_timer t[3];
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	unsigned int i, cpu;
+	int rc = 0;
+
+	CLOCK_UP(XL_CLOCK_PERIODIC, 1000);
+	for (i = 0; i < 3; i++) {
+		xl_timer_setup(&t[i], tmr_fn, NULL);
+		rc |= xl_timer_arm(&t[i],
+				   xl_clock_now() + (10 + i) * 1000 * MS);
+	}
+	XT_ASSERT_EQ(rc, 0);
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
+		xt_run_on(cpu, clock_fini_on, NULL);
+	for (i = 0; i < 3; i++)
+		XT_ASSERT(!xl_timer_armed(&t[i]));
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r, &p),
+		     0);
+	xt_sleep_ns(50 * MS);
+	XT_ASSERT_EQ(XT_LOAD(&r.count), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	return XT_PASS;
+}
+
 /* --- periodic ------------------------------------------------------------ */
 
 /* This vCPU's runstate time in state (VCPUOP_get_runstate_info). */
@@ -360,16 +828,33 @@ static uint64_t runstate_ns(int state)
  */
 static enum xt_result periodic_rate(unsigned int hz)
 {
-	uint64_t v0, v1, p0, p1, r0, r1, expect, expect_ran;
-	struct xl_clock_stats st;
+	uint64_t v0, v1, p0, p1, r0, r1, expect, expect_ran, ticks, now;
+	struct xl_clock_stats s0, s1;
+	unsigned int i, far_ahead = 0;
 
 	CLOCK_UP(XL_CLOCK_PERIODIC, hz);
-	v0 = virq_count(0);
+	xl_clock_get_stats(0, &s0);
+	v0 = s0.virq;
 	r0 = runstate_ns(RUNSTATE_running);
 	p0 = xl_clock_now();
-	/* Running (not blocked): Xen keeps the periodic timer going. */
-	xt_sleep_ns(300 * MS);
-	v1 = virq_count(0);
+	/*
+	 * Running (not blocked): Xen keeps the periodic timer going.  The
+	 * next tick boundary the clockevent expects is never more than a
+	 * period ahead (a tick counted twice pushes it further).
+	 */
+	for (i = 0; i < 30; i++) {
+		struct xl_clock_state cs;
+		unsigned long flags = xl_os_irq_save();
+
+		xl_clock_get_state(0, &cs);
+		now = xl_clock_now();
+		xl_os_irq_restore(flags);
+		if (cs.next_tick > now + NS_PER_S / hz)
+			far_ahead++;
+		xt_sleep_ns(10 * MS);
+	}
+	xl_clock_get_stats(0, &s1);
+	v1 = s1.virq;
 	p1 = xl_clock_now();
 	r1 = runstate_ns(RUNSTATE_running);
 	expect = (p1 - p0) * hz / 1000000000ULL;
@@ -386,8 +871,24 @@ static enum xt_result periodic_rate(unsigned int hz)
 		      "it ran)",
 		      (unsigned long long)(v1 - v0), (unsigned long long)expect,
 		      (unsigned long long)expect_ran);
-	xl_clock_get_stats(0, &st);
-	XT_ASSERT(st.ticks >= st.virq / 2);
+	/*
+	 * The tick boundaries counted: at most those the window holds (one
+	 * more may have passed just before it, counted in it), and at least
+	 * one per two VIRQs (a VIRQ a little early by this vCPU's clock
+	 * counts none; the next counts both).
+	 */
+	ticks = s1.ticks - s0.ticks;
+	XT_ASSERT_MSG(ticks >= (v1 - v0) / 2 && ticks <= expect + 3,
+		      "%llu ticks counted for %llu VIRQs, %llu boundaries",
+		      (unsigned long long)ticks, (unsigned long long)(v1 - v0),
+		      (unsigned long long)expect);
+	XT_ASSERT_MSG(far_ahead == 0,
+		      "next tick more than a period ahead in %u of 30 looks",
+		      far_ahead);
+	/* Running, not idle: Xen's periodic timer alone, no singleshot. */
+	XT_ASSERT_EQ(s1.programs, s0.programs);
+	XT_ASSERT_EQ(s1.stops, s0.stops);
+	XT_ASSERT_EQ(s1.idle_wakeups, s0.idle_wakeups);
 	return XT_PASS;
 }
 
@@ -545,6 +1046,9 @@ static enum xt_result time_pv_tick_stopped(void)
 struct idle_arg {
 	struct tmr m;
 	uint64_t deadline;
+	struct xl_idle_stats i0, i1; /* the idling vCPU's, around the idle */
+	struct xl_clock_stats c0, c1;
+	struct xl_clock_state cs; /* after the idle */
 	uint32_t blocks;
 	uint32_t hz_ticks; /* periodic: ticks seen during idle */
 	uint64_t wakeups;  /* VIRQ_TIMER wakeups during idle */
@@ -557,9 +1061,14 @@ static void idle_until_timer(void *arg)
 	struct idle_arg *a = arg;
 
 	xl_timer_setup(&a->m.t, tmr_fn, &a->m);
+	xl_idle_get_stats(1, &a->i0);
+	xl_clock_get_stats(1, &a->c0);
 	a->deadline = xl_clock_now() + 5 * MS;
 	xl_timer_arm(&a->m.t, a->deadline);
 	a->blocks = (uint32_t)xl_idle_until(tmr_fired, &a->m);
+	xl_idle_get_stats(1, &a->i1);
+	xl_clock_get_stats(1, &a->c1);
+	xl_clock_get_state(1, &a->cs);
 }
 
 static enum xt_result time_idle_sshot_wakes(void)
@@ -570,10 +1079,23 @@ static enum xt_result time_idle_sshot_wakes(void)
 	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
 	xt_run_on(1, idle_until_timer, &a);
 	XT_ASSERT_EQ(a.m.fired, 1);
-	XT_ASSERT(a.blocks >= 1);
 	XT_ASSERT(a.m.t.fired_at >= a.deadline);
+	/*
+	 * xl_idle_until() returns the blocks it made, which the idle stats
+	 * count too; the timer's VIRQ ended one (a VIRQ early by this vCPU's
+	 * clock may have ended another), and nothing else woke the vCPU.
+	 */
+	XT_ASSERT_EQ(a.blocks, a.i1.blocks - a.i0.blocks);
+	XT_ASSERT_EQ(a.i1.polls, a.i0.polls);
 	xl_clock_get_stats(1, &st);
-	XT_ASSERT(st.idle_wakeups >= 1);
+	XT_ASSERT_MSG(
+		a.blocks >= 1 && a.blocks <= 3 &&
+			a.c1.idle_wakeups - a.c0.idle_wakeups >= 1 &&
+			a.c1.idle_wakeups - a.c0.idle_wakeups <= a.blocks,
+		"%u blocks, %llu idle wakeups", a.blocks,
+		(unsigned long long)(a.c1.idle_wakeups - a.c0.idle_wakeups));
+	XT_ASSERT_EQ(st.idle_wakeups, a.c1.idle_wakeups);
+	XT_ASSERT_EQ(a.cs.idle, 0); /* out of the idle: not marked idle */
 	return XT_PASS;
 }
 
@@ -672,10 +1194,14 @@ static void idle_for(void *arg)
 
 	/* Counted here, on the idling vCPU: not the hand-over to it. */
 	xl_clock_get_stats(1, &s0);
+	xl_idle_get_stats(1, &a->i0);
 	a->blocks = (uint32_t)xl_idle_until(idle_over, a);
+	xl_idle_get_stats(1, &a->i1);
 	xl_clock_get_stats(1, &s1);
 	a->hz_ticks = (uint32_t)(s1.ticks - s0.ticks);
 	a->wakeups = s1.idle_wakeups - s0.idle_wakeups;
+	a->c0 = s0;
+	a->c1 = s1;
 }
 
 static enum xt_result time_idle_periodic_tick(void)
@@ -685,10 +1211,40 @@ static enum xt_result time_idle_periodic_tick(void)
 	CLOCK_UP(XL_CLOCK_PERIODIC, 100);
 	a.until = xl_clock_now() + 200 * MS;
 	xt_run_on(1, idle_for, &a);
-	xt_log("100 Hz idle 200 ms: %u ticks, %u blocks, %llu VIRQ wakeups",
-	       a.hz_ticks, a.blocks, (unsigned long long)a.wakeups);
+	xt_log("100 Hz idle 200 ms: %u ticks, %u blocks, %llu VIRQ wakeups; "
+	       "%llu VIRQs, %llu programs, %llu stops",
+	       a.hz_ticks, a.blocks, (unsigned long long)a.wakeups,
+	       (unsigned long long)(a.c1.virq - a.c0.virq),
+	       (unsigned long long)(a.c1.programs - a.c0.programs),
+	       (unsigned long long)(a.c1.stops - a.c0.stops));
 	XT_ASSERT(a.hz_ticks >= 5 && a.hz_ticks <= 23);
-	XT_ASSERT(a.wakeups >= 5);
+	/*
+	 * About one wakeup per tick, from both sides: a VIRQ early by this
+	 * vCPU's clock counts no tick, so some slack above; ~50 times too
+	 * many (a VIRQ every min_delta) or none fail.  One block per wakeup.
+	 * A set_singleshot_timer follows a VIRQ or a stop, plus the first
+	 * arm; a stop only a singleshot clamped to min_delta (a handler run
+	 * within min_delta of the next boundary: rare), not the next
+	 * boundary's, which xl_clock_idle_exit() keeps armed.
+	 */
+	XT_ASSERT_MSG(a.wakeups >= 5 &&
+			      a.wakeups <= a.hz_ticks + a.hz_ticks / 2 + 3,
+		      "%llu wakeups for %u ticks",
+		      (unsigned long long)a.wakeups, a.hz_ticks);
+	XT_ASSERT_EQ(a.blocks, a.i1.blocks - a.i0.blocks);
+	XT_ASSERT_MSG(a.blocks >= a.wakeups / 2 && a.blocks <= a.wakeups + 3,
+		      "%u blocks for %llu wakeups", a.blocks,
+		      (unsigned long long)a.wakeups);
+	XT_ASSERT_MSG(a.c1.programs - a.c0.programs <= a.c1.virq - a.c0.virq +
+							       a.c1.stops -
+							       a.c0.stops + 1,
+		      "%llu programs for %llu VIRQs",
+		      (unsigned long long)(a.c1.programs - a.c0.programs),
+		      (unsigned long long)(a.c1.virq - a.c0.virq));
+	XT_ASSERT_MSG(a.c1.stops - a.c0.stops <= a.wakeups / 4 + 2,
+		      "%llu stops in %llu wakeups",
+		      (unsigned long long)(a.c1.stops - a.c0.stops),
+		      (unsigned long long)a.wakeups);
 	return XT_PASS;
 }
 
@@ -774,6 +1330,111 @@ static enum xt_result time_idle_periodic_virq_in_window(void)
 	XT_ASSERT_MSG(!a.rescued,
 		      "the tick was lost: only the rescue IPI ended the block");
 	XT_ASSERT(a.virq_in_window >= 1);
+	return XT_PASS;
+}
+
+/*
+ * xl_idle_halt() with an event already pending does not block (it would
+ * sleep with the event unhandled until something else came): it counts a
+ * skip and returns false.  With nothing pending it blocks until the event
+ * comes, counts a block and returns true.  Delivery is masked around each
+ * call, as its callers do.
+ */
+struct halt_arg {
+	evtchn_port_t self;
+	struct xt_rec *r;
+	struct tmr m;
+	struct xl_idle_stats s0, s1, s2;
+	uint64_t handled_in_halt;
+	bool blocked_pending, blocked_idle;
+	int send_rc, arm_rc;
+};
+
+static void halt_pending(void *arg)
+{
+	struct halt_arg *a = arg;
+	unsigned int cpu = xl_os_vcpu_id();
+	unsigned long flags;
+
+	xl_idle_get_stats(cpu, &a->s0);
+	flags = xl_os_irq_save();
+	a->send_rc = xl_evtchn_send(a->self); /* pending, not delivered */
+	a->blocked_pending = xl_idle_halt();
+	a->handled_in_halt = XT_LOAD(&a->r->count);
+	xl_os_irq_restore(flags); /* the handler runs now */
+	xl_idle_get_stats(cpu, &a->s1);
+	xl_timer_setup(&a->m.t, tmr_fn, &a->m);
+	flags = xl_os_irq_save();
+	a->arm_rc = xl_timer_arm(&a->m.t, xl_clock_now() + 2 * MS);
+	a->blocked_idle = xl_idle_halt();
+	xl_os_irq_restore(flags);
+	xl_idle_get_stats(cpu, &a->s2);
+}
+
+static enum xt_result time_idle_halt_pending(void)
+{
+	struct xt_rec r = { 0 };
+	struct halt_arg a = { .r = &r };
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &a.self), 0);
+	xt_run_on(1, halt_pending, &a);
+	XT_ASSERT_EQ(a.send_rc, 0);
+	XT_ASSERT_EQ(a.arm_rc, 0);
+	XT_ASSERT(!a.blocked_pending);
+	XT_ASSERT_EQ(a.handled_in_halt, 0);
+	XT_ASSERT_EQ(a.s1.skipped - a.s0.skipped, 1);
+	XT_ASSERT_EQ(a.s1.blocks, a.s0.blocks);
+	XT_ASSERT_EQ(XT_LOAD(&r.count), 1);
+	/* Nothing pending: a block, which the timer's VIRQ ended. */
+	XT_ASSERT(a.blocked_idle);
+	XT_ASSERT_EQ(XT_LOAD(&a.m.fired), 1);
+	XT_ASSERT_EQ(a.s2.blocks - a.s1.blocks, 1);
+	XT_ASSERT_EQ(a.s2.skipped, a.s1.skipped);
+	XT_ASSERT_EQ(a.s2.polls, a.s0.polls);
+	return XT_PASS;
+}
+
+/*
+ * Idle on a vCPU with no clockevent: the clock's idle hooks leave it
+ * alone (no idle mark left behind, no singleshot armed), whatever mode
+ * the last clockevent ran.
+ */
+struct noclk_arg {
+	evtchn_port_t self;
+	bool blocked;
+	struct xl_clock_state cs;
+	struct xl_idle_stats s0, s1;
+};
+
+static void idle_no_clock(void *arg)
+{
+	struct noclk_arg *a = arg;
+	unsigned long flags;
+
+	xl_idle_get_stats(1, &a->s0);
+	flags = xl_os_irq_save();
+	xl_evtchn_send(a->self);
+	a->blocked = xl_idle_halt();
+	xl_clock_get_state(1, &a->cs);
+	xl_os_irq_restore(flags);
+	xl_idle_get_stats(1, &a->s1);
+}
+
+static enum xt_result time_idle_no_clock(void)
+{
+	struct xt_rec r = { 0 };
+	struct noclk_arg a = { 0 };
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &a.self), 0);
+	xt_run_on(1, idle_no_clock, &a);
+	XT_ASSERT(!a.blocked);
+	XT_ASSERT_EQ(a.s1.skipped - a.s0.skipped, 1);
+	XT_ASSERT_EQ(a.cs.idle, 0);
+	XT_ASSERT_EQ(a.cs.armed, 0);
+	XT_ASSERT_EQ(a.cs.port, 0);
+	XT_ASSERT_EQ(XT_LOAD(&r.count), 1);
 	return XT_PASS;
 }
 
@@ -969,10 +1630,17 @@ static enum xt_result time_runstate(void)
 const struct xt_test xt_time_tests[] = {
 	TT(pvclock_monotonic, XT_ALL, 2, 0),
 	TT(pvclock_rate, XT_ALL, 1, 0),
+	TT(pvclock_torn_read, XT_HV, 2, 0),
+	TT(pvclock_tsc_behind, XT_HV, 2, 0),
 	TT(sshot_fires, XT_ALL, 1, 0),
 	TT(sshot_past, XT_ALL, 1, 0),
 	TT(sshot_stop, XT_ALL, 1, 0),
 	TT(sshot_heap_order, XT_ALL, 1, 0),
+	TT(sshot_heap_random, XT_ALL, 1, 0),
+	TT(sshot_programs, XT_ALL, 1, 0),
+	TT(sshot_rearm, XT_ALL, 2, 0),
+	TT(clock_init_rules, XT_ALL, 2, 0),
+	TT(clock_fini_clears, XT_ALL, 1, 0),
 	TT(periodic_100hz, XT_ALL, 1, 0),
 	TT(periodic_1000hz, XT_ALL, 1, 0),
 	TT(periodic_bounds, XT_ALL, 2, 0),
@@ -983,6 +1651,8 @@ const struct xt_test xt_time_tests[] = {
 	TT(idle_periodic_tick, XT_ALL, 2, 0),
 	TT(idle_wake_window, XT_ALL, 2, 0),
 	TT(idle_periodic_virq_in_window, XT_ALL, 2, 0),
+	TT(idle_halt_pending, XT_ALL, 2, 0),
+	TT(idle_no_clock, XT_ALL, 2, 0),
 	TT(poll, XT_ALL, 2, 0),
 	TT(runstate, XT_ALL, 2, 0),
 };
