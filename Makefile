@@ -51,7 +51,7 @@ TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 
 .PHONY: all setup check check-hv check-xen check-tsan check-asan stress explore \
-	bench \
+	bench bench-stability \
 	bench-xen demo \
 	format lint clean variants help
 
@@ -155,6 +155,13 @@ explore: all
 bench: all
 	@tools/setup --quiet --bench
 	@tools/bench
+
+# make bench three times: per ratio the spread of the medians and whether
+# each run's median lies inside the other runs' intervals (the runs'
+# output on stderr; bench/results/ keeps the last run's tables).
+bench-stability: all
+	@tools/setup --quiet --bench
+	@tools/ratio-stability --runs 3
 
 # The main job: the hv demo and tick comparison, the drift lab's short
 # run (a tick-counting clock under each emulated-timer policy), then real
@@ -274,7 +281,11 @@ help:
 	@echo '  stress      the long stress run'
 	@echo '  explore     the concurrency tests under EXPLORE_SEEDS=2000 seeds of'
 	@echo '              adversarial schedules (tools/explore, XL_EXPLORE_SEED)'
-	@echo '  bench       benchmarks -> bench/results/{evtchn,time}.md (tools/bench)'
+	@echo '  bench       benchmarks -> bench/results/{evtchn,time,blk}.md (tools/bench):'
+	@echo '              every ratio from K alternating trials, median and 95%'
+	@echo '              bootstrap interval (tools/ratio, bench/results/README.md)'
+	@echo '  bench-stability  make bench three times, the spread of each'
+	@echo '              ratio'"'"'s medians (tools/ratio-stability)'
 	@echo '  lint        cppcheck'
 	@echo '  format      clang-format -i over FORMAT_FILES'
 	@echo '  clean       remove build/'
