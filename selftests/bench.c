@@ -67,8 +67,11 @@
 
 #include "xt-util.h"
 
-/* Per-run stats dumps for --callgrind-trials (no-ops off valgrind). */
-#if defined(__has_include)
+/*
+ * Per-run stats dumps for --callgrind-trials (no-ops off valgrind, and
+ * without valgrind's header; cppcheck cannot evaluate __has_include).
+ */
+#if defined(__has_include) && !defined(__CPPCHECK__)
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
 #define HAVE_CALLGRIND_H 1
@@ -146,6 +149,8 @@ static uint64_t median_u64(const uint64_t *v, unsigned int n)
 	double d[MAX_TRIALS];
 	unsigned int i;
 
+	if (!n)
+		return 0;
 	for (i = 0; i < n && i < MAX_TRIALS; i++)
 		d[i] = (double)v[i];
 	return (uint64_t)(median_d(d, i) + 0.5);
