@@ -74,7 +74,9 @@ struct xl_port {
 	uint32_t cpu;  /* notify vCPU */
 	uint32_t run;  /* XL_RUN_* handler state */
 	uint32_t virq;
-	uint64_t count; /* handler runs */
+	uint32_t share_runs; /* runs in the upcall share_tag names */
+	uint64_t share_tag;  /* (upcall generation << 32) | vCPU */
+	uint64_t count;	     /* handler runs */
 };
 
 #define XL_RUN_ACTIVE 1U /* a vCPU is running the handler */
@@ -83,9 +85,6 @@ struct xl_port {
 #define XL_PORT_CHUNK 512U
 #define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
 
-/* Ports whose handler runs are counted against XL_UPCALL_PORT_SHARE. */
-#define XL_SHARE_SLOTS 16U
-
 /*
  * The budget of the upcall running on a vCPU (xl_evtchn_upcall()).  Only
  * that vCPU touches it, with delivery masked, so plain accesses.
@@ -93,9 +92,7 @@ struct xl_port {
 struct xl_budget {
 	uint32_t steps; /* scan steps left */
 	uint32_t over;	/* out of budget: stop and re-raise */
-	uint32_t nr_share;
-	uint32_t share_port[XL_SHARE_SLOTS]; /* the first ports that ran */
-	uint32_t share_runs[XL_SHARE_SLOTS]; /* ... and their runs */
+	uint32_t gen;	/* upcalls begun: tags each port's share count */
 };
 
 struct xl_cpu {
@@ -233,7 +230,7 @@ static void budget_reset(struct xl_budget *b)
 {
 	b->steps = XL_UPCALL_BUDGET;
 	b->over = 0;
-	b->nr_share = 0;
+	b->gen++;
 }
 
 bool xl_evtchn_budget_step(unsigned int cpu)
@@ -258,23 +255,24 @@ bool xl_evtchn_budget_step(unsigned int cpu)
  * XSA-391 fixes.)  Other ports
  * on the same queue are not starved meanwhile either way: Xen links a
  * re-sent port behind them (FIFO), and the 2-level scan moves on after
- * each port.  Only the first XL_SHARE_SLOTS ports of an upcall are
- * counted; the step budget bounds the others.
+ * each port.
+ *
+ * The count lives in the port's entry, tagged with this vCPU and its
+ * upcall generation, so charging is O(1) whatever the number of ports.
+ * Called only after port_claim() succeeded: the claimer is the only
+ * writer until port_release(), whose fully ordered exchange publishes the
+ * count to the next claimer (plain accesses suffice).
  */
-static void budget_charge(struct xl_budget *b, evtchn_port_t port)
+static void budget_charge(struct xl_budget *b, struct xl_port *p,
+			  unsigned int cpu)
 {
-	unsigned int i;
+	uint64_t tag = (uint64_t)b->gen << 32 | cpu;
 
-	for (i = 0; i < b->nr_share && b->share_port[i] != port; i++)
-		;
-	if (i == b->nr_share) {
-		if (i == XL_SHARE_SLOTS)
-			return;
-		b->share_port[i] = port;
-		b->share_runs[i] = 0;
-		b->nr_share++;
+	if (p->share_tag != tag) {
+		p->share_tag = tag;
+		p->share_runs = 0;
 	}
-	if (++b->share_runs[i] >= XL_UPCALL_PORT_SHARE)
+	if (++p->share_runs >= XL_UPCALL_PORT_SHARE)
 		b->over = 1;
 }
 
@@ -285,13 +283,13 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
 	uint32_t prev = xl_read32(&c->running_port);
 	xl_evtchn_handler_t fn;
 
-	budget_charge(&c->budget, port);
 	if (!p || !xl_read_ulong(&p->fn)) {
 		xl_evtchn_note_stray(port, cpu);
 		return;
 	}
 	if (!port_claim(p))
 		return;
+	budget_charge(&c->budget, p, cpu);
 	xl_write32(&c->running_port, port);
 	do {
 		fn = (xl_evtchn_handler_t)xl_read_ulong(&p->fn);
