@@ -95,6 +95,7 @@ struct xl_blkfront_stats {
 	uint64_t disconnect_failed; /* requests failed at Closing/restart */
 	uint64_t broken_failed;	    /* requests failed once broken */
 	uint64_t deferred_grants;   /* grants still mapped at completion */
+	uint64_t grant_mapped;	    /* responses with a grant still mapped */
 	uint64_t connects, disconnects;
 };
 
@@ -152,6 +153,12 @@ int xl_blk_req_set_buf(struct xl_blk_req *req, enum xl_blk_op op,
  * run on the vCPU the event channel is bound to).
  */
 void xl_blkfront_wake(struct xl_blkfront *dev, unsigned int cpu);
+
+/*
+ * Trust the backend with whole pages (no bounce buffers); only while not
+ * connected.  Default: untrusted.  0 or -XEN_EBUSY.
+ */
+int xl_blkfront_set_trusted(struct xl_blkfront *dev, bool trusted);
 
 bool xl_blkfront_connected(struct xl_blkfront *dev);
 bool xl_blkfront_broken(struct xl_blkfront *dev);
