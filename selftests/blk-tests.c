@@ -1305,6 +1305,186 @@ static enum xt_result blk_close_silent_backend_bounded(void)
 	return with_env(b_close_silent, NULL, NULL, 0, true);
 }
 
+/*
+ * blk_sync_done runs on the vCPU the device's port is bound to (1) while
+ * the waiter idles on vCPU 0; vCPU 2 floods vCPU 0 with IPIs, so the
+ * waiter often sees done without the completion's wakeup.  The waiter's
+ * frame (blk_sync_done's struct blk_sync) is reused at once by a function
+ * that writes over it: a completion that reads it after setting done is a
+ * use after return, which ThreadSanitizer reports as a race between that
+ * read and the reuse (run it in build/tsan; in other builds it checks the
+ * requests' results only).
+ */
+#define SR_ROUNDS 2000
+
+struct sync_remote {
+	evtchn_port_t ipi; /* vCPU 2 -> vCPU 0 */
+	uint32_t stop;	   /* atomic */
+	uint64_t sends;
+};
+
+static uint64_t sr_sink;
+
+static void sr_noop(evtchn_port_t port, void *data)
+{
+	(void)port;
+	(void)data;
+}
+
+static void sr_flood(void *arg)
+{
+	struct sync_remote *sr = arg;
+
+	while (!XT_LOAD(&sr->stop)) {
+		xl_evtchn_send(sr->ipi);
+		sr->sends++;
+	}
+}
+
+/* Write over the stack the last io_sync used. */
+static __attribute__((noinline)) void sr_scribble(void)
+{
+	uint8_t buf[4096];
+
+	memset(buf, 0x6b, sizeof(buf));
+	XT_STORE(&sr_sink, fnv(buf, sizeof(buf)));
+}
+
+static enum xt_result b_sync_remote(struct env *e, void *arg)
+{
+	static struct sync_remote sr;
+	unsigned int i, bad = 0;
+	void *pg[1];
+
+	(void)arg;
+	memset(&sr, 0, sizeof(sr));
+	XT_ASSERT(alloc_pages(pg, 1));
+	fill_disk_pattern(hv_blkback_ram(e->bb), 0, 64 * 4096, 3);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(e->port, 1), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, sr_noop, NULL, &sr.ipi), 0);
+	xt_start_on(2, sr_flood, &sr);
+	for (i = 0; i < SR_ROUNDS; i++) {
+		if (sync_io(e, XL_BLK_READ, (i % 64) * SPP, pg, 1, 0, 4096) ||
+		    check_disk_pattern(pg[0], (uint64_t)(i % 64) * 4096, 4096,
+				       3))
+			bad++;
+		sr_scribble();
+	}
+	XT_STORE(&sr.stop, 1);
+	xt_wait_on(2);
+	xl_evtchn_close(sr.ipi);
+	xt_log("%u synchronous reads completed on vCPU 1, %llu IPIs to vCPU 0",
+	       SR_ROUNDS, (unsigned long long)sr.sends);
+	XT_ASSERT_EQ(bad, 0);
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_sync_done_remote_cpu(void)
+{
+	return with_env(b_sync_remote, NULL, NULL, 0, false);
+}
+
+/*
+ * Ring setup fails at its third grant (the table has two refs left) while
+ * a backend maps the first ring ref as soon as it is granted (a host
+ * thread, as a hostile backend guessing refs would).  When the map won
+ * the race, the ref must stay deferred with its page (not ended, not
+ * freed); then it is released once unmapped.  The race is a matter of
+ * timing: the test repeats until the mapper won a few times (or skips).
+ */
+struct rs_mapper {
+	struct hv_domain *d;
+	uint32_t ref;	 /* atomic: the ref to map, 0: none */
+	uint32_t mapped; /* atomic: holds a mapping of ref */
+	uint32_t stop;	 /* atomic */
+	struct hv_grant_map m;
+};
+
+static void *rs_map_thread(void *arg)
+{
+	struct rs_mapper *mp = arg;
+
+	while (!XT_LOAD(&mp->stop)) {
+		uint32_t ref = XT_LOAD(&mp->ref);
+
+		if (!ref || XT_LOAD(&mp->mapped))
+			continue;
+		if (hv_gnttab_map(mp->d, ref, false, &mp->m) == GNTST_okay)
+			XT_STORE(&mp->mapped, 1);
+	}
+	return NULL;
+}
+
+#define RS_HITS 3
+
+static enum xt_result blk_ring_setup_error_keeps_mapped(void)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	static struct rs_mapper mp;
+	struct xl_blkfront *dev;
+	grant_ref_t rr[XL_BLK_MAX_RING_PAGES];
+	unsigned int n = 0, total, i, hits = 0, tries = 0;
+	uint64_t end;
+	evtchn_port_t port;
+	pthread_t th;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(dev);
+	total = xl_gnttab_nr_refs();
+	while (n < total && xl_gnttab_grant_access(0, 1, true, &refs[n]) == 0)
+		n++;
+	XT_ASSERT_EQ(n, total);
+	memset(&mp, 0, sizeof(mp));
+	mp.d = hv_guest_domain();
+	XT_ASSERT_EQ(pthread_create(&th, NULL, rs_map_thread, &mp), 0);
+	end = xt_now_ns() + 20000000000ULL;
+	while (hits < RS_HITS && xt_now_ns() < end) {
+		/* Two refs free: a, then b (handed out first). */
+		grant_ref_t a = refs[n - 2], b = refs[n - 1];
+
+		XT_ASSERT_EQ(xl_gnttab_end_access(a), 0);
+		XT_ASSERT_EQ(xl_gnttab_end_access(b), 0);
+		XT_STORE(&mp.ref, b);
+		rc = xl_blkfront_setup_ring(dev, 0, 2, rr, &port);
+		XT_STORE(&mp.ref, 0);
+		XT_ASSERT_EQ(rc, -XEN_ENOSPC);
+		tries++;
+		/* The mapper may still be in its map: wait for it to settle. */
+		xt_sleep_ns(20000);
+		if (XT_LOAD(&mp.mapped)) {
+			hits++;
+			XT_ASSERT_MSG(
+				xl_gnttab_is_deferred(b),
+				"try %u: ring ref %u mapped by the backend, not deferred: its page was freed",
+				tries, b);
+			hv_gnttab_unmap(&mp.m);
+			XT_STORE(&mp.mapped, 0);
+		}
+		XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+		XT_ASSERT_EQ(xl_gnttab_nr_free(), 2);
+		XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, true, &refs[n - 1]),
+			     0);
+		XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, true, &refs[n - 2]),
+			     0);
+	}
+	XT_STORE(&mp.stop, 1);
+	pthread_join(th, NULL);
+	xt_log("%u ring setups, the backend mapped the first ring ref in %u",
+	       tries, hits);
+	for (i = 0; i < n; i++)
+		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
+	xl_blkfront_free(dev);
+	xl_gnttab_fini();
+	XT_SKIP_IF(!hits, "the mapper never won the race in %u tries", tries);
+	return XT_PASS;
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -1338,6 +1518,8 @@ const struct xt_test xt_blk_tests[] = {
 	BT(bounce_subpage_write, 1, 0),
 	BT(close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
+	BT(sync_done_remote_cpu, 3, 0),
+	BT(ring_setup_error_keeps_mapped, 1, 0),
 };
 
 const unsigned int xt_blk_nr_tests =
