@@ -31,7 +31,9 @@ struct blk_shadow {
  * A request waits in the queue while the pool lacks pages for it; the
  * pool holds at least one request's worth whenever nothing is in flight.
  */
+#ifndef BLK_BOUNCE_PAGES /* the fuzz harness uses fewer */
 #define BLK_BOUNCE_PAGES 128
+#endif
 
 enum blk_state { BLK_DISCONNECTED, BLK_RING_READY, BLK_CONNECTED, BLK_BROKEN };
 
