@@ -1385,19 +1385,13 @@ static enum xt_result blk_sync_done_remote_cpu(void)
 	return with_env(b_sync_remote, NULL, NULL, 0, false);
 }
 
-/*
- * Ring setup fails at its third grant (the table has two refs left) while
- * a backend maps the first ring ref as soon as it is granted (a host
- * thread, as a hostile backend guessing refs would).  When the map won
- * the race, the ref must stay deferred with its page (not ended, not
- * freed); then it is released once unmapped.  The race is a matter of
- * timing: the test repeats until the mapper won a few times (or skips).
- */
 struct rs_mapper {
 	struct hv_domain *d;
 	uint32_t ref;	 /* atomic: the ref to map, 0: none */
 	uint32_t mapped; /* atomic: holds a mapping of ref */
 	uint32_t stop;	 /* atomic */
+	uint32_t epoch;	 /* atomic: bumped by the test ... */
+	uint32_t seen;	 /* atomic: ... and echoed after a whole pass */
 	struct hv_grant_map m;
 };
 
@@ -1406,65 +1400,58 @@ static void *rs_map_thread(void *arg)
 	struct rs_mapper *mp = arg;
 
 	while (!XT_LOAD(&mp->stop)) {
+		uint32_t epoch = XT_LOAD(&mp->epoch);
 		uint32_t ref = XT_LOAD(&mp->ref);
 
-		if (!ref || XT_LOAD(&mp->mapped))
-			continue;
-		if (hv_gnttab_map(mp->d, ref, false, &mp->m) == GNTST_okay)
+		if (ref && !XT_LOAD(&mp->mapped) &&
+		    hv_gnttab_map(mp->d, ref, false, &mp->m) == GNTST_okay)
 			XT_STORE(&mp->mapped, 1);
+		XT_STORE(&mp->seen, epoch);
 	}
 	return NULL;
 }
 
+/* Stop the mapper's attempts and wait until none is under way. */
+static void rs_quiesce(struct rs_mapper *mp)
+{
+	uint32_t epoch;
+
+	XT_STORE(&mp->ref, 0);
+	epoch = XT_ADD(&mp->epoch, 1);
+	while (XT_LOAD(&mp->seen) != epoch)
+		xt_sleep_ns(10000);
+}
+
 #define RS_HITS 3
 
-static enum xt_result blk_ring_setup_error_keeps_mapped(void)
+static enum xt_result rs_loop(struct xl_blkfront *dev, struct rs_mapper *mp,
+			      grant_ref_t *refs, unsigned int n,
+			      unsigned int *hits, unsigned int *tries)
 {
-	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
-	static struct rs_mapper mp;
-	struct xl_blkfront *dev;
+	uint64_t end = xt_now_ns() + 20000000000ULL;
 	grant_ref_t rr[XL_BLK_MAX_RING_PAGES];
-	unsigned int n = 0, total, i, hits = 0, tries = 0;
-	uint64_t end;
 	evtchn_port_t port;
-	pthread_t th;
 	int rc;
 
-	XT_ASSERT_EQ(xt_core_init(NULL), 0);
-	if (xl_gnttab_ready())
-		xl_gnttab_fini();
-	XT_ASSERT_EQ(xl_gnttab_init(), 0);
-	dev = xl_blkfront_alloc(DEVID);
-	XT_ASSERT(dev);
-	total = xl_gnttab_nr_refs();
-	while (n < total && xl_gnttab_grant_access(0, 1, true, &refs[n]) == 0)
-		n++;
-	XT_ASSERT_EQ(n, total);
-	memset(&mp, 0, sizeof(mp));
-	mp.d = hv_guest_domain();
-	XT_ASSERT_EQ(pthread_create(&th, NULL, rs_map_thread, &mp), 0);
-	end = xt_now_ns() + 20000000000ULL;
-	while (hits < RS_HITS && xt_now_ns() < end) {
+	while (*hits < RS_HITS && xt_now_ns() < end) {
 		/* Two refs free: a, then b (handed out first). */
 		grant_ref_t a = refs[n - 2], b = refs[n - 1];
 
 		XT_ASSERT_EQ(xl_gnttab_end_access(a), 0);
 		XT_ASSERT_EQ(xl_gnttab_end_access(b), 0);
-		XT_STORE(&mp.ref, b);
+		XT_STORE(&mp->ref, b);
 		rc = xl_blkfront_setup_ring(dev, 0, 2, rr, &port);
-		XT_STORE(&mp.ref, 0);
+		rs_quiesce(mp);
 		XT_ASSERT_EQ(rc, -XEN_ENOSPC);
-		tries++;
-		/* The mapper may still be in its map: wait for it to settle. */
-		xt_sleep_ns(20000);
-		if (XT_LOAD(&mp.mapped)) {
-			hits++;
+		++*tries;
+		if (XT_LOAD(&mp->mapped)) {
+			++*hits;
 			XT_ASSERT_MSG(
 				xl_gnttab_is_deferred(b),
 				"try %u: ring ref %u mapped by the backend, not deferred: its page was freed",
-				tries, b);
-			hv_gnttab_unmap(&mp.m);
-			XT_STORE(&mp.mapped, 0);
+				*tries, b);
+			hv_gnttab_unmap(&mp->m);
+			XT_STORE(&mp->mapped, 0);
 		}
 		XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
 		XT_ASSERT_EQ(xl_gnttab_nr_free(), 2);
@@ -1473,13 +1460,52 @@ static enum xt_result blk_ring_setup_error_keeps_mapped(void)
 		XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, true, &refs[n - 2]),
 			     0);
 	}
+	return XT_PASS;
+}
+
+/*
+ * Ring setup fails at its third grant (the table has two refs left) while
+ * a backend maps the first ring ref as soon as it is granted (a host
+ * thread, as a hostile backend guessing refs would).  When the map won
+ * the race, the ref must stay deferred with its page (not ended, not
+ * freed); then it is released once unmapped.  The race is a matter of
+ * timing: the test repeats until the mapper won a few times (or skips).
+ */
+static enum xt_result blk_ring_setup_error_keeps_mapped(void)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	static struct rs_mapper mp;
+	unsigned int n = 0, total, i, hits = 0, tries = 0;
+	struct xl_blkfront *dev;
+	enum xt_result r;
+	pthread_t th;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	total = xl_gnttab_nr_refs();
+	while (n < total && xl_gnttab_grant_access(0, 1, true, &refs[n]) == 0)
+		n++;
+	XT_ASSERT_EQ(n, total);
+	dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(dev);
+	memset(&mp, 0, sizeof(mp));
+	mp.d = hv_guest_domain();
+	XT_ASSERT_EQ(pthread_create(&th, NULL, rs_map_thread, &mp), 0);
+	r = rs_loop(dev, &mp, refs, n, &hits, &tries);
+	rs_quiesce(&mp);
 	XT_STORE(&mp.stop, 1);
 	pthread_join(th, NULL);
+	if (XT_LOAD(&mp.mapped))
+		hv_gnttab_unmap(&mp.m);
+	xl_blkfront_free(dev);
+	if (r != XT_PASS)
+		return r;
 	xt_log("%u ring setups, the backend mapped the first ring ref in %u",
 	       tries, hits);
 	for (i = 0; i < n; i++)
 		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
-	xl_blkfront_free(dev);
 	xl_gnttab_fini();
 	XT_SKIP_IF(!hits, "the mapper never won the race in %u tries", tries);
 	return XT_PASS;
