@@ -158,7 +158,7 @@ out/xen-hvm-e9: tools/xen-hvm-e9.c
 	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
 
 # The libFuzzer harnesses (fuzz/*-fuzz.c, clang; fuzz/Makefile), each for
-# FUZZ_RUNS executions (however long that takes: about 20 min for
+# FUZZ_RUNS executions (however long that takes: some 40 min for
 # blkif-rsp-fuzz on an idle core); make check runs each for 20 s
 # (run-checks part fuzz).
 FUZZ_RUNS ?= 10000000
