@@ -1275,6 +1275,56 @@ static enum xt_result blk_close_reconnect_200(void)
 }
 
 /*
+ * 200 cycles of a close the backend starts (hostile closing: Closing
+ * instead of a response) and our reconnect.  As in Linux's
+ * blkfront_closing(), the ring grants are ended while the backend still
+ * maps them (it unmaps on our Closed), so each close defers the ring's 16
+ * refs: the grant table must reclaim them itself, or the table runs out
+ * after about 127 cycles.
+ */
+static enum xt_result b_backend_close_reconnect(struct env *e, void *arg)
+{
+	struct hv_blk_hostile h = { .closing = 1 };
+	unsigned int i, most = 0;
+	void *pg[1];
+	int rc;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	for (i = 0; i < CYCLES; i++) {
+		if (i) {
+			rc = xl_blkfront_attach(e->dev, 0);
+			XT_ASSERT_MSG(
+				!rc,
+				"cycle %u: attach %d (%u refs free, %u deferred)",
+				i, rc, xl_gnttab_nr_free(),
+				xl_gnttab_nr_deferred());
+		}
+		XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 0, pg, 1, 0, 4096), 0);
+		hv_blkback_set_hostile(e->bb, &h);
+		XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 8, pg, 1, 0, 4096),
+			     -XEN_EIO);
+		XT_ASSERT(!xl_blkfront_connected(e->dev));
+		if (xl_gnttab_nr_deferred() > most)
+			most = xl_gnttab_nr_deferred();
+		rc = xl_blkfront_detach(e->dev, 0);
+		XT_ASSERT_MSG(!rc, "cycle %u: detach %d", i, rc);
+	}
+	xt_log("%u backend closes, at most %u refs deferred at once", CYCLES,
+	       most);
+	XT_ASSERT(most <= 2 * XL_BLK_MAX_RING_PAGES + XL_BLK_MAX_SEGS);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), xl_gnttab_nr_refs());
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_backend_close_reconnect_200(void)
+{
+	return with_env(b_backend_close_reconnect, NULL, NULL, 0, true);
+}
+
+/*
  * A backend that never answers our Closing: xl_blkfront_detach(dev, 0)
  * gives up after 5 s (Linux's xenbus_dev_shutdown bound) and still ends
  * Closed; the ring grants it maps are deferred and released by the grant
@@ -1544,6 +1594,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(bounce_subpage_write, 1, 0),
 	BT(close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
+	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),
 	BT(ring_setup_error_keeps_mapped, 1, 0),
 };
