@@ -17,14 +17,18 @@
  *                           Initialising
  *   Connected               we are Initialised: connect -> Connected; we
  *                           never probed (missed InitWait): probe first
- *   Closing                 disconnect(true) if probed, Closing -> Closed
+ *   Closing                 disconnect(true) if probed (or if a restart
+ *                           left the driver holding queued I/O),
+ *                           Closing -> Closed
  *   Closed                  the same, unless we are Closed already, or
  *                           Initialising and never probed: a backend
  *                           that served an earlier frontend and waits for
  *                           our Initialising to come back (Linux blkback,
  *                           frontend_changed(): "prepare for reconnect",
  *                           Closed -> InitWait, while the toolstack's
- *                           "online" is 1); we wait for its InitWait
+ *                           "online" is 1); we wait for its InitWait,
+ *                           after disconnect(true) if a restart left the
+ *                           driver holding queued I/O
  */
 #include <stdarg.h>
 
