@@ -380,11 +380,16 @@ static evtchn_port_t blk_kick_queue(struct xl_blkfront *dev,
 		return 0;
 	while ((req = dev->q_head) && !blk_orphans(dev) &&
 	       dev->free_head != BLK_NO_SLOT && !RING_FULL(&dev->ring) &&
-	       blk_bounce_ok(dev, req)) {
+	       (blk_bounce_ok(dev, req) || !dev->inflight)) {
 		dev->q_head = req->next;
 		if (!dev->q_head)
 			dev->q_tail = NULL;
-		rc = blk_place(dev, req);
+		/*
+		 * Nothing in flight to give bounce pages back: the pool lost
+		 * them to grants a backend kept mapped.  Fail, not wait.
+		 */
+		rc = blk_bounce_ok(dev, req) ? blk_place(dev, req) :
+					       -XEN_ENOMEM;
 		if (rc) {
 			req->status = rc;
 			blk_account(dev, rc);

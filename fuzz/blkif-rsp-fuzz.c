@@ -281,7 +281,8 @@ static void fz_done(struct xl_blk_req *r)
 	if (++f->calls > 1)
 		abort(); /* completed twice */
 	if (r->status != 0 && r->status != -XEN_EIO &&
-	    r->status != -XEN_EOPNOTSUPP && r->status != -XEN_ENOSPC)
+	    r->status != -XEN_EOPNOTSUPP && r->status != -XEN_ENOSPC &&
+	    r->status != -XEN_ENOMEM)
 		abort();
 	/* Completed while the backend maps its page: it must fail (and,
 	 * trusted, say the caller's page is still the backend's). */

@@ -63,7 +63,9 @@ struct xl_blk_req {
 	void (*done)(struct xl_blk_req *req);
 	void *priv;
 	/* out */
-	int status;		      /* 0, -XEN_EIO, -XEN_EOPNOTSUPP, ... */
+	/* 0, -XEN_EIO, -XEN_EOPNOTSUPP, -XEN_ENOSPC (no grant ref left),
+	 * -XEN_ENOMEM (no bounce page left) */
+	int status;
 	uint64_t id;		      /* the blkif id it was sent with */
 	unsigned int deferred_grants; /* grants still mapped at completion */
 	/* the frontend's */
