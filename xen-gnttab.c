@@ -22,6 +22,21 @@
  * Linux's gnttab_end_foreign_access_ref_v1() (drivers/xen/grant-table.c)
  * has the same rule: refuse while mapped, never free a mapped ref.
  *
+ * A ref that cannot be ended (mapped, or an entry that is not what we
+ * granted) is never reused and its page never handed back: it waits on
+ * the deferred list.  The core reclaims that list itself, as Linux's
+ * gnttab_add_deferred() / gnttab_handle_deferred() do on a timer: every
+ * time the free list runs dry (grant_access, any context) and at every
+ * thread-context call that may free pages (xl_gnttab_retry_deferred,
+ * xl_gnttab_end_access_page).  A released ref is free at once; its page,
+ * if it had one, goes to a list freed in thread context (xl_os_free_page
+ * may sleep, os.h).
+ *
+ * Init and fini scrub the table: an entry a previous user left granted
+ * (a leaked ref, a previous instance of the driver) is invalidated, and
+ * one still mapped is kept off the free list (deferred) until the peer
+ * unmaps it, so no ref is handed out while a peer can still map it.
+ *
  * The header word: flags (u16) and domid (u16) are adjacent, flags first
  * (offset 0), so on little-endian x86 the 32-bit word Xen compare-exchanges
  * holds flags in bits 0-15 and domid in bits 16-31.
@@ -55,6 +70,7 @@ static struct {
 	uint32_t combo[GT_NR_MAX]; /* header word as granted */
 	uint8_t state[GT_NR_MAX];
 	void *page[GT_NR_MAX]; /* freed once a deferred ref is released */
+	void *to_free;	       /* released pages, linked through word 0 */
 	uint32_t free_head, nr_free;
 	uint32_t def_head, nr_deferred;
 	struct xl_gnttab_stats stats;
@@ -104,6 +120,8 @@ static bool gt_valid_ref(grant_ref_t ref)
 {
 	return ref >= GNTTAB_NR_RESERVED_ENTRIES && ref < gt.nr_refs;
 }
+
+static void gt_free_pages(void *pages);
 
 /* --- setup ------------------------------------------------------------- */
 
@@ -174,6 +192,41 @@ static int gt_check_setup(unsigned int nr)
 	return 0;
 }
 
+/*
+ * Invalidate what a previous user left in the shared entries (public/
+ * grant_table.h's invalidation rule: compare-exchange the header to
+ * flags 0 while neither GTF_reading nor GTF_writing is set).  A ref still
+ * mapped is kept off the free list: deferred, its header recorded as the
+ * word to invalidate once Xen clears the busy flags.
+ */
+static void gt_scrub_entry(uint32_t ref)
+{
+	uint32_t *hdr = gt_hdr(ref), cur = xl_read32(hdr);
+
+	while ((cur & 0xffff) && !(cur & GT_BUSY_FLAGS)) {
+		uint32_t prev = xl_cmpxchg32(hdr, cur, cur & 0xffff0000U);
+
+		if (prev == cur)
+			return;
+		cur = prev;
+	}
+	if (!(cur & GT_BUSY_FLAGS)) {
+		gt.state[ref] = GT_FREE;
+		gt.next[ref] = gt.free_head;
+		gt.free_head = ref;
+		gt.nr_free++;
+		return;
+	}
+	xl_warn("gnttab: ref %u still mapped by domain %u from before init: kept until unmapped",
+		ref, cur >> 16);
+	gt.combo[ref] = cur & ~(uint32_t)GT_BUSY_FLAGS;
+	gt.page[ref] = NULL;
+	gt.state[ref] = GT_DEFERRED;
+	gt.next[ref] = gt.def_head;
+	gt.def_head = ref;
+	gt.nr_deferred++;
+}
+
 static void gt_build_free_list(void)
 {
 	uint32_t ref;
@@ -182,15 +235,12 @@ static void gt_build_free_list(void)
 	gt.nr_free = 0;
 	gt.def_head = GT_NONE;
 	gt.nr_deferred = 0;
+	gt.to_free = NULL;
 	for (ref = 0; ref < gt.nr_refs; ref++)
 		gt.state[ref] = GT_RESERVED;
 	/* Highest first, so the lowest refs are handed out first. */
-	for (ref = gt.nr_refs; ref-- > GNTTAB_NR_RESERVED_ENTRIES;) {
-		gt.state[ref] = GT_FREE;
-		gt.next[ref] = gt.free_head;
-		gt.free_head = ref;
-		gt.nr_free++;
-	}
+	for (ref = gt.nr_refs; ref-- > GNTTAB_NR_RESERVED_ENTRIES;)
+		gt_scrub_entry(ref);
 }
 
 int xl_gnttab_init(void)
@@ -223,8 +273,8 @@ int xl_gnttab_init(void)
 		gt.frame[i] = va[i];
 	gt.nr_frames = nr;
 	gt.nr_refs = nr * XL_GNTTAB_PER_FRAME;
-	gt_build_free_list();
 	__builtin_memset(&gt.stats, 0, sizeof(gt.stats));
+	gt_build_free_list();
 	xl_info("gnttab: %u frames, %u refs", nr, gt.nr_refs);
 	xl_write8((uint8_t *)&gt.ready, 1);
 	return 0;
@@ -234,16 +284,27 @@ void xl_gnttab_fini(void)
 {
 	unsigned long flags;
 	unsigned int used;
+	void *pages;
+	uint32_t ref;
 
 	if (!xl_read8((uint8_t *)&gt.ready))
 		return;
 	flags = gt_lock();
 	used = gt.nr_refs - GNTTAB_NR_RESERVED_ENTRIES - gt.nr_free;
 	xl_write8((uint8_t *)&gt.ready, 0);
+	pages = gt.to_free;
+	gt.to_free = NULL;
 	gt_unlock(flags);
-	if (used)
-		xl_warn("gnttab: fini with %u refs not ended (%u deferred)",
-			used, gt.nr_deferred);
+	gt_free_pages(pages);
+	if (!used)
+		return;
+	/* Leaked refs: invalidate what is not mapped (init does the rest). */
+	for (ref = GNTTAB_NR_RESERVED_ENTRIES; ref < gt.nr_refs; ref++)
+		if (gt.state[ref] == GT_USED || gt.state[ref] == GT_DEFERRED)
+			xl_cmpxchg32(gt_hdr(ref), gt.combo[ref],
+				     gt.combo[ref] & 0xffff0000U);
+	xl_warn("gnttab: fini with %u refs not ended (%u deferred): invalidated unless mapped",
+		used, gt.nr_deferred);
 }
 
 bool xl_gnttab_ready(void)
@@ -257,7 +318,9 @@ bool xl_gnttab_ready(void)
  * One attempt to invalidate ref (public/grant_table.h, "Invalidating an
  * unused GTF_permit_access entry").  The exchange expects exactly the word
  * we granted: it fails if Xen set GTF_reading/GTF_writing meanwhile.
- * 0, -XEN_EBUSY (mapped), -XEN_EIO (the entry changed under us).
+ * 0, -XEN_EBUSY (mapped), -XEN_EIO (the entry changed under us: not
+ * invalidated, so still valid for whoever it names; the caller must treat
+ * it as mapped, never as ended).
  */
 static int gt_try_invalidate(grant_ref_t ref)
 {
@@ -268,7 +331,8 @@ static int gt_try_invalidate(grant_ref_t ref)
 		return 0;
 	if (prev & GT_BUSY_FLAGS)
 		return -XEN_EBUSY;
-	xl_err("gnttab: ref %u header %#x, granted as %#x", ref, prev, want);
+	xl_err("gnttab: ref %u header %#x, granted as %#x: not ended", ref,
+	       prev, want);
 	return -XEN_EIO;
 }
 
@@ -282,24 +346,22 @@ static void gt_push_free(grant_ref_t ref)
 }
 
 /*
- * Release what the peer unmapped.  A ref with a page to free is only
- * released in thread context (can_free): the page goes on *pages (linked
- * through its first word, it is ours again) for the caller to free after
- * unlocking, as xl_os_free_page() may not run with events masked.
+ * Release what the peer unmapped: the ref goes back to the free list at
+ * once (any context), its page, if any, to gt.to_free (linked through its
+ * first word: it is ours again) for a thread-context caller to free.
  */
-static unsigned int gt_retry_deferred_locked(bool can_free, void **pages)
+static unsigned int gt_retry_deferred_locked(void)
 {
 	uint32_t *link = &gt.def_head, ref;
 
 	while ((ref = *link) != GT_NONE) {
-		if ((!gt.page[ref] || can_free) &&
-		    gt_try_invalidate(ref) == 0) {
+		if (gt_try_invalidate(ref) == 0) {
 			*link = gt.next[ref];
 			gt.nr_deferred--;
 			gt.stats.deferred_released++;
 			if (gt.page[ref]) {
-				*(void **)gt.page[ref] = *pages;
-				*pages = gt.page[ref];
+				*(void **)gt.page[ref] = gt.to_free;
+				gt.to_free = gt.page[ref];
 				gt.page[ref] = NULL;
 			}
 			gt_push_free(ref);
@@ -320,6 +382,19 @@ static void gt_free_pages(void *pages)
 	}
 }
 
+/* Thread context: free the pages released so far. */
+static void gt_free_released(void)
+{
+	unsigned long flags;
+	void *pages;
+
+	flags = gt_lock();
+	pages = gt.to_free;
+	gt.to_free = NULL;
+	gt_unlock(flags);
+	gt_free_pages(pages);
+}
+
 int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 			   grant_ref_t *ref)
 {
@@ -334,7 +409,7 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 		return -XEN_EINVAL; /* v1 frame is 32 bits */
 	flags = gt_lock();
 	if (!gt.nr_free && gt.nr_deferred)
-		gt_retry_deferred_locked(false, NULL);
+		gt_retry_deferred_locked();
 	if (!gt.nr_free) {
 		gt.stats.exhausted++;
 		gt_unlock(flags);
@@ -390,12 +465,18 @@ int xl_gnttab_end_access(grant_ref_t ref)
 	return rc;
 }
 
+/*
+ * End now, or defer: anything but a bad ref (-XEN_EINVAL) that did not
+ * end (mapped, -XEN_EBUSY, or an entry not as granted, -XEN_EIO) leaves
+ * the ref valid in the shared table, so it must not be reused nor its
+ * page handed back.
+ */
 static int gt_end_deferred(grant_ref_t ref, void *page)
 {
 	unsigned long flags;
 	int rc = xl_gnttab_end_access(ref);
 
-	if (rc != -XEN_EBUSY)
+	if (rc == 0 || rc == -XEN_EINVAL)
 		return rc;
 	flags = gt_lock();
 	gt.page[ref] = page;
@@ -413,27 +494,32 @@ int xl_gnttab_end_access_deferred(grant_ref_t ref)
 	return gt_end_deferred(ref, NULL);
 }
 
+int xl_gnttab_end_access_defer_page(grant_ref_t ref, void *page)
+{
+	return gt_end_deferred(ref, page);
+}
+
 int xl_gnttab_end_access_page(grant_ref_t ref, void *page)
 {
 	int rc = gt_end_deferred(ref, page);
 
 	if (rc == 0)
 		xl_os_free_page(page);
+	gt_free_released();
 	return rc;
 }
 
 unsigned int xl_gnttab_retry_deferred(void)
 {
 	unsigned long flags;
-	void *pages = NULL;
 	unsigned int n;
 
 	if (!xl_gnttab_ready())
 		return 0;
 	flags = gt_lock();
-	n = gt.nr_deferred ? gt_retry_deferred_locked(true, &pages) : 0;
+	n = gt.nr_deferred ? gt_retry_deferred_locked() : 0;
 	gt_unlock(flags);
-	gt_free_pages(pages);
+	gt_free_released();
 	return n;
 }
 

@@ -17,14 +17,18 @@
  *                           Initialising
  *   Connected               we are Initialised: connect -> Connected; we
  *                           never probed (missed InitWait): probe first
- *   Closing                 disconnect(true) if probed, Closing -> Closed
+ *   Closing                 disconnect(true) if probed (or if a restart
+ *                           left the driver holding queued I/O),
+ *                           Closing -> Closed
  *   Closed                  the same, unless we are Closed already, or
  *                           Initialising and never probed: a backend
  *                           that served an earlier frontend and waits for
  *                           our Initialising to come back (Linux blkback,
  *                           frontend_changed(): "prepare for reconnect",
  *                           Closed -> InitWait, while the toolstack's
- *                           "online" is 1); we wait for its InitWait
+ *                           "online" is 1); we wait for its InitWait,
+ *                           after disconnect(true) if a restart left the
+ *                           driver holding queued I/O
  */
 #include <stdarg.h>
 
@@ -116,11 +120,17 @@ int xl_xenbus_printf(struct xl_xenbus_device *dev, xl_xs_tx_t tx,
 
 /* --- the state machine ---------------------------------------------------- */
 
+/*
+ * Undo probe/connect.  A restart's disconnect(false) leaves the driver
+ * holding what it keeps for the next connection (queued I/O): held, until
+ * the next probe takes it over or a closing disconnect lets it go.
+ */
 static void xb_disconnect(struct xl_xenbus_device *dev, bool closing)
 {
-	if (!dev->probed)
+	if (!dev->probed && !(closing && dev->held))
 		return;
 	dev->probed = false;
+	dev->held = !closing;
 	if (dev->ops->disconnect)
 		dev->ops->disconnect(dev, closing);
 }
@@ -157,6 +167,7 @@ static void xb_probe(struct xl_xenbus_device *dev)
 		return;
 	dev->error = 0;
 	dev->probed = true;
+	dev->held = false;
 	xl_xenbus_switch_state(dev, XenbusStateInitialised);
 }
 
@@ -225,9 +236,15 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 		xb_close(dev);
 		break;
 	case XenbusStateClosed:
-		/* A backend waiting to be reconnected (see the top). */
-		if (dev->state == XenbusStateInitialising && !dev->probed)
+		/*
+		 * A backend waiting to be reconnected (see the top).  After a
+		 * restart, what the driver kept for the next connection is let
+		 * go now: Closed is not the way back (InitWait is).
+		 */
+		if (dev->state == XenbusStateInitialising && !dev->probed) {
+			xb_disconnect(dev, true);
 			break;
+		}
 		if (dev->state != XenbusStateClosed || dev->probed)
 			xb_close(dev);
 		break;
@@ -368,9 +385,6 @@ struct xb_close_wait {
 	bool want_closed; /* Closed itself, not Closing */
 };
 
-/* Without a deadline of the caller's, how long to wait for Closed. */
-#define XB_CLOSED_WAIT_NS 5000000000ULL
-
 static bool xb_backend_closed(struct xl_xenbus_device *dev)
 {
 	return dev->backend_state == XenbusStateClosing ||
@@ -378,18 +392,56 @@ static bool xb_backend_closed(struct xl_xenbus_device *dev)
 	       dev->backend_state == XenbusStateUnknown;
 }
 
-static bool xb_close_done(void *p)
+static bool xb_close_reached(struct xb_close_wait *w)
 {
-	struct xb_close_wait *w = p;
 	enum xenbus_state be = w->dev->backend_state;
 
-	if (w->deadline && xl_clock_now() >= w->deadline)
-		return true;
 	if (w->want_closed)
 		return be == XenbusStateClosed || be == XenbusStateUnknown;
 	return xb_backend_closed(w->dev);
 }
 
+static bool xb_close_done(void *p)
+{
+	struct xb_close_wait *w = p;
+
+	return xb_close_reached(w) || xl_clock_now() >= w->deadline;
+}
+
+/*
+ * Poll and idle until the backend reached w's state or the deadline.
+ * Without a timer armed for the deadline (no xl_clock_init()), nothing
+ * would end an idle block at the deadline: poll without blocking then.
+ */
+static int xb_close_wait(struct xb_close_wait *w, bool armed)
+{
+	struct xl_xenbus_device *dev = w->dev;
+
+	for (;;) {
+		xl_xenbus_poll(dev);
+		dev->backend_state = xb_read_backend_state(dev);
+		if (xb_close_reached(w))
+			return 0;
+		if (xl_clock_now() >= w->deadline)
+			return -XEN_ETIMEDOUT;
+		if (armed)
+			xl_xs_idle_until(xb_close_done, w);
+		else
+			xl_cpu_relax();
+	}
+}
+
+/*
+ * Linux's order (xenbus_frontend_closed(), blkfront_remove(); blkback's
+ * frontend_changed()): blkback answers our Closing with Closing and keeps
+ * the ring mapped, and only on our Closed runs xen_blkif_disconnect() (it
+ * waits for its I/O in flight and unmaps everything), then goes Closed.
+ * So we disconnect (end the ring's grants) only after the backend's
+ * Closed: ending them earlier finds them mapped and defers every one.  A
+ * backend that does not answer is given XL_XENBUS_CLOSE_WAIT_NS in all
+ * (Linux's xenbus_dev_shutdown() waits 5 s) or the caller's timeout per
+ * wait; the disconnect then defers what it still maps.
+ */
 int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 {
 	struct xb_close_wait w = { dev, 0, false };
@@ -398,60 +450,32 @@ int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 	int rc = 0;
 
 	dev->closing_by_us = true;
-	xb_disconnect(dev, true);
-	if (dev->state != XenbusStateClosed)
+	w.deadline = xl_clock_now() +
+		     (timeout_ns ? timeout_ns : XL_XENBUS_CLOSE_WAIT_NS);
+	xl_timer_setup(&t, xb_timer_fn, NULL);
+	armed = xl_timer_arm(&t, w.deadline) == 0;
+	if (dev->state != XenbusStateClosed) {
 		xl_xenbus_switch_state(dev, XenbusStateClosing);
-	if (timeout_ns) {
-		w.deadline = xl_clock_now() + timeout_ns;
-		xl_timer_setup(&t, xb_timer_fn, NULL);
-		armed = xl_timer_arm(&t, w.deadline) == 0;
-	}
-	for (;;) {
-		xl_xenbus_poll(dev);
-		dev->backend_state = xb_read_backend_state(dev);
-		if (xb_backend_closed(dev))
-			break;
-		if (w.deadline && xl_clock_now() >= w.deadline) {
-			rc = -XEN_ETIMEDOUT;
-			break;
-		}
-		xl_xs_idle_until(xb_close_done, &w);
-	}
-	if (dev->state != XenbusStateClosed)
+		rc = xb_close_wait(&w, armed);
 		xl_xenbus_switch_state(dev, XenbusStateClosed);
-	/*
-	 * Linux's blkback answers our Closing with Closing at once and
-	 * unmaps the ring only when it sees our Closed (frontend_changed():
-	 * xen_blkif_disconnect(), then Closed), so wait for its Closed too
-	 * (at most XB_CLOSED_WAIT_NS without a deadline of our own): grants
-	 * the caller ends after that are no longer mapped.
-	 */
+	}
 	if (!rc) {
-		if (!w.deadline) {
-			w.deadline = xl_clock_now() + XB_CLOSED_WAIT_NS;
-			xl_timer_setup(&t, xb_timer_fn, NULL);
+		if (timeout_ns) {
+			if (armed)
+				xl_timer_cancel(&t);
+			w.deadline = xl_clock_now() + timeout_ns;
 			armed = xl_timer_arm(&t, w.deadline) == 0;
 		}
 		w.want_closed = true;
-		for (;;) {
-			xl_xenbus_poll(dev);
-			dev->backend_state = xb_read_backend_state(dev);
-			if (dev->backend_state == XenbusStateClosed ||
-			    dev->backend_state == XenbusStateUnknown)
-				break;
-			if (xl_clock_now() >= w.deadline) {
-				xl_warn("xenbus: %s: backend still %s after our "
-					"Closed\n",
-					dev->nodename,
-					xl_xenbus_state_name(
-						dev->backend_state));
-				break;
-			}
-			xl_xs_idle_until(xb_close_done, &w);
-		}
+		rc = xb_close_wait(&w, armed);
 	}
+	if (rc)
+		xl_warn("xenbus: %s: backend still %s after our %s: gave up\n",
+			dev->nodename, xl_xenbus_state_name(dev->backend_state),
+			w.want_closed ? "Closed" : "Closing");
 	if (armed)
 		xl_timer_cancel(&t);
+	xb_disconnect(dev, true);
 	dev->closing_by_us = false;
 	return rc;
 }

@@ -113,28 +113,86 @@ static void blk_account(struct xl_blkfront *dev, int status)
 
 /* --- the request table ----------------------------------------------------- */
 
-static void blk_end_grants(struct xl_blkfront *dev, struct blk_shadow *sh,
-			   struct xl_blk_req *req)
+/* The sectors a segment covers, between a caller's page and a bounce page. */
+static void blk_copy_sectors(void *dst, const void *src,
+			     const struct xl_blk_seg *seg)
+{
+	unsigned int off = seg->first_sect * XL_BLK_SECTOR_SIZE;
+	unsigned int len =
+		(seg->last_sect - seg->first_sect + 1U) * XL_BLK_SECTOR_SIZE;
+
+	__builtin_memcpy((char *)dst + off, (const char *)src + off, len);
+}
+
+static void blk_bounce_put(struct xl_blkfront *dev, void *page)
+{
+	dev->bounce_pool[dev->bounce_nr++] = page;
+}
+
+/*
+ * End a request's grants; returns how many the backend still maps.  Such
+ * a grant stays valid (XSA-396: ending it would let a page the backend can
+ * still write go back to its owner): a bounce page becomes the grant
+ * table's, freed once unmapped (Linux: gnttab_end_foreign_access() with
+ * the page); a caller's page (trusted backend) is counted in
+ * req->deferred_grants and must not be reused until the grant is
+ * released.  A bounce page ended cleanly stays in sh->bounce[].
+ */
+static unsigned int blk_end_grants(struct xl_blkfront *dev,
+				   struct blk_shadow *sh,
+				   struct xl_blk_req *req)
+{
+	unsigned int i, mapped = 0;
+
+	for (i = 0; i < sh->nr_gref; i++) {
+		if (sh->bounce[i]) {
+			if (xl_gnttab_end_access_defer_page(sh->gref[i],
+							    sh->bounce[i]) != 1)
+				continue;
+			sh->bounce[i] = NULL; /* the grant table's now */
+		} else if (xl_gnttab_end_access_deferred(sh->gref[i]) == 1) {
+			req->deferred_grants++;
+		} else {
+			continue;
+		}
+		mapped++;
+	}
+	dev->st.deferred_grants += mapped;
+	sh->nr_gref = 0;
+	return mapped;
+}
+
+/* Give a request's bounce pages back, copying a good read's data out. */
+static void blk_bounce_finish(struct xl_blkfront *dev, struct blk_shadow *sh,
+			      struct xl_blk_req *req, bool copy)
 {
 	unsigned int i;
 
-	for (i = 0; i < sh->nr_gref; i++) {
-		if (xl_gnttab_end_access_deferred(sh->gref[i]) == 1) {
-			/* Still mapped: the page stays the backend's. */
-			req->deferred_grants++;
-			dev->st.deferred_grants++;
-		}
+	for (i = 0; i < XL_BLK_MAX_SEGS; i++) {
+		if (!sh->bounce[i])
+			continue;
+		if (copy)
+			blk_copy_sectors(req->seg[i].page, sh->bounce[i],
+					 &req->seg[i]);
+		blk_bounce_put(dev, sh->bounce[i]);
+		sh->bounce[i] = NULL;
 	}
-	sh->nr_gref = 0;
 }
 
-static void blk_complete(struct xl_blkfront *dev, uint32_t slot, int status,
-			 struct blk_done *dl)
+/*
+ * Complete the request in slot with status; returns how many of its
+ * grants the backend still maps (the request then fails with EIO).
+ */
+static unsigned int blk_complete(struct xl_blkfront *dev, uint32_t slot,
+				 int status, struct blk_done *dl)
 {
 	struct blk_shadow *sh = &dev->shadow[slot];
 	struct xl_blk_req *req = sh->req;
+	unsigned int mapped = blk_end_grants(dev, sh, req);
 
-	blk_end_grants(dev, sh, req);
+	if (mapped)
+		status = -XEN_EIO;
+	blk_bounce_finish(dev, sh, req, !status && req->op == XL_BLK_READ);
 	sh->last_id = req->id;
 	sh->req = NULL;
 	sh->next_free = dev->free_head;
@@ -143,6 +201,7 @@ static void blk_complete(struct xl_blkfront *dev, uint32_t slot, int status,
 	req->status = status;
 	blk_account(dev, status);
 	blk_done_add(dl, req);
+	return mapped;
 }
 
 static void blk_fail_all(struct xl_blkfront *dev, bool queued, uint64_t *ctr,
@@ -151,7 +210,7 @@ static void blk_fail_all(struct xl_blkfront *dev, bool queued, uint64_t *ctr,
 	struct xl_blk_req *req;
 	uint32_t slot;
 
-	for (slot = 0; slot < dev->nr_slots; slot++) {
+	for (slot = 0; dev->shadow && slot < dev->nr_slots; slot++) {
 		if (!dev->shadow[slot].req)
 			continue;
 		blk_complete(dev, slot, -XEN_EIO, dl);
@@ -166,6 +225,16 @@ static void blk_fail_all(struct xl_blkfront *dev, bool queued, uint64_t *ctr,
 	}
 	if (queued)
 		dev->q_tail = NULL;
+}
+
+static unsigned int blk_queued(const struct xl_blkfront *dev)
+{
+	const struct xl_blk_req *req;
+	unsigned int n = 0;
+
+	for (req = dev->q_head; req; req = req->next)
+		n++;
+	return n;
 }
 
 /* Requests on the ring not yet answered. */
@@ -199,7 +268,25 @@ static uint8_t blk_wire_op(struct xl_blkfront *dev, enum xl_blk_op op)
 	}
 }
 
-/* Grant the segments and write the request into the next ring slot. */
+/* An untrusted backend sees bounce pages only (XSA-403). */
+static bool blk_bouncing(const struct xl_blkfront *dev)
+{
+	return !dev->mem_mode && !dev->trusted;
+}
+
+static bool blk_bounce_ok(const struct xl_blkfront *dev,
+			  const struct xl_blk_req *req)
+{
+	return !blk_bouncing(dev) || dev->bounce_nr >= req->nr_segs;
+}
+
+/*
+ * Grant the segments and write the request into the next ring slot.  An
+ * untrusted backend gets a private bounce page per segment, holding only
+ * the request's sectors (a write's copied in, a read's copied out at
+ * completion): the rest of the caller's page is never shared (Linux
+ * xen-blkfront's bounce buffers for untrusted backends, XSA-403).
+ */
 static int blk_place(struct xl_blkfront *dev, struct xl_blk_req *req)
 {
 	uint32_t slot = dev->free_head;
@@ -215,16 +302,26 @@ static int blk_place(struct xl_blkfront *dev, struct xl_blk_req *req)
 	r.sector_number = req->sector;
 	sh->nr_gref = 0;
 	for (i = 0; i < req->nr_segs; i++) {
+		void *page = req->seg[i].page;
 		grant_ref_t ref = 0;
 
 		if (!dev->mem_mode) {
+			if (blk_bouncing(dev)) {
+				page = dev->bounce_pool[--dev->bounce_nr];
+				sh->bounce[i] = page;
+				if (req->op == XL_BLK_WRITE)
+					blk_copy_sectors(page, req->seg[i].page,
+							 &req->seg[i]);
+			}
 			/* The backend reads what we write: read-only. */
-			rc = xl_gnttab_grant_access(
-				dev->backend_id,
-				xl_os_virt_to_gfn(req->seg[i].page),
-				req->op == XL_BLK_WRITE, &ref);
+			rc = xl_gnttab_grant_access(dev->backend_id,
+						    xl_os_virt_to_gfn(page),
+						    req->op == XL_BLK_WRITE,
+						    &ref);
 			if (rc) {
+				/* Not published: nobody maps them. */
 				blk_end_grants(dev, sh, req);
+				blk_bounce_finish(dev, sh, req, false);
 				return rc;
 			}
 			sh->gref[sh->nr_gref++] = ref;
@@ -282,11 +379,17 @@ static evtchn_port_t blk_kick_queue(struct xl_blkfront *dev,
 	if (dev->state != BLK_CONNECTED)
 		return 0;
 	while ((req = dev->q_head) && !blk_orphans(dev) &&
-	       dev->free_head != BLK_NO_SLOT && !RING_FULL(&dev->ring)) {
+	       dev->free_head != BLK_NO_SLOT && !RING_FULL(&dev->ring) &&
+	       (blk_bounce_ok(dev, req) || !dev->inflight)) {
 		dev->q_head = req->next;
 		if (!dev->q_head)
 			dev->q_tail = NULL;
-		rc = blk_place(dev, req);
+		/*
+		 * Nothing in flight to give bounce pages back: the pool lost
+		 * them to grants a backend kept mapped.  Fail, not wait.
+		 */
+		rc = blk_bounce_ok(dev, req) ? blk_place(dev, req) :
+					       -XEN_ENOMEM;
 		if (rc) {
 			req->status = rc;
 			blk_account(dev, rc);
@@ -456,7 +559,18 @@ static void blk_one_response(struct xl_blkfront *dev,
 		       sh->op);
 		status = -XEN_EIO;
 	}
-	blk_complete(dev, slot, status, dl);
+	if (!blk_complete(dev, slot, status, dl))
+		return;
+	/*
+	 * XSA-396 (Linux CVE-2022-23036, blkif_completion(): "backend has
+	 * not unmapped grant", BLKIF_STATE_ERROR): a backend that answers
+	 * while it still maps the request's pages is broken.
+	 */
+	dev->st.grant_mapped++;
+	xl_err("blkfront %u: response %#llx while the backend still maps the request's pages: request fails with EIO, device broken, %u more requests fail",
+	       dev->devid, (unsigned long long)r->id, dev->inflight);
+	dev->state = BLK_BROKEN;
+	blk_fail_all(dev, true, &dev->st.broken_failed, dl);
 }
 
 /* Fatal: fail everything, refuse everything from now on. */
@@ -495,6 +609,8 @@ static void blk_process_locked(struct xl_blkfront *dev, struct blk_done *dl)
 				     sizeof(r));
 			dev->ring.rsp_cons = cons + 1;
 			blk_one_response(dev, &r, dl);
+			if (dev->state != BLK_CONNECTED)
+				return; /* broken: nothing more is read */
 		}
 		xl_write32(&s->rsp_event, cons + 1);
 		xl_mb(); /* rsp_event set before we re-read rsp_prod */
@@ -565,6 +681,35 @@ void xl_blkfront_wake(struct xl_blkfront *dev, unsigned int cpu)
 		xl_evtchn_send(dev->wake_port[cpu]);
 }
 
+/* Thread context: the pool's pages (none is shared: none in flight). */
+static void blk_bounce_free(struct xl_blkfront *dev)
+{
+	while (dev->bounce_nr)
+		xl_os_free_page(dev->bounce_pool[--dev->bounce_nr]);
+	xl_os_free(dev->bounce_pool);
+	dev->bounce_pool = NULL;
+}
+
+/* Thread context: BLK_BOUNCE_PAGES, or at least one request's worth. */
+static int blk_bounce_alloc(struct xl_blkfront *dev)
+{
+	void *page;
+
+	if (dev->trusted || dev->bounce_pool)
+		return 0;
+	dev->bounce_pool =
+		xl_os_zalloc(BLK_BOUNCE_PAGES * sizeof(*dev->bounce_pool));
+	if (!dev->bounce_pool)
+		return -XEN_ENOMEM;
+	dev->bounce_nr = 0;
+	while (dev->bounce_nr < BLK_BOUNCE_PAGES && (page = xl_os_alloc_page()))
+		blk_bounce_put(dev, page);
+	if (dev->bounce_nr >= XL_BLK_MAX_SEGS)
+		return 0;
+	blk_bounce_free(dev);
+	return -XEN_ENOMEM;
+}
+
 /*
  * A ring page the backend still maps is not reused: the grant table frees
  * it once the backend unmaps (xl_gnttab_end_access_page).
@@ -584,9 +729,22 @@ static void blk_free_ring(struct xl_blkfront *dev)
 	if (mapped)
 		xl_info("blkfront %u: backend still maps %u ring pages: freed once it unmaps",
 			dev->devid, mapped);
+	blk_bounce_free(dev);
 	xl_os_free(dev->shadow);
 	dev->shadow = NULL;
+	dev->nr_slots = 0;
 	dev->ring.sring = NULL;
+}
+
+static void blk_free_ring_pages_ungranted(struct xl_blkfront *dev,
+					  unsigned int order)
+{
+	unsigned int i;
+
+	for (i = 0; i < (1U << order); i++) {
+		xl_os_free_page(dev->ring_pages[i]);
+		dev->ring_pages[i] = NULL;
+	}
 }
 
 /* 1 << order contiguous pages (hv's allocator gives them in a row). */
@@ -636,16 +794,53 @@ static int blk_table_init(struct xl_blkfront *dev, void *sring,
 	return 0;
 }
 
+/*
+ * Grant the ring pages.  On failure the pages granted so far are ended
+ * through the grant table, which keeps any the backend maps until it
+ * unmaps (Linux's xenbus_setup_ring(): "don't let xenbus_grant_ring()
+ * remove grants in error case"); only the pages never granted are freed
+ * here.
+ */
+static int blk_grant_ring(struct xl_blkfront *dev, domid_t backend)
+{
+	unsigned int i, n = 1U << dev->ring_order, granted = 0;
+	int rc = 0;
+
+	while (granted < n) {
+		rc = xl_gnttab_grant_access(
+			backend, xl_os_virt_to_gfn(dev->ring_pages[granted]),
+			false, &dev->ring_ref[granted]);
+		if (rc)
+			break;
+		granted++;
+	}
+	if (!rc)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (i < granted)
+			xl_gnttab_end_access_page(dev->ring_ref[i],
+						  dev->ring_pages[i]);
+		else
+			xl_os_free_page(dev->ring_pages[i]);
+		dev->ring_pages[i] = NULL;
+	}
+	return rc;
+}
+
 int blk_ring_setup(struct xl_blkfront *dev, domid_t backend, unsigned int order)
 {
-	unsigned int i;
 	int rc;
 
 	if (dev->state != BLK_DISCONNECTED)
 		return -XEN_EBUSY;
 	if (order > XL_BLK_MAX_RING_ORDER)
 		order = XL_BLK_MAX_RING_ORDER;
+	/* Deferred grants of an earlier connection may be free by now. */
+	xl_gnttab_retry_deferred();
 	blk_wake_ports(dev);
+	rc = blk_bounce_alloc(dev);
+	if (rc)
+		return rc;
 	rc = blk_alloc_ring_pages(dev, order);
 	if (rc && order) {
 		xl_warn("blkfront %u: no %u contiguous pages, single-page ring",
@@ -653,26 +848,23 @@ int blk_ring_setup(struct xl_blkfront *dev, domid_t backend, unsigned int order)
 		order = 0;
 		rc = blk_alloc_ring_pages(dev, 0);
 	}
-	if (rc)
+	if (rc) {
+		blk_bounce_free(dev);
 		return rc;
+	}
 	dev->backend_id = backend;
 	rc = blk_table_init(dev, dev->ring_pages[0], order);
-	for (i = 0; !rc && i < (1U << order); i++) {
-		rc = xl_gnttab_grant_access(
-			backend, xl_os_virt_to_gfn(dev->ring_pages[i]), false,
-			&dev->ring_ref[i]);
-		if (rc) /* end the ones granted so far (nobody maps them) */
-			while (i-- > 0)
-				xl_gnttab_end_access(dev->ring_ref[i]);
-	}
-	if (rc) {
-		dev->ring_order = order;
-		for (i = 0; i < (1U << order); i++) {
-			xl_os_free_page(dev->ring_pages[i]);
-			dev->ring_pages[i] = NULL;
+	if (!rc) {
+		rc = blk_grant_ring(dev, backend);
+		if (rc) {
+			blk_bounce_free(dev);
+			xl_os_free(dev->shadow);
+			dev->shadow = NULL;
+			return rc;
 		}
-		xl_os_free(dev->shadow);
-		dev->shadow = NULL;
+	} else {
+		blk_free_ring_pages_ungranted(dev, order);
+		blk_bounce_free(dev);
 		return rc;
 	}
 	rc = xl_evtchn_alloc_unbound(backend, blk_irq, dev, &dev->port);
@@ -752,7 +944,9 @@ int xl_blkfront_connect_direct(struct xl_blkfront *dev,
  * no handler runs any more; then what the ring holds is consumed (a
  * completed write is reported), then what is still in flight fails with
  * EIO.  Queued requests fail too when closing; over a restart they wait
- * for the next connection.
+ * for the next connection, and fail at the next closing disconnect if it
+ * comes first (the backend closes, the re-probe fails, the device is
+ * freed): every request completes exactly once.
  */
 void blk_disconnect(struct xl_blkfront *dev, bool closing)
 {
@@ -768,7 +962,15 @@ void blk_disconnect(struct xl_blkfront *dev, bool closing)
 		xl_evtchn_close(port);
 	flags = blk_lock(dev);
 	if (dev->state == BLK_DISCONNECTED) {
+		/* Requests kept over a restart that will not come back. */
+		if (closing && dev->q_head) {
+			xl_warn("blkfront %u: backend gone with %u requests kept over its restart: they fail with EIO",
+				dev->devid, blk_queued(dev));
+			blk_fail_all(dev, true, &dev->st.disconnect_failed,
+				     &dl);
+		}
 		blk_unlock(dev, flags);
+		blk_done_run(&dl);
 		return;
 	}
 	if (dev->state == BLK_CONNECTED)
@@ -845,12 +1047,20 @@ struct blk_sync {
 	struct xl_blkfront *dev;
 };
 
+/*
+ * s lives in the waiter's stack frame, which is gone as soon as the
+ * waiter sees done: read everything first.  xl_xchg32 is fully ordered:
+ * the reads above and req->status (written before this callback ran) are
+ * done before done reads 1 (the waiter's xl_rmb pairs with it).
+ */
 static void blk_sync_done(struct xl_blk_req *req)
 {
 	struct blk_sync *s = req->priv;
+	struct xl_blkfront *dev = s->dev;
+	unsigned int cpu = s->cpu;
 
-	xl_write32(&s->done, 1);
-	xl_blkfront_wake(s->dev, s->cpu);
+	xl_xchg32(&s->done, 1);
+	xl_blkfront_wake(dev, cpu);
 }
 
 static bool blk_sync_ready(void *arg)
@@ -883,6 +1093,7 @@ int xl_blkfront_io_sync(struct xl_blkfront *dev, struct xl_blk_req *req)
 			if (dev->xb_poll && !xl_read32(&s.done))
 				dev->xb_poll(dev);
 		}
+		xl_rmb(); /* done before req->status: blk_sync_done's xchg */
 		rc = req->status;
 	}
 	req->priv = NULL;
@@ -890,6 +1101,19 @@ int xl_blkfront_io_sync(struct xl_blkfront *dev, struct xl_blk_req *req)
 }
 
 /* --- queries -------------------------------------------------------------------- */
+
+int xl_blkfront_set_trusted(struct xl_blkfront *dev, bool trusted)
+{
+	unsigned long flags = blk_lock(dev);
+	int rc = 0;
+
+	if (dev->state == BLK_DISCONNECTED)
+		dev->trusted = trusted;
+	else
+		rc = -XEN_EBUSY;
+	blk_unlock(dev, flags);
+	return rc;
+}
 
 bool xl_blkfront_connected(struct xl_blkfront *dev)
 {

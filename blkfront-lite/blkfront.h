@@ -22,7 +22,18 @@ struct blk_shadow {
 	uint8_t op;	  /* BLKIF_OP_* sent */
 	uint8_t nr_gref;
 	grant_ref_t gref[XL_BLK_MAX_SEGS];
+	void *bounce[XL_BLK_MAX_SEGS]; /* segment i's bounce page, or NULL */
 };
+
+/*
+ * Bounce pages per device (untrusted backend): allocated with the ring
+ * (thread context), taken and given back under the lock in any context.
+ * A request waits in the queue while the pool lacks pages for it; the
+ * pool holds at least one request's worth whenever nothing is in flight.
+ */
+#ifndef BLK_BOUNCE_PAGES /* the fuzz harness uses fewer */
+#define BLK_BOUNCE_PAGES 128
+#endif
 
 enum blk_state { BLK_DISCONNECTED, BLK_RING_READY, BLK_CONNECTED, BLK_BROKEN };
 
@@ -31,7 +42,10 @@ struct xl_blkfront {
 	enum blk_state state;
 	unsigned int devid;
 	domid_t backend_id;
-	bool mem_mode; /* xl_blkfront_attach_mem: no grants, no port */
+	bool mem_mode;	    /* xl_blkfront_attach_mem: no grants, no port */
+	bool trusted;	    /* xl_blkfront_set_trusted: no bounce buffers */
+	void **bounce_pool; /* BLK_BOUNCE_PAGES slots, bounce_nr free pages */
+	unsigned int bounce_nr;
 
 	/* The ring. */
 	blkif_front_ring_t ring;

@@ -42,6 +42,7 @@
 #define BB_MAX_WORKERS 16
 #define BB_RAM_BLOCK 4096
 #define BB_RAM_STRIPES 64
+#define BB_MAX_KEPT (4 * BLKIF_MAX_SEGMENTS_PER_REQUEST)
 
 struct bb_item {
 	struct blkif_request req; /* the private copy */
@@ -109,6 +110,12 @@ struct hv_blkback {
 	int xb_state; /* ours, atomic */
 	bool watching;
 	bool restarting; /* atomic: hostile restart, InitWait after Closed */
+	bool dying;	 /* atomic: hostile init_closed, Closed for good */
+
+	/* Hostile keep_mapping and whole_page (under lock). */
+	struct hv_grant_map kept[BB_MAX_KEPT];
+	unsigned int nr_kept;
+	uint8_t snoop[HV_PAGE_SIZE];
 };
 
 /* --- shared-ring helpers ------------------------------------------------ */
@@ -308,8 +315,44 @@ static int bb_disk_io(struct hv_blkback *bb, bool write, uint64_t off,
 	return pread(bb->fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -1;
 }
 
-/* dispatch_rw_block_io(): map each segment, copy, unmap. */
-static int16_t bb_rw(struct hv_blkback *bb, const struct blkif_request *req)
+/* Hostile whole_page: what a backend mapping the whole page can do. */
+static void bb_whole_page(struct hv_blkback *bb, bool write,
+			  const struct blkif_request_segment *sg, uint8_t *va)
+{
+	size_t lo = (size_t)sg->first_sect * BB_SECTOR;
+	size_t hi = (size_t)(sg->last_sect + 1) * BB_SECTOR;
+
+	if (write) {
+		/* Read-only mapping: everything the frontend shows us. */
+		pthread_mutex_lock(&bb->lock);
+		memcpy(bb->snoop, va, HV_PAGE_SIZE);
+		pthread_mutex_unlock(&bb->lock);
+		return;
+	}
+	memset(va, HV_BLK_SCRIBBLE, lo);
+	memset(va + hi, HV_BLK_SCRIBBLE, HV_PAGE_SIZE - hi);
+}
+
+/* Hostile keep_mapping: hold m after the response; false if no room. */
+static bool bb_keep(struct hv_blkback *bb, const struct hv_grant_map *m)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&bb->lock);
+	if (bb->nr_kept < BB_MAX_KEPT) {
+		bb->kept[bb->nr_kept++] = *m;
+		kept = true;
+	}
+	pthread_mutex_unlock(&bb->lock);
+	return kept;
+}
+
+/*
+ * dispatch_rw_block_io(): map each segment, copy, unmap (keep: the
+ * hostile keep_mapping, the mappings outlive the response).
+ */
+static int16_t bb_rw(struct hv_blkback *bb, const struct blkif_request *req,
+		     bool keep, bool whole)
 {
 	bool write = req->operation != BLKIF_OP_READ;
 	uint64_t off = req->sector_number * BB_SECTOR;
@@ -331,7 +374,10 @@ static int16_t bb_rw(struct hv_blkback *bb, const struct blkif_request *req)
 		rc = bb_disk_io(bb, write, off,
 				(uint8_t *)m.va + sg->first_sect * BB_SECTOR,
 				n);
-		hv_gnttab_unmap(&m);
+		if (whole)
+			bb_whole_page(bb, write, sg, m.va);
+		if (!keep || !bb_keep(bb, &m))
+			hv_gnttab_unmap(&m);
 		if (rc)
 			return BLKIF_RSP_ERROR;
 		off += n;
@@ -483,9 +529,15 @@ static void bb_do(struct hv_blkback *bb, struct bb_item *it, bool *pending)
 	uint8_t op = it->req.operation;
 	unsigned int delay = 0;
 	uint32_t port;
-	bool notify = false, close = false;
+	bool notify = false, close = false, keep, whole;
+	int close_state = XenbusStateClosing;
 
 	pthread_mutex_lock(&bb->lock);
+	keep = (op == BLKIF_OP_READ || op == BLKIF_OP_WRITE) &&
+	       bb_tick(&bb->hostile.keep_mapping);
+	if (keep)
+		bb_victim(bb, it);
+	whole = bb->hostile.whole_page;
 	if (bb->cfg.delay_max_us && !bb_is_ordered(op))
 		delay = (unsigned int)(bb_rand(bb) %
 				       (bb->cfg.delay_max_us + 1));
@@ -516,7 +568,7 @@ static void bb_do(struct hv_blkback *bb, struct bb_item *it, bool *pending)
 	if (it->status == BLKIF_RSP_OKAY &&
 	    (op == BLKIF_OP_READ || op == BLKIF_OP_WRITE ||
 	     (op == BLKIF_OP_WRITE_BARRIER && it->req.nr_segments)))
-		it->status = bb_rw(bb, &it->req);
+		it->status = bb_rw(bb, &it->req, keep, whole);
 	else if (it->status != BLKIF_RSP_OKAY)
 		__atomic_fetch_add(&bb->a_bad_requests, 1, __ATOMIC_RELAXED);
 
@@ -536,6 +588,14 @@ static void bb_do(struct hv_blkback *bb, struct bb_item *it, bool *pending)
 		close = true;
 		/* frontend_changed() finishes it: Closed, then InitWait. */
 		__atomic_store_n(&bb->restarting, true, __ATOMIC_RELEASE);
+	} else if (bb->connected && bb->serving &&
+		   bb_tick(&bb->hostile.init_closed)) {
+		bb_victim(bb, it);
+		bb->serving = false;
+		close = true;
+		/* A restart (Initialising) that ends Closed, not InitWait. */
+		close_state = XenbusStateInitialising;
+		__atomic_store_n(&bb->dying, true, __ATOMIC_RELEASE);
 	}
 	if (bb->connected && bb->serving)
 		notify = bb_respond(bb, it);
@@ -551,7 +611,7 @@ static void bb_do(struct hv_blkback *bb, struct bb_item *it, bool *pending)
 		if (*pending)
 			bb_notify(bb, port);
 		*pending = false;
-		bb_switch_state(bb, XenbusStateClosing);
+		bb_switch_state(bb, close_state);
 	}
 }
 
@@ -861,6 +921,12 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 		fs = XenbusStateUnknown;
 	switch (fs) {
 	case XenbusStateInitialising:
+		/* Hostile init_closed: the restart ends Closed, I/O queued. */
+		if (__atomic_exchange_n(&bb->dying, false, __ATOMIC_ACQ_REL)) {
+			bb_disconnect(bb);
+			bb_switch_state(bb, XenbusStateClosed);
+			break;
+		}
 		if (me == XenbusStateClosed) {
 			bb_write_features(bb);
 			bb_switch_state(bb, XenbusStateInitWait);
@@ -903,9 +969,16 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 
 static void bb_watch(const char *path, const char *token, void *arg)
 {
+	struct hv_blkback *bb = arg;
+	bool silent;
+
 	(void)path;
 	(void)token;
-	bb_frontend_changed(arg);
+	pthread_mutex_lock(&bb->lock);
+	silent = bb->hostile.ignore_frontend;
+	pthread_mutex_unlock(&bb->lock);
+	if (!silent)
+		bb_frontend_changed(bb);
 }
 
 static int bb_xs_perm(const char *path, uint16_t owner, uint16_t reader)
@@ -1059,11 +1132,25 @@ fail:
 	return NULL;
 }
 
+static unsigned int bb_release_kept(struct hv_blkback *bb)
+{
+	unsigned int i, n;
+
+	pthread_mutex_lock(&bb->lock);
+	n = bb->nr_kept;
+	for (i = 0; i < n; i++)
+		hv_gnttab_unmap(&bb->kept[i]);
+	bb->nr_kept = 0;
+	pthread_mutex_unlock(&bb->lock);
+	return n;
+}
+
 static void bb_destroy(struct hv_blkback *bb)
 {
 	if (bb->watching)
 		hv_xs_unwatch(bb->fstate, bb->token);
 	bb_disconnect(bb);
+	bb_release_kept(bb);
 	bb_stop_threads(bb);
 	if (bb->cfg.xenstore && bb->bpath[0]) {
 		hv_xs_rm(bb->bpath);
@@ -1118,6 +1205,26 @@ void hv_blkback_get_stats(struct hv_blkback *bb, struct hv_blkback_stats *st)
 	st->bad_requests =
 		__atomic_load_n(&bb->a_bad_requests, __ATOMIC_RELAXED);
 	st->map_errors = __atomic_load_n(&bb->a_map_errors, __ATOMIC_RELAXED);
+	st->kept = bb->nr_kept;
+	pthread_mutex_unlock(&bb->lock);
+	bb_leave(v);
+}
+
+unsigned int hv_blkback_release_kept(struct hv_blkback *bb)
+{
+	struct hv_vcpu *v = bb_enter();
+	unsigned int n = bb_release_kept(bb);
+
+	bb_leave(v);
+	return n;
+}
+
+void hv_blkback_snoop(struct hv_blkback *bb, void *buf)
+{
+	struct hv_vcpu *v = bb_enter();
+
+	pthread_mutex_lock(&bb->lock);
+	memcpy(buf, bb->snoop, HV_PAGE_SIZE);
 	pthread_mutex_unlock(&bb->lock);
 	bb_leave(v);
 }

@@ -33,7 +33,8 @@ static long gt_op(unsigned int cmd, void *arg, unsigned int count)
 			       (unsigned long)arg, count, 0, 0);
 }
 
-static uint16_t entry_flags(grant_ref_t ref)
+/* The shared entry of ref, where Xen (hv) sees it. */
+static grant_entry_v1_t *entry_of(grant_ref_t ref)
 {
 	struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
 	xen_pfn_t f[XL_GNTTAB_MAX_FRAMES];
@@ -42,10 +43,16 @@ static uint16_t entry_flags(grant_ref_t ref)
 	st.nr_frames = ref / XL_GNTTAB_PER_FRAME + 1;
 	set_xen_guest_handle(st.frame_list, f);
 	if (gt_op(GNTTABOP_setup_table, &st, 1) || st.status)
-		return 0xffff;
+		return NULL;
 	e = hv_gfn_to_virt(hv_guest_domain(), f[st.nr_frames - 1]);
-	return __atomic_load_n(&e[ref % XL_GNTTAB_PER_FRAME].flags,
-			       __ATOMIC_SEQ_CST);
+	return &e[ref % XL_GNTTAB_PER_FRAME];
+}
+
+static uint16_t entry_flags(grant_ref_t ref)
+{
+	grant_entry_v1_t *e = entry_of(ref);
+
+	return e ? __atomic_load_n(&e->flags, __ATOMIC_SEQ_CST) : 0xffff;
 }
 
 /* query_size, the frames mapped and reported by setup_table. */
@@ -458,6 +465,129 @@ static enum xt_result gnttab_stress(void)
 	return XT_PASS;
 }
 
+/*
+ * fini then init: a ref granted before (never ended) must not stay
+ * mappable, and one the peer still maps must not be handed out again
+ * until it is unmapped.
+ */
+static enum xt_result gnttab_reinit_clears_entries(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	uint8_t *page = xl_os_alloc_page();
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	struct hv_grant_map m, m2;
+	grant_ref_t leaked, mapped;
+	unsigned int n = 0, i, total;
+
+	XT_ASSERT(page);
+	XT_ASSERT_EQ(gt_init(), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &leaked),
+		     0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &mapped),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(d, mapped, false, &m), GNTST_okay);
+	xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	/* The leaked ref is no longer GTF_permit_access. */
+	XT_ASSERT_EQ(entry_flags(leaked), 0);
+	XT_ASSERT_EQ(hv_gnttab_map(d, leaked, false, &m2), GNTST_general_error);
+	/* The mapped one is kept back: every other ref, not it. */
+	total = xl_gnttab_nr_refs();
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), total - 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 1);
+	while (n < total && xl_gnttab_grant_access(0, 1, true, &refs[n]) == 0)
+		n++;
+	XT_ASSERT_EQ(n, total - 1);
+	for (i = 0; i < n; i++) {
+		XT_ASSERT(refs[i] != mapped);
+		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
+	}
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT_EQ(entry_flags(mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), total);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * An entry whose header is not what we granted (not GTF_reading/writing:
+ * "the entry changed under us") cannot be invalidated: the ref must not
+ * count as ended (nor its page be freed); it stays deferred.
+ */
+static enum xt_result gnttab_invalid_header_deferred(void)
+{
+	uint8_t *page = xl_os_alloc_page();
+	grant_entry_v1_t *e;
+	unsigned int nfree;
+	grant_ref_t ref;
+	uint16_t domid;
+
+	XT_ASSERT(page);
+	XT_ASSERT_EQ(gt_init(), 0);
+	nfree = xl_gnttab_nr_free();
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &ref),
+		     0);
+	e = entry_of(ref);
+	XT_ASSERT(e);
+	domid = __atomic_load_n(&e->domid, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->domid, (uint16_t)(domid + 7), __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(xl_gnttab_end_access_page(ref, page), 1);
+	XT_ASSERT(xl_gnttab_is_deferred(ref));
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
+	XT_ASSERT_EQ(entry_flags(ref), GTF_permit_access); /* still valid */
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 1);
+	/* Restored: released at the next retry, its page freed. */
+	__atomic_store_n(&e->domid, domid, __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT_EQ(entry_flags(ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * The core reclaims deferred refs that carry a page (ring pages) when the
+ * free list runs dry, in any context: the ref is reusable at once, the
+ * page is freed later in thread context.
+ */
+static enum xt_result gnttab_deferred_page_reclaimed(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	uint8_t *page = xl_os_alloc_page();
+	struct hv_grant_map m;
+	unsigned int n = 0, total, i;
+	grant_ref_t extra;
+
+	XT_ASSERT(page);
+	XT_ASSERT_EQ(gt_init(), 0);
+	total = xl_gnttab_nr_refs();
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &refs[0]),
+		     0);
+	n = 1;
+	while (n < total && xl_gnttab_grant_access(0, 1, false, &refs[n]) == 0)
+		n++;
+	XT_ASSERT_EQ(n, total);
+	XT_ASSERT_EQ(hv_gnttab_map(d, refs[0], false, &m), GNTST_okay);
+	XT_ASSERT_EQ(xl_gnttab_end_access_page(refs[0], page), 1);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra), -XEN_ENOSPC);
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra), 0);
+	XT_ASSERT_EQ(extra, refs[0]);
+	refs[0] = extra;
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	for (i = 0; i < n; i++)
+		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), total);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
 #define GT(n, v)                                             \
 	{                                                    \
 		"gnttab/" #n, XT_HV, v, false, gnttab_##n, 0 \
@@ -471,6 +601,9 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(deferred, 1),
 	GT(exhaust, 1),
 	GT(stress, 2),
+	GT(reinit_clears_entries, 1),
+	GT(invalid_header_deferred, 1),
+	GT(deferred_page_reclaimed, 1),
 };
 
 const unsigned int xt_gnttab_nr_tests =

@@ -94,6 +94,23 @@ struct hv_blkback_config {
  *                     Closing and answers nothing more (xenstore only)
  *   restart           instead of this response the backend closes and
  *                     reconnects: Closing, Closed, InitWait (xenstore only)
+ *   init_closed       instead of this response the backend restarts
+ *                     (Initialising) and, once the frontend follows, goes
+ *                     Closed for good with the frontend's I/O still queued
+ *                     (xenstore only)
+ *   keep_mapping      this request's data grants stay mapped after its
+ *                     response is pushed (XSA-396: a backend that keeps
+ *                     access to a page the frontend got back), until
+ *                     hv_blkback_release_kept() or destroy
+ * Sticky modes (on while set):
+ *   whole_page        every data segment is used as the whole page it
+ *                     maps: a read writes HV_BLK_SCRIBBLE into every byte
+ *                     outside its sectors, a write copies the whole page
+ *                     (what the backend could read) for hv_blkback_snoop()
+ *                     (XSA-403: a frontend that grants a whole page for a
+ *                     sub-page request shows the backend the rest of it)
+ *   ignore_frontend   the frontend's state changes go unanswered (a
+ *                     silent backend, for the frontend's close bound)
  * A response whose id is replaced is the "victim": its request never gets
  * its own answer (recorded in stats.victims).
  */
@@ -105,7 +122,13 @@ struct hv_blk_hostile {
 	unsigned int bad_rsp_prod;
 	unsigned int closing;
 	unsigned int restart;
+	unsigned int init_closed;
+	unsigned int keep_mapping;
+	bool whole_page;
+	bool ignore_frontend;
 };
+
+#define HV_BLK_SCRIBBLE 0xee
 
 #define HV_BLK_MAX_VICTIMS 16
 
@@ -124,6 +147,7 @@ struct hv_blkback_stats {
 	uint64_t disconnects;
 	uint64_t map_errors; /* grant maps that failed */
 	uint64_t poll_hits;  /* cfg.poll_us: watches that found requests */
+	uint64_t kept;	     /* keep_mapping: mappings held now */
 	unsigned int nr_victims;
 	uint64_t victims[HV_BLK_MAX_VICTIMS]; /* ids of the victims */
 	uint64_t victim_ops[HV_BLK_MAX_VICTIMS];
@@ -147,6 +171,10 @@ void hv_blkback_disconnect(struct hv_blkback *bb);
 void hv_blkback_set_hostile(struct hv_blkback *bb,
 			    const struct hv_blk_hostile *h);
 void hv_blkback_get_stats(struct hv_blkback *bb, struct hv_blkback_stats *st);
+/* keep_mapping: unmap what was kept; returns how many mappings. */
+unsigned int hv_blkback_release_kept(struct hv_blkback *bb);
+/* whole_page: the last whole page a write showed (HV_PAGE_SIZE bytes). */
+void hv_blkback_snoop(struct hv_blkback *bb, void *buf);
 /* The RAM disk (NULL with a file backend), for tests' checks. */
 void *hv_blkback_ram(struct hv_blkback *bb);
 /* The backend's xenbus state as last written. */

@@ -63,7 +63,9 @@ struct xl_blk_req {
 	void (*done)(struct xl_blk_req *req);
 	void *priv;
 	/* out */
-	int status;		      /* 0, -XEN_EIO, -XEN_EOPNOTSUPP, ... */
+	/* 0, -XEN_EIO, -XEN_EOPNOTSUPP, -XEN_ENOSPC (no grant ref left),
+	 * -XEN_ENOMEM (no bounce page left) */
+	int status;
 	uint64_t id;		      /* the blkif id it was sent with */
 	unsigned int deferred_grants; /* grants still mapped at completion */
 	/* the frontend's */
@@ -95,6 +97,7 @@ struct xl_blkfront_stats {
 	uint64_t disconnect_failed; /* requests failed at Closing/restart */
 	uint64_t broken_failed;	    /* requests failed once broken */
 	uint64_t deferred_grants;   /* grants still mapped at completion */
+	uint64_t grant_mapped;	    /* responses with a grant still mapped */
 	uint64_t connects, disconnects;
 };
 
@@ -152,6 +155,12 @@ int xl_blk_req_set_buf(struct xl_blk_req *req, enum xl_blk_op op,
  * run on the vCPU the event channel is bound to).
  */
 void xl_blkfront_wake(struct xl_blkfront *dev, unsigned int cpu);
+
+/*
+ * Trust the backend with whole pages (no bounce buffers); only while not
+ * connected.  Default: untrusted.  0 or -XEN_EBUSY.
+ */
+int xl_blkfront_set_trusted(struct xl_blkfront *dev, bool trusted);
 
 bool xl_blkfront_connected(struct xl_blkfront *dev);
 bool xl_blkfront_broken(struct xl_blkfront *dev);

@@ -11,8 +11,12 @@
  * A reference is granted from a free list; ending access refuses while the
  * peer still maps the page (GTF_reading / GTF_writing set by Xen): the ref
  * then stays out of the free list, and xl_gnttab_end_access_deferred() keeps
- * it on a deferred list that xl_gnttab_retry_deferred() (also run by
- * grant_access when the free list is empty) releases once the peer unmaps.
+ * it on a deferred list that the core releases once the peer unmaps: when
+ * grant_access finds the free list empty (any context) and at
+ * xl_gnttab_retry_deferred() / xl_gnttab_end_access_page() (thread
+ * context, where the pages of released refs are freed).  Init and fini
+ * invalidate entries left granted; one still mapped at init stays
+ * deferred until unmapped.
  *
  * Every function may be called from any vCPU and from upcall context.
  */
@@ -55,18 +59,25 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 			   grant_ref_t *ref);
 /*
  * End access: 0 when the entry went back to invalid and the ref to the
- * free list; -XEN_EBUSY while the peer maps it (nothing changed: the
- * caller still owns the ref and the page stays shared); -XEN_EINVAL for a
- * ref that is not granted.
+ * free list; -XEN_EBUSY while the peer maps it, -XEN_EIO if the entry is
+ * not as granted (nothing changed: the caller still owns the ref and the
+ * page stays shared); -XEN_EINVAL for a ref that is not granted.
  */
 int xl_gnttab_end_access(grant_ref_t ref);
 /*
  * End access now if possible, else put the ref on the deferred list: the
  * caller gives the ref up either way, and must not reuse the page (it stays
  * the peer's to read or write) until xl_gnttab_is_deferred() says false.
- * Returns 0 if ended now, 1 if deferred, -XEN_EINVAL for a bad ref.
+ * Returns 0 if ended now, 1 if deferred (mapped, or the entry not as
+ * granted), -XEN_EINVAL for a bad ref.
  */
 int xl_gnttab_end_access_deferred(grant_ref_t ref);
+/*
+ * The same for a page of ours, in any context: 0, ended, the page is still
+ * the caller's; 1, deferred, the page is the grant table's from now on and
+ * freed (xl_os_free_page, thread context) once the peer unmapped it.
+ */
+int xl_gnttab_end_access_defer_page(grant_ref_t ref, void *page);
 /*
  * The same for a page of ours granted with ref (a ring page): the page is
  * freed with xl_os_free_page() once the peer no longer maps it, now (0) or
@@ -75,9 +86,10 @@ int xl_gnttab_end_access_deferred(grant_ref_t ref);
  */
 int xl_gnttab_end_access_page(grant_ref_t ref, void *page);
 /*
- * Retry the deferred list (thread context: it may free pages); returns how
- * many refs are still deferred.  grant_access retries too when it finds
- * the free list empty, releasing only refs without a page.
+ * Retry the deferred list and free the pages of released refs (thread
+ * context); returns how many refs are still deferred.  grant_access
+ * retries too when it finds the free list empty (the pages are then freed
+ * at the next thread-context call).
  */
 unsigned int xl_gnttab_retry_deferred(void);
 bool xl_gnttab_is_deferred(grant_ref_t ref);

@@ -66,7 +66,13 @@ struct xl_xenbus_ops {
 	 * We were Initialised or Connected and the backend went away (Closing,
 	 * Closed, its state node gone) or restarted: undo probe/connect.
 	 * closing is true when the backend is Closing/Closed (or we close),
-	 * false for a restart.  Called at most once per probe.
+	 * false for a restart.  Called at most once per probe, and once more
+	 * with closing true after a restart's disconnect(false) when the
+	 * device does not come back (the backend closes, the next probe
+	 * fails, our close, device_fini): what the driver kept over the
+	 * restart can then be failed.  On our close (xl_xenbus_close) it runs
+	 * after the handshake, once the backend is Closed (it unmapped what
+	 * we granted) or the wait gave up.
 	 */
 	void (*disconnect)(struct xl_xenbus_device *dev, bool closing);
 	/* Optional: every backend state change seen, after the above. */
@@ -86,6 +92,7 @@ struct xl_xenbus_device {
 	void *priv;
 	int error;	       /* the last probe/connect error, or 0 */
 	bool probed;	       /* probe succeeded, no disconnect since */
+	bool held;	       /* disconnect(false) not yet followed up */
 	bool closing_by_us;    /* xl_xenbus_close() in progress */
 	uint32_t changed;      /* atomic: backend state watch fired */
 	unsigned int connects; /* times connect succeeded */
@@ -120,9 +127,13 @@ int xl_xenbus_wait(struct xl_xenbus_device *dev, enum xenbus_state want,
 /* xl_xenbus_wait(dev, XenbusStateConnected, timeout_ns). */
 int xl_xenbus_connect(struct xl_xenbus_device *dev, uint64_t timeout_ns);
 /*
- * Our close: Closing, disconnect, wait for the backend to reach Closing
- * or Closed, then Closed.  0, or -XEN_ETIMEDOUT (we still end Closed).
+ * Our close, in Linux's order: Closing, wait for the backend's Closing
+ * (or Closed), Closed, wait for the backend's Closed (Linux's blkback
+ * unmaps only then), then disconnect.  Each wait is bounded by timeout_ns
+ * (0: XL_XENBUS_CLOSE_WAIT_NS in all, as Linux's xenbus gives up after
+ * 5 s).  0, or -XEN_ETIMEDOUT (we still end Closed and disconnected).
  */
+#define XL_XENBUS_CLOSE_WAIT_NS 5000000000ULL
 int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns);
 
 /* Write our state (<nodename>/state); what the state machine uses. */
