@@ -47,6 +47,13 @@ static DEFINE_PER_CPU(u64, upcalls);
 static struct pci_dev *intx_pdev;
 static bool intx_misrouted;
 
+/* For the hvm guest suite (tools/xen-hvm-guest): Xen's refusal of one vCPU's vector. */
+static int refuse_vector_vcpu = -1;
+module_param(refuse_vector_vcpu, int, 0444);
+MODULE_PARM_DESC(
+	refuse_vector_vcpu,
+	"testing: treat the per-vCPU upcall vector of this vCPU as refused by Xen (-1: none)");
+
 static irqreturn_t upcall_vector_irq(int irq, void *dev)
 {
 	this_cpu_inc(upcalls);
@@ -146,7 +153,11 @@ static int vector_setup_cpu(unsigned int cpu)
 	}
 	uv.vector = irqd_cfg(d)->vector;
 	/* Xen asserts the vector once at once (hvm.c): a spurious upcall. */
-	rc = (int)xl_hc_hvm_op(HVMOP_set_evtchn_upcall_vector, &uv);
+	if (refuse_vector_vcpu >= 0 &&
+	    uv.vcpu == (unsigned int)refuse_vector_vcpu)
+		rc = -EINVAL; /* what Xen answers for a vector < 0x10 */
+	else
+		rc = (int)xl_hc_hvm_op(HVMOP_set_evtchn_upcall_vector, &uv);
 	if (rc) {
 		pr_info("HVMOP_set_evtchn_upcall_vector(vCPU %u, %#x): %d\n",
 			uv.vcpu, uv.vector, rc);
