@@ -24,6 +24,7 @@
 #define NS_PER_SEC 1000000000ULL
 #define DEFAULT_MIN_DELTA_NS 100000ULL /* Linux arch/x86/xen/time.c */
 #define XL_TIMERS_PER_CPU 256
+#define XL_TIMER_RUNS_PER_VIRQ 16 /* callbacks per VIRQ_TIMER: run_expired() */
 
 #define CFG_NONE 0    /* no vCPU runs a clockevent */
 #define CFG_WRITING 1 /* the first vCPU is setting the mode */
@@ -251,15 +252,31 @@ static void reprogram(unsigned int cpu)
 
 /* --- VIRQ_TIMER ----------------------------------------------------------- */
 
-/* Run the timers due by now (the caller's clock read), re-reading after each. */
+/*
+ * Run the timers due by now (the caller's clock read), re-reading after
+ * each, but bounded, since this runs in the upcall with delivery masked:
+ * a timer that its own callback re-armed for a deadline already past (a
+ * periodic tick whose handler takes longer than its period, as under
+ * nested emulation; or a clock that stepped ahead) runs once per
+ * VIRQ_TIMER, and at most XL_TIMER_RUNS_PER_VIRQ callbacks run in all.
+ * The rest stays in the heap: reprogram() arms Xen for it no nearer than
+ * min_delta (program_at()), so the upcall returns and the next VIRQ runs
+ * it.  Before, "while the earliest is due" re-ran such a tick for good
+ * and the vCPU never left its upcall (budget/timer_slower_than_period).
+ */
 static void run_expired(unsigned int cpu, uint64_t now)
 {
 	struct clock_cpu *c = &clk.cpu[cpu];
+	uint64_t start = now, late;
+	unsigned int runs = 0;
 	struct xl_timer *t;
-	uint64_t late;
 
 	while (c->nr && c->heap[0]->deadline <= now) {
 		t = c->heap[0];
+		/* fired_at >= start: it ran in this VIRQ already. */
+		if (runs == XL_TIMER_RUNS_PER_VIRQ || t->fired_at >= start)
+			break;
+		runs++;
 		heap_remove(c, t);
 		late = now - t->deadline;
 		t->fired_at = now;

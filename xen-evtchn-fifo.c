@@ -23,6 +23,13 @@
 #define W_MASKED (1U << EVTCHN_FIFO_MASKED)
 #define W_LINKED (1U << EVTCHN_FIFO_LINKED)
 #define W_BUSY (1U << EVTCHN_FIFO_BUSY)
+/*
+ * The READY bits that name a queue: one per priority, 0 ..
+ * EVTCHN_FIFO_PRIORITY_MIN (public event_channel.h).  Xen sets no other
+ * (evtchn_fifo_set_pending sets 1 << q->priority); a bit above them from
+ * a corrupt control block must not index past head[].
+ */
+#define READY_QUEUES ((1U << EVTCHN_FIFO_MAX_QUEUES) - 1)
 
 struct fifo_cpu {
 	evtchn_fifo_control_block_t *cb;
@@ -297,10 +304,20 @@ static unsigned int fifo_handle_events(unsigned int cpu)
 
 	if (!fc->cb)
 		return 0;
-	ready = xl_xchg32(&fc->cb->ready, 0);
+	ready = xl_xchg32(&fc->cb->ready, 0) & READY_QUEUES;
 	while (ready) {
+		if (!xl_evtchn_budget_step(cpu)) {
+			/*
+			 * Out of budget: the READY bits of queues not drained
+			 * go back (our head[] cursors keep our place), so the
+			 * re-raised upcall continues where we stopped.  Xen
+			 * may set more meanwhile: an OR, fully ordered.
+			 */
+			xl_fetch_or32(&fc->cb->ready, ready);
+			break;
+		}
 		n += consume_one(cpu, __builtin_ctz(ready), &ready);
-		ready |= xl_xchg32(&fc->cb->ready, 0);
+		ready |= xl_xchg32(&fc->cb->ready, 0) & READY_QUEUES;
 	}
 	return n;
 }

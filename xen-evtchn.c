@@ -57,10 +57,26 @@ struct xl_port {
 #define XL_PORT_CHUNK 512U
 #define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
 
+/* Ports whose handler runs are counted against XL_UPCALL_PORT_SHARE. */
+#define XL_SHARE_SLOTS 16U
+
+/*
+ * The budget of the upcall running on a vCPU (xl_evtchn_upcall()).  Only
+ * that vCPU touches it, with delivery masked, so plain accesses.
+ */
+struct xl_budget {
+	uint32_t steps; /* scan steps left */
+	uint32_t over;	/* out of budget: stop and re-raise */
+	uint32_t nr_share;
+	uint32_t share_port[XL_SHARE_SLOTS]; /* the first ports that ran */
+	uint32_t share_runs[XL_SHARE_SLOTS]; /* ... and their runs */
+};
+
 struct xl_cpu {
 	uint32_t depth;	       /* upcall nesting on this vCPU */
 	uint32_t rerun;	       /* a nested upcall asked for another pass */
 	uint32_t running_port; /* port whose handler runs here, or 0 */
+	struct xl_budget budget;
 	struct xl_evtchn_stats stats;
 };
 
@@ -170,6 +186,53 @@ static bool port_release(struct xl_port *p)
 	}
 }
 
+/* --- the upcall budget --------------------------------------------------- */
+
+static void budget_reset(struct xl_budget *b)
+{
+	b->steps = XL_UPCALL_BUDGET;
+	b->over = 0;
+	b->nr_share = 0;
+}
+
+bool xl_evtchn_budget_step(unsigned int cpu)
+{
+	struct xl_budget *b = &xl_ev.cpu[cpu].budget;
+
+	if (b->over || !b->steps) {
+		b->over = 1;
+		return false;
+	}
+	b->steps--;
+	return true;
+}
+
+/*
+ * One more handler run of port in this upcall.  A port past its share
+ * ends the upcall (re-raised, so nothing is lost): one port that a peer
+ * keeps pending cannot hold the vCPU for the whole budget.  Other ports
+ * on the same queue are not starved meanwhile either way: Xen links a
+ * re-sent port behind them (FIFO), and the 2-level scan moves on after
+ * each port.  Only the first XL_SHARE_SLOTS ports of an upcall are
+ * counted; the step budget bounds the others.
+ */
+static void budget_charge(struct xl_budget *b, evtchn_port_t port)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr_share && b->share_port[i] != port; i++)
+		;
+	if (i == b->nr_share) {
+		if (i == XL_SHARE_SLOTS)
+			return;
+		b->share_port[i] = port;
+		b->share_runs[i] = 0;
+		b->nr_share++;
+	}
+	if (++b->share_runs[i] >= XL_UPCALL_PORT_SHARE)
+		b->over = 1;
+}
+
 void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
 {
 	struct xl_cpu *c = &xl_ev.cpu[cpu];
@@ -177,6 +240,7 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
 	uint32_t prev = xl_read32(&c->running_port);
 	xl_evtchn_handler_t fn;
 
+	budget_charge(&c->budget, port);
 	if (!p || !xl_read_ulong(&p->fn)) {
 		xl_evtchn_note_stray(port, cpu);
 		return;
@@ -197,6 +261,22 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
 }
 
 /*
+ * Out of budget with work left: the ABI put back what it took and did not
+ * scan; leave evtchn_upcall_pending set (the next upcall's scan, and a
+ * SCHEDOP_block that must not sleep on deferred work, look at it) and
+ * have the host run the upcall again once this one returned, since Xen
+ * raises the upcall again only on a 0 -> 1 edge of evtchn_upcall_pending
+ * (vcpu_mark_events_pending).  xl_xchg8 is fully ordered: the READY or
+ * selector bits put back are visible before the flag.
+ */
+static void upcall_defer(struct xl_cpu *c, struct vcpu_info *vi)
+{
+	xl_xchg8(&vi->evtchn_upcall_pending, 1);
+	xl_stat_inc(&c->stats.deferred);
+	xl_os_upcall_reraise();
+}
+
+/*
  * The upcall: Xen set vcpu_info->evtchn_upcall_pending and the host took
  * the callback (IDT vector, PCI interrupt, PV callback, or hv's signal).
  *
@@ -207,14 +287,21 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
  * barrier (a locked xchg on x86), like the xchg Linux's consumers start
  * with.  Re-entry (a handler that unmasks delivery, or a spurious nested
  * callback) only asks the running instance for another pass.
+ *
+ * Bounded (evtchn.h, XL_UPCALL_BUDGET): with delivery masked nothing else
+ * runs on this vCPU, and one pass can take longer than the gap to the
+ * next event (a peer that re-sends on every handler run; a tick whose
+ * handler is slower than its period under nested emulation), so "rescan
+ * while pending" alone may never end.
  */
 void xl_evtchn_upcall(void)
 {
-	unsigned int cpu = xl_os_vcpu_id(), handled = 0;
+	unsigned int cpu = xl_os_vcpu_id(), handled = 0, passes = 0;
 	struct vcpu_info *vi = xl_os_vcpu_info(cpu);
 	struct xl_cpu *c = &xl_ev.cpu[cpu];
 	unsigned long flags = xl_os_irq_save();
 	const struct xl_evtchn_ops *ops = xl_ev.ops;
+	bool more;
 
 	xl_stat_inc(&c->stats.upcalls);
 	if (xl_read32(&c->depth)) {
@@ -224,7 +311,8 @@ void xl_evtchn_upcall(void)
 	}
 	xl_write32(&c->depth, 1);
 	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
-	do {
+	budget_reset(&c->budget);
+	for (;;) {
 		xl_write32(&c->rerun, 0);
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
 		xl_stat_inc(&c->stats.upcall_loops);
@@ -233,7 +321,15 @@ void xl_evtchn_upcall(void)
 		/* Read evtchn_upcall_pending only after the scan (Linux's
 		 * virt_rmb() in __xen_evtchn_do_upcall). */
 		xl_rmb();
-	} while (xl_read8(&vi->evtchn_upcall_pending) || xl_read32(&c->rerun));
+		more = xl_read8(&vi->evtchn_upcall_pending) ||
+		       xl_read32(&c->rerun);
+		if (c->budget.over || (more && ++passes >= XL_UPCALL_PASSES)) {
+			upcall_defer(c, vi);
+			break;
+		}
+		if (!more)
+			break;
+	}
 	xl_write32(&c->depth, 0);
 	if (!handled)
 		xl_stat_inc(&c->stats.spurious);
@@ -557,6 +653,7 @@ void xl_evtchn_get_stats(unsigned int cpu, struct xl_evtchn_stats *st)
 	st->events = xl_read64(&s->events);
 	st->stray = xl_read64(&s->stray);
 	st->masked_seen = xl_read64(&s->masked_seen);
+	st->deferred = xl_read64(&s->deferred);
 }
 
 /* --- bring-up and teardown ------------------------------------------------ */
@@ -593,6 +690,7 @@ static void reset_state(void)
 		xl_write32(&c->depth, 0);
 		xl_write32(&c->rerun, 0);
 		xl_write32(&c->running_port, 0);
+		budget_reset(&c->budget);
 		c->stats = (struct xl_evtchn_stats){ 0 };
 	}
 }
@@ -780,6 +878,16 @@ static unsigned int l2_handle_events(unsigned int cpu)
 	 * after the pending bit (event_2l.c, evtchn_2l_set_pending). */
 	sel = xl_xchg_ulong((unsigned long *)&vi->evtchn_pending_sel, 0);
 	while (sel) {
+		if (!xl_evtchn_budget_step(cpu)) {
+			/*
+			 * Out of budget: give the selector bits we took and
+			 * did not clear back, so the re-raised upcall scans
+			 * those words (fully ordered, like Xen's own set).
+			 */
+			xl_fetch_or_ulong(
+				(unsigned long *)&vi->evtchn_pending_sel, sel);
+			break;
+		}
 		for (scanned = 0; scanned <= L2_WORDS; scanned++) {
 			if (sel & (1UL << w))
 				break;

@@ -6,8 +6,10 @@
  * All ring work happens in xs_pump(), under xs.lock with event delivery
  * masked, called by a request's sender and by the store port's handler
  * (upcall context, vCPU 0).  The pump never blocks: it writes as much of
- * the queued requests as the ring takes, reads as much of the replies as
- * there are, completes requests and queues watch events.  A sender then
+ * the queued requests as the ring takes, reads the replies there are up
+ * to a budget (XL_XS_PUMP_BUDGET; a xenstored that never stops producing
+ * must not hold the vCPU: the rest goes to a later run through the
+ * vCPU's wake-up IPI), completes requests and queues watch events.  A sender then
  * idles (xl_idle_until) until its request is done; a reply taken in by
  * another vCPU's upcall wakes the sender's vCPU with an IPI, so the check
  * "done?" and the block cannot lose that wake-up.
@@ -49,7 +51,8 @@ struct xs_iov {
 };
 
 static struct {
-	uint32_t ready; /* atomic */
+	uint32_t ready;	     /* atomic */
+	uint32_t pump_again; /* atomic: a pump run stopped on its budget */
 	struct xenstore_domain_interface *intf;
 	evtchn_port_t port;
 	evtchn_port_t ipi[XL_MAX_VCPUS];
@@ -683,16 +686,27 @@ static void xs_dispatch_locked(void)
 	xs_complete_locked(r, rep.err);
 }
 
-/* Read replies and events; true if rsp_cons moved. */
-static bool xs_read_locked(void)
+/*
+ * Read replies and events; true if rsp_cons moved.  At most
+ * XL_XS_PUMP_BUDGET bytes (and as many steps, resyncs included; a message
+ * may be taken in over several runs, xs.rx keeps the part): *more says
+ * the ring still had some (xs_pump_later()).
+ */
+static bool xs_read_locked(bool *more)
 {
 	struct xenstore_domain_interface *in = xs.intf;
+	uint32_t taken = 0, steps = 0;
 	bool moved = false;
 
 	for (;;) {
 		XENSTORE_RING_IDX prod = xl_read32(&in->rsp_prod);
 		uint32_t avail = prod - xs.rsp_cons, need, n, off;
 
+		if (avail && (taken >= XL_XS_PUMP_BUDGET ||
+			      steps++ >= XL_XS_PUMP_BUDGET)) {
+			*more = true;
+			break;
+		}
 		if (avail > XENSTORE_RING_SIZE) {
 			xs_resync_locked("rsp_prod more than a ring ahead",
 					 avail);
@@ -711,8 +725,11 @@ static bool xs_read_locked(void)
 		n = avail < need ? avail : need;
 		if (n > XENSTORE_RING_SIZE - off)
 			n = XENSTORE_RING_SIZE - off;
+		if (n > XL_XS_PUMP_BUDGET - taken)
+			n = XL_XS_PUMP_BUDGET - taken;
 		xs_memcpy(xs.rx.b + xs.rx_have, in->rsp + off, n);
 		xs.rx_have += n;
+		taken += n;
 		/* Done reading before the space is given back (xb_read():
 		 * "Must read data before updating the consumer index",
 		 * virt_mb()). */
@@ -733,26 +750,54 @@ static bool xs_read_locked(void)
 			xs.rx_have = 0;
 		}
 	}
+	if (taken > xs.st.pump_max)
+		xs.st.pump_max = taken;
+	if (*more)
+		xs.st.pump_deferred++;
 	return moved;
 }
 
-/* Move what can move; true if the daemon should be told. */
-static bool xs_pump_locked(void)
+/*
+ * Move what can move; true if the daemon should be told.  *more: the read
+ * side stopped on its budget (the write side is bounded by our own queue).
+ */
+static bool xs_pump_locked(bool *more)
 {
 	bool notify = xs_write_locked();
 
-	notify |= xs_read_locked();
+	notify |= xs_read_locked(more);
 	return notify;
+}
+
+/*
+ * The pump stopped on its budget with replies or events still in the ring:
+ * xenstored will not notify again for bytes it already announced, so ask
+ * for another run through this vCPU's wake-up IPI (xs_ipi_handler).  The
+ * upcall takes it behind the events already pending, and the upcall's
+ * own budget (xl_evtchn_upcall) bounds how many such runs one upcall
+ * makes.  Called with xs.lock dropped: the send is a hypercall.
+ */
+static void xs_pump_later(void)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+
+	/* Fully ordered: the handler that sees it runs a whole pump. */
+	xl_xchg32(&xs.pump_again, 1);
+	if (cpu < xs.nr_cpus && xs.ipi[cpu])
+		xl_evtchn_send(xs.ipi[cpu]);
 }
 
 static void xs_pump(void)
 {
 	unsigned long flags = xs_lock();
-	bool notify = xl_read32(&xs.ready) && xs_pump_locked();
+	bool more = false;
+	bool notify = xl_read32(&xs.ready) && xs_pump_locked(&more);
 
 	xs_unlock(flags);
 	if (notify)
 		xl_evtchn_send(xs.port);
+	if (more)
+		xs_pump_later();
 }
 
 static void xs_port_handler(evtchn_port_t port, void *data)
@@ -762,11 +807,16 @@ static void xs_port_handler(evtchn_port_t port, void *data)
 	xs_pump();
 }
 
-/* The wake-up IPI: its upcall is the point, nothing to do here. */
+/*
+ * The wake-up IPI: its upcall is the point (a waiter re-checks its
+ * request), and it carries the rest of a pump run that hit its budget.
+ */
 static void xs_ipi_handler(evtchn_port_t port, void *data)
 {
 	(void)port;
 	(void)data;
+	if (xl_read32(&xs.pump_again) && xl_xchg32(&xs.pump_again, 0))
+		xs_pump();
 }
 
 static bool xs_req_done(void *arg)
@@ -897,7 +947,7 @@ static int xs_talk(xl_xs_tx_t tx, uint32_t type, const struct xs_iov *iov,
 	unsigned long flags;
 	unsigned int i;
 	uint32_t len = 0, o;
-	bool notify;
+	bool notify, more = false;
 	int rc;
 
 	*out = NULL;
@@ -934,10 +984,12 @@ static int xs_talk(xl_xs_tx_t tx, uint32_t type, const struct xs_iov *iov,
 	*xs.sendq_tail = r;
 	xs.sendq_tail = &r->next;
 	xs.st.requests++;
-	notify = xs_pump_locked();
+	notify = xs_pump_locked(&more);
 	xs_unlock(flags);
 	if (notify)
 		xl_evtchn_send(xs.port);
+	if (more)
+		xs_pump_later();
 
 	if (xs_wait(r))
 		return -XEN_ETIMEDOUT; /* r is the pump's now */

@@ -87,6 +87,10 @@ FUZZ_WEAK void xl_os_irq_restore(unsigned long flags)
 {
 }
 
+FUZZ_WEAK void xl_os_upcall_reraise(void)
+{
+}
+
 FUZZ_WEAK void xl_os_safe_halt(void)
 {
 }

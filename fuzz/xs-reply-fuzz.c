@@ -306,10 +306,24 @@ static void fz_client(const uint8_t *data, size_t size)
 		FZ_CHECK(len < sizeof(buf) && buf[len] == '\0');
 	if (rc == -XEN_ENOSPC)
 		FZ_CHECK(len >= sizeof(buf));
+	/*
+	 * No NUL in the poison: each of the rc names the call counted must
+	 * end with a NUL it wrote, inside buf (a count taken over bytes the
+	 * reply never wrote, or past the buffer, fails here).
+	 */
+	memset(buf, 0xa5, sizeof(buf));
 	rc = xl_xs_directory(0, "d", buf, sizeof(buf));
 	FZ_CHECK(rc <= (int)sizeof(buf));
-	if (rc > 0)
-		FZ_CHECK(memchr(buf, 0, sizeof(buf)));
+	if (rc > 0) {
+		const char *p = buf, *z;
+		int k;
+
+		for (k = 0; k < rc; k++) {
+			z = memchr(p, 0, sizeof(buf) - (size_t)(p - buf));
+			FZ_CHECK(z);
+			p = z + 1;
+		}
+	}
 	v = xl_xs_read_alloc(0, "b", &err);
 	FZ_CHECK(!v == (err != 0));
 	free(v);

@@ -761,3 +761,11 @@ out:
 	free(qseen);
 	return rc;
 }
+
+void *hv_fifo_control_block(struct hv_vcpu *v)
+{
+	struct hv_fifo_vcpu *vf = __atomic_load_n(&v->fifo, __ATOMIC_ACQUIRE);
+
+	return vf ? __atomic_load_n(&vf->control_block, __ATOMIC_ACQUIRE) :
+		    NULL;
+}

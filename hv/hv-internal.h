@@ -182,6 +182,8 @@ struct hv_vcpu {
 	int in_hv;	       /* nesting depth inside hv (atomic) */
 	int kick_outstanding;  /* a kick signal not yet handled (atomic) */
 	uint64_t kick_sent_ns; /* when it was sent (atomic) */
+	int reraise;	       /* the running upcall asked to run again */
+	uint64_t reraise_at;   /* ... a kick the timer thread sends (atomic) */
 	int poll_evtchn;       /* SCHEDOP_poll: -1 any, 0 none, else port */
 	uint64_t rng;	       /* fault injection (own thread only) */
 
@@ -296,6 +298,13 @@ void hv_vcpu_signal(struct hv_vcpu *v);
 #define HV_KICK_RESEND_NS 10000000ULL
 uint64_t hv_vcpu_kick_resend_at(struct hv_vcpu *v);
 void hv_vcpu_resend_kick(struct hv_vcpu *v);
+/*
+ * hv_vcpu_reraise_upcall(): the self-kick the timer thread sends once the
+ * upcall that asked for it has returned (0: none due); and sending it.
+ */
+#define HV_RERAISE_RETRY_NS 200000ULL
+uint64_t hv_vcpu_reraise_at(struct hv_vcpu *v);
+void hv_vcpu_reraise_kick(struct hv_vcpu *v, uint64_t seen);
 /* Wake the timer thread by at (under timer_lock; time.c). */
 void hv_time_watch(struct hv_domain *d, uint64_t at);
 

@@ -407,7 +407,9 @@ static void *hv_timer_thread(void *arg)
 {
 	struct hv_domain *d = arg;
 	struct hv_vcpu *due[HV_MAX_VCPUS], *resend[HV_MAX_VCPUS];
-	unsigned int i, n, nr;
+	struct hv_vcpu *reraise[HV_MAX_VCPUS];
+	uint64_t reraise_seen[HV_MAX_VCPUS];
+	unsigned int i, n, nr, nrr;
 
 	pthread_mutex_lock(&d->timer_lock);
 	while (!d->timer_exit) {
@@ -416,15 +418,23 @@ static void *hv_timer_thread(void *arg)
 
 		n = 0;
 		nr = 0;
+		nrr = 0;
 		for (i = 0; i < d->nr_vcpus; i++) {
 			struct hv_vtime *vt = &d->vcpus[i].vtime;
 			uint64_t ks = hv_vcpu_kick_resend_at(&d->vcpus[i]);
+			uint64_t rr = hv_vcpu_reraise_at(&d->vcpus[i]);
 			bool fire = false;
 
 			if (ks && ks <= now)
 				resend[nr++] = &d->vcpus[i];
 			else if (ks && (!first || ks < first))
 				first = ks;
+			if (rr && rr <= now) {
+				reraise_seen[nrr] = rr;
+				reraise[nrr++] = &d->vcpus[i];
+			} else if (rr && (!first || rr < first)) {
+				first = rr;
+			}
 
 			uint64_t ss = __atomic_load_n(&vt->sshot_deadline,
 						      __ATOMIC_ACQUIRE);
@@ -445,12 +455,15 @@ static void *hv_timer_thread(void *arg)
 			    (!first || vt->periodic_next < first))
 				first = vt->periodic_next;
 		}
-		if (n || nr) {
+		if (n || nr || nrr) {
 			pthread_mutex_unlock(&d->timer_lock);
 			for (i = 0; i < n; i++)
 				hv_send_timer_event(due[i]);
 			for (i = 0; i < nr; i++)
 				hv_vcpu_resend_kick(resend[i]);
+			for (i = 0; i < nrr; i++)
+				hv_vcpu_reraise_kick(reraise[i],
+						     reraise_seen[i]);
 			pthread_mutex_lock(&d->timer_lock);
 			continue;
 		}

@@ -56,9 +56,68 @@ static void hv_deliver(struct hv_vcpu *v)
 	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
 		hv_stat_inc(d, upcalls_delivered);
+		/* A re-raise asked for earlier is being honoured now. */
+		__atomic_store_n(&v->reraise_at, 0, __ATOMIC_SEQ_CST);
 		d->cfg.upcall();
+		/*
+		 * The upcall stopped on its budget and asked to be run
+		 * again: not here and now (that would hold the vCPU as the
+		 * unbounded loop did), but from a kick after the guest
+		 * code it interrupted has run again (hv_vcpu_reraise_upcall).
+		 * Still masked here: a kick signal landing inside
+		 * hv_time_watch() must not deliver, or its own reraise would
+		 * take timer_lock again on this thread.
+		 */
+		if (__atomic_exchange_n(&v->reraise, 0, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&v->reraise_at, hv_now_ns(),
+					 __ATOMIC_SEQ_CST);
+			hv_time_watch(d, hv_now_ns());
+			__atomic_store_n(&vi->evtchn_upcall_mask, 0,
+					 __ATOMIC_SEQ_CST);
+			break;
+		}
 		__atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
 	}
+}
+
+void hv_vcpu_reraise_upcall(void)
+{
+	struct hv_vcpu *v = hv_tls_vcpu;
+
+	if (!v)
+		return;
+	hv_stat_inc(v->domain, upcall_reraises);
+	__atomic_store_n(&v->reraise, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t hv_vcpu_reraise_at(struct hv_vcpu *v)
+{
+	return __atomic_load_n(&v->reraise_at, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * From the timer thread: the kick hv_deliver() left for later.  The
+ * request stays until an upcall is delivered (hv_deliver() clears it), and
+ * the kick is sent again every HV_RERAISE_RETRY_NS meanwhile: a signal
+ * that lands while delivery is still masked (the vCPU is between the
+ * upcall and the unmask, or in a masked section) delivers nothing, and
+ * nothing else would ever raise the upcall, since evtchn_upcall_pending
+ * is already 1.
+ */
+void hv_vcpu_reraise_kick(struct hv_vcpu *v, uint64_t seen)
+{
+	__atomic_compare_exchange_n(&v->reraise_at, &seen,
+				    hv_now_ns() + HV_RERAISE_RETRY_NS, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	/* A blocked vCPU wakes (SCHEDOP_block sees the pending flag). */
+	if (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
+		hv_vcpu_unblock(v);
+		return;
+	}
+	pthread_mutex_lock(&v->lock);
+	if (v->alive)
+		pthread_kill(v->thread, HV_KICK_SIGNAL);
+	pthread_mutex_unlock(&v->lock);
 }
 
 static void hv_kick_handler(int sig)

@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,9 @@ struct xs_conn {
 	bool need_notify;
 	int kick; /* atomic: xs_kick() ran */
 	struct hv_xs_hostile hostile;
+	pthread_t flood_thread; /* hostile.flood; started and stopped by */
+	bool flood_running;	/* hv_xs_set_hostile() */
+	int flood_stop;		/* atomic */
 	struct hv_xs_stats st;
 };
 
@@ -1473,6 +1477,93 @@ static void xs_write_ring(struct xs_conn *c)
 	}
 }
 
+/*
+ * Hostile flood (hv_xs_hostile.flood): whole WATCH_EVENT messages straight
+ * into the ring while it has room for one, and only between queued
+ * messages (never inside a half-written reply).  Returns true if it wrote.
+ */
+static bool xs_flood_ring(struct xs_conn *c)
+{
+	struct xenstore_domain_interface *in = c->intf;
+	const struct hv_xs_hostile *h = &c->hostile;
+	size_t pl = strnlen(h->flood_path, sizeof(h->flood_path) - 1);
+	size_t tl = strnlen(h->flood_token, sizeof(h->flood_token) - 1);
+	struct xsd_sockmsg hdr = { .type = XS_WATCH_EVENT,
+				   .len = (uint32_t)(pl + tl + 2) };
+	char msg[sizeof(hdr) + sizeof(h->flood_path) + sizeof(h->flood_token)];
+	unsigned int total = (unsigned int)(sizeof(hdr) + hdr.len), i;
+	bool wrote = false;
+
+	if (c->broken || (c->out && c->out->off))
+		return false;
+	memcpy(msg, &hdr, sizeof(hdr));
+	memcpy(msg + sizeof(hdr), h->flood_path, pl);
+	msg[sizeof(hdr) + pl] = '\0';
+	memcpy(msg + sizeof(hdr) + pl + 1, h->flood_token, tl);
+	msg[sizeof(hdr) + pl + 1 + tl] = '\0';
+	for (;;) {
+		XENSTORE_RING_IDX cons =
+			__atomic_load_n(&in->rsp_cons, __ATOMIC_ACQUIRE);
+
+		if (c->rsp_prod - cons + total > XENSTORE_RING_SIZE)
+			break;
+		for (i = 0; i < total; i++)
+			in->rsp[MASK_XENSTORE_IDX(c->rsp_prod + i)] = msg[i];
+		c->rsp_prod += total;
+		/* The bytes before rsp_prod: the release store. */
+		__atomic_store_n(&in->rsp_prod, c->rsp_prod, __ATOMIC_RELEASE);
+		c->need_notify = true;
+		c->st.events++;
+		c->st.hostile++;
+		wrote = true;
+	}
+	return wrote;
+}
+
+/*
+ * The flood's own thread: a xenstored on another pCPU that is never
+ * slower than the guest, refilling the ring as soon as there is room for
+ * a message (xs.lock orders it with the service thread's replies).
+ */
+static void *xs_flood_thread(void *arg)
+{
+	struct xs_conn *c = arg;
+	unsigned int idle = 0;
+
+	while (!__atomic_load_n(&c->flood_stop, __ATOMIC_SEQ_CST)) {
+		bool wrote;
+
+		pthread_mutex_lock(&xs.lock);
+		wrote = xs_flood_ring(c);
+		c->need_notify = false;
+		pthread_mutex_unlock(&xs.lock);
+		if (wrote) {
+			idle = 0;
+			hv_evtchn_notify_guest(c->d, (uint32_t)c->port);
+		} else if (++idle < 1000) {
+			__builtin_ia32_pause();
+		} else {
+			idle = 0;
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+/* Start or stop c's flood thread; called with xs.lock not held. */
+static void xs_flood_set(struct xs_conn *c, bool on)
+{
+	if (on && !c->flood_running) {
+		__atomic_store_n(&c->flood_stop, 0, __ATOMIC_SEQ_CST);
+		c->flood_running = !pthread_create(&c->flood_thread, NULL,
+						   xs_flood_thread, c);
+	} else if (!on && c->flood_running) {
+		__atomic_store_n(&c->flood_stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(c->flood_thread, NULL);
+		c->flood_running = false;
+	}
+}
+
 /* --- the service thread ---------------------------------------------------------- */
 
 #define XS_MAX_NOTIFY HV_MAX_DOMAINS
@@ -1728,6 +1819,8 @@ void hv_xs_release(struct hv_domain *d)
 
 	if (!c)
 		return;
+	/* A flood a test left on stops before the connection goes. */
+	xs_flood_set(c, false);
 	/* No xs_kick() from here on. */
 	hv_evtchn_unbind_xen(d, (uint32_t)c->port);
 
@@ -1811,6 +1904,8 @@ void hv_xs_set_hostile(struct hv_domain *d, const struct hv_xs_hostile *h)
 	else
 		memset(&c->hostile, 0, sizeof(c->hostile));
 	pthread_mutex_unlock(&xs.lock);
+	/* Not under xs.lock: the flood thread takes it. */
+	xs_flood_set(c, h && h->flood);
 	xs_leave(v);
 }
 

@@ -74,9 +74,10 @@ static void show_cpu(struct seq_file *m, unsigned int cpu)
 		   xlk_hypercall_count(cpu));
 	seq_printf(
 		m,
-		"  evtchn upcalls=%llu loops=%llu nested=%llu spurious=%llu events=%llu stray=%llu masked_seen=%llu\n",
+		"  evtchn upcalls=%llu loops=%llu nested=%llu spurious=%llu events=%llu stray=%llu masked_seen=%llu deferred=%llu reraises=%llu\n",
 		es.upcalls, es.upcall_loops, es.nested, es.spurious, es.events,
-		es.stray, es.masked_seen);
+		es.stray, es.masked_seen, es.deferred,
+		xlk_upcall_reraises(cpu));
 	seq_printf(
 		m,
 		"  clock virq=%llu ticks=%llu fired=%llu programs=%llu stops=%llu late_ns_sum=%llu late_ns_max=%llu idle_wakeups=%llu\n",

@@ -258,6 +258,12 @@ uint64_t xl_os_rdtsc(void)
 	return rdtsc_ordered();
 }
 
+/* The upcall's self-IPI (upcall.c, xlk_upcall_reraise). */
+void xl_os_upcall_reraise(void)
+{
+	xlk_upcall_reraise();
+}
+
 void xl_os_log(int level, const char *fmt, ...)
 {
 	struct va_format vaf;

@@ -39,6 +39,8 @@
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
 #include <linux/pci.h>
+#include <linux/version.h>
+#include <asm/apic.h>
 #include <asm/hw_irq.h>
 #include <asm/irqdomain.h>
 
@@ -51,6 +53,7 @@ enum xlk_upcall_mode xlk_upcall_mode;
 
 static DEFINE_PER_CPU(int, upcall_irq);
 static DEFINE_PER_CPU(u64, upcalls);
+static DEFINE_PER_CPU(u64, reraises); /* xlk_upcall_reraise() */
 static struct pci_dev *intx_pdev;
 static bool intx_misrouted;
 static unsigned int vector_cpus, vector_refused;
@@ -296,6 +299,51 @@ int xlk_upcall_init(struct pci_dev *pdev, bool want_vector)
 	pr_info("upcall: platform INTx, IRQ %d, vCPU 0 only (other vCPUs keep Linux's own tick)\n",
 		pdev->irq);
 	return 0;
+}
+
+/*
+ * xl_os_upcall_reraise(): the core stopped on its budget with
+ * evtchn_upcall_pending still set.  A per-vCPU vector is raised by Xen
+ * only on the 0 -> 1 edge of that flag (hvm_assert_evtchn_irq ->
+ * vlapic_set_irq), so send this CPU's upcall vector to itself.
+ * handle_edge_irq acked it (apic_ack_edge: the EOI) before the handler
+ * ran, so the self-IPI waits in the IRR only until the iret sets IF again,
+ * and any higher-priority vector pending meanwhile (a call-function IPI,
+ * the LAPIC timer) is taken first: the point of the budget.  INTx: the
+ * same through the vector the platform IRQ is routed to on vCPU 0 (its
+ * handler checks evtchn_upcall_pending; a level line Xen keeps asserted
+ * may add one spurious upcall).  Runs in hardirq context: irqd_cfg()
+ * takes no lock.
+ */
+static void send_ipi_self(unsigned int vector)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	__apic_send_IPI_self(vector);
+#else
+	apic->send_IPI_self(vector);
+#endif
+}
+
+void xlk_upcall_reraise(void)
+{
+	struct irq_cfg *cfg;
+	int irq = 0;
+
+	if (xlk_upcall_mode == XLK_UPCALL_VECTOR)
+		irq = this_cpu_read(upcall_irq);
+	else if (xlk_upcall_mode == XLK_UPCALL_INTX && intx_pdev)
+		irq = intx_pdev->irq;
+	if (irq <= 0)
+		return;
+	cfg = irqd_cfg(irq_get_irq_data(irq));
+	if (cfg)
+		send_ipi_self(cfg->vector);
+	this_cpu_inc(reraises);
+}
+
+u64 xlk_upcall_reraises(unsigned int cpu)
+{
+	return READ_ONCE(per_cpu(reraises, cpu));
 }
 
 void xlk_upcall_fini(void)

@@ -44,6 +44,8 @@ enum xlk_upcall_mode {
 extern enum xlk_upcall_mode xlk_upcall_mode;
 int xlk_upcall_init(struct pci_dev *pdev, bool want_vector);
 void xlk_upcall_fini(void);
+void xlk_upcall_reraise(void);
+u64 xlk_upcall_reraises(unsigned int cpu);
 const char *xlk_upcall_mode_name(void);
 u64 xlk_upcall_count(unsigned int cpu);
 /* A vCPU that receives upcalls (every vCPU, or only 0 with INTx). */

@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 		{ xt_xs_tests, xt_xs_nr_tests },
 		{ xt_gnttab_tests, xt_gnttab_nr_tests },
 		{ xt_blk_tests, xt_blk_nr_tests },
+		{ xt_budget_tests, xt_budget_nr_tests },
 	};
 
 	return xt_main(argc, argv, suites, sizeof(suites) / sizeof(suites[0]));

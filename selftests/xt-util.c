@@ -123,6 +123,7 @@ void xt_stats_sum(struct xl_evtchn_stats *sum)
 		sum->events += s.events;
 		sum->stray += s.stray;
 		sum->masked_seen += s.masked_seen;
+		sum->deferred += s.deferred;
 	}
 }
 

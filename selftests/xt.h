@@ -193,5 +193,8 @@ extern const struct xt_test xt_gnttab_tests[];
 extern const unsigned int xt_gnttab_nr_tests;
 extern const struct xt_test xt_blk_tests[];
 extern const unsigned int xt_blk_nr_tests;
+/* Bounded upcalls: storms, slow ticks, corrupt READY bits (hv only). */
+extern const struct xt_test xt_budget_tests[];
+extern const unsigned int xt_budget_nr_tests;
 
 #endif /* XT_H */

@@ -263,3 +263,21 @@ uint64_t tk_trace_count(unsigned int cpu)
 		       __atomic_load_n(&tk_trace[cpu].head, __ATOMIC_ACQUIRE) :
 		       0;
 }
+
+/* --- the upcall's re-raise --------------------------------------------------------- */
+
+/*
+ * upcall=percpu: the vector comes through the vLAPIC on the 0 -> 1 edge of
+ * evtchn_upcall_pending only (hvm_assert_evtchn_irq -> vlapic_set_irq),
+ * so the upcall sends it to itself.  tk_trap took the EOI before the
+ * upcall ran, so the self-IPI waits in the IRR only until the iret sets
+ * IF again, behind any higher-priority vector (the watchdog, a wake IPI).
+ * The global callback vector (HVM_PARAM_CALLBACK_IRQ) needs nothing:
+ * Xen injects it whenever evtchn_upcall_pending is set
+ * (hvm_vcpu_has_pending_irq, callback_via_type == HVMIRQ_callback_vector).
+ */
+void xl_os_upcall_reraise(void)
+{
+	if (tk_upcall_percpu)
+		tk_lapic_send_ipi(tk_cpus[tk_cpu_id()].apic_id, TK_VEC_UPCALL);
+}

@@ -593,3 +593,15 @@ void hv_guest_detach(void)
 	hv_domain_set_guest(d, NULL);
 	hv_guest_free(g);
 }
+
+/* --- the upcall's re-raise --------------------------------------------------- */
+
+/*
+ * hv's kick comes only on the 0 -> 1 edge of evtchn_upcall_pending, as a
+ * per-vCPU vector does: hv runs the upcall again from a kick after this
+ * one has returned and the interrupted code ran (hv_vcpu_reraise_upcall).
+ */
+void xl_os_upcall_reraise(void)
+{
+	hv_vcpu_reraise_upcall();
+}

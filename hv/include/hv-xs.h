@@ -97,6 +97,18 @@ struct hv_xs_hostile {
 	unsigned int rsp_prod_overflow; /* rsp_prod set a ring and a bit past
 					 * rsp_cons, nothing written */
 	unsigned int bad_type;		/* type 0x7777 */
+	/*
+	 * A xenstored that floods watch events without end: while set, the
+	 * service thread keeps the ring full of WATCH_EVENT messages
+	 * (flood_path, flood_token), refilling as soon as the guest frees
+	 * space, without waiting for its notification, and writes replies
+	 * only when the ring has room between them.  Not counted down:
+	 * clear it (hv_xs_set_hostile) to stop.  Events written count in
+	 * hv_xs_stats.events.
+	 */
+	bool flood;
+	char flood_path[64];
+	char flood_token[64];
 };
 void hv_xs_set_hostile(struct hv_domain *d, const struct hv_xs_hostile *h);
 

@@ -81,6 +81,7 @@ struct hv_domain_stats {
 	uint64_t sends;
 	uint64_t set_pending; /* evtchn_port_set_pending calls */
 	uint64_t upcalls_delivered;
+	uint64_t upcall_reraises;   /* upcalls that asked to run again */
 	uint64_t kicks_signal;	    /* vCPU kicked by a signal */
 	uint64_t kicks_resent;	    /* ... sent again, unanswered for 10 ms */
 	uint64_t kicks_dropped;	    /* ... lost on purpose (hv_faults) */
@@ -173,6 +174,24 @@ int hv_fifo_check(struct hv_domain *d, char *why, size_t len);
  */
 int hv_send_guest_vcpu_virq(struct hv_vcpu *v, unsigned int virq);
 int hv_send_guest_global_virq(struct hv_domain *d, unsigned int virq);
+
+/*
+ * The running upcall asks to be run again after it returns (the guest's
+ * xl_os_upcall_reraise(), when it stopped on its budget with work left
+ * and evtchn_upcall_pending still set).  As a per-vCPU upcall vector's
+ * self-IPI waits in the IRR until the handler returned and IF is set
+ * again, the upcall is not re-run on the spot: hv's delivery loop stops
+ * after this upcall and the timer thread kicks the vCPU, so the
+ * interrupted guest code runs in between.  From a vCPU thread, inside the
+ * upcall; counted in upcall_reraises.
+ */
+void hv_vcpu_reraise_upcall(void);
+
+/*
+ * A FIFO control block's address as hv mapped it (NULL: none), for tests
+ * that play a corrupt hypervisor.  Safe from any thread.
+ */
+void *hv_fifo_control_block(struct hv_vcpu *v);
 
 /*
  * Xen system time (NOW()) as hv keeps it, and a rewrite of a vCPU's

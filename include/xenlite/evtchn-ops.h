@@ -48,6 +48,15 @@ int xl_evtchn_2l_init(unsigned int nr_vcpus);
 void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu);
 /* The vCPU the port table has the port bound to (XL_MAX_VCPUS: none). */
 unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port);
+/*
+ * The upcall budget (xl_evtchn_upcall()): handle_events calls
+ * xl_evtchn_budget_step() before each step of its scan (one queue head
+ * consumed, one port visited); false means stop now, put back what was
+ * taken but not scanned, and return: the upcall re-raises itself.
+ * xl_evtchn_dispatch() also ends the budget when one port used up its
+ * share.  Only the vCPU itself, with delivery masked, touches its budget.
+ */
+bool xl_evtchn_budget_step(unsigned int cpu);
 /* Count a stray or masked-seen event for cpu. */
 void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu);
 void xl_evtchn_note_masked(unsigned int cpu);

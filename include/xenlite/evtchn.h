@@ -47,6 +47,7 @@ struct xl_evtchn_stats {
 	uint64_t events;       /* handler invocations */
 	uint64_t stray;	       /* pending ports with no handler, dropped */
 	uint64_t masked_seen;  /* FIFO: unlinked events found masked */
+	uint64_t deferred;     /* upcalls that ran out of budget, re-raised */
 };
 
 int xl_evtchn_init(const struct xl_evtchn_config *cfg);
@@ -97,7 +98,21 @@ enum xl_port_type xl_evtchn_port_type(evtchn_port_t port);
 unsigned int xl_evtchn_port_cpu(evtchn_port_t port);
 uint64_t xl_evtchn_port_count(evtchn_port_t port);
 
-/* The upcall entry: the host calls it on the vCPU that took the upcall. */
+/*
+ * The upcall entry: the host calls it on the vCPU that took the upcall.
+ *
+ * It is bounded (XSA-332 / XSA-391 class: a peer that sends again each
+ * time our handler runs must not keep a vCPU in its upcall): per upcall
+ * at most XL_UPCALL_BUDGET queue steps, at most XL_UPCALL_PORT_SHARE
+ * handler runs of one port and at most XL_UPCALL_PASSES rescans of
+ * evtchn_upcall_pending.  When one runs out, the work left is put back
+ * (FIFO: the READY bits taken; 2-level: the selector bits taken),
+ * evtchn_upcall_pending is left set and the host is asked to run the
+ * upcall again once this one has returned (xl_os_upcall_reraise()).
+ */
+#define XL_UPCALL_BUDGET 256U
+#define XL_UPCALL_PORT_SHARE 32U
+#define XL_UPCALL_PASSES 16U
 void xl_evtchn_upcall(void);
 
 void xl_evtchn_get_stats(unsigned int cpu, struct xl_evtchn_stats *st);

@@ -109,6 +109,23 @@ unsigned long xl_os_irq_save(void);
 void xl_os_irq_restore(unsigned long flags);
 
 /*
+ * Run the upcall on this vCPU again after the current one has returned.
+ * Called from the upcall, with delivery masked, when the core stopped on
+ * its budget with work left (xl_evtchn_upcall()): evtchn_upcall_pending is
+ * left set, but Xen raises a per-vCPU upcall vector (and hv its kick) only
+ * on its 0 -> 1 edge (xen/arch/x86/domain.c vcpu_mark_events_pending ->
+ * hvm_assert_evtchn_irq), so without this the work would wait for the
+ * next, unrelated event.  The re-raised upcall must come after the
+ * current one returned and delivery was enabled again, so that whatever
+ * the upcall held off (a higher-priority interrupt, the interrupted code)
+ * gets in first: HVM/PVH with a per-vCPU vector: a self-IPI of that
+ * vector; a level-style callback (HVM_PARAM_CALLBACK_IRQ vector or INTx,
+ * PV's callback) that Xen re-delivers while evtchn_upcall_pending is set:
+ * nothing to do.  Never sleeps.
+ */
+void xl_os_upcall_reraise(void);
+
+/*
  * Block this vCPU until an event is pending for it, without a lost wakeup:
  * called with events masked by xl_os_irq_save(); the host unmasks and
  * blocks atomically (PV: SCHEDOP_block; PVH: sti; hlt) and returns with

@@ -144,16 +144,28 @@ bool xl_xs_watches_pending(void);
 unsigned long xl_xs_idle_until(bool (*done)(void *), void *arg);
 
 struct xl_xs_stats {
-	uint64_t requests;    /* requests sent */
-	uint64_t replies;     /* replies matched to a request */
-	uint64_t events;      /* WATCH_EVENT messages received */
-	uint64_t events_lost; /* ... that found the queue full */
-	uint64_t bad_replies; /* replies rejected by the parser */
-	uint64_t resyncs;     /* framing errors: ring contents dropped */
-	uint64_t stale;	      /* replies for requests failed earlier */
-	uint64_t ring_waits;  /* times a sender found the ring full */
-	uint64_t timeouts;    /* requests given up (xl_xs_set_timeout) */
+	uint64_t requests;	/* requests sent */
+	uint64_t replies;	/* replies matched to a request */
+	uint64_t events;	/* WATCH_EVENT messages received */
+	uint64_t events_lost;	/* ... that found the queue full */
+	uint64_t bad_replies;	/* replies rejected by the parser */
+	uint64_t resyncs;	/* framing errors: ring contents dropped */
+	uint64_t stale;		/* replies for requests failed earlier */
+	uint64_t ring_waits;	/* times a sender found the ring full */
+	uint64_t timeouts;	/* requests given up (xl_xs_set_timeout) */
+	uint64_t pump_deferred; /* pump runs that stopped on their budget */
+	uint64_t pump_max;	/* most ring bytes one pump run took in */
 };
+
+/*
+ * The pump runs with delivery masked and xs.lock held (in the store port's
+ * upcall on vCPU 0): one run takes in at most this many ring bytes, so a
+ * xenstored that never stops producing cannot hold the vCPU; the rest is
+ * taken by a pump run from this vCPU's wake-up IPI, queued behind the
+ * events already pending.  Half a ring: a full ring already takes two
+ * runs, so the bound is exercised without a racing producer.
+ */
+#define XL_XS_PUMP_BUDGET (XENSTORE_RING_SIZE / 2)
 void xl_xs_get_stats(struct xl_xs_stats *st);
 
 /* --- the reply parser, a pure function (fuzzed by fuzz/xs-reply-fuzz.c) --- */

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every loop that runs in upcall context (event delivery masked) is
+ * bounded: a hostile peer or a slow emulator must never keep a vCPU in its
+ * upcall for good (XSA-332 / XSA-391 class; Linux: lateeoi and the event
+ * loop's timeout in drivers/xen/events/events_base.c).
+ *
+ * hv only: the hostile peers are hv services (hv_evtchn_notify_guest())
+ * and the corrupt hypervisor writes through hv_fifo_control_block().
+ *
+ * A pass: the vCPU under attack still returns from its upcalls (its own
+ * code runs: a job posted to it completes), its timers fire, other ports
+ * get each of their events exactly once, and no upcall handles more than
+ * its budget.  A fail before the fixes: the job never runs (the test hangs
+ * until the runner's watchdog, -t), or the wrong event is taken.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <hv-guest.h>
+#include <hv-xs.h>
+#include <hv.h>
+
+#include <xenlite/clockevent.h>
+#include <xenlite/xen.h>
+#include <xenlite/xenstore.h>
+
+#include "xt-util.h"
+
+#define VICTIM 1U
+#define GOOD_EVENTS 100U
+#define TIMERS 5U
+#define MS 1000000ULL
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static void clock_init_on(void *arg)
+{
+	const struct xl_clock_config cfg = { .mode = XL_CLOCK_SINGLESHOT };
+
+	*(int *)arg = xl_clock_init(&cfg);
+}
+
+static void xc_ignore(struct hv_domain *d, uint32_t port, void *arg)
+{
+	(void)d;
+	(void)port;
+	(void)arg;
+}
+
+/* A port of domain 0's services in hv, taken over by the core. */
+static int xen_port(xl_evtchn_handler_t fn, void *data, evtchn_port_t *p)
+{
+	int port =
+		hv_evtchn_alloc_xen_unbound(hv_guest_domain(), xc_ignore, NULL);
+
+	if (port <= 0)
+		return port ? port : -1;
+	*p = (evtchn_port_t)port;
+	return xl_evtchn_bind_existing(*p, fn, data);
+}
+
+struct wait_arg {
+	const uint64_t *v;
+	uint64_t n;
+};
+
+static bool reached(void *arg)
+{
+	struct wait_arg *w = arg;
+
+	return XT_LOAD(w->v) >= w->n;
+}
+
+static bool wait_count(const uint64_t *v, uint64_t n, uint64_t timeout_ns)
+{
+	struct wait_arg w = { .v = v, .n = n };
+
+	return xt_wait_until(reached, &w, timeout_ns);
+}
+
+/*
+ * From vCPU cpu's trace ring (the last HV_GUEST_TRACE_ENTRIES hooks): the
+ * most runs of port, and the most events, in one whole upcall.
+ */
+static void trace_max_per_upcall(unsigned int cpu, evtchn_port_t port,
+				 unsigned int *port_max, unsigned int *ev_max,
+				 unsigned int *upcalls)
+{
+	static struct hv_guest_trace_entry e[HV_GUEST_TRACE_ENTRIES];
+	struct hv_domain *d = hv_guest_domain();
+	uint64_t since = 0, total = hv_guest_trace_count(d, cpu);
+	unsigned int n, i, runs = 0;
+	bool in = false;
+
+	if (total > HV_GUEST_TRACE_ENTRIES)
+		since = total - HV_GUEST_TRACE_ENTRIES;
+	n = hv_guest_trace_read(d, cpu, &since, e, HV_GUEST_TRACE_ENTRIES);
+	*port_max = *ev_max = *upcalls = 0;
+	for (i = 0; i < n; i++) {
+		switch (e[i].what) {
+		case XL_TRACE_UPCALL_ENTER:
+			in = true;
+			runs = 0;
+			break;
+		case XL_TRACE_EVENT_HANDLED:
+			runs += e[i].port == port;
+			break;
+		case XL_TRACE_UPCALL_EXIT:
+			if (!in)
+				break;
+			in = false;
+			(*upcalls)++;
+			if (runs > *port_max)
+				*port_max = runs;
+			if (e[i].val > *ev_max)
+				*ev_max = (unsigned int)e[i].val;
+			break;
+		}
+	}
+}
+
+/* --- the send storm ------------------------------------------------------------ */
+
+/*
+ * A hostile peer that sends again each time our handler runs: the worst
+ * case of a peer reacting to every notification, with no gap in which the
+ * port is not pending.  Modelled by the handler raising its own port
+ * through hv as domain 0 would (hv_evtchn_notify_guest()), while on.
+ */
+struct storm {
+	struct hv_domain *d;
+	evtchn_port_t port;
+	uint32_t on; /* atomic */
+	uint64_t runs;
+};
+
+static void storm_handler(evtchn_port_t port, void *data)
+{
+	struct storm *s = data;
+
+	XT_ADD(&s->runs, 1);
+	if (XT_LOAD(&s->on))
+		hv_evtchn_notify_guest(s->d, port);
+}
+
+struct victim_timers {
+	struct xl_timer t[TIMERS];
+	uint64_t fired[TIMERS];
+	uint64_t armed_upcalls, upcalls_max; /* upcalls from arm to fire */
+	int rc;
+};
+
+static uint64_t upcalls_here(void)
+{
+	struct xl_evtchn_stats st;
+
+	xl_evtchn_get_stats(xl_os_vcpu_id(), &st);
+	return st.upcalls;
+}
+
+static void vt_fn(struct xl_timer *t)
+{
+	struct victim_timers *v = t->data;
+	unsigned int i = (unsigned int)(t - v->t);
+	uint64_t n = upcalls_here() - v->armed_upcalls;
+
+	if (n > v->upcalls_max)
+		v->upcalls_max = n;
+	XT_ADD(&v->fired[i], 1);
+}
+
+/*
+ * On the vCPU under attack: five 1 ms core timers one after the other,
+ * each waited for.  That this runs at all shows its upcall returns.
+ */
+static void victim_timers_fn(void *arg)
+{
+	struct victim_timers *v = arg;
+	unsigned int i;
+
+	for (i = 0; i < TIMERS; i++) {
+		xl_timer_setup(&v->t[i], vt_fn, v);
+		v->armed_upcalls = upcalls_here();
+		v->rc = xl_timer_arm(&v->t[i], xl_clock_now() + MS);
+		if (v->rc)
+			return;
+		if (!wait_count(&v->fired[i], 1, XT_EVENT_TIMEOUT_NS)) {
+			v->rc = -1;
+			return;
+		}
+	}
+}
+
+static enum xt_result send_storm(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct storm s = { .d = hv_guest_domain() };
+	struct victim_timers vt = { .rc = 0 };
+	struct xt_rec ipi = { 0 }, peer = { 0 };
+	struct xl_evtchn_stats st;
+	evtchn_port_t p_ipi, p_peer;
+	unsigned int i, port_max, ev_max, upcalls;
+	enum xt_result res = XT_FAIL;
+	int rc = -1;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	xt_run_on(VICTIM, clock_init_on, &rc);
+	XT_ASSERT_EQ(rc, 0);
+	/* The storm port and two well-behaved ones, all on the victim. */
+	XT_ASSERT_EQ(xen_port(storm_handler, &s, &s.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(s.port, VICTIM), 0);
+	XT_ASSERT_EQ(xen_port(xt_rec_handler, &peer, &p_peer), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(p_peer, VICTIM), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(VICTIM, xt_rec_handler, &ipi, &p_ipi),
+		     0);
+
+	XT_STORE(&s.on, 1);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(s.d, s.port), 0);
+	if (!wait_count(&s.runs, 1000, XT_EVENT_TIMEOUT_NS)) {
+		xt_fail_msg(__FILE__, __LINE__, "the storm did not start");
+		goto out;
+	}
+	/* Other ports on the victim: every event handled exactly once. */
+	for (i = 1; i <= GOOD_EVENTS; i++) {
+		if (xl_evtchn_send(p_ipi) ||
+		    !wait_count(&ipi.count, i, XT_EVENT_TIMEOUT_NS) ||
+		    hv_evtchn_notify_guest(s.d, p_peer) ||
+		    !wait_count(&peer.count, i, XT_EVENT_TIMEOUT_NS)) {
+			xt_fail_msg(__FILE__, __LINE__,
+				    "event %u: ipi %llu peer %llu", i,
+				    (unsigned long long)ipi.count,
+				    (unsigned long long)peer.count);
+			goto out;
+		}
+	}
+	/* The victim's own code and its timers, under the storm. */
+	xt_run_on(VICTIM, victim_timers_fn, &vt);
+	res = XT_PASS;
+out:
+	XT_STORE(&s.on, 0);
+	xt_rec_settle(&ipi);
+	xt_rec_settle(&peer);
+	trace_max_per_upcall(VICTIM, s.port, &port_max, &ev_max, &upcalls);
+	xl_evtchn_get_stats(VICTIM, &st);
+	xt_log("storm runs %llu; victim: upcalls %llu deferred %llu; last %u "
+	       "whole upcalls: at most %u storm runs, %u events each; a 1 ms "
+	       "timer fired within %llu upcalls of its arming",
+	       (unsigned long long)XT_LOAD(&s.runs),
+	       (unsigned long long)st.upcalls, (unsigned long long)st.deferred,
+	       upcalls, port_max, ev_max, (unsigned long long)vt.upcalls_max);
+	if (res != XT_PASS)
+		return res;
+	XT_ASSERT_EQ(vt.rc, 0);
+	for (i = 0; i < TIMERS; i++)
+		XT_ASSERT_EQ(vt.fired[i], 1);
+	XT_ASSERT_EQ(ipi.count, GOOD_EVENTS);
+	XT_ASSERT_EQ(peer.count, GOOD_EVENTS);
+	XT_ASSERT_EQ(ipi.concurrent + peer.concurrent, 0);
+	XT_ASSERT_EQ(ipi.last_cpu, VICTIM);
+	XT_ASSERT_EQ(peer.last_cpu, VICTIM);
+	/* The storm was cut into upcalls of at most one port's share. */
+	XT_ASSERT(st.deferred > 0 && st.deferred <= st.upcalls);
+	XT_ASSERT(upcalls > 0);
+	XT_ASSERT(port_max >= 1 && port_max <= XL_UPCALL_PORT_SHARE);
+	XT_ASSERT(ev_max >= 1 && ev_max <= XL_UPCALL_BUDGET);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_send_storm(void)
+{
+	return send_storm(false);
+}
+
+static enum xt_result l2_send_storm(void)
+{
+	return send_storm(true);
+}
+
+/* --- READY bits beyond the 16 queues --------------------------------------------- */
+
+/*
+ * A control block whose READY word has bit 20 set (a corrupt or hostile
+ * hypervisor; Xen sets only 1 << priority, priority <= 15).  The consumer
+ * used __builtin_ctz(ready) as the queue index: head[20] lies past the 16
+ * heads, in the next vCPU's cursors and the control block's tail.  Here
+ * the slot cb->head[20] would be names a real port, pending and masked,
+ * so taking the bogus queue shows as a masked event seen.  The bit must
+ * be ignored: nothing taken from it, the port stays pending until its
+ * unmask, which delivers it exactly once.
+ */
+static enum xt_result fifo_ready_beyond_queues(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus() };
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec rp = { 0 }, rq = { 0 };
+	struct xl_evtchn_stats st;
+	evtchn_fifo_control_block_t *cb;
+	evtchn_port_t p, q;
+	uint32_t *slot;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rp, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rq, &q), 0);
+	xl_evtchn_mask(p);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT(xl_evtchn_is_pending(p));
+	cb = hv_fifo_control_block(hv_domain_vcpu(d, 0));
+	XT_ASSERT(cb != NULL);
+	/* head[] is 16 words; the 21st word from its start is in the page. */
+	slot = &cb->head[0] + 20;
+	__atomic_store_n(slot, p, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&cb->ready, 1U << 20, __ATOMIC_SEQ_CST);
+	/* Any upcall on vCPU 0 now sees the bogus bit. */
+	XT_ASSERT_EQ(xl_evtchn_send(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rq, 1), 1);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.masked_seen, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&rp), 0);
+	XT_ASSERT(xl_evtchn_is_pending(p));
+	XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rp, 1), 1);
+	XT_ASSERT_EQ(rp.last_port, p);
+	__atomic_store_n(slot, 0, __ATOMIC_SEQ_CST);
+	return XT_PASS;
+}
+
+/* --- a timer callback slower than its period ---------------------------------------- */
+
+/*
+ * A periodic tick as the Linux module's xlk_tick re-arms it (deadline +
+ * period, from its own callback), whose callback takes longer than the
+ * period: what one pass of the tick is under nested TCG.  Each run finds
+ * its next deadline already past.  The clockevent ran expired timers
+ * "while the earliest is due", so it re-ran this one for good, in the
+ * upcall, and the vCPU never ran anything else (issue: xenlite.ko hangs a
+ * guest, vCPU 0 with IF=0).  Now it runs once per VIRQ_TIMER, Xen is
+ * re-armed min_delta ahead, and the vCPU's own code runs in between.
+ */
+#define SLOW_PERIOD_NS (1 * MS)
+#define SLOW_BURN_NS (3 * MS)
+#define SLOW_RUNS 6U
+
+struct slow_tick {
+	struct xl_timer t;
+	uint64_t runs;	   /* atomic */
+	uint32_t stop;	   /* atomic */
+	uint64_t progress; /* atomic: the vCPU's own code ran */
+	int rc;
+};
+
+static void slow_tick_fn(struct xl_timer *t)
+{
+	struct slow_tick *s = t->data;
+	uint64_t end = xt_now_ns() + SLOW_BURN_NS;
+
+	XT_ADD(&s->runs, 1);
+	while (xt_now_ns() < end)
+		;
+	if (!XT_LOAD(&s->stop))
+		xl_timer_arm(t, t->deadline + SLOW_PERIOD_NS);
+}
+
+static void slow_tick_body(void *arg)
+{
+	struct slow_tick *s = arg;
+	uint64_t end;
+
+	xl_timer_setup(&s->t, slow_tick_fn, s);
+	s->rc = xl_timer_arm(&s->t, xl_clock_now() + SLOW_PERIOD_NS);
+	if (s->rc)
+		return;
+	end = xt_now_ns() + 10 * XT_EVENT_TIMEOUT_NS;
+	while (XT_LOAD(&s->runs) < SLOW_RUNS && xt_now_ns() < end)
+		XT_ADD(&s->progress, 1);
+	XT_STORE(&s->stop, 1);
+	xl_timer_cancel(&s->t);
+}
+
+static enum xt_result timer_slower_than_period(void)
+{
+	struct slow_tick s = { .rc = 0 };
+	struct xl_clock_stats cs;
+	uint64_t runs;
+	int rc = -1;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(VICTIM, clock_init_on, &rc);
+	XT_ASSERT_EQ(rc, 0);
+	xt_run_on(VICTIM, slow_tick_body, &s);
+	XT_ASSERT_EQ(s.rc, 0);
+	xt_sleep_ns(SLOW_BURN_NS + 2 * MS);
+	runs = XT_LOAD(&s.runs);
+	xl_clock_get_stats(VICTIM, &cs);
+	xt_log("runs %llu, body progress %llu; VIRQs %llu, fired %llu",
+	       (unsigned long long)runs,
+	       (unsigned long long)XT_LOAD(&s.progress),
+	       (unsigned long long)cs.virq, (unsigned long long)cs.fired);
+	/*
+	 * The body stopped the tick once it saw SLOW_RUNS runs.  How many
+	 * more ran before it looked depends on the host's scheduling of the
+	 * vCPU thread (a kick pending when it resumes runs the next upcall
+	 * first), so no upper bound on runs; the bound is per VIRQ below.
+	 */
+	XT_ASSERT(runs >= SLOW_RUNS);
+	XT_ASSERT(XT_LOAD(&s.progress) > 0);
+	/* At most one run of the tick per VIRQ_TIMER. */
+	XT_ASSERT_EQ(cs.fired, runs);
+	XT_ASSERT(cs.fired <= cs.virq);
+	return XT_PASS;
+}
+
+/* --- a xenstored that floods watch events --------------------------------------- */
+
+/*
+ * hv's xenstored in flood mode keeps the store ring full of WATCH_EVENT
+ * messages, refilling as soon as the guest frees space.  The client's
+ * pump ran in the store port's upcall on vCPU 0, with xs.lock held and
+ * delivery masked, "while the ring has bytes": under the flood it never
+ * returned, so vCPU 0 ran nothing else (its timers, its other ports, its
+ * own code).  Now a pump run takes at most XL_XS_PUMP_BUDGET bytes and
+ * the rest goes to the next run.  During the flood: vCPU 0's own code
+ * arms and waits for five 1 ms timers, an IPI from vCPU 1 gets each of
+ * its 100 events exactly once; after it, a request completes.
+ */
+#define FLOOD_PATH "budget/flood"
+
+struct ipi_sender {
+	evtchn_port_t port;
+	struct xt_rec *rec;
+	int rc;
+};
+
+static void ipi_sender_fn(void *arg)
+{
+	struct ipi_sender *s = arg;
+	unsigned int i;
+
+	for (i = 1; i <= GOOD_EVENTS; i++) {
+		if (xl_evtchn_send(s->port) ||
+		    !wait_count(&s->rec->count, i, XT_EVENT_TIMEOUT_NS)) {
+			s->rc = (int)i;
+			return;
+		}
+	}
+}
+
+static void flood_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	(void)w;
+	(void)path;
+	(void)arg;
+}
+
+static bool hv_events_over(void *arg)
+{
+	struct hv_xs_stats st;
+
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	return st.events > *(uint64_t *)arg;
+}
+
+static enum xt_result xs_watch_flood(void)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct hv_domain *d = hv_guest_domain();
+	struct hv_xs_hostile h = { .flood = true };
+	struct victim_timers vt = { .rc = 0 };
+	struct xt_rec r = { 0 };
+	struct ipi_sender snd = { .rec = &r };
+	struct xl_xs_watch w = { 0 };
+	struct xl_xs_stats xst;
+	struct hv_xs_stats hst;
+	uint64_t enough = 20000;
+	char buf[16];
+	size_t len = 0;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, FLOOD_PATH, flood_watch_fn, NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &snd.port), 0);
+	snprintf(h.flood_path, sizeof(h.flood_path), "%s", FLOOD_PATH);
+	snprintf(h.flood_token, sizeof(h.flood_token), "%s", w.token);
+	hv_xs_set_hostile(d, &h);
+	/* The flood is on: the events counted pass 20,000. */
+	XT_ASSERT(xt_wait_until(hv_events_over, &enough, XT_EVENT_TIMEOUT_NS));
+	xt_start_on(1, ipi_sender_fn, &snd);
+	victim_timers_fn(&vt);
+	xt_wait_on(1);
+	hv_xs_set_hostile(d, NULL);
+	xt_rec_settle(&r);
+	/* After the flood the client still works. */
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "budget/after", "ok"), 0);
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "budget/after", buf, sizeof(buf),
+				&len),
+		     0);
+	XT_ASSERT_EQ(len, 2);
+	XT_ASSERT(!strcmp(buf, "ok"));
+	xl_xs_get_stats(&xst);
+	hv_xs_get_stats(d, &hst);
+	xt_log("flood: %llu events written, %llu received; pump runs deferred "
+	       "%llu, most bytes in one run %llu; a 1 ms timer fired within "
+	       "%llu upcalls of its arming",
+	       (unsigned long long)hst.events, (unsigned long long)xst.events,
+	       (unsigned long long)xst.pump_deferred,
+	       (unsigned long long)xst.pump_max,
+	       (unsigned long long)vt.upcalls_max);
+	XT_ASSERT_EQ(snd.rc, 0);
+	XT_ASSERT_EQ(r.count, GOOD_EVENTS);
+	XT_ASSERT_EQ(r.concurrent, 0);
+	XT_ASSERT_EQ(vt.rc, 0);
+	for (i = 0; i < TIMERS; i++)
+		XT_ASSERT_EQ(vt.fired[i], 1);
+	XT_ASSERT(xst.events > enough / 2 && xst.events <= hst.events);
+	XT_ASSERT(xst.pump_deferred > 0);
+	/* A full ring was there to take, and no run took more. */
+	XT_ASSERT_EQ(xst.pump_max, XL_XS_PUMP_BUDGET);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	return XT_PASS;
+}
+
+const struct xt_test xt_budget_tests[] = {
+	{ "budget/fifo_send_storm", XT_HV, 2, false, fifo_send_storm, 0 },
+	{ "budget/2l_send_storm", XT_HV, 2, false, l2_send_storm, 0 },
+	{ "budget/fifo_ready_beyond_queues", XT_HV, 2, false,
+	  fifo_ready_beyond_queues, 0 },
+	{ "budget/timer_slower_than_period", XT_HV, 2, false,
+	  timer_slower_than_period, 0 },
+	{ "budget/xs_watch_flood", XT_HV, 2, false, xs_watch_flood,
+	  XT_F_XENSTORE },
+};
+
+const unsigned int xt_budget_nr_tests =
+	sizeof(xt_budget_tests) / sizeof(xt_budget_tests[0]);
