@@ -24,6 +24,13 @@
  * refused, hvm.c hvmop_set_evtchn_upcall_vector).  Unloading first closes
  * every port and resets the event channels (xl_evtchn_fini), so Xen has
  * nothing left to raise on it; the IRQ and vector are then freed.
+ *
+ * For the same reason the INTx is no fallback once vCPU 0 has a vector:
+ * hvm_assert_evtchn_irq tests the vCPU's vector first and raises the
+ * callback IRQ only for a vCPU 0 without one.  So when the vector is
+ * refused on a later vCPU, the vectors Xen already has are kept (each
+ * vCPU that has one gets its events, the others keep Linux's own tick),
+ * and the INTx is used only when vCPU 0 has no vector in Xen.
  */
 #define pr_fmt(fmt) "xenlite: " fmt
 
@@ -49,6 +56,14 @@ static DEFINE_PER_CPU(u64, upcalls);
 static DEFINE_PER_CPU(u64, reraises); /* xlk_upcall_reraise() */
 static struct pci_dev *intx_pdev;
 static bool intx_misrouted;
+static unsigned int vector_cpus, vector_refused;
+
+/* For the hvm guest suite (tools/xen-hvm-guest): Xen's refusal of one vCPU's vector. */
+static int refuse_vector_vcpu = -1;
+module_param(refuse_vector_vcpu, int, 0444);
+MODULE_PARM_DESC(
+	refuse_vector_vcpu,
+	"testing: treat the per-vCPU upcall vector of this vCPU as refused by Xen (-1: none)");
 
 static irqreturn_t upcall_vector_irq(int irq, void *dev)
 {
@@ -149,7 +164,11 @@ static int vector_setup_cpu(unsigned int cpu)
 	}
 	uv.vector = irqd_cfg(d)->vector;
 	/* Xen asserts the vector once at once (hvm.c): a spurious upcall. */
-	rc = (int)xl_hc_hvm_op(HVMOP_set_evtchn_upcall_vector, &uv);
+	if (refuse_vector_vcpu >= 0 &&
+	    uv.vcpu == (unsigned int)refuse_vector_vcpu)
+		rc = -EINVAL; /* what Xen answers for a vector < 0x10 */
+	else
+		rc = (int)xl_hc_hvm_op(HVMOP_set_evtchn_upcall_vector, &uv);
 	if (rc) {
 		pr_info("HVMOP_set_evtchn_upcall_vector(vCPU %u, %#x): %d\n",
 			uv.vcpu, uv.vector, rc);
@@ -161,26 +180,38 @@ static int vector_setup_cpu(unsigned int cpu)
 	return 0;
 }
 
+/*
+ * vCPU 0's vector first: refused, nothing is in Xen and the INTx is the
+ * fallback.  Taken, it is in Xen for good (no withdrawal in 4.17) and Xen
+ * never raises the INTx again (hvm_assert_evtchn_irq tests the vector
+ * first), so from then on a refusal on another vCPU leaves that vCPU
+ * without events (xlk_upcall_cpu_ok: Linux keeps its tick there) and the
+ * vectors Xen has are kept.
+ */
 static int vector_init(void)
 {
-	unsigned int cpu;
-	int rc = 0;
+	unsigned int cpu, cpu0 = nr_cpu_ids;
+	int rc;
 
+	vector_cpus = 0;
+	vector_refused = 0;
+	for_each_online_cpu(cpu) if (per_cpu(xlk_vcpu_id, cpu) == 0) cpu0 = cpu;
+	if (cpu0 >= nr_cpu_ids)
+		return -ENODEV;
+	rc = vector_setup_cpu(cpu0);
+	if (rc)
+		return rc;
+	vector_cpus = 1;
 	for_each_online_cpu(cpu)
 	{
-		rc = vector_setup_cpu(cpu);
-		if (rc)
-			break;
+		if (cpu == cpu0)
+			continue;
+		if (vector_setup_cpu(cpu))
+			vector_refused++;
+		else
+			vector_cpus++;
 	}
-	if (!rc)
-		return 0;
-	/*
-	 * A refusal on vCPU 0 is the fallback case.  Vectors already given to
-	 * Xen on other vCPUs stay registered in Xen, but no port is bound to
-	 * those vCPUs in INTx mode, so nothing is raised on them.
-	 */
-	for_each_online_cpu(cpu) vector_free_cpu(cpu);
-	return rc;
+	return 0;
 }
 
 static int set_callback_via(u64 via)
@@ -247,7 +278,11 @@ int xlk_upcall_init(struct pci_dev *pdev, bool want_vector)
 		rc = vector_init();
 		if (!rc) {
 			xlk_upcall_mode = XLK_UPCALL_VECTOR;
-			pr_info("upcall: per-vCPU vector on every vCPU\n");
+			if (!vector_refused)
+				pr_info("upcall: per-vCPU vector on every vCPU\n");
+			else
+				pr_warn("upcall: per-vCPU vector on %u vCPU(s) with vCPU 0, refused on %u (they keep Linux's own tick: no INTx once vCPU 0 has a vector)\n",
+					vector_cpus, vector_refused);
 			return 0;
 		}
 	}
