@@ -93,7 +93,8 @@ static void hv_xp_seed_thread(struct hv_xp_thread *t)
 		  0xffffffffULL;
 	t->s = splitmix64(splitmix64(hv_explore_seed) ^ key) | 1;
 	for (i = 0; i < HV_XP_NR; i++)
-		t->rate[i] = i == HV_XP_ATOMIC || i == HV_XP_BARRIER ?
+		t->rate[i] = i == HV_XP_ATOMIC || i == HV_XP_BARRIER ||
+					     i == HV_XP_PUBLISH ?
 				     HV_XP_PICK(t, hv_xp_hot_rates) :
 				     HV_XP_PICK(t, hv_xp_rare_rates);
 	/* One thread in four runs unperturbed: fast against slow. */

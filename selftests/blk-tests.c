@@ -1391,12 +1391,17 @@ static void sr_flood(void *arg)
 	}
 }
 
-/* Write over the stack the last io_sync used. */
+/*
+ * Write over the stack the last io_sync used.  Zeros: a completion that
+ * reads the waiter's frame after setting done then finds vCPU 0 and a
+ * NULL device, and crashes in the wake (a pattern such as 0x6b names a
+ * vCPU out of range, which the wake ignores silently).
+ */
 static __attribute__((noinline)) void sr_scribble(void)
 {
 	uint8_t buf[4096];
 
-	memset(buf, 0x6b, sizeof(buf));
+	memset(buf, 0, sizeof(buf));
 	XT_STORE(&sr_sink, fnv(buf, sizeof(buf)));
 }
 

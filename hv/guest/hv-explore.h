@@ -10,6 +10,9 @@
  *   HV_XP_ATOMIC     before each read-modify-write of the core
  *                    (xl_cmpxchg*, xl_xchg*, xl_fetch_*: xenlite_host.h)
  *   HV_XP_BARRIER    before each xl_mb()/xl_rmb()/xl_wmb() of the core
+ *   HV_XP_PUBLISH    after each exchange of the core (xl_xchg*): an
+ *                    exchange often publishes to a waiter ("done"), which
+ *                    may then reuse what the publisher still reads
  *
  * One seed (XL_EXPLORE_SEED=N in the environment, or hv_explore_set())
  * fixes the plan: each thread draws its decisions from its own PRNG
@@ -34,6 +37,7 @@ enum hv_explore_point {
 	HV_XP_UPCALL,
 	HV_XP_ATOMIC,
 	HV_XP_BARRIER,
+	HV_XP_PUBLISH,
 	HV_XP_NR
 };
 

@@ -114,8 +114,12 @@ static inline uint64_t xl_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new)
 
 static inline uint32_t xl_xchg32(uint32_t *p, uint32_t v)
 {
+	uint32_t r;
+
 	HV_XP(HV_XP_ATOMIC);
-	return hv_xchg32(p, v);
+	r = hv_xchg32(p, v);
+	HV_XP(HV_XP_PUBLISH);
+	return r;
 }
 
 static inline uint32_t xl_fetch_or32(uint32_t *p, uint32_t v)
@@ -132,8 +136,12 @@ static inline uint32_t xl_fetch_and32(uint32_t *p, uint32_t v)
 
 static inline unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v)
 {
+	unsigned long r;
+
 	HV_XP(HV_XP_ATOMIC);
-	return hv_xchg_ulong(p, v);
+	r = hv_xchg_ulong(p, v);
+	HV_XP(HV_XP_PUBLISH);
+	return r;
 }
 
 static inline unsigned long xl_fetch_or_ulong(unsigned long *p, unsigned long v)
@@ -151,8 +159,12 @@ static inline unsigned long xl_fetch_and_ulong(unsigned long *p,
 
 static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
 {
+	uint8_t r;
+
 	HV_XP(HV_XP_ATOMIC);
-	return hv_xchg8(p, v);
+	r = hv_xchg8(p, v);
+	HV_XP(HV_XP_PUBLISH);
+	return r;
 }
 
 #endif /* XENLITE_HOST_H */
