@@ -739,6 +739,152 @@ static enum xt_result fifo_partial_init_keeps_ports(void)
 	return XT_PASS;
 }
 
+/*
+ * Ports the core must refuse by itself, without asking Xen: port 0 (never
+ * a channel, Xen's port_is_valid()), the first invalid index of the ABI
+ * (max_channels(): EVTCHN_FIFO_NR_CHANNELS, or 2-level's 64 x 64 = 4096)
+ * and beyond, and a port it closed.  Every call answers exactly as a port
+ * the core does not have (-EINVAL, false, XL_PORT_FREE, XL_MAX_VCPUS), and
+ * none of them makes an EVTCHNOP (counted by the hook): a checked-late
+ * port would still get Xen's -EINVAL, but would reach Xen (and, for
+ * bind_existing, the port table) first.
+ */
+struct bad_ports {
+	unsigned int ops; /* EVTCHNOPs issued while counting */
+};
+
+static long count_ops_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			   long rc, void *data)
+{
+	struct bad_ports *b = data;
+
+	if (!after)
+		__atomic_fetch_add(&b->ops, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result bad_port_calls(evtchn_port_t port, struct bad_ports *b)
+{
+	__atomic_store_n(&b->ops, 0, __ATOMIC_SEQ_CST);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), count_ops_hook, b);
+	XT_ASSERT_EQ(xl_evtchn_close(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unmask(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
+	XT_ASSERT(!xl_evtchn_is_pending(port));
+	XT_ASSERT(!xl_evtchn_is_masked(port));
+	xl_evtchn_mask(port);
+	xl_evtchn_clear_pending(port);
+	XT_ASSERT_EQ(xl_evtchn_port_type(port), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(port), XL_MAX_VCPUS);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(__atomic_load_n(&b->ops, __ATOMIC_SEQ_CST), 0);
+	return XT_PASS;
+}
+
+static enum xt_result bad_ports(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct bad_ports b = { 0 };
+	struct xt_rec r = { 0 };
+	unsigned int max, i;
+	evtchn_port_t p;
+	long rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	max = xl_evtchn_max_ports();
+	XT_ASSERT_EQ(max, force_2level ? 64 * 64 : EVTCHN_FIFO_NR_CHANNELS);
+	for (i = 0; i < 4; i++) {
+		const evtchn_port_t bad[] = { 0, max, max + 1, 0xffffffffu };
+
+		p = bad[i];
+		if (bad_port_calls(p, &b) != XT_PASS) {
+			xt_log("port %u", p);
+			return XT_FAIL;
+		}
+		b.ops = 0;
+		hv_domain_set_evtchn_hook(hv_guest_domain(), count_ops_hook,
+					  &b);
+		rc = xl_evtchn_bind_existing(p, xt_rec_handler, &r);
+		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+		XT_ASSERT_EQ(rc, -XEN_EINVAL);
+		XT_ASSERT_EQ(b.ops, 0);
+		XT_ASSERT_EQ(xl_evtchn_port_type(p), XL_PORT_FREE);
+	}
+	/* A port the core had and closed: its table entry is there, free. */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	if (bad_port_calls(p, &b) != XT_PASS) {
+		xt_log("closed port %u", p);
+		return XT_FAIL;
+	}
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bad_ports(void)
+{
+	return bad_ports(false);
+}
+
+static enum xt_result l2_bad_ports(void)
+{
+	return bad_ports(true);
+}
+
+/*
+ * A bind whose port-table chunk cannot be allocated: -ENOMEM, the port
+ * given back to Xen (bind_undo: closed, so the next bind gets the same
+ * lowest free number, Xen's get_free_port()) and nothing left half bound.
+ * The core's table grows in chunks of 512 ports (xen-evtchn.c,
+ * XL_PORT_CHUNK): the bind after port 511 is the first to allocate one.
+ */
+#define CORE_PORT_CHUNK 512u
+
+static enum xt_result bind_enomem(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xt_rec r = { 0 }, r2 = { 0 };
+	struct evtchn_status st;
+	evtchn_port_t p = 0, q = 0;
+	unsigned int n = 0;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	while (p < CORE_PORT_CHUNK - 1 && n++ < CORE_PORT_CHUNK)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, CORE_PORT_CHUNK - 1);
+	hv_guest_fail_zalloc(0);
+	rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &r2, &q);
+	hv_guest_fail_zalloc(-1);
+	XT_ASSERT_EQ(rc, -XEN_ENOMEM);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, CORE_PORT_CHUNK, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	XT_ASSERT_EQ(xl_evtchn_port_type(CORE_PORT_CHUNK), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r2, &q), 0);
+	XT_ASSERT_EQ(q, CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(xl_evtchn_send(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r2, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r2), 1);
+	XT_ASSERT_EQ(r2.last_port, q);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bind_enomem(void)
+{
+	return bind_enomem(false);
+}
+
+static enum xt_result l2_bind_enomem(void)
+{
+	return bind_enomem(true);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -759,6 +905,10 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_init_after_other_fifo, 0 },
 	{ "fifo/partial_init_keeps_ports", XT_HV, 2, true,
 	  fifo_partial_init_keeps_ports, 0 },
+	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
+	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
+	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
+	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =

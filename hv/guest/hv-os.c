@@ -156,8 +156,32 @@ uint64_t xl_os_virt_to_gfn(const void *va)
 	return (uint64_t)gfn;
 }
 
+/*
+ * Fault injection (hv_guest_fail_zalloc): the number of xl_os_zalloc()
+ * calls still to succeed before one fails; -1 when none is armed.  Any
+ * vCPU thread may allocate: the decrement is an atomic read-modify-write,
+ * so exactly one call sees 0.
+ */
+static long zalloc_fail_after = -1;
+
+void hv_guest_fail_zalloc(long after)
+{
+	__atomic_store_n(&zalloc_fail_after, after, __ATOMIC_SEQ_CST);
+}
+
 void *xl_os_zalloc(size_t size)
 {
+	long n = __atomic_load_n(&zalloc_fail_after, __ATOMIC_SEQ_CST);
+
+	while (n >= 0) {
+		if (__atomic_compare_exchange_n(&zalloc_fail_after, &n, n - 1,
+						false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			if (!n)
+				return NULL;
+			break;
+		}
+	}
 	return calloc(1, size);
 }
 
