@@ -1722,6 +1722,61 @@ static enum xt_result xs_release_2(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_xs_init failing after its per-vCPU IPIs are bound (the store port's
+ * EVTCHNOP_status refused by the hook, so bind_existing fails): -EIO back,
+ * not ready, and every IPI it bound closed, in Xen and in the core (none
+ * left for vCPU 0 or any other); a second init then works.
+ */
+struct xs_initfail {
+	evtchn_port_t ipi[XL_MAX_VCPUS];
+	unsigned int nr_ipi; /* under the calling vCPU: init runs on one */
+};
+
+static long xs_initfail_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			     long rc, void *data)
+{
+	struct xs_initfail *f = data;
+
+	if (!after && cmd == EVTCHNOP_status)
+		return -XEN_EIO;
+	if (after && !rc && cmd == EVTCHNOP_bind_ipi &&
+	    f->nr_ipi < XL_MAX_VCPUS)
+		f->ipi[f->nr_ipi++] = ((struct evtchn_bind_ipi *)arg)->port;
+	return 0;
+}
+
+static enum xt_result xs_init_fails(void)
+{
+	struct xs_initfail f = { .nr_ipi = 0 };
+	struct evtchn_status st;
+	char buf[16];
+	unsigned int i;
+	size_t len;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), xs_initfail_hook, &f);
+	rc = xl_xs_init();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT(!xl_xs_ready());
+	XT_ASSERT_EQ(f.nr_ipi, xt_nr_vcpus());
+	for (i = 0; i < f.nr_ipi; i++) {
+		XT_ASSERT_EQ(xl_evtchn_port_type(f.ipi[i]), XL_PORT_FREE);
+		XT_ASSERT_EQ(xt_status(DOMID_SELF, f.ipi[i], &st), 0);
+		XT_ASSERT_MSG(st.status == EVTCHNSTAT_closed,
+			      "vCPU %u's IPI port %u left with status %u", i,
+			      f.ipi[i], st.status);
+	}
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/init", "2"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/init", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 1);
+	XT_ASSERT_EQ(buf[0], '2');
+	return XT_PASS;
+}
+
 /* hv's own API: domain 0's watches fire once, then on change. */
 struct d0w {
 	unsigned int n; /* atomic */
@@ -1810,6 +1865,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/wire_errors", XT_HV, 1, false, xs_wire_errors, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
+	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
 	{ "xs/release_2", XT_HV, 1, false, xs_release_2, XS_F },
 	{ "xenbus/connect_close", XT_HV, 1, false, xb_connect_close, XS_F },
