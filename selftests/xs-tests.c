@@ -1777,6 +1777,79 @@ static enum xt_result xs_init_fails(void)
 	return XT_PASS;
 }
 
+/*
+ * Every request gives back what it allocated (the request, its message
+ * and reply buffers: xs_req_free), on success, on a Xen error reply, in a
+ * transaction, around a watch, and when one of its three allocations
+ * fails (-ENOMEM, hv_guest_fail_zalloc): the count of live xl_os_zalloc()
+ * blocks is the same before and after, exactly.
+ */
+static void noleak_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	__atomic_fetch_add((unsigned int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+static enum xt_result xs_no_leak(void)
+{
+	struct xl_xs_watch w = { 0 };
+	unsigned int fired = 0, i;
+	char buf[64];
+	long live0;
+	xl_xs_tx_t tx;
+	size_t len;
+	char *v;
+	int err;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "data/leak", "x"), 0);
+	live0 = hv_guest_zalloc_live();
+	for (i = 0; i < 8; i++) {
+		XT_ASSERT_EQ(xl_xs_write(0, "data/leak", "abc"), 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "data/leak", buf, sizeof(buf), &len),
+			     0);
+		XT_ASSERT_EQ(len, 3);
+		XT_ASSERT_EQ(xl_xs_read(0, "data/none", buf, sizeof(buf), &len),
+			     -XEN_ENOENT);
+		v = xl_xs_read_alloc(0, "data/leak", &err);
+		XT_ASSERT(v);
+		XT_ASSERT_EQ(err, 0);
+		XT_ASSERT(!strcmp(v, "abc"));
+		xl_os_free(v);
+		XT_ASSERT_EQ(xl_xs_mkdir(0, "data/leakdir"), 0);
+		XT_ASSERT(xl_xs_directory(0, "data", buf, sizeof(buf)) > 0);
+		XT_ASSERT_EQ(xl_xs_rm(0, "data/leakdir"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+		XT_ASSERT_EQ(xl_xs_write(tx, "data/leak", "t"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx, i & 1), 0);
+	}
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/leak", noleak_fn, &fired), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/leak", "w"), 0);
+	for (i = 0; i < 1000 && __atomic_load_n(&fired, __ATOMIC_SEQ_CST) < 2;
+	     i++) {
+		xl_xs_run_watches();
+		xt_sleep_ns(MS);
+	}
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	XT_ASSERT_EQ(__atomic_load_n(&fired, __ATOMIC_SEQ_CST), 2);
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	/* The request, its message, its reply buffer: each one failing. */
+	for (i = 0; i < 3; i++) {
+		int rc;
+
+		hv_guest_fail_zalloc(i);
+		rc = xl_xs_write(0, "data/leak", "e");
+		hv_guest_fail_zalloc(-1);
+		XT_ASSERT_MSG(rc == -XEN_ENOMEM, "allocation %u failing: %d", i,
+			      rc);
+		XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	}
+	XT_ASSERT_EQ(xl_xs_read(0, "data/leak", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(!strcmp(buf, "w"));
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	return XT_PASS;
+}
+
 /* hv's own API: domain 0's watches fire once, then on change. */
 struct d0w {
 	unsigned int n; /* atomic */
@@ -1866,6 +1939,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
+	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
 	{ "xs/release_2", XT_HV, 1, false, xs_release_2, XS_F },
 	{ "xenbus/connect_close", XT_HV, 1, false, xb_connect_close, XS_F },

@@ -35,6 +35,8 @@ unsigned int hv_guest_pages_in_use(struct hv_domain *d);
  * NULL, once; -1 disarms.  Testing only, as hv_domain_set_evtchn_hook.
  */
 void hv_guest_fail_zalloc(long after);
+/* Blocks xl_os_zalloc() handed out and xl_os_free() not yet given back. */
+long hv_guest_zalloc_live(void);
 
 /* --- trace rings (xl_os_trace) ------------------------------------------- */
 
