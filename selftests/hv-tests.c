@@ -10,6 +10,7 @@
 #include <hv-guest.h>
 
 #include <xenlite/clockevent.h>
+#include <xenlite/evtchn-ops.h>
 #include <xenlite/idle.h>
 
 #include "xt-util.h"
@@ -885,6 +886,76 @@ static enum xt_result l2_bind_enomem(void)
 	return bind_enomem(true);
 }
 
+/*
+ * FIFO's pages come back: init, ports on two event-array pages (1024
+ * words a page, EVTCHN_FIFO_EVENT_WORDS_PER_PAGE), fini whose reset
+ * succeeds (Xen released them: fifo_fini(true)), twice; the guest holds
+ * exactly the pages and blocks it held before.  Then reclaim has nothing
+ * to do (no page held, not stuck): 0 and no EVTCHNOP_reset.  When the
+ * reset fails, the pages are kept (fini_reset_fails) and xl_evtchn_fifo_
+ * stuck() says so; reclaim then resets the domain, frees them and
+ * clears it.
+ */
+static long count_reset_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			     long rc, void *data)
+{
+	if (!after && cmd == EVTCHNOP_reset)
+		__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result fifo_fini_pages(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int pages0 = hv_guest_pages_in_use(d), resets = 0, round;
+	long live0 = hv_guest_zalloc_live();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p = 0;
+
+	/* Past HV_DEFAULT_MAX_EVTCHNS (1023, libxl's default): page 2. */
+	XT_ASSERT_EQ(xt_set_max_evtchns(2047), 0);
+	for (round = 0; round < 2; round++) {
+		XT_ASSERT_EQ(xt_core_init(NULL), 0);
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+		XT_ASSERT(hv_guest_pages_in_use(d) > pages0);
+		do
+			XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r,
+							&p),
+				     0);
+		while (p < 1024);
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, round + 1), round + 1);
+		XT_ASSERT_EQ(r.last_port, p);
+		xl_evtchn_fini();
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+		XT_ASSERT(!xl_evtchn_fifo_stuck());
+		XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0);
+		XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	}
+	hv_domain_set_evtchn_hook(d, count_reset_hook, &resets);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(resets, 0);
+	/* A reset that fails: pages kept, stuck; reclaim frees them. */
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(d, fail_reset_hook, NULL);
+	xl_evtchn_fini();
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT(hv_guest_pages_in_use(d) > pages0);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), -XEN_EAGAIN);
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT(hv_guest_pages_in_use(d) > pages0);
+	hv_domain_set_evtchn_hook(d, count_reset_hook, &resets);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(resets, 1);
+	XT_ASSERT(!xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	XT_ASSERT_EQ(resets, 1);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -905,6 +976,7 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_init_after_other_fifo, 0 },
 	{ "fifo/partial_init_keeps_ports", XT_HV, 2, true,
 	  fifo_partial_init_keeps_ports, 0 },
+	{ "fifo/fini_pages", XT_HV, 1, false, fifo_fini_pages, 0 },
 	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
 	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
