@@ -452,6 +452,45 @@ static enum xt_result t_clear_pending(enum mode m)
 	return XT_PASS;
 }
 
+/*
+ * Pending cleared after Xen queued it: with local deliveries off, a send
+ * links the unmasked port (FIFO: LINKED and PENDING, READY set; 2-level:
+ * the pending and selector bits), then the guest clears PENDING.  The
+ * upcall that follows finds the port (FIFO unlinks it) but must not run
+ * the handler: only a pending, unmasked word is taken (take_pending,
+ * Linux's consume_one_event: "if (evtchn_fifo_is_pending(port) &&
+ * !evtchn_fifo_is_masked(port))").  Then a send runs it exactly once.
+ */
+static enum xt_result t_clear_linked(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	unsigned long flags;
+	evtchn_port_t p;
+	unsigned int i;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	for (i = 0; i < 3; i++) {
+		long rc;
+		bool pending;
+
+		flags = xl_os_irq_save();
+		rc = send_port(p);
+		pending = xl_evtchn_is_pending(p);
+		xl_evtchn_clear_pending(p);
+		xl_os_irq_restore(flags);
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT(pending);
+		XT_ASSERT(!xl_evtchn_is_pending(p));
+		XT_ASSERT_EQ(xt_rec_settle(&r), i);
+		XT_ASSERT_EQ(send_port(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 1), i + 1);
+		XT_ASSERT_EQ(xt_rec_settle(&r), i + 1);
+		REC_OK(&r, p);
+	}
+	return XT_PASS;
+}
+
 struct irqmask_arg {
 	evtchn_port_t port;
 	struct xt_rec *r;
@@ -827,6 +866,7 @@ MODES(exact_counts)
 MODES(mask_coalesce)
 MODES(unmask_idle)
 MODES(clear_pending)
+MODES(clear_linked)
 MODES(local_mask)
 MODES(close_pending)
 MODES(rebind_masked)
@@ -1140,6 +1180,7 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(mask_coalesce, XT_ALL, 1, false),
 	T3(unmask_idle, XT_ALL, 1, false),
 	T3(clear_pending, XT_ALL, 1, false),
+	T3(clear_linked, XT_ALL, 1, false),
 	T3(local_mask, XT_ALL, 1, false),
 	T3(close_pending, XT_ALL, 1, false),
 	T3(rebind_masked, XT_ALL, 2, false),
