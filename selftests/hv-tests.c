@@ -956,6 +956,49 @@ static enum xt_result fifo_fini_pages(void)
 	return XT_PASS;
 }
 
+/*
+ * A READY bit whose queue is empty (a hostile or corrupt hypervisor; Xen
+ * sets READY only with a head, evtchn_fifo_set_pending): the consumer's
+ * cursor and the control block's head are both 0, and port 0 is reserved
+ * (ECS_RESERVED), never a queue entry.  The queue must be dropped without
+ * touching port 0's word, even one that looks pending and unmasked: no
+ * stray or masked event, the word as it was, the real event handled once.
+ */
+static enum xt_result fifo_ready_empty_queue(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xl_evtchn_stats st;
+	evtchn_fifo_control_block_t *cb;
+	struct xt_rec r = { 0 };
+	uint32_t *w0, saved;
+	evtchn_port_t p;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	cb = hv_fifo_control_block(hv_domain_vcpu(d, 0));
+	w0 = hv_fifo_event_word(d, 0);
+	XT_ASSERT(cb != NULL && w0 != NULL);
+	saved = __atomic_load_n(w0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(w0, 1U << EVTCHN_FIFO_PENDING, __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(__atomic_load_n(&cb->head[3], __ATOMIC_SEQ_CST), 0);
+	__atomic_fetch_or(&cb->ready, 1U << 3, __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	XT_ASSERT_EQ(__atomic_load_n(w0, __ATOMIC_SEQ_CST),
+		     1U << EVTCHN_FIFO_PENDING);
+	__atomic_store_n(w0, saved, __ATOMIC_SEQ_CST);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.stray, 0);
+	XT_ASSERT_EQ(st.masked_seen, 0);
+	XT_ASSERT_EQ(st.events, 1);
+	XT_ASSERT_EQ(__atomic_load_n(&cb->ready, __ATOMIC_SEQ_CST) & (1U << 3),
+		     0);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -976,6 +1019,8 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_init_after_other_fifo, 0 },
 	{ "fifo/partial_init_keeps_ports", XT_HV, 2, true,
 	  fifo_partial_init_keeps_ports, 0 },
+	{ "fifo/ready_empty_queue", XT_HV, 1, false, fifo_ready_empty_queue,
+	  0 },
 	{ "fifo/fini_pages", XT_HV, 1, false, fifo_fini_pages, 0 },
 	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
