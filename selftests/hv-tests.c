@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <hv.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
 
 #include <xenlite/clockevent.h>
@@ -999,6 +1000,102 @@ static enum xt_result fifo_ready_empty_queue(void)
 	return XT_PASS;
 }
 
+/*
+ * The window inside the FIFO consumer between unlinking the head
+ * (unlink_head: LINKED cleared, the word's PENDING seen) and taking its
+ * PENDING bit (take_pending): another vCPU may clear PENDING
+ * (xl_evtchn_clear_pending) or set MASKED (xl_evtchn_mask, a close) right
+ * there.  take_pending re-tests both in the compare-exchange loop, so a
+ * cleared event is not run and a masked one stays pending for its unmask
+ * (Linux's consume_one_event tests both after the unlink too).  No
+ * hypercall lies in the window: the explore point hook stalls the
+ * consumer's vCPU at the compare-exchange of take_pending (the first
+ * read-modify-write after the unlink, when the word is exactly PENDING)
+ * and does the other vCPU's clear or mask there, once.
+ */
+enum tpw_act { TPW_CLEAR, TPW_MASK };
+
+static struct tpw {
+	uint32_t *word;
+	unsigned int cpu;
+	enum tpw_act act;
+	uint32_t armed; /* atomic */
+	uint32_t fired; /* atomic */
+} tpw;
+
+static void tpw_hook(enum hv_explore_point pt)
+{
+	uint32_t want = 1U << EVTCHN_FIFO_PENDING;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != tpw.cpu ||
+	    !__atomic_load_n(&tpw.armed, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(tpw.word, __ATOMIC_SEQ_CST) != want)
+		return;
+	if (tpw.act == TPW_CLEAR)
+		__atomic_fetch_and(tpw.word, ~want, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_or(tpw.word, 1U << EVTCHN_FIFO_MASKED,
+				  __ATOMIC_SEQ_CST);
+	__atomic_store_n(&tpw.armed, 0, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&tpw.fired, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool tpw_fired(void *arg)
+{
+	return __atomic_load_n(&tpw.fired, __ATOMIC_SEQ_CST) != 0;
+}
+
+static enum xt_result take_pending_window(enum tpw_act act)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	bool fired;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &p), 0);
+	tpw = (struct tpw){ .word = hv_fifo_event_word(d, p),
+			    .cpu = 1,
+			    .act = act };
+	XT_ASSERT(tpw.word != NULL);
+	__atomic_store_n(&tpw.armed, 1, __ATOMIC_SEQ_CST);
+	hv_explore_set_hook(tpw_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	fired = xt_wait_until(tpw_fired, NULL, XT_EVENT_TIMEOUT_NS);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(fired);
+	XT_ASSERT_EQ(__atomic_load_n(&tpw.fired, __ATOMIC_SEQ_CST), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	if (act == TPW_CLEAR) {
+		XT_ASSERT(!xl_evtchn_is_pending(p));
+		XT_ASSERT(!xl_evtchn_is_masked(p));
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	} else {
+		XT_ASSERT(xl_evtchn_is_pending(p));
+		XT_ASSERT(xl_evtchn_is_masked(p));
+		XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	}
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_take_pending_cleared(void)
+{
+	return take_pending_window(TPW_CLEAR);
+}
+
+static enum xt_result fifo_take_pending_masked(void)
+{
+	return take_pending_window(TPW_MASK);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1020,6 +1117,10 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/partial_init_keeps_ports", XT_HV, 2, true,
 	  fifo_partial_init_keeps_ports, 0 },
 	{ "fifo/ready_empty_queue", XT_HV, 1, false, fifo_ready_empty_queue,
+	  0 },
+	{ "fifo/take_pending_cleared", XT_HV, 2, false,
+	  fifo_take_pending_cleared, 0 },
+	{ "fifo/take_pending_masked", XT_HV, 2, false, fifo_take_pending_masked,
 	  0 },
 	{ "fifo/fini_pages", XT_HV, 1, false, fifo_fini_pages, 0 },
 	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
