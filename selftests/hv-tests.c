@@ -1096,6 +1096,88 @@ static enum xt_result fifo_take_pending_masked(void)
 	return take_pending_window(TPW_MASK);
 }
 
+/*
+ * Two bind_existing of the same port at once (two drivers claiming the
+ * console's port): vCPU 1's is held by the hook after its EVTCHNOP_status,
+ * before it installs the entry; vCPU 0's runs whole meanwhile.  The first
+ * to install wins; the late one must answer -EBUSY under xl_ev.lock
+ * (port_install's re-check), not overwrite the winner's handler.  Then the
+ * port's events go to the winner's handler only, and unbind works once.
+ */
+struct ber {
+	evtchn_port_t port;
+	uint32_t stalled, release; /* atomic */
+	int rc1;
+	struct xt_rec r1;
+};
+
+static long ber_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	struct ber *b = data;
+
+	if (after && cmd == EVTCHNOP_status && xl_os_vcpu_id() == 1 &&
+	    ((struct evtchn_status *)arg)->port == b->port &&
+	    !XT_LOAD(&b->stalled)) {
+		uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+		XT_STORE(&b->stalled, 1);
+		while (!XT_LOAD(&b->release) && xt_now_ns() < end)
+			sched_yield();
+	}
+	return 0;
+}
+
+static void ber_bind(void *arg)
+{
+	struct ber *b = arg;
+
+	b->rc1 = xl_evtchn_bind_existing(b->port, xt_rec_handler, &b->r1);
+}
+
+static enum xt_result bind_existing_race(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_bind_ipi bi = { .vcpu = 0 };
+	static struct ber b;
+	struct xt_rec r0 = { 0 };
+	int rc0;
+
+	b = (struct ber){ 0 };
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	b.port = bi.port;
+	hv_domain_set_evtchn_hook(hv_guest_domain(), ber_hook, &b);
+	xt_start_on(1, ber_bind, &b);
+	XT_ASSERT(xt_wait_until(flag_set, &b.stalled, XT_EVENT_TIMEOUT_NS));
+	rc0 = xl_evtchn_bind_existing(b.port, xt_rec_handler, &r0);
+	XT_STORE(&b.release, 1);
+	xt_wait_on(1);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc0, 0);
+	XT_ASSERT_EQ(b.rc1, -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b.port), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_send(b.port), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r0, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r0), 1);
+	XT_ASSERT_EQ(r0.last_port, b.port);
+	XT_ASSERT_EQ(xt_rec_settle(&b.r1), 0);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(b.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(b.port), -XEN_EINVAL);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bind_existing_race(void)
+{
+	return bind_existing_race(false);
+}
+
+static enum xt_result l2_bind_existing_race(void)
+{
+	return bind_existing_race(true);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1122,6 +1204,9 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_take_pending_cleared, 0 },
 	{ "fifo/take_pending_masked", XT_HV, 2, false, fifo_take_pending_masked,
 	  0 },
+	{ "fifo/bind_existing_race", XT_HV, 2, false, fifo_bind_existing_race,
+	  0 },
+	{ "2l/bind_existing_race", XT_HV, 2, false, l2_bind_existing_race, 0 },
 	{ "fifo/fini_pages", XT_HV, 1, false, fifo_fini_pages, 0 },
 	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
