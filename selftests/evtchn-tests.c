@@ -670,8 +670,10 @@ static enum xt_result t_rebind_tour(enum mode m)
 /* fini then init again: a clean second life. */
 static enum xt_result t_reinit(enum mode m)
 {
+	struct xl_evtchn_stats st;
 	struct xt_rec r = { 0 };
 	evtchn_port_t p, q;
+	unsigned int cpu;
 
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
@@ -680,6 +682,15 @@ static enum xt_result t_reinit(enum mode m)
 	xl_evtchn_fini();
 	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
 	MODE_INIT(m);
+	/* A new instance counts from zero, on every vCPU (vCPU 0 too). */
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
+		xl_evtchn_get_stats(cpu, &st);
+		XT_ASSERT_MSG(!st.upcalls && !st.events && !st.spurious &&
+				      !st.stray && !st.deferred,
+			      "vCPU %u after re-init: %llu upcalls %llu events",
+			      cpu, (unsigned long long)st.upcalls,
+			      (unsigned long long)st.events);
+	}
 	r = (struct xt_rec){ 0 };
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1 % xt_nr_vcpus(), xt_rec_handler, &r,
 					&q),
@@ -688,6 +699,9 @@ static enum xt_result t_reinit(enum mode m)
 	XT_ASSERT_EQ(send_port(q), 0);
 	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
 	XT_ASSERT_EQ(r.last_cpu, 1 % xt_nr_vcpus());
+	xt_rec_settle(&r);
+	xl_evtchn_get_stats(1 % xt_nr_vcpus(), &st);
+	XT_ASSERT_EQ(st.events, 1);
 	XT_ASSERT_EQ(xl_evtchn_init(NULL), -XEN_EEXIST);
 	return XT_PASS;
 }
