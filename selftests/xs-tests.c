@@ -1235,7 +1235,7 @@ static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
 {
 	static uint32_t req_id = 100;
 	struct xsd_sockmsg h = {
-		.type = type, .req_id = ++req_id, .tx_id = tx, .len = len
+		.type = type, .req_id = req_id + 1, .tx_id = tx, .len = len
 	};
 	struct xenstore_domain_interface *in;
 	struct evtchn_send send;
@@ -1244,6 +1244,7 @@ static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
 	uint64_t t0 = xt_now_ns();
 	void *intf;
 
+	req_id = h.req_id;
 	out[0] = '\0';
 	if (xl_os_xenstore_ring(&intf, &port) || len > sizeof(msg) - sizeof(h))
 		return;
