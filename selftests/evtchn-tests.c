@@ -491,6 +491,63 @@ static enum xt_result t_clear_linked(enum mode m)
 	return XT_PASS;
 }
 
+/*
+ * The API with no instance up, before init and after fini: every bind
+ * and set_priority -ENODEV without a hypercall that would bind a port
+ * Xen then raises into nobody; the port calls -EINVAL (the core has no
+ * such port); no ABI, no ports.  In between, one port works.
+ */
+static enum xt_result no_instance(evtchn_port_t port)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p = 0;
+
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	XT_ASSERT(!strcmp(xl_evtchn_abi_name(), "none"));
+	XT_ASSERT_EQ(xl_evtchn_max_ports(), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r, &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r,
+					     &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, port,
+						xt_rec_handler, &r, &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(port, xt_rec_handler, &r),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_set_priority(port, 0), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_close(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unmask(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(port), -XEN_EINVAL);
+	XT_ASSERT(!xl_evtchn_is_pending(port));
+	XT_ASSERT(!xl_evtchn_is_masked(port));
+	XT_ASSERT_EQ(xl_evtchn_port_type(port), XL_PORT_FREE);
+	XT_ASSERT_EQ(p, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	return XT_PASS;
+}
+
+static enum xt_result t_no_instance(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+
+	if (no_instance(1) != XT_PASS)
+		return XT_FAIL;
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(send_port(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	xl_evtchn_fini();
+	if (no_instance(p) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	return XT_PASS;
+}
+
 struct irqmask_arg {
 	evtchn_port_t port;
 	struct xt_rec *r;
@@ -881,6 +938,7 @@ MODES(mask_coalesce)
 MODES(unmask_idle)
 MODES(clear_pending)
 MODES(clear_linked)
+MODES(no_instance)
 MODES(local_mask)
 MODES(close_pending)
 MODES(rebind_masked)
@@ -1195,6 +1253,7 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(unmask_idle, XT_ALL, 1, false),
 	T3(clear_pending, XT_ALL, 1, false),
 	T3(clear_linked, XT_ALL, 1, false),
+	T3(no_instance, XT_ALL, 1, false),
 	T3(local_mask, XT_ALL, 1, false),
 	T3(close_pending, XT_ALL, 1, false),
 	T3(rebind_masked, XT_ALL, 2, false),
