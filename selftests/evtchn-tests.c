@@ -548,6 +548,37 @@ static enum xt_result t_no_instance(enum mode m)
 	return XT_PASS;
 }
 
+/*
+ * A port bound in Xen behind the core's back (the toolstack's, before a
+ * driver claims it) starts masked: init masks every port (2-level: all
+ * of shared_info's mask words, word 0 included, xl_evtchn_2l_init; FIFO:
+ * every word of an event-array page before Xen gets it, expand_one, as
+ * Linux's init_array_page), so an event on it raises no upcall at all
+ * until a driver binds it, and that bind's unmask delivers it once.
+ */
+static enum xt_result t_foreign_masked(enum mode m)
+{
+	struct evtchn_bind_ipi bi = { .vcpu = 0 };
+	struct evtchn_send sd;
+	struct xl_evtchn_stats st;
+	struct xt_rec r = { 0 };
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	XT_ASSERT(bi.port < 64);
+	sd.port = bi.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_send, &sd), 0);
+	xt_sleep_ns(XT_SETTLE_NS);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.upcalls, 0);
+	XT_ASSERT_EQ(st.events, 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(bi.port, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	REC_OK(&r, bi.port);
+	return XT_PASS;
+}
+
 struct irqmask_arg {
 	evtchn_port_t port;
 	struct xt_rec *r;
@@ -939,6 +970,7 @@ MODES(unmask_idle)
 MODES(clear_pending)
 MODES(clear_linked)
 MODES(no_instance)
+MODES(foreign_masked)
 MODES(local_mask)
 MODES(close_pending)
 MODES(rebind_masked)
@@ -1254,6 +1286,7 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(clear_pending, XT_ALL, 1, false),
 	T3(clear_linked, XT_ALL, 1, false),
 	T3(no_instance, XT_ALL, 1, false),
+	T3(foreign_masked, XT_ALL, 1, false),
 	T3(local_mask, XT_ALL, 1, false),
 	T3(close_pending, XT_ALL, 1, false),
 	T3(rebind_masked, XT_ALL, 2, false),
