@@ -1178,6 +1178,75 @@ static enum xt_result l2_bind_existing_race(void)
 	return bind_existing_race(true);
 }
 
+/*
+ * Unmask goes to Xen only when it must: a masked port with nothing
+ * pending is unmasked in guest memory (2-level: Linux's unmask_evtchn
+ * clears the bit and re-tests pending; FIFO: the MASKED bit cleared by
+ * compare-exchange, evtchn_fifo_unmask), and one pending calls
+ * EVTCHNOP_unmask once, for Xen to raise it (evtchn_2l_unmask,
+ * evtchn_fifo_unmask).  Counted by the hook, exactly, both ways.
+ */
+struct unmask_ops {
+	unsigned int unmasks, others; /* atomic */
+};
+
+static long unmask_ops_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	struct unmask_ops *u = data;
+
+	if (!after)
+		__atomic_fetch_add(cmd == EVTCHNOP_unmask ? &u->unmasks :
+							    &u->others,
+				   1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result unmask_hypercalls(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct unmask_ops u = { 0 };
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	xl_evtchn_mask(p);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), unmask_ops_hook, &u);
+	rc = xl_evtchn_unmask(p);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(u.unmasks, 0);
+	XT_ASSERT_EQ(u.others, 0);
+	XT_ASSERT(!xl_evtchn_is_masked(p));
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	xl_evtchn_mask(p);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT(xl_evtchn_is_pending(p));
+	hv_domain_set_evtchn_hook(hv_guest_domain(), unmask_ops_hook, &u);
+	rc = xl_evtchn_unmask(p);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(u.unmasks, 1);
+	XT_ASSERT_EQ(u.others, 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_unmask_hypercalls(void)
+{
+	return unmask_hypercalls(false);
+}
+
+static enum xt_result l2_unmask_hypercalls(void)
+{
+	return unmask_hypercalls(true);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1207,6 +1276,9 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/bind_existing_race", XT_HV, 2, false, fifo_bind_existing_race,
 	  0 },
 	{ "2l/bind_existing_race", XT_HV, 2, false, l2_bind_existing_race, 0 },
+	{ "fifo/unmask_hypercalls", XT_HV, 1, false, fifo_unmask_hypercalls,
+	  0 },
+	{ "2l/unmask_hypercalls", XT_HV, 1, false, l2_unmask_hypercalls, 0 },
 	{ "fifo/fini_pages", XT_HV, 1, false, fifo_fini_pages, 0 },
 	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
