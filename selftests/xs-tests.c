@@ -1851,6 +1851,68 @@ static enum xt_result xs_no_leak(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_xs_printf's own formatter (the core has no libc) at its edges: zero
+ * and the signs of %d and %lld (no "-0"), the extremes of each length,
+ * %x, %c, %s and %%; each value read back byte for byte.
+ */
+static enum xt_result xs_printf_edges(void)
+{
+	static const struct {
+		const char *want;
+	} t[] = { { "0" },
+		  { "-1" },
+		  { "1" },
+		  { "-2147483648" },
+		  { "-9223372036854775808" },
+		  { "18446744073709551615" },
+		  { "ffffffff" },
+		  { "0|x|s|%" } };
+	char buf[64];
+	unsigned int i;
+	size_t len;
+	int rc;
+
+	XS_UP();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		switch (i) {
+		case 0:
+			rc = xl_xs_printf(0, "data/pf", "%d", 0);
+			break;
+		case 1:
+			rc = xl_xs_printf(0, "data/pf", "%d", -1);
+			break;
+		case 2:
+			rc = xl_xs_printf(0, "data/pf", "%ld", 1L);
+			break;
+		case 3:
+			rc = xl_xs_printf(0, "data/pf", "%d", -2147483647 - 1);
+			break;
+		case 4:
+			rc = xl_xs_printf(0, "data/pf", "%lld",
+					  -9223372036854775807LL - 1);
+			break;
+		case 5:
+			rc = xl_xs_printf(0, "data/pf", "%zu", (size_t)~0UL);
+			break;
+		case 6:
+			rc = xl_xs_printf(0, "data/pf", "%x", 0xffffffffu);
+			break;
+		default:
+			rc = xl_xs_printf(0, "data/pf", "%u|%c|%s|%%", 0u, 'x',
+					  "s");
+			break;
+		}
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "data/pf", buf, sizeof(buf), &len),
+			     0);
+		XT_ASSERT_MSG(
+			len == strlen(t[i].want) && !strcmp(buf, t[i].want),
+			"case %u: \"%s\", want \"%s\"", i, buf, t[i].want);
+	}
+	return XT_PASS;
+}
+
 /* hv's own API: domain 0's watches fire once, then on change. */
 struct d0w {
 	unsigned int n; /* atomic */
@@ -1940,6 +2002,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
+	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
 	{ "xs/release_2", XT_HV, 1, false, xs_release_2, XS_F },
