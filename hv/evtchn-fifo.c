@@ -762,6 +762,11 @@ out:
 	return rc;
 }
 
+void *hv_fifo_event_word(struct hv_domain *d, uint32_t port)
+{
+	return hv_fifo_word(d, port);
+}
+
 void *hv_fifo_control_block(struct hv_vcpu *v)
 {
 	struct hv_fifo_vcpu *vf = __atomic_load_n(&v->fifo, __ATOMIC_ACQUIRE);

@@ -34,6 +34,8 @@ int hv_explore_on;
 static uint64_t hv_explore_seed;
 static unsigned int hv_explore_epoch; /* bumped by every hv_explore_set */
 static struct hv_explore_stats hv_xp_stats;
+static bool hv_explore_seeded;
+static hv_explore_hook_fn hv_xp_hook; /* atomic */
 
 /* What one thread does at its points; drawn from its stream once. */
 struct hv_xp_thread {
@@ -125,7 +127,14 @@ void hv_explore_point(enum hv_explore_point pt)
 	uint64_t r, end;
 	uint32_t act;
 	struct timespec ts;
+	hv_explore_hook_fn fn = __atomic_load_n(&hv_xp_hook, __ATOMIC_ACQUIRE);
 
+	if (fn) {
+		fn(pt);
+		return;
+	}
+	if (!__atomic_load_n(&hv_explore_seeded, __ATOMIC_RELAXED))
+		return;
 	if (t->epoch !=
 	    __atomic_load_n(&hv_explore_epoch, __ATOMIC_RELAXED) + 1)
 		hv_xp_seed_thread(t);
@@ -154,12 +163,24 @@ void hv_explore_set(bool on, uint64_t seed)
 {
 	hv_explore_seed = seed;
 	__atomic_fetch_add(&hv_explore_epoch, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&hv_explore_on, on ? 1 : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&hv_explore_seeded, on, __ATOMIC_RELAXED);
+	__atomic_store_n(&hv_explore_on,
+			 on || __atomic_load_n(&hv_xp_hook, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+}
+
+void hv_explore_set_hook(hv_explore_hook_fn fn)
+{
+	__atomic_store_n(&hv_xp_hook, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&hv_explore_on,
+			 fn || __atomic_load_n(&hv_explore_seeded,
+					       __ATOMIC_RELAXED),
+			 __ATOMIC_SEQ_CST);
 }
 
 bool hv_explore_get(uint64_t *seed)
 {
-	if (!__atomic_load_n(&hv_explore_on, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&hv_explore_seeded, __ATOMIC_RELAXED))
 		return false;
 	*seed = hv_explore_seed;
 	return true;

@@ -452,6 +452,133 @@ static enum xt_result t_clear_pending(enum mode m)
 	return XT_PASS;
 }
 
+/*
+ * Pending cleared after Xen queued it: with local deliveries off, a send
+ * links the unmasked port (FIFO: LINKED and PENDING, READY set; 2-level:
+ * the pending and selector bits), then the guest clears PENDING.  The
+ * upcall that follows finds the port (FIFO unlinks it) but must not run
+ * the handler: only a pending, unmasked word is taken (take_pending,
+ * Linux's consume_one_event: "if (evtchn_fifo_is_pending(port) &&
+ * !evtchn_fifo_is_masked(port))").  Then a send runs it exactly once.
+ */
+static enum xt_result t_clear_linked(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	unsigned long flags;
+	evtchn_port_t p;
+	unsigned int i;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	for (i = 0; i < 3; i++) {
+		long rc;
+		bool pending;
+
+		flags = xl_os_irq_save();
+		rc = send_port(p);
+		pending = xl_evtchn_is_pending(p);
+		xl_evtchn_clear_pending(p);
+		xl_os_irq_restore(flags);
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT(pending);
+		XT_ASSERT(!xl_evtchn_is_pending(p));
+		XT_ASSERT_EQ(xt_rec_settle(&r), i);
+		XT_ASSERT_EQ(send_port(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 1), i + 1);
+		XT_ASSERT_EQ(xt_rec_settle(&r), i + 1);
+		REC_OK(&r, p);
+	}
+	return XT_PASS;
+}
+
+/*
+ * The API with no instance up, before init and after fini: every bind
+ * and set_priority -ENODEV without a hypercall that would bind a port
+ * Xen then raises into nobody; the port calls -EINVAL (the core has no
+ * such port); no ABI, no ports.  In between, one port works.
+ */
+static enum xt_result no_instance(evtchn_port_t port)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p = 0;
+
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	XT_ASSERT(!strcmp(xl_evtchn_abi_name(), "none"));
+	XT_ASSERT_EQ(xl_evtchn_max_ports(), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &r, &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r,
+					     &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, port,
+						xt_rec_handler, &r, &p),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(port, xt_rec_handler, &r),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_set_priority(port, 0), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_close(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unmask(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(port), -XEN_EINVAL);
+	XT_ASSERT(!xl_evtchn_is_pending(port));
+	XT_ASSERT(!xl_evtchn_is_masked(port));
+	XT_ASSERT_EQ(xl_evtchn_port_type(port), XL_PORT_FREE);
+	XT_ASSERT_EQ(p, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	return XT_PASS;
+}
+
+static enum xt_result t_no_instance(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+
+	if (no_instance(1) != XT_PASS)
+		return XT_FAIL;
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(send_port(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	xl_evtchn_fini();
+	if (no_instance(p) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	return XT_PASS;
+}
+
+/*
+ * A port bound in Xen behind the core's back (the toolstack's, before a
+ * driver claims it) starts masked: init masks every port (2-level: all
+ * of shared_info's mask words, word 0 included, xl_evtchn_2l_init; FIFO:
+ * every word of an event-array page before Xen gets it, expand_one, as
+ * Linux's init_array_page), so an event on it raises no upcall at all
+ * until a driver binds it, and that bind's unmask delivers it once.
+ */
+static enum xt_result t_foreign_masked(enum mode m)
+{
+	struct evtchn_bind_ipi bi = { .vcpu = 0 };
+	struct evtchn_send sd;
+	struct xl_evtchn_stats st;
+	struct xt_rec r = { 0 };
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	XT_ASSERT(bi.port < 64);
+	sd.port = bi.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_send, &sd), 0);
+	xt_sleep_ns(XT_SETTLE_NS);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.upcalls, 0);
+	XT_ASSERT_EQ(st.events, 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(bi.port, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	REC_OK(&r, bi.port);
+	return XT_PASS;
+}
+
 struct irqmask_arg {
 	evtchn_port_t port;
 	struct xt_rec *r;
@@ -631,8 +758,10 @@ static enum xt_result t_rebind_tour(enum mode m)
 /* fini then init again: a clean second life. */
 static enum xt_result t_reinit(enum mode m)
 {
+	struct xl_evtchn_stats st;
 	struct xt_rec r = { 0 };
 	evtchn_port_t p, q;
+	unsigned int cpu;
 
 	MODE_INIT(m);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
@@ -641,6 +770,15 @@ static enum xt_result t_reinit(enum mode m)
 	xl_evtchn_fini();
 	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
 	MODE_INIT(m);
+	/* A new instance counts from zero, on every vCPU (vCPU 0 too). */
+	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
+		xl_evtchn_get_stats(cpu, &st);
+		XT_ASSERT_MSG(!st.upcalls && !st.events && !st.spurious &&
+				      !st.stray && !st.deferred,
+			      "vCPU %u after re-init: %llu upcalls %llu events",
+			      cpu, (unsigned long long)st.upcalls,
+			      (unsigned long long)st.events);
+	}
 	r = (struct xt_rec){ 0 };
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1 % xt_nr_vcpus(), xt_rec_handler, &r,
 					&q),
@@ -649,6 +787,9 @@ static enum xt_result t_reinit(enum mode m)
 	XT_ASSERT_EQ(send_port(q), 0);
 	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
 	XT_ASSERT_EQ(r.last_cpu, 1 % xt_nr_vcpus());
+	xt_rec_settle(&r);
+	xl_evtchn_get_stats(1 % xt_nr_vcpus(), &st);
+	XT_ASSERT_EQ(st.events, 1);
 	XT_ASSERT_EQ(xl_evtchn_init(NULL), -XEN_EEXIST);
 	return XT_PASS;
 }
@@ -827,6 +968,9 @@ MODES(exact_counts)
 MODES(mask_coalesce)
 MODES(unmask_idle)
 MODES(clear_pending)
+MODES(clear_linked)
+MODES(no_instance)
+MODES(foreign_masked)
 MODES(local_mask)
 MODES(close_pending)
 MODES(rebind_masked)
@@ -1140,6 +1284,9 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(mask_coalesce, XT_ALL, 1, false),
 	T3(unmask_idle, XT_ALL, 1, false),
 	T3(clear_pending, XT_ALL, 1, false),
+	T3(clear_linked, XT_ALL, 1, false),
+	T3(no_instance, XT_ALL, 1, false),
+	T3(foreign_masked, XT_ALL, 1, false),
 	T3(local_mask, XT_ALL, 1, false),
 	T3(close_pending, XT_ALL, 1, false),
 	T3(rebind_masked, XT_ALL, 2, false),

@@ -7,9 +7,11 @@
 #include <sched.h>
 
 #include <hv.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
 
 #include <xenlite/clockevent.h>
+#include <xenlite/evtchn-ops.h>
 #include <xenlite/idle.h>
 
 #include "xt-util.h"
@@ -739,6 +741,512 @@ static enum xt_result fifo_partial_init_keeps_ports(void)
 	return XT_PASS;
 }
 
+/*
+ * Ports the core must refuse by itself, without asking Xen: port 0 (never
+ * a channel, Xen's port_is_valid()), the first invalid index of the ABI
+ * (max_channels(): EVTCHN_FIFO_NR_CHANNELS, or 2-level's 64 x 64 = 4096)
+ * and beyond, and a port it closed.  Every call answers exactly as a port
+ * the core does not have (-EINVAL, false, XL_PORT_FREE, XL_MAX_VCPUS), and
+ * none of them makes an EVTCHNOP (counted by the hook): a checked-late
+ * port would still get Xen's -EINVAL, but would reach Xen (and, for
+ * bind_existing, the port table) first.
+ */
+struct bad_ports {
+	unsigned int ops; /* EVTCHNOPs issued while counting */
+};
+
+static long count_ops_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			   long rc, void *data)
+{
+	struct bad_ports *b = data;
+
+	if (!after)
+		__atomic_fetch_add(&b->ops, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result bad_port_calls(evtchn_port_t port, struct bad_ports *b)
+{
+	__atomic_store_n(&b->ops, 0, __ATOMIC_SEQ_CST);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), count_ops_hook, b);
+	XT_ASSERT_EQ(xl_evtchn_close(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_unmask(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
+	XT_ASSERT(!xl_evtchn_is_pending(port));
+	XT_ASSERT(!xl_evtchn_is_masked(port));
+	xl_evtchn_mask(port);
+	xl_evtchn_clear_pending(port);
+	XT_ASSERT_EQ(xl_evtchn_port_type(port), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(port), XL_MAX_VCPUS);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(__atomic_load_n(&b->ops, __ATOMIC_SEQ_CST), 0);
+	return XT_PASS;
+}
+
+static enum xt_result bad_ports(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct bad_ports b = { 0 };
+	struct xt_rec r = { 0 };
+	unsigned int max, i;
+	evtchn_port_t p;
+	long rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	max = xl_evtchn_max_ports();
+	XT_ASSERT_EQ(max, force_2level ? 64 * 64 : EVTCHN_FIFO_NR_CHANNELS);
+	for (i = 0; i < 4; i++) {
+		const evtchn_port_t bad[] = { 0, max, max + 1, 0xffffffffu };
+
+		p = bad[i];
+		if (bad_port_calls(p, &b) != XT_PASS) {
+			xt_log("port %u", p);
+			return XT_FAIL;
+		}
+		b.ops = 0;
+		hv_domain_set_evtchn_hook(hv_guest_domain(), count_ops_hook,
+					  &b);
+		rc = xl_evtchn_bind_existing(p, xt_rec_handler, &r);
+		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+		XT_ASSERT_EQ(rc, -XEN_EINVAL);
+		XT_ASSERT_EQ(b.ops, 0);
+		XT_ASSERT_EQ(xl_evtchn_port_type(p), XL_PORT_FREE);
+	}
+	/* A port the core had and closed: its table entry is there, free. */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	if (bad_port_calls(p, &b) != XT_PASS) {
+		xt_log("closed port %u", p);
+		return XT_FAIL;
+	}
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bad_ports(void)
+{
+	return bad_ports(false);
+}
+
+static enum xt_result l2_bad_ports(void)
+{
+	return bad_ports(true);
+}
+
+/*
+ * A bind whose port-table chunk cannot be allocated: -ENOMEM, the port
+ * given back to Xen (bind_undo: closed, so the next bind gets the same
+ * lowest free number, Xen's get_free_port()) and nothing left half bound.
+ * The core's table grows in chunks of 512 ports (xen-evtchn.c,
+ * XL_PORT_CHUNK): the bind after port 511 is the first to allocate one.
+ */
+#define CORE_PORT_CHUNK 512u
+
+static enum xt_result bind_enomem(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xt_rec r = { 0 }, r2 = { 0 };
+	struct evtchn_status st;
+	evtchn_port_t p = 0, q = 0;
+	unsigned int n = 0;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	while (p < CORE_PORT_CHUNK - 1 && n++ < CORE_PORT_CHUNK)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, CORE_PORT_CHUNK - 1);
+	hv_guest_fail_zalloc(0);
+	rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &r2, &q);
+	hv_guest_fail_zalloc(-1);
+	XT_ASSERT_EQ(rc, -XEN_ENOMEM);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, CORE_PORT_CHUNK, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	XT_ASSERT_EQ(xl_evtchn_port_type(CORE_PORT_CHUNK), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r2, &q), 0);
+	XT_ASSERT_EQ(q, CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(xl_evtchn_send(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r2, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r2), 1);
+	XT_ASSERT_EQ(r2.last_port, q);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bind_enomem(void)
+{
+	return bind_enomem(false);
+}
+
+static enum xt_result l2_bind_enomem(void)
+{
+	return bind_enomem(true);
+}
+
+/*
+ * FIFO's pages come back: init, ports on two event-array pages (1024
+ * words a page, EVTCHN_FIFO_EVENT_WORDS_PER_PAGE), fini whose reset
+ * succeeds (Xen released them: fifo_fini(true)), twice; the guest holds
+ * exactly the pages and blocks it held before.  Then reclaim has nothing
+ * to do (no page held, not stuck): 0 and no EVTCHNOP_reset.  When the
+ * reset fails, the pages are kept (fini_reset_fails) and xl_evtchn_fifo_
+ * stuck() says so; reclaim then resets the domain, frees them and
+ * clears it.
+ */
+static long count_reset_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			     long rc, void *data)
+{
+	if (!after && cmd == EVTCHNOP_reset)
+		__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result fifo_fini_pages(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int pages0 = hv_guest_pages_in_use(d), resets = 0, round;
+	long live0 = hv_guest_zalloc_live();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p = 0;
+
+	/* Past HV_DEFAULT_MAX_EVTCHNS (1023, libxl's default): page 2. */
+	XT_ASSERT_EQ(xt_set_max_evtchns(2047), 0);
+	for (round = 0; round < 2; round++) {
+		XT_ASSERT_EQ(xt_core_init(NULL), 0);
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+		XT_ASSERT(hv_guest_pages_in_use(d) > pages0);
+		do
+			XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r,
+							&p),
+				     0);
+		while (p < 1024);
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, round + 1), round + 1);
+		XT_ASSERT_EQ(r.last_port, p);
+		xl_evtchn_fini();
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+		XT_ASSERT(!xl_evtchn_fifo_stuck());
+		XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0);
+		XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	}
+	hv_domain_set_evtchn_hook(d, count_reset_hook, &resets);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(resets, 0);
+	/* A reset that fails: pages kept, stuck; reclaim frees them. */
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(d, fail_reset_hook, NULL);
+	xl_evtchn_fini();
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT(hv_guest_pages_in_use(d) > pages0);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), -XEN_EAGAIN);
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT(hv_guest_pages_in_use(d) > pages0);
+	hv_domain_set_evtchn_hook(d, count_reset_hook, &resets);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(resets, 1);
+	XT_ASSERT(!xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0);
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	XT_ASSERT_EQ(resets, 1);
+	return XT_PASS;
+}
+
+/*
+ * A READY bit whose queue is empty (a hostile or corrupt hypervisor; Xen
+ * sets READY only with a head, evtchn_fifo_set_pending): the consumer's
+ * cursor and the control block's head are both 0, and port 0 is reserved
+ * (ECS_RESERVED), never a queue entry.  The queue must be dropped without
+ * touching port 0's word, even one that looks pending and unmasked: no
+ * stray or masked event, the word as it was, the real event handled once.
+ */
+static enum xt_result fifo_ready_empty_queue(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xl_evtchn_stats st;
+	evtchn_fifo_control_block_t *cb;
+	struct xt_rec r = { 0 };
+	uint32_t *w0, saved;
+	evtchn_port_t p;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	cb = hv_fifo_control_block(hv_domain_vcpu(d, 0));
+	w0 = hv_fifo_event_word(d, 0);
+	XT_ASSERT(cb != NULL && w0 != NULL);
+	saved = __atomic_load_n(w0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(w0, 1U << EVTCHN_FIFO_PENDING, __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(__atomic_load_n(&cb->head[3], __ATOMIC_SEQ_CST), 0);
+	__atomic_fetch_or(&cb->ready, 1U << 3, __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	XT_ASSERT_EQ(__atomic_load_n(w0, __ATOMIC_SEQ_CST),
+		     1U << EVTCHN_FIFO_PENDING);
+	__atomic_store_n(w0, saved, __ATOMIC_SEQ_CST);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.stray, 0);
+	XT_ASSERT_EQ(st.masked_seen, 0);
+	XT_ASSERT_EQ(st.events, 1);
+	XT_ASSERT_EQ(__atomic_load_n(&cb->ready, __ATOMIC_SEQ_CST) & (1U << 3),
+		     0);
+	return XT_PASS;
+}
+
+/*
+ * The window inside the FIFO consumer between unlinking the head
+ * (unlink_head: LINKED cleared, the word's PENDING seen) and taking its
+ * PENDING bit (take_pending): another vCPU may clear PENDING
+ * (xl_evtchn_clear_pending) or set MASKED (xl_evtchn_mask, a close) right
+ * there.  take_pending re-tests both in the compare-exchange loop, so a
+ * cleared event is not run and a masked one stays pending for its unmask
+ * (Linux's consume_one_event tests both after the unlink too).  No
+ * hypercall lies in the window: the explore point hook stalls the
+ * consumer's vCPU at the compare-exchange of take_pending (the first
+ * read-modify-write after the unlink, when the word is exactly PENDING)
+ * and does the other vCPU's clear or mask there, once.
+ */
+enum tpw_act { TPW_CLEAR, TPW_MASK };
+
+static struct tpw {
+	uint32_t *word;
+	unsigned int cpu;
+	enum tpw_act act;
+	uint32_t armed; /* atomic */
+	uint32_t fired; /* atomic */
+} tpw;
+
+static void tpw_hook(enum hv_explore_point pt)
+{
+	uint32_t want = 1U << EVTCHN_FIFO_PENDING;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != tpw.cpu ||
+	    !__atomic_load_n(&tpw.armed, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(tpw.word, __ATOMIC_SEQ_CST) != want)
+		return;
+	if (tpw.act == TPW_CLEAR)
+		__atomic_fetch_and(tpw.word, ~want, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_or(tpw.word, 1U << EVTCHN_FIFO_MASKED,
+				  __ATOMIC_SEQ_CST);
+	__atomic_store_n(&tpw.armed, 0, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&tpw.fired, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool tpw_fired(void *arg)
+{
+	return __atomic_load_n(&tpw.fired, __ATOMIC_SEQ_CST) != 0;
+}
+
+static enum xt_result take_pending_window(enum tpw_act act)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	bool fired;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &p), 0);
+	tpw = (struct tpw){ .word = hv_fifo_event_word(d, p),
+			    .cpu = 1,
+			    .act = act };
+	XT_ASSERT(tpw.word != NULL);
+	__atomic_store_n(&tpw.armed, 1, __ATOMIC_SEQ_CST);
+	hv_explore_set_hook(tpw_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	fired = xt_wait_until(tpw_fired, NULL, XT_EVENT_TIMEOUT_NS);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(fired);
+	XT_ASSERT_EQ(__atomic_load_n(&tpw.fired, __ATOMIC_SEQ_CST), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	if (act == TPW_CLEAR) {
+		XT_ASSERT(!xl_evtchn_is_pending(p));
+		XT_ASSERT(!xl_evtchn_is_masked(p));
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	} else {
+		XT_ASSERT(xl_evtchn_is_pending(p));
+		XT_ASSERT(xl_evtchn_is_masked(p));
+		XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	}
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_take_pending_cleared(void)
+{
+	return take_pending_window(TPW_CLEAR);
+}
+
+static enum xt_result fifo_take_pending_masked(void)
+{
+	return take_pending_window(TPW_MASK);
+}
+
+/*
+ * Two bind_existing of the same port at once (two drivers claiming the
+ * console's port): vCPU 1's is held by the hook after its EVTCHNOP_status,
+ * before it installs the entry; vCPU 0's runs whole meanwhile.  The first
+ * to install wins; the late one must answer -EBUSY under xl_ev.lock
+ * (port_install's re-check), not overwrite the winner's handler.  Then the
+ * port's events go to the winner's handler only, and unbind works once.
+ */
+struct ber {
+	evtchn_port_t port;
+	uint32_t stalled, release; /* atomic */
+	int rc1;
+	struct xt_rec r1;
+};
+
+static long ber_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	struct ber *b = data;
+
+	if (after && cmd == EVTCHNOP_status && xl_os_vcpu_id() == 1 &&
+	    ((struct evtchn_status *)arg)->port == b->port &&
+	    !XT_LOAD(&b->stalled)) {
+		uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+		XT_STORE(&b->stalled, 1);
+		while (!XT_LOAD(&b->release) && xt_now_ns() < end)
+			sched_yield();
+	}
+	return 0;
+}
+
+static void ber_bind(void *arg)
+{
+	struct ber *b = arg;
+
+	b->rc1 = xl_evtchn_bind_existing(b->port, xt_rec_handler, &b->r1);
+}
+
+static enum xt_result bind_existing_race(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_bind_ipi bi = { .vcpu = 0 };
+	static struct ber b;
+	struct xt_rec r0 = { 0 };
+	int rc0;
+
+	b = (struct ber){ 0 };
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	b.port = bi.port;
+	hv_domain_set_evtchn_hook(hv_guest_domain(), ber_hook, &b);
+	xt_start_on(1, ber_bind, &b);
+	XT_ASSERT(xt_wait_until(flag_set, &b.stalled, XT_EVENT_TIMEOUT_NS));
+	rc0 = xl_evtchn_bind_existing(b.port, xt_rec_handler, &r0);
+	XT_STORE(&b.release, 1);
+	xt_wait_on(1);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc0, 0);
+	XT_ASSERT_EQ(b.rc1, -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b.port), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_send(b.port), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r0, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r0), 1);
+	XT_ASSERT_EQ(r0.last_port, b.port);
+	XT_ASSERT_EQ(xt_rec_settle(&b.r1), 0);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(b.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_unbind_existing(b.port), -XEN_EINVAL);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bind_existing_race(void)
+{
+	return bind_existing_race(false);
+}
+
+static enum xt_result l2_bind_existing_race(void)
+{
+	return bind_existing_race(true);
+}
+
+/*
+ * Unmask goes to Xen only when it must: a masked port with nothing
+ * pending is unmasked in guest memory (2-level: Linux's unmask_evtchn
+ * clears the bit and re-tests pending; FIFO: the MASKED bit cleared by
+ * compare-exchange, evtchn_fifo_unmask), and one pending calls
+ * EVTCHNOP_unmask once, for Xen to raise it (evtchn_2l_unmask,
+ * evtchn_fifo_unmask).  Counted by the hook, exactly, both ways.
+ */
+struct unmask_ops {
+	unsigned int unmasks, others; /* atomic */
+};
+
+static long unmask_ops_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	struct unmask_ops *u = data;
+
+	if (!after)
+		__atomic_fetch_add(cmd == EVTCHNOP_unmask ? &u->unmasks :
+							    &u->others,
+				   1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result unmask_hypercalls(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct unmask_ops u = { 0 };
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	xl_evtchn_mask(p);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), unmask_ops_hook, &u);
+	rc = xl_evtchn_unmask(p);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(u.unmasks, 0);
+	XT_ASSERT_EQ(u.others, 0);
+	XT_ASSERT(!xl_evtchn_is_masked(p));
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	xl_evtchn_mask(p);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT(xl_evtchn_is_pending(p));
+	hv_domain_set_evtchn_hook(hv_guest_domain(), unmask_ops_hook, &u);
+	rc = xl_evtchn_unmask(p);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(u.unmasks, 1);
+	XT_ASSERT_EQ(u.others, 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_unmask_hypercalls(void)
+{
+	return unmask_hypercalls(false);
+}
+
+static enum xt_result l2_unmask_hypercalls(void)
+{
+	return unmask_hypercalls(true);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -759,6 +1267,23 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_init_after_other_fifo, 0 },
 	{ "fifo/partial_init_keeps_ports", XT_HV, 2, true,
 	  fifo_partial_init_keeps_ports, 0 },
+	{ "fifo/ready_empty_queue", XT_HV, 1, false, fifo_ready_empty_queue,
+	  0 },
+	{ "fifo/take_pending_cleared", XT_HV, 2, false,
+	  fifo_take_pending_cleared, 0 },
+	{ "fifo/take_pending_masked", XT_HV, 2, false, fifo_take_pending_masked,
+	  0 },
+	{ "fifo/bind_existing_race", XT_HV, 2, false, fifo_bind_existing_race,
+	  0 },
+	{ "2l/bind_existing_race", XT_HV, 2, false, l2_bind_existing_race, 0 },
+	{ "fifo/unmask_hypercalls", XT_HV, 1, false, fifo_unmask_hypercalls,
+	  0 },
+	{ "2l/unmask_hypercalls", XT_HV, 1, false, l2_unmask_hypercalls, 0 },
+	{ "fifo/fini_pages", XT_HV, 1, false, fifo_fini_pages, 0 },
+	{ "fifo/bad_ports", XT_HV, 1, false, fifo_bad_ports, 0 },
+	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
+	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
+	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =

@@ -1235,7 +1235,7 @@ static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
 {
 	static uint32_t req_id = 100;
 	struct xsd_sockmsg h = {
-		.type = type, .req_id = ++req_id, .tx_id = tx, .len = len
+		.type = type, .req_id = req_id + 1, .tx_id = tx, .len = len
 	};
 	struct xenstore_domain_interface *in;
 	struct evtchn_send send;
@@ -1244,6 +1244,7 @@ static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
 	uint64_t t0 = xt_now_ns();
 	void *intf;
 
+	req_id = h.req_id;
 	out[0] = '\0';
 	if (xl_os_xenstore_ring(&intf, &port) || len > sizeof(msg) - sizeof(h))
 		return;
@@ -1722,6 +1723,196 @@ static enum xt_result xs_release_2(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_xs_init failing after its per-vCPU IPIs are bound (the store port's
+ * EVTCHNOP_status refused by the hook, so bind_existing fails): -EIO back,
+ * not ready, and every IPI it bound closed, in Xen and in the core (none
+ * left for vCPU 0 or any other); a second init then works.
+ */
+struct xs_initfail {
+	evtchn_port_t ipi[XL_MAX_VCPUS];
+	unsigned int nr_ipi; /* under the calling vCPU: init runs on one */
+};
+
+static long xs_initfail_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			     long rc, void *data)
+{
+	struct xs_initfail *f = data;
+
+	if (!after && cmd == EVTCHNOP_status)
+		return -XEN_EIO;
+	if (after && !rc && cmd == EVTCHNOP_bind_ipi &&
+	    f->nr_ipi < XL_MAX_VCPUS)
+		f->ipi[f->nr_ipi++] = ((struct evtchn_bind_ipi *)arg)->port;
+	return 0;
+}
+
+static enum xt_result xs_init_fails(void)
+{
+	struct xs_initfail f = { .nr_ipi = 0 };
+	struct evtchn_status st;
+	char buf[16];
+	unsigned int i;
+	size_t len;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), xs_initfail_hook, &f);
+	rc = xl_xs_init();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT(!xl_xs_ready());
+	XT_ASSERT_EQ(f.nr_ipi, xt_nr_vcpus());
+	for (i = 0; i < f.nr_ipi; i++) {
+		XT_ASSERT_EQ(xl_evtchn_port_type(f.ipi[i]), XL_PORT_FREE);
+		XT_ASSERT_EQ(xt_status(DOMID_SELF, f.ipi[i], &st), 0);
+		XT_ASSERT_MSG(st.status == EVTCHNSTAT_closed,
+			      "vCPU %u's IPI port %u left with status %u", i,
+			      f.ipi[i], st.status);
+	}
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/init", "2"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/init", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 1);
+	XT_ASSERT_EQ(buf[0], '2');
+	return XT_PASS;
+}
+
+/*
+ * Every request gives back what it allocated (the request, its message
+ * and reply buffers: xs_req_free), on success, on a Xen error reply, in a
+ * transaction, around a watch, and when one of its three allocations
+ * fails (-ENOMEM, hv_guest_fail_zalloc): the count of live xl_os_zalloc()
+ * blocks is the same before and after, exactly.
+ */
+static void noleak_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	__atomic_fetch_add((unsigned int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+static enum xt_result xs_no_leak(void)
+{
+	struct xl_xs_watch w = { 0 };
+	unsigned int fired = 0, i;
+	char buf[64];
+	long live0;
+	xl_xs_tx_t tx;
+	size_t len;
+	char *v;
+	int err;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "data/leak", "x"), 0);
+	live0 = hv_guest_zalloc_live();
+	for (i = 0; i < 8; i++) {
+		XT_ASSERT_EQ(xl_xs_write(0, "data/leak", "abc"), 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "data/leak", buf, sizeof(buf), &len),
+			     0);
+		XT_ASSERT_EQ(len, 3);
+		XT_ASSERT_EQ(xl_xs_read(0, "data/none", buf, sizeof(buf), &len),
+			     -XEN_ENOENT);
+		v = xl_xs_read_alloc(0, "data/leak", &err);
+		XT_ASSERT(v);
+		XT_ASSERT_EQ(err, 0);
+		XT_ASSERT(!strcmp(v, "abc"));
+		xl_os_free(v);
+		XT_ASSERT_EQ(xl_xs_mkdir(0, "data/leakdir"), 0);
+		XT_ASSERT(xl_xs_directory(0, "data", buf, sizeof(buf)) > 0);
+		XT_ASSERT_EQ(xl_xs_rm(0, "data/leakdir"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+		XT_ASSERT_EQ(xl_xs_write(tx, "data/leak", "t"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx, i & 1), 0);
+	}
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/leak", noleak_fn, &fired), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/leak", "w"), 0);
+	for (i = 0; i < 1000 && __atomic_load_n(&fired, __ATOMIC_SEQ_CST) < 2;
+	     i++) {
+		xl_xs_run_watches();
+		xt_sleep_ns(MS);
+	}
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	XT_ASSERT_EQ(__atomic_load_n(&fired, __ATOMIC_SEQ_CST), 2);
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	/* The request, its message, its reply buffer: each one failing. */
+	for (i = 0; i < 3; i++) {
+		int rc;
+
+		hv_guest_fail_zalloc(i);
+		rc = xl_xs_write(0, "data/leak", "e");
+		hv_guest_fail_zalloc(-1);
+		XT_ASSERT_MSG(rc == -XEN_ENOMEM, "allocation %u failing: %d", i,
+			      rc);
+		XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	}
+	XT_ASSERT_EQ(xl_xs_read(0, "data/leak", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(!strcmp(buf, "w"));
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	return XT_PASS;
+}
+
+/*
+ * xl_xs_printf's own formatter (the core has no libc) at its edges: zero
+ * and the signs of %d and %lld (no "-0"), the extremes of each length,
+ * %x, %c, %s and %%; each value read back byte for byte.
+ */
+static enum xt_result xs_printf_edges(void)
+{
+	static const struct {
+		const char *want;
+	} t[] = { { "0" },
+		  { "-1" },
+		  { "1" },
+		  { "-2147483648" },
+		  { "-9223372036854775808" },
+		  { "18446744073709551615" },
+		  { "ffffffff" },
+		  { "0|x|s|%" } };
+	char buf[64];
+	unsigned int i;
+	size_t len;
+	int rc;
+
+	XS_UP();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		switch (i) {
+		case 0:
+			rc = xl_xs_printf(0, "data/pf", "%d", 0);
+			break;
+		case 1:
+			rc = xl_xs_printf(0, "data/pf", "%d", -1);
+			break;
+		case 2:
+			rc = xl_xs_printf(0, "data/pf", "%ld", 1L);
+			break;
+		case 3:
+			rc = xl_xs_printf(0, "data/pf", "%d", -2147483647 - 1);
+			break;
+		case 4:
+			rc = xl_xs_printf(0, "data/pf", "%lld",
+					  -9223372036854775807LL - 1);
+			break;
+		case 5:
+			rc = xl_xs_printf(0, "data/pf", "%zu", (size_t)~0UL);
+			break;
+		case 6:
+			rc = xl_xs_printf(0, "data/pf", "%x", 0xffffffffu);
+			break;
+		default:
+			rc = xl_xs_printf(0, "data/pf", "%u|%c|%s|%%", 0u, 'x',
+					  "s");
+			break;
+		}
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "data/pf", buf, sizeof(buf), &len),
+			     0);
+		XT_ASSERT_MSG(
+			len == strlen(t[i].want) && !strcmp(buf, t[i].want),
+			"case %u: \"%s\", want \"%s\"", i, buf, t[i].want);
+	}
+	return XT_PASS;
+}
+
 /* hv's own API: domain 0's watches fire once, then on change. */
 struct d0w {
 	unsigned int n; /* atomic */
@@ -1810,6 +2001,9 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/wire_errors", XT_HV, 1, false, xs_wire_errors, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
+	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
+	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
+	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
 	{ "xs/release_2", XT_HV, 1, false, xs_release_2, XS_F },
 	{ "xenbus/connect_close", XT_HV, 1, false, xb_connect_close, XS_F },

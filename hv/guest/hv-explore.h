@@ -41,7 +41,7 @@ enum hv_explore_point {
 	HV_XP_NR
 };
 
-/* Nonzero while a seed is set.  Written only while no vCPU runs. */
+/* Nonzero while a seed or a hook is set (hv_explore_set, _set_hook). */
 extern int hv_explore_on;
 
 /* The slow path of hv_explore(): decide and perturb. */
@@ -61,6 +61,18 @@ static inline void hv_explore(enum hv_explore_point pt)
 void hv_explore_set(bool on, uint64_t seed);
 /* True and *seed when a seed is set. */
 bool hv_explore_get(uint64_t *seed);
+
+/*
+ * A test's own point hook, to force one interleaving inside the core
+ * (where hv_domain_set_evtchn_hook cannot reach: no hypercall in the
+ * window): while set, every point of every thread calls fn instead of
+ * the seeded perturbation.  fn runs on the thread at the point, inside
+ * core code: it may read and write guest memory and hv state, and must
+ * not call the core.  NULL removes it (the seed, if any, applies again).
+ * May be set while vCPUs run.  Testing only, built with HV_EXPLORE.
+ */
+typedef void (*hv_explore_hook_fn)(enum hv_explore_point pt);
+void hv_explore_set_hook(hv_explore_hook_fn fn);
 
 /* Perturbations injected since start-up (all threads). */
 struct hv_explore_stats {

@@ -29,6 +29,15 @@ struct hv_domain *hv_guest_domain(void);
 /* Pages of the arena the guest allocator holds (tests, leak checks). */
 unsigned int hv_guest_pages_in_use(struct hv_domain *d);
 
+/*
+ * Fault injection for tests: after `after` more successful
+ * xl_os_zalloc() calls (of any domain and vCPU), the next one returns
+ * NULL, once; -1 disarms.  Testing only, as hv_domain_set_evtchn_hook.
+ */
+void hv_guest_fail_zalloc(long after);
+/* Blocks xl_os_zalloc() handed out and xl_os_free() not yet given back. */
+long hv_guest_zalloc_live(void);
+
 /* --- trace rings (xl_os_trace) ------------------------------------------- */
 
 #define HV_GUEST_TRACE_ENTRIES 4096 /* per vCPU, a power of two */

@@ -156,13 +156,50 @@ uint64_t xl_os_virt_to_gfn(const void *va)
 	return (uint64_t)gfn;
 }
 
+/*
+ * Fault injection (hv_guest_fail_zalloc): the number of xl_os_zalloc()
+ * calls still to succeed before one fails; -1 when none is armed.  Any
+ * vCPU thread may allocate: the decrement is an atomic read-modify-write,
+ * so exactly one call sees 0.
+ */
+static long zalloc_fail_after = -1;
+/* xl_os_zalloc() blocks not yet given back to xl_os_free() (leak checks). */
+static long zalloc_live;
+
+long hv_guest_zalloc_live(void)
+{
+	return __atomic_load_n(&zalloc_live, __ATOMIC_SEQ_CST);
+}
+
+void hv_guest_fail_zalloc(long after)
+{
+	__atomic_store_n(&zalloc_fail_after, after, __ATOMIC_SEQ_CST);
+}
+
 void *xl_os_zalloc(size_t size)
 {
-	return calloc(1, size);
+	long n = __atomic_load_n(&zalloc_fail_after, __ATOMIC_SEQ_CST);
+	void *p;
+
+	while (n >= 0) {
+		if (__atomic_compare_exchange_n(&zalloc_fail_after, &n, n - 1,
+						false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			if (!n)
+				return NULL;
+			break;
+		}
+	}
+	p = calloc(1, size);
+	if (p)
+		__atomic_fetch_add(&zalloc_live, 1, __ATOMIC_SEQ_CST);
+	return p;
 }
 
 void xl_os_free(void *p)
 {
+	if (p)
+		__atomic_fetch_sub(&zalloc_live, 1, __ATOMIC_SEQ_CST);
 	free(p);
 }
 

@@ -200,6 +200,8 @@ void hv_vcpu_reraise_upcall(void);
  * that play a corrupt hypervisor.  Safe from any thread.
  */
 void *hv_fifo_control_block(struct hv_vcpu *v);
+/* The event word of a port as hv mapped it (NULL: beyond the array). */
+void *hv_fifo_event_word(struct hv_domain *d, uint32_t port);
 
 /*
  * Xen system time (NOW()) as hv keeps it, and a rewrite of a vCPU's
