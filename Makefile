@@ -53,7 +53,7 @@ RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 .PHONY: all setup check check-hv check-xen check-tsan check-asan stress explore \
 	bench bench-stability \
 	bench-xen demo soak-hvm \
-	format lint clean variants help
+	format lint shellcheck clean variants help
 
 all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick $(O)/xl-drift
 
@@ -279,6 +279,13 @@ lint:
 		--inline-suppr -Iinclude -Ihv/include -Ihv/guest -Iselftests \
 		$(CORE_SRCS) hv selftests
 
+# Every shell script in the tree: the files whose first line runs sh or
+# bash, and the sourced library; settings in .shellcheckrc.
+SHELL_SCRIPTS = $(sort tools/xen-lib.sh $(shell grep -lE '^\#!/bin/(ba)?sh' \
+	.ci/run fuzz/run selftests/*.sh tools/* 2>/dev/null))
+shellcheck:
+	shellcheck -x $(SHELL_SCRIPTS)
+
 clean:
 	rm -rf build
 
@@ -321,5 +328,6 @@ help:
 	@echo '  bench-stability  make bench three times, the spread of each'
 	@echo '              ratio'"'"'s medians (tools/ratio-stability)'
 	@echo '  lint        cppcheck'
+	@echo '  shellcheck  shellcheck -x over every shell script'
 	@echo '  format      clang-format -i over FORMAT_FILES'
 	@echo '  clean       remove build/'
