@@ -82,6 +82,13 @@ unsigned long xl_idle_until(bool (*done)(void *), void *arg)
 	}
 }
 
+unsigned long xl_wait_until(bool (*done)(void *), void *arg)
+{
+	if (xl_os_wait(done, arg) == 0)
+		return 0;
+	return xl_idle_until(done, arg);
+}
+
 /*
  * SCHEDOP_poll (public sched.h): Xen checks the 128-port limit and each
  * port itself; the core passes the request through unchanged so a caller

@@ -30,7 +30,6 @@
  *                           after disconnect(true) if a restart left the
  *                           driver holding queued I/O
  */
-#include <stdarg.h>
 
 #include <xenlite/clockevent.h>
 #include <xenlite/xenbus.h>

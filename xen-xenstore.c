@@ -20,7 +20,6 @@
  * 32-bit counters, MASK_XENSTORE_IDX() picks the byte; a producer more
  * than XENSTORE_RING_SIZE ahead of its consumer is corrupt.
  */
-#include <stdarg.h>
 
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
@@ -906,14 +905,14 @@ static int xs_wait(struct xs_req *r)
 	bool armed, orphaned = false;
 
 	if (!timeout) {
-		xl_idle_until(xs_req_done, r);
+		xl_wait_until(xs_req_done, r);
 		return 0;
 	}
 	w.deadline = xl_clock_now() + timeout;
 	xl_timer_setup(&t, xs_wait_timer_fn, NULL);
 	armed = xl_timer_arm(&t, w.deadline) == 0;
 	if (armed) {
-		xl_idle_until(xs_wait_done, &w);
+		xl_wait_until(xs_wait_done, &w);
 		xl_timer_cancel(&t);
 	} else {
 		xs_poll_until(&w);
@@ -1481,7 +1480,7 @@ unsigned long xl_xs_idle_until(bool (*done)(void *), void *arg)
 
 	/* Announced (a full barrier) before the first check of the queue. */
 	xl_fetch_or_ulong(&xs.watch_waiters, bit);
-	n = xl_idle_until(xs_idle_cond, &a);
+	n = xl_wait_until(xs_idle_cond, &a);
 	xl_fetch_and_ulong(&xs.watch_waiters, ~bit);
 	return n;
 }

@@ -22,7 +22,12 @@
 
 #include <xenlite/idle.h>
 
-/* io/ring.h's SHARED_RING_INIT clears the padding with memset(). */
+/*
+ * io/ring.h's SHARED_RING_INIT clears the padding with memset(); a host
+ * may have its own memset macro (Linux's string_64.h), which this one
+ * replaces for this file only.
+ */
+#undef memset
 #define memset __builtin_memset
 
 _Static_assert(sizeof(struct blkif_request) % 8 == 0 &&
@@ -1089,7 +1094,7 @@ int xl_blkfront_io_sync(struct xl_blkfront *dev, struct xl_blk_req *req)
 	rc = xl_blkfront_submit(dev, req);
 	if (!rc) {
 		while (!xl_read32(&s.done)) {
-			xl_idle_until(blk_sync_ready, &s);
+			xl_wait_until(blk_sync_ready, &s);
 			if (dev->xb_poll && !xl_read32(&s.done))
 				dev->xb_poll(dev);
 		}

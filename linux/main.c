@@ -62,6 +62,13 @@ MODULE_PARM_DESC(
 	clocksource,
 	"register the pvclock clocksource 'xenlite' (the kernel's clock)");
 
+static bool blk = true;
+module_param(blk, bool, 0444);
+MODULE_PARM_DESC(blk, "block devices /dev/xlblkN for the guest's vbds");
+
+phys_addr_t xlk_bar_start;
+resource_size_t xlk_bar_len;
+
 static struct {
 	struct pci_dev *pdev;
 	phys_addr_t shinfo_phys;
@@ -70,6 +77,7 @@ static struct {
 	bool upcall_up;
 	bool clock_up;
 	bool debugfs_up;
+	bool blk_up;
 	int probe_rc;
 	bool probed;
 } xlk;
@@ -102,6 +110,8 @@ static int shinfo_map(struct pci_dev *pdev)
 	}
 	xlk.shinfo_mapped = true;
 	xlk.shinfo_phys = start;
+	xlk_bar_start = start;
+	xlk_bar_len = len;
 	/* RAM now (Xen's own page), not device memory: a cached mapping. */
 	xlk_shinfo = memremap(start, PAGE_SIZE, MEMREMAP_WB);
 	if (!xlk_shinfo)
@@ -133,6 +143,9 @@ static void shinfo_unmap(void)
 
 static void teardown(void)
 {
+	if (xlk.blk_up)
+		xlk_blk_fini();
+	xlk.blk_up = false;
 	if (xlk.debugfs_up)
 		xlk_debugfs_fini();
 	xlk.debugfs_up = false;
@@ -180,6 +193,12 @@ static int setup(struct pci_dev *pdev)
 	if (rc)
 		return rc;
 	xlk.debugfs_up = true;
+	if (blk) {
+		rc = xlk_blk_init();
+		if (rc)
+			pr_warn("block devices: %d\n", rc);
+		xlk.blk_up = rc == 0;
+	}
 	return 0;
 }
 

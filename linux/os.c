@@ -29,11 +29,17 @@
 #include <linux/mm.h>
 #include <linux/printk.h>
 #include <linux/slab.h>
+#include <linux/io.h>
+#include <linux/wait.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
+#include <xenlite/hypercall.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
 #include <xen/arch-x86/cpuid.h>
 
 #include "xl-linux.h"
@@ -251,6 +257,126 @@ void xl_os_safe_halt(void)
 	ct_idle_enter();
 	asm volatile("sti; hlt; cli" ::: "memory");
 	ct_idle_exit();
+}
+
+/*
+ * The core's waits (os.h, xl_os_wait): the thread sleeps on one queue,
+ * woken after every upcall on any CPU (linux/upcall.c), where everything
+ * that ends a wait runs (a xenstore reply, a block completion, a core
+ * timer).  wait_event() sets the task state before it evaluates done, and
+ * wq_has_sleeper()'s full barrier orders the upcall's writes before its
+ * look at the queue: a wake-up between the check and the sleep is not
+ * lost (include/linux/wait.h, the wq_has_sleeper comment).  The callers
+ * (linux/blk.c) run with migration disabled, as os.h asks.
+ */
+static DECLARE_WAIT_QUEUE_HEAD(xlk_waitq);
+
+long xl_os_wait(bool (*done)(void *), void *arg)
+{
+	might_sleep();
+	wait_event(xlk_waitq, done(arg));
+	return 0;
+}
+
+/* The same queue, for a thread that waits for work without end (no hung
+ * task report: TASK_IDLE). */
+void xlk_wait_idle(bool (*done)(void *), void *arg)
+{
+	wait_event_idle(xlk_waitq, done(arg));
+}
+
+void xlk_wake_waiters(void)
+{
+	if (wq_has_sleeper(&xlk_waitq))
+		wake_up(&xlk_waitq);
+}
+
+/*
+ * Grant frames go at the BAR pages after shared_info's (linux/main.c), as
+ * Linux's platform-pci does (drivers/xen/platform-pci.c: the grant frames
+ * in the MMIO BAR, not over RAM).  The core maps them there itself
+ * (XENMEM_add_to_physmap, XENMAPSPACE_grant_table); once it has, the
+ * pages read as Xen's, cached (Linux's xen_remap: memremap WB).  Mapped
+ * once for the module's life; the gfns never change.
+ */
+static void *xlk_gnt_va[XL_GNTTAB_MAX_FRAMES];
+
+int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
+{
+	unsigned int i;
+
+	if (nr > XL_GNTTAB_MAX_FRAMES ||
+	    xlk_bar_len < (resource_size_t)(1 + nr) * PAGE_SIZE)
+		return -XEN_ENOMEM;
+	for (i = 0; i < nr; i++) {
+		phys_addr_t pa =
+			xlk_bar_start + (phys_addr_t)(1 + i) * PAGE_SIZE;
+
+		if (!xlk_gnt_va[i])
+			xlk_gnt_va[i] = memremap(pa, PAGE_SIZE, MEMREMAP_WB);
+		if (!xlk_gnt_va[i])
+			return -XEN_ENOMEM;
+		gfns[i] = PFN_DOWN(pa);
+		va[i] = xlk_gnt_va[i];
+	}
+	return 0;
+}
+
+void xlk_grant_frames_unmap(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < XL_GNTTAB_MAX_FRAMES; i++) {
+		if (xlk_gnt_va[i])
+			memunmap(xlk_gnt_va[i]);
+		xlk_gnt_va[i] = NULL;
+	}
+}
+
+static int hvm_param(u32 index, u64 *val)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+	long rc = xl_hc_hvm_op(HVMOP_get_param, &p);
+
+	*val = p.value;
+	return (int)rc;
+}
+
+/*
+ * HVM: the store page is a special pfn the toolstack put in the guest's
+ * physical map (outside RAM in the E820), and its port an unbound one
+ * xenstored bound to (HVM_PARAM_STORE_PFN / _EVTCHN, public hvm/params.h;
+ * Linux's xenbus_probe.c xenbus_init maps it the same way, xen_remap).
+ */
+static void *xlk_store_va;
+
+int xl_os_xenstore_ring(void **intf, uint32_t *port)
+{
+	u64 pfn, evtchn;
+	int rc;
+
+	rc = hvm_param(HVM_PARAM_STORE_PFN, &pfn);
+	if (rc)
+		return rc;
+	rc = hvm_param(HVM_PARAM_STORE_EVTCHN, &evtchn);
+	if (rc)
+		return rc;
+	if (!pfn || !evtchn)
+		return -XEN_ENODEV;
+	if (!xlk_store_va)
+		xlk_store_va = memremap(PFN_PHYS(pfn), PAGE_SIZE, MEMREMAP_WB);
+	if (!xlk_store_va)
+		return -XEN_ENOMEM;
+	*intf = xlk_store_va;
+	*port = (uint32_t)evtchn;
+	return 0;
+}
+
+void xlk_store_unmap(void)
+{
+	if (xlk_store_va)
+		memunmap(xlk_store_va);
+	xlk_store_va = NULL;
 }
 
 uint64_t xl_os_rdtsc(void)

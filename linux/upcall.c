@@ -69,6 +69,7 @@ static irqreturn_t upcall_vector_irq(int irq, void *dev)
 {
 	this_cpu_inc(upcalls);
 	xl_evtchn_upcall();
+	xlk_wake_waiters();
 	return IRQ_HANDLED;
 }
 
@@ -88,6 +89,7 @@ static irqreturn_t upcall_intx_irq(int irq, void *dev)
 		return IRQ_NONE;
 	this_cpu_inc(upcalls);
 	xl_evtchn_upcall();
+	xlk_wake_waiters();
 	return IRQ_HANDLED;
 }
 

@@ -20,6 +20,7 @@
 #include <linux/types.h>
 #include <linux/compiler.h>
 #include <linux/stddef.h>
+#include <linux/stdarg.h>
 #include <asm/barrier.h>
 #include <asm/cmpxchg.h>
 #include <asm/processor.h>

@@ -34,6 +34,17 @@ int xlk_hypercall_init(void);
 const char *xlk_hypercall_insn(void);
 u64 xlk_hypercall_count(unsigned int cpu);
 bool xlk_cpuid_upcall_vector(void);
+void xlk_wake_waiters(void);
+void xlk_wait_idle(bool (*done)(void *), void *arg);
+void xlk_grant_frames_unmap(void);
+void xlk_store_unmap(void);
+/* main.c: the platform device's MMIO BAR (shared_info, grant frames). */
+extern phys_addr_t xlk_bar_start;
+extern resource_size_t xlk_bar_len;
+
+/* blk.c: blkfront-lite as /dev/xlblkN (xenstore, grants, blk-mq). */
+int xlk_blk_init(void);
+void xlk_blk_fini(void);
 
 /* upcall.c */
 enum xlk_upcall_mode {

@@ -192,6 +192,14 @@ void xl_os_safe_halt(void)
 		idle_hlt();
 }
 
+/* No scheduler: the core idles the vCPU (xl_idle_until). */
+long xl_os_wait(bool (*done)(void *), void *arg)
+{
+	(void)done;
+	(void)arg;
+	return -XEN_ENOSYS;
+}
+
 uint64_t xl_os_rdtsc(void)
 {
 	return tk_rdtsc();

@@ -370,6 +370,14 @@ void xl_os_safe_halt(void)
 		xl_write8(&vi->evtchn_upcall_mask, 1);
 }
 
+/* hv's guest threads are vCPUs, not schedulable threads: they idle. */
+long xl_os_wait(bool (*done)(void *), void *arg)
+{
+	(void)done;
+	(void)arg;
+	return -XEN_ENOSYS;
+}
+
 uint64_t xl_os_rdtsc(void)
 {
 	/* lfence: rdtsc waits for earlier loads (os.h, rdtsc_ordered). */

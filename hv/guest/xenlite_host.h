@@ -12,6 +12,7 @@
 #ifndef XENLITE_HOST_H
 #define XENLITE_HOST_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -42,6 +42,15 @@ bool xl_idle_block(void);
 unsigned long xl_idle_until(bool (*done)(void *), void *arg);
 
 /*
+ * Wait until done(arg) is true, as a caller that may sleep does: the
+ * host's scheduler sleeps the thread (xl_os_wait()), else the vCPU idles
+ * (xl_idle_until()).  For the core's own waits (a xenstore reply, a
+ * synchronous block request, a backend's state), never in an upcall.
+ * Returns the number of blocks when the vCPU idled, 0 when it slept.
+ */
+unsigned long xl_wait_until(bool (*done)(void *), void *arg);
+
+/*
  * SCHEDOP_poll: sleep until one of ports is pending, an event needs
  * delivery, or the absolute pvclock deadline timeout_ns passes (0: none).
  * Returns what Xen returns (0, -XEN_EINVAL for more than 128 ports or a

@@ -140,6 +140,20 @@ void xl_os_upcall_reraise(void);
 void xl_os_safe_halt(void);
 
 /*
+ * The core's waits in thread context (xl_wait_until(): a xenstore reply,
+ * a synchronous block request, a backend's state).  A host with a
+ * scheduler sleeps the caller until done(arg) is true and returns 0; it
+ * checks done again after every upcall on any vCPU (everything that makes
+ * a condition true runs in an upcall: a reply, a completion, a timer), so
+ * done must be a cheap read that does not sleep.  The caller must not
+ * move to another vCPU meanwhile (its timers and wake-up IPIs are on this
+ * vCPU): the host keeps it there.  A host without threads returns
+ * -XEN_ENOSYS at once and the core idles the vCPU instead
+ * (xl_idle_until(), which checks done with delivery masked).
+ */
+long xl_os_wait(bool (*done)(void *), void *arg);
+
+/*
  * The TSC, read in program order: not before the loads that precede it
  * (lfence; rdtsc, Linux's rdtsc_ordered()).  pvclock reads tsc_timestamp
  * and then the TSC inside the version loop; a TSC read hoisted above that

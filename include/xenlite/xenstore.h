@@ -30,8 +30,6 @@
 #ifndef XENLITE_XENSTORE_H
 #define XENLITE_XENSTORE_H
 
-#include <stdarg.h>
-
 #include <xenlite/xen.h>
 #include <xen/io/xs_wire.h>
 
