@@ -1014,8 +1014,14 @@ static void quiesce_upcalls(void)
 {
 	unsigned int i, self = xl_os_vcpu_id();
 
+	/*
+	 * Acquire: pairs with the upcall's closing exchange of depth, so
+	 * the upcall's reads of what fini frees next (the control block,
+	 * the port table, the budget) come before those frees.  A plain
+	 * xl_read32 orders nothing (os.h); found by the weak TSan build.
+	 */
 	for (i = 0; i < XL_MAX_VCPUS; i++)
-		while (i != self && xl_read32(&xl_ev.cpu[i].depth))
+		while (i != self && xl_load_acquire32(&xl_ev.cpu[i].depth))
 			xl_cpu_relax();
 }
 
