@@ -826,6 +826,22 @@ unsigned int xl_evtchn_max_ports(void)
 	return xl_ev.ops ? xl_ev.ops->max_channels() : 0;
 }
 
+/*
+ * Another vCPU's upcall bumps its counters (xl_stat_inc, before it looks
+ * at ops, so also while init runs) and xl_evtchn_get_stats reads them
+ * anywhere: zeroed a word at a time with xl_write64, never a plain store
+ * (docs/os-contract.md; a plain struct store here was a race in the weak
+ * TSan build, hv-tests 2l/spurious).
+ */
+static void stats_zero(struct xl_evtchn_stats *s)
+{
+	uint64_t *w = (uint64_t *)s;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*s) / sizeof(*w); i++)
+		xl_write64(&w[i], 0);
+}
+
 static void reset_state(void)
 {
 	unsigned int i;
@@ -845,7 +861,7 @@ static void reset_state(void)
 		xl_write32(&c->rerun, 0);
 		xl_write32(&c->running_port, 0);
 		budget_reset(&c->budget);
-		c->stats = (struct xl_evtchn_stats){ 0 };
+		stats_zero(&c->stats);
 	}
 }
 
