@@ -17,8 +17,13 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes
 OPT := -O2 -g -fno-omit-frame-pointer
+# The TSan build makes xl_read / xl_write relaxed (XL_WEAK_PLAIN,
+# include/xenlite/atomic-gcc.h), as weak as os.h lets them be, so that a
+# publication through them instead of a release/acquire pair is a race.
+WEAK :=
 ifeq ($(VARIANT),tsan)
 SAN := -fsanitize=thread
+WEAK := -DXL_WEAK_PLAIN
 else ifeq ($(VARIANT),asan)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 else
@@ -34,9 +39,10 @@ CORE_SRCS += xen-xenstore.c xen-xenbus.c
 # off unless XL_EXPLORE_SEED is set).
 CORE_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
-	-Iinclude -Ihv/guest -I$(XEN_INC) -DHV_EXPLORE
+	-Iinclude -Ihv/guest -I$(XEN_INC) -DHV_EXPLORE $(WEAK)
 HOST_CFLAGS := -std=gnu11 $(WARN) $(OPT) $(SAN) -pthread -D_GNU_SOURCE \
-	-Iinclude -Ihv/include -Ihv/guest -Iselftests -I$(XEN_INC) -DHV_EXPLORE
+	-Iinclude -Ihv/include -Ihv/guest -Iselftests -I$(XEN_INC) -DHV_EXPLORE \
+	$(WEAK)
 LDLIBS := -pthread -lm
 
 HV_SRCS := $(wildcard hv/*.c)

@@ -826,6 +826,22 @@ unsigned int xl_evtchn_max_ports(void)
 	return xl_ev.ops ? xl_ev.ops->max_channels() : 0;
 }
 
+/*
+ * Another vCPU's upcall bumps its counters (xl_stat_inc, before it looks
+ * at ops, so also while init runs) and xl_evtchn_get_stats reads them
+ * anywhere: zeroed a word at a time with xl_write64, never a plain store
+ * (docs/os-contract.md; a plain struct store here was a race in the weak
+ * TSan build, hv-tests 2l/spurious).
+ */
+static void stats_zero(struct xl_evtchn_stats *s)
+{
+	uint64_t *w = (uint64_t *)s;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*s) / sizeof(*w); i++)
+		xl_write64(&w[i], 0);
+}
+
 static void reset_state(void)
 {
 	unsigned int i;
@@ -845,7 +861,7 @@ static void reset_state(void)
 		xl_write32(&c->rerun, 0);
 		xl_write32(&c->running_port, 0);
 		budget_reset(&c->budget);
-		c->stats = (struct xl_evtchn_stats){ 0 };
+		stats_zero(&c->stats);
 	}
 }
 
@@ -1014,8 +1030,14 @@ static void quiesce_upcalls(void)
 {
 	unsigned int i, self = xl_os_vcpu_id();
 
+	/*
+	 * Acquire: pairs with the upcall's closing exchange of depth, so
+	 * the upcall's reads of what fini frees next (the control block,
+	 * the port table, the budget) come before those frees.  A plain
+	 * xl_read32 orders nothing (os.h); found by the weak TSan build.
+	 */
 	for (i = 0; i < XL_MAX_VCPUS; i++)
-		while (i != self && xl_read32(&xl_ev.cpu[i].depth))
+		while (i != self && xl_load_acquire32(&xl_ev.cpu[i].depth))
 			xl_cpu_relax();
 }
 

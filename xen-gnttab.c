@@ -26,8 +26,10 @@
  * granted) is never reused and its page never handed back: it waits on
  * the deferred list.  The core reclaims that list itself, as Linux's
  * gnttab_add_deferred() / gnttab_handle_deferred() do on a timer: every
- * time the free list runs dry (grant_access, any context) and at every
- * thread-context call that may free pages (xl_gnttab_retry_deferred,
+ * time the free list runs dry (grant_access, any context: the oldest
+ * XL_GNTTAB_RETRY_BATCH only, as it holds the lock with delivery masked)
+ * and at every thread-context call that may free pages
+ * (xl_gnttab_retry_deferred, all of them a batch per hold of the lock;
  * xl_gnttab_end_access_page).  A released ref is free at once; its page,
  * if it had one, goes to a list freed in thread context (xl_os_free_page
  * may sleep, os.h).
@@ -72,7 +74,7 @@ static struct {
 	void *page[GT_NR_MAX]; /* freed once a deferred ref is released */
 	void *to_free;	       /* released pages, linked through word 0 */
 	uint32_t free_head, nr_free;
-	uint32_t def_head, nr_deferred;
+	uint32_t def_head, def_tail, nr_deferred; /* oldest first */
 	struct xl_gnttab_stats stats;
 } gt;
 
@@ -193,6 +195,31 @@ static int gt_check_setup(unsigned int nr)
 }
 
 /*
+ * The deferred list is a queue, oldest first: a bounded retry looks at
+ * the head and puts a ref still mapped back at the tail, so the next
+ * retry looks at the next ones.  Under gt.lock.
+ */
+static void gt_def_append(uint32_t ref)
+{
+	gt.next[ref] = GT_NONE;
+	if (gt.def_head == GT_NONE)
+		gt.def_head = ref;
+	else
+		gt.next[gt.def_tail] = ref;
+	gt.def_tail = ref;
+	gt.nr_deferred++;
+}
+
+static uint32_t gt_def_pop(void)
+{
+	uint32_t ref = gt.def_head;
+
+	gt.def_head = gt.next[ref];
+	gt.nr_deferred--;
+	return ref;
+}
+
+/*
  * Invalidate what a previous user left in the shared entries (public/
  * grant_table.h's invalidation rule: compare-exchange the header to
  * flags 0 while neither GTF_reading nor GTF_writing is set).  A ref still
@@ -222,9 +249,7 @@ static void gt_scrub_entry(uint32_t ref)
 	gt.combo[ref] = cur & ~(uint32_t)GT_BUSY_FLAGS;
 	gt.page[ref] = NULL;
 	gt.state[ref] = GT_DEFERRED;
-	gt.next[ref] = gt.def_head;
-	gt.def_head = ref;
-	gt.nr_deferred++;
+	gt_def_append(ref);
 }
 
 static void gt_build_free_list(void)
@@ -234,6 +259,7 @@ static void gt_build_free_list(void)
 	gt.free_head = GT_NONE;
 	gt.nr_free = 0;
 	gt.def_head = GT_NONE;
+	gt.def_tail = GT_NONE;
 	gt.nr_deferred = 0;
 	gt.to_free = NULL;
 	for (ref = 0; ref < gt.nr_refs; ref++)
@@ -346,28 +372,34 @@ static void gt_push_free(grant_ref_t ref)
 }
 
 /*
- * Release what the peer unmapped: the ref goes back to the free list at
- * once (any context), its page, if any, to gt.to_free (linked through its
- * first word: it is ours again) for a thread-context caller to free.
+ * Release what the peer unmapped, looking at the max oldest deferred refs
+ * (fewer if the list is shorter): a released ref goes back to the free
+ * list at once (any context), its page, if any, to gt.to_free (linked
+ * through its first word: it is ours again) for a thread-context caller
+ * to free; one still mapped goes back at the tail.  Bounded because it
+ * runs under gt.lock with event delivery masked, possibly from a
+ * handler (grant_access).  Returns the refs still deferred.
  */
-static unsigned int gt_retry_deferred_locked(void)
+static unsigned int gt_retry_deferred_locked(unsigned int max)
 {
-	uint32_t *link = &gt.def_head, ref;
+	uint32_t ref;
 
-	while ((ref = *link) != GT_NONE) {
-		if (gt_try_invalidate(ref) == 0) {
-			*link = gt.next[ref];
-			gt.nr_deferred--;
-			gt.stats.deferred_released++;
-			if (gt.page[ref]) {
-				*(void **)gt.page[ref] = gt.to_free;
-				gt.to_free = gt.page[ref];
-				gt.page[ref] = NULL;
-			}
-			gt_push_free(ref);
-		} else {
-			link = &gt.next[ref];
+	if (max > gt.nr_deferred)
+		max = gt.nr_deferred;
+	while (max--) {
+		ref = gt_def_pop();
+		gt.stats.deferred_visited++;
+		if (gt_try_invalidate(ref) != 0) {
+			gt_def_append(ref);
+			continue;
 		}
+		gt.stats.deferred_released++;
+		if (gt.page[ref]) {
+			*(void **)gt.page[ref] = gt.to_free;
+			gt.to_free = gt.page[ref];
+			gt.page[ref] = NULL;
+		}
+		gt_push_free(ref);
 	}
 	return gt.nr_deferred;
 }
@@ -408,8 +440,9 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 	if (gfn > 0xffffffffULL)
 		return -XEN_EINVAL; /* v1 frame is 32 bits */
 	flags = gt_lock();
+	/* One batch at most: delivery is masked (see the function). */
 	if (!gt.nr_free && gt.nr_deferred)
-		gt_retry_deferred_locked();
+		gt_retry_deferred_locked(XL_GNTTAB_RETRY_BATCH);
 	if (!gt.nr_free) {
 		gt.stats.exhausted++;
 		gt_unlock(flags);
@@ -481,9 +514,7 @@ static int gt_end_deferred(grant_ref_t ref, void *page)
 	flags = gt_lock();
 	gt.page[ref] = page;
 	gt.state[ref] = GT_DEFERRED;
-	gt.next[ref] = gt.def_head;
-	gt.def_head = ref;
-	gt.nr_deferred++;
+	gt_def_append(ref);
 	gt.stats.deferred++;
 	gt_unlock(flags);
 	return 1;
@@ -509,16 +540,29 @@ int xl_gnttab_end_access_page(grant_ref_t ref, void *page)
 	return rc;
 }
 
+/*
+ * Thread context: look at every ref deferred now once, a batch per hold
+ * of the lock, so delivery is masked for one batch at a time.
+ */
 unsigned int xl_gnttab_retry_deferred(void)
 {
+	unsigned int left, batch, n;
 	unsigned long flags;
-	unsigned int n;
 
 	if (!xl_gnttab_ready())
 		return 0;
 	flags = gt_lock();
-	n = gt.nr_deferred ? gt_retry_deferred_locked() : 0;
+	left = gt.nr_deferred;
+	n = left;
 	gt_unlock(flags);
+	while (left) {
+		batch = left < XL_GNTTAB_RETRY_BATCH ? left :
+						       XL_GNTTAB_RETRY_BATCH;
+		left -= batch;
+		flags = gt_lock();
+		n = gt_retry_deferred_locked(batch);
+		gt_unlock(flags);
+	}
 	gt_free_released();
 	return n;
 }

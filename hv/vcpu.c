@@ -42,6 +42,33 @@ struct hv_vcpu *hv_vcpu_current(void)
 /* --- upcall delivery ----------------------------------------------------- */
 
 /*
+ * Run the guest's upcall on this thread.  In the weak TSan build the
+ * guest host keeps two per-thread words for its barrier model (the last
+ * plain read, a release owed to the next plain write:
+ * hv/guest/xenlite_host.h, xl_mb()); the upcall interrupts guest code
+ * between such a read and its barrier, so they are saved around it.
+ */
+#if defined(XL_WEAK_PLAIN) && defined(__SANITIZE_THREAD__)
+extern __thread const void *hv_tsan_last_read;
+extern __thread int hv_tsan_release_next;
+
+static void hv_upcall_call(struct hv_domain *d)
+{
+	const void *last_read = hv_tsan_last_read;
+	int release_next = hv_tsan_release_next;
+
+	d->cfg.upcall();
+	hv_tsan_last_read = last_read;
+	hv_tsan_release_next = release_next;
+}
+#else
+static void hv_upcall_call(struct hv_domain *d)
+{
+	d->cfg.upcall();
+}
+#endif
+
+/*
  * Run the guest's upcall while evtchn_upcall_pending && !evtchn_upcall_mask.
  * Entry masks delivery, as Xen's PV event callback entry does (and IF=0 for
  * an HVM vector); the mask is restored after the upcall returns.
@@ -63,7 +90,7 @@ static void hv_deliver(struct hv_vcpu *v)
 		hv_explore(HV_XP_UPCALL); /* a late upcall (hv-explore.h) */
 		/* A re-raise asked for earlier is being honoured now. */
 		__atomic_store_n(&v->reraise_at, 0, __ATOMIC_SEQ_CST);
-		d->cfg.upcall();
+		hv_upcall_call(d);
 		/*
 		 * The upcall stopped on its budget and asked to be run
 		 * again: not here and now (that would hold the vCPU as the

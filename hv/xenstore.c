@@ -30,6 +30,7 @@
  * xenstored ignores a connection it marked bad.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -1362,6 +1363,95 @@ static int xs_req_get_domain_path(struct xs_req *r)
 	return 0;
 }
 
+/*
+ * do_reset_watches() (4.17's tools/xenstore/xenstored_domain.c): every
+ * watch of the connection goes (conn_delete_all_watches), and every
+ * transaction (conn_delete_all_transactions), the one the request names
+ * included; then OK.  Events already queued stay queued, as in
+ * xenstored's output list.
+ */
+static int xs_req_reset_watches(struct xs_req *r)
+{
+	struct xs_tx *t, *next;
+	struct xs_watch *w;
+
+	for (w = xs.watches; w; w = w->next)
+		if (w->conn == r->c)
+			w->dead = true;
+	xs_reap_watches();
+	for (t = xs.txs; t; t = next) {
+		next = t->next;
+		if (t->conn == r->c) {
+			xs_tx_unlink(t);
+			xs_tx_free(t);
+		}
+	}
+	r->x.tx = NULL;
+	xs_ok(r->c);
+	return 0;
+}
+
+/*
+ * send_directory_part() (4.17's tools/xenstore/xenstored_core.c): exactly
+ * two strings, the path and a byte offset into the child list (atoi, so
+ * "x" is 0 and "-1" past the end), else EINVAL; the node read as
+ * DIRECTORY does.  The reply: the node's generation as a decimal string,
+ * then from the offset as many names as the loop below takes (each whole
+ * while the payload stays within XENSTORE_PAYLOAD_MAX), and an empty
+ * string once the list is complete.  An offset at or past the end gives
+ * the generation and the empty string.  Linux's xenbus_directory() reads
+ * the parts and starts again when the generation changed meanwhile.
+ */
+static int xs_req_directory_part(struct xs_req *r)
+{
+	unsigned int off, len = 0, maxlen, genlen, childlen = 0, nuls = 0, i;
+	char gen[24], out[XENSTORE_PAYLOAD_MAX], *list, *child;
+	struct xs_node *n, *k;
+	int rc = 0;
+
+	for (i = 0; i < r->len; i++)
+		nuls += !r->b[i];
+	if (nuls != 2)
+		return -XEN_EINVAL;
+	n = xs_get(&r->x, r->abs, 'r', &rc);
+	if (!n)
+		return rc;
+	off = (unsigned int)atoi(r->v[1]);
+	genlen = (unsigned int)snprintf(gen, sizeof(gen), "%" PRIu64, n->gen) +
+		 1;
+	for (k = n->child; k; k = k->next)
+		childlen += (unsigned int)strlen(k->name) + 1;
+	if (off >= childlen) {
+		gen[genlen] = '\0';
+		xs_reply(r->c, XS_DIRECTORY_PART, gen, genlen + 1);
+		return 0;
+	}
+	list = malloc(childlen);
+	if (!list)
+		return -XEN_ENOMEM;
+	for (i = 0, k = n->child; k; k = k->next) {
+		size_t l = strlen(k->name) + 1;
+
+		memcpy(list + i, k->name, l);
+		i += (unsigned int)l;
+	}
+	maxlen = XENSTORE_PAYLOAD_MAX - genlen - 1;
+	child = list + off;
+	while (len + strlen(child) < maxlen) {
+		len += (unsigned int)strlen(child) + 1;
+		child += strlen(child) + 1;
+		if (off + len == childlen)
+			break;
+	}
+	memcpy(out, gen, genlen);
+	memcpy(out + genlen, list + off, len);
+	free(list);
+	if (off + len == childlen)
+		out[genlen + len++] = '\0';
+	xs_reply(r->c, XS_DIRECTORY_PART, out, genlen + len);
+	return 0;
+}
+
 #define XS_OP_PATH (1U << 0)  /* first argument a path, made absolute first */
 #define XS_OP_PRIV (1U << 1)  /* domain 0's: refused with EACCES */
 #define XS_OP_NOTID (1U << 2) /* tx_id ignored (xenstored's XS_FLAG_NOTID) */
@@ -1372,9 +1462,7 @@ static int xs_req_get_domain_path(struct xs_req *r)
  * with no entry or no function is refused with ENOSYS ("Client unknown
  * operation").  The privileged ones come from an unprivileged guest here:
  * EACCES, as xenstored's XS_FLAG_PRIV check gives them.  WATCH_EVENT and
- * ERROR are replies only.  RESET_WATCHES and DIRECTORY_PART, which
- * xenstored serves, are not modelled: ENOSYS, as from a xenstored without
- * them.
+ * ERROR are replies only.
  */
 static const struct xs_wire_op {
 	const char *name;
@@ -1403,8 +1491,9 @@ static const struct xs_wire_op {
 				      XS_OP_PRIV },
 	[XS_RESUME] = { "RESUME", NULL, XS_OP_PRIV },
 	[XS_SET_TARGET] = { "SET_TARGET", NULL, XS_OP_PRIV },
-	[XS_RESET_WATCHES] = { "RESET_WATCHES", NULL, 0 },
-	[XS_DIRECTORY_PART] = { "DIRECTORY_PART", NULL, 0 },
+	[XS_RESET_WATCHES] = { "RESET_WATCHES", xs_req_reset_watches, 0 },
+	[XS_DIRECTORY_PART] = { "DIRECTORY_PART", xs_req_directory_part,
+				XS_OP_PATH },
 };
 
 /* One complete request from the ring (process_message()). */

@@ -1230,61 +1230,85 @@ static enum xt_result xs_event_bound(void)
  * One raw request on the ring; the reply with its req_id (watch events
  * skipped) goes to out as "TYPE:body" with NULs as '|', "" on a timeout.
  */
-static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
-		   char *out, size_t size)
+/*
+ * One request on the ring, bypassing the client: its reply's header in
+ * *rh and body in rb (up to size bytes).  The reply's length, or -1 when
+ * none came within 3 s.  Watch events on the way are skipped.
+ */
+static int xs_raw_msg(uint32_t type, uint32_t tx, const char *body,
+		      uint32_t len, struct xsd_sockmsg *rh, char *rb,
+		      size_t size)
 {
 	static uint32_t req_id = 100;
+	static char msg[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
+	static char rsp[2 * (sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX)];
 	struct xsd_sockmsg h = {
 		.type = type, .req_id = req_id + 1, .tx_id = tx, .len = len
 	};
 	struct xenstore_domain_interface *in;
 	struct evtchn_send send;
-	char msg[64], rsp[XENSTORE_RING_SIZE];
-	uint32_t prod, cons, port, i, got = 0;
+	uint32_t prod, cons, port, i, got = 0, sent = 0;
 	uint64_t t0 = xt_now_ns();
 	void *intf;
 
 	req_id = h.req_id;
-	out[0] = '\0';
-	if (xl_os_xenstore_ring(&intf, &port) || len > sizeof(msg) - sizeof(h))
-		return;
+	if (xl_os_xenstore_ring(&intf, &port) || len > XENSTORE_PAYLOAD_MAX)
+		return -1;
 	in = intf;
 	send.port = port;
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), body, len);
-	prod = __atomic_load_n(&in->req_prod, __ATOMIC_RELAXED);
-	for (i = 0; i < sizeof(h) + len; i++)
-		in->req[MASK_XENSTORE_IDX(prod + i)] = msg[i];
-	__atomic_store_n(&in->req_prod, prod + (uint32_t)sizeof(h) + len,
-			 __ATOMIC_RELEASE);
-	xl_hc_event_channel_op(EVTCHNOP_send, &send);
 	while (xt_now_ns() - t0 < 3000 * MS) {
+		/* The request, as much as the ring takes. */
+		prod = __atomic_load_n(&in->req_prod, __ATOMIC_RELAXED);
+		cons = __atomic_load_n(&in->req_cons, __ATOMIC_ACQUIRE);
+		for (i = 0; sent < sizeof(h) + len &&
+			    prod + i - cons < XENSTORE_RING_SIZE;
+		     i++)
+			in->req[MASK_XENSTORE_IDX(prod + i)] = msg[sent++];
+		__atomic_store_n(&in->req_prod, prod + i, __ATOMIC_RELEASE);
 		prod = __atomic_load_n(&in->rsp_prod, __ATOMIC_ACQUIRE);
-		for (cons = in->rsp_cons; cons != prod; cons++)
+		for (cons = in->rsp_cons; cons != prod && got < sizeof(rsp);
+		     cons++)
 			rsp[got++] = in->rsp[MASK_XENSTORE_IDX(cons)];
 		__atomic_store_n(&in->rsp_cons, cons, __ATOMIC_RELEASE);
-		while (got >= sizeof(h)) {
-			struct xsd_sockmsg r;
-			size_t k, n;
-
-			memcpy(&r, rsp, sizeof(r));
-			if (got < sizeof(r) + r.len)
+		while (got >= sizeof(*rh)) {
+			memcpy(rh, rsp, sizeof(*rh));
+			if (got < sizeof(*rh) + rh->len)
 				break;
-			if (r.req_id == h.req_id && r.type != XS_WATCH_EVENT) {
-				n = (size_t)snprintf(
-					out, size, "%s:",
-					r.type == XS_ERROR ? "ERROR" : "OK");
-				for (k = 0; k < r.len && n + 1 < size; k++)
-					out[n++] = rsp[sizeof(r) + k] ?: '|';
-				out[n] = '\0';
-				return;
+			if (rh->req_id == h.req_id &&
+			    rh->type != XS_WATCH_EVENT) {
+				if (rh->len > size)
+					return -1;
+				memcpy(rb, rsp + sizeof(*rh), rh->len);
+				return (int)rh->len;
 			}
-			got -= (uint32_t)sizeof(r) + r.len;
-			memmove(rsp, rsp + sizeof(r) + r.len, got);
+			got -= (uint32_t)sizeof(*rh) + rh->len;
+			memmove(rsp, rsp + sizeof(*rh) + rh->len, got);
 		}
 		xl_hc_event_channel_op(EVTCHNOP_send, &send);
 		xt_sleep_ns(MS);
 	}
+	return -1;
+}
+
+/* xs_raw_msg's reply as "OK:body" or "ERROR:body", each nul as '|'. */
+static void xs_raw(uint32_t type, uint32_t tx, const char *body, uint32_t len,
+		   char *out, size_t size)
+{
+	static char rb[XENSTORE_PAYLOAD_MAX];
+	struct xsd_sockmsg rh;
+	int n = xs_raw_msg(type, tx, body, len, &rh, rb, sizeof(rb));
+	size_t k, o;
+
+	out[0] = '\0';
+	if (n < 0)
+		return;
+	o = (size_t)snprintf(out, size,
+			     "%s:", rh.type == XS_ERROR ? "ERROR" : "OK");
+	for (k = 0; k < (size_t)n && o + 1 < size; k++)
+		out[o++] = rb[k] ?: '|';
+	out[o] = '\0';
 }
 
 /*
@@ -1323,6 +1347,224 @@ static enum xt_result xs_wire_errors(void)
 			      "case %u (type %u tx %u): '%s', want '%s'", i,
 			      c[i].type, c[i].tx, got, c[i].want);
 	}
+	return XT_PASS;
+}
+
+/* The raw reply got must be want. */
+#define XS_GOT(got, want) \
+	XT_ASSERT_MSG(!strcmp(got, want), "reply '%s', want '%s'", got, want)
+
+/*
+ * XS_RESET_WATCHES (4.17's do_reset_watches, tools/xenstore/
+ * xenstored_domain.c): every watch and every transaction of the
+ * connection is dropped (conn_delete_all_watches,
+ * conn_delete_all_transactions) and the answer is OK.  It has no
+ * XS_FLAG_NOTID, so process_message()'s transaction_lookup runs first: an
+ * unknown tx_id is ENOENT and drops nothing.  Linux sends it at boot
+ * (xs_reset_watches()) to clear what a previous kernel left.
+ */
+static enum xt_result xs_reset_watches(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct hv_xs_stats s0, s1;
+	uint32_t tx, tx2;
+	char got[64];
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xs_raw(XS_WATCH, 0, "rw\0w1", 6, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	xs_raw(XS_TRANSACTION_START, 0, "", 1, got, sizeof(got));
+	XT_ASSERT_MSG(!strncmp(got, "OK:", 3), "start: '%s'", got);
+	tx = (uint32_t)strtoul(got + 3, NULL, 10);
+	XT_ASSERT(tx != 0);
+	/* The watch fires once per write before the reset. */
+	hv_xs_get_stats(d, &s0);
+	xs_raw(XS_WRITE, 0, "rw\0v", 4, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	hv_xs_get_stats(d, &s1);
+	XT_ASSERT_EQ(s1.events - s0.events, 1);
+	/* An unknown transaction: ENOENT, nothing dropped. */
+	xs_raw(XS_RESET_WATCHES, 77, "", 1, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	xs_raw(XS_WRITE, tx, "rw/x\0v", 6, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	xs_raw(XS_RESET_WATCHES, 0, "", 1, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	/* The transaction is gone, and the watch. */
+	xs_raw(XS_WRITE, tx, "rw/y\0v", 6, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	xs_raw(XS_TRANSACTION_END, tx, "T", 2, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	hv_xs_get_stats(d, &s0);
+	xs_raw(XS_WRITE, 0, "rw\0w", 4, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	hv_xs_get_stats(d, &s1);
+	XT_ASSERT_EQ(s1.events - s0.events, 0);
+	xs_raw(XS_UNWATCH, 0, "rw\0w1", 6, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	/* Sent inside a live transaction: that one goes too. */
+	xs_raw(XS_TRANSACTION_START, 0, "", 1, got, sizeof(got));
+	tx2 = (uint32_t)strtoul(got + 3, NULL, 10);
+	XT_ASSERT(tx2 != 0);
+	xs_raw(XS_RESET_WATCHES, tx2, "", 1, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	xs_raw(XS_TRANSACTION_END, tx2, "F", 2, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	return XT_PASS;
+}
+
+/* DIRECTORY_PART of path at offset off: the reply's length, -1 if none. */
+static int dpart(uint32_t tx, const char *path, const char *off,
+		 struct xsd_sockmsg *rh, char *rb, size_t size)
+{
+	char body[128];
+	size_t lp = strlen(path) + 1, lo = strlen(off) + 1;
+
+	if (lp + lo > sizeof(body))
+		return -1;
+	memcpy(body, path, lp);
+	memcpy(body + lp, off, lo);
+	return xs_raw_msg(XS_DIRECTORY_PART, tx, body, (uint32_t)(lp + lo), rh,
+			  rb, size);
+}
+
+/*
+ * One DIRECTORY_PART reply: its generation (a decimal string, nul
+ * terminated) must be gen (unless gen is NULL, then it is stored in
+ * want_gen), the rest must be exactly the want_len bytes of want.
+ */
+static bool dpart_is(uint32_t tx, const char *path, const char *off,
+		     const char *gen, char *gen_out, const char *want,
+		     size_t want_len)
+{
+	static char rb[XENSTORE_PAYLOAD_MAX];
+	struct xsd_sockmsg rh;
+	int n = dpart(tx, path, off, &rh, rb, sizeof(rb));
+	size_t gl;
+
+	if (n < 0 || rh.type != XS_DIRECTORY_PART)
+		return false;
+	gl = strnlen(rb, (size_t)n);
+	if (gl == 0 || gl >= (size_t)n || strspn(rb, "0123456789") != gl)
+		return false;
+	if (gen && strcmp(rb, gen))
+		return false;
+	if (gen_out)
+		memcpy(gen_out, rb, gl + 1);
+	return (size_t)n - gl - 1 == want_len &&
+	       !memcmp(rb + gl + 1, want, want_len);
+}
+
+/*
+ * XS_DIRECTORY_PART (4.17's send_directory_part, tools/xenstore/
+ * xenstored_core.c): arguments a path and a decimal byte offset into the
+ * node's child list (nul-separated names, the order DIRECTORY gives);
+ * exactly two strings or EINVAL; the node read as DIRECTORY does
+ * (ENOENT, EACCES, in the transaction).  The reply is the node's
+ * generation as a decimal string, then the names from the offset, as
+ * many whole ones as keep the payload within XENSTORE_PAYLOAD_MAX, and
+ * an empty string once the list is complete; an offset at or past the
+ * end gives the generation and the empty string only.  The generation
+ * changes when the child list does (a child made or removed), not when a
+ * child's value does.
+ */
+static enum xt_result xs_directory_part(void)
+{
+	static char list[XENSTORE_PAYLOAD_MAX + 1], name[128], body[160];
+	char gen[24], gen2[24], got[64], off[16];
+	struct xsd_sockmsg rh;
+	unsigned int i, k, len, maxlen, genlen, ll, first;
+	int n;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xs_raw(XS_MKDIR, 0, "dp/a", 5, got, sizeof(got));
+	xs_raw(XS_MKDIR, 0, "dp/bb", 6, got, sizeof(got));
+	xs_raw(XS_MKDIR, 0, "dp/ccc", 7, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	n = xs_raw_msg(XS_DIRECTORY, 0, "dp", 3, &rh, list, sizeof(list) - 1);
+	XT_ASSERT_EQ(n, 9);
+	ll = (unsigned int)n;
+	list[ll] = '\0'; /* the terminating empty string */
+	first = (unsigned int)strlen(list) + 1;
+	/* Offsets are bytes into the list, terminator added at the end. */
+	XT_ASSERT(dpart_is(0, "dp", "0", NULL, gen, list, ll + 1));
+	XT_ASSERT(dpart_is(0, "dp", "x", gen, NULL, list, ll + 1));
+	snprintf(off, sizeof(off), "%u", first);
+	XT_ASSERT(dpart_is(0, "dp", off, gen, NULL, list + first,
+			   ll + 1 - first));
+	XT_ASSERT(dpart_is(0, "dp", "1", gen, NULL, list + 1, ll));
+	XT_ASSERT(dpart_is(0, "dp", "9", gen, NULL, "", 1));
+	XT_ASSERT(dpart_is(0, "dp", "1000", gen, NULL, "", 1));
+	XT_ASSERT(dpart_is(0, "dp", "-1", gen, NULL, "", 1));
+	/* A node with no children: the empty string only. */
+	XT_ASSERT(dpart_is(0, "dp/a", "0", NULL, NULL, "", 1));
+	/* A child's value changes: same generation; the list: another. */
+	xs_raw(XS_WRITE, 0, "dp/a\0x", 6, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	XT_ASSERT(dpart_is(0, "dp", "0", gen, NULL, list, ll + 1));
+	xs_raw(XS_MKDIR, 0, "dp/dddd", 8, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	/* A new child goes at the end (xenstored's add_child). */
+	XT_ASSERT(dpart_is(0, "dp", "9", NULL, gen2, "dddd\0", 6));
+	XT_ASSERT(strcmp(gen, gen2));
+	xs_raw(XS_RM, 0, "dp/dddd", 8, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	XT_ASSERT(dpart_is(0, "dp", "0", NULL, gen, list, ll + 1));
+	XT_ASSERT(strcmp(gen, gen2));
+	/* Errors: the argument count first, then the node. */
+	xs_raw(XS_DIRECTORY_PART, 0, "dp", 3, got, sizeof(got));
+	XS_GOT(got, "ERROR:EINVAL|");
+	xs_raw(XS_DIRECTORY_PART, 0, "dp\0000", 4, got, sizeof(got));
+	XS_GOT(got, "ERROR:EINVAL|");
+	xs_raw(XS_DIRECTORY_PART, 0, "dp\0000\0000", 7, got, sizeof(got));
+	XS_GOT(got, "ERROR:EINVAL|");
+	xs_raw(XS_DIRECTORY_PART, 0, "nope\0000", 7, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	xs_raw(XS_DIRECTORY_PART, 0, "/\0000", 4, got, sizeof(got));
+	XS_GOT(got, "ERROR:EACCES|");
+	xs_raw(XS_DIRECTORY_PART, 77, "dp\0000", 5, got, sizeof(got));
+	XS_GOT(got, "ERROR:ENOENT|");
+	/*
+	 * A list longer than a payload: 45 names of 99 bytes (4500 bytes
+	 * with their nuls).  Each part holds the whole names that fit
+	 * send_directory_part's loop (len + strlen(name) < PAYLOAD_MAX -
+	 * genlen - 1), the last one the terminator too.
+	 */
+	for (i = 0; i < 45; i++) {
+		memset(name, 'a' + (char)(i % 26), 99);
+		name[0] = (char)('0' + i / 10);
+		name[1] = (char)('0' + i % 10);
+		name[99] = '\0';
+		n = snprintf(body, sizeof(body), "big/%s", name);
+		xs_raw(XS_MKDIR, 0, body, (uint32_t)n + 1, got, sizeof(got));
+		XS_GOT(got, "OK:OK|");
+	}
+	n = dpart(0, "big", "0", &rh, list, sizeof(list));
+	XT_ASSERT(n > 0 && rh.type == XS_DIRECTORY_PART);
+	genlen = (unsigned int)strlen(list) + 1;
+	maxlen = XENSTORE_PAYLOAD_MAX - genlen - 1;
+	for (len = 0; len + 99 < maxlen && len < 4500;)
+		len += 100;
+	XT_ASSERT_EQ(n, genlen + len);
+	memcpy(gen, list, genlen);
+	for (k = 0; k < len; k += 100)
+		XT_ASSERT_EQ(strlen(list + genlen + k), 99);
+	snprintf(off, sizeof(off), "%u", len);
+	n = dpart(0, "big", off, &rh, list, sizeof(list));
+	XT_ASSERT_EQ(n, genlen + (4500 - len) + 1);
+	XT_ASSERT_EQ(strcmp(list, gen), 0);
+	XT_ASSERT_EQ(list[n - 1], '\0');
+	XT_ASSERT_EQ(list[n - 2], '\0');
+	/* In a transaction: its own copy. */
+	xs_raw(XS_TRANSACTION_START, 0, "", 1, got, sizeof(got));
+	k = (unsigned int)strtoul(got + 3, NULL, 10);
+	XT_ASSERT(k != 0);
+	xs_raw(XS_MKDIR, k, "dp/e", 5, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
+	XT_ASSERT(dpart_is(k, "dp", "9", NULL, NULL, "e\0", 3));
+	XT_ASSERT(dpart_is(0, "dp", "9", NULL, NULL, "", 1));
+	xs_raw(XS_TRANSACTION_END, k, "F", 2, got, sizeof(got));
+	XS_GOT(got, "OK:OK|");
 	return XT_PASS;
 }
 
@@ -1999,6 +2241,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/outstanding_quota", XT_HV, 1, false, xs_outstanding_quota, XS_F },
 	{ "xs/event_bound", XT_HV, 1, false, xs_event_bound, XS_F },
 	{ "xs/wire_errors", XT_HV, 1, false, xs_wire_errors, XS_F },
+	{ "xs/reset_watches", XT_HV, 1, false, xs_reset_watches, XS_F },
+	{ "xs/directory_part", XT_HV, 1, false, xs_directory_part, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },

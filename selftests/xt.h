@@ -199,6 +199,9 @@ extern const unsigned int xt_drift_nr_tests;
 /* The port lifecycle raced on 2-4 vCPUs (hv only; hv-explore.h seeds). */
 extern const struct xt_test xt_explore_tests[];
 extern const unsigned int xt_explore_nr_tests;
+/* Windows of the core no hypercall brackets, forced with the point hook. */
+extern const struct xt_test xt_order_tests[];
+extern const unsigned int xt_order_nr_tests;
 /* Bounded upcalls: storms, slow ticks, corrupt READY bits (hv only). */
 extern const struct xt_test xt_budget_tests[];
 extern const unsigned int xt_budget_nr_tests;

@@ -55,20 +55,57 @@
 #define HV_XP(pt) ((void)0)
 #endif
 
+/*
+ * The weak TSan build (XL_WEAK_PLAIN: xl_read / xl_write relaxed, the
+ * Makefile's tsan variant).  TSan models no fences, so a publication that
+ * os.h allows, "xl_wmb(); xl_write(index)" read by "xl_read(index);
+ * xl_rmb()" (Linux's RING_PUSH_REQUESTS / RING_FINAL_CHECK: the shared
+ * rings, the xenstore ring), would look like a race there.  The barriers
+ * are modelled on the accesses next to them, which is how they order on
+ * every host: xl_rmb() makes this thread's last xl_read an acquire of its
+ * address (__tsan_acquire), xl_wmb() makes its next xl_write a release
+ * store (unless an xl_read or a read-modify-write comes first: the
+ * barrier was for those, "write; mb; read"), xl_mb() does both.  A pair
+ * with no barrier between them stays relaxed and unordered, as the
+ * contract has it.  hv/vcpu.c saves and
+ * restores the two per-thread words around an upcall, which runs on the
+ * interrupted thread.
+ */
+#if defined(XL_WEAK_PLAIN) && defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+extern __thread const void *hv_tsan_last_read;
+extern __thread int hv_tsan_release_next;
+#define hv_tsan_rmb()                                              \
+	do {                                                       \
+		if (hv_tsan_last_read)                             \
+			__tsan_acquire((void *)hv_tsan_last_read); \
+	} while (0)
+#define hv_tsan_wmb() (hv_tsan_release_next = 1)
+#define hv_tsan_rmw() (hv_tsan_release_next = 0)
+#else
+#define hv_tsan_rmb() ((void)0)
+#define hv_tsan_wmb() ((void)0)
+#define hv_tsan_rmw() ((void)0)
+#endif
+
 #define xl_mb()                       \
 	do {                          \
 		HV_XP(HV_XP_BARRIER); \
 		hv_mb();              \
+		hv_tsan_rmb();        \
+		hv_tsan_wmb();        \
 	} while (0)
 #define xl_rmb()                      \
 	do {                          \
 		HV_XP(HV_XP_BARRIER); \
 		hv_rmb();             \
+		hv_tsan_rmb();        \
 	} while (0)
 #define xl_wmb()                      \
 	do {                          \
 		HV_XP(HV_XP_BARRIER); \
 		hv_wmb();             \
+		hv_tsan_wmb();        \
 	} while (0)
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -101,15 +138,62 @@
 #undef xl_fetch_and_ulong
 #undef xl_xchg8
 
+#if defined(XL_WEAK_PLAIN) && defined(__SANITIZE_THREAD__)
+/* The weak TSan build's loads and stores: see xl_mb() above. */
+#undef xl_read8
+#undef xl_read16
+#undef xl_read32
+#undef xl_read64
+#undef xl_read_ulong
+#undef xl_write8
+#undef xl_write16
+#undef xl_write32
+#undef xl_write64
+#undef xl_write_ulong
+#define HV_TSAN_RW(name, T)                                             \
+	static inline T hv_tsan_read##name(const void *p)               \
+	{                                                               \
+		hv_tsan_last_read = p;                                  \
+		hv_tsan_release_next = 0;                               \
+		return __atomic_load_n((const T *)p, __ATOMIC_RELAXED); \
+	}                                                               \
+	static inline void hv_tsan_write##name(void *p, T v)            \
+	{                                                               \
+		if (hv_tsan_release_next) {                             \
+			hv_tsan_release_next = 0;                       \
+			__atomic_store_n((T *)p, v, __ATOMIC_RELEASE);  \
+		} else {                                                \
+			__atomic_store_n((T *)p, v, __ATOMIC_RELAXED);  \
+		}                                                       \
+	}
+HV_TSAN_RW(8, uint8_t)
+HV_TSAN_RW(16, uint16_t)
+HV_TSAN_RW(32, uint32_t)
+HV_TSAN_RW(64, uint64_t)
+HV_TSAN_RW(_ulong, unsigned long)
+#define xl_read8(p) hv_tsan_read8(p)
+#define xl_read16(p) hv_tsan_read16(p)
+#define xl_read32(p) hv_tsan_read32(p)
+#define xl_read64(p) hv_tsan_read64(p)
+#define xl_read_ulong(p) hv_tsan_read_ulong(p)
+#define xl_write8(p, v) hv_tsan_write8((p), (uint8_t)(v))
+#define xl_write16(p, v) hv_tsan_write16((p), (uint16_t)(v))
+#define xl_write32(p, v) hv_tsan_write32((p), (uint32_t)(v))
+#define xl_write64(p, v) hv_tsan_write64((p), (uint64_t)(v))
+#define xl_write_ulong(p, v) hv_tsan_write_ulong((p), (unsigned long)(v))
+#endif
+
 static inline uint32_t xl_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new)
 {
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	return hv_cmpxchg32(p, old, new);
 }
 
 static inline uint64_t xl_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new)
 {
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	return hv_cmpxchg64(p, old, new);
 }
 
@@ -118,6 +202,7 @@ static inline uint32_t xl_xchg32(uint32_t *p, uint32_t v)
 	uint32_t r;
 
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	r = hv_xchg32(p, v);
 	HV_XP(HV_XP_PUBLISH);
 	return r;
@@ -126,12 +211,14 @@ static inline uint32_t xl_xchg32(uint32_t *p, uint32_t v)
 static inline uint32_t xl_fetch_or32(uint32_t *p, uint32_t v)
 {
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	return hv_fetch_or32(p, v);
 }
 
 static inline uint32_t xl_fetch_and32(uint32_t *p, uint32_t v)
 {
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	return hv_fetch_and32(p, v);
 }
 
@@ -140,6 +227,7 @@ static inline unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v)
 	unsigned long r;
 
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	r = hv_xchg_ulong(p, v);
 	HV_XP(HV_XP_PUBLISH);
 	return r;
@@ -148,6 +236,7 @@ static inline unsigned long xl_xchg_ulong(unsigned long *p, unsigned long v)
 static inline unsigned long xl_fetch_or_ulong(unsigned long *p, unsigned long v)
 {
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	return hv_fetch_or_ulong(p, v);
 }
 
@@ -155,6 +244,7 @@ static inline unsigned long xl_fetch_and_ulong(unsigned long *p,
 					       unsigned long v)
 {
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	return hv_fetch_and_ulong(p, v);
 }
 
@@ -163,6 +253,7 @@ static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
 	uint8_t r;
 
 	HV_XP(HV_XP_ATOMIC);
+	hv_tsan_rmw();
 	r = hv_xchg8(p, v);
 	HV_XP(HV_XP_PUBLISH);
 	return r;

@@ -29,6 +29,13 @@
 /* Frames xl_gnttab_init() maps at most (512 v1 entries each). */
 #define XL_GNTTAB_MAX_FRAMES 4
 #define XL_GNTTAB_PER_FRAME (XL_PAGE_SIZE / sizeof(grant_entry_v1_t))
+/*
+ * Deferred refs one retry looks at while holding the table's lock (with
+ * event delivery masked): grant_access on an empty free list retries one
+ * batch per call; xl_gnttab_retry_deferred() walks the list a batch per
+ * hold.  Linux's gnttab_handle_deferred() takes 10 per timer run.
+ */
+#define XL_GNTTAB_RETRY_BATCH 10
 
 struct xl_gnttab_stats {
 	uint64_t granted;	    /* grant_access successes */
@@ -37,6 +44,7 @@ struct xl_gnttab_stats {
 	uint64_t deferred;	    /* refs put on the deferred list */
 	uint64_t deferred_released; /* ... released from it later */
 	uint64_t exhausted;	    /* grant_access found no free ref */
+	uint64_t deferred_visited;  /* deferred refs looked at by retries */
 };
 
 /* 0, or -XEN_Exxx (what Xen or the host returned). */
