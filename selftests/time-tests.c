@@ -1654,7 +1654,7 @@ const struct xt_test xt_time_tests[] = {
 	TT(periodic_bounds, XT_ALL, 2, 0),
 	TT(periodic_no_wake_blocked, XT_ALL, 2, 0),
 	TT(no_default_tick, XT_ALL, 1, 0),
-	TT(pv_tick_stopped, XT_HV, 1, XT_F_PV_TICK),
+	TT(pv_tick_stopped, XT_HV, 1, XT_F_PV),
 	TT(idle_sshot_wakes, XT_ALL, 2, 0),
 	TT(idle_periodic_tick, XT_ALL, 2, 0),
 	TT(idle_wake_window, XT_ALL, 2, 0),

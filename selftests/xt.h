@@ -41,9 +41,15 @@ struct xt_test {
  * it runs in has the wanted property.
  */
 #define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
-#define XT_F_PV_TICK (1U << 1)	/* vCPUs start with PV's 100 Hz tick (hv) */
+#define XT_F_PV (1U << 1)	/* the guest is a PV domain (hv), not PVH */
 #define XT_F_1PCPU (1U << 2)	/* all vCPUs share one pCPU (hv run queue) */
 #define XT_F_XENSTORE (1U << 3) /* the domain has a xenstore ring (hv) */
+/*
+ * Run twice on hv: as a PVH guest under the test's own name, and as a PV
+ * guest as "NAME@pv" (its behaviour differs by flavour: registration,
+ * the initial mask, the default tick).  Real Xen runs the name it boots.
+ */
+#define XT_F_FLAVOURS (1U << 4)
 
 /* --- environment, provided by the backend runner ------------------------ */
 
