@@ -211,7 +211,7 @@ void xtr_host_poke(unsigned int cpu)
  */
 static void guest_secondary(unsigned int cpu)
 {
-	int rc = hv_guest_vcpu_attach();
+	int rc = xr.test->flags & XT_F_NO_UPCALL ? 0 : hv_guest_vcpu_attach();
 
 	if (rc) {
 		xt_log("hv_guest_vcpu_attach(vCPU %u): %d", cpu, rc);
@@ -248,7 +248,8 @@ static void guest_vcpu0(void)
 	uint64_t repoke = 0;
 	int rc;
 
-	rc = hv_guest_attach();
+	rc = hv_guest_attach_flags(
+		xr.test->flags & XT_F_NO_UPCALL ? HV_GUEST_NO_UPCALL : 0);
 	/* Every vCPU has its upcall before the test runs. */
 	while (!rc && (unsigned int)LOAD(&xr.registered) < nr - 1)
 		backoff(&n);

@@ -50,6 +50,8 @@ struct xt_test {
  * the initial mask, the default tick).  Real Xen runs the name it boots.
  */
 #define XT_F_FLAVOURS (1U << 4)
+/* The hv host registers no upcall for the guest (hv_guest_attach_flags). */
+#define XT_F_NO_UPCALL (1U << 5)
 
 /* --- environment, provided by the backend runner ------------------------ */
 
@@ -205,6 +207,9 @@ extern const unsigned int xt_drift_nr_tests;
 /* The port lifecycle raced on 2-4 vCPUs (hv only; hv-explore.h seeds). */
 extern const struct xt_test xt_explore_tests[];
 extern const unsigned int xt_explore_nr_tests;
+/* Upcall registration by flavour, PV and PVH (hv only). */
+extern const struct xt_test xt_cb_tests[];
+extern const unsigned int xt_cb_nr_tests;
 /* Bounded upcalls: storms, slow ticks, corrupt READY bits (hv only). */
 extern const struct xt_test xt_budget_tests[];
 extern const unsigned int xt_budget_nr_tests;

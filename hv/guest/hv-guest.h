@@ -24,6 +24,13 @@
  */
 int hv_guest_attach(void);
 /*
+ * hv_guest_attach() with flags: HV_GUEST_NO_UPCALL maps shared_info but
+ * registers nothing, for tests of a guest that never asked for its
+ * upcall (PV: vCPUs stay masked as the domain builder left them).
+ */
+#define HV_GUEST_NO_UPCALL 1U
+int hv_guest_attach_flags(unsigned int flags);
+/*
  * On every other vCPU, before it runs guest work: PV, that vCPU's
  * callbacks (they are per vCPU), then unmasked; PVH, nothing.  May run
  * before or after hv_guest_attach().  0 or the registration's -XEN_Exxx.

@@ -657,6 +657,11 @@ fail:
 
 int hv_guest_attach(void)
 {
+	return hv_guest_attach_flags(0);
+}
+
+int hv_guest_attach_flags(unsigned int flags)
+{
 	struct hv_domain *d = hv_guest_cur_domain();
 	struct xen_add_to_physmap xatp;
 	struct hv_guest *g;
@@ -695,6 +700,8 @@ int hv_guest_attach(void)
 	}
 	g->shinfo = hv_gfn_to_virt(d, g->shinfo_gfn);
 	hv_domain_set_guest(d, g);
+	if (flags & HV_GUEST_NO_UPCALL)
+		return 0;
 	rc = hv_domain_flavour(d) == HV_FLAVOUR_PV ? hv_guest_register_pv() :
 						     hv_guest_register_pvh();
 	if (rc) {
