@@ -42,10 +42,15 @@ enum hv_flavour hv_domain_flavour(const struct hv_domain *d)
 	return d->cfg.flavour;
 }
 
-/* is_canonical_address() (xen/arch/x86/include/asm/x86_64/page.h). */
+/*
+ * is_canonical_address() (xen/arch/x86/include/asm/x86_64/page.h): bits
+ * 47..63 all equal (48-bit virtual addresses).
+ */
 static bool hv_is_canonical(unsigned long addr)
 {
-	return ((long)addr >> 47) == ((long)addr >> 63);
+	unsigned long top = addr >> 47;
+
+	return top == 0 || top == 0x1ffffUL;
 }
 
 /*

@@ -7,9 +7,10 @@
  * A domain is a set of vCPUs, each a pthread running guest code, plus one
  * arena of guest frames (gfn = page index in the arena).  Guest code calls
  * hv_hypercall() from a vCPU thread; hv delivers event upcalls by signalling
- * the vCPU thread, whose handler runs the domain's upcall entry only while
- * that vCPU's delivery is unmasked and it is not inside a hypercall (a
- * hypercall's return path delivers instead, as Xen does on return to guest).
+ * the vCPU thread, whose handler runs the upcall the vCPU registered (enum
+ * hv_flavour) only while that vCPU's delivery is unmasked and it is not
+ * inside a hypercall (a hypercall's return path delivers instead, as Xen
+ * does on return to guest).
  */
 #ifndef HV_H
 #define HV_H
