@@ -13,7 +13,8 @@
  *  - cb/unregistered: a guest that registered nothing gets no upcall; the
  *    event stays pending (evtchn_upcall_pending = 1) and registering later
  *    delivers it; PV starts masked, and unmasking with no callback crashes
- *    the domain (entry.S create_bounce_frame).  Fails if hv delivers
+ *    the domain (entry.S create_bounce_frame); nor does the event end a
+ *    SCHEDOP_poll (no interrupt to take).  Fails if hv delivers
  *    without a registration.
  *  - cb/entry_masks: the callback runs with evtchn_upcall_mask set (Xen's
  *    bounce frame sets it), the mask is clear again after, an event raised
@@ -233,6 +234,17 @@ static enum xt_result registration_abi(void)
 
 /* --- cb/unregistered ---------------------------------------------------------- */
 
+/* SCHEDOP_poll on no port with a timeout ns ahead: it slept to it. */
+static enum xt_result poll_timeout_slept(uint64_t ns)
+{
+	struct sched_poll sp = { .nr_ports = 0 };
+
+	sp.timeout = hv_system_time() + ns;
+	XT_ASSERT_EQ(xl_hc_sched_op(SCHEDOP_poll, &sp), 0);
+	XT_ASSERT(hv_system_time() >= sp.timeout);
+	return XT_PASS;
+}
+
 /*
  * Runs with XT_F_NO_UPCALL: the host registered nothing.  The event is
  * left pending and undelivered until the guest registers.
@@ -257,6 +269,13 @@ static enum xt_result unregistered(void)
 	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
 	XT_ASSERT_EQ(XT_LOAD(&vi->evtchn_upcall_pending), 1);
 	XT_ASSERT_EQ(stat_delivered() - d0, 0);
+	/*
+	 * Nor does the pending event end a SCHEDOP_poll: do_poll() returns
+	 * at once only if local_events_need_delivery(), which needs an
+	 * interrupt the vCPU would take (PVH: none without a vector; PV:
+	 * masked).  So it sleeps to its timeout.
+	 */
+	XT_ASSERT_EQ(poll_timeout_slept(20 * MS), XT_PASS);
 	if (pv) {
 		/* Masked: nothing was even due. */
 		XT_ASSERT_EQ(stat_unregistered() - u0, 0);
