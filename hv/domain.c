@@ -93,11 +93,17 @@ static void hv_vcpu_setup(struct hv_domain *d, unsigned int id)
 	if (id < XEN_LEGACY_MAX_VCPUS)
 		v->vcpu_info = &d->shared_info->vcpu_info[id];
 	/*
-	 * vcpu_info starts zeroed (evtchn_upcall_mask = 0): for HVM/PVH Xen
-	 * hands out a cleared shared_info page (arch_domain_create ->
+	 * PVH: vcpu_info starts zeroed (evtchn_upcall_mask = 0): Xen hands
+	 * out a cleared shared_info page (arch_domain_create ->
 	 * share_xen_page_with_guest of a zeroed page); delivery is gated by
-	 * the guest's own masking from then on.
+	 * the guest's own masking (IF) from then on.  PV: the domain builder
+	 * masks every vCPU's upcall before the kernel starts
+	 * (tools/libs/guest/xg_dom_x86.c shared_info_x86_64, and
+	 * xen/arch/x86/pv/dom0_build.c for dom0: "evtchn_upcall_mask = 1"),
+	 * and the kernel unmasks once its event callback is registered.
 	 */
+	if (v->vcpu_info && d->cfg.flavour == HV_FLAVOUR_PV)
+		v->vcpu_info->evtchn_upcall_mask = 1;
 }
 
 struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg, int *err)
@@ -107,7 +113,7 @@ struct hv_domain *hv_domain_create(const struct hv_domain_config *cfg, int *err)
 	int rc = -XEN_EINVAL;
 
 	if (!cfg || !cfg->vcpu_main || cfg->nr_vcpus < 1 ||
-	    cfg->nr_vcpus > HV_MAX_VCPUS ||
+	    cfg->nr_vcpus > HV_MAX_VCPUS || cfg->flavour > HV_FLAVOUR_PV ||
 	    cfg->max_evtchns > HV_MAX_EVTCHN_LIMIT)
 		goto fail;
 

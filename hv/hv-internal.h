@@ -165,6 +165,28 @@ struct hv_sched {
 	bool exit; /* atomic */
 };
 
+/*
+ * A vCPU's upcall registration (callback.c).  PV (xen/arch/x86/pv/
+ * callback.c register_guest_callback): per-vCPU event and failsafe
+ * callback addresses.  PVH (xen/arch/x86/hvm/hvm.c
+ * hvmop_set_evtchn_upcall_vector): the per-vCPU vector, 0 = none.  All
+ * atomic: the vCPU writes them, kickers on other threads read them.
+ */
+struct hv_vcallback {
+	unsigned long event;	/* CALLBACKTYPE_event, 0 = none */
+	unsigned long failsafe; /* CALLBACKTYPE_failsafe, 0 = none */
+	bool failsafe_masks;	/* VGCF_failsafe_disables_events */
+	uint8_t upcall_vector;	/* HVMOP_set_evtchn_upcall_vector */
+};
+
+/* hvm_irq->callback_via_type (xen/arch/x86/include/asm/hvm/irq.h). */
+enum hv_callback_via {
+	HV_VIA_NONE = 0,
+	HV_VIA_GSI = 1,
+	HV_VIA_PCI_INTX = 2,
+	HV_VIA_VECTOR = 3,
+};
+
 struct hv_vcpu {
 	struct hv_domain *domain;
 	unsigned int id;
@@ -193,6 +215,7 @@ struct hv_vcpu {
 	struct hv_fifo_vcpu *fifo; /* atomic pointer */
 	struct hv_vtime vtime;
 	struct hv_vsched sc;
+	struct hv_vcallback cb;
 
 	/* Emulated platform timer and pausing (vpt.c, pause.c). */
 	struct hv_vpt *vpt; /* atomic pointer; NULL until programmed */
@@ -228,6 +251,14 @@ struct hv_domain {
 	unsigned long poll_mask;	      /* atomic, one bit per vCPU */
 
 	struct hv_sched sched;
+
+	/*
+	 * PVH: HVM_PARAM_CALLBACK_IRQ as set (params[]), and the via it gave
+	 * (hvm_set_callback_via); atomic.  PV: unused.
+	 */
+	uint64_t callback_irq_param;
+	uint8_t callback_via_type; /* enum hv_callback_via */
+	uint8_t callback_via_vector;
 
 	/* Timers (time.c). */
 	pthread_mutex_t timer_lock;
@@ -268,6 +299,17 @@ void hv_leave(struct hv_vcpu *v);
 long hv_sched_block(struct hv_vcpu *v);
 long hv_sched_poll(struct hv_vcpu *v, struct sched_poll *poll);
 void hv_vcpu_install_signal(void);
+void hv_vcpu_kick(struct hv_vcpu *v);
+
+/* callback.c */
+typedef void (*hv_upcall_fn)(void);
+bool hv_is_pv(const struct hv_domain *d);
+hv_upcall_fn hv_upcall_entry(struct hv_vcpu *v);
+bool hv_upcall_kicks(struct hv_vcpu *v);
+void hv_upcall_unregistered(struct hv_vcpu *v);
+long hv_do_callback_op(struct hv_vcpu *v, int cmd, void *arg);
+long hv_hvm_set_callback_irq(struct hv_domain *d, uint64_t value);
+long hv_hvmop_set_evtchn_upcall_vector(struct hv_vcpu *v, void *arg);
 
 /* time.c */
 struct timespec;
@@ -289,6 +331,7 @@ void hv_time_domain_stop(struct hv_domain *d);
 void hv_time_domain_destroy(struct hv_domain *d);
 long hv_vcpu_time_op(struct hv_vcpu *cur, struct hv_vcpu *v, int cmd,
 		     void *arg);
+long hv_do_set_timer_op(struct hv_vcpu *v, int64_t timeout);
 
 /* sched.c */
 void hv_deschedule(struct hv_vcpu *v, int state);

@@ -137,10 +137,11 @@ static long hv_do_vcpu_op(struct hv_vcpu *cur, int cmd, unsigned long vcpuid,
 /*
  * hvmop_get_param() (xen/arch/x86/hvm/hvm.c): index >= HVM_NR_PARAMS ->
  * -EINVAL; unknown domain -> -ESRCH; another domain -> -EPERM
- * (xsm_hvm_param, XSM_TARGET); hvm_allow_get_param(): the guest-readable
- * params pass, the deprecated ones are -EINVAL, the rest -EPERM for the
- * domain itself.  hv models only HVM_PARAM_STORE_PFN and _EVTCHN
- * (hv/xenstore.c); the other guest-readable ones are -EINVAL here.
+ * (xsm_hvm_param, XSM_TARGET), a PV one -EINVAL (!is_hvm_domain);
+ * hvm_allow_get_param(): the guest-readable params pass, the deprecated
+ * ones are -EINVAL, the rest -EPERM for the domain itself.  hv models
+ * HVM_PARAM_STORE_PFN and _EVTCHN (hv/xenstore.c) and CALLBACK_IRQ
+ * (callback.c); the other guest-readable ones are -EINVAL here.
  */
 static long hv_hvmop_get_param(struct hv_vcpu *v, struct xen_hvm_param *a)
 {
@@ -153,6 +154,10 @@ static long hv_hvmop_get_param(struct hv_vcpu *v, struct xen_hvm_param *a)
 	d = hv_domain_get_by_id(a->domid, v->domain);
 	if (!d)
 		return -XEN_ESRCH;
+	if (hv_is_pv(d)) {
+		rc = -XEN_EINVAL;
+		goto out;
+	}
 	if (d != v->domain) {
 		rc = -XEN_EPERM;
 		goto out;
@@ -163,6 +168,10 @@ static long hv_hvmop_get_param(struct hv_vcpu *v, struct xen_hvm_param *a)
 		rc = hv_xs_get_param(d, a->index, &val);
 		break;
 	case HVM_PARAM_CALLBACK_IRQ:
+		/* params[index], as hvm_set_param() stored it. */
+		val = __atomic_load_n(&d->callback_irq_param, __ATOMIC_SEQ_CST);
+		rc = 0;
+		break;
 	case HVM_PARAM_VM86_TSS:
 	case HVM_PARAM_VM86_TSS_SIZED:
 	case HVM_PARAM_ACPI_IOPORTS_LOCATION:
@@ -190,17 +199,81 @@ out:
 	return rc;
 }
 
-/* do_hvm_op(): only HVMOP_get_param; "Bad HVM op" -> -ENOSYS. */
+/*
+ * hvmop_set_param() / hvm_allow_set_param() / hvm_set_param(): index >=
+ * HVM_NR_PARAMS -> -EINVAL; unknown domain -> -ESRCH; a PV domain ->
+ * -EINVAL (!is_hvm_domain); another domain -> -EPERM (xsm_hvm_param,
+ * XSM_TARGET); the deprecated params -EINVAL; the ones a guest may not
+ * set -EPERM.  Of the guest-settable ones hv models HVM_PARAM_CALLBACK_IRQ
+ * (callback.c); the others (VM86 TSS, ACPI ports, console and store
+ * ports, ...) have no state in hv: -ENOSYS, which Xen never returns here.
+ */
+static long hv_hvmop_set_param(struct hv_vcpu *v, const struct xen_hvm_param *a)
+{
+	struct hv_domain *d;
+	long rc;
+
+	if (a->index >= HVM_NR_PARAMS)
+		return -XEN_EINVAL;
+	d = hv_domain_get_by_id(a->domid, v->domain);
+	if (!d)
+		return -XEN_ESRCH;
+	if (hv_is_pv(d)) {
+		rc = -XEN_EINVAL;
+		goto out;
+	}
+	if (d != v->domain) {
+		rc = -XEN_EPERM;
+		goto out;
+	}
+	switch (a->index) {
+	case HVM_PARAM_CALLBACK_IRQ:
+		rc = hv_hvm_set_callback_irq(d, a->value);
+		break;
+	case HVM_PARAM_VM86_TSS:
+	case HVM_PARAM_VM86_TSS_SIZED:
+	case HVM_PARAM_ACPI_IOPORTS_LOCATION:
+	case HVM_PARAM_VM_GENERATION_ID_ADDR:
+	case HVM_PARAM_STORE_EVTCHN:
+	case HVM_PARAM_CONSOLE_EVTCHN:
+	case HVM_PARAM_X87_FIP_WIDTH:
+		rc = -XEN_ENOSYS;
+		break;
+	case 4: /* the deprecated ones, as in hv_hvmop_get_param() */
+	case 13:
+	case 20 ... 26:
+	case 30:
+		rc = -XEN_EINVAL;
+		break;
+	default:
+		rc = -XEN_EPERM;
+		break;
+	}
+out:
+	hv_domain_put(d);
+	return rc;
+}
+
+/*
+ * do_hvm_op(): HVMOP_set_param, HVMOP_get_param and
+ * HVMOP_set_evtchn_upcall_vector; "Bad HVM op" -> -ENOSYS.  The op is in
+ * the PV hypercall table too; the param ops fail with -EINVAL on a PV
+ * domain (hvmop_get_param / hvmop_set_param: !is_hvm_domain(d)).
+ */
 static long hv_do_hvm_op(struct hv_vcpu *v, unsigned long op, void *arg)
 {
 	struct xen_hvm_param a;
 	long rc;
 
-	if (op != HVMOP_get_param)
+	if (op == HVMOP_set_evtchn_upcall_vector)
+		return hv_hvmop_set_evtchn_upcall_vector(v, arg);
+	if (op != HVMOP_get_param && op != HVMOP_set_param)
 		return -XEN_ENOSYS;
 	if (!arg)
 		return -XEN_EFAULT;
 	memcpy(&a, arg, sizeof(a));
+	if (op == HVMOP_set_param)
+		return hv_hvmop_set_param(v, &a);
 	rc = hv_hvmop_get_param(v, &a);
 	if (!rc)
 		memcpy(arg, &a, sizeof(a));
@@ -223,6 +296,10 @@ static long hv_dispatch(struct hv_vcpu *v, unsigned int op, unsigned long a1,
 		return hv_do_vcpu_op(v, (int)a1, a2, (void *)a3);
 	case __HYPERVISOR_hvm_op:
 		return hv_do_hvm_op(v, a1, (void *)a2);
+	case __HYPERVISOR_callback_op:
+		return hv_do_callback_op(v, (int)a1, (void *)a2);
+	case __HYPERVISOR_set_timer_op:
+		return hv_do_set_timer_op(v, (int64_t)a1);
 	case __HYPERVISOR_grant_table_op:
 		return hv_do_grant_table_op(v, (unsigned int)a1, (void *)a2,
 					    (unsigned int)a3);

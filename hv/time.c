@@ -306,6 +306,29 @@ static long hv_set_singleshot(struct hv_vcpu *v, uint64_t deadline)
 }
 
 /*
+ * do_set_timer_op() (xen/common/sched/core.c), the older singleshot
+ * interface, on v's own singleshot timer (the one VCPUOP_set_singleshot_
+ * timer sets): 0 stops it; a deadline wrapped negative, or more than 2^50
+ * ns (about 13 days) ahead, is Linux's jiffy wrap, and becomes NOW() +
+ * 100 ms ("a reasonable middleground"); else set_timer() at the deadline,
+ * which fires at once if it is already past.  Always 0.
+ */
+long hv_do_set_timer_op(struct hv_vcpu *v, int64_t timeout)
+{
+	int64_t offset = timeout - (int64_t)hv_now_ns();
+
+	if (!timeout) {
+		pthread_mutex_lock(&v->domain->timer_lock);
+		__atomic_store_n(&v->vtime.sshot_deadline, 0, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&v->domain->timer_lock);
+		return 0;
+	}
+	if (timeout < 0 || (offset > 0 && (uint32_t)(offset >> 50) != 0))
+		return hv_set_singleshot(v, hv_now_ns() + 100000000ULL);
+	return hv_set_singleshot(v, (uint64_t)timeout);
+}
+
+/*
  * The singleshot timer lives on the pCPU of the vCPU that set it
  * (do_vcpu_op: migrate_timer(&v->singleshot_timer, smp_processor_id())),
  * so when that vCPU blocks, its own pCPU wakes at the deadline: a blocked
@@ -385,7 +408,7 @@ void hv_vcpu_time_start(struct hv_vcpu *v)
 	struct hv_vtime *vt = &v->vtime;
 
 	pthread_mutex_lock(&v->domain->timer_lock);
-	if (v->domain->cfg.pv_periodic_default)
+	if (hv_is_pv(v->domain))
 		vt->periodic_period = HV_PV_DEFAULT_PERIOD_NS;
 	vt->periodic_last = 0;
 	pthread_mutex_unlock(&v->domain->timer_lock);

@@ -52,45 +52,56 @@ struct hv_vcpu *hv_vcpu_current(void)
 extern __thread const void *hv_tsan_last_read;
 extern __thread int hv_tsan_release_next;
 
-static void hv_upcall_call(struct hv_domain *d)
+static void hv_upcall_call(hv_upcall_fn entry)
 {
 	const void *last_read = hv_tsan_last_read;
 	int release_next = hv_tsan_release_next;
 
-	d->cfg.upcall();
+	entry();
 	hv_tsan_last_read = last_read;
 	hv_tsan_release_next = release_next;
 }
 #else
-static void hv_upcall_call(struct hv_domain *d)
+static void hv_upcall_call(hv_upcall_fn entry)
 {
-	d->cfg.upcall();
+	entry();
 }
 #endif
 
 /*
- * Run the guest's upcall while evtchn_upcall_pending && !evtchn_upcall_mask.
- * Entry masks delivery, as Xen's PV event callback entry does (and IF=0 for
- * an HVM vector); the mask is restored after the upcall returns.
+ * Run the guest's upcall while evtchn_upcall_pending && !evtchn_upcall_mask
+ * and the vCPU registered one (callback.c: PV's CALLBACKTYPE_event, PVH's
+ * vector).  Entry masks delivery, as Xen's PV bounce into the event
+ * callback does (entry.S create_bounce_frame sets evtchn_upcall_mask for a
+ * TBF_INTERRUPT bounce; IF=0 for an HVM vector, which hv models with the
+ * same byte); the mask is cleared after the upcall returns, as the guest's
+ * iret does, and the loop re-checks pending: an event that arrived while
+ * the callback ran is delivered now (Linux xen_iret / Xen's
+ * test_guest_events on the return path).  Nothing registered: no upcall,
+ * the event stays pending (hv_upcall_unregistered).
  */
 static void hv_deliver(struct hv_vcpu *v)
 {
 	struct hv_domain *d = v->domain;
 	struct vcpu_info *vi = v->vcpu_info;
+	hv_upcall_fn entry;
 
 	if (!vi)
 		return;
 	hv_vpt_deliver(v); /* emulated timer interrupts (vpt.c) */
-	if (!d->cfg.upcall)
-		return;
 	while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
 	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
+		entry = hv_upcall_entry(v);
+		if (!entry) {
+			hv_upcall_unregistered(v);
+			return;
+		}
 		__atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
 		hv_stat_inc(d, upcalls_delivered);
 		hv_explore(HV_XP_UPCALL); /* a late upcall (hv-explore.h) */
 		/* A re-raise asked for earlier is being honoured now. */
 		__atomic_store_n(&v->reraise_at, 0, __ATOMIC_SEQ_CST);
-		hv_upcall_call(d);
+		hv_upcall_call(entry);
 		/*
 		 * The upcall stopped on its budget and asked to be run
 		 * again: not here and now (that would hold the vCPU as the
@@ -308,7 +319,7 @@ void hv_vcpu_resend_kick(struct hv_vcpu *v)
  * vcpu_kick() (x86: unblock, then an IPI if it runs guest code).  Called
  * after evtchn_upcall_pending was set.
  */
-static void hv_vcpu_kick(struct hv_vcpu *v)
+void hv_vcpu_kick(struct hv_vcpu *v)
 {
 	if (__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
 		if (hv_vcpu_unblock(v))
@@ -321,7 +332,9 @@ static void hv_vcpu_kick(struct hv_vcpu *v)
 
 /*
  * vcpu_mark_events_pending() (xen/arch/x86/domain.c): kick only on the
- * 0 -> 1 transition of evtchn_upcall_pending.
+ * 0 -> 1 transition of evtchn_upcall_pending; an HVM vCPU only through
+ * hvm_assert_evtchn_irq(), which does nothing for a PVH vCPU with no
+ * vector registered (hv_upcall_kicks).
  */
 void hv_vcpu_mark_events_pending(struct hv_vcpu *v)
 {
@@ -330,7 +343,8 @@ void hv_vcpu_mark_events_pending(struct hv_vcpu *v)
 	if (__atomic_exchange_n(&v->vcpu_info->evtchn_upcall_pending, 1,
 				__ATOMIC_SEQ_CST))
 		return;
-	hv_vcpu_kick(v);
+	if (hv_upcall_kicks(v))
+		hv_vcpu_kick(v);
 }
 
 void hv_vcpu_poke(struct hv_vcpu *v)
@@ -345,15 +359,24 @@ void hv_vcpu_poke(struct hv_vcpu *v)
 		hv_leave(cur);
 }
 
-/* local_events_need_delivery(): pending and not masked. */
+/*
+ * local_events_need_delivery() (xen/arch/x86/include/asm/event.h): PV,
+ * pending and not masked; HVM, hvm_local_events_need_delivery(): an
+ * interrupt the vCPU would take now, so an event counts only once a
+ * vector is registered (hvm_vcpu_has_pending_irq), and IF (hv: the mask)
+ * must allow it.
+ */
 static bool hv_events_need_delivery(struct hv_vcpu *v)
 {
 	struct vcpu_info *vi = v->vcpu_info;
 
-	return vi &&
-	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST) &&
-	       (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
-		hv_vpt_need_delivery(v));
+	if (!vi || __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
+		return false;
+	if (hv_vpt_need_delivery(v))
+		return true;
+	if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
+		return false;
+	return hv_is_pv(v->domain) || hv_upcall_entry(v);
 }
 
 /*

@@ -1264,30 +1264,34 @@ static enum xt_result nofifo_ports_4095(void)
 	return many_ports(M_NOFIFO, 64 * 64 - 1);
 }
 
-#define T3(name, back, vcpus, peer)                                 \
-	{ "fifo/" #name, back, vcpus, peer, fifo_##name, 0 },       \
-		{ "2l/" #name, back, vcpus, peer, l2_##name, 0 },   \
+#define T3F(name, back, vcpus, peer, f)                             \
+	{ "fifo/" #name, back, vcpus, peer, fifo_##name, f },       \
+		{ "2l/" #name, back, vcpus, peer, l2_##name, f },   \
 	{                                                           \
 		"nofifo/" #name, XT_HV, vcpus, peer, nofifo_##name, \
 			XT_F_NO_FIFO                                \
 	}
+#define T3(name, back, vcpus, peer) T3F(name, back, vcpus, peer, 0)
+/* Upcall delivery and masking: also as a PV guest on hv (NAME@pv). */
+#define T3PV(name, back, vcpus, peer) \
+	T3F(name, back, vcpus, peer, XT_F_FLAVOURS)
 
 const struct xt_test xt_evtchn_tests[] = {
 	T3(interdomain_peer, XT_ALL, 1, true),
 	T3(unbound_peer_binds, XT_ALL, 1, true),
 	T3(loopback, XT_ALL, 1, false),
-	T3(ipi_self, XT_ALL, 1, false),
-	T3(ipi_cross, XT_ALL, 2, false),
+	T3PV(ipi_self, XT_ALL, 1, false),
+	T3PV(ipi_cross, XT_ALL, 2, false),
 	T3(virq_timer, XT_ALL, 1, false),
 	T3(virq_bind, XT_ALL, 2, false),
 	T3(exact_counts, XT_ALL, 1, false),
-	T3(mask_coalesce, XT_ALL, 1, false),
-	T3(unmask_idle, XT_ALL, 1, false),
+	T3PV(mask_coalesce, XT_ALL, 1, false),
+	T3PV(unmask_idle, XT_ALL, 1, false),
 	T3(clear_pending, XT_ALL, 1, false),
 	T3(clear_linked, XT_ALL, 1, false),
 	T3(no_instance, XT_ALL, 1, false),
 	T3(foreign_masked, XT_ALL, 1, false),
-	T3(local_mask, XT_ALL, 1, false),
+	T3PV(local_mask, XT_ALL, 1, false),
 	T3(close_pending, XT_ALL, 1, false),
 	T3(rebind_masked, XT_ALL, 2, false),
 	T3(rebind_linked, XT_ALL, 2, false),

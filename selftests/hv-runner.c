@@ -61,6 +61,7 @@ static struct {
 	const struct xt_test *test;
 	struct hv_domain *guest, *peer;
 	int attached, quit, exited, done;
+	int registered, reg_failed; /* secondaries' hv_guest_vcpu_attach() */
 	enum xt_result result;
 	struct pmbox p[HV_MAX_VCPUS];
 
@@ -74,6 +75,7 @@ static struct {
 };
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xt_suite *flavoured; /* xt_main()'s tables, flavours doubled */
 
 /* --- output: the hooks of selftests/xt-runner.h ------------------------- */
 
@@ -203,9 +205,19 @@ void xtr_host_poke(unsigned int cpu)
 	hv_vcpu_poke(hv_domain_vcpu(xr.guest, cpu));
 }
 
-/* Secondary guest vCPUs: idle in SCHEDOP_block until work or quit. */
+/*
+ * Secondary guest vCPUs: register their upcall (PV: per vCPU), then idle
+ * in SCHEDOP_block until work or quit.
+ */
 static void guest_secondary(unsigned int cpu)
 {
+	int rc = xr.test->flags & XT_F_NO_UPCALL ? 0 : hv_guest_vcpu_attach();
+
+	if (rc) {
+		xt_log("hv_guest_vcpu_attach(vCPU %u): %d", cpu, rc);
+		STORE(&xr.reg_failed, 1);
+	}
+	ADD(&xr.registered, 1);
 	while (!LOAD(&xr.attached) && !LOAD(&xr.quit))
 		usleep(100);
 	while (LOAD(&xr.attached) && !LOAD(&xr.quit))
@@ -236,7 +248,13 @@ static void guest_vcpu0(void)
 	uint64_t repoke = 0;
 	int rc;
 
-	rc = hv_guest_attach();
+	rc = hv_guest_attach_flags(
+		xr.test->flags & XT_F_NO_UPCALL ? HV_GUEST_NO_UPCALL : 0);
+	/* Every vCPU has its upcall before the test runs. */
+	while (!rc && (unsigned int)LOAD(&xr.registered) < nr - 1)
+		backoff(&n);
+	if (!rc && LOAD(&xr.reg_failed))
+		rc = -XEN_EINVAL;
 	if (rc) {
 		xt_log("hv_guest_attach: %d", rc);
 		r = XT_FAIL;
@@ -417,6 +435,7 @@ static void reset_run_state(const struct xt_test *t)
 	xr.test = t;
 	xr.guest = xr.peer = NULL;
 	xr.attached = xr.quit = xr.exited = xr.done = 0;
+	xr.registered = xr.reg_failed = 0;
 	xr.result = XT_FAIL;
 	xtr_mbox_reset();
 	for (i = 0; i < HV_MAX_VCPUS; i++) {
@@ -452,7 +471,8 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		.nr_vcpus = xr.guest_vcpus,
 		.nr_pages = 8192,
 		.no_fifo = !!(t->flags & XT_F_NO_FIFO),
-		.pv_periodic_default = !!(t->flags & XT_F_PV_TICK),
+		.flavour = (t->flags & XT_F_PV) ? HV_FLAVOUR_PV :
+						  HV_FLAVOUR_PVH,
 		.nr_pcpus = (t->flags & XT_F_1PCPU) ? 1 : 0,
 		.xenstore = !!(t->flags & XT_F_XENSTORE),
 		.upcall = xl_evtchn_upcall,
@@ -522,6 +542,50 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	return xr.result;
 }
 
+/*
+ * The tables with every XT_F_FLAVOURS test doubled: the PVH run under the
+ * test's own name (the name real Xen's PVH logs carry, so tools/fidelity
+ * matches it), then the PV run as "NAME@pv".  NULL on allocation failure.
+ */
+static struct xt_suite *flavour_suites(const struct xt_suite *suites,
+				       unsigned int nr_suites)
+{
+	struct xt_suite *out = calloc(nr_suites, sizeof(*out));
+	unsigned int s, i, n;
+
+	if (!out)
+		return NULL;
+	for (s = 0; s < nr_suites; s++) {
+		struct xt_test *t;
+
+		for (i = 0, n = 0; i < suites[s].nr; i++)
+			n += suites[s].tests[i].flags & XT_F_FLAVOURS ? 2 : 1;
+		t = calloc(n ? n : 1, sizeof(*t));
+		if (!t)
+			return NULL;
+		out[s].tests = t;
+		out[s].nr = n;
+		for (i = 0; i < suites[s].nr; i++) {
+			const struct xt_test *o = &suites[s].tests[i];
+			char *name;
+
+			*t++ = *o;
+			if (!(o->flags & XT_F_FLAVOURS))
+				continue;
+			*t = *o;
+			t->flags = (o->flags & ~XT_F_FLAVOURS) | XT_F_PV;
+			name = malloc(strlen(o->name) + sizeof("@pv"));
+			if (!name)
+				return NULL;
+			strcpy(name, o->name);
+			strcat(name, "@pv");
+			t->name = name;
+			t++;
+		}
+	}
+	return out;
+}
+
 int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	    unsigned int nr_suites)
 {
@@ -543,7 +607,13 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	}
 	xr.argv0 = argc > 0 ? argv[0] : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rc = xtr_main(&host, argc, argv, suites, nr_suites);
+	/* Kept for the life of the process (names in the TAP output). */
+	flavoured = flavour_suites(suites, nr_suites);
+	if (!flavoured) {
+		xt_log("xt_main: out of memory");
+		return 1;
+	}
+	rc = xtr_main(&host, argc, argv, flavoured, nr_suites);
 	if (hv_explore_get(&seed)) {
 		hv_explore_get_stats(&xs);
 		xt_log("explore: seed %llu: %llu points, %llu yields, %llu spins, %llu sleeps",

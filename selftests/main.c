@@ -14,6 +14,7 @@ int main(int argc, char **argv)
 		{ xt_xs_guest_tests, xt_xs_guest_nr_tests },
 		{ xt_blk_guest_tests, xt_blk_guest_nr_tests },
 		{ xt_hv_tests, xt_hv_nr_tests },
+		{ xt_cb_tests, xt_cb_nr_tests },
 		{ xt_xs_tests, xt_xs_nr_tests },
 		{ xt_gnttab_tests, xt_gnttab_nr_tests },
 		{ xt_blk_tests, xt_blk_nr_tests },

@@ -1654,17 +1654,17 @@ const struct xt_test xt_time_tests[] = {
 	TT(periodic_bounds, XT_ALL, 2, 0),
 	TT(periodic_no_wake_blocked, XT_ALL, 2, 0),
 	TT(no_default_tick, XT_ALL, 1, 0),
-	TT(pv_tick_stopped, XT_HV, 1, XT_F_PV_TICK),
-	TT(idle_sshot_wakes, XT_ALL, 2, 0),
+	TT(pv_tick_stopped, XT_HV, 1, XT_F_PV),
+	TT(idle_sshot_wakes, XT_ALL, 2, XT_F_FLAVOURS),
 	TT(idle_periodic_tick, XT_ALL, 2, 0),
-	TT(idle_wake_window, XT_ALL, 2, 0),
-	TT(idle_periodic_virq_in_window, XT_ALL, 2, 0),
+	TT(idle_wake_window, XT_ALL, 2, XT_F_FLAVOURS),
+	TT(idle_periodic_virq_in_window, XT_ALL, 2, XT_F_FLAVOURS),
 	/* hv only: on real Xen (dom0, nested TCG) the second halt found an
 	 * event pending in CI, so it did not block; the exact counts hold
 	 * only where nothing else sends to vCPU 1. */
 	TT(idle_halt_pending, XT_HV, 2, 0),
 	TT(idle_no_clock, XT_ALL, 2, 0),
-	TT(poll, XT_ALL, 2, 0),
+	TT(poll, XT_ALL, 2, XT_F_FLAVOURS),
 	TT(runstate, XT_ALL, 2, 0),
 };
 

@@ -41,9 +41,17 @@ struct xt_test {
  * it runs in has the wanted property.
  */
 #define XT_F_NO_FIFO (1U << 0)	/* the hypervisor refuses FIFO (hv) */
-#define XT_F_PV_TICK (1U << 1)	/* vCPUs start with PV's 100 Hz tick (hv) */
+#define XT_F_PV (1U << 1)	/* the guest is a PV domain (hv), not PVH */
 #define XT_F_1PCPU (1U << 2)	/* all vCPUs share one pCPU (hv run queue) */
 #define XT_F_XENSTORE (1U << 3) /* the domain has a xenstore ring (hv) */
+/*
+ * Run twice on hv: as a PVH guest under the test's own name, and as a PV
+ * guest as "NAME@pv" (its behaviour differs by flavour: registration,
+ * the initial mask, the default tick).  Real Xen runs the name it boots.
+ */
+#define XT_F_FLAVOURS (1U << 4)
+/* The hv host registers no upcall for the guest (hv_guest_attach_flags). */
+#define XT_F_NO_UPCALL (1U << 5)
 
 /* --- environment, provided by the backend runner ------------------------ */
 
@@ -202,6 +210,9 @@ extern const unsigned int xt_explore_nr_tests;
 /* Windows of the core no hypercall brackets, forced with the point hook. */
 extern const struct xt_test xt_order_tests[];
 extern const unsigned int xt_order_nr_tests;
+/* Upcall registration by flavour, PV and PVH (hv only). */
+extern const struct xt_test xt_cb_tests[];
+extern const unsigned int xt_cb_nr_tests;
 /* Bounded upcalls: storms, slow ticks, corrupt READY bits (hv only). */
 extern const struct xt_test xt_budget_tests[];
 extern const unsigned int xt_budget_nr_tests;

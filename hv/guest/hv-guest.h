@@ -16,10 +16,26 @@
 /*
  * Call once on vCPU 0 of a domain before xl_evtchn_init(): creates the
  * guest state, picks a free arena gfn and maps shared_info there with
- * XENMEM_add_to_physmap (a real hypercall).  0, or -XEN_Exxx (-EEXIST if
- * already attached, -ESRCH off a vCPU thread, -ENOMEM).
+ * XENMEM_add_to_physmap (a real hypercall), then registers the upcall as
+ * a kernel of the domain's flavour does (hv-os.c, "upcall registration"):
+ * PV, vCPU 0's event and failsafe callbacks, then unmasked; PVH, the
+ * domain's HVM_PARAM_CALLBACK_IRQ vector.  0, or -XEN_Exxx (-EEXIST if
+ * already attached, -ESRCH off a vCPU thread, -ENOMEM, the registration's).
  */
 int hv_guest_attach(void);
+/*
+ * hv_guest_attach() with flags: HV_GUEST_NO_UPCALL maps shared_info but
+ * registers nothing, for tests of a guest that never asked for its
+ * upcall (PV: vCPUs stay masked as the domain builder left them).
+ */
+#define HV_GUEST_NO_UPCALL 1U
+int hv_guest_attach_flags(unsigned int flags);
+/*
+ * On every other vCPU, before it runs guest work: PV, that vCPU's
+ * callbacks (they are per vCPU), then unmasked; PVH, nothing.  May run
+ * before or after hv_guest_attach().  0 or the registration's -XEN_Exxx.
+ */
+int hv_guest_vcpu_attach(void);
 /* Free the guest state of the current domain (its trace rings too). */
 void hv_guest_detach(void);
 

@@ -15,8 +15,11 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/xen.h>
+
+#include <xen/callback.h>
 
 #include "hv-guest.h"
 
@@ -560,6 +563,81 @@ uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu)
 	return __atomic_load_n(&g->trace[cpu]->head, __ATOMIC_ACQUIRE);
 }
 
+/* --- upcall registration ------------------------------------------------------ */
+
+/*
+ * How the kernel asks for its upcall, by the domain's flavour (hv.h enum
+ * hv_flavour, hv/callback.c):
+ *
+ * PV, on each vCPU (the callbacks are per vCPU: Xen's register_guest_
+ * callback() sets current's event_callback_eip): CALLBACKOP_register for
+ * the event callback (the core's upcall; hv's bounce into it sets
+ * evtchn_upcall_mask, as Xen's create_bounce_frame does) and the failsafe
+ * callback, as Linux's xen_enable_sysenter/xen_setup_callbacks do
+ * (arch/x86/xen/setup.c, with CALLBACKF_mask_events for the failsafe);
+ * then, with a handler in place, unmask (the domain builder started the
+ * vCPU masked) through xl_os_irq_restore(), which re-checks pending.
+ *
+ * PVH, once for the domain: HVM_PARAM_CALLBACK_IRQ of the vector type, as
+ * the test kernel does (testkernel/main.c set_callback_vector); the vector
+ * is routed to the core's upcall (the domain config's upcall, hv's IDT).
+ */
+#define HV_GUEST_UPCALL_VECTOR 0xf3
+
+/* hv's failsafe callback is never entered (hv/callback.c). */
+static void hv_guest_failsafe(void)
+{
+	xl_os_log(XL_LOG_ERR, "failsafe callback entered");
+	abort();
+}
+
+static long hv_guest_register_pv(void)
+{
+	struct callback_register ev = {
+		.type = CALLBACKTYPE_event,
+		.address = (unsigned long)xl_evtchn_upcall,
+	};
+	struct callback_register fs = {
+		.type = CALLBACKTYPE_failsafe,
+		.flags = CALLBACKF_mask_events,
+		.address = (unsigned long)hv_guest_failsafe,
+	};
+	long rc;
+
+	rc = hv_hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register,
+			  (unsigned long)&ev, 0, 0, 0);
+	if (!rc)
+		rc = hv_hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register,
+				  (unsigned long)&fs, 0, 0, 0);
+	if (!rc)
+		xl_os_irq_restore(0);
+	return rc;
+}
+
+static long hv_guest_register_pvh(void)
+{
+	struct xen_hvm_param p = {
+		.domid = DOMID_SELF,
+		.index = HVM_PARAM_CALLBACK_IRQ,
+		.value = ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) |
+			 HV_GUEST_UPCALL_VECTOR,
+	};
+
+	return hv_hypercall(__HYPERVISOR_hvm_op, HVMOP_set_param,
+			    (unsigned long)&p, 0, 0, 0);
+}
+
+int hv_guest_vcpu_attach(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+
+	if (!d)
+		return -XEN_ESRCH;
+	if (hv_domain_flavour(d) == HV_FLAVOUR_PV)
+		return (int)hv_guest_register_pv();
+	return 0; /* PVH: the domain-wide vector covers every vCPU */
+}
+
 /* --- attach / detach ---------------------------------------------------------- */
 
 static void hv_guest_free(struct hv_guest *g)
@@ -601,6 +679,11 @@ fail:
 
 int hv_guest_attach(void)
 {
+	return hv_guest_attach_flags(0);
+}
+
+int hv_guest_attach_flags(unsigned int flags)
+{
 	struct hv_domain *d = hv_guest_cur_domain();
 	struct xen_add_to_physmap xatp;
 	struct hv_guest *g;
@@ -639,6 +722,15 @@ int hv_guest_attach(void)
 	}
 	g->shinfo = hv_gfn_to_virt(d, g->shinfo_gfn);
 	hv_domain_set_guest(d, g);
+	if (flags & HV_GUEST_NO_UPCALL)
+		return 0;
+	rc = hv_domain_flavour(d) == HV_FLAVOUR_PV ? hv_guest_register_pv() :
+						     hv_guest_register_pvh();
+	if (rc) {
+		hv_domain_set_guest(d, NULL);
+		hv_guest_free(g);
+		return (int)rc;
+	}
 	return 0;
 }
 

@@ -7,9 +7,10 @@
  * A domain is a set of vCPUs, each a pthread running guest code, plus one
  * arena of guest frames (gfn = page index in the arena).  Guest code calls
  * hv_hypercall() from a vCPU thread; hv delivers event upcalls by signalling
- * the vCPU thread, whose handler runs the domain's upcall entry only while
- * that vCPU's delivery is unmasked and it is not inside a hypercall (a
- * hypercall's return path delivers instead, as Xen does on return to guest).
+ * the vCPU thread, whose handler runs the upcall the vCPU registered (enum
+ * hv_flavour) only while that vCPU's delivery is unmasked and it is not
+ * inside a hypercall (a hypercall's return path delivers instead, as Xen
+ * does on return to guest).
  */
 #ifndef HV_H
 #define HV_H
@@ -28,6 +29,26 @@ struct hv_domain;
 struct hv_vcpu;
 struct shared_info;
 
+/*
+ * The domain's flavour, fixed when it is built (Xen: the toolstack's
+ * type="pvh" / type="pv"; dom0 is PV by default in 4.17).  It decides how
+ * the guest asks for its event upcall (docs/README.md, "Upcall
+ * registration and flavours"):
+ *  - PVH: HVM_PARAM_CALLBACK_IRQ of the vector type (HVMOP_set_param) for
+ *    the domain, or HVMOP_set_evtchn_upcall_vector per vCPU; the handler
+ *    that runs is the config's upcall (the guest's IDT entry for the
+ *    vector).  vcpu_info starts unmasked (a zeroed shared_info page).
+ *  - PV: CALLBACKOP_register(CALLBACKTYPE_event) per vCPU, whose address
+ *    hv calls as a void (*)(void); vcpu_info starts masked
+ *    (evtchn_upcall_mask = 1, the domain builder's), and every vCPU
+ *    starts with Xen's 100 Hz periodic timer (pv/domain.c).
+ * A vCPU that registered nothing gets no upcall: events stay pending.
+ */
+enum hv_flavour {
+	HV_FLAVOUR_PVH = 0, /* the default */
+	HV_FLAVOUR_PV = 1,
+};
+
 struct hv_domain_config {
 	unsigned int nr_vcpus;	  /* 1 .. HV_MAX_VCPUS */
 	unsigned int nr_pages;	  /* arena size; 0 = HV_DEFAULT_PAGES */
@@ -38,15 +59,19 @@ struct hv_domain_config {
 	 * queue with credit-style BOOST and 30 ms slices.  0 = one each.
 	 */
 	unsigned int nr_pcpus;
-	/* vCPUs start with Xen's PV 100 Hz periodic timer (PV guest). */
-	bool pv_periodic_default;
+	enum hv_flavour flavour;
 	/*
 	 * Introduce the domain to hv's xenstored (hv/include/hv-xs.h): a ring
 	 * at gfn HV_XS_RING_GFN(nr_pages), a store event port, both in
 	 * HVMOP_get_param(HVM_PARAM_STORE_PFN / _EVTCHN).
 	 */
 	bool xenstore;
-	/* Guest upcall entry, run on the vCPU thread; NULL = none. */
+	/*
+	 * PVH: the guest's handler for its event-channel upcall vector (what
+	 * its IDT holds for the vector it registers), run on the vCPU thread
+	 * once a vector is registered; NULL = none.  PV: unused (the vCPU's
+	 * registered CALLBACKTYPE_event address runs).
+	 */
 	void (*upcall)(void);
 	/* Body of every vCPU thread; the vCPU goes offline when it returns. */
 	void (*vcpu_main)(unsigned int vcpu, void *arg);
@@ -98,6 +123,9 @@ struct hv_domain_stats {
 	uint64_t boosted_wakes;		 /* ... of them woken with BOOST */
 	uint64_t preempt_requests;	 /* slice expiry or BOOST tickle */
 	uint64_t preemptions;		 /* pCPU given up at a boundary */
+	/* Upcalls due (pending, unmasked) on a vCPU with no callback or
+	 * vector registered: not delivered (callback.c). */
+	uint64_t upcalls_unregistered;
 };
 
 /* Lifecycle.  create/start/join/destroy are called from a non-vCPU thread. */
@@ -108,6 +136,7 @@ void hv_domain_join(struct hv_domain *d);    /* wait for all to return */
 void hv_domain_destroy(struct hv_domain *d); /* after join */
 
 uint16_t hv_domain_id(const struct hv_domain *d);
+enum hv_flavour hv_domain_flavour(const struct hv_domain *d);
 unsigned int hv_domain_nr_vcpus(const struct hv_domain *d);
 int hv_domain_set_max_evtchns(struct hv_domain *d, unsigned int max);
 void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f);
