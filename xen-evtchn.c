@@ -75,6 +75,7 @@ struct xl_port {
 	uint32_t run;  /* XL_RUN_* handler state */
 	uint32_t virq;
 	uint32_t share_runs; /* runs in the upcall share_tag names */
+	uint32_t owed_next;  /* next port owed a run on the same vCPU, or 0 */
 	uint64_t share_tag;  /* (upcall generation << 32) | vCPU */
 	uint64_t count;	     /* handler runs */
 };
@@ -99,6 +100,8 @@ struct xl_cpu {
 	uint32_t depth;	       /* upcall nesting on this vCPU */
 	uint32_t rerun;	       /* a nested upcall asked for another pass */
 	uint32_t running_port; /* port whose handler runs here, or 0 */
+	/* Ports this vCPU owes a handler run (claim kept), oldest first. */
+	uint32_t owed_head, owed_tail;
 	struct xl_budget budget;
 	struct xl_evtchn_stats stats;
 };
@@ -276,31 +279,89 @@ static void budget_charge(struct xl_budget *b, struct xl_port *p,
 		b->over = 1;
 }
 
-void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+/*
+ * A run owed past the budget: the claim is kept (XL_RUN_ACTIVE), so an
+ * event on another vCPU only sets XL_RUN_AGAIN as before, and the port
+ * goes on this vCPU's owed list, run by its next upcall (run_owed).  The
+ * list is threaded through the entries; only this vCPU touches it, with
+ * delivery masked, and a port is on one list at most (its claimer's).
+ */
+static void owe_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port)
 {
-	struct xl_cpu *c = &xl_ev.cpu[cpu];
-	struct xl_port *p = port_lookup(port);
+	p->owed_next = 0;
+	if (c->owed_tail)
+		port_lookup(c->owed_tail)->owed_next = port;
+	else
+		c->owed_head = port;
+	c->owed_tail = port;
+}
+
+/*
+ * Run p's handler, claimed by this vCPU, until no run is asked for, each
+ * run charged to the upcall's budget: a re-run for XL_RUN_AGAIN (an event
+ * taken by another vCPU meanwhile, e.g. after a bind_vcpu moved the port
+ * while a peer keeps sending) costs what a run from the queue costs, or
+ * the old vCPU could re-run for ever inside one upcall.  Out of budget
+ * with a run asked for, that run is owed (owe_run), not dropped.
+ */
+static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
+		     unsigned int cpu)
+{
 	uint32_t prev = xl_read32(&c->running_port);
 	xl_evtchn_handler_t fn;
+
+	xl_write32(&c->running_port, port);
+	for (;;) {
+		budget_charge(&c->budget, p, cpu);
+		fn = (xl_evtchn_handler_t)xl_read_ulong(&p->fn);
+		if (fn) { /* else closed while we ran: drain AGAIN */
+			fn(port, (void *)xl_read_ulong(&p->data));
+			xl_stat_inc(&c->stats.events);
+			xl_write64(&p->count, xl_read64(&p->count) + 1);
+			xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
+		}
+		if (!port_release(p))
+			break;
+		if (c->budget.over) {
+			owe_run(c, p, port);
+			break;
+		}
+	}
+	xl_write32(&c->running_port, prev);
+}
+
+void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+{
+	struct xl_port *p = port_lookup(port);
 
 	if (!p || !xl_read_ulong(&p->fn)) {
 		xl_evtchn_note_stray(port, cpu);
 		return;
 	}
-	if (!port_claim(p))
-		return;
-	budget_charge(&c->budget, p, cpu);
-	xl_write32(&c->running_port, port);
-	do {
-		fn = (xl_evtchn_handler_t)xl_read_ulong(&p->fn);
-		if (!fn)
-			continue; /* closed while we ran; drain AGAIN */
-		fn(port, (void *)xl_read_ulong(&p->data));
-		xl_stat_inc(&c->stats.events);
-		xl_write64(&p->count, xl_read64(&p->count) + 1);
-		xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
-	} while (port_release(p));
-	xl_write32(&c->running_port, prev);
+	if (port_claim(p))
+		port_run(&xl_ev.cpu[cpu], p, port, cpu);
+}
+
+/*
+ * The runs owed from earlier upcalls, after this upcall's scan (so the
+ * ports on the queues, a timer's among them, are served first), while
+ * the budget lasts; one that runs out of budget again goes to the tail.
+ */
+static unsigned int run_owed(struct xl_cpu *c, unsigned int cpu)
+{
+	unsigned int n = 0;
+	evtchn_port_t port;
+	struct xl_port *p;
+
+	while (!c->budget.over && (port = c->owed_head)) {
+		p = port_lookup(port);
+		c->owed_head = p->owed_next;
+		if (!c->owed_head)
+			c->owed_tail = 0;
+		port_run(c, p, port, cpu);
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -372,11 +433,13 @@ void xl_evtchn_upcall(void)
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
 		xl_stat_inc(&c->stats.upcall_loops);
 		handled += ops->handle_events(cpu);
+		handled += run_owed(c, cpu);
 		/* Read evtchn_upcall_pending only after the scan (Linux's
 		 * virt_rmb() in __xen_evtchn_do_upcall). */
 		xl_rmb();
 		more = xl_read8(&vi->evtchn_upcall_pending) ||
 		       xl_read32(&c->rerun);
+		/* Runs still owed (c->owed_head) only with the budget over. */
 		if (c->budget.over || (more && ++passes >= XL_UPCALL_PASSES)) {
 			upcall_defer(c, vi);
 			break;
@@ -844,6 +907,7 @@ static void reset_state(void)
 		 * late upcall (ops NULL) sets and clears it itself. */
 		xl_write32(&c->rerun, 0);
 		xl_write32(&c->running_port, 0);
+		c->owed_head = c->owed_tail = 0;
 		budget_reset(&c->budget);
 		c->stats = (struct xl_evtchn_stats){ 0 };
 	}

@@ -104,11 +104,14 @@ uint64_t xl_evtchn_port_count(evtchn_port_t port);
  * It is bounded (XSA-332 / XSA-391 class: a peer that sends again each
  * time our handler runs must not keep a vCPU in its upcall): per upcall
  * at most XL_UPCALL_BUDGET queue steps, at most XL_UPCALL_PORT_SHARE
- * handler runs of one port and at most XL_UPCALL_PASSES rescans of
+ * handler runs of one port (the re-runs for events that arrived on other
+ * vCPUs meanwhile included) and at most XL_UPCALL_PASSES rescans of
  * evtchn_upcall_pending.  When one runs out, the work left is put back
  * (FIFO: the READY bits taken; 2-level: the selector bits taken),
  * evtchn_upcall_pending is left set and the host is asked to run the
- * upcall again once this one has returned (xl_os_upcall_reraise()).
+ * upcall again once this one has returned (xl_os_upcall_reraise()).  A
+ * re-run still owed is kept with the port's claim and made by that next
+ * upcall, after its scan.
  */
 #define XL_UPCALL_BUDGET 256U
 #define XL_UPCALL_PORT_SHARE 32U
