@@ -28,7 +28,8 @@
  *     needs) and for the publication of a port-table chunk.
  * Handlers run under port_claim()/port_release() (a per-port run word,
  * not a lock); close and unbind_existing wait for a running handler
- * (port_quiesce) before they take the lock.  fini runs alone (no other
+ * (port_quiesce) before they take the lock, so from upcall context they
+ * take only the running handler's own port (-XEN_EDEADLK for any other).  fini runs alone (no other
  * call of this API concurrently) and waits for every vCPU's upcall to end
  * (xl_cpu.depth) before it frees anything.
  *
@@ -622,6 +623,26 @@ static void port_quiesce(struct xl_port *p, evtchn_port_t port)
 }
 
 /*
+ * In upcall context (a handler, or a callback run from one) a close may
+ * take only the running handler's own port, which needs no wait.  Any
+ * other port's close would wait for that port's handler (port_quiesce),
+ * which may be waiting for ours (two handlers closing each other's
+ * port), or be a run this vCPU owes and makes only in a later upcall;
+ * and returning without the wait would let the caller free what the
+ * handler still uses.  So it is refused, nothing changed: the caller
+ * closes from thread context.  Linux has the same rule: unbind goes
+ * through free_irq(), which waits for running handlers
+ * (synchronize_irq) and must not be called from interrupt context
+ * (drivers/xen/events/events_base.c unbind_from_irqhandler).
+ */
+static bool close_must_wait_here(evtchn_port_t port)
+{
+	const struct xl_cpu *c = &xl_ev.cpu[xl_os_vcpu_id()];
+
+	return xl_read32(&c->depth) && xl_read32(&c->running_port) != port;
+}
+
+/*
  * The first local half of a close, with no lock held: masked (so no new
  * dispatch starts), handler cleared (a dispatch that got past the mask
  * re-reads fn once it has claimed the port and finds none), then a
@@ -656,6 +677,8 @@ int xl_evtchn_close(evtchn_port_t port)
 
 	if (!p)
 		return -XEN_EINVAL;
+	if (close_must_wait_here(port))
+		return -XEN_EDEADLK;
 	/*
 	 * Masked first, so no new dispatch starts.  The word may still be
 	 * LINKED in a FIFO queue: Xen does not hand the port out again until
@@ -747,6 +770,8 @@ int xl_evtchn_unbind_existing(evtchn_port_t port)
 
 	if (!p)
 		return -XEN_EINVAL;
+	if (close_must_wait_here(port))
+		return -XEN_EDEADLK;
 	port_stop(p, port, &masked);
 	flags = ev_lock();
 	port_forget(p, port);

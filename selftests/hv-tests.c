@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 
 #include <hv.h>
 #include <hv-explore.h>
@@ -1247,6 +1248,116 @@ static enum xt_result l2_unmask_hypercalls(void)
 	return unmask_hypercalls(true);
 }
 
+/*
+ * Two handlers that close each other's port: A runs on vCPU 1, B on
+ * vCPU 2, each waits (bounded) until the other runs too, then closes the
+ * other's port.  A close waits for the port's running handler to finish
+ * (port_quiesce), so each waited for the other for ever.  From upcall
+ * context a close of any port but the running handler's own is refused
+ * now, -XEN_EDEADLK, nothing changed (Linux: free_irq() is not allowed in
+ * interrupt context either).  Checked: both handlers return, both closes
+ * are refused, both ports still work (one more event each, handled
+ * exactly once) and close from thread context; and a handler closing its
+ * own port (C) still may.  Before the fix the handlers never return: the
+ * test fails after its own bounded wait and the runner's watchdog ends
+ * the run (the teardown waits for them too).
+ */
+#define CEO_WAIT_NS (10 * 1000000000ULL)
+
+struct ceo {
+	evtchn_port_t port[3]; /* A, B, C */
+	uint32_t in[3];	       /* atomic: first run started */
+	uint32_t out[3];       /* atomic: first run returned */
+	uint64_t runs[3];      /* atomic */
+	int rc[3];
+};
+
+static struct ceo ceo;
+
+static void ceo_handler(evtchn_port_t port, void *data)
+{
+	unsigned int i = (unsigned int)(uintptr_t)data, o = 1 - i;
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	if (XT_ADD(&ceo.runs[i], 1) != 1)
+		return;
+	XT_STORE(&ceo.in[i], 1);
+	if (i == 2) {
+		ceo.rc[i] = xl_evtchn_close(port);
+	} else {
+		while (!XT_LOAD(&ceo.in[o]) && xt_now_ns() < end)
+			sched_yield();
+		ceo.rc[i] = xl_evtchn_close(ceo.port[o]);
+	}
+	XT_STORE(&ceo.out[i], 1);
+}
+
+static bool ceo_out(void *arg)
+{
+	return XT_LOAD(&ceo.out[0]) && XT_LOAD(&ceo.out[1]);
+}
+
+static bool ceo_twice(void *arg)
+{
+	return XT_LOAD(&ceo.runs[0]) >= 2 && XT_LOAD(&ceo.runs[1]) >= 2;
+}
+
+static enum xt_result close_each_other(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	unsigned int i;
+	bool out;
+
+	memset(&ceo, 0, sizeof(ceo));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	for (i = 0; i < 3; i++)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(1 + i % 2, ceo_handler,
+						(void *)(uintptr_t)i,
+						&ceo.port[i]),
+			     0);
+	XT_ASSERT_EQ(xl_evtchn_send(ceo.port[0]), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(ceo.port[1]), 0);
+	out = xt_wait_until(ceo_out, NULL, CEO_WAIT_NS);
+	XT_ASSERT_MSG(out,
+		      "the handlers of ports %u (vCPU 1) and %u (vCPU 2) did "
+		      "not return within %llu s of closing each other's port "
+		      "(runs %llu and %llu): each waits for the other",
+		      ceo.port[0], ceo.port[1], CEO_WAIT_NS / 1000000000ULL,
+		      (unsigned long long)XT_LOAD(&ceo.runs[0]),
+		      (unsigned long long)XT_LOAD(&ceo.runs[1]));
+	XT_ASSERT_EQ(ceo.rc[0], -XEN_EDEADLK);
+	XT_ASSERT_EQ(ceo.rc[1], -XEN_EDEADLK);
+	for (i = 0; i < 2; i++) {
+		XT_ASSERT_EQ(xl_evtchn_port_type(ceo.port[i]), XL_PORT_IPI);
+		XT_ASSERT(!xl_evtchn_is_masked(ceo.port[i]));
+		XT_ASSERT_EQ(xl_evtchn_send(ceo.port[i]), 0);
+	}
+	XT_ASSERT(xt_wait_until(ceo_twice, NULL, XT_EVENT_TIMEOUT_NS));
+	/* A handler may close its own port. */
+	XT_ASSERT_EQ(xl_evtchn_send(ceo.port[2]), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &ceo.out[2], XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(ceo.rc[2], 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(ceo.port[2]), XL_PORT_FREE);
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&ceo.runs[0]), 2);
+	XT_ASSERT_EQ(XT_LOAD(&ceo.runs[1]), 2);
+	XT_ASSERT_EQ(XT_LOAD(&ceo.runs[2]), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(ceo.port[0]), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(ceo.port[1]), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_close_each_other(void)
+{
+	return close_each_other(false);
+}
+
+static enum xt_result l2_close_each_other(void)
+{
+	return close_each_other(true);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1284,6 +1395,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
 	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
 	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
+	{ "fifo/close_each_other", XT_HV, 3, false, fifo_close_each_other, 0 },
+	{ "2l/close_each_other", XT_HV, 3, false, l2_close_each_other, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =

@@ -70,7 +70,12 @@ int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu, xl_evtchn_handler_t fn,
 			void *data, evtchn_port_t *port);
 int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
 		       evtchn_port_t *port);
-/* Mask, close in Xen, then wait until no handler for the port runs. */
+/*
+ * Mask, close in Xen, then wait until no handler for the port runs.  From
+ * a handler only that handler's own port: any other is -XEN_EDEADLK,
+ * nothing changed (the wait could be for a handler waiting for ours);
+ * close it from thread context.  The same for unbind_existing.
+ */
 int xl_evtchn_close(evtchn_port_t port);
 /*
  * Take over a port that is already bound in Xen (the toolstack's xenstore
