@@ -36,6 +36,9 @@
  * Lock order: xl_ev.lock and fifo.expand_lock are never held together
  * (fifo_setup runs before the install takes xl_ev.lock); should they
  * nest, xl_ev.lock first.  No lock is held while waiting for a handler.
+ * fifo.expand_lock is taken with delivery enabled, so never in upcall
+ * context: a bind from a handler that needs memory is refused
+ * (-XEN_EWOULDBLOCK; fifo_setup, port_entry).
  */
 
 /* --- a tiny spinlock on the os.h atomics --------------------------------- */
@@ -147,14 +150,33 @@ static void ev_unlock(unsigned long flags)
 	xl_os_irq_restore(flags);
 }
 
-/* Make sure port has a table entry; allocation happens outside the lock. */
-static struct xl_port *port_entry(evtchn_port_t port)
+/*
+ * This vCPU is inside xl_evtchn_upcall() (a handler, or a callback run
+ * from one): event delivery is masked, and the code the upcall
+ * interrupted may hold a lock of ours that it took with delivery enabled.
+ */
+static bool in_upcall(void)
+{
+	return xl_read32(&xl_ev.cpu[xl_os_vcpu_id()].depth) != 0;
+}
+
+/*
+ * Make sure port has a table entry; allocation happens outside the lock,
+ * and never in upcall context (os.h: the allocator may sleep), where a
+ * port without a chunk yet is -XEN_EWOULDBLOCK.
+ */
+static struct xl_port *port_entry(evtchn_port_t port, int *rc)
 {
 	struct xl_port *p = port_lookup(port), *chunk;
 	unsigned long *slot, flags;
 
+	*rc = -XEN_ENOMEM;
 	if (p || port >= EVTCHN_FIFO_NR_CHANNELS)
 		return p;
+	if (in_upcall()) {
+		*rc = -XEN_EWOULDBLOCK;
+		return NULL;
+	}
 	chunk = xl_os_zalloc(XL_PORT_CHUNK * sizeof(*chunk));
 	if (!chunk)
 		return NULL;
@@ -475,12 +497,14 @@ static int port_install(evtchn_port_t port, enum xl_port_type type,
 	struct xl_port *p;
 	int rc;
 
-	rc = xl_ev.ops->setup(port);
+	/* From upcall context only a bind that needs no memory: see
+	 * fifo_setup() and port_entry(). */
+	rc = xl_ev.ops->setup(port, !in_upcall());
 	if (rc)
 		return rc;
-	p = port_entry(port);
+	p = port_entry(port, &rc);
 	if (!p)
-		return -XEN_ENOMEM;
+		return rc;
 	flags = ev_lock();
 	if (xl_read32(&p->type) != XL_PORT_FREE) {
 		/* bind_existing of a port bound meanwhile. */
@@ -528,7 +552,9 @@ static int bind_finish(int rc, evtchn_port_t port, enum xl_port_type type,
 		return rc;
 	rc = port_install(port, type, cpu, virq, fn, data);
 	if (rc) {
-		xl_err("evtchn: port %u bound but not set up: %d\n", port, rc);
+		if (rc != -XEN_EWOULDBLOCK)
+			xl_err("evtchn: port %u bound but not set up: %d\n",
+			       port, rc);
 		bind_undo(port);
 		return rc;
 	}
@@ -639,7 +665,7 @@ static bool close_must_wait_here(evtchn_port_t port)
 {
 	const struct xl_cpu *c = &xl_ev.cpu[xl_os_vcpu_id()];
 
-	return xl_read32(&c->depth) && xl_read32(&c->running_port) != port;
+	return in_upcall() && xl_read32(&c->running_port) != port;
 }
 
 /*
@@ -1184,7 +1210,7 @@ static unsigned int l2_max_channels(void)
 	return L2_PORTS;
 }
 
-static int l2_setup(evtchn_port_t port)
+static int l2_setup(evtchn_port_t port, bool may_alloc)
 {
 	return port < L2_PORTS ? 0 : -XEN_ENOSPC;
 }

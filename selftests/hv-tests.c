@@ -1358,6 +1358,123 @@ static enum xt_result l2_close_each_other(void)
 	return close_each_other(true);
 }
 
+/*
+ * A handler that binds while the code it interrupted grows the FIFO event
+ * array.  vCPU 1 binds the port that needs the second event-array page
+ * (1024); the hook holds it inside EVTCHNOP_expand_array (fifo.expand_lock
+ * held, the page not yet published) until an event for vCPU 1 is
+ * pending, so the upcall runs on that hypercall's return, and the
+ * handler binds port 1025, on the same page.  It used to allocate a page
+ * with delivery masked (os.h: the allocator may sleep) and then spin on
+ * fifo.expand_lock, held by the code it interrupted on the same vCPU:
+ * for ever.  A bind from upcall context that needs memory (an event-array
+ * page, a port-table chunk) is refused now, -XEN_EWOULDBLOCK, and leaves
+ * nothing bound in Xen; once the page is there the same bind from the
+ * handler works.  Before the fix the handler never returns: the test
+ * fails after its own bounded wait and the runner's watchdog ends the
+ * run.
+ */
+#define BIH_WAIT_NS (10 * 1000000000ULL)
+
+static struct bih {
+	uint32_t hooked, sent, outer_done; /* atomic */
+	uint32_t done;			   /* atomic: handler runs finished */
+	int rc[2], outer_rc;
+	evtchn_port_t q[2], outer;
+} bih;
+
+static void bih_noop(evtchn_port_t port, void *data)
+{
+}
+
+static void bih_handler(evtchn_port_t port, void *data)
+{
+	unsigned int n = XT_LOAD(&bih.done);
+
+	if (n >= 2)
+		return;
+	bih.rc[n] = xl_evtchn_bind_ipi(1, bih_noop, NULL, &bih.q[n]);
+	XT_STORE(&bih.done, n + 1);
+}
+
+static long bih_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	if (after || cmd != EVTCHNOP_expand_array || hv_vcpu_id(v) != 1 ||
+	    XT_LOAD(&bih.hooked))
+		return 0;
+	XT_STORE(&bih.hooked, 1);
+	while (!XT_LOAD(&bih.sent) && xt_now_ns() < end)
+		sched_yield();
+	return 0;
+}
+
+static void bih_outer(void *arg)
+{
+	bih.outer_rc = xl_evtchn_bind_ipi(1, bih_noop, NULL, &bih.outer);
+	XT_STORE(&bih.outer_done, 1);
+}
+
+static bool bih_one(void *arg)
+{
+	return XT_LOAD(&bih.done) >= 1;
+}
+
+static bool bih_two(void *arg)
+{
+	return XT_LOAD(&bih.done) >= 2;
+}
+
+static enum xt_result fifo_bind_in_handler_expand(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	evtchn_port_t h, p = 0;
+	uint32_t first;
+	int open0;
+	bool done;
+
+	memset(&bih, 0, sizeof(bih));
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, bih_handler, NULL, &h), 0);
+	/* Fill the first event-array page (ports 1 .. 1023). */
+	while (p < 1023) {
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, bih_noop, NULL, &p), 0);
+		XT_ASSERT(p <= 1023);
+	}
+	open0 = hv_evtchn_open_ports(d, &first, 1);
+	hv_domain_set_evtchn_hook(d, bih_hook, NULL);
+	xt_start_on(1, bih_outer, NULL);
+	done = xt_wait_until(flag_set, &bih.hooked, XT_EVENT_TIMEOUT_NS);
+	if (done)
+		XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_STORE(&bih.sent, 1);
+	XT_ASSERT(done);
+	done = xt_wait_until(bih_one, NULL, BIH_WAIT_NS);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_MSG(done,
+		      "the handler of port %u on vCPU 1, binding while vCPU 1 "
+		      "grows the event array, did not return within %llu s",
+		      h, BIH_WAIT_NS / 1000000000ULL);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(bih.outer_rc, 0);
+	XT_ASSERT_EQ(bih.outer, 1024);
+	XT_ASSERT_EQ(bih.rc[0], -XEN_EWOULDBLOCK);
+	/* Nothing left bound in Xen by the refused bind: only the outer. */
+	XT_ASSERT_EQ(hv_evtchn_open_ports(d, &first, 1), open0 + 1);
+	/* With the page there, the handler may bind. */
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &bih.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT(xt_wait_until(bih_two, NULL, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(bih.rc[1], 0);
+	XT_ASSERT_EQ(bih.q[1], 1025);
+	XT_ASSERT_EQ(xl_evtchn_port_type(bih.q[1]), XL_PORT_IPI);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1396,6 +1513,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
 	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
 	{ "fifo/close_each_other", XT_HV, 3, false, fifo_close_each_other, 0 },
+	{ "fifo/bind_in_handler_expand", XT_HV, 2, false,
+	  fifo_bind_in_handler_expand, 0 },
 	{ "2l/close_each_other", XT_HV, 3, false, l2_close_each_other, 0 },
 };
 

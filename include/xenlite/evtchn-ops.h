@@ -14,8 +14,12 @@ struct xl_evtchn_ops {
 	enum xl_evtchn_abi abi;
 	/* Highest port + 1 this ABI can name. */
 	unsigned int (*max_channels)(void);
-	/* Make port addressable (FIFO: grow the event array); 0 or -errno. */
-	int (*setup)(evtchn_port_t port);
+	/*
+	 * Make port addressable (FIFO: grow the event array); 0 or -errno.
+	 * !may_alloc (upcall context): -XEN_EWOULDBLOCK if that would need
+	 * a new page, which is neither allocated nor locked for.
+	 */
+	int (*setup)(evtchn_port_t port, bool may_alloc);
 	/* The port's notify vCPU changed from old_cpu to cpu. */
 	void (*bind_to_cpu)(evtchn_port_t port, unsigned int cpu,
 			    unsigned int old_cpu);

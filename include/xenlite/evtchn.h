@@ -59,7 +59,9 @@ unsigned int xl_evtchn_max_ports(void);
 /*
  * Binding.  Each call installs fn(port, data) before the port is unmasked,
  * so an event that is already pending at bind time (Xen raises one on
- * bind_interdomain) is delivered, not lost.
+ * bind_interdomain) is delivered, not lost.  From a handler, a bind that
+ * would need memory (a new FIFO event-array page, a new port-table chunk)
+ * is -XEN_EWOULDBLOCK and leaves nothing bound: bind from thread context.
  */
 int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn, void *data,
 			    evtchn_port_t *port);
