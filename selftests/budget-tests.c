@@ -386,13 +386,13 @@ static bool flag_up(void *arg)
 	return XT_LOAD((uint32_t *)arg) != 0;
 }
 
-static bool rstorm_quiet(void *arg)
+/* Every send handled (a run owed by the victim may come later). */
+static bool rstorm_caught_up(void *arg)
 {
 	struct rstorm *s = arg;
-	uint64_t n = XT_LOAD(&s->runs);
 
-	xt_sleep_ns(XT_SETTLE_NS);
-	return XT_LOAD(&s->runs) == n && !xl_evtchn_is_pending(s->port);
+	return XT_LOAD(&s->runs) >= XT_LOAD(&s->sends) + 1 &&
+	       !xl_evtchn_is_pending(s->port);
 }
 
 static enum xt_result rebind_storm(bool force_2level)
@@ -415,14 +415,16 @@ static enum xt_result rebind_storm(bool force_2level)
 	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(s.port, VICTIM), 0);
 	XT_STORE(&s.on, 1);
 	XT_ASSERT_EQ(hv_evtchn_notify_guest(s.d, s.port), 0);
-	XT_ASSERT(wait_count(&s.runs, RS_MOVE_AT + 100, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT(
+		wait_count(&s.runs, RS_MOVE_AT + 100, 4 * XT_EVENT_TIMEOUT_NS));
 	XT_ASSERT_EQ(XT_LOAD(&s.move_rc), 1);
 	/* The victim's own code and its timers, under the storm. */
 	xt_start_on(VICTIM, vt_run_fn, &vr);
 	done = xt_wait_until(flag_up, &vr.done, RS_TIMERS_NS);
 	XT_STORE(&s.on, 0);
 	xt_wait_on(VICTIM);
-	xt_wait_until(rstorm_quiet, &s, XT_EVENT_TIMEOUT_NS);
+	xt_wait_until(rstorm_caught_up, &s, XT_EVENT_TIMEOUT_NS);
+	xt_sleep_ns(XT_SETTLE_NS);
 	trace_max_per_upcall(VICTIM, s.port, &port_max, &ev_max, &upcalls);
 	xl_evtchn_get_stats(VICTIM, &st);
 	xt_log("storm runs %llu (victim %llu, vCPU %u %llu), sends %llu; "
