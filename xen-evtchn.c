@@ -1135,21 +1135,26 @@ static void quiesce_upcalls(void)
 }
 
 /*
- * Close every port we bound, then EVTCHNOP_reset: Xen closes what is left
- * and, if the domain used FIFO, returns it to the 2-level ABI and drops
- * the control blocks and event array (event_channel.c, evtchn_reset).
- * Then no upcall may run our code any more: ops goes NULL (an upcall that
- * starts now does nothing) and we wait for those already running on
- * other vCPUs (their handlers, fifo_handle_events reading the control
- * block) before the port table and pages are freed.  If the reset failed,
- * Xen keeps writing the control blocks and event array: those pages are
- * kept (leaked) until a later reset succeeds (xl_evtchn_fifo_reclaim).
- * Must not run concurrently with any other call of this API, nor inside
- * a handler.
+ * Close every port we bound, then no upcall may run our code any more:
+ * ops goes NULL (an upcall that starts now does nothing) and we wait for
+ * those already running on other vCPUs (their handlers,
+ * fifo_handle_events reading the control block).  Then EVTCHNOP_reset:
+ * Xen closes what is left and, if the domain used FIFO, returns it to the
+ * 2-level ABI and drops the control blocks and event array
+ * (event_channel.c, evtchn_reset), and only then are the port table and
+ * pages freed.  The reset goes through xl_evtchn_reset_domain(), which
+ * binds the toolstack's ports (the xenstore and console ports, left open
+ * by xl_evtchn_unbind_existing) again at the same numbers: a raw
+ * EVTCHNOP_reset closed them, and the next instance found xenstore gone.
+ * Their bind-time events stay pending for the next instance (its
+ * bind_existing unmasks through Xen), since no upcall consumes them with
+ * ops NULL.  If the reset failed, Xen keeps writing the control blocks
+ * and event array: those pages are kept (leaked) until a later reset
+ * succeeds (xl_evtchn_fifo_reclaim).  Must not run concurrently with any
+ * other call of this API, nor inside a handler.
  */
 void xl_evtchn_fini(void)
 {
-	struct evtchn_reset rs = { .dom = DOMID_SELF };
 	const struct xl_evtchn_ops *ops = xl_ev.ops;
 	evtchn_port_t port;
 	int rc;
@@ -1165,14 +1170,12 @@ void xl_evtchn_fini(void)
 		if (bound_port(port))
 			xl_evtchn_close(port);
 	}
-	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
-	if (rc)
-		xl_err("evtchn: EVTCHNOP_reset failed: %d; the pages Xen may "
-		       "still write are kept\n",
-		       rc);
 	/* Full barrier, pairs with the upcall's exchange of its depth. */
 	xl_xchg_ulong((unsigned long *)&xl_ev.ops, 0);
 	quiesce_upcalls();
+	rc = xl_evtchn_reset_domain();
+	if (rc)
+		xl_err("evtchn: the pages Xen may still write are kept\n");
 	ops->fini(rc == 0);
 	reset_state();
 }

@@ -1970,6 +1970,66 @@ static enum xt_result xs_hv_api(void)
 	return XT_PASS;
 }
 
+/*
+ * A fini/init cycle of the core with xenstore in use.  xl_evtchn_fini
+ * reset the domain with a raw EVTCHNOP_reset, which closes every port,
+ * the toolstack's store port too (event_channel.c, evtchn_reset): the
+ * next xl_xs_init found it closed (bind_existing: -EINVAL) and xenstore
+ * was gone for good.  fini resets through xl_evtchn_reset_domain() now,
+ * which binds the toolstack's ports again at the same numbers.  Checked
+ * twice (FIFO and 2-level): after fini and init, the store port is open
+ * and connected to xenstored's end as before, and xenstore reads what was
+ * written before the cycle and takes a new write.
+ */
+static enum xt_result fini_init_keeps_store(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_status st0, st1;
+	char buf[64];
+	size_t len;
+	void *intf;
+	uint32_t port;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_os_xenstore_ring(&intf, &port), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, port, &st0), 0);
+	XT_ASSERT_EQ(st0.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/cycle", "before"), 0);
+	for (i = 0; i < 2; i++) {
+		xl_xs_fini();
+		xl_evtchn_fini();
+		XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+		XT_ASSERT_EQ(xt_status(DOMID_SELF, port, &st1), 0);
+		XT_ASSERT_MSG(st1.status == EVTCHNSTAT_interdomain,
+			      "cycle %u: store port %u is in state %u after "
+			      "fini/init, not interdomain (%u)",
+			      i, port, st1.status, EVTCHNSTAT_interdomain);
+		XT_ASSERT_EQ(st1.u.interdomain.dom, st0.u.interdomain.dom);
+		XT_ASSERT_EQ(st1.u.interdomain.port, st0.u.interdomain.port);
+		XT_ASSERT_EQ(xl_xs_init(), 0);
+		XT_ASSERT_EQ(
+			xl_xs_read(0, "data/cycle", buf, sizeof(buf), &len), 0);
+		XT_ASSERT(len == 6 && !strcmp(buf, "before"));
+	}
+	XT_ASSERT_EQ(xl_xs_write(0, "data/cycle", "after"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/cycle", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(len == 5 && !strcmp(buf, "after"));
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_init_keeps_store(void)
+{
+	return fini_init_keeps_store(false);
+}
+
+static enum xt_result l2_fini_init_keeps_store(void)
+{
+	return fini_init_keeps_store(true);
+}
+
 const struct xt_test xt_xs_tests[] = {
 	{ "xen/bind_states", XT_HV, 1, false, xen_bind_states, 0 },
 	{ "xen/send_notify", XT_HV, 1, false, xen_send_notify, 0 },
@@ -1977,6 +2037,10 @@ const struct xt_test xt_xs_tests[] = {
 	{ "hvm/get_param", XT_HV, 1, true, hvm_get_param, XS_F },
 	{ "hvm/no_xenstore", XT_HV, 1, false, hvm_no_xenstore, 0 },
 	{ "xs/basic", XT_HV, 1, false, xs_basic, XS_F },
+	{ "xs/fifo_fini_init_keeps_store", XT_HV, 1, false,
+	  fifo_fini_init_keeps_store, XS_F },
+	{ "xs/2l_fini_init_keeps_store", XT_HV, 1, false,
+	  l2_fini_init_keeps_store, XS_F },
 	{ "xs/perms", XT_HV, 1, false, xs_perms, XS_F },
 	{ "xs/big_values", XT_HV, 1, false, xs_big_values, XS_F },
 	{ "xs/transactions", XT_HV, 1, false, xs_transactions, XS_F },
