@@ -445,9 +445,26 @@ void xl_evtchn_upcall(void)
 	xl_xchg32(&c->depth, 1);
 	ops = (const struct xl_evtchn_ops *)xl_load_acquire_ulong(&xl_ev.ops);
 	if (!ops) {
+		/*
+		 * Nothing of ours is set up (before init, after fini): drop
+		 * the flag, then read ops again.  Init may have published
+		 * ops, a port been bound and its event raised between our
+		 * read and our clear: Xen found the flag set and raised
+		 * nothing (vcpu_mark_events_pending acts on its 0 -> 1
+		 * edge), so returning now would leave that event queued
+		 * until an unrelated upcall, for ever where the callback
+		 * is level-style with no re-raise (INTx).  The exchange is
+		 * fully ordered: an event raised before our clear was bound
+		 * after ops was published, so the read below sees ops; one
+		 * raised after it sets the flag again and raises an upcall.
+		 */
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
-		xl_xchg32(&c->depth, 0);
-		goto out;
+		ops = (const struct xl_evtchn_ops *)xl_load_acquire_ulong(
+			&xl_ev.ops);
+		if (!ops) {
+			xl_xchg32(&c->depth, 0);
+			goto out;
+		}
 	}
 	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	budget_reset(&c->budget);

@@ -1475,6 +1475,107 @@ static enum xt_result fifo_bind_in_handler_expand(void)
 	return XT_PASS;
 }
 
+/*
+ * An upcall that starts before init published ops (a late one, or one
+ * raised by a port the toolstack bound) and clears
+ * evtchn_upcall_pending only after init: between its read of ops (NULL)
+ * and its clear, init finishes, a port of vCPU 1 is bound and an event
+ * sent to it.  Xen set READY (or the selector bit) and found
+ * evtchn_upcall_pending already set, so it raised nothing more
+ * (vcpu_mark_events_pending acts on the 0 -> 1 edge); the late upcall
+ * then cleared the flag and returned, and the event waited for an
+ * unrelated upcall: with a level-style callback that has no re-raise
+ * (INTx), for ever.  The upcall reads ops again after its clear now, and
+ * serves the event.  The point: the explore hook counts vCPU 1's
+ * read-modify-writes from the upcall's delivery (HV_XP_UPCALL): the first
+ * is xl_os_irq_save's exchange, the second the depth exchange, the third
+ * the clear of evtchn_upcall_pending; it holds vCPU 1 there while vCPU 0
+ * does the init, the bind and the send.
+ */
+static struct lui {
+	uint32_t armed;	  /* atomic: count vCPU 1's points */
+	int32_t atomics;  /* atomic: RMWs since the upcall, -1 none yet */
+	uint32_t stalled; /* atomic */
+	uint32_t go;	  /* atomic */
+} lui;
+
+static void lui_hook(enum hv_explore_point pt)
+{
+	uint64_t end;
+
+	if (xl_os_vcpu_id() != 1 || !XT_LOAD(&lui.armed))
+		return;
+	if (pt == HV_XP_UPCALL) {
+		XT_STORE(&lui.atomics, 0);
+		return;
+	}
+	if (pt != HV_XP_ATOMIC || XT_LOAD(&lui.atomics) < 0 ||
+	    XT_ADD(&lui.atomics, 1) != 3)
+		return;
+	XT_STORE(&lui.armed, 0);
+	XT_STORE(&lui.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&lui.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static enum xt_result late_upcall_init(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_bind_ipi bi = { .vcpu = 1 };
+	struct evtchn_send sd;
+	struct evtchn_close cl;
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	bool stalled;
+	int rc;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	lui = (struct lui){ .armed = 1, .atomics = -1 };
+	hv_explore_set_hook(lui_hook);
+	/* An upcall on vCPU 1 with no core: a raw IPI, sent. */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	sd.port = bi.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_send, &sd), 0);
+	stalled = xt_wait_until(flag_set, &lui.stalled, XT_EVENT_TIMEOUT_NS);
+	cl.port = bi.port;
+	rc = stalled ? (int)xt_evop(EVTCHNOP_close, &cl) : -1;
+	if (!rc)
+		rc = xt_core_init(&cfg);
+	if (!rc)
+		rc = xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &p);
+	if (!rc)
+		rc = xl_evtchn_send(p);
+	XT_STORE(&lui.go, 1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(stalled);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(),
+		     force_2level ? XL_EVTCHN_ABI_2L : XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_MSG(xt_rec_wait(&r, 1) == 1,
+		      "the event sent to port %u of vCPU 1 while a late "
+		      "upcall was between its read of ops and its clear of "
+		      "evtchn_upcall_pending was never handled",
+		      p);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_late_upcall_init(void)
+{
+	return late_upcall_init(false);
+}
+
+static enum xt_result l2_late_upcall_init(void)
+{
+	return late_upcall_init(true);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1516,6 +1617,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/bind_in_handler_expand", XT_HV, 2, false,
 	  fifo_bind_in_handler_expand, 0 },
 	{ "2l/close_each_other", XT_HV, 3, false, l2_close_each_other, 0 },
+	{ "fifo/late_upcall_init", XT_HV, 2, false, fifo_late_upcall_init, 0 },
+	{ "2l/late_upcall_init", XT_HV, 2, false, l2_late_upcall_init, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =
