@@ -1285,15 +1285,38 @@ static int l2_unmask(evtchn_port_t port)
 	return xl_hc_event_channel_op(EVTCHNOP_unmask, &op);
 }
 
-/* Dispatch one port if it is ours, unmasked, and we take its pending bit. */
+/*
+ * Dispatch one port if it is ours, unmasked, and we take its pending bit.
+ *
+ * MASKED and PENDING are bits of two words, so the test of one and the
+ * take of the other are two steps, and a mask can land in between (a
+ * close, which clears the handler and, if EVTCHNOP_close fails, puts it
+ * back and unmasks; xl_evtchn_mask): the event must then stay pending
+ * for the unmask, not be run (a masked port, or no handler: lost).  So
+ * MASKED is tested again after the take, and a masked port's bit given
+ * back; then tested once more, because an unmask that ran between our
+ * take and our give-back found nothing pending and raised nothing: if
+ * the port is unmasked now, take the bit again.  Every step is fully
+ * ordered, as are l2_unmask's clear of MASKED and its read of PENDING:
+ * either we see the unmask, or it sees our bit and goes through Xen
+ * (evtchn_2l_unmask raises a pending port).  Linux takes the same care
+ * one level up: the irq core keeps an event found on a disabled irq
+ * pending for its enable (kernel/irq/chip.c handle_edge_irq).
+ */
 static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
 {
-	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]) || l2_is_masked(port))
+	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]))
 		return 0;
-	if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
-		return 0;
-	xl_evtchn_dispatch(port, cpu);
-	return 1;
+	while (!l2_is_masked(port)) {
+		if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
+			return 0;
+		if (!l2_is_masked(port)) {
+			xl_evtchn_dispatch(port, cpu);
+			return 1;
+		}
+		xl_set_bit_ulong(port, l2_pending());
+	}
+	return 0;
 }
 
 static unsigned long l2_active(unsigned int cpu, unsigned int w)

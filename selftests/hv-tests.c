@@ -1576,6 +1576,135 @@ static enum xt_result l2_late_upcall_init(void)
 	return late_upcall_init(true);
 }
 
+/*
+ * The 2-level scan tests a port's MASKED bit and then takes its PENDING
+ * bit: two words, so not one atomic step as FIFO's take_pending.  A close
+ * of the port that fails lands in between: it masks and clears the
+ * handler (port_stop), EVTCHNOP_close fails, it puts the handler back and
+ * unmasks.  The scan, resumed while the handler was cleared, took
+ * PENDING and dispatched to no handler (a stray event), and the unmask
+ * found nothing pending: the event was lost.  The scan now tests MASKED
+ * again after taking PENDING and gives a masked port's bit back, so the
+ * unmask finds it pending and has Xen raise it (evtchn_2l_unmask).
+ * Forced: the explore hook holds vCPU 1's scan at the read-modify-write
+ * that takes the bit (the first with the selector word already taken and
+ * the port pending and unmasked); vCPU 0's close, failed by the
+ * hypercall hook, lets the scan go on from inside EVTCHNOP_close, waits
+ * for that upcall to end, and then fails.  Checked: the handler runs
+ * exactly once, on vCPU 1, and nothing is stray.
+ */
+static struct cfm {
+	struct vcpu_info *vi;
+	evtchn_port_t port;
+	uint32_t armed, stalled, go, closes; /* atomic */
+} cfm;
+
+static bool cfm_bit(const unsigned long *map, evtchn_port_t port)
+{
+	return (__atomic_load_n(&map[port / (8 * sizeof(long))],
+				__ATOMIC_SEQ_CST) >>
+		(port % (8 * sizeof(long)))) &
+	       1;
+}
+
+static void cfm_hook(enum hv_explore_point pt)
+{
+	struct shared_info *si = xl_os_shared_info();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 1 ||
+	    !XT_LOAD(&cfm.armed) ||
+	    __atomic_load_n(&cfm.vi->evtchn_pending_sel, __ATOMIC_SEQ_CST) ||
+	    !cfm_bit((unsigned long *)si->evtchn_pending, cfm.port) ||
+	    cfm_bit((unsigned long *)si->evtchn_mask, cfm.port))
+		return;
+	XT_STORE(&cfm.armed, 0);
+	XT_STORE(&cfm.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&cfm.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+/* vCPU cpu's last traced upcall entry or exit is an exit. */
+static bool upcall_ended_on(unsigned int cpu)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct hv_guest_trace_entry e[8];
+	uint64_t since = hv_guest_trace_count(d, cpu);
+	unsigned int n;
+
+	since = since > 8 ? since - 8 : 0;
+	n = hv_guest_trace_read(d, cpu, &since, e, 8);
+	while (n--)
+		if (e[n].what == XL_TRACE_UPCALL_EXIT)
+			return true;
+		else if (e[n].what == XL_TRACE_UPCALL_ENTER)
+			return false;
+	return false;
+}
+
+static long cfm_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	if (after || cmd != EVTCHNOP_close ||
+	    ((struct evtchn_close *)arg)->port != cfm.port ||
+	    XT_ADD(&cfm.closes, 1) != 1)
+		return 0;
+	XT_STORE(&cfm.go, 1);
+	while (!upcall_ended_on(1) && xt_now_ns() < end)
+		sched_yield();
+	return -XEN_EIO;
+}
+
+static enum xt_result l2_close_fails_mid_scan(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xl_evtchn_stats st;
+	struct xt_rec r = { 0 };
+	bool stalled;
+	int rc = -1;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &cfm.port), 0);
+	cfm.vi = xl_os_vcpu_info(1);
+	cfm.armed = 1;
+	cfm.stalled = cfm.go = cfm.closes = 0;
+	hv_explore_set_hook(cfm_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(cfm.port), 0);
+	stalled = xt_wait_until(flag_set, &cfm.stalled, XT_EVENT_TIMEOUT_NS);
+	if (stalled) {
+		hv_domain_set_evtchn_hook(hv_guest_domain(), cfm_evtchn_hook,
+					  NULL);
+		rc = xl_evtchn_close(cfm.port);
+		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	}
+	XT_STORE(&cfm.go, 1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(stalled);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT_EQ(XT_LOAD(&cfm.closes), 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(cfm.port), XL_PORT_IPI);
+	XT_ASSERT(!xl_evtchn_is_masked(cfm.port));
+	xt_stats_sum(&st);
+	XT_ASSERT_MSG(xt_rec_wait(&r, 1) == 1,
+		      "port %u's event, taken by vCPU 1's scan while a "
+		      "failing close held the port masked, was never handled "
+		      "(%llu stray)",
+		      cfm.port, (unsigned long long)st.stray);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	xt_stats_sum(&st);
+	XT_ASSERT_EQ(st.stray, 0);
+	XT_ASSERT_EQ(xl_evtchn_close(cfm.port), 0);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1619,6 +1748,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/close_each_other", XT_HV, 3, false, l2_close_each_other, 0 },
 	{ "fifo/late_upcall_init", XT_HV, 2, false, fifo_late_upcall_init, 0 },
 	{ "2l/late_upcall_init", XT_HV, 2, false, l2_late_upcall_init, 0 },
+	{ "2l/close_fails_mid_scan", XT_HV, 2, false, l2_close_fails_mid_scan,
+	  0 },
 };
 
 const unsigned int xt_hv_nr_tests =
