@@ -1038,6 +1038,8 @@ int xl_evtchn_init(const struct xl_evtchn_config *cfg)
  * with placeholder ports first to get the same number back, which the
  * toolstack's HVM_PARAM_STORE_EVTCHN and friends still name.
  */
+static void l2_mask_all(void);
+
 #define KEEP_MAX 32U
 #define FILL_MAX 64U
 
@@ -1136,6 +1138,16 @@ int xl_evtchn_reset_domain(void)
 		xl_err("evtchn: EVTCHNOP_reset failed: %d\n", rc);
 		return rc;
 	}
+	/*
+	 * The domain is on 2-level now, whatever it was.  Every port is
+	 * masked before the re-binds, each of which raises its new port
+	 * (evtchn_bind_interdomain): nothing of ours may be there to take
+	 * that upcall (after fini, a host may free its upcall vector next).
+	 * The event stays pending: a 2-level instance's bind_existing
+	 * unmasks through Xen, and FIFO's EVTCHNOP_init_control carries
+	 * the 2-level pending bits over (event_fifo.c, setup_ports).
+	 */
+	l2_mask_all();
 	for (i = 0; i < n; i++)
 		rebind_port(&k[i]);
 	return 0;
@@ -1384,16 +1396,23 @@ static void l2_fini(bool xen_released)
 {
 }
 
+static void l2_mask_all(void)
+{
+	unsigned int w;
+
+	for (w = 0; w < L2_WORDS; w++)
+		xl_fetch_or_ulong(&l2_mask()[w], ~0UL);
+}
+
 int xl_evtchn_2l_init(unsigned int nr_vcpus)
 {
 	unsigned int w, c;
 
 	/* Every port starts masked; bind unmasks once the handler is set. */
-	for (w = 0; w < L2_WORDS; w++) {
-		xl_fetch_or_ulong(&l2_mask()[w], ~0UL);
+	l2_mask_all();
+	for (w = 0; w < L2_WORDS; w++)
 		for (c = 0; c < XL_MAX_VCPUS; c++)
 			xl_write_ulong(&l2.cpu_bits[c][w], 0);
-	}
 	for (c = 0; c < XL_MAX_VCPUS; c++) {
 		xl_write32(&l2.word_idx[c], 0);
 		xl_write32(&l2.bit_idx[c], 0);

@@ -1975,14 +1975,24 @@ static enum xt_result xs_hv_api(void)
  * reset the domain with a raw EVTCHNOP_reset, which closes every port,
  * the toolstack's store port too (event_channel.c, evtchn_reset): the
  * next xl_xs_init found it closed (bind_existing: -EINVAL) and xenstore
- * was gone for good.  fini resets through xl_evtchn_reset_domain() now,
+ * was gone for good.  The re-bind raises the port, so the ports are
+ * masked first: after fini it stays pending, and no upcall comes.  fini resets through xl_evtchn_reset_domain() now,
  * which binds the toolstack's ports again at the same numbers.  Checked
  * twice (FIFO and 2-level): after fini and init, the store port is open
  * and connected to xenstored's end as before, and xenstore reads what was
  * written before the cycle and takes a new write.
  */
+static bool l2_bit(const xen_ulong_t *map, uint32_t port)
+{
+	return (__atomic_load_n(&map[port / (8 * sizeof(xen_ulong_t))],
+				__ATOMIC_SEQ_CST) >>
+		(port % (8 * sizeof(xen_ulong_t)))) &
+	       1;
+}
+
 static enum xt_result fini_init_keeps_store(bool force_2level)
 {
+	struct hv_domain_stats hs0, hs1;
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
 					.force_2level = force_2level };
 	struct evtchn_status st0, st1;
@@ -2000,7 +2010,19 @@ static enum xt_result fini_init_keeps_store(bool force_2level)
 	XT_ASSERT_EQ(xl_xs_write(0, "data/cycle", "before"), 0);
 	for (i = 0; i < 2; i++) {
 		xl_xs_fini();
+		hv_domain_get_stats(hv_guest_domain(), &hs0);
 		xl_evtchn_fini();
+		/*
+		 * Xen raised the re-bound store port, with the ports masked
+		 * (2-level after the reset): pending for the next instance,
+		 * and no upcall meanwhile, which a host that frees its
+		 * upcall vector after fini must not get.
+		 */
+		xt_sleep_ns(XT_SETTLE_NS);
+		hv_domain_get_stats(hv_guest_domain(), &hs1);
+		XT_ASSERT(l2_bit(xl_os_shared_info()->evtchn_mask, port));
+		XT_ASSERT(l2_bit(xl_os_shared_info()->evtchn_pending, port));
+		XT_ASSERT_EQ(hs1.upcalls_delivered, hs0.upcalls_delivered);
 		XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 		XT_ASSERT_EQ(xt_status(DOMID_SELF, port, &st1), 0);
 		XT_ASSERT_MSG(st1.status == EVTCHNSTAT_interdomain,
