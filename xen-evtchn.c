@@ -29,9 +29,11 @@
  * Handlers run under port_claim()/port_release() (a per-port run word,
  * not a lock); close and unbind_existing wait for a running handler
  * (port_quiesce) before they take the lock, so from upcall context they
- * take only the running handler's own port (-XEN_EDEADLK for any other).  fini runs alone (no other
- * call of this API concurrently) and waits for every vCPU's upcall to end
- * (xl_cpu.depth) before it frees anything.
+ * take only the running handler's own port (-XEN_EDEADLK for any other).
+ * A handler's re-runs are charged to the upcall budget; past it the
+ * claim is kept and the run owed to the next upcall (xl_cpu.owed_head).
+ * fini runs alone (no other call of this API concurrently) and waits for
+ * every vCPU's upcall to end (xl_cpu.depth) before it frees anything.
  *
  * Lock order: xl_ev.lock and fifo.expand_lock are never held together
  * (fifo_setup runs before the install takes xl_ev.lock); should they

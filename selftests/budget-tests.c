@@ -279,7 +279,7 @@ static enum xt_result l2_send_storm(void)
 	return send_storm(true);
 }
 
-/* --- a send storm on a port moved away from the vCPU running it ------------- */
+/* --- a send storm on a port moved away from the vCPU running it ---------- */
 
 /*
  * The storm port runs on the victim, and its handler moves it to another

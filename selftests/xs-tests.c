@@ -1975,12 +1975,14 @@ static enum xt_result xs_hv_api(void)
  * reset the domain with a raw EVTCHNOP_reset, which closes every port,
  * the toolstack's store port too (event_channel.c, evtchn_reset): the
  * next xl_xs_init found it closed (bind_existing: -EINVAL) and xenstore
- * was gone for good.  The re-bind raises the port, so the ports are
- * masked first: after fini it stays pending, and no upcall comes.  fini resets through xl_evtchn_reset_domain() now,
- * which binds the toolstack's ports again at the same numbers.  Checked
- * twice (FIFO and 2-level): after fini and init, the store port is open
- * and connected to xenstored's end as before, and xenstore reads what was
- * written before the cycle and takes a new write.
+ * was gone for good.  fini resets through xl_evtchn_reset_domain() now,
+ * which binds the toolstack's ports again at the same numbers, with the
+ * ports masked first: Xen raises a re-bound port, which must stay pending
+ * after fini and raise no upcall.  Checked twice (FIFO and 2-level): after
+ * fini the store port is masked and pending and no upcall came; after
+ * init it is open and connected to xenstored's end as before, and
+ * xenstore reads what was written before the cycle and takes a new
+ * write.
  */
 static bool l2_bit(const xen_ulong_t *map, uint32_t port)
 {

@@ -49,8 +49,10 @@ extern const struct xl_evtchn_ops xl_evtchn_fifo_ops;
 /*
  * EVTCHNOP_reset of our own domain, keeping the ports the toolstack bound:
  * every open interdomain or unbound port Xen reports (EVTCHNOP_status) is
- * bound again at the same number after the reset (see xen-evtchn.c).
- * Only while no port is bound in the core.  0 or the reset's error.
+ * bound again at the same number after the reset (see xen-evtchn.c),
+ * with every 2-level port masked first, so their bind-time events stay
+ * pending and raise no upcall.  Only while no port is bound in the core.
+ * 0 or the reset's error.
  */
 int xl_evtchn_reset_domain(void);
 
