@@ -148,8 +148,23 @@ static int fifo_setup_page(evtchn_port_t port, void *page)
 	return rc;
 }
 
-static int fifo_setup(evtchn_port_t port)
+/*
+ * From upcall context a port beyond the array is refused, not set up:
+ * growing it allocates a page, which may sleep and must not be done with
+ * delivery masked (os.h), and takes expand_lock, which the code this
+ * upcall interrupted on the same vCPU may hold (it is taken with delivery
+ * enabled): the upcall would spin on it for ever.  We refuse rather than
+ * mask delivery around expand_lock because the allocation would still
+ * happen masked.  Linux makes the same choice by construction: its
+ * evtchn_fifo_setup (drivers/xen/events/events_fifo.c) allocates with
+ * GFP_KERNEL under irq_mapping_update_lock, a mutex (events_base.c), so
+ * a bind may sleep and is never made from interrupt context.  A port in
+ * a page we have needs neither, so that bind is fine anywhere.
+ */
+static int fifo_setup(evtchn_port_t port, bool may_alloc)
 {
+	if (!may_alloc && port < EVTCHN_FIFO_NR_CHANNELS && !covered(port))
+		return -XEN_EWOULDBLOCK;
 	return fifo_setup_page(port, NULL);
 }
 

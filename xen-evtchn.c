@@ -28,13 +28,19 @@
  *     needs) and for the publication of a port-table chunk.
  * Handlers run under port_claim()/port_release() (a per-port run word,
  * not a lock); close and unbind_existing wait for a running handler
- * (port_quiesce) before they take the lock.  fini runs alone (no other
- * call of this API concurrently) and waits for every vCPU's upcall to end
- * (xl_cpu.depth) before it frees anything.
+ * (port_quiesce) before they take the lock, so from upcall context they
+ * take only the running handler's own port (-XEN_EDEADLK for any other).
+ * A handler's re-runs are charged to the upcall budget; past it the
+ * claim is kept and the run owed to the next upcall (xl_cpu.owed_head).
+ * fini runs alone (no other call of this API concurrently) and waits for
+ * every vCPU's upcall to end (xl_cpu.depth) before it frees anything.
  *
  * Lock order: xl_ev.lock and fifo.expand_lock are never held together
  * (fifo_setup runs before the install takes xl_ev.lock); should they
  * nest, xl_ev.lock first.  No lock is held while waiting for a handler.
+ * fifo.expand_lock is taken with delivery enabled, so never in upcall
+ * context: a bind from a handler that needs memory is refused
+ * (-XEN_EWOULDBLOCK; fifo_setup, port_entry).
  */
 
 /* --- a tiny spinlock on the os.h atomics --------------------------------- */
@@ -75,6 +81,7 @@ struct xl_port {
 	uint32_t run;  /* XL_RUN_* handler state */
 	uint32_t virq;
 	uint32_t share_runs; /* runs in the upcall share_tag names */
+	uint32_t owed_next;  /* next port owed a run on the same vCPU, or 0 */
 	uint64_t share_tag;  /* (upcall generation << 32) | vCPU */
 	uint64_t count;	     /* handler runs */
 };
@@ -99,6 +106,8 @@ struct xl_cpu {
 	uint32_t depth;	       /* upcall nesting on this vCPU */
 	uint32_t rerun;	       /* a nested upcall asked for another pass */
 	uint32_t running_port; /* port whose handler runs here, or 0 */
+	/* Ports this vCPU owes a handler run (claim kept), oldest first. */
+	uint32_t owed_head, owed_tail;
 	struct xl_budget budget;
 	struct xl_evtchn_stats stats;
 };
@@ -143,14 +152,33 @@ static void ev_unlock(unsigned long flags)
 	xl_os_irq_restore(flags);
 }
 
-/* Make sure port has a table entry; allocation happens outside the lock. */
-static struct xl_port *port_entry(evtchn_port_t port)
+/*
+ * This vCPU is inside xl_evtchn_upcall() (a handler, or a callback run
+ * from one): event delivery is masked, and the code the upcall
+ * interrupted may hold a lock of ours that it took with delivery enabled.
+ */
+static bool in_upcall(void)
+{
+	return xl_read32(&xl_ev.cpu[xl_os_vcpu_id()].depth) != 0;
+}
+
+/*
+ * Make sure port has a table entry; allocation happens outside the lock,
+ * and never in upcall context (os.h: the allocator may sleep), where a
+ * port without a chunk yet is -XEN_EWOULDBLOCK.
+ */
+static struct xl_port *port_entry(evtchn_port_t port, int *rc)
 {
 	struct xl_port *p = port_lookup(port), *chunk;
 	unsigned long *slot, flags;
 
+	*rc = -XEN_ENOMEM;
 	if (p || port >= EVTCHN_FIFO_NR_CHANNELS)
 		return p;
+	if (in_upcall()) {
+		*rc = -XEN_EWOULDBLOCK;
+		return NULL;
+	}
 	chunk = xl_os_zalloc(XL_PORT_CHUNK * sizeof(*chunk));
 	if (!chunk)
 		return NULL;
@@ -276,31 +304,89 @@ static void budget_charge(struct xl_budget *b, struct xl_port *p,
 		b->over = 1;
 }
 
-void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+/*
+ * A run owed past the budget: the claim is kept (XL_RUN_ACTIVE), so an
+ * event on another vCPU only sets XL_RUN_AGAIN as before, and the port
+ * goes on this vCPU's owed list, run by its next upcall (run_owed).  The
+ * list is threaded through the entries; only this vCPU touches it, with
+ * delivery masked, and a port is on one list at most (its claimer's).
+ */
+static void owe_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port)
 {
-	struct xl_cpu *c = &xl_ev.cpu[cpu];
-	struct xl_port *p = port_lookup(port);
+	p->owed_next = 0;
+	if (c->owed_tail)
+		port_lookup(c->owed_tail)->owed_next = port;
+	else
+		c->owed_head = port;
+	c->owed_tail = port;
+}
+
+/*
+ * Run p's handler, claimed by this vCPU, until no run is asked for, each
+ * run charged to the upcall's budget: a re-run for XL_RUN_AGAIN (an event
+ * taken by another vCPU meanwhile, e.g. after a bind_vcpu moved the port
+ * while a peer keeps sending) costs what a run from the queue costs, or
+ * the old vCPU could re-run for ever inside one upcall.  Out of budget
+ * with a run asked for, that run is owed (owe_run), not dropped.
+ */
+static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
+		     unsigned int cpu)
+{
 	uint32_t prev = xl_read32(&c->running_port);
 	xl_evtchn_handler_t fn;
+
+	xl_write32(&c->running_port, port);
+	for (;;) {
+		budget_charge(&c->budget, p, cpu);
+		fn = (xl_evtchn_handler_t)xl_read_ulong(&p->fn);
+		if (fn) { /* else closed while we ran: drain AGAIN */
+			fn(port, (void *)xl_read_ulong(&p->data));
+			xl_stat_inc(&c->stats.events);
+			xl_write64(&p->count, xl_read64(&p->count) + 1);
+			xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
+		}
+		if (!port_release(p))
+			break;
+		if (c->budget.over) {
+			owe_run(c, p, port);
+			break;
+		}
+	}
+	xl_write32(&c->running_port, prev);
+}
+
+void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+{
+	struct xl_port *p = port_lookup(port);
 
 	if (!p || !xl_read_ulong(&p->fn)) {
 		xl_evtchn_note_stray(port, cpu);
 		return;
 	}
-	if (!port_claim(p))
-		return;
-	budget_charge(&c->budget, p, cpu);
-	xl_write32(&c->running_port, port);
-	do {
-		fn = (xl_evtchn_handler_t)xl_read_ulong(&p->fn);
-		if (!fn)
-			continue; /* closed while we ran; drain AGAIN */
-		fn(port, (void *)xl_read_ulong(&p->data));
-		xl_stat_inc(&c->stats.events);
-		xl_write64(&p->count, xl_read64(&p->count) + 1);
-		xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
-	} while (port_release(p));
-	xl_write32(&c->running_port, prev);
+	if (port_claim(p))
+		port_run(&xl_ev.cpu[cpu], p, port, cpu);
+}
+
+/*
+ * The runs owed from earlier upcalls, after this upcall's scan (so the
+ * ports on the queues, a timer's among them, are served first), while
+ * the budget lasts; one that runs out of budget again goes to the tail.
+ */
+static unsigned int run_owed(struct xl_cpu *c, unsigned int cpu)
+{
+	unsigned int n = 0;
+	evtchn_port_t port;
+	struct xl_port *p;
+
+	while (!c->budget.over && (port = c->owed_head)) {
+		p = port_lookup(port);
+		c->owed_head = p->owed_next;
+		if (!c->owed_head)
+			c->owed_tail = 0;
+		port_run(c, p, port, cpu);
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -361,9 +447,26 @@ void xl_evtchn_upcall(void)
 	xl_xchg32(&c->depth, 1);
 	ops = (const struct xl_evtchn_ops *)xl_load_acquire_ulong(&xl_ev.ops);
 	if (!ops) {
+		/*
+		 * Nothing of ours is set up (before init, after fini): drop
+		 * the flag, then read ops again.  Init may have published
+		 * ops, a port been bound and its event raised between our
+		 * read and our clear: Xen found the flag set and raised
+		 * nothing (vcpu_mark_events_pending acts on its 0 -> 1
+		 * edge), so returning now would leave that event queued
+		 * until an unrelated upcall, for ever where the callback
+		 * is level-style with no re-raise (INTx).  The exchange is
+		 * fully ordered: an event raised before our clear was bound
+		 * after ops was published, so the read below sees ops; one
+		 * raised after it sets the flag again and raises an upcall.
+		 */
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
-		xl_xchg32(&c->depth, 0);
-		goto out;
+		ops = (const struct xl_evtchn_ops *)xl_load_acquire_ulong(
+			&xl_ev.ops);
+		if (!ops) {
+			xl_xchg32(&c->depth, 0);
+			goto out;
+		}
 	}
 	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	budget_reset(&c->budget);
@@ -372,11 +475,13 @@ void xl_evtchn_upcall(void)
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
 		xl_stat_inc(&c->stats.upcall_loops);
 		handled += ops->handle_events(cpu);
+		handled += run_owed(c, cpu);
 		/* Read evtchn_upcall_pending only after the scan (Linux's
 		 * virt_rmb() in __xen_evtchn_do_upcall). */
 		xl_rmb();
 		more = xl_read8(&vi->evtchn_upcall_pending) ||
 		       xl_read32(&c->rerun);
+		/* Runs still owed (c->owed_head) only with the budget over. */
 		if (c->budget.over || (more && ++passes >= XL_UPCALL_PASSES)) {
 			upcall_defer(c, vi);
 			break;
@@ -411,12 +516,14 @@ static int port_install(evtchn_port_t port, enum xl_port_type type,
 	struct xl_port *p;
 	int rc;
 
-	rc = xl_ev.ops->setup(port);
+	/* From upcall context only a bind that needs no memory: see
+	 * fifo_setup() and port_entry(). */
+	rc = xl_ev.ops->setup(port, !in_upcall());
 	if (rc)
 		return rc;
-	p = port_entry(port);
+	p = port_entry(port, &rc);
 	if (!p)
-		return -XEN_ENOMEM;
+		return rc;
 	flags = ev_lock();
 	if (xl_read32(&p->type) != XL_PORT_FREE) {
 		/* bind_existing of a port bound meanwhile. */
@@ -464,7 +571,9 @@ static int bind_finish(int rc, evtchn_port_t port, enum xl_port_type type,
 		return rc;
 	rc = port_install(port, type, cpu, virq, fn, data);
 	if (rc) {
-		xl_err("evtchn: port %u bound but not set up: %d\n", port, rc);
+		if (rc != -XEN_EWOULDBLOCK)
+			xl_err("evtchn: port %u bound but not set up: %d\n",
+			       port, rc);
 		bind_undo(port);
 		return rc;
 	}
@@ -559,6 +668,26 @@ static void port_quiesce(struct xl_port *p, evtchn_port_t port)
 }
 
 /*
+ * In upcall context (a handler, or a callback run from one) a close may
+ * take only the running handler's own port, which needs no wait.  Any
+ * other port's close would wait for that port's handler (port_quiesce),
+ * which may be waiting for ours (two handlers closing each other's
+ * port), or be a run this vCPU owes and makes only in a later upcall;
+ * and returning without the wait would let the caller free what the
+ * handler still uses.  So it is refused, nothing changed: the caller
+ * closes from thread context.  Linux has the same rule: unbind goes
+ * through free_irq(), which waits for running handlers
+ * (synchronize_irq) and must not be called from interrupt context
+ * (drivers/xen/events/events_base.c unbind_from_irqhandler).
+ */
+static bool close_must_wait_here(evtchn_port_t port)
+{
+	const struct xl_cpu *c = &xl_ev.cpu[xl_os_vcpu_id()];
+
+	return in_upcall() && xl_read32(&c->running_port) != port;
+}
+
+/*
  * The first local half of a close, with no lock held: masked (so no new
  * dispatch starts), handler cleared (a dispatch that got past the mask
  * re-reads fn once it has claimed the port and finds none), then a
@@ -593,6 +722,8 @@ int xl_evtchn_close(evtchn_port_t port)
 
 	if (!p)
 		return -XEN_EINVAL;
+	if (close_must_wait_here(port))
+		return -XEN_EDEADLK;
 	/*
 	 * Masked first, so no new dispatch starts.  The word may still be
 	 * LINKED in a FIFO queue: Xen does not hand the port out again until
@@ -684,6 +815,8 @@ int xl_evtchn_unbind_existing(evtchn_port_t port)
 
 	if (!p)
 		return -XEN_EINVAL;
+	if (close_must_wait_here(port))
+		return -XEN_EDEADLK;
 	port_stop(p, port, &masked);
 	flags = ev_lock();
 	port_forget(p, port);
@@ -860,6 +993,7 @@ static void reset_state(void)
 		 * late upcall (ops NULL) sets and clears it itself. */
 		xl_write32(&c->rerun, 0);
 		xl_write32(&c->running_port, 0);
+		c->owed_head = c->owed_tail = 0;
 		budget_reset(&c->budget);
 		stats_zero(&c->stats);
 	}
@@ -922,6 +1056,8 @@ int xl_evtchn_init(const struct xl_evtchn_config *cfg)
  * with placeholder ports first to get the same number back, which the
  * toolstack's HVM_PARAM_STORE_EVTCHN and friends still name.
  */
+static void l2_mask_all(void);
+
 #define KEEP_MAX 32U
 #define FILL_MAX 64U
 
@@ -1020,6 +1156,16 @@ int xl_evtchn_reset_domain(void)
 		xl_err("evtchn: EVTCHNOP_reset failed: %d\n", rc);
 		return rc;
 	}
+	/*
+	 * The domain is on 2-level now, whatever it was.  Every port is
+	 * masked before the re-binds, each of which raises its new port
+	 * (evtchn_bind_interdomain): nothing of ours may be there to take
+	 * that upcall (after fini, a host may free its upcall vector next).
+	 * The event stays pending: a 2-level instance's bind_existing
+	 * unmasks through Xen, and FIFO's EVTCHNOP_init_control carries
+	 * the 2-level pending bits over (event_fifo.c, setup_ports).
+	 */
+	l2_mask_all();
 	for (i = 0; i < n; i++)
 		rebind_port(&k[i]);
 	return 0;
@@ -1042,21 +1188,26 @@ static void quiesce_upcalls(void)
 }
 
 /*
- * Close every port we bound, then EVTCHNOP_reset: Xen closes what is left
- * and, if the domain used FIFO, returns it to the 2-level ABI and drops
- * the control blocks and event array (event_channel.c, evtchn_reset).
- * Then no upcall may run our code any more: ops goes NULL (an upcall that
- * starts now does nothing) and we wait for those already running on
- * other vCPUs (their handlers, fifo_handle_events reading the control
- * block) before the port table and pages are freed.  If the reset failed,
- * Xen keeps writing the control blocks and event array: those pages are
- * kept (leaked) until a later reset succeeds (xl_evtchn_fifo_reclaim).
- * Must not run concurrently with any other call of this API, nor inside
- * a handler.
+ * Close every port we bound, then no upcall may run our code any more:
+ * ops goes NULL (an upcall that starts now does nothing) and we wait for
+ * those already running on other vCPUs (their handlers,
+ * fifo_handle_events reading the control block).  Then EVTCHNOP_reset:
+ * Xen closes what is left and, if the domain used FIFO, returns it to the
+ * 2-level ABI and drops the control blocks and event array
+ * (event_channel.c, evtchn_reset), and only then are the port table and
+ * pages freed.  The reset goes through xl_evtchn_reset_domain(), which
+ * binds the toolstack's ports (the xenstore and console ports, left open
+ * by xl_evtchn_unbind_existing) again at the same numbers: a raw
+ * EVTCHNOP_reset closed them, and the next instance found xenstore gone.
+ * Their bind-time events stay pending for the next instance (its
+ * bind_existing unmasks through Xen), since no upcall consumes them with
+ * ops NULL.  If the reset failed, Xen keeps writing the control blocks
+ * and event array: those pages are kept (leaked) until a later reset
+ * succeeds (xl_evtchn_fifo_reclaim).  Must not run concurrently with any
+ * other call of this API, nor inside a handler.
  */
 void xl_evtchn_fini(void)
 {
-	struct evtchn_reset rs = { .dom = DOMID_SELF };
 	const struct xl_evtchn_ops *ops = xl_ev.ops;
 	evtchn_port_t port;
 	int rc;
@@ -1072,14 +1223,12 @@ void xl_evtchn_fini(void)
 		if (bound_port(port))
 			xl_evtchn_close(port);
 	}
-	rc = xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
-	if (rc)
-		xl_err("evtchn: EVTCHNOP_reset failed: %d; the pages Xen may "
-		       "still write are kept\n",
-		       rc);
 	/* Full barrier, pairs with the upcall's exchange of its depth. */
 	xl_xchg_ulong((unsigned long *)&xl_ev.ops, 0);
 	quiesce_upcalls();
+	rc = xl_evtchn_reset_domain();
+	if (rc)
+		xl_err("evtchn: the pages Xen may still write are kept\n");
 	ops->fini(rc == 0);
 	reset_state();
 }
@@ -1117,7 +1266,7 @@ static unsigned int l2_max_channels(void)
 	return L2_PORTS;
 }
 
-static int l2_setup(evtchn_port_t port)
+static int l2_setup(evtchn_port_t port, bool may_alloc)
 {
 	return port < L2_PORTS ? 0 : -XEN_ENOSPC;
 }
@@ -1172,15 +1321,38 @@ static int l2_unmask(evtchn_port_t port)
 	return xl_hc_event_channel_op(EVTCHNOP_unmask, &op);
 }
 
-/* Dispatch one port if it is ours, unmasked, and we take its pending bit. */
+/*
+ * Dispatch one port if it is ours, unmasked, and we take its pending bit.
+ *
+ * MASKED and PENDING are bits of two words, so the test of one and the
+ * take of the other are two steps, and a mask can land in between (a
+ * close, which clears the handler and, if EVTCHNOP_close fails, puts it
+ * back and unmasks; xl_evtchn_mask): the event must then stay pending
+ * for the unmask, not be run (a masked port, or no handler: lost).  So
+ * MASKED is tested again after the take, and a masked port's bit given
+ * back; then tested once more, because an unmask that ran between our
+ * take and our give-back found nothing pending and raised nothing: if
+ * the port is unmasked now, take the bit again.  Every step is fully
+ * ordered, as are l2_unmask's clear of MASKED and its read of PENDING:
+ * either we see the unmask, or it sees our bit and goes through Xen
+ * (evtchn_2l_unmask raises a pending port).  Linux takes the same care
+ * one level up: the irq core keeps an event found on a disabled irq
+ * pending for its enable (kernel/irq/chip.c handle_edge_irq).
+ */
 static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
 {
-	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]) || l2_is_masked(port))
+	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]))
 		return 0;
-	if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
-		return 0;
-	xl_evtchn_dispatch(port, cpu);
-	return 1;
+	while (!l2_is_masked(port)) {
+		if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
+			return 0;
+		if (!l2_is_masked(port)) {
+			xl_evtchn_dispatch(port, cpu);
+			return 1;
+		}
+		xl_set_bit_ulong(port, l2_pending());
+	}
+	return 0;
 }
 
 static unsigned long l2_active(unsigned int cpu, unsigned int w)
@@ -1248,16 +1420,23 @@ static void l2_fini(bool xen_released)
 {
 }
 
+static void l2_mask_all(void)
+{
+	unsigned int w;
+
+	for (w = 0; w < L2_WORDS; w++)
+		xl_fetch_or_ulong(&l2_mask()[w], ~0UL);
+}
+
 int xl_evtchn_2l_init(unsigned int nr_vcpus)
 {
 	unsigned int w, c;
 
 	/* Every port starts masked; bind unmasks once the handler is set. */
-	for (w = 0; w < L2_WORDS; w++) {
-		xl_fetch_or_ulong(&l2_mask()[w], ~0UL);
+	l2_mask_all();
+	for (w = 0; w < L2_WORDS; w++)
 		for (c = 0; c < XL_MAX_VCPUS; c++)
 			xl_write_ulong(&l2.cpu_bits[c][w], 0);
-	}
 	for (c = 0; c < XL_MAX_VCPUS; c++) {
 		xl_write32(&l2.word_idx[c], 0);
 		xl_write32(&l2.bit_idx[c], 0);

@@ -311,6 +311,9 @@ out:
 	return rc;
 }
 
+static long hv_evtchn_bind_xen_again(struct hv_domain *ld,
+				     struct evtchn_bind_interdomain *b);
+
 /*
  * evtchn_bind_interdomain(): -ESRCH for an unknown remote_dom; local port
  * first (-ENOSPC); a bad remote port, or one not unbound for us -> -EINVAL.
@@ -327,6 +330,8 @@ static long hv_evtchn_bind_interdomain(struct hv_vcpu *cur,
 	int lport, rc;
 
 	rd = hv_domain_get_by_id(b->remote_dom, ld);
+	if (!rd && b->remote_dom == 0)
+		return hv_evtchn_bind_xen_again(ld, b);
 	if (!rd)
 		return -XEN_ESRCH;
 	/* "Avoid deadlock by first acquiring lock of domain with smaller id"
@@ -446,6 +451,8 @@ out:
 	return rc;
 }
 
+static void hv_xen_end_unbound(struct hv_domain *d, struct hv_evtchn *chn);
+
 /*
  * evtchn_close(): bad port, free or reserved -> -EINVAL.  Closing one end
  * of an interdomain channel returns the other end to unbound (for us).
@@ -469,7 +476,9 @@ again:
 		goto out;
 	case ECS_UNBOUND:
 	case ECS_IPI:
+		break;
 	case ECS_HV_XEN: /* the write lock below waits out a running fn */
+		hv_xen_end_unbound(d1, chn1);
 		break;
 	case ECS_VIRQ: {
 		unsigned int virq = chn1->u.virq;
@@ -1142,6 +1151,70 @@ int hv_evtchn_alloc_xen_unbound(struct hv_domain *d, hv_xen_consumer_fn fn,
 }
 
 /*
+ * Our end of a Xen-consumer channel is being closed (event_lock and the
+ * channel held): domain 0's end goes back to unbound for us, as
+ * evtchn_close() leaves the remote end of any interdomain channel
+ * ("chn2->state = ECS_UNBOUND; chn2->u.unbound.remote_domid =
+ * d1->domain_id"), so the service is noted for a later bind.  A full
+ * table loses the service, as a close did before.
+ */
+static void hv_xen_end_unbound(struct hv_domain *d, struct hv_evtchn *chn)
+{
+	if (d->nr_xen_unbound >= HV_XEN_UNBOUND_MAX)
+		return;
+	d->xen_unbound[d->nr_xen_unbound++] = (struct hv_xen_unbound){
+		.remote_port = chn->u.xen.remote_port,
+		.old_port = chn->port,
+		.fn = chn->u.xen.fn,
+		.arg = chn->u.xen.arg,
+	};
+}
+
+/*
+ * evtchn_bind_interdomain() to domain 0's end of a channel our close
+ * left unbound for us (hv_xen_end_unbound): a fresh local port
+ * (-ENOSPC), connected to the same service with the same dom0 port
+ * number, and raised as every bind_interdomain raises the binder's
+ * port.  A remote port that is no such end: -EINVAL, as Xen answers
+ * for a remote port not unbound for us.
+ */
+static long hv_evtchn_bind_xen_again(struct hv_domain *ld,
+				     struct evtchn_bind_interdomain *b)
+{
+	struct hv_evtchn *chn;
+	unsigned int i;
+	int port;
+	long rc = -XEN_EINVAL;
+
+	pthread_rwlock_wrlock(&ld->event_lock);
+	for (i = 0; i < ld->nr_xen_unbound; i++)
+		if (ld->xen_unbound[i].remote_port == b->remote_port)
+			break;
+	if (i == ld->nr_xen_unbound)
+		goto out;
+	port = hv_get_free_port(ld);
+	if (port < 0) {
+		rc = port;
+		goto out;
+	}
+	chn = hv_evtchn_from_port(ld, (uint32_t)port);
+	hv_chn_wrlock(chn);
+	chn->u.xen.fn = ld->xen_unbound[i].fn;
+	chn->u.xen.arg = ld->xen_unbound[i].arg;
+	chn->u.xen.remote_port = b->remote_port;
+	hv_chn_set_state(chn, ECS_HV_XEN);
+	hv_evtchn_port_init(ld, chn);
+	hv_evtchn_port_set_pending(ld, hv_chn_notify_vcpu(chn), chn);
+	hv_chn_unlock(chn);
+	ld->xen_unbound[i] = ld->xen_unbound[--ld->nr_xen_unbound];
+	b->local_port = (evtchn_port_t)port;
+	rc = 0;
+out:
+	pthread_rwlock_unlock(&ld->event_lock);
+	return rc;
+}
+
+/*
  * notify_via_xen_event_channel(): under the channel's read lock, "if (
  * chn->state == ECS_INTERDOMAIN ) evtchn_port_set_pending(rd,
  * rchn->notify_vcpu_id, rchn)".  The read lock excludes a concurrent
@@ -1179,6 +1252,7 @@ void hv_evtchn_unbind_xen(struct hv_domain *d, uint32_t port)
 {
 	struct hv_vcpu *cur = hv_vcpu_current();
 	struct hv_evtchn *chn;
+	unsigned int i;
 
 	if (cur)
 		hv_enter(cur);
@@ -1192,6 +1266,12 @@ void hv_evtchn_unbind_xen(struct hv_domain *d, uint32_t port)
 		}
 		hv_chn_unlock(chn);
 	}
+	/* An end our guest closed: the service's end is closed too now. */
+	for (i = 0; i < d->nr_xen_unbound;)
+		if (d->xen_unbound[i].old_port == port)
+			d->xen_unbound[i] = d->xen_unbound[--d->nr_xen_unbound];
+		else
+			i++;
 	pthread_rwlock_unlock(&d->event_lock);
 	if (cur)
 		hv_leave(cur);

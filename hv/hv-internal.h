@@ -89,6 +89,8 @@ enum {
 struct hv_domain;
 struct hv_vcpu;
 
+#define HV_XEN_UNBOUND_MAX 16
+
 struct hv_evtchn {
 	pthread_rwlock_t lock;
 	uint32_t port;		 /* immutable */
@@ -246,6 +248,19 @@ struct hv_domain {
 	const struct hv_port_ops *evtchn_port_ops; /* atomic pointer */
 	struct hv_fifo_domain *evtchn_fifo;	   /* atomic pointer */
 	bool reset_in_progress;			   /* under event_lock */
+	/*
+	 * Domain 0's ends of Xen-consumer channels whose guest end was
+	 * closed (EVTCHNOP_close or _reset): unbound for this domain again,
+	 * as evtchn_close() leaves the remote end of an interdomain channel,
+	 * so EVTCHNOP_bind_interdomain(0, remote_port) reconnects the
+	 * service.  Under event_lock; dropped by hv_evtchn_unbind_xen().
+	 */
+	struct hv_xen_unbound {
+		uint32_t remote_port, old_port;
+		hv_xen_consumer_fn fn;
+		void *arg;
+	} xen_unbound[HV_XEN_UNBOUND_MAX];
+	unsigned int nr_xen_unbound;
 	unsigned int free_hint; /* under event_lock, see evtchn.c */
 	struct hv_fifo_retired *fifo_retired; /* under event_lock */
 	unsigned long poll_mask;	      /* atomic, one bit per vCPU */

@@ -14,6 +14,7 @@
  * its budget.  A fail before the fixes: the job never runs (the test hangs
  * until the runner's watchdog, -t), or the wrong event is taken.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -276,6 +277,186 @@ static enum xt_result fifo_send_storm(void)
 static enum xt_result l2_send_storm(void)
 {
 	return send_storm(true);
+}
+
+/* --- a send storm on a port moved away from the vCPU running it ---------- */
+
+/*
+ * The storm port runs on the victim, and its handler moves it to another
+ * vCPU (bind_vcpu) from inside a run.  From then on each send reaches the
+ * other vCPU, whose dispatch finds the handler running on the victim and
+ * only asks it for one more run (XL_RUN_AGAIN): the victim re-runs the
+ * handler, which sends again, and so on.  Those re-runs were not charged
+ * to the victim's upcall budget (xl_evtchn_dispatch re-ran while
+ * port_release() said AGAIN), so the victim never left its upcall.  Each
+ * re-run is charged now; past the port's share the victim keeps the run
+ * it owes (and the claim), ends the upcall, re-raises it, and runs what
+ * it owes in the next one, after the other ports.
+ *
+ * The handler waits (bounded) after each send until the other vCPU has
+ * taken the event, so that vCPU's AGAIN lands while the victim still runs
+ * it (yielding: two vCPU threads may share a host CPU): the hostile peer
+ * at its best timing.  A pass: five 1 ms timers fire
+ * on the victim one after the other while the storm goes on (its code
+ * runs, so its upcalls return), at most one port's share of storm runs
+ * in any whole upcall of the victim, and every send is handled exactly
+ * once: runs == sends + 1 (the test's first notify), the last run
+ * started after the last send.  No unmask goes through Xen here
+ * (bind_vcpu finds the port not pending), so no extra run is allowed.
+ * Before the fix the timers never get to run; the test stops the storm
+ * after a bounded wait, which lets the victim out, and fails.
+ */
+#define RS_OTHER 2U
+#define RS_MOVE_AT 50U
+#define RS_TIMERS_NS (10 * 1000 * MS)
+
+struct rstorm {
+	struct hv_domain *d;
+	evtchn_port_t port;
+	uint32_t on;	    /* atomic */
+	uint32_t move_rc;   /* atomic: bind_vcpu's result + 1 */
+	uint64_t runs;	    /* atomic */
+	uint64_t sends;	    /* atomic: notifies that returned 0 */
+	uint64_t last_seen; /* atomic: sends when the last run started */
+	uint64_t victim_runs, other_runs;
+};
+
+/* The last upcall entry or exit vCPU RS_OTHER traced is an exit. */
+static bool other_upcall_ended(struct hv_domain *d)
+{
+	struct hv_guest_trace_entry e[8];
+	uint64_t since = hv_guest_trace_count(d, RS_OTHER);
+	unsigned int n;
+
+	since = since > 8 ? since - 8 : 0;
+	n = hv_guest_trace_read(d, RS_OTHER, &since, e, 8);
+	while (n--)
+		if (e[n].what == XL_TRACE_UPCALL_EXIT)
+			return true;
+		else if (e[n].what == XL_TRACE_UPCALL_ENTER)
+			return false;
+	return false;
+}
+
+static void rstorm_handler(evtchn_port_t port, void *data)
+{
+	struct rstorm *s = data;
+	uint64_t n = XT_ADD(&s->runs, 1), end;
+
+	XT_STORE(&s->last_seen, XT_LOAD(&s->sends));
+	XT_ADD(xl_os_vcpu_id() == VICTIM ? &s->victim_runs : &s->other_runs, 1);
+	if (n == RS_MOVE_AT)
+		XT_STORE(&s->move_rc,
+			 (uint32_t)(xl_evtchn_bind_vcpu(port, RS_OTHER) + 1));
+	if (!XT_LOAD(&s->on))
+		return;
+	if (hv_evtchn_notify_guest(s->d, port))
+		return;
+	XT_ADD(&s->sends, 1);
+	if (xl_evtchn_port_cpu(port) == xl_os_vcpu_id())
+		return; /* our own queue: it waits for this upcall */
+	/*
+	 * Until the other vCPU took the event, then until the upcall that
+	 * took it ended (its trace ring's last upcall entry or exit is
+	 * an exit): it called port_claim() in between, so by then it has asked
+	 * us for one more run.
+	 */
+	end = xt_now_ns() + 1000 * MS;
+	while (xl_evtchn_is_pending(port) && xt_now_ns() < end)
+		sched_yield();
+	while (!other_upcall_ended(s->d) && xt_now_ns() < end)
+		sched_yield();
+}
+
+struct vt_run {
+	struct victim_timers *vt;
+	uint32_t done; /* atomic */
+};
+
+static void vt_run_fn(void *arg)
+{
+	struct vt_run *r = arg;
+
+	victim_timers_fn(r->vt);
+	XT_STORE(&r->done, 1);
+}
+
+static bool flag_up(void *arg)
+{
+	return XT_LOAD((uint32_t *)arg) != 0;
+}
+
+/* Every send handled (a run owed by the victim may come later). */
+static bool rstorm_caught_up(void *arg)
+{
+	struct rstorm *s = arg;
+
+	return XT_LOAD(&s->runs) >= XT_LOAD(&s->sends) + 1 &&
+	       !xl_evtchn_is_pending(s->port);
+}
+
+static enum xt_result rebind_storm(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	static struct rstorm s;
+	struct victim_timers vt = { .rc = 0 };
+	struct vt_run vr = { .vt = &vt };
+	struct xl_evtchn_stats st;
+	unsigned int i, port_max, ev_max, upcalls;
+	bool done;
+	int rc = -1;
+
+	s = (struct rstorm){ .d = hv_guest_domain() };
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	xt_run_on(VICTIM, clock_init_on, &rc);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(xen_port(rstorm_handler, &s, &s.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(s.port, VICTIM), 0);
+	XT_STORE(&s.on, 1);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(s.d, s.port), 0);
+	XT_ASSERT(
+		wait_count(&s.runs, RS_MOVE_AT + 100, 4 * XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(XT_LOAD(&s.move_rc), 1);
+	/* The victim's own code and its timers, under the storm. */
+	xt_start_on(VICTIM, vt_run_fn, &vr);
+	done = xt_wait_until(flag_up, &vr.done, RS_TIMERS_NS);
+	XT_STORE(&s.on, 0);
+	xt_wait_on(VICTIM);
+	xt_wait_until(rstorm_caught_up, &s, XT_EVENT_TIMEOUT_NS);
+	xt_sleep_ns(XT_SETTLE_NS);
+	trace_max_per_upcall(VICTIM, s.port, &port_max, &ev_max, &upcalls);
+	xl_evtchn_get_stats(VICTIM, &st);
+	xt_log("storm runs %llu (victim %llu, vCPU %u %llu), sends %llu; "
+	       "victim: upcalls %llu deferred %llu; last %u whole upcalls: at "
+	       "most %u storm runs each",
+	       (unsigned long long)s.runs, (unsigned long long)s.victim_runs,
+	       RS_OTHER, (unsigned long long)s.other_runs,
+	       (unsigned long long)s.sends, (unsigned long long)st.upcalls,
+	       (unsigned long long)st.deferred, upcalls, port_max);
+	XT_ASSERT_MSG(done,
+		      "the victim's timers did not run within %llu s of the "
+		      "storm's move to vCPU %u: its upcall did not return",
+		      RS_TIMERS_NS / 1000000000ULL, RS_OTHER);
+	XT_ASSERT_EQ(vt.rc, 0);
+	for (i = 0; i < TIMERS; i++)
+		XT_ASSERT_EQ(vt.fired[i], 1);
+	/* Exact accounting: every send handled once, none lost. */
+	XT_ASSERT_EQ(XT_LOAD(&s.runs), XT_LOAD(&s.sends) + 1);
+	XT_ASSERT_EQ(XT_LOAD(&s.last_seen), XT_LOAD(&s.sends));
+	XT_ASSERT(st.deferred > 0 && st.deferred <= st.upcalls);
+	XT_ASSERT(port_max <= XL_UPCALL_PORT_SHARE);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_rebind_storm(void)
+{
+	return rebind_storm(false);
+}
+
+static enum xt_result l2_rebind_storm(void)
+{
+	return rebind_storm(true);
 }
 
 /* --- READY bits beyond the 16 queues --------------------------------------------- */
@@ -588,6 +769,8 @@ static enum xt_result xs_watch_flood(void)
 const struct xt_test xt_budget_tests[] = {
 	{ "budget/fifo_send_storm", XT_HV, 2, false, fifo_send_storm, 0 },
 	{ "budget/2l_send_storm", XT_HV, 2, false, l2_send_storm, 0 },
+	{ "budget/fifo_rebind_storm", XT_HV, 3, false, fifo_rebind_storm, 0 },
+	{ "budget/2l_rebind_storm", XT_HV, 3, false, l2_rebind_storm, 0 },
 	{ "budget/fifo_ready_beyond_queues", XT_HV, 2, false,
 	  fifo_ready_beyond_queues, 0 },
 	{ "budget/timer_slower_than_period", XT_HV, 2, false,

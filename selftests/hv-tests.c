@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 
 #include <hv.h>
 #include <hv-explore.h>
@@ -1247,6 +1248,463 @@ static enum xt_result l2_unmask_hypercalls(void)
 	return unmask_hypercalls(true);
 }
 
+/*
+ * Two handlers that close each other's port: A runs on vCPU 1, B on
+ * vCPU 2, each waits (bounded) until the other runs too, then closes the
+ * other's port.  A close waits for the port's running handler to finish
+ * (port_quiesce), so each waited for the other for ever.  From upcall
+ * context a close of any port but the running handler's own is refused
+ * now, -XEN_EDEADLK, nothing changed (Linux: free_irq() is not allowed in
+ * interrupt context either).  Checked: both handlers return, both closes
+ * are refused, both ports still work (one more event each, handled
+ * exactly once) and close from thread context; and a handler closing its
+ * own port (C) still may.  Before the fix the handlers never return: the
+ * test fails after its own bounded wait and the runner's watchdog ends
+ * the run (the teardown waits for them too).
+ */
+#define CEO_WAIT_NS (10 * 1000000000ULL)
+
+struct ceo {
+	evtchn_port_t port[3]; /* A, B, C */
+	uint32_t in[3];	       /* atomic: first run started */
+	uint32_t out[3];       /* atomic: first run returned */
+	uint64_t runs[3];      /* atomic */
+	int rc[3];
+};
+
+static struct ceo ceo;
+
+static void ceo_handler(evtchn_port_t port, void *data)
+{
+	unsigned int i = (unsigned int)(uintptr_t)data, o = 1 - i;
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	if (XT_ADD(&ceo.runs[i], 1) != 1)
+		return;
+	XT_STORE(&ceo.in[i], 1);
+	if (i == 2) {
+		ceo.rc[i] = xl_evtchn_close(port);
+	} else {
+		while (!XT_LOAD(&ceo.in[o]) && xt_now_ns() < end)
+			sched_yield();
+		ceo.rc[i] = xl_evtchn_close(ceo.port[o]);
+	}
+	XT_STORE(&ceo.out[i], 1);
+}
+
+static bool ceo_out(void *arg)
+{
+	return XT_LOAD(&ceo.out[0]) && XT_LOAD(&ceo.out[1]);
+}
+
+static bool ceo_twice(void *arg)
+{
+	return XT_LOAD(&ceo.runs[0]) >= 2 && XT_LOAD(&ceo.runs[1]) >= 2;
+}
+
+static enum xt_result close_each_other(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	unsigned int i;
+	bool out;
+
+	memset(&ceo, 0, sizeof(ceo));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	for (i = 0; i < 3; i++)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(1 + i % 2, ceo_handler,
+						(void *)(uintptr_t)i,
+						&ceo.port[i]),
+			     0);
+	XT_ASSERT_EQ(xl_evtchn_send(ceo.port[0]), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(ceo.port[1]), 0);
+	out = xt_wait_until(ceo_out, NULL, CEO_WAIT_NS);
+	XT_ASSERT_MSG(out,
+		      "the handlers of ports %u (vCPU 1) and %u (vCPU 2) did "
+		      "not return within %llu s of closing each other's port "
+		      "(runs %llu and %llu): each waits for the other",
+		      ceo.port[0], ceo.port[1], CEO_WAIT_NS / 1000000000ULL,
+		      (unsigned long long)XT_LOAD(&ceo.runs[0]),
+		      (unsigned long long)XT_LOAD(&ceo.runs[1]));
+	XT_ASSERT_EQ(ceo.rc[0], -XEN_EDEADLK);
+	XT_ASSERT_EQ(ceo.rc[1], -XEN_EDEADLK);
+	for (i = 0; i < 2; i++) {
+		XT_ASSERT_EQ(xl_evtchn_port_type(ceo.port[i]), XL_PORT_IPI);
+		XT_ASSERT(!xl_evtchn_is_masked(ceo.port[i]));
+		XT_ASSERT_EQ(xl_evtchn_send(ceo.port[i]), 0);
+	}
+	XT_ASSERT(xt_wait_until(ceo_twice, NULL, XT_EVENT_TIMEOUT_NS));
+	/* A handler may close its own port. */
+	XT_ASSERT_EQ(xl_evtchn_send(ceo.port[2]), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &ceo.out[2], XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(ceo.rc[2], 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(ceo.port[2]), XL_PORT_FREE);
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&ceo.runs[0]), 2);
+	XT_ASSERT_EQ(XT_LOAD(&ceo.runs[1]), 2);
+	XT_ASSERT_EQ(XT_LOAD(&ceo.runs[2]), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(ceo.port[0]), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(ceo.port[1]), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_close_each_other(void)
+{
+	return close_each_other(false);
+}
+
+static enum xt_result l2_close_each_other(void)
+{
+	return close_each_other(true);
+}
+
+/*
+ * A handler that binds while the code it interrupted grows the FIFO event
+ * array.  vCPU 1 binds the port that needs the second event-array page
+ * (1024); the hook holds it inside EVTCHNOP_expand_array (fifo.expand_lock
+ * held, the page not yet published) until an event for vCPU 1 is
+ * pending, so the upcall runs on that hypercall's return, and the
+ * handler binds port 1025, on the same page.  It used to allocate a page
+ * with delivery masked (os.h: the allocator may sleep) and then spin on
+ * fifo.expand_lock, held by the code it interrupted on the same vCPU:
+ * for ever.  A bind from upcall context that needs memory (an event-array
+ * page, a port-table chunk) is refused now, -XEN_EWOULDBLOCK, and leaves
+ * nothing bound in Xen; once the page is there the same bind from the
+ * handler works.  Before the fix the handler never returns: the test
+ * fails after its own bounded wait and the runner's watchdog ends the
+ * run.
+ */
+#define BIH_WAIT_NS (10 * 1000000000ULL)
+
+static struct bih {
+	uint32_t hooked, sent, outer_done; /* atomic */
+	uint32_t done;			   /* atomic: handler runs finished */
+	int rc[2], outer_rc;
+	evtchn_port_t q[2], outer;
+} bih;
+
+static void bih_noop(evtchn_port_t port, void *data)
+{
+}
+
+static void bih_handler(evtchn_port_t port, void *data)
+{
+	unsigned int n = XT_LOAD(&bih.done);
+
+	if (n >= 2)
+		return;
+	bih.rc[n] = xl_evtchn_bind_ipi(1, bih_noop, NULL, &bih.q[n]);
+	XT_STORE(&bih.done, n + 1);
+}
+
+static long bih_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	if (after || cmd != EVTCHNOP_expand_array || hv_vcpu_id(v) != 1 ||
+	    XT_LOAD(&bih.hooked))
+		return 0;
+	XT_STORE(&bih.hooked, 1);
+	while (!XT_LOAD(&bih.sent) && xt_now_ns() < end)
+		sched_yield();
+	return 0;
+}
+
+static void bih_outer(void *arg)
+{
+	bih.outer_rc = xl_evtchn_bind_ipi(1, bih_noop, NULL, &bih.outer);
+	XT_STORE(&bih.outer_done, 1);
+}
+
+static bool bih_one(void *arg)
+{
+	return XT_LOAD(&bih.done) >= 1;
+}
+
+static bool bih_two(void *arg)
+{
+	return XT_LOAD(&bih.done) >= 2;
+}
+
+static enum xt_result fifo_bind_in_handler_expand(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	evtchn_port_t h, p = 0;
+	uint32_t first;
+	int open0;
+	bool done;
+
+	memset(&bih, 0, sizeof(bih));
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, bih_handler, NULL, &h), 0);
+	/* Fill the first event-array page (ports 1 .. 1023). */
+	while (p < 1023) {
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, bih_noop, NULL, &p), 0);
+		XT_ASSERT(p <= 1023);
+	}
+	open0 = hv_evtchn_open_ports(d, &first, 1);
+	hv_domain_set_evtchn_hook(d, bih_hook, NULL);
+	xt_start_on(1, bih_outer, NULL);
+	done = xt_wait_until(flag_set, &bih.hooked, XT_EVENT_TIMEOUT_NS);
+	if (done)
+		XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_STORE(&bih.sent, 1);
+	XT_ASSERT(done);
+	done = xt_wait_until(bih_one, NULL, BIH_WAIT_NS);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_MSG(done,
+		      "the handler of port %u on vCPU 1, binding while vCPU 1 "
+		      "grows the event array, did not return within %llu s",
+		      h, BIH_WAIT_NS / 1000000000ULL);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(bih.outer_rc, 0);
+	XT_ASSERT_EQ(bih.outer, 1024);
+	XT_ASSERT_EQ(bih.rc[0], -XEN_EWOULDBLOCK);
+	/* Nothing left bound in Xen by the refused bind: only the outer. */
+	XT_ASSERT_EQ(hv_evtchn_open_ports(d, &first, 1), open0 + 1);
+	/* With the page there, the handler may bind. */
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &bih.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT(xt_wait_until(bih_two, NULL, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(bih.rc[1], 0);
+	XT_ASSERT_EQ(bih.q[1], 1025);
+	XT_ASSERT_EQ(xl_evtchn_port_type(bih.q[1]), XL_PORT_IPI);
+	return XT_PASS;
+}
+
+/*
+ * An upcall that starts before init published ops (a late one, or one
+ * raised by a port the toolstack bound) and clears
+ * evtchn_upcall_pending only after init: between its read of ops (NULL)
+ * and its clear, init finishes, a port of vCPU 1 is bound and an event
+ * sent to it.  Xen set READY (or the selector bit) and found
+ * evtchn_upcall_pending already set, so it raised nothing more
+ * (vcpu_mark_events_pending acts on the 0 -> 1 edge); the late upcall
+ * then cleared the flag and returned, and the event waited for an
+ * unrelated upcall: with a level-style callback that has no re-raise
+ * (INTx), for ever.  The upcall reads ops again after its clear now, and
+ * serves the event.  The point: the explore hook counts vCPU 1's
+ * read-modify-writes from the upcall's delivery (HV_XP_UPCALL): the first
+ * is xl_os_irq_save's exchange, the second the depth exchange, the third
+ * the clear of evtchn_upcall_pending; it holds vCPU 1 there while vCPU 0
+ * does the init, the bind and the send.
+ */
+static struct lui {
+	uint32_t armed;	  /* atomic: count vCPU 1's points */
+	int32_t atomics;  /* atomic: RMWs since the upcall, -1 none yet */
+	uint32_t stalled; /* atomic */
+	uint32_t go;	  /* atomic */
+} lui;
+
+static void lui_hook(enum hv_explore_point pt)
+{
+	uint64_t end;
+
+	if (xl_os_vcpu_id() != 1 || !XT_LOAD(&lui.armed))
+		return;
+	if (pt == HV_XP_UPCALL) {
+		XT_STORE(&lui.atomics, 0);
+		return;
+	}
+	if (pt != HV_XP_ATOMIC || XT_LOAD(&lui.atomics) < 0 ||
+	    XT_ADD(&lui.atomics, 1) != 3)
+		return;
+	XT_STORE(&lui.armed, 0);
+	XT_STORE(&lui.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&lui.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static enum xt_result late_upcall_init(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_bind_ipi bi = { .vcpu = 1 };
+	struct evtchn_send sd;
+	struct evtchn_close cl;
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	bool stalled;
+	int rc;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	lui = (struct lui){ .armed = 1, .atomics = -1 };
+	hv_explore_set_hook(lui_hook);
+	/* An upcall on vCPU 1 with no core: a raw IPI, sent. */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_ipi, &bi), 0);
+	sd.port = bi.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_send, &sd), 0);
+	stalled = xt_wait_until(flag_set, &lui.stalled, XT_EVENT_TIMEOUT_NS);
+	cl.port = bi.port;
+	rc = stalled ? (int)xt_evop(EVTCHNOP_close, &cl) : -1;
+	if (!rc)
+		rc = xt_core_init(&cfg);
+	if (!rc)
+		rc = xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &p);
+	if (!rc)
+		rc = xl_evtchn_send(p);
+	XT_STORE(&lui.go, 1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(stalled);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(),
+		     force_2level ? XL_EVTCHN_ABI_2L : XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_MSG(xt_rec_wait(&r, 1) == 1,
+		      "the event sent to port %u of vCPU 1 while a late "
+		      "upcall was between its read of ops and its clear of "
+		      "evtchn_upcall_pending was never handled",
+		      p);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, p);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_late_upcall_init(void)
+{
+	return late_upcall_init(false);
+}
+
+static enum xt_result l2_late_upcall_init(void)
+{
+	return late_upcall_init(true);
+}
+
+/*
+ * The 2-level scan tests a port's MASKED bit and then takes its PENDING
+ * bit: two words, so not one atomic step as FIFO's take_pending.  A close
+ * of the port that fails lands in between: it masks and clears the
+ * handler (port_stop), EVTCHNOP_close fails, it puts the handler back and
+ * unmasks.  The scan, resumed while the handler was cleared, took
+ * PENDING and dispatched to no handler (a stray event), and the unmask
+ * found nothing pending: the event was lost.  The scan now tests MASKED
+ * again after taking PENDING and gives a masked port's bit back, so the
+ * unmask finds it pending and has Xen raise it (evtchn_2l_unmask).
+ * Forced: the explore hook holds vCPU 1's scan at the read-modify-write
+ * that takes the bit (the first with the selector word already taken and
+ * the port pending and unmasked); vCPU 0's close, failed by the
+ * hypercall hook, lets the scan go on from inside EVTCHNOP_close, waits
+ * for that upcall to end, and then fails.  Checked: the handler runs
+ * exactly once, on vCPU 1, and nothing is stray.
+ */
+static struct cfm {
+	struct vcpu_info *vi;
+	evtchn_port_t port;
+	uint32_t armed, stalled, go, closes; /* atomic */
+} cfm;
+
+static bool cfm_bit(const unsigned long *map, evtchn_port_t port)
+{
+	return (__atomic_load_n(&map[port / (8 * sizeof(long))],
+				__ATOMIC_SEQ_CST) >>
+		(port % (8 * sizeof(long)))) &
+	       1;
+}
+
+static void cfm_hook(enum hv_explore_point pt)
+{
+	struct shared_info *si = xl_os_shared_info();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 1 ||
+	    !XT_LOAD(&cfm.armed) ||
+	    __atomic_load_n(&cfm.vi->evtchn_pending_sel, __ATOMIC_SEQ_CST) ||
+	    !cfm_bit((unsigned long *)si->evtchn_pending, cfm.port) ||
+	    cfm_bit((unsigned long *)si->evtchn_mask, cfm.port))
+		return;
+	XT_STORE(&cfm.armed, 0);
+	XT_STORE(&cfm.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&cfm.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+/* vCPU cpu's last traced upcall entry or exit is an exit. */
+static bool upcall_ended_on(unsigned int cpu)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct hv_guest_trace_entry e[8];
+	uint64_t since = hv_guest_trace_count(d, cpu);
+	unsigned int n;
+
+	since = since > 8 ? since - 8 : 0;
+	n = hv_guest_trace_read(d, cpu, &since, e, 8);
+	while (n--)
+		if (e[n].what == XL_TRACE_UPCALL_EXIT)
+			return true;
+		else if (e[n].what == XL_TRACE_UPCALL_ENTER)
+			return false;
+	return false;
+}
+
+static long cfm_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	if (after || cmd != EVTCHNOP_close ||
+	    ((struct evtchn_close *)arg)->port != cfm.port ||
+	    XT_ADD(&cfm.closes, 1) != 1)
+		return 0;
+	XT_STORE(&cfm.go, 1);
+	while (!upcall_ended_on(1) && xt_now_ns() < end)
+		sched_yield();
+	return -XEN_EIO;
+}
+
+static enum xt_result l2_close_fails_mid_scan(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xl_evtchn_stats st;
+	struct xt_rec r = { 0 };
+	bool stalled;
+	int rc = -1;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &cfm.port), 0);
+	cfm.vi = xl_os_vcpu_info(1);
+	cfm.armed = 1;
+	cfm.stalled = cfm.go = cfm.closes = 0;
+	hv_explore_set_hook(cfm_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(cfm.port), 0);
+	stalled = xt_wait_until(flag_set, &cfm.stalled, XT_EVENT_TIMEOUT_NS);
+	if (stalled) {
+		hv_domain_set_evtchn_hook(hv_guest_domain(), cfm_evtchn_hook,
+					  NULL);
+		rc = xl_evtchn_close(cfm.port);
+		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	}
+	XT_STORE(&cfm.go, 1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(stalled);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT_EQ(XT_LOAD(&cfm.closes), 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(cfm.port), XL_PORT_IPI);
+	XT_ASSERT(!xl_evtchn_is_masked(cfm.port));
+	xt_stats_sum(&st);
+	XT_ASSERT_MSG(xt_rec_wait(&r, 1) == 1,
+		      "port %u's event, taken by vCPU 1's scan while a "
+		      "failing close held the port masked, was never handled "
+		      "(%llu stray)",
+		      cfm.port, (unsigned long long)st.stray);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	xt_stats_sum(&st);
+	XT_ASSERT_EQ(st.stray, 0);
+	XT_ASSERT_EQ(xl_evtchn_close(cfm.port), 0);
+	return XT_PASS;
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -1284,6 +1742,14 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
 	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
 	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
+	{ "fifo/close_each_other", XT_HV, 3, false, fifo_close_each_other, 0 },
+	{ "fifo/bind_in_handler_expand", XT_HV, 2, false,
+	  fifo_bind_in_handler_expand, 0 },
+	{ "2l/close_each_other", XT_HV, 3, false, l2_close_each_other, 0 },
+	{ "fifo/late_upcall_init", XT_HV, 2, false, fifo_late_upcall_init, 0 },
+	{ "2l/late_upcall_init", XT_HV, 2, false, l2_late_upcall_init, 0 },
+	{ "2l/close_fails_mid_scan", XT_HV, 2, false, l2_close_fails_mid_scan,
+	  0 },
 };
 
 const unsigned int xt_hv_nr_tests =

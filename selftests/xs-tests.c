@@ -2216,6 +2216,90 @@ static enum xt_result xs_hv_api(void)
 	return XT_PASS;
 }
 
+/*
+ * A fini/init cycle of the core with xenstore in use.  xl_evtchn_fini
+ * reset the domain with a raw EVTCHNOP_reset, which closes every port,
+ * the toolstack's store port too (event_channel.c, evtchn_reset): the
+ * next xl_xs_init found it closed (bind_existing: -EINVAL) and xenstore
+ * was gone for good.  fini resets through xl_evtchn_reset_domain() now,
+ * which binds the toolstack's ports again at the same numbers, with the
+ * ports masked first: Xen raises a re-bound port, which must stay pending
+ * after fini and raise no upcall.  Checked twice (FIFO and 2-level): after
+ * fini the store port is masked and pending and no upcall came; after
+ * init it is open and connected to xenstored's end as before, and
+ * xenstore reads what was written before the cycle and takes a new
+ * write.
+ */
+static bool l2_bit(const xen_ulong_t *map, uint32_t port)
+{
+	return (__atomic_load_n(&map[port / (8 * sizeof(xen_ulong_t))],
+				__ATOMIC_SEQ_CST) >>
+		(port % (8 * sizeof(xen_ulong_t)))) &
+	       1;
+}
+
+static enum xt_result fini_init_keeps_store(bool force_2level)
+{
+	struct hv_domain_stats hs0, hs1;
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_status st0, st1;
+	char buf[64];
+	size_t len;
+	void *intf;
+	uint32_t port;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_os_xenstore_ring(&intf, &port), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, port, &st0), 0);
+	XT_ASSERT_EQ(st0.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/cycle", "before"), 0);
+	for (i = 0; i < 2; i++) {
+		xl_xs_fini();
+		hv_domain_get_stats(hv_guest_domain(), &hs0);
+		xl_evtchn_fini();
+		/*
+		 * Xen raised the re-bound store port, with the ports masked
+		 * (2-level after the reset): pending for the next instance,
+		 * and no upcall meanwhile, which a host that frees its
+		 * upcall vector after fini must not get.
+		 */
+		xt_sleep_ns(XT_SETTLE_NS);
+		hv_domain_get_stats(hv_guest_domain(), &hs1);
+		XT_ASSERT(l2_bit(xl_os_shared_info()->evtchn_mask, port));
+		XT_ASSERT(l2_bit(xl_os_shared_info()->evtchn_pending, port));
+		XT_ASSERT_EQ(hs1.upcalls_delivered, hs0.upcalls_delivered);
+		XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+		XT_ASSERT_EQ(xt_status(DOMID_SELF, port, &st1), 0);
+		XT_ASSERT_MSG(st1.status == EVTCHNSTAT_interdomain,
+			      "cycle %u: store port %u is in state %u after "
+			      "fini/init, not interdomain (%u)",
+			      i, port, st1.status, EVTCHNSTAT_interdomain);
+		XT_ASSERT_EQ(st1.u.interdomain.dom, st0.u.interdomain.dom);
+		XT_ASSERT_EQ(st1.u.interdomain.port, st0.u.interdomain.port);
+		XT_ASSERT_EQ(xl_xs_init(), 0);
+		XT_ASSERT_EQ(
+			xl_xs_read(0, "data/cycle", buf, sizeof(buf), &len), 0);
+		XT_ASSERT(len == 6 && !strcmp(buf, "before"));
+	}
+	XT_ASSERT_EQ(xl_xs_write(0, "data/cycle", "after"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "data/cycle", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(len == 5 && !strcmp(buf, "after"));
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_init_keeps_store(void)
+{
+	return fini_init_keeps_store(false);
+}
+
+static enum xt_result l2_fini_init_keeps_store(void)
+{
+	return fini_init_keeps_store(true);
+}
+
 const struct xt_test xt_xs_tests[] = {
 	{ "xen/bind_states", XT_HV, 1, false, xen_bind_states, 0 },
 	{ "xen/send_notify", XT_HV, 1, false, xen_send_notify, 0 },
@@ -2223,6 +2307,10 @@ const struct xt_test xt_xs_tests[] = {
 	{ "hvm/get_param", XT_HV, 1, true, hvm_get_param, XS_F },
 	{ "hvm/no_xenstore", XT_HV, 1, false, hvm_no_xenstore, 0 },
 	{ "xs/basic", XT_HV, 1, false, xs_basic, XS_F },
+	{ "xs/fifo_fini_init_keeps_store", XT_HV, 1, false,
+	  fifo_fini_init_keeps_store, XS_F },
+	{ "xs/2l_fini_init_keeps_store", XT_HV, 1, false,
+	  l2_fini_init_keeps_store, XS_F },
 	{ "xs/perms", XT_HV, 1, false, xs_perms, XS_F },
 	{ "xs/big_values", XT_HV, 1, false, xs_big_values, XS_F },
 	{ "xs/transactions", XT_HV, 1, false, xs_transactions, XS_F },

@@ -14,8 +14,12 @@ struct xl_evtchn_ops {
 	enum xl_evtchn_abi abi;
 	/* Highest port + 1 this ABI can name. */
 	unsigned int (*max_channels)(void);
-	/* Make port addressable (FIFO: grow the event array); 0 or -errno. */
-	int (*setup)(evtchn_port_t port);
+	/*
+	 * Make port addressable (FIFO: grow the event array); 0 or -errno.
+	 * !may_alloc (upcall context): -XEN_EWOULDBLOCK if that would need
+	 * a new page, which is neither allocated nor locked for.
+	 */
+	int (*setup)(evtchn_port_t port, bool may_alloc);
 	/* The port's notify vCPU changed from old_cpu to cpu. */
 	void (*bind_to_cpu)(evtchn_port_t port, unsigned int cpu,
 			    unsigned int old_cpu);
@@ -45,8 +49,10 @@ extern const struct xl_evtchn_ops xl_evtchn_fifo_ops;
 /*
  * EVTCHNOP_reset of our own domain, keeping the ports the toolstack bound:
  * every open interdomain or unbound port Xen reports (EVTCHNOP_status) is
- * bound again at the same number after the reset (see xen-evtchn.c).
- * Only while no port is bound in the core.  0 or the reset's error.
+ * bound again at the same number after the reset (see xen-evtchn.c),
+ * with every 2-level port masked first, so their bind-time events stay
+ * pending and raise no upcall.  Only while no port is bound in the core.
+ * 0 or the reset's error.
  */
 int xl_evtchn_reset_domain(void);
 

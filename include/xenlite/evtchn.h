@@ -59,7 +59,9 @@ unsigned int xl_evtchn_max_ports(void);
 /*
  * Binding.  Each call installs fn(port, data) before the port is unmasked,
  * so an event that is already pending at bind time (Xen raises one on
- * bind_interdomain) is delivered, not lost.
+ * bind_interdomain) is delivered, not lost.  From a handler, a bind that
+ * would need memory (a new FIFO event-array page, a new port-table chunk)
+ * is -XEN_EWOULDBLOCK and leaves nothing bound: bind from thread context.
  */
 int xl_evtchn_alloc_unbound(domid_t remote, xl_evtchn_handler_t fn, void *data,
 			    evtchn_port_t *port);
@@ -70,7 +72,12 @@ int xl_evtchn_bind_virq(uint32_t virq, unsigned int cpu, xl_evtchn_handler_t fn,
 			void *data, evtchn_port_t *port);
 int xl_evtchn_bind_ipi(unsigned int cpu, xl_evtchn_handler_t fn, void *data,
 		       evtchn_port_t *port);
-/* Mask, close in Xen, then wait until no handler for the port runs. */
+/*
+ * Mask, close in Xen, then wait until no handler for the port runs.  From
+ * a handler only that handler's own port: any other is -XEN_EDEADLK,
+ * nothing changed (the wait could be for a handler waiting for ours);
+ * close it from thread context.  The same for unbind_existing.
+ */
 int xl_evtchn_close(evtchn_port_t port);
 /*
  * Take over a port that is already bound in Xen (the toolstack's xenstore
@@ -104,11 +111,14 @@ uint64_t xl_evtchn_port_count(evtchn_port_t port);
  * It is bounded (XSA-332 / XSA-391 class: a peer that sends again each
  * time our handler runs must not keep a vCPU in its upcall): per upcall
  * at most XL_UPCALL_BUDGET queue steps, at most XL_UPCALL_PORT_SHARE
- * handler runs of one port and at most XL_UPCALL_PASSES rescans of
+ * handler runs of one port (the re-runs for events that arrived on other
+ * vCPUs meanwhile included) and at most XL_UPCALL_PASSES rescans of
  * evtchn_upcall_pending.  When one runs out, the work left is put back
  * (FIFO: the READY bits taken; 2-level: the selector bits taken),
  * evtchn_upcall_pending is left set and the host is asked to run the
- * upcall again once this one has returned (xl_os_upcall_reraise()).
+ * upcall again once this one has returned (xl_os_upcall_reraise()).  A
+ * re-run still owed is kept with the port's claim and made by that next
+ * upcall, after its scan.
  */
 #define XL_UPCALL_BUDGET 256U
 #define XL_UPCALL_PORT_SHARE 32U
