@@ -22,11 +22,13 @@ struct tk_cpu tk_cpus[XL_MAX_VCPUS];
 unsigned int tk_nr_cpus = 1;
 bool tk_have_cpu;
 
+#ifndef TK_PV
 static uint8_t tk_ap_stacks[TK_MAX_CPUS][TK_AP_STACK]
 	__attribute__((aligned(16)));
 
 extern uint8_t tk_pml4[];
 extern const uint8_t tk_ap_entry64[];
+#endif
 
 /* This vCPU's %gs, IDT and local APIC. */
 static void tk_cpu_setup(unsigned int cpu)
@@ -34,10 +36,15 @@ static void tk_cpu_setup(unsigned int cpu)
 	struct tk_cpu *c = &tk_cpus[cpu];
 
 	c->id = cpu;
+#ifdef TK_PV
+	tk_pv_cpu_setup(cpu, cpu ? c->stack_top : 0);
+	c->apic_id = cpu;
+#else
 	tk_wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
 	tk_idt_load();
 	tk_lapic_init();
 	c->apic_id = tk_lapic_id();
+#endif
 }
 
 bool tk_upcall_percpu;
@@ -69,6 +76,7 @@ void tk_ap_main(unsigned int cpu)
 	tk_secondary_loop(cpu);
 }
 
+#ifndef TK_PV
 static long vcpu_op(int cmd, unsigned int vcpu, void *arg)
 {
 	return tk_hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, (unsigned long)arg,
@@ -114,6 +122,8 @@ static int start_ap(unsigned int cpu)
 	return 0;
 }
 
+#endif
+
 /* vCPU 0's own setup; before anything uses tk_cpu_id(). */
 void tk_bsp_setup(void)
 {
@@ -122,6 +132,17 @@ void tk_bsp_setup(void)
 	tk_have_cpu = true;
 }
 
+#ifdef TK_PV
+/*
+ * PV secondary vCPUs (VCPUOP_initialise with a struct vcpu_guest_context)
+ * are not brought up yet, and the runner's wake IPI is a LAPIC vector that
+ * PV does not have: one vCPU, and tests that need two say so.
+ */
+int tk_smp_init(void)
+{
+	return 1;
+}
+#else
 /* Bring up every vCPU Xen gave us (at most TK_MAX_CPUS); the count up. */
 int tk_smp_init(void)
 {
@@ -137,3 +158,4 @@ int tk_smp_init(void)
 	}
 	return (int)tk_nr_cpus;
 }
+#endif

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The x86-64 PV flavour of the test kernel (make FLAVOUR=pv): what PVH
+ * does with the CPU, PV does through Xen.
+ *
+ *  - start_info (public xen.h): Xen's dom0 builder (pv/dom0_build.c) or
+ *    libxl's leaves its virtual address in %rsi.  It holds the machine
+ *    address of shared_info, the p2m list (mfn_list), the command line,
+ *    SIF_INITDOMAIN, and for a domU the console and xenstore rings.
+ *  - Page tables: Xen's initial tables are used as given.  They map the
+ *    image from VIRT_BASE 0 with 4 KiB pages; the one mapping we change is
+ *    the page that becomes shared_info (HYPERVISOR_update_va_mapping on
+ *    its existing L1 entry), so no new page-table page is needed (one
+ *    would have to be made read-only first and pinned or hooked in with
+ *    HYPERVISOR_mmu_update: pv/mm.c's validation refuses writable
+ *    mappings of page-table pages).
+ *  - Traps: HYPERVISOR_set_trap_table instead of an IDT; exceptions mask
+ *    events (TI flag 4, as an interrupt gate would clear IF).
+ *  - %gs: HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL) instead of the
+ *    GS_BASE MSR.  The kernel stack for ring transitions:
+ *    HYPERVISOR_stack_switch (the kernel never leaves kernel mode here,
+ *    so Xen bounces on the current stack, create_bounce_frame's "In
+ *    kernel context already").
+ *  - Events: the event callback and the failsafe callback registered with
+ *    CALLBACKOP_register (pv/callback.c, register_guest_callback); the
+ *    vCPU's evtchn_upcall_mask is the interrupt flag (tk_irq_save below).
+ *
+ * Re-entry: Xen sets evtchn_upcall_mask when it bounces into the event
+ * callback (test_guest_events: TBF_INTERRUPT), so the upcall runs masked
+ * and cannot nest.  It returns through HYPERVISOR_iret (head-pv.S), which
+ * restores the mask from the saved RFLAGS.IF inside Xen (pv/iret.c,
+ * do_iret) and leaves through test_all_events: an event that arrived while
+ * the upcall ran is bounced again at once, with no guest instruction
+ * between the unmask and the check.  Code that unmasks on its own
+ * (tk_irq_restore) has the window Linux's xen_irq_enable closes: clear the
+ * mask, then look at evtchn_upcall_pending and, if set, make a hypercall
+ * so Xen's exit path delivers it.
+ */
+#include <string.h>
+
+#include <xenlite/evtchn.h>
+
+#include "tk.h"
+
+#include <xen/callback.h>
+#include <xen/vcpu.h>
+
+const char tk_flavour[] = "PV";
+const char *tk_upcall_desc = "none";
+
+static const struct start_info *tk_si;
+static uint8_t tk_shinfo_va[4096] __attribute__((aligned(4096)));
+
+/* head-pv.S */
+extern const uint8_t tk_pv_trap_stubs[], tk_pv_event_entry[],
+	tk_pv_failsafe_entry[];
+extern uint8_t tk_boot_stack_top[];
+
+/* PTE bits (x86 paging); Xen adds _PAGE_USER for a 64-bit PV kernel. */
+#define PTE_PRESENT 0x001UL
+#define PTE_RW 0x002UL
+#define PTE_ACCESSED 0x020UL
+#define PTE_DIRTY 0x040UL
+
+/*
+ * Before tk_main: remember start_info, map shared_info at tk_shinfo_va and
+ * mask events on vCPU 0 (nothing may be delivered before the event
+ * callback is registered: a bounce to callback address 0 crashes the
+ * domain, entry.S create_bounce_frame_bad_bounce_ip).  No console yet: a
+ * failure here shuts down without a word.
+ */
+void tk_pv_early(void *start_info)
+{
+	const struct start_info *si = start_info;
+	long rc;
+
+	tk_si = si;
+	tk_start_info_pa = (uintptr_t)si;
+	if (memcmp(si->magic, "xen-3.0-x86_64", 14))
+		tk_shutdown(SHUTDOWN_crash);
+	tk_have_hypercalls = true;
+	rc = tk_hypercall(__HYPERVISOR_update_va_mapping,
+			  (unsigned long)tk_shinfo_va,
+			  (si->shared_info & ~0xfffUL) | PTE_PRESENT | PTE_RW |
+				  PTE_ACCESSED | PTE_DIRTY,
+			  UVMF_INVLPG | UVMF_LOCAL, 0, 0);
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash);
+	tk_shinfo = (struct shared_info *)tk_shinfo_va;
+	xl_write8(&tk_shinfo->vcpu_info[0].evtchn_upcall_mask, 1);
+}
+
+/* Xen filled the page from XEN_ELFNOTE_HYPERCALL_PAGE: "push %rcx". */
+int tk_hypercall_init(void)
+{
+	return tk_hypercall_page[0] == 0x51 ? 0 : -1;
+}
+
+bool tk_hypercall_is_vmmcall(void)
+{
+	return false;
+}
+
+int tk_shinfo_init(void)
+{
+	return tk_shinfo ? 0 : -1;
+}
+
+const char *tk_boot_cmdline(void)
+{
+	return tk_si ? (const char *)tk_si->cmd_line : "";
+}
+
+bool tk_boot_initdomain(bool *valid)
+{
+	*valid = tk_si != NULL;
+	return tk_si && (tk_si->flags & SIF_INITDOMAIN);
+}
+
+uint64_t tk_pv_pfn_to_mfn(uint64_t pfn)
+{
+	const unsigned long *p2m = (const unsigned long *)tk_si->mfn_list;
+
+	return pfn < tk_si->nr_pages ? p2m[pfn] : ~0ULL;
+}
+
+/* --- the interrupt flag: evtchn_upcall_mask ------------------------------------ */
+
+static struct vcpu_info *this_vcpu_info(void)
+{
+	if (!tk_shinfo)
+		return NULL;
+	return &tk_shinfo->vcpu_info[tk_have_cpu ? tk_cpu_id() : 0];
+}
+
+/*
+ * Linux's xen_save_fl / xen_irq_disable (arch/x86/xen/irq.c): the mask is
+ * a byte only this vCPU and Xen (on delivery, on SCHEDOP_block, in iret)
+ * write; the compiler barriers keep the masked section's accesses inside.
+ */
+unsigned long tk_irq_save(void)
+{
+	struct vcpu_info *vi = this_vcpu_info();
+	uint8_t was;
+
+	if (!vi)
+		return 0;
+	was = xl_read8(&vi->evtchn_upcall_mask);
+	xl_write8(&vi->evtchn_upcall_mask, 1);
+	__asm__ __volatile__("" ::: "memory");
+	return was ? 0 : X86_EFLAGS_IF;
+}
+
+/*
+ * Unmask, then check for an event that became pending while masked: Xen
+ * delivers only on its exit path (test_guest_events), so a pending upcall
+ * needs a trip through Xen; any hypercall will do (Linux's
+ * xen_force_evtchn_callback uses xen_version, as here).  No fence between
+ * the store and the load: should Xen set pending on another pCPU after our
+ * load, it kicks this vCPU (vcpu_mark_events_pending -> vcpu_kick), whose
+ * return to the guest sees the mask clear and delivers.
+ */
+void tk_irq_enable(void)
+{
+	struct vcpu_info *vi = this_vcpu_info();
+
+	if (!vi)
+		return;
+	__asm__ __volatile__("" ::: "memory");
+	xl_write8(&vi->evtchn_upcall_mask, 0);
+	__asm__ __volatile__("" ::: "memory");
+	if (xl_read8(&vi->evtchn_upcall_pending))
+		tk_hypercall(__HYPERVISOR_xen_version, 0, 0, 0, 0, 0);
+}
+
+void tk_irq_restore(unsigned long f)
+{
+	if (f & X86_EFLAGS_IF)
+		tk_irq_enable();
+}
+
+/* --- traps, callbacks, the kernel stack, %gs --------------------------------------- */
+
+static struct trap_info tk_traps[33];
+
+void tk_idt_init(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < 32; v++) {
+		tk_traps[v] = (struct trap_info){
+			.vector = v,
+			/* 4: mask events on entry; int3/into callable (DPL 3). */
+			.flags = 4 | ((v == 3 || v == 4) ? 3 : 0),
+			.cs = FLAT_KERNEL_CS,
+			.address = (unsigned long)&tk_pv_trap_stubs[v * 16],
+		};
+	}
+	tk_traps[32] = (struct trap_info){ 0 }; /* address 0 ends the table */
+}
+
+void tk_idt_load(void)
+{
+	long rc = tk_hypercall(__HYPERVISOR_set_trap_table,
+			       (unsigned long)tk_traps, 0, 0, 0, 0);
+
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash);
+}
+
+static long register_callback(uint16_t type, uint16_t flags, const void *fn)
+{
+	struct callback_register cb = {
+		.type = type,
+		.flags = flags,
+		.address = (unsigned long)fn,
+	};
+
+	return tk_hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register,
+			    (unsigned long)&cb, 0, 0, 0);
+}
+
+/*
+ * Per vCPU: trap table, %gs base, kernel stack and the failsafe callback
+ * (the event callback comes with tk_upcall_setup, as PVH's vector).  All
+ * are per-vCPU state in Xen (arch.pv.trap_ctxt, gs_base_kernel, kernel_sp,
+ * failsafe_callback_eip).
+ */
+void tk_pv_cpu_setup(unsigned int cpu, uint64_t stack_top)
+{
+	long rc;
+
+	tk_idt_load();
+	rc = tk_hypercall(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL,
+			  (unsigned long)&tk_cpus[cpu], 0, 0, 0);
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash);
+	if (!stack_top)
+		stack_top = (uintptr_t)tk_boot_stack_top;
+	rc = tk_hypercall(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, stack_top,
+			  0, 0, 0);
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash);
+	rc = register_callback(CALLBACKTYPE_failsafe, CALLBACKF_mask_events,
+			       tk_pv_failsafe_entry);
+	if (rc)
+		tk_shutdown(SHUTDOWN_crash);
+}
+
+long tk_upcall_setup(void)
+{
+	long rc = register_callback(CALLBACKTYPE_event, 0, tk_pv_event_entry);
+
+	if (rc)
+		tk_panic("CALLBACKOP_register(CALLBACKTYPE_event): %ld", rc);
+	tk_upcall_desc = "PV event callback (CALLBACKOP_register)";
+	return rc;
+}
+
+uint64_t tk_fault_cr2(void)
+{
+	struct vcpu_info *vi = this_vcpu_info();
+
+	/* Xen copies CR2 there before bouncing a #PF (pv/traps.c). */
+	return vi ? vi->arch.cr2 : 0;
+}
+
+/* head-pv.S's tk_pv_failsafe_entry frame, lowest address first. */
+struct tk_pv_failsafe_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t ds, es, fs, gs;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+void tk_pv_failsafe(struct tk_pv_failsafe_frame *f)
+{
+	tk_console_bust();
+	tk_printf("\ntk: FATAL: failsafe callback on vCPU %u: Xen could not "
+		  "load a segment selector (ds %#llx es %#llx fs %#llx gs "
+		  "%#llx)\n",
+		  tk_cpu_id(), (unsigned long long)f->ds,
+		  (unsigned long long)f->es, (unsigned long long)f->fs,
+		  (unsigned long long)f->gs);
+	tk_printf("RIP %04llx:%016llx RFLAGS %016llx RSP %04llx:%016llx\n",
+		  (unsigned long long)f->cs, (unsigned long long)f->rip,
+		  (unsigned long long)f->rflags, (unsigned long long)f->ss,
+		  (unsigned long long)f->rsp);
+	tk_printf("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
+		  (unsigned long long)f->rax, (unsigned long long)f->rbx,
+		  (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	tk_printf("Bail out! test kernel crashed\n");
+	tk_shutdown(SHUTDOWN_crash);
+}
+
+/* --- no local APIC ------------------------------------------------------------------ */
+
+/*
+ * PV has no LAPIC.  The runner's per-test watchdog is its timer: PV runs
+ * without one (a hung test ends at xen-run's QEMU timeout instead), and
+ * the wake IPI is for secondary vCPUs, which PV does not start yet.
+ */
+void tk_lapic_init(void)
+{
+}
+
+uint32_t tk_lapic_id(void)
+{
+	return tk_have_cpu ? tk_cpu_id() : 0;
+}
+
+void tk_lapic_eoi(void)
+{
+}
+
+void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+	tk_panic("no LAPIC IPI on PV (vCPU %u, vector %#x)", apic_id, vector);
+}
+
+void tk_lapic_timer(uint64_t ns)
+{
+}
