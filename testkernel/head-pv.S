@@ -31,7 +31,9 @@
 #include <xen/features.h>
 #include <xen/xen.h>
 
-#define TK_VEC_UPCALL 0xf3 /* tk.h: the event callback's "vector" */
+/* tk.h: the "vectors" tk_trap() sees for the callbacks */
+#define TK_VEC_WAKE 0xf0
+#define TK_VEC_UPCALL 0xf3
 
 /* --- Xen's PV ELF notes (public elfnote.h; libelf-dominfo.c reads them) --- */
 
@@ -81,6 +83,17 @@ tk_pv_entry:
 	call	tk_main
 1:	jmp	1b	/* tk_main does not return */
 
+/*
+ * Secondary vCPUs: VCPUOP_initialise (pv.c) starts them here in kernel
+ * mode on our page tables, with %rsp and %rdi (the vCPU number) set.
+ */
+	.globl tk_pv_ap_entry
+tk_pv_ap_entry:
+	cld
+	xorl	%ebp, %ebp
+	call	tk_ap_main
+2:	jmp	2b
+
 /* --- the hypercall page: Xen writes its stubs here --------------------------- */
 
 	.balign 4096
@@ -123,6 +136,22 @@ tk_pv_event_entry:
 	popq	%r11
 	pushq	$0
 	pushq	$TK_VEC_UPCALL
+	jmp	tk_pv_trap_common
+
+/*
+ * CALLBACKTYPE_nmi: the wake of a vCPU blocked in SCHEDOP_block, sent by
+ * VCPUOP_send_nmi (pv.c, tk_wake_cpu).  An exception-style frame with no
+ * error code; Xen masks further NMIs until HYPERVISOR_iret
+ * (async_exception_mask, pv/iret.c) and, with the TI flag that
+ * register_guest_nmi_callback sets, events too.
+ */
+	.balign 16
+	.globl tk_pv_nmi_entry
+tk_pv_nmi_entry:
+	popq	%rcx
+	popq	%r11
+	pushq	$0
+	pushq	$TK_VEC_WAKE
 	jmp	tk_pv_trap_common
 
 /*

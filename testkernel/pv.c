@@ -53,7 +53,7 @@ static uint8_t tk_shinfo_va[4096] __attribute__((aligned(4096)));
 
 /* head-pv.S */
 extern const uint8_t tk_pv_trap_stubs[], tk_pv_event_entry[],
-	tk_pv_failsafe_entry[];
+	tk_pv_failsafe_entry[], tk_pv_nmi_entry[], tk_pv_ap_entry[];
 extern uint8_t tk_boot_stack_top[];
 
 /* PTE bits (x86 paging); Xen adds _PAGE_USER for a 64-bit PV kernel. */
@@ -243,8 +243,66 @@ void tk_pv_cpu_setup(unsigned int cpu, uint64_t stack_top)
 		tk_shutdown(SHUTDOWN_crash);
 	rc = register_callback(CALLBACKTYPE_failsafe, CALLBACKF_mask_events,
 			       tk_pv_failsafe_entry);
+	if (!rc)
+		rc = register_callback(CALLBACKTYPE_nmi, 0, tk_pv_nmi_entry);
 	if (rc)
 		tk_shutdown(SHUTDOWN_crash);
+}
+
+/*
+ * A secondary vCPU, by PV rules (arch_set_info_guest, xen/arch/x86/
+ * domain.c): in kernel mode (VGCF_in_kernel) on our page tables (CR3: the
+ * machine frame of start_info's pt_base), on FLAT_KERNEL_CS/SS, its %rsp
+ * and %rdi in user_regs, the kernel stack for ring changes, the %gs base,
+ * the trap table and the callbacks in the context itself.  Its
+ * evtchn_upcall_mask is set first: it starts with events masked, as
+ * vCPU 0 (tk_pv_early).
+ */
+long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top)
+{
+	static struct vcpu_guest_context ctx;
+	unsigned int v;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.flags = VGCF_in_kernel;
+	ctx.user_regs.rip = (uintptr_t)tk_pv_ap_entry;
+	ctx.user_regs.rsp = stack_top;
+	ctx.user_regs.rdi = cpu;
+	ctx.user_regs.cs = FLAT_KERNEL_CS;
+	ctx.user_regs.ss = FLAT_KERNEL_SS;
+	ctx.user_regs.rflags = X86_EFLAGS_IF | 0x2;
+	for (v = 0; v < 32; v++)
+		ctx.trap_ctxt[v] = tk_traps[v];
+	ctx.kernel_ss = FLAT_KERNEL_SS;
+	ctx.kernel_sp = stack_top;
+	ctx.ctrlreg[3] = tk_pv_pfn_to_mfn(tk_si->pt_base >> XL_PAGE_SHIFT)
+			 << XL_PAGE_SHIFT;
+	ctx.event_callback_eip = (uintptr_t)tk_pv_event_entry;
+	ctx.failsafe_callback_eip = (uintptr_t)tk_pv_failsafe_entry;
+	ctx.gs_base_kernel = (uintptr_t)&tk_cpus[cpu];
+	xl_write8(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_mask, 1);
+	return tk_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, cpu,
+			    (unsigned long)&ctx, 0, 0);
+}
+
+/*
+ * Wake a vCPU that may be blocked in SCHEDOP_block, without an event
+ * channel (the tests own the port space) and without a LAPIC: mark an
+ * upcall pending in its vcpu_info, then VCPUOP_send_nmi, whose vcpu_kick
+ * (xen/arch/x86/domain.c, arch_do_vcpu_op) unblocks it.  The pending flag
+ * closes the window the NMI alone leaves: should the NMI land before the
+ * target reaches SCHEDOP_block (its handler runs whatever the event mask),
+ * the block still returns at once, as Xen's vcpu_block() finds an upcall
+ * pending once it has cleared the mask.  The target then takes one
+ * upcall with no port pending, which the core's scan handles as empty.
+ * The mailbox store that precedes this call is ordered before the flag by
+ * the atomic exchange (a full barrier on x86).
+ */
+void tk_wake_cpu(unsigned int cpu)
+{
+	__atomic_exchange_n(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_pending,
+			    1, __ATOMIC_SEQ_CST);
+	tk_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_send_nmi, cpu, 0, 0, 0);
 }
 
 long tk_upcall_setup(void)
@@ -297,8 +355,8 @@ void tk_pv_failsafe(struct tk_pv_failsafe_frame *f)
 
 /*
  * PV has no LAPIC.  The runner's per-test watchdog is its timer: PV runs
- * without one (a hung test ends at xen-run's QEMU timeout instead), and
- * the wake IPI is for secondary vCPUs, which PV does not start yet.
+ * without one (a hung test ends at xen-run's QEMU timeout instead); the
+ * wake IPI is tk_wake_cpu above.
  */
 void tk_lapic_init(void)
 {

@@ -22,10 +22,10 @@ struct tk_cpu tk_cpus[XL_MAX_VCPUS];
 unsigned int tk_nr_cpus = 1;
 bool tk_have_cpu;
 
-#ifndef TK_PV
 static uint8_t tk_ap_stacks[TK_MAX_CPUS][TK_AP_STACK]
 	__attribute__((aligned(16)));
 
+#ifndef TK_PV
 extern uint8_t tk_pml4[];
 extern const uint8_t tk_ap_entry64[];
 #endif
@@ -65,6 +65,9 @@ void tk_ap_main(unsigned int cpu)
 	int rc;
 
 	tk_cpu_setup(cpu);
+#ifdef TK_PV
+	tk_upcall_setup(); /* PV: the event callback is per vCPU */
+#endif
 	if (tk_upcall_percpu) {
 		rc = tk_upcall_percpu_setup(cpu);
 		if (rc)
@@ -72,36 +75,50 @@ void tk_ap_main(unsigned int cpu)
 				 rc);
 	}
 	__atomic_store_n(&tk_cpus[cpu].online, 1, __ATOMIC_SEQ_CST);
-	__asm__ __volatile__("sti" ::: "memory");
+	tk_irq_enable();
 	tk_secondary_loop(cpu);
 }
 
-#ifndef TK_PV
 static long vcpu_op(int cmd, unsigned int vcpu, void *arg)
 {
 	return tk_hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, (unsigned long)arg,
 			    0, 0);
 }
 
-static int start_ap(unsigned int cpu)
+#ifndef TK_PV
+static long pvh_vcpu_initialise(unsigned int cpu)
 {
 	struct vcpu_hvm_context ctx = { .mode = VCPU_HVM_MODE_64B };
 	struct vcpu_hvm_x86_64 *r = &ctx.cpu_regs.x86_64;
-	uint64_t cr0, cr4, efer, end;
-	long rc;
+	uint64_t cr0, cr4, efer;
 
 	__asm__ __volatile__("mov %%cr0, %0" : "=r"(cr0));
 	__asm__ __volatile__("mov %%cr4, %0" : "=r"(cr4));
 	efer = tk_rdmsr(0xc0000080);
 	r->rip = (uint64_t)(uintptr_t)tk_ap_entry64;
-	r->rsp = (uint64_t)(uintptr_t)&tk_ap_stacks[cpu][TK_AP_STACK];
+	r->rsp = tk_cpus[cpu].stack_top;
 	r->rdi = cpu;
 	r->rflags = 0x2;
 	r->cr0 = cr0;
 	r->cr3 = (uint64_t)(uintptr_t)tk_pml4;
 	r->cr4 = cr4;
 	r->efer = efer;
-	rc = vcpu_op(VCPUOP_initialise, cpu, &ctx);
+	return vcpu_op(VCPUOP_initialise, cpu, &ctx);
+}
+#endif
+
+static int start_ap(unsigned int cpu)
+{
+	uint64_t end;
+	long rc;
+
+	tk_cpus[cpu].stack_top =
+		(uint64_t)(uintptr_t)&tk_ap_stacks[cpu][TK_AP_STACK];
+#ifdef TK_PV
+	rc = tk_pv_vcpu_initialise(cpu, tk_cpus[cpu].stack_top);
+#else
+	rc = pvh_vcpu_initialise(cpu);
+#endif
 	if (rc) {
 		tk_printf("# tk: VCPUOP_initialise(%u): %ld\n", cpu, rc);
 		return (int)rc;
@@ -122,8 +139,6 @@ static int start_ap(unsigned int cpu)
 	return 0;
 }
 
-#endif
-
 /* vCPU 0's own setup; before anything uses tk_cpu_id(). */
 void tk_bsp_setup(void)
 {
@@ -132,17 +147,6 @@ void tk_bsp_setup(void)
 	tk_have_cpu = true;
 }
 
-#ifdef TK_PV
-/*
- * PV secondary vCPUs (VCPUOP_initialise with a struct vcpu_guest_context)
- * are not brought up yet, and the runner's wake IPI is a LAPIC vector that
- * PV does not have: one vCPU, and tests that need two say so.
- */
-int tk_smp_init(void)
-{
-	return 1;
-}
-#else
 /* Bring up every vCPU Xen gave us (at most TK_MAX_CPUS); the count up. */
 int tk_smp_init(void)
 {
@@ -158,4 +162,3 @@ int tk_smp_init(void)
 	}
 	return (int)tk_nr_cpus;
 }
-#endif

@@ -205,6 +205,8 @@ void tk_lapic_init(void);
 uint32_t tk_lapic_id(void);
 void tk_lapic_eoi(void);
 void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+/* Wake vCPU cpu from its idle (PVH: a LAPIC IPI; PV: pv.c). */
+void tk_wake_cpu(unsigned int cpu);
 /* One-shot LAPIC timer on this vCPU after about ns (0 stops it). */
 void tk_lapic_timer(uint64_t ns);
 
@@ -252,6 +254,8 @@ void tk_pv_early(void *start_info);
 void tk_pv_cpu_setup(unsigned int cpu, uint64_t stack_top);
 struct tk_pv_failsafe_frame;
 void tk_pv_failsafe(struct tk_pv_failsafe_frame *f) __attribute__((noreturn));
+/* VCPUOP_initialise for a secondary vCPU, entering tk_ap_main(cpu). */
+long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top);
 /* Pseudo-physical frame -> machine frame (start_info's mfn_list). */
 uint64_t tk_pv_pfn_to_mfn(uint64_t pfn);
 #endif

@@ -304,6 +304,12 @@ void tk_lapic_eoi(void)
 	apic_write(APIC_EOI, 0);
 }
 
+/* The runner's poke: TK_VEC_WAKE ends a halt or a block. */
+void tk_wake_cpu(unsigned int cpu)
+{
+	tk_lapic_send_ipi(tk_cpus[cpu].apic_id, TK_VEC_WAKE);
+}
+
 void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {
 	if (tk_x2apic) {
