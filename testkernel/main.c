@@ -247,8 +247,8 @@ static bool detect_dom0(char *how, size_t size)
 			       (unsigned long)&fi, 0, 0, 0);
 	bool feat = !rc && (fi.submap & (1U << XENFEAT_dom0));
 
-	tk_snprintf(how, size, "start_info SIF_INITDOMAIN %d, XENFEAT_dom0 %s%s",
-		    sif,
+	tk_snprintf(how, size,
+		    "start_info SIF_INITDOMAIN %d, XENFEAT_dom0 %s%s", sif,
 		    rc	 ? "unknown" :
 		    feat ? "1" :
 			   "0",
@@ -346,7 +346,8 @@ void tk_main(uint32_t start_info_pa)
 	tk_hypercall(__HYPERVISOR_xen_version, XENVER_extraversion,
 		     (unsigned long)ver, 0, 0, 0);
 	tk_printf("tk: xenlite test kernel, %s %s, on Xen %ld.%ld%s\n",
-		  tk_flavour, tk_is_dom0 ? "dom0" : "domU", rc >> 16, rc & 0xffff, ver);
+		  tk_flavour, tk_is_dom0 ? "dom0" : "domU", rc >> 16,
+		  rc & 0xffff, ver);
 	tk_console_describe(cons, sizeof(cons));
 	tk_printf("tk: %s; console %s\n", how, cons);
 	cmdline = tk_boot_cmdline();
@@ -372,6 +373,9 @@ void tk_main(uint32_t start_info_pa)
 	tk_irq_enable();
 
 	rc = tk_run_tests(cmdline);
+#ifdef TK_PV
+	tk_printf("tk: idle: SCHEDOP_block with events masked (PV)\n");
+#else
 	if (tk_idle_block)
 		tk_printf("tk: idle: SCHEDOP_block; %llu upcalls landed on the "
 			  "block's hypercall, which was skipped\n",
@@ -381,6 +385,7 @@ void tk_main(uint32_t start_info_pa)
 			  "hlt (the STI shadow not honoured)%s\n",
 			  (unsigned long long)tk_idle_shadow_misses(),
 			  tk_idle_step_over ? "; stepped over the hlt" : "");
+#endif
 	tk_printf("tk: done after %llu ms of Xen system time; %s\n",
 		  (unsigned long long)(xen_system_time() / 1000000),
 		  rc ? "crash (tests failed)" : "poweroff");

@@ -300,8 +300,8 @@ long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top)
  */
 void tk_wake_cpu(unsigned int cpu)
 {
-	__atomic_exchange_n(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_pending,
-			    1, __ATOMIC_SEQ_CST);
+	__atomic_exchange_n(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_pending, 1,
+			    __ATOMIC_SEQ_CST);
 	tk_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_send_nmi, cpu, 0, 0, 0);
 }
 

@@ -123,9 +123,8 @@ static void __attribute__((noreturn)) fatal_trap(struct tk_regs *r)
 	tk_printf("RIP %04llx:%016llx RFLAGS %016llx\n",
 		  (unsigned long long)r->cs, (unsigned long long)r->rip,
 		  (unsigned long long)r->rflags);
-	tk_printf("RSP %04llx:%016llx CR2 %016llx\n",
-		  (unsigned long long)r->ss, (unsigned long long)r->rsp,
-		  (unsigned long long)cr2);
+	tk_printf("RSP %04llx:%016llx CR2 %016llx\n", (unsigned long long)r->ss,
+		  (unsigned long long)r->rsp, (unsigned long long)cr2);
 	tk_printf("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 		  (unsigned long long)r->rax, (unsigned long long)r->rbx,
 		  (unsigned long long)r->rcx, (unsigned long long)r->rdx);
