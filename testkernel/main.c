@@ -48,6 +48,11 @@
 
 #define TK_MAX_ARGS 32
 
+#ifdef TK_PV
+extern const struct xt_test tk_pv_tests[]; /* pv-tests.c */
+extern const unsigned int tk_pv_nr_tests;
+#endif
+
 static char tk_cmdline[512];
 
 bool tk_is_dom0 = true;
@@ -78,6 +83,9 @@ int tk_run_tests(const char *cmdline)
 		{ xt_time_tests, xt_time_nr_tests },
 		{ xt_xs_guest_tests, xt_xs_guest_nr_tests },
 		{ xt_blk_guest_tests, xt_blk_guest_nr_tests },
+#ifdef TK_PV
+		{ tk_pv_tests, tk_pv_nr_tests },
+#endif
 	};
 	struct tk_tick_opts tick = { 0 };
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];
@@ -370,6 +378,10 @@ void tk_main(uint32_t start_info_pa)
 	tk_printf("tk: %d vCPU%s up, upcall %s, Xen system time %llu ms\n", nr,
 		  nr == 1 ? "" : "s", tk_upcall_desc,
 		  (unsigned long long)(boot_ns / 1000000));
+#ifdef TK_PV
+	/* Before the first test's reset stops it (pv-tests.c). */
+	tk_pv_measure_tick();
+#endif
 	tk_irq_enable();
 
 	rc = tk_run_tests(cmdline);

@@ -256,6 +256,9 @@ struct tk_pv_failsafe_frame;
 void tk_pv_failsafe(struct tk_pv_failsafe_frame *f) __attribute__((noreturn));
 /* VCPUOP_initialise for a secondary vCPU, entering tk_ap_main(cpu). */
 long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top);
+/* pv-tests.c: the default tick, measured at boot; the PV ABI tests. */
+void tk_pv_measure_tick(void);
+/* The PV tests' table (struct xt_test, xt.h) is declared in main.c. */
 /* Pseudo-physical frame -> machine frame (start_info's mfn_list). */
 uint64_t tk_pv_pfn_to_mfn(uint64_t pfn);
 #endif
