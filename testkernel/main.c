@@ -189,6 +189,45 @@ bool tk_boot_initdomain(bool *valid)
 	return si && (si->flags & SIF_INITDOMAIN);
 }
 
+static long hvm_param(uint32_t index, uint64_t *value)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+	long rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
+			       (unsigned long)&p, 0, 0, 0);
+
+	*value = p.value;
+	return rc;
+}
+
+/*
+ * The toolstack puts the rings in the special pages just below 4 GiB
+ * (public hvm/params.h), inside head.S's identity map.
+ */
+long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
+{
+	uint32_t pi = which == TK_RING_CONSOLE ? HVM_PARAM_CONSOLE_PFN :
+						 HVM_PARAM_STORE_PFN;
+	uint32_t ei = which == TK_RING_CONSOLE ? HVM_PARAM_CONSOLE_EVTCHN :
+						 HVM_PARAM_STORE_EVTCHN;
+	uint64_t pfn, ev;
+	long rc;
+
+	rc = hvm_param(pi, &pfn);
+	if (!rc && !pfn)
+		rc = -XEN_ENODEV;
+	if (!rc)
+		rc = hvm_param(ei, &ev);
+	if (!rc && !ev)
+		rc = -XEN_ENODEV;
+	if (rc)
+		return rc;
+	if (pfn >= (1ULL << (32 - XL_PAGE_SHIFT)))
+		return -XEN_ERANGE;
+	*va = (void *)(uintptr_t)(pfn << XL_PAGE_SHIFT);
+	*port = (uint32_t)ev;
+	return 0;
+}
+
 static long set_callback_vector(uint8_t vector)
 {
 	struct xen_hvm_param p = {

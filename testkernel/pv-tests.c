@@ -68,12 +68,12 @@ static uint32_t poll_port(evtchn_port_t port, uint64_t ns, bool record)
  * (pv_vcpu_initialise, xen/arch/x86/pv/domain.c: "PV guests by default
  * have a 100Hz ticker"); the timer runs while the vCPU runs
  * (vcpu_periodic_timer_work, common/sched/core.c) and raises VIRQ_TIMER.
- * Called on vCPU 0 with events masked, before the suite; leaves no port.
+ * Called on vCPU 0 with events masked, before the suite; closes its port.
  */
 void tk_pv_measure_tick(void)
 {
 	struct evtchn_bind_virq bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
-	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	struct evtchn_close cl;
 
 	tk_boot_tick.window_ns = 300 * MS;
 	tk_boot_tick.min_gap_ns = ~0ULL;
@@ -86,7 +86,12 @@ void tk_pv_measure_tick(void)
 	/* One may have been raised between the window and the stop. */
 	poll_port(bv.port, 1 * MS, false);
 	tk_boot_tick.after_stop = poll_port(bv.port, 200 * MS, false);
-	xl_hc_event_channel_op(EVTCHNOP_reset, &rs);
+	/*
+	 * Close only this port: a domU's console and xenstore ports stay
+	 * bound (an EVTCHNOP_reset here would close them under the console).
+	 */
+	cl.port = bv.port;
+	xl_hc_event_channel_op(EVTCHNOP_close, &cl);
 	tk_shinfo_clear_events();
 	tk_printf("tk: PV default tick at boot: %u VIRQ_TIMER in %llu ms, "
 		  "then %u in 200 ms after VCPUOP_stop_periodic_timer\n",

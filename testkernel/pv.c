@@ -117,6 +117,44 @@ bool tk_boot_initdomain(bool *valid)
 	return tk_si && (tk_si->flags & SIF_INITDOMAIN);
 }
 
+/*
+ * A domU's rings: start_info gives machine frames (console.domU.mfn,
+ * store_mfn; the builder also maps them somewhere in the initial tables,
+ * at a pfn we would have to find through the M2P).  Each gets a page of
+ * ours, whose L1 entry is pointed at the frame once.
+ */
+long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
+{
+	static uint8_t ring_va[2][4096] __attribute__((aligned(4096)));
+	static bool mapped[2];
+	uint64_t mfn;
+	long rc;
+
+	if (!tk_si || (tk_si->flags & SIF_INITDOMAIN))
+		return -XEN_ENODEV; /* dom0: console.dom0 shares the union */
+	if (which == TK_RING_CONSOLE) {
+		mfn = tk_si->console.domU.mfn;
+		*port = tk_si->console.domU.evtchn;
+	} else {
+		mfn = tk_si->store_mfn;
+		*port = tk_si->store_evtchn;
+	}
+	if (!mfn || !*port)
+		return -XEN_ENODEV;
+	if (!mapped[which]) {
+		rc = tk_hypercall(__HYPERVISOR_update_va_mapping,
+				  (unsigned long)ring_va[which],
+				  (mfn << XL_PAGE_SHIFT) | PTE_PRESENT |
+					  PTE_RW | PTE_ACCESSED | PTE_DIRTY,
+				  UVMF_INVLPG | UVMF_LOCAL, 0, 0);
+		if (rc)
+			return rc;
+		mapped[which] = true;
+	}
+	*va = ring_va[which];
+	return 0;
+}
+
 uint64_t tk_pv_pfn_to_mfn(uint64_t pfn)
 {
 	const unsigned long *p2m = (const unsigned long *)tk_si->mfn_list;

@@ -242,6 +242,14 @@ extern const char tk_flavour[];
 /* The boot command line and whether the start info says SIF_INITDOMAIN. */
 const char *tk_boot_cmdline(void);
 bool tk_boot_initdomain(bool *valid);
+/*
+ * A domU's console or xenstore ring and port, as the toolstack gave them:
+ * PVH from HVM_PARAM_{CONSOLE,STORE}_{PFN,EVTCHN} (the page inside the
+ * identity map), PV from start_info (the machine frame mapped here).
+ * -XEN_ENODEV when there is none (dom0).
+ */
+enum tk_ring { TK_RING_CONSOLE, TK_RING_STORE };
+long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port);
 /* Event delivery: PVH's callback vector, PV's callbacks; and its name. */
 long tk_upcall_setup(void);
 extern const char *tk_upcall_desc;
