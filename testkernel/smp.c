@@ -8,7 +8,10 @@
  * VCPUOP_initialise and a struct vcpu_hvm_context (public hvm/hvm_vcpu.h;
  * x86 hvm/domain.c, arch_set_info_hvm_guest): VCPU_HVM_MODE_64B starts it
  * in long mode with our CR3 and flat cached segments, at tk_ap_entry64
- * with the %rsp and %rdi we give.  Then VCPUOP_up.
+ * with the %rsp and %rdi we give.  Then VCPUOP_up.  The PV flavour gives
+ * VCPUOP_initialise a struct vcpu_guest_context instead (pv.c,
+ * tk_pv_vcpu_initialise) and sets up %gs, traps and callbacks through
+ * hypercalls (tk_pv_cpu_setup).
  */
 #include "tk.h"
 

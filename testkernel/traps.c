@@ -12,6 +12,10 @@
  * takes no EOI (xen/arch/x86/hvm/irq.c, hvm_vcpu_has_pending_irq).  With
  * upcall=percpu it is registered per vCPU with
  * HVMOP_set_evtchn_upcall_vector instead and comes through the vLAPIC.
+ *
+ * The PV flavour has no IDT and no LAPIC (those parts are PVH only here):
+ * pv.c sets a trap table, and its event and NMI callbacks enter tk_trap()
+ * as TK_VEC_UPCALL and TK_VEC_WAKE (head-pv.S).
  */
 #include <xenlite/evtchn.h>
 
