@@ -392,10 +392,36 @@ void tk_pv_failsafe(struct tk_pv_failsafe_frame *f)
 /* --- no local APIC ------------------------------------------------------------------ */
 
 /*
- * PV has no LAPIC.  The runner's per-test watchdog is its timer: PV runs
- * without one (a hung test ends at xen-run's QEMU timeout instead); the
- * wake IPI is tk_wake_cpu above.
+ * PV has no LAPIC.  The wake IPI is tk_wake_cpu above; the runner's
+ * per-test watchdog (tk_lapic_timer) is Xen's domain watchdog instead:
+ * SCHEDOP_watchdog (common/sched/core.c, domain_watchdog) arms a timer
+ * that shuts the domain down with SHUTDOWN_watchdog ("Watchdog timer fired
+ * for domain N" on Xen's console) unless poked or destroyed first.  Xen
+ * counts whole seconds and the domain dies without our register dump
+ * (tk_watchdog_fired never runs): the TAP stops after the last test that
+ * finished, and tools/xen-run reports the watchdog.
  */
+static uint32_t tk_watchdog_id; /* 0: none armed */
+
+void tk_lapic_timer(uint64_t ns)
+{
+	struct sched_watchdog wd = { .id = tk_watchdog_id };
+	long rc;
+
+	if (!ns && !tk_watchdog_id)
+		return;
+	/* Round up: never before the runner's deadline. */
+	wd.timeout = ns ? (uint32_t)((ns + 999999999ULL) / 1000000000ULL) : 0;
+	rc = tk_hypercall(__HYPERVISOR_sched_op, SCHEDOP_watchdog,
+			  (unsigned long)&wd, 0, 0, 0);
+	if (!ns)
+		tk_watchdog_id = 0; /* destroyed */
+	else if (!tk_watchdog_id && rc > 0)
+		tk_watchdog_id = (uint32_t)rc;
+	else if (rc < 0)
+		tk_printf("# tk: SCHEDOP_watchdog(%u, %u s): %ld\n", wd.id,
+			  wd.timeout, rc);
+}
 void tk_lapic_init(void)
 {
 }
@@ -412,8 +438,4 @@ void tk_lapic_eoi(void)
 void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {
 	tk_panic("no LAPIC IPI on PV (vCPU %u, vector %#x)", apic_id, vector);
-}
-
-void tk_lapic_timer(uint64_t ns)
-{
 }
