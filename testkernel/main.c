@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The test kernel: boots as a PVH guest, dom0 or a domU, sets up what the
- * core needs from Xen, brings up the other vCPUs, and runs the portable
- * selftest suite, printing TAP 13 on the console, or the tick comparison.
+ * The test kernel: boots as a PVH guest (or, built with FLAVOUR=pv, as an
+ * x86-64 PV guest: pv.c, docs/pv-guest.md), dom0 or a domU, sets up what
+ * the core needs from Xen, brings up the other vCPUs, and runs the
+ * portable selftest suite, printing TAP 13 on the console, or the tick
+ * comparison.
  * Exits with SCHEDOP_shutdown: poweroff when every test passed, crash
  * otherwise.
  *
