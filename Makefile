@@ -146,7 +146,7 @@ check:
 # the fidelity of hv's verdicts to Xen's.
 check-xen:
 	@tools/setup --quiet
-	@CHECKS="hv xen xendomu fidelity hvm" tools/run-checks
+	@CHECKS="hv xen xenpv xendomu xenpvdomu fidelity hvm" tools/run-checks
 
 # The soak of xenlite.ko on real Xen (docs/linux-module.md): 20 runs of
 # the hvm suite's trace-cmd step, hangs counted, evidence of each kept in

@@ -6,7 +6,8 @@
  * Release builds of Xen refuse it to other domains, so a domU writes to the
  * ring page the toolstack gave it (HVM_PARAM_CONSOLE_PFN, public
  * io/console.h: out[] with out_prod ours and out_cons xenconsoled's) and
- * notifies xenconsoled on the interdomain port HVM_PARAM_CONSOLE_EVTCHN.
+ * notifies xenconsoled on the interdomain port HVM_PARAM_CONSOLE_EVTCHN
+ * (PV: start_info's console.domU; tk_boot_ring).
  * xenconsoled copies what is there when notified, advances out_cons and
  * notifies back (tools/console/daemon/io.c, buffer_append); it does not
  * poll the ring on its own.
@@ -373,46 +374,32 @@ void tk_console_final(void)
 
 /* --- set-up ------------------------------------------------------------------------ */
 
-static long get_param(uint32_t index, uint64_t *value)
-{
-	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
-	long rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
-			       (unsigned long)&p, 0, 0, 0);
-
-	*value = p.value;
-	return rc;
-}
-
 /*
- * As a domU: the ring page (identity mapped: the toolstack puts it in the
- * special pages just below 4 GiB, public hvm/params.h) and the port, and
- * from EVTCHNOP_status the far end, for binding it again later.
+ * As a domU: the ring page and the port (tk_boot_ring: HVM params on PVH,
+ * start_info on PV), and from EVTCHNOP_status the far end, for binding it
+ * again later.
  */
 int tk_console_init(void)
 {
 	struct evtchn_status st;
-	uint64_t pfn, port;
+	uint32_t port;
+	void *va;
 	long rc;
 
 	if (tk_is_dom0)
 		return 0;
-	rc = get_param(HVM_PARAM_CONSOLE_PFN, &pfn);
-	if (rc || !pfn || pfn >= (1ULL << (32 - XL_PAGE_SHIFT)))
-		return rc ? (int)rc : -XEN_EINVAL;
-	rc = get_param(HVM_PARAM_CONSOLE_EVTCHN, &port);
-	if (rc || !port)
-		return rc ? (int)rc : -XEN_EINVAL;
-	st = (struct evtchn_status){ .dom = DOMID_SELF,
-				     .port = (evtchn_port_t)port };
+	rc = tk_boot_ring(TK_RING_CONSOLE, &va, &port);
+	if (rc)
+		return (int)rc;
+	st = (struct evtchn_status){ .dom = DOMID_SELF, .port = port };
 	rc = tk_hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_status,
 			  (unsigned long)&st, 0, 0, 0);
 	if (rc)
 		return (int)rc;
 	if (st.status != EVTCHNSTAT_interdomain)
 		return -XEN_EINVAL;
-	tkc.intf =
-		(struct xencons_interface *)(uintptr_t)(pfn << XL_PAGE_SHIFT);
-	tkc.port = (evtchn_port_t)port;
+	tkc.intf = va;
+	tkc.port = port;
 	tkc.rdom = st.u.interdomain.dom;
 	tkc.rport = st.u.interdomain.port;
 	tkc.ring = true;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The test kernel: boots as a PVH guest, dom0 or a domU, sets up what the
- * core needs from Xen, brings up the other vCPUs, and runs the portable
- * selftest suite, printing TAP 13 on the console, or the tick comparison.
+ * The test kernel: boots as a PVH guest (or, built with FLAVOUR=pv, as an
+ * x86-64 PV guest: pv.c, docs/pv-guest.md), dom0 or a domU, sets up what
+ * the core needs from Xen, brings up the other vCPUs, and runs the
+ * portable selftest suite, printing TAP 13 on the console, or the tick
+ * comparison.
  * Exits with SCHEDOP_shutdown: poweroff when every test passed, crash
  * otherwise.
  *
@@ -48,6 +50,11 @@
 
 #define TK_MAX_ARGS 32
 
+#ifdef TK_PV
+extern const struct xt_test tk_pv_tests[]; /* pv-tests.c */
+extern const unsigned int tk_pv_nr_tests;
+#endif
+
 static char tk_cmdline[512];
 
 bool tk_is_dom0 = true;
@@ -78,6 +85,9 @@ int tk_run_tests(const char *cmdline)
 		{ xt_time_tests, xt_time_nr_tests },
 		{ xt_xs_guest_tests, xt_xs_guest_nr_tests },
 		{ xt_blk_guest_tests, xt_blk_guest_nr_tests },
+#ifdef TK_PV
+		{ tk_pv_tests, tk_pv_nr_tests },
+#endif
 	};
 	struct tk_tick_opts tick = { 0 };
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];
@@ -151,6 +161,9 @@ int tk_run_tests(const char *cmdline)
 	return rc;
 }
 
+#ifndef TK_PV
+const char tk_flavour[] = "PVH";
+
 static const struct hvm_start_info *start_info(void)
 {
 	const struct hvm_start_info *si =
@@ -161,13 +174,60 @@ static const struct hvm_start_info *start_info(void)
 	return si;
 }
 
-static const char *start_info_cmdline(void)
+const char *tk_boot_cmdline(void)
 {
 	const struct hvm_start_info *si = start_info();
 
 	if (!si || !si->cmdline_paddr)
 		return "";
 	return (const char *)(uintptr_t)si->cmdline_paddr;
+}
+
+bool tk_boot_initdomain(bool *valid)
+{
+	const struct hvm_start_info *si = start_info();
+
+	*valid = si != NULL;
+	return si && (si->flags & SIF_INITDOMAIN);
+}
+
+static long hvm_param(uint32_t index, uint64_t *value)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+	long rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
+			       (unsigned long)&p, 0, 0, 0);
+
+	*value = p.value;
+	return rc;
+}
+
+/*
+ * The toolstack puts the rings in the special pages just below 4 GiB
+ * (public hvm/params.h), inside head.S's identity map.
+ */
+long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
+{
+	uint32_t pi = which == TK_RING_CONSOLE ? HVM_PARAM_CONSOLE_PFN :
+						 HVM_PARAM_STORE_PFN;
+	uint32_t ei = which == TK_RING_CONSOLE ? HVM_PARAM_CONSOLE_EVTCHN :
+						 HVM_PARAM_STORE_EVTCHN;
+	uint64_t pfn, ev;
+	long rc;
+
+	rc = hvm_param(pi, &pfn);
+	if (!rc && !pfn)
+		rc = -XEN_ENODEV;
+	if (!rc)
+		rc = hvm_param(ei, &ev);
+	if (!rc && !ev)
+		rc = -XEN_ENODEV;
+	if (rc)
+		return rc;
+	if (pfn >= (1ULL << (32 - XL_PAGE_SHIFT)))
+		return -XEN_ERANGE;
+	*va = (void *)(uintptr_t)(pfn << XL_PAGE_SHIFT);
+	*port = (uint32_t)ev;
+	return 0;
 }
 
 static long set_callback_vector(uint8_t vector)
@@ -182,6 +242,30 @@ static long set_callback_vector(uint8_t vector)
 	return tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_set_param,
 			    (unsigned long)&p, 0, 0, 0);
 }
+
+const char *tk_upcall_desc = "none";
+
+/* upcall=percpu: per-vCPU HVMOP_set_evtchn_upcall_vector, else global. */
+long tk_upcall_setup(void)
+{
+	long rc;
+
+	tk_upcall_percpu = strstr(tk_boot_cmdline(), "upcall=percpu") != NULL;
+	if (tk_upcall_percpu) {
+		rc = tk_upcall_percpu_setup(0);
+		if (rc)
+			tk_panic("HVMOP_set_evtchn_upcall_vector(0): %ld", rc);
+		tk_upcall_desc = "per-vCPU vector 0xf3";
+	} else {
+		rc = set_callback_vector(TK_VEC_UPCALL);
+		if (rc)
+			tk_panic("HVM_PARAM_CALLBACK_IRQ (vector %#x): %ld",
+				 TK_VEC_UPCALL, rc);
+		tk_upcall_desc = "global vector 0xf3";
+	}
+	return rc;
+}
+#endif
 
 /* Xen's system time (ns since Xen booted), from vCPU 0's time info. */
 static uint64_t xen_system_time(void)
@@ -206,15 +290,14 @@ static long evtchn_op(int cmd, void *arg)
 /* dom0 or domU, from both signs; they should agree. */
 static bool detect_dom0(char *how, size_t size)
 {
-	const struct hvm_start_info *si = start_info();
 	struct xen_feature_info fi = { .submap_idx = 0 };
-	bool sif = si && (si->flags & SIF_INITDOMAIN);
+	bool valid, sif = tk_boot_initdomain(&valid);
 	long rc = tk_hypercall(__HYPERVISOR_xen_version, XENVER_get_features,
 			       (unsigned long)&fi, 0, 0, 0);
 	bool feat = !rc && (fi.submap & (1U << XENFEAT_dom0));
 
-	tk_snprintf(how, size, "start_info flags %#x, XENFEAT_dom0 %s%s",
-		    si ? si->flags : 0,
+	tk_snprintf(how, size,
+		    "start_info SIF_INITDOMAIN %d, XENFEAT_dom0 %s%s", sif,
 		    rc	 ? "unknown" :
 		    feat ? "1" :
 			   "0",
@@ -287,6 +370,7 @@ void tk_main(uint32_t start_info_pa)
 {
 	char ver[16] = { 0 }, how[128], cons[128];
 	const char *cmdline;
+	bool valid;
 	uint64_t boot_ns;
 	long rc;
 	int nr;
@@ -302,7 +386,7 @@ void tk_main(uint32_t start_info_pa)
 	if (rc)
 		tk_shutdown(SHUTDOWN_crash); /* no console either */
 	tk_time_init();
-	tk_console_e9 = strstr(start_info_cmdline(), "debugcon") != NULL;
+	tk_console_e9 = strstr(tk_boot_cmdline(), "debugcon") != NULL;
 	tk_is_dom0 = detect_dom0(how, sizeof(how));
 	rc = tk_console_init();
 	if (rc)
@@ -310,13 +394,15 @@ void tk_main(uint32_t start_info_pa)
 	rc = tk_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0);
 	tk_hypercall(__HYPERVISOR_xen_version, XENVER_extraversion,
 		     (unsigned long)ver, 0, 0, 0);
-	tk_printf("tk: xenlite test kernel, PVH %s, on Xen %ld.%ld%s\n",
-		  tk_is_dom0 ? "dom0" : "domU", rc >> 16, rc & 0xffff, ver);
+	tk_printf("tk: xenlite test kernel, %s %s, on Xen %ld.%ld%s\n",
+		  tk_flavour, tk_is_dom0 ? "dom0" : "domU", rc >> 16,
+		  rc & 0xffff, ver);
 	tk_console_describe(cons, sizeof(cons));
 	tk_printf("tk: %s; console %s\n", how, cons);
-	cmdline = start_info_cmdline();
+	cmdline = tk_boot_cmdline();
 	tk_printf("tk: command line '%s'\n", cmdline);
-	if (!start_info())
+	tk_boot_initdomain(&valid);
+	if (!valid)
 		tk_printf("# tk: bad start_info at %#llx\n",
 			  (unsigned long long)tk_start_info_pa);
 
@@ -327,27 +413,22 @@ void tk_main(uint32_t start_info_pa)
 		tk_printf("tk: domain id %u\n", tk_domid);
 		domu_reset_ports();
 	}
-	tk_upcall_percpu = strstr(cmdline, "upcall=percpu") != NULL;
-	if (tk_upcall_percpu) {
-		rc = tk_upcall_percpu_setup(0);
-		if (rc)
-			tk_panic("HVMOP_set_evtchn_upcall_vector(0): %ld", rc);
-	} else {
-		rc = set_callback_vector(TK_VEC_UPCALL);
-		if (rc)
-			tk_panic("HVM_PARAM_CALLBACK_IRQ (vector %#x): %ld",
-				 TK_VEC_UPCALL, rc);
-	}
+	tk_upcall_setup();
 	nr = tk_smp_init();
 	boot_ns = xen_system_time();
-	tk_printf(
-		"tk: %d vCPU%s up, upcall %s vector %#x, Xen system time %llu ms\n",
-		nr, nr == 1 ? "" : "s",
-		tk_upcall_percpu ? "per-vCPU" : "global", TK_VEC_UPCALL,
-		(unsigned long long)(boot_ns / 1000000));
-	__asm__ __volatile__("sti" ::: "memory");
+	tk_printf("tk: %d vCPU%s up, upcall %s, Xen system time %llu ms\n", nr,
+		  nr == 1 ? "" : "s", tk_upcall_desc,
+		  (unsigned long long)(boot_ns / 1000000));
+#ifdef TK_PV
+	/* Before the first test's reset stops it (pv-tests.c). */
+	tk_pv_measure_tick();
+#endif
+	tk_irq_enable();
 
 	rc = tk_run_tests(cmdline);
+#ifdef TK_PV
+	tk_printf("tk: idle: SCHEDOP_block with events masked (PV)\n");
+#else
 	if (tk_idle_block)
 		tk_printf("tk: idle: SCHEDOP_block; %llu upcalls landed on the "
 			  "block's hypercall, which was skipped\n",
@@ -357,6 +438,7 @@ void tk_main(uint32_t start_info_pa)
 			  "hlt (the STI shadow not honoured)%s\n",
 			  (unsigned long long)tk_idle_shadow_misses(),
 			  tk_idle_step_over ? "; stepped over the hlt" : "");
+#endif
 	tk_printf("tk: done after %llu ms of Xen system time; %s\n",
 		  (unsigned long long)(xen_system_time() / 1000000),
 		  rc ? "crash (tests failed)" : "poweroff");

@@ -35,9 +35,19 @@ void xl_os_free_page(void *page)
 		tk_free_pages(page);
 }
 
+/*
+ * PVH: virt == phys, the gfn is the address's frame.  PV: the frame is a
+ * pseudo-physical one (VIRT_BASE 0); Xen's hypercalls of a PV guest
+ * (EVTCHNOP_init_control, expand_array, VCPUOP_register_vcpu_info) take
+ * machine frames, found in the p2m list Xen gave at boot (pv.c).
+ */
 uint64_t xl_os_virt_to_gfn(const void *va)
 {
+#ifdef TK_PV
+	return tk_pv_pfn_to_mfn((uint64_t)(uintptr_t)va >> XL_PAGE_SHIFT);
+#else
 	return (uint64_t)(uintptr_t)va >> XL_PAGE_SHIFT;
+#endif
 }
 
 void *xl_os_zalloc(size_t size)
@@ -62,6 +72,14 @@ int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 	static unsigned int nr_frames;
 	unsigned int i;
 
+#ifdef TK_PV
+	/*
+	 * A PV guest maps the machine frames GNTTABOP_setup_table reports;
+	 * XENMEM_add_to_physmap(XENMAPSPACE_grant_table) is for translated
+	 * guests only.  Not done here yet.
+	 */
+	return -XEN_EOPNOTSUPP;
+#endif
 	if (nr > XL_GNTTAB_MAX_FRAMES)
 		return -XEN_EINVAL;
 	for (; nr_frames < nr; nr_frames++) {
@@ -125,6 +143,7 @@ void xl_os_irq_restore(unsigned long flags)
  */
 bool tk_idle_step_over;
 
+#ifndef TK_PV
 static __attribute__((noinline)) void idle_hlt(void)
 {
 	__asm__ __volatile__("sti\n\t"
@@ -134,6 +153,7 @@ static __attribute__((noinline)) void idle_hlt(void)
 			     "cli" ::
 				     : "memory");
 }
+#endif
 
 /*
  * idle=block: SCHEDOP_block instead of hlt.  On HVM/PVH, Xen's vcpu_block()
@@ -160,6 +180,7 @@ static __attribute__((noinline)) void idle_hlt(void)
  */
 bool tk_idle_block;
 
+#ifndef TK_PV
 #define TK_BLOCK(insn, tag)                                   \
 	__asm__ __volatile__("sti\n\t"                        \
 			     ".globl tk_block_win_" tag "\n"  \
@@ -183,13 +204,37 @@ static __attribute__((noinline)) void idle_block(void)
 	else
 		TK_BLOCK("vmcall", "intel");
 }
+#endif
+
+#ifdef TK_PV
+/*
+ * PV: SCHEDOP_block with events masked, as Linux's xen_safe_halt: Xen's
+ * do_sched_op(SCHEDOP_block) -> vcpu_block_enable_events()
+ * (xen/common/sched/core.c) clears evtchn_upcall_mask, sets _VPF_blocked,
+ * and then checks local_events_need_delivery() (pending and not masked)
+ * and does not block if an event is pending: an event raised after our
+ * last look at the wakeup condition, before the hypercall, makes it return
+ * at once.  On the way out Xen delivers the pending upcall (the mask is
+ * clear now: test_all_events) before the instruction after the syscall;
+ * we mask again before returning, as the contract asks.
+ */
+static void pv_block(void)
+{
+	tk_hypercall(__HYPERVISOR_sched_op, SCHEDOP_block, 0, 0, 0, 0);
+	tk_irq_save();
+}
+#endif
 
 void xl_os_safe_halt(void)
 {
+#ifdef TK_PV
+	pv_block();
+#else
 	if (tk_idle_block)
 		idle_block();
 	else
 		idle_hlt();
+#endif
 }
 
 /* No scheduler: the core idles the vCPU (xl_idle_until). */

@@ -136,7 +136,7 @@ unsigned int xtr_host_self(void)
 
 void xtr_host_poke(unsigned int cpu)
 {
-	tk_lapic_send_ipi(tk_cpus[cpu].apic_id, TK_VEC_WAKE);
+	tk_wake_cpu(cpu);
 }
 
 /* Secondary vCPUs: idle until work is posted (xtr_secondary_step). */

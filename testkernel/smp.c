@@ -8,7 +8,10 @@
  * VCPUOP_initialise and a struct vcpu_hvm_context (public hvm/hvm_vcpu.h;
  * x86 hvm/domain.c, arch_set_info_hvm_guest): VCPU_HVM_MODE_64B starts it
  * in long mode with our CR3 and flat cached segments, at tk_ap_entry64
- * with the %rsp and %rdi we give.  Then VCPUOP_up.
+ * with the %rsp and %rdi we give.  Then VCPUOP_up.  The PV flavour gives
+ * VCPUOP_initialise a struct vcpu_guest_context instead (pv.c,
+ * tk_pv_vcpu_initialise) and sets up %gs, traps and callbacks through
+ * hypercalls (tk_pv_cpu_setup).
  */
 #include "tk.h"
 
@@ -25,8 +28,10 @@ bool tk_have_cpu;
 static uint8_t tk_ap_stacks[TK_MAX_CPUS][TK_AP_STACK]
 	__attribute__((aligned(16)));
 
+#ifndef TK_PV
 extern uint8_t tk_pml4[];
 extern const uint8_t tk_ap_entry64[];
+#endif
 
 /* This vCPU's %gs, IDT and local APIC. */
 static void tk_cpu_setup(unsigned int cpu)
@@ -34,10 +39,15 @@ static void tk_cpu_setup(unsigned int cpu)
 	struct tk_cpu *c = &tk_cpus[cpu];
 
 	c->id = cpu;
+#ifdef TK_PV
+	tk_pv_cpu_setup(cpu, cpu ? c->stack_top : 0);
+	c->apic_id = cpu;
+#else
 	tk_wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
 	tk_idt_load();
 	tk_lapic_init();
 	c->apic_id = tk_lapic_id();
+#endif
 }
 
 bool tk_upcall_percpu;
@@ -58,6 +68,9 @@ void tk_ap_main(unsigned int cpu)
 	int rc;
 
 	tk_cpu_setup(cpu);
+#ifdef TK_PV
+	tk_upcall_setup(); /* PV: the event callback is per vCPU */
+#endif
 	if (tk_upcall_percpu) {
 		rc = tk_upcall_percpu_setup(cpu);
 		if (rc)
@@ -65,7 +78,7 @@ void tk_ap_main(unsigned int cpu)
 				 rc);
 	}
 	__atomic_store_n(&tk_cpus[cpu].online, 1, __ATOMIC_SEQ_CST);
-	__asm__ __volatile__("sti" ::: "memory");
+	tk_irq_enable();
 	tk_secondary_loop(cpu);
 }
 
@@ -75,25 +88,40 @@ static long vcpu_op(int cmd, unsigned int vcpu, void *arg)
 			    0, 0);
 }
 
-static int start_ap(unsigned int cpu)
+#ifndef TK_PV
+static long pvh_vcpu_initialise(unsigned int cpu)
 {
 	struct vcpu_hvm_context ctx = { .mode = VCPU_HVM_MODE_64B };
 	struct vcpu_hvm_x86_64 *r = &ctx.cpu_regs.x86_64;
-	uint64_t cr0, cr4, efer, end;
-	long rc;
+	uint64_t cr0, cr4, efer;
 
 	__asm__ __volatile__("mov %%cr0, %0" : "=r"(cr0));
 	__asm__ __volatile__("mov %%cr4, %0" : "=r"(cr4));
 	efer = tk_rdmsr(0xc0000080);
 	r->rip = (uint64_t)(uintptr_t)tk_ap_entry64;
-	r->rsp = (uint64_t)(uintptr_t)&tk_ap_stacks[cpu][TK_AP_STACK];
+	r->rsp = tk_cpus[cpu].stack_top;
 	r->rdi = cpu;
 	r->rflags = 0x2;
 	r->cr0 = cr0;
 	r->cr3 = (uint64_t)(uintptr_t)tk_pml4;
 	r->cr4 = cr4;
 	r->efer = efer;
-	rc = vcpu_op(VCPUOP_initialise, cpu, &ctx);
+	return vcpu_op(VCPUOP_initialise, cpu, &ctx);
+}
+#endif
+
+static int start_ap(unsigned int cpu)
+{
+	uint64_t end;
+	long rc;
+
+	tk_cpus[cpu].stack_top =
+		(uint64_t)(uintptr_t)&tk_ap_stacks[cpu][TK_AP_STACK];
+#ifdef TK_PV
+	rc = tk_pv_vcpu_initialise(cpu, tk_cpus[cpu].stack_top);
+#else
+	rc = pvh_vcpu_initialise(cpu);
+#endif
 	if (rc) {
 		tk_printf("# tk: VCPUOP_initialise(%u): %ld\n", cpu, rc);
 		return (int)rc;

@@ -65,6 +65,17 @@ static inline void tk_cpuid(uint32_t leaf, uint32_t sub, uint32_t *a,
 			     : "a"(leaf), "c"(sub));
 }
 
+#ifdef TK_PV
+/*
+ * PV: the guest kernel runs in ring 3, where cli and sti fault; the
+ * interrupt flag is the vCPU's evtchn_upcall_mask in vcpu_info (pv.c).
+ * The token keeps the PVH format: X86_EFLAGS_IF when delivery was on.
+ */
+unsigned long tk_irq_save(void);
+void tk_irq_restore(unsigned long f);
+/* Events on (mask 0) on this vCPU, then any pending upcall runs. */
+void tk_irq_enable(void);
+#else
 static inline unsigned long tk_save_flags(void)
 {
 	unsigned long f;
@@ -86,6 +97,12 @@ static inline void tk_irq_restore(unsigned long f)
 	if (f & X86_EFLAGS_IF)
 		__asm__ __volatile__("sti" ::: "memory");
 }
+
+static inline void tk_irq_enable(void)
+{
+	__asm__ __volatile__("sti" ::: "memory");
+}
+#endif
 
 /* lfence; rdtsc: not before earlier loads (os.h xl_os_rdtsc, pvclock). */
 static inline uint64_t tk_rdtsc(void)
@@ -188,6 +205,8 @@ void tk_lapic_init(void);
 uint32_t tk_lapic_id(void);
 void tk_lapic_eoi(void);
 void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+/* Wake vCPU cpu from its idle (PVH: a LAPIC IPI; PV: pv.c). */
+void tk_wake_cpu(unsigned int cpu);
 /* One-shot LAPIC timer on this vCPU after about ns (0 stops it). */
 void tk_lapic_timer(uint64_t ns);
 
@@ -215,6 +234,42 @@ int tk_shinfo_init(void);
 /* Clear the 2-level pending and mask bits and selectors of every vCPU. */
 void tk_shinfo_clear_events(void);
 extern uint64_t tk_start_info_pa;
+
+/* --- the PV flavour (pv.c) ---------------------------------------------------- */
+
+/* The flavour's name for messages: "PV" or "PVH". */
+extern const char tk_flavour[];
+/* The boot command line and whether the start info says SIF_INITDOMAIN. */
+const char *tk_boot_cmdline(void);
+bool tk_boot_initdomain(bool *valid);
+/*
+ * A domU's console or xenstore ring and port, as the toolstack gave them:
+ * PVH from HVM_PARAM_{CONSOLE,STORE}_{PFN,EVTCHN} (the page inside the
+ * identity map), PV from start_info (the machine frame mapped here).
+ * -XEN_ENODEV when there is none (dom0).
+ */
+enum tk_ring { TK_RING_CONSOLE, TK_RING_STORE };
+long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port);
+/* Event delivery: PVH's callback vector, PV's callbacks; and its name. */
+long tk_upcall_setup(void);
+extern const char *tk_upcall_desc;
+/* CR2 of the last page fault (PV: vcpu_info's copy), for a trap dump. */
+uint64_t tk_fault_cr2(void);
+#ifdef TK_PV
+/* head-pv.S -> here, before tk_main: map shared_info, mask events. */
+void tk_pv_early(void *start_info);
+/* This vCPU's %gs base, trap table, kernel stack and callbacks. */
+void tk_pv_cpu_setup(unsigned int cpu, uint64_t stack_top);
+struct tk_pv_failsafe_frame;
+void tk_pv_failsafe(struct tk_pv_failsafe_frame *f) __attribute__((noreturn));
+/* VCPUOP_initialise for a secondary vCPU, entering tk_ap_main(cpu). */
+long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top);
+/* pv-tests.c: the default tick, measured at boot; the PV ABI tests. */
+void tk_pv_measure_tick(void);
+/* The PV tests' table (struct xt_test, xt.h) is declared in main.c. */
+/* Pseudo-physical frame -> machine frame (start_info's mfn_list). */
+uint64_t tk_pv_pfn_to_mfn(uint64_t pfn);
+#endif
 
 /* C entry points from head.S. */
 void tk_main(uint32_t start_info_pa) __attribute__((noreturn));

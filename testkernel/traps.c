@@ -12,11 +12,16 @@
  * takes no EOI (xen/arch/x86/hvm/irq.c, hvm_vcpu_has_pending_irq).  With
  * upcall=percpu it is registered per vCPU with
  * HVMOP_set_evtchn_upcall_vector instead and comes through the vLAPIC.
+ *
+ * The PV flavour has no IDT and no LAPIC (those parts are PVH only here):
+ * pv.c sets a trap table, and its event and NMI callbacks enter tk_trap()
+ * as TK_VEC_UPCALL and TK_VEC_WAKE (head-pv.S).
  */
 #include <xenlite/evtchn.h>
 
 #include "tk.h"
 
+#ifndef TK_PV
 struct idt_entry {
 	uint16_t off_lo;
 	uint16_t sel;
@@ -58,6 +63,15 @@ void tk_idt_load(void)
 
 	__asm__ __volatile__("lidt %0" ::"m"(ptr));
 }
+
+uint64_t tk_fault_cr2(void)
+{
+	uint64_t cr2;
+
+	__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
+#endif /* !TK_PV: PV's trap table and CR2 are in pv.c */
 
 static const char *const exc_names[32] = {
 	"#DE divide error",
@@ -101,13 +115,11 @@ static void dump_stack(uint64_t rsp)
 
 static void __attribute__((noreturn)) fatal_trap(struct tk_regs *r)
 {
-	uint64_t cr2, cr3;
+	uint64_t cr2 = tk_fault_cr2();
 	const char *name = r->vector < 32 && exc_names[r->vector] ?
 				   exc_names[r->vector] :
 				   "unexpected vector";
 
-	__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
-	__asm__ __volatile__("mov %%cr3, %0" : "=r"(cr3));
 	tk_console_bust();
 	tk_printf("\ntk: FATAL: vector %llu (%s) error %#llx on vCPU %u\n",
 		  (unsigned long long)r->vector, name,
@@ -115,9 +127,8 @@ static void __attribute__((noreturn)) fatal_trap(struct tk_regs *r)
 	tk_printf("RIP %04llx:%016llx RFLAGS %016llx\n",
 		  (unsigned long long)r->cs, (unsigned long long)r->rip,
 		  (unsigned long long)r->rflags);
-	tk_printf("RSP %04llx:%016llx CR2 %016llx CR3 %016llx\n",
-		  (unsigned long long)r->ss, (unsigned long long)r->rsp,
-		  (unsigned long long)cr2, (unsigned long long)cr3);
+	tk_printf("RSP %04llx:%016llx CR2 %016llx\n", (unsigned long long)r->ss,
+		  (unsigned long long)r->rsp, (unsigned long long)cr2);
 	tk_printf("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 		  (unsigned long long)r->rax, (unsigned long long)r->rbx,
 		  (unsigned long long)r->rcx, (unsigned long long)r->rdx);
@@ -156,11 +167,13 @@ uint64_t tk_idle_block_skips(void)
 	return __atomic_load_n(&tk_block_skips, __ATOMIC_RELAXED);
 }
 
+#ifndef TK_PV
 static bool in_block_window(uint64_t rip, const uint8_t *win,
 			    const uint8_t *end)
 {
 	return rip >= (uintptr_t)win && rip < (uintptr_t)end;
 }
+#endif
 
 void tk_trap(struct tk_regs *r)
 {
@@ -175,6 +188,7 @@ void tk_trap(struct tk_regs *r)
 	 * after the caller's last look at its wakeup condition: skip the
 	 * hypercall (rax 0, as a block that returned at once), os.c says why.
 	 */
+#ifndef TK_PV /* PV idles in SCHEDOP_block only (os.c) */
 	if (r->vector >= 32 &&
 	    in_block_window(r->rip, tk_block_win_amd, tk_block_end_amd)) {
 		r->rip = (uintptr_t)tk_block_end_amd;
@@ -194,6 +208,7 @@ void tk_trap(struct tk_regs *r)
 			&tk_shadow_misses[tk_cpu_id() % XL_MAX_VCPUS], 1,
 			__ATOMIC_RELAXED);
 	}
+#endif
 	switch (r->vector) {
 	case TK_VEC_UPCALL:
 		/*
@@ -224,6 +239,7 @@ void tk_trap(struct tk_regs *r)
 	tk_lapic_eoi();
 }
 
+#ifndef TK_PV /* PV has no local APIC: pv.c */
 /* --- the local APIC ------------------------------------------------------------------ */
 
 /*
@@ -291,6 +307,12 @@ void tk_lapic_eoi(void)
 	apic_write(APIC_EOI, 0);
 }
 
+/* The runner's poke: TK_VEC_WAKE ends a halt or a block. */
+void tk_wake_cpu(unsigned int cpu)
+{
+	tk_lapic_send_ipi(tk_cpus[cpu].apic_id, TK_VEC_WAKE);
+}
+
 void tk_lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {
 	if (tk_x2apic) {
@@ -319,3 +341,4 @@ void tk_lapic_timer(uint64_t ns)
 	apic_write(APIC_LVTT, TK_VEC_WATCHDOG); /* one-shot, unmasked */
 	apic_write(APIC_TMICT, count ? (uint32_t)count : 1);
 }
+#endif /* !TK_PV */

@@ -16,14 +16,15 @@
 
 #include "tk.h"
 
+#ifndef TK_PV /* PV: head-pv.S, filled by Xen's domain builder */
 uint8_t tk_hypercall_page[4096] __attribute__((aligned(4096)));
+#endif
 bool tk_have_hypercalls;
 
 /* Hypercalls made, per vCPU (the tick comparison's hypercalls/s). */
 static uint64_t tk_hypercalls[XL_MAX_VCPUS];
 
 struct shared_info *tk_shinfo;
-static uint8_t tk_shinfo_page[4096] __attribute__((aligned(4096)));
 
 long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 		  unsigned long a3, unsigned long a4, unsigned long a5)
@@ -44,6 +45,7 @@ long tk_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 	return ret;
 }
 
+#ifndef TK_PV /* PV: pv.c */
 int tk_hypercall_init(void)
 {
 	uint32_t base, eax, ebx, ecx, edx;
@@ -64,6 +66,8 @@ int tk_hypercall_init(void)
 	return 0;
 }
 
+#endif
+
 /* One more hypercall; counted once %gs names the vCPU (tk_bsp_setup). */
 void tk_count_hypercall(void)
 {
@@ -72,6 +76,7 @@ void tk_count_hypercall(void)
 				   1, __ATOMIC_RELAXED);
 }
 
+#ifndef TK_PV
 /*
  * Whether Xen's stubs use vmmcall (AMD SVM) rather than vmcall (Intel
  * VMX): the bytes after stub 0's "mov $0, %eax" (b8 + imm32) are 0f 01 d9
@@ -83,6 +88,8 @@ bool tk_hypercall_is_vmmcall(void)
 	return tk_hypercall_page[5] == 0x0f && tk_hypercall_page[6] == 0x01 &&
 	       tk_hypercall_page[7] == 0xd9;
 }
+
+#endif
 
 uint64_t tk_hypercall_count(void)
 {
@@ -104,9 +111,14 @@ void tk_shutdown(unsigned int reason)
 		tk_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown,
 			     (unsigned long)&sd, 0, 0, 0);
 	for (;;)
+#ifdef TK_PV /* ring 3: cli and hlt would fault */
+		__asm__ __volatile__("pause");
+#else
 		__asm__ __volatile__("cli; hlt");
+#endif
 }
 
+#ifndef TK_PV /* PV: pv.c maps the page Xen gives in start_info */
 /* --- shared_info ------------------------------------------------------------------- */
 
 /*
@@ -117,6 +129,7 @@ void tk_shutdown(unsigned int reason)
  */
 int tk_shinfo_init(void)
 {
+	static uint8_t tk_shinfo_page[4096] __attribute__((aligned(4096)));
 	struct xen_add_to_physmap xatp = {
 		.domid = DOMID_SELF,
 		.space = XENMAPSPACE_shared_info,
@@ -131,3 +144,4 @@ int tk_shinfo_init(void)
 	tk_shinfo = (struct shared_info *)tk_shinfo_page;
 	return 0;
 }
+#endif

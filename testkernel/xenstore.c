@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The xenstore connection of the test kernel as a PVH domU, across the
+ * The xenstore connection of the test kernel as a domU, across the
  * EVTCHNOP_reset the runner does at boot and after every test.
  *
  * The toolstack leaves the ring at HVM_PARAM_STORE_PFN (a special page
  * below 4 GiB, public hvm/params.h, inside head.S's identity map) and our
- * end of an interdomain channel to xenstored at HVM_PARAM_STORE_EVTCHN.
+ * end of an interdomain channel to xenstored at HVM_PARAM_STORE_EVTCHN
+ * (PV: start_info's store_mfn and store_evtchn; tk_boot_ring).
  * A reset closes our end, and Xen leaves xenstored's end unbound with us
  * as its remote (evtchn_close, xen/common/event_channel.c), so we can bind
  * it again with EVTCHNOP_bind_interdomain: tk_xenstore_boot() notes
@@ -22,21 +23,11 @@
 #include "xt.h"
 
 static struct {
-	uint64_t pfn;
+	void *ring;
 	uint32_t port;	 /* our end, 0 = not bound now */
 	uint32_t remote; /* xenstored's port in dom0 */
 	bool have;
 } tkxs;
-
-static long hvm_param(uint32_t index, uint64_t *val)
-{
-	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
-	long rc = tk_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
-			       (unsigned long)&p, 0, 0, 0);
-
-	*val = p.value;
-	return rc;
-}
 
 static long evtchn(int cmd, void *arg)
 {
@@ -47,18 +38,16 @@ static long evtchn(int cmd, void *arg)
 void tk_xenstore_boot(void)
 {
 	struct evtchn_status st = { .dom = DOMID_SELF };
-	uint64_t pfn, port;
+	uint32_t port;
+	void *va;
+	long rc = tk_boot_ring(TK_RING_STORE, &va, &port);
 
-	if (hvm_param(HVM_PARAM_STORE_PFN, &pfn) || !pfn ||
-	    hvm_param(HVM_PARAM_STORE_EVTCHN, &port) || !port)
-		return;
-	if (pfn >= (1ULL << (32 - XL_PAGE_SHIFT))) {
-		tk_printf("tk: xenstore ring at pfn %#llx is outside the "
-			  "identity map: no xenstore\n",
-			  (unsigned long long)pfn);
+	if (rc) {
+		if (rc != -XEN_ENODEV)
+			tk_printf("tk: xenstore ring: %ld: no xenstore\n", rc);
 		return;
 	}
-	st.port = (uint32_t)port;
+	st.port = port;
 	if (evtchn(EVTCHNOP_status, &st) ||
 	    st.status != EVTCHNSTAT_interdomain || st.u.interdomain.dom != 0) {
 		tk_printf("tk: xenstore port %u is not a channel to dom0 "
@@ -66,12 +55,12 @@ void tk_xenstore_boot(void)
 			  st.port, st.status);
 		return;
 	}
-	tkxs.pfn = pfn;
+	tkxs.ring = va;
 	tkxs.port = st.port;
 	tkxs.remote = st.u.interdomain.port;
 	tkxs.have = true;
-	tk_printf("tk: xenstore ring at pfn %#llx, port %u <-> dom0 port %u\n",
-		  (unsigned long long)pfn, tkxs.port, tkxs.remote);
+	tk_printf("tk: xenstore ring at %p, port %u <-> dom0 port %u\n", va,
+		  tkxs.port, tkxs.remote);
 }
 
 /* Our end still the channel to xenstored's port? */
@@ -101,7 +90,7 @@ int xl_os_xenstore_ring(void **intf, uint32_t *port)
 		}
 		tkxs.port = bi.local_port;
 	}
-	*intf = (void *)(uintptr_t)(tkxs.pfn << XL_PAGE_SHIFT);
+	*intf = tkxs.ring;
 	*port = tkxs.port;
 	return 0;
 }
