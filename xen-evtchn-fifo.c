@@ -41,7 +41,7 @@ struct fifo_cpu {
 static struct {
 	unsigned long pages[MAX_PAGES]; /* event_word_t *, published */
 	uint32_t nr_pages;
-	uint32_t expand_lock;
+	xl_spinlock_t expand_lock;
 	unsigned int nr_vcpus;
 	struct fifo_cpu cpu[XL_MAX_VCPUS];
 	/*
@@ -120,6 +120,7 @@ static bool covered(evtchn_port_t port)
  */
 static int fifo_setup_page(evtchn_port_t port, void *page)
 {
+	unsigned long flags;
 	int rc = 0;
 
 	while (port < EVTCHN_FIFO_NR_CHANNELS && !covered(port)) {
@@ -127,14 +128,13 @@ static int fifo_setup_page(evtchn_port_t port, void *page)
 			page = xl_os_alloc_page();
 		if (!page)
 			return -XEN_ENOMEM;
-		while (xl_cmpxchg32(&fifo.expand_lock, 0, 1))
-			xl_cpu_relax();
+		flags = xl_spin_lock_irqsave(&fifo.expand_lock);
 		if (!covered(port)) {
 			rc = expand_one(page);
 			if (!rc)
 				page = NULL;
 		}
-		xl_xchg32(&fifo.expand_lock, 0);
+		xl_spin_unlock_irqrestore(&fifo.expand_lock, flags);
 		if (rc) {
 			xl_err("fifo: expand_array for port %u: %d\n", port,
 			       rc);
@@ -151,11 +151,9 @@ static int fifo_setup_page(evtchn_port_t port, void *page)
 /*
  * From upcall context a port beyond the array is refused, not set up:
  * growing it allocates a page, which may sleep and must not be done with
- * delivery masked (os.h), and takes expand_lock, which the code this
- * upcall interrupted on the same vCPU may hold (it is taken with delivery
- * enabled): the upcall would spin on it for ever.  We refuse rather than
- * mask delivery around expand_lock because the allocation would still
- * happen masked.  Linux makes the same choice by construction: its
+ * delivery masked (os.h).  We refuse rather than allocate masked (and
+ * expand_lock stays a thread-context lock).  Linux makes the same choice
+ * by construction: its
  * evtchn_fifo_setup (drivers/xen/events/events_fifo.c) allocates with
  * GFP_KERNEL under irq_mapping_update_lock, a mutex (events_base.c), so
  * a bind may sleep and is never made from interrupt context.  A port in
@@ -451,6 +449,7 @@ int xl_evtchn_fifo_init(unsigned int nr_vcpus)
 	int rc = 0;
 
 	fifo_fini(true);
+	xl_spin_init(&fifo.expand_lock, "fifo.expand_lock");
 	fifo.nr_vcpus = nr_vcpus;
 	array = xl_os_alloc_page();
 	for (cpu = 0; cpu < nr_vcpus && array; cpu++) {

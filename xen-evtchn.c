@@ -38,31 +38,10 @@
  * Lock order: xl_ev.lock and fifo.expand_lock are never held together
  * (fifo_setup runs before the install takes xl_ev.lock); should they
  * nest, xl_ev.lock first.  No lock is held while waiting for a handler.
- * fifo.expand_lock is taken with delivery enabled, so never in upcall
+ * fifo.expand_lock is taken in thread context only, so never in upcall
  * context: a bind from a handler that needs memory is refused
  * (-XEN_EWOULDBLOCK; fifo_setup, port_entry).
  */
-
-/* --- a tiny spinlock on the os.h atomics --------------------------------- */
-
-struct xl_spinlock {
-	uint32_t v;
-};
-
-static void xl_spin_lock(struct xl_spinlock *l)
-{
-	/* xl_cmpxchg32 is fully ordered: it is the acquire barrier. */
-	while (xl_cmpxchg32(&l->v, 0, 1) != 0)
-		while (xl_read32(&l->v))
-			xl_cpu_relax();
-}
-
-static void xl_spin_unlock(struct xl_spinlock *l)
-{
-	/* xl_xchg32 is fully ordered: the critical section's stores are
-	 * visible before the lock reads free. */
-	xl_xchg32(&l->v, 0);
-}
 
 /* --- the port table ------------------------------------------------------ */
 
@@ -115,7 +94,7 @@ struct xl_cpu {
 static struct {
 	const struct xl_evtchn_ops *ops;
 	unsigned int nr_vcpus;
-	struct xl_spinlock lock;	      /* see "Lock order" above */
+	xl_spinlock_t lock;		      /* see "Lock order" above */
 	unsigned long chunks[XL_PORT_CHUNKS]; /* struct xl_port * */
 	struct xl_cpu cpu[XL_MAX_VCPUS];
 } xl_ev;
@@ -138,18 +117,14 @@ static struct xl_port *port_lookup(evtchn_port_t port)
 }
 
 /* xl_ev.lock with local delivery masked: a handler may bind or close. */
-static unsigned long ev_lock(void)
+static unsigned long ev_lock(void) XL_ACQUIRES(&xl_ev.lock)
 {
-	unsigned long flags = xl_os_irq_save();
-
-	xl_spin_lock(&xl_ev.lock);
-	return flags;
+	return xl_spin_lock_irqsave(&xl_ev.lock);
 }
 
-static void ev_unlock(unsigned long flags)
+static void ev_unlock(unsigned long flags) XL_RELEASES(&xl_ev.lock)
 {
-	xl_spin_unlock(&xl_ev.lock);
-	xl_os_irq_restore(flags);
+	xl_spin_unlock_irqrestore(&xl_ev.lock, flags);
 }
 
 /*
@@ -1018,6 +993,7 @@ int xl_evtchn_init(const struct xl_evtchn_config *cfg)
 	rc = xl_evtchn_fifo_reclaim();
 	if (rc)
 		return rc;
+	xl_spin_init(&xl_ev.lock, "xl_ev.lock");
 	reset_state();
 	xl_ev.nr_vcpus = n;
 	if (!cfg || !cfg->force_2level) {

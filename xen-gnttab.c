@@ -57,13 +57,9 @@ _Static_assert(__builtin_offsetof(grant_entry_v1_t, flags) == 0 &&
 
 enum { GT_RESERVED, GT_FREE, GT_USED, GT_DEFERRED };
 
-struct gt_spinlock {
-	uint32_t v;
-};
-
 static struct {
-	struct gt_spinlock lock; /* lists, states, stats */
-	bool ready;		 /* atomic */
+	xl_spinlock_t lock; /* lists, states, stats */
+	bool ready;	    /* atomic */
 	unsigned int nr_frames;
 	unsigned int nr_refs; /* nr_frames * XL_GNTTAB_PER_FRAME */
 	grant_entry_v1_t *frame[XL_GNTTAB_MAX_FRAMES];
@@ -78,22 +74,14 @@ static struct {
 	struct xl_gnttab_stats stats;
 } gt;
 
-static unsigned long gt_lock(void)
+static unsigned long gt_lock(void) XL_ACQUIRES(&gt.lock)
 {
-	unsigned long flags = xl_os_irq_save();
-
-	/* xl_cmpxchg32 is fully ordered: the acquire. */
-	while (xl_cmpxchg32(&gt.lock.v, 0, 1) != 0)
-		while (xl_read32(&gt.lock.v))
-			xl_cpu_relax();
-	return flags;
+	return xl_spin_lock_irqsave(&gt.lock);
 }
 
-static void gt_unlock(unsigned long flags)
+static void gt_unlock(unsigned long flags) XL_RELEASES(&gt.lock)
 {
-	/* xl_xchg32 is fully ordered: the release. */
-	xl_xchg32(&gt.lock.v, 0);
-	xl_os_irq_restore(flags);
+	xl_spin_unlock_irqrestore(&gt.lock, flags);
 }
 
 static long gt_op(unsigned int cmd, void *arg, unsigned int count)
@@ -278,6 +266,7 @@ int xl_gnttab_init(void)
 
 	if (xl_read8((uint8_t *)&gt.ready))
 		return -XEN_EEXIST;
+	xl_spin_init(&gt.lock, "gt.lock");
 	rc = gt_query(&max_frames);
 	if (rc)
 		return rc;

@@ -56,7 +56,7 @@ static struct {
 	evtchn_port_t port;
 	evtchn_port_t ipi[XL_MAX_VCPUS];
 	unsigned int nr_cpus;
-	uint32_t lock; /* everything below; taken with delivery masked */
+	xl_spinlock_t lock; /* everything below; taken with delivery masked */
 	XENSTORE_RING_IDX req_prod, rsp_cons; /* ours */
 	struct xs_req *sendq, **sendq_tail;
 	struct xs_req *inflight, **inflight_tail; /* sent, in send order */
@@ -377,20 +377,14 @@ enum xl_xs_parse_rc xl_xs_parse_reply(const void *buf, size_t avail,
 
 /* --- lock, requests ------------------------------------------------------------- */
 
-static unsigned long xs_lock(void)
+static unsigned long xs_lock(void) XL_ACQUIRES(&xs.lock)
 {
-	unsigned long flags = xl_os_irq_save();
-
-	/* cmpxchg takes it (fully ordered), xchg releases it. */
-	while (xl_cmpxchg32(&xs.lock, 0, 1) != 0)
-		xl_cpu_relax();
-	return flags;
+	return xl_spin_lock_irqsave(&xs.lock);
 }
 
-static void xs_unlock(unsigned long flags)
+static void xs_unlock(unsigned long flags) XL_RELEASES(&xs.lock)
 {
-	xl_xchg32(&xs.lock, 0);
-	xl_os_irq_restore(flags);
+	xl_spin_unlock_irqrestore(&xs.lock, flags);
 }
 
 static void xs_req_free(struct xs_req *r)
@@ -1033,6 +1027,7 @@ int xl_xs_init(void)
 	if (rc)
 		return rc;
 	__builtin_memset(&xs, 0, sizeof(xs));
+	xl_spin_init(&xs.lock, "xs.lock");
 	xs.intf = intf;
 	xs.port = port;
 	xs.sendq_tail = &xs.sendq;

@@ -36,22 +36,15 @@ _Static_assert(sizeof(struct blkif_request) % 8 == 0 &&
 
 /* --- lock -------------------------------------------------------------- */
 
-static unsigned long blk_lock(struct xl_blkfront *dev)
+static unsigned long blk_lock(struct xl_blkfront *dev) XL_ACQUIRES(&dev->lock)
 {
-	unsigned long flags = xl_os_irq_save();
-
-	/* xl_cmpxchg32 is fully ordered: the acquire. */
-	while (xl_cmpxchg32(&dev->lock.v, 0, 1) != 0)
-		while (xl_read32(&dev->lock.v))
-			xl_cpu_relax();
-	return flags;
+	return xl_spin_lock_irqsave(&dev->lock);
 }
 
 static void blk_unlock(struct xl_blkfront *dev, unsigned long flags)
+	XL_RELEASES(&dev->lock)
 {
-	/* xl_xchg32 is fully ordered: the release. */
-	xl_xchg32(&dev->lock.v, 0);
-	xl_os_irq_restore(flags);
+	xl_spin_unlock_irqrestore(&dev->lock, flags);
 }
 
 /* --- slot copies --------------------------------------------------------- */
@@ -1022,8 +1015,10 @@ struct xl_blkfront *xl_blkfront_alloc(unsigned int devid)
 {
 	struct xl_blkfront *dev = xl_os_zalloc(sizeof(*dev));
 
-	if (dev)
+	if (dev) {
 		dev->devid = devid;
+		xl_spin_init(&dev->lock, "xl_blkfront.lock");
+	}
 	return dev;
 }
 

@@ -9,10 +9,6 @@
 #include <xenlite/blkfront.h>
 #include <xenlite/evtchn.h>
 
-struct blk_spinlock {
-	uint32_t v;
-};
-
 /* One slot of the request table; id = slot | (gen << 32). */
 struct blk_shadow {
 	struct xl_blk_req *req; /* NULL: free */
@@ -38,7 +34,7 @@ struct blk_shadow {
 enum blk_state { BLK_DISCONNECTED, BLK_RING_READY, BLK_CONNECTED, BLK_BROKEN };
 
 struct xl_blkfront {
-	struct blk_spinlock lock; /* everything below but the xenbus part */
+	xl_spinlock_t lock; /* everything below but the xenbus part */
 	enum blk_state state;
 	unsigned int devid;
 	domid_t backend_id;

@@ -260,6 +260,39 @@ void xl_os_safe_halt(void)
 }
 
 /*
+ * One lockdep class per core lock (os.h: xl_spin_init's name is one per
+ * lock, a string literal): a key is static storage, so a small table of
+ * them, claimed by name pointer.  Without lock debugging a raw spinlock
+ * needs nothing but its unlocked value.
+ */
+#ifdef CONFIG_DEBUG_SPINLOCK
+#define XLK_LOCK_CLASSES 8
+static struct {
+	const char *name;
+	struct lock_class_key key;
+} xlk_lock_class[XLK_LOCK_CLASSES];
+#endif
+
+void xl_spin_init(xl_spinlock_t *l, const char *name)
+{
+#ifdef CONFIG_DEBUG_SPINLOCK
+	unsigned int i;
+
+	for (i = 0; i < XLK_LOCK_CLASSES; i++) {
+		const char *old = cmpxchg(&xlk_lock_class[i].name, NULL, name);
+
+		if (!old || old == name)
+			break;
+	}
+	if (WARN_ON_ONCE(i == XLK_LOCK_CLASSES))
+		i = XLK_LOCK_CLASSES - 1;
+	__raw_spin_lock_init(l, name, &xlk_lock_class[i].key, LD_WAIT_SPIN);
+#else
+	raw_spin_lock_init(l);
+#endif
+}
+
+/*
  * The core's waits (os.h, xl_os_wait): the thread sleeps on one queue,
  * woken after every upcall on any CPU (linux/upcall.c), where everything
  * that ends a wait runs (a xenstore reply, a block completion, a core

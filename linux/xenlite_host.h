@@ -21,6 +21,7 @@
 #include <linux/compiler.h>
 #include <linux/stddef.h>
 #include <linux/stdarg.h>
+#include <linux/spinlock.h>
 #include <asm/barrier.h>
 #include <asm/cmpxchg.h>
 #include <asm/processor.h>
@@ -101,6 +102,33 @@ XL_FETCH_OP(xl_fetch_and_ulong, unsigned long, &)
 	virt_store_release((unsigned long *)(p), (unsigned long)(v))
 #define xl_load_acquire32(p) virt_load_acquire((const uint32_t *)(p))
 #define xl_load_acquire_ulong(p) virt_load_acquire((const unsigned long *)(p))
+
+/*
+ * The core's lock (os.h, "Spinlocks"): raw_spinlock_t, since the core
+ * takes its locks in the upcall (hard interrupt context), where
+ * PREEMPT_RT's spinlock_t would sleep; with interrupts off, as the
+ * event-delivery mask is in an HVM guest.  xl_spin_init (linux/os.c) gives
+ * each named lock its own lockdep class.
+ */
+typedef raw_spinlock_t xl_spinlock_t;
+void xl_spin_init(xl_spinlock_t *l, const char *name);
+
+static inline unsigned long xl_spin_lock_irqsave(xl_spinlock_t *l) __acquires(l)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(l, flags);
+	return flags;
+}
+
+static inline void xl_spin_unlock_irqrestore(xl_spinlock_t *l,
+					     unsigned long flags) __releases(l)
+{
+	raw_spin_unlock_irqrestore(l, flags);
+}
+
+#define XL_ACQUIRES(x) __acquires(x)
+#define XL_RELEASES(x) __releases(x)
 
 #define XL_PRINTF(a, b) __printf(a, b)
 

@@ -259,4 +259,7 @@ static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
 	return r;
 }
 
+/* The core's lock type (os.h, "Spinlocks"), on the atomics above. */
+#include <xenlite/spinlock-gcc.h>
+
 #endif /* XENLITE_HOST_H */

@@ -115,6 +115,28 @@ unsigned long xl_os_irq_save(void);
 void xl_os_irq_restore(unsigned long flags);
 
 /*
+ * Spinlocks: the core's one lock type, from <xenlite_host.h> (a type and
+ * three functions or macros, not declared here because a host may make
+ * them inline):
+ *
+ *   xl_spinlock_t                     the host's lock (Linux: raw_spinlock_t,
+ *                                     so lockdep and PREEMPT_RT see it;
+ *                                     others: <xenlite/spinlock-gcc.h>)
+ *   void xl_spin_init(xl_spinlock_t *l, const char *name)
+ *   unsigned long xl_spin_lock_irqsave(xl_spinlock_t *l)
+ *   void xl_spin_unlock_irqrestore(xl_spinlock_t *l, unsigned long flags)
+ *
+ * Every core lock is taken with event delivery masked on this vCPU (the
+ * flags are xl_os_irq_save()'s), because upcalls take them too.  The core
+ * calls xl_spin_init() before a lock's first use, with a name that is one
+ * per lock (a string literal: a host may key lock classes on it).  The
+ * locks, and the order they nest in, are listed in docs/lifecycle.md.
+ * XL_ACQUIRES(x) / XL_RELEASES(x) mark a core function that returns with
+ * lock x held, or releases one it did not take, for a static checker
+ * (Linux: sparse's __acquires/__releases; elsewhere nothing).
+ */
+
+/*
  * Run the upcall on this vCPU again after the current one has returned.
  * Called from the upcall, with delivery masked, when the core stopped on
  * its budget with work left (xl_evtchn_upcall()): evtchn_upcall_pending is

@@ -25,5 +25,6 @@
 #define xl_cpu_relax() __asm__ __volatile__("pause" ::: "memory")
 
 #include <xenlite/atomic-gcc.h>
+#include <xenlite/spinlock-gcc.h>
 
 #endif /* XENLITE_HOST_H */
