@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <hv.h>
 #include <hv-explore.h>
@@ -238,16 +239,27 @@ static bool c2_once_done(void *arg)
 	return XT_LOAD(&((struct c2_once *)arg)->fired) != 0;
 }
 
-/* Block on the calling vCPU until a core timer ns ahead fires. */
-static uint64_t c2_idle_ns(uint64_t ns)
+/*
+ * Block on the calling vCPU until a core timer ns ahead fires; its
+ * deadline, 0 if it could not be armed.  *blocks: the blocks it took
+ * (more than one: the vCPU was woken by something else first).
+ */
+static uint64_t c2_idle_blocks(uint64_t ns, unsigned long *blocks)
 {
 	struct c2_once o = { .fired = 0 };
 
 	xl_timer_setup(&o.t, c2_once_fn, &o);
 	if (xl_timer_arm(&o.t, xl_clock_now() + ns))
 		return 0;
-	xl_idle_until(c2_once_done, &o);
+	*blocks = xl_idle_until(c2_once_done, &o);
 	return o.t.deadline;
+}
+
+static uint64_t c2_idle_ns(uint64_t ns)
+{
+	unsigned long blocks;
+
+	return c2_idle_blocks(ns, &blocks);
 }
 
 /*
@@ -301,9 +313,11 @@ static enum xt_result pcpu_c2_ratelimit(void)
 }
 
 /* vCPU 1's part of a pcpu_c2_credit round. */
+#define C2_ROUNDS 9
 struct c2_spend {
 	int rc;
 	uint32_t back; /* vCPU 0 had the pCPU again */
+	unsigned long blocks;
 	uint64_t idling_at, deadline, ran;
 };
 
@@ -319,7 +333,7 @@ static void c2_spender(void *arg)
 		return;
 	xt_sleep_ns(8 * MS); /* burn 8 ms of credit on the pCPU */
 	XT_STORE(&sp->idling_at, xl_clock_now());
-	sp->deadline = c2_idle_ns(4 * MS);
+	sp->deadline = c2_idle_blocks(4 * MS, &sp->blocks);
 	XT_STORE(&sp->ran, xl_clock_now());
 	/*
 	 * Hold the pCPU until vCPU 0 takes it back: when vCPU 0 has more
@@ -339,20 +353,26 @@ static void c2_spender(void *arg)
  * 6 ms more credit: vCPU 1 waits until vCPU 0 has burnt that lead (and
  * to the end of vCPU 0's slice, made with the run queue empty: up to its
  * credit).  vCPU 1 then holds the pCPU until vCPU 0 takes it back, which
- * levels the two for the next round.  A round counts if vCPU 1 was blocked before vCPU 0 woke and woke more
- * than the ratelimit after it (a loaded host can shift them); in each
- * such round vCPU 1 runs no sooner than 2 ms after its deadline.
+ * levels the two for the next round.  A round counts if vCPU 1 was
+ * blocked before vCPU 0 woke, woke more than the ratelimit after it, and
+ * only by its timer (a loaded host can shift them, and hv resends a kick
+ * left unanswered 10 ms); round 0, after the test's setup, does not.  In
+ * each round that counts vCPU 1 runs no sooner than 1 ms after its
+ * deadline (about 6 ms without load; a wake that preempted would run
+ * within 0.2 ms).
  */
 static enum xt_result pcpu_c2_credit(void)
 {
 	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
-	uint64_t w0, lat, min = UINT64_MAX;
+	uint64_t w0, lat[C2_ROUNDS] = { 0 }, min = UINT64_MAX;
 	unsigned int r, valid = 0;
+	char line[C2_ROUNDS * 8 + 1];
+	int n = 0;
 
 	XT_ASSERT_EQ(hv_domain_sched(hv_guest_domain()), HV_SCHED_CREDIT2);
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
-	for (r = 0; r < 8; r++) {
+	for (r = 0; r < C2_ROUNDS; r++) {
 		struct c2_spend sp = { .rc = 0 };
 
 		xt_start_on(1, c2_spender, &sp);
@@ -364,18 +384,22 @@ static enum xt_result pcpu_c2_credit(void)
 		xt_wait_on(1);
 		XT_ASSERT_EQ(sp.rc, 0);
 		XT_ASSERT(sp.ran && sp.deadline);
-		if (sp.idling_at >= w0 || sp.deadline <= w0 + C2_RATELIMIT_NS)
+		lat[r] = sp.ran - sp.deadline;
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %llu",
+			      (unsigned long long)(lat[r] / 1000));
+		/* Round 0 levels what the test's setup left; then validity. */
+		if (!r || sp.blocks != 1 || sp.idling_at >= w0 ||
+		    sp.deadline <= w0 + C2_RATELIMIT_NS)
 			continue;
 		valid++;
-		lat = sp.ran - sp.deadline;
-		if (lat < min)
-			min = lat;
+		if (lat[r] < min)
+			min = lat[r];
 	}
-	xt_log("credit2: %u of 8 rounds valid; the wake with less credit ran "
-	       "%llu us after its deadline at the soonest",
-	       valid, (unsigned long long)(min / 1000));
+	xt_log("credit2: %u of %u rounds valid; the wakes with less credit "
+	       "ran after their deadlines (us):%s",
+	       valid, C2_ROUNDS - 1, line);
 	XT_ASSERT(valid >= 3);
-	XT_ASSERT_MSG(min >= 2 * MS && min < 1000 * MS,
+	XT_ASSERT_MSG(min >= 1 * MS && min < 1000 * MS,
 		      "a wake with less credit ran %llu ns after its deadline",
 		      (unsigned long long)min);
 	return XT_PASS;
