@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <hv.h>
 #include <hv-explore.h>
@@ -313,11 +314,12 @@ static enum xt_result pcpu_c2_ratelimit(void)
 }
 
 /* vCPU 1's part of a pcpu_c2_credit round. */
-#define C2_ROUNDS 9
+#define C2_ROUNDS 17
 struct c2_spend {
 	int rc;
 	uint32_t back; /* vCPU 0 had the pCPU again */
 	unsigned long blocks;
+	bool reset; /* a credit reset while it burnt */
 	uint64_t idling_at, deadline, ran;
 };
 
@@ -325,13 +327,22 @@ static void c2_spender(void *arg)
 {
 	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
 	struct c2_spend *sp = arg;
+	struct hv_domain_stats st;
+	uint64_t t, resets;
 
 	sp->rc = xl_clock_init(&cc);
 	if (sp->rc == -XEN_EEXIST) /* from an earlier round */
 		sp->rc = 0;
 	if (sp->rc)
 		return;
-	xt_sleep_ns(8 * MS); /* burn 8 ms of credit on the pCPU */
+	/* Burn 8 ms of credit: running time, not time waited for the pCPU. */
+	hv_domain_get_stats(hv_guest_domain(), &st);
+	resets = st.credit_resets;
+	t = run_time(1, RUNSTATE_running);
+	while (run_time(1, RUNSTATE_running) - t < 8 * MS)
+		xt_sleep_ns(100000);
+	hv_domain_get_stats(hv_guest_domain(), &st);
+	sp->reset = st.credit_resets != resets;
 	XT_STORE(&sp->idling_at, xl_clock_now());
 	sp->deadline = c2_idle_blocks(4 * MS, &sp->blocks);
 	XT_STORE(&sp->ran, xl_clock_now());
@@ -354,12 +365,15 @@ static void c2_spender(void *arg)
  * to the end of vCPU 0's slice, made with the run queue empty: up to its
  * credit).  vCPU 1 then holds the pCPU until vCPU 0 takes it back, which
  * levels the two for the next round.  A round counts if vCPU 1 was
- * blocked before vCPU 0 woke, woke more than the ratelimit after it, and
- * only by its timer (a loaded host can shift them, and hv resends a kick
- * left unanswered 10 ms); round 0, after the test's setup, does not.  In
- * each round that counts vCPU 1 runs no sooner than 1 ms after its
- * deadline (about 6 ms without load; a wake that preempted would run
- * within 0.2 ms).
+ * blocked before vCPU 0 woke, woke more than the ratelimit but at most
+ * 4 ms after it (so vCPU 0 burnt at most 4 ms of its lead), and only by
+ * its timer (a loaded host shifts them, and hv resends a kick left
+ * unanswered 10 ms), and if no credit reset came while vCPU 1 burnt
+ * (vCPU 1 out of credit with vCPU 0 blocked: reset_credit clips vCPU 0
+ * to 10.5 ms and the lead with it); round 0, after the test's setup,
+ * does not.  In each round that counts vCPU 1 runs no sooner than 1 ms
+ * after its deadline (about 6 ms without load; a wake that preempted
+ * would run within 0.2 ms).
  */
 static enum xt_result pcpu_c2_credit(void)
 {
@@ -388,8 +402,9 @@ static enum xt_result pcpu_c2_credit(void)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " %llu",
 			      (unsigned long long)(lat[r] / 1000));
 		/* Round 0 levels what the test's setup left; then validity. */
-		if (!r || sp.blocks != 1 || sp.idling_at >= w0 ||
-		    sp.deadline <= w0 + C2_RATELIMIT_NS)
+		if (!r || sp.reset || sp.blocks != 1 || sp.idling_at >= w0 ||
+		    sp.deadline <= w0 + C2_RATELIMIT_NS ||
+		    sp.deadline > w0 + 4 * MS)
 			continue;
 		valid++;
 		if (lat[r] < min)
