@@ -470,7 +470,7 @@ static void c2_waker(void *arg)
  * wake 200 us later falls inside the ratelimit and waits for that slice;
  * then it runs its 2 ms, and the reset clips what it saved to
  * CREDIT_INIT + CARRYOVER_MAX.  About 10 ms to 2 ms: 833/1000 to the
- * CPU-bound one.  Two-sided: 550 to 950 (credit1's BOOST leaves it about
+ * CPU-bound one.  Two-sided: 500 to 950 (credit1's BOOST leaves it about
  * 200; a waker that never preempted would leave it all).
  */
 static enum xt_result pcpu_c2_nostarve(void)
@@ -495,7 +495,7 @@ static enum xt_result pcpu_c2_nostarve(void)
 	       (unsigned long long)XT_LOAD(&sh.wakes), pm);
 	XT_ASSERT_EQ(sh.rc, 0);
 	XT_ASSERT(XT_LOAD(&sh.wakes) >= 10);
-	XT_ASSERT_MSG(pm >= 550 && pm <= 950,
+	XT_ASSERT_MSG(pm >= 500 && pm <= 950,
 		      "CPU-bound vCPU had %u/1000 of the pCPU", pm);
 	return XT_PASS;
 }
@@ -508,14 +508,16 @@ static void c2_hog(void *arg)
 /*
  * credit2 fairness: two CPU-bound vCPUs on one pCPU run alternately (a
  * slice lasts until the runner's credit is down to the waiter's, at least
- * the ratelimit) and each gets half of it.  hv's running time includes
- * the host's delays in acting on a preemption, hence 35% to 65%.
+ * the ratelimit) and each gets half of it, over a second.  hv's running
+ * time includes the host's delays in acting on a preemption (a loaded
+ * host deschedules a vCPU thread for tens of ms), hence 30% to 70%; one
+ * vCPU that kept the pCPU would have all of it.
  */
 static enum xt_result pcpu_c2_fair(void)
 {
 	struct c2_share sh = { .stop = 0 };
 	struct hv_domain_stats s0, s1;
-	uint64_t len = 600 * MS;
+	uint64_t len = 1000 * MS;
 	unsigned int pm;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
@@ -533,7 +535,7 @@ static enum xt_result pcpu_c2_fair(void)
 	       (unsigned long long)(sh.run[1] / MS), pm,
 	       (unsigned long long)(s1.preemptions - s0.preemptions),
 	       (unsigned long long)(s1.credit_resets - s0.credit_resets));
-	XT_ASSERT_MSG(pm >= 350 && pm <= 650, "vCPU 0 had %u/1000 of the pCPU",
+	XT_ASSERT_MSG(pm >= 300 && pm <= 700, "vCPU 0 had %u/1000 of the pCPU",
 		      pm);
 	XT_ASSERT(s1.credit_resets - s0.credit_resets >= 5);
 	return XT_PASS;
