@@ -149,17 +149,23 @@ struct hv_vtime {
 /* Per-vCPU scheduling state (sched.c); fields under d->sched.lock. */
 struct hv_vsched {
 	bool on_pcpu;
-	bool boost;
-	uint64_t run_start;
-	int want_preempt; /* atomic */
-	sem_t go;	  /* a pCPU handed over */
+	bool boost;	     /* credit1 */
+	unsigned int pcpu;   /* the pCPU it holds, or last held */
+	uint64_t run_start;  /* on_pcpu since (state_entry_time) */
+	int64_t credit;	     /* credit2: ns of credit (svc->credit) */
+	uint64_t start_time; /* credit2: burnt up to (svc->start_time) */
+	uint64_t slice_end;  /* credit2: csched2_runtime() expiry */
+	int want_preempt;    /* atomic */
+	sem_t go;	     /* a pCPU handed over */
 };
 
 /* A domain's pCPUs and run queue (sched.c). */
 struct hv_sched {
 	pthread_mutex_t lock;
 	unsigned int nr_pcpus; /* 0: one per vCPU, no run queue */
-	unsigned int free;
+	enum hv_sched_kind kind;
+	int64_t ratelimit_ns; /* credit2: sched_ratelimit_us */
+	uint32_t free;	      /* mask of free pCPUs: only while runq_len == 0 */
 	struct hv_vcpu *runq[HV_MAX_VCPUS];
 	unsigned int runq_len;
 	pthread_t thread;
@@ -350,7 +356,7 @@ long hv_do_set_timer_op(struct hv_vcpu *v, int64_t timeout);
 
 /* sched.c */
 void hv_deschedule(struct hv_vcpu *v, int state);
-void hv_schedule(struct hv_vcpu *v, bool boost);
+void hv_schedule(struct hv_vcpu *v, bool wake);
 void hv_sched_preempt_point(struct hv_vcpu *v);
 void hv_sched_yield(struct hv_vcpu *v);
 int hv_sched_domain_init(struct hv_domain *d);

@@ -391,7 +391,7 @@ void hv_vcpu_resume_time(struct hv_vcpu *v)
 		hv_send_timer_event(v);
 }
 
-/* Blocked in SCHEDOP_block/poll, and woken (BOOSTed, sched.c). */
+/* Blocked in SCHEDOP_block/poll, and woken (a wake: sched.c tickles). */
 void hv_vcpu_switch_out(struct hv_vcpu *v)
 {
 	hv_deschedule(v, RUNSTATE_blocked);

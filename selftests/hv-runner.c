@@ -474,6 +474,9 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		.flavour = (t->flags & XT_F_PV) ? HV_FLAVOUR_PV :
 						  HV_FLAVOUR_PVH,
 		.nr_pcpus = (t->flags & XT_F_1PCPU) ? 1 : 0,
+		.sched = (t->flags & XT_F_CREDIT1) ? HV_SCHED_CREDIT :
+			 (t->flags & XT_F_CREDIT2) ? HV_SCHED_CREDIT2 :
+						     HV_SCHED_DEFAULT,
 		.xenstore = !!(t->flags & XT_F_XENSTORE),
 		.upcall = xl_evtchn_upcall,
 		.vcpu_main = guest_main,

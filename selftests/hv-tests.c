@@ -5,6 +5,9 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <hv.h>
@@ -121,9 +124,10 @@ static enum xt_result pcpu_share(void)
 }
 
 /*
- * BOOST: an event for a blocked vCPU while the only pCPU is busy wakes it
- * BOOSTed, and it preempts the busy vCPU instead of waiting for the end
- * of its 30 ms slice (credit.c csched_unit_wake, __runq_tickle).
+ * BOOST (credit1, selected as Xen's sched=credit): an event for a blocked
+ * vCPU while the only pCPU is busy wakes it BOOSTed, and it preempts the
+ * busy vCPU instead of waiting for the end of its 30 ms slice (credit.c
+ * csched_unit_wake, __runq_tickle).
  */
 static void stamp_handler(evtchn_port_t port, void *data)
 {
@@ -137,6 +141,7 @@ static enum xt_result pcpu_boost(void)
 	evtchn_port_t p;
 	unsigned int i;
 
+	XT_ASSERT_EQ(hv_domain_sched(hv_guest_domain()), HV_SCHED_CREDIT);
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, stamp_handler, &woke, &p), 0);
 	hv_domain_get_stats(hv_guest_domain(), &s0);
@@ -160,6 +165,387 @@ static enum xt_result pcpu_boost(void)
 	       (unsigned long long)(s1.preemptions - s0.preemptions));
 	XT_ASSERT(s1.boosted_wakes - s0.boosted_wakes >= 10);
 	XT_ASSERT(s1.preemptions - s0.preemptions >= 10);
+	return XT_PASS;
+}
+
+/* --- credit2 (Xen 4.17's default scheduler: hv/sched.c) --------------- */
+
+#define C2_RATELIMIT_NS (1000 * 1000ULL) /* sched_ratelimit_us = 1000 */
+#define C2_TOLERANCE_NS (50 * 1000ULL)	 /* ..._RATELIMIT_TICKLE_TOLERANCE */
+
+/*
+ * credit2's wake tickle: vCPU 1, blocked, has credit to spare; vCPU 0
+ * has held the only pCPU for 5 ms (past the ratelimit) burning its own.
+ * An event for vCPU 1 preempts vCPU 0 (runq_tickle: the woken vCPU has
+ * more credit), without BOOST.  A wake may miss the tickle only if a
+ * loaded host kept vCPU 1 on the pCPU long enough to burn its lead, or
+ * a spurious wake of vCPU 1 just before put vCPU 0 inside the ratelimit.
+ */
+static enum xt_result pcpu_c2_tickle(void)
+{
+	struct hv_domain_stats s0, s1;
+	uint64_t woke = 0, sent, lat[20];
+	evtchn_port_t p;
+	unsigned int i;
+
+	XT_ASSERT_EQ(hv_domain_sched(hv_guest_domain()), HV_SCHED_CREDIT2);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, stamp_handler, &woke, &p), 0);
+	hv_domain_get_stats(hv_guest_domain(), &s0);
+	for (i = 0; i < 20; i++) {
+		xt_sleep_ns(5 * MS); /* holding the pCPU; vCPU 1 blocked */
+		XT_STORE(&woke, 0);
+		sent = xl_clock_now();
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		while (!XT_LOAD(&woke) && xl_clock_now() - sent < 1000 * MS)
+			xt_sleep_ns(100000);
+		XT_ASSERT(XT_LOAD(&woke));
+		lat[i] = XT_LOAD(&woke) - sent;
+	}
+	hv_domain_get_stats(hv_guest_domain(), &s1);
+	xt_log("credit2 wake latency p50 %llu us max %llu us; %llu tickles, "
+	       "%llu ratelimited, %llu boosted, %llu resets",
+	       (unsigned long long)xt_percentile(lat, 20, 50) / 1000,
+	       (unsigned long long)xt_percentile(lat, 20, 100) / 1000,
+	       (unsigned long long)(s1.wake_preempts - s0.wake_preempts),
+	       (unsigned long long)(s1.ratelimited_wakes -
+				    s0.ratelimited_wakes),
+	       (unsigned long long)(s1.boosted_wakes - s0.boosted_wakes),
+	       (unsigned long long)(s1.credit_resets - s0.credit_resets));
+	XT_ASSERT(s1.wake_preempts - s0.wake_preempts >= 15);
+	XT_ASSERT(s1.wake_preempts - s0.wake_preempts <= 20);
+	/* Only a spurious wake of vCPU 1 just before a send is limited. */
+	XT_ASSERT(s1.ratelimited_wakes - s0.ratelimited_wakes <= 5);
+	XT_ASSERT_EQ(s1.boosted_wakes - s0.boosted_wakes, 0);
+	/* vCPU 0 burnt >= 100 ms: ten 10 ms epochs at least. */
+	XT_ASSERT(s1.credit_resets - s0.credit_resets >= 5);
+	return XT_PASS;
+}
+
+struct c2_once {
+	struct xl_timer t;
+	uint32_t fired;
+};
+
+static void c2_once_fn(struct xl_timer *t)
+{
+	struct c2_once *o =
+		(struct c2_once *)((char *)t - offsetof(struct c2_once, t));
+
+	XT_STORE(&o->fired, 1);
+}
+
+static bool c2_once_done(void *arg)
+{
+	return XT_LOAD(&((struct c2_once *)arg)->fired) != 0;
+}
+
+/*
+ * Block on the calling vCPU until a core timer ns ahead fires; its
+ * deadline, 0 if it could not be armed.  *blocks: the blocks it took
+ * (more than one: the vCPU was woken by something else first).
+ */
+static uint64_t c2_idle_blocks(uint64_t ns, unsigned long *blocks)
+{
+	struct c2_once o = { .fired = 0 };
+
+	xl_timer_setup(&o.t, c2_once_fn, &o);
+	if (xl_timer_arm(&o.t, xl_clock_now() + ns))
+		return 0;
+	*blocks = xl_idle_until(c2_once_done, &o);
+	return o.t.deadline;
+}
+
+static uint64_t c2_idle_ns(uint64_t ns)
+{
+	unsigned long blocks;
+
+	return c2_idle_blocks(ns, &blocks);
+}
+
+/*
+ * credit2's ratelimit: vCPU 0 wakes from its timer onto the free pCPU
+ * (at or after the deadline) and at once sends to vCPU 1, which has more
+ * credit.  vCPU 0 has run less than sched_ratelimit_us - tolerance, so
+ * the wake tickles no one (is_preemptable) and vCPU 1 waits for vCPU 0's
+ * slice, which csched2_runtime() makes at least the ratelimit: vCPU 1
+ * runs no sooner than deadline + 950 us, every time.  A loaded host only
+ * makes it later.
+ */
+static enum xt_result pcpu_c2_ratelimit(void)
+{
+	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct hv_domain_stats s0, s1;
+	uint64_t woke = 0, dl, lat[20], min = UINT64_MAX;
+	evtchn_port_t p;
+	unsigned int i;
+
+	XT_ASSERT_EQ(hv_domain_sched(hv_guest_domain()), HV_SCHED_CREDIT2);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, stamp_handler, &woke, &p), 0);
+	hv_domain_get_stats(hv_guest_domain(), &s0);
+	for (i = 0; i < 20; i++) {
+		XT_STORE(&woke, 0);
+		dl = c2_idle_ns(2 * MS); /* both blocked: the pCPU is free */
+		XT_ASSERT(dl);
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		while (!XT_LOAD(&woke) && xl_clock_now() - dl < 1000 * MS)
+			xt_sleep_ns(50000);
+		XT_ASSERT(XT_LOAD(&woke));
+		lat[i] = XT_LOAD(&woke) - dl;
+		if (lat[i] < min)
+			min = lat[i];
+	}
+	hv_domain_get_stats(hv_guest_domain(), &s1);
+	xt_log("credit2 ratelimit: vCPU 1 ran %llu us min, %llu us p50 after "
+	       "vCPU 0's wake deadline; %llu ratelimited wakes, %llu tickles",
+	       (unsigned long long)min / 1000,
+	       (unsigned long long)xt_percentile(lat, 20, 50) / 1000,
+	       (unsigned long long)(s1.ratelimited_wakes -
+				    s0.ratelimited_wakes),
+	       (unsigned long long)(s1.wake_preempts - s0.wake_preempts));
+	XT_ASSERT_MSG(min >= C2_RATELIMIT_NS - C2_TOLERANCE_NS,
+		      "vCPU 1 ran %llu ns after vCPU 0 woke: inside the "
+		      "ratelimit",
+		      (unsigned long long)min);
+	XT_ASSERT(min < 1000 * MS);
+	return XT_PASS;
+}
+
+/* vCPU 1's part of a pcpu_c2_credit round. */
+#define C2_ROUNDS 17
+struct c2_spend {
+	int rc;
+	uint32_t back; /* vCPU 0 had the pCPU again */
+	unsigned long blocks;
+	bool reset; /* a credit reset while it burnt */
+	uint64_t idling_at, deadline, ran;
+};
+
+static void c2_spender(void *arg)
+{
+	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct c2_spend *sp = arg;
+	struct hv_domain_stats st;
+	uint64_t t, resets;
+
+	sp->rc = xl_clock_init(&cc);
+	if (sp->rc == -XEN_EEXIST) /* from an earlier round */
+		sp->rc = 0;
+	if (sp->rc)
+		return;
+	/* Burn 8 ms of credit: running time, not time waited for the pCPU. */
+	hv_domain_get_stats(hv_guest_domain(), &st);
+	resets = st.credit_resets;
+	t = run_time(1, RUNSTATE_running);
+	while (run_time(1, RUNSTATE_running) - t < 8 * MS)
+		xt_sleep_ns(100000);
+	hv_domain_get_stats(hv_guest_domain(), &st);
+	sp->reset = st.credit_resets != resets;
+	XT_STORE(&sp->idling_at, xl_clock_now());
+	sp->deadline = c2_idle_blocks(4 * MS, &sp->blocks);
+	XT_STORE(&sp->ran, xl_clock_now());
+	/*
+	 * Hold the pCPU until vCPU 0 takes it back: when vCPU 0 has more
+	 * credit again, so a round ends with the two about level whatever
+	 * vCPU 0's slice overshot.
+	 */
+	while (!XT_LOAD(&sp->back) && xl_clock_now() - sp->ran < 1000 * MS)
+		xt_sleep_ns(50000);
+}
+
+/*
+ * credit2's credit comparison: a wake with LESS credit than the running
+ * vCPU does not preempt it (tickle_score() <= 0), even past the
+ * ratelimit.  Each round vCPU 1 burns 8 ms on the pCPU while vCPU 0 is
+ * blocked, then blocks 4 ms; vCPU 0 wakes 10 ms after it blocked, runs,
+ * and when vCPU 1 wakes (vCPU 0 past the ratelimit) vCPU 0 has about
+ * 6 ms more credit: vCPU 1 waits until vCPU 0 has burnt that lead (and
+ * to the end of vCPU 0's slice, made with the run queue empty: up to its
+ * credit).  vCPU 1 then holds the pCPU until vCPU 0 takes it back, which
+ * levels the two for the next round.  A round counts if vCPU 1 was
+ * blocked before vCPU 0 woke, woke more than the ratelimit but at most
+ * 4 ms after it (so vCPU 0 burnt at most 4 ms of its lead), and only by
+ * its timer (a loaded host shifts them, and hv resends a kick left
+ * unanswered 10 ms), and if no credit reset came while vCPU 1 burnt
+ * (vCPU 1 out of credit with vCPU 0 blocked: reset_credit clips vCPU 0
+ * to 10.5 ms and the lead with it); round 0, after the test's setup,
+ * does not.  In the rounds that count vCPU 1 runs no sooner than 1 ms
+ * after its deadline (about 6 ms without load; a wake that preempted
+ * would run within 0.2 ms), all but one at most: a rare round under a
+ * loaded host (and ThreadSanitizer) has come in at 0.3 ms.
+ */
+static enum xt_result pcpu_c2_credit(void)
+{
+	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	uint64_t w0, lat[C2_ROUNDS] = { 0 }, max = 0;
+	unsigned int r, valid = 0, fast = 0;
+	char line[C2_ROUNDS * 9 + 1];
+	bool ok;
+	int n = 0;
+
+	XT_ASSERT_EQ(hv_domain_sched(hv_guest_domain()), HV_SCHED_CREDIT2);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	for (r = 0; r < C2_ROUNDS; r++) {
+		struct c2_spend sp = { .rc = 0 };
+
+		xt_start_on(1, c2_spender, &sp);
+		XT_ASSERT(c2_idle_ns(10 * MS)); /* vCPU 0 blocked */
+		w0 = xl_clock_now();
+		while (!XT_LOAD(&sp.ran) && xl_clock_now() - w0 < 1000 * MS)
+			xt_sleep_ns(100000); /* vCPU 0 runs */
+		XT_STORE(&sp.back, 1);
+		xt_wait_on(1);
+		XT_ASSERT_EQ(sp.rc, 0);
+		XT_ASSERT(sp.ran && sp.deadline);
+		lat[r] = sp.ran - sp.deadline;
+		/* Round 0 levels what the test's setup left; then validity. */
+		ok = r && !sp.reset && sp.blocks == 1 && sp.idling_at < w0 &&
+		     sp.deadline > w0 + C2_RATELIMIT_NS &&
+		     sp.deadline <= w0 + 4 * MS;
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %llu%s",
+			      (unsigned long long)(lat[r] / 1000),
+			      ok ? "" : "x");
+		if (!ok)
+			continue;
+		valid++;
+		if (lat[r] < 1 * MS)
+			fast++;
+		if (lat[r] > max)
+			max = lat[r];
+	}
+	xt_log("credit2: %u of %u rounds valid; the wakes with less credit "
+	       "ran after their deadlines (us; x: not counted):%s",
+	       valid, C2_ROUNDS - 1, line);
+	XT_ASSERT(valid >= 3);
+	XT_ASSERT_MSG(fast <= 1,
+		      "%u of %u wakes with less credit ran within "
+		      "1 ms of their deadlines",
+		      fast, valid);
+	XT_ASSERT(max < 1000 * MS);
+	return XT_PASS;
+}
+
+/* Shares of running time (runstate) over one window. */
+struct c2_share {
+	uint32_t stop;
+	int rc; /* vCPU 1's clock init or timer */
+	uint64_t run[2];
+	uint64_t wakes;
+};
+
+static void c2_share_begin(struct c2_share *sh)
+{
+	sh->run[0] = run_time(0, RUNSTATE_running);
+	sh->run[1] = run_time(1, RUNSTATE_running);
+}
+
+/* Per mille of the two vCPUs' running time that vCPU 0 had. */
+static unsigned int c2_share_end(struct c2_share *sh)
+{
+	uint64_t r0 = run_time(0, RUNSTATE_running) - sh->run[0];
+	uint64_t r1 = run_time(1, RUNSTATE_running) - sh->run[1];
+
+	sh->run[0] = r0;
+	sh->run[1] = r1;
+	return r0 + r1 ? (unsigned int)(r0 * 1000 / (r0 + r1)) : 0;
+}
+
+/* vCPU 1: run 2 ms, block 200 us, again: it wakes 450 times a second. */
+static void c2_waker(void *arg)
+{
+	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct c2_share *sh = arg;
+
+	sh->rc = xl_clock_init(&cc); /* the core's timers are per vCPU */
+	while (!sh->rc && !XT_LOAD(&sh->stop)) {
+		xt_sleep_ns(2 * MS);
+		if (!c2_idle_ns(200000))
+			sh->rc = -1;
+		else
+			XT_ADD(&sh->wakes, 1);
+	}
+}
+
+/*
+ * No BOOST under credit2: a vCPU that keeps blocking and waking (credit1
+ * would BOOST every wake and preempt) does not starve a CPU-bound vCPU
+ * on the same pCPU.  What credit2 gives instead: the CPU-bound vCPU takes
+ * the pCPU whenever the waker blocks, with the run queue empty, so its
+ * slice is its whole credit (csched2_runtime, up to 10 ms); the waker's
+ * wake 200 us later falls inside the ratelimit and waits for that slice;
+ * then it runs its 2 ms, and the reset clips what it saved to
+ * CREDIT_INIT + CARRYOVER_MAX.  About 10 ms to 2 ms: 833/1000 to the
+ * CPU-bound one.  Two-sided: 500 to 950 (credit1's BOOST leaves it about
+ * 200; a waker that never preempted would leave it all).
+ */
+static enum xt_result pcpu_c2_nostarve(void)
+{
+	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct c2_share sh = { .stop = 0 };
+	unsigned int pm;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	c2_share_begin(&sh);
+	xt_start_on(1, c2_waker, &sh);
+	xt_sleep_ns(600 * MS); /* vCPU 0: CPU-bound, never blocks */
+	pm = c2_share_end(&sh);
+	XT_STORE(&sh.stop, 1);
+	xt_wait_on(1);
+	xt_log("%s, 600 ms: CPU-bound vCPU ran %llu ms, waking vCPU %llu ms "
+	       "(%llu wakes): %u/1000 to the CPU-bound one",
+	       hv_sched_name(hv_domain_sched(hv_guest_domain())),
+	       (unsigned long long)(sh.run[0] / MS),
+	       (unsigned long long)(sh.run[1] / MS),
+	       (unsigned long long)XT_LOAD(&sh.wakes), pm);
+	XT_ASSERT_EQ(sh.rc, 0);
+	XT_ASSERT(XT_LOAD(&sh.wakes) >= 10);
+	XT_ASSERT_MSG(pm >= 500 && pm <= 950,
+		      "CPU-bound vCPU had %u/1000 of the pCPU", pm);
+	return XT_PASS;
+}
+
+static void c2_hog(void *arg)
+{
+	xt_sleep_ns(*(uint64_t *)arg);
+}
+
+/*
+ * credit2 fairness: two CPU-bound vCPUs on one pCPU run alternately (a
+ * slice lasts until the runner's credit is down to the waiter's, at least
+ * the ratelimit) and each gets half of it, over a second.  hv's running
+ * time includes the host's delays in acting on a preemption (a loaded
+ * host deschedules a vCPU thread for tens of ms), hence 30% to 70%; one
+ * vCPU that kept the pCPU would have all of it.
+ */
+static enum xt_result pcpu_c2_fair(void)
+{
+	struct c2_share sh = { .stop = 0 };
+	struct hv_domain_stats s0, s1;
+	uint64_t len = 1000 * MS;
+	unsigned int pm;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_get_stats(hv_guest_domain(), &s0);
+	c2_share_begin(&sh);
+	xt_start_on(1, c2_hog, &len);
+	c2_hog(&len);
+	pm = c2_share_end(&sh);
+	xt_wait_on(1);
+	hv_domain_get_stats(hv_guest_domain(), &s1);
+	xt_log("%s, 2 CPU-bound vCPUs: ran %llu and %llu ms (%u/1000 to vCPU "
+	       "0), %llu preemptions, %llu credit resets",
+	       hv_sched_name(hv_domain_sched(hv_guest_domain())),
+	       (unsigned long long)(sh.run[0] / MS),
+	       (unsigned long long)(sh.run[1] / MS), pm,
+	       (unsigned long long)(s1.preemptions - s0.preemptions),
+	       (unsigned long long)(s1.credit_resets - s0.credit_resets));
+	XT_ASSERT_MSG(pm >= 300 && pm <= 700, "vCPU 0 had %u/1000 of the pCPU",
+		      pm);
+	XT_ASSERT(s1.credit_resets - s0.credit_resets >= 5);
 	return XT_PASS;
 }
 
@@ -1710,7 +2096,18 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
 	{ "2l/spurious", XT_HV, 1, false, l2_spurious, 0 },
 	{ "hv/pcpu_share", XT_HV, 2, false, pcpu_share, XT_F_1PCPU },
-	{ "hv/pcpu_boost", XT_HV, 2, false, pcpu_boost, XT_F_1PCPU },
+	{ "hv/pcpu_boost", XT_HV, 2, false, pcpu_boost,
+	  XT_F_1PCPU | XT_F_CREDIT1 },
+	{ "hv/pcpu_c2_tickle", XT_HV, 2, false, pcpu_c2_tickle,
+	  XT_F_1PCPU | XT_F_CREDIT2 },
+	{ "hv/pcpu_c2_ratelimit", XT_HV, 2, false, pcpu_c2_ratelimit,
+	  XT_F_1PCPU | XT_F_CREDIT2 },
+	{ "hv/pcpu_c2_credit", XT_HV, 2, false, pcpu_c2_credit,
+	  XT_F_1PCPU | XT_F_CREDIT2 },
+	{ "hv/pcpu_c2_nostarve", XT_HV, 2, false, pcpu_c2_nostarve,
+	  XT_F_1PCPU | XT_F_CREDIT2 },
+	{ "hv/pcpu_c2_fair", XT_HV, 2, false, pcpu_c2_fair,
+	  XT_F_1PCPU | XT_F_CREDIT2 },
 	{ "hv/timer_early_sshot", XT_HV, 1, false, timer_early_sshot, 0 },
 	{ "hv/timer_early_periodic", XT_HV, 1, false, timer_early_periodic, 0 },
 	{ "hv/kick_lost", XT_HV, 2, false, kick_lost, 0 },

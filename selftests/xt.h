@@ -52,6 +52,13 @@ struct xt_test {
 #define XT_F_FLAVOURS (1U << 4)
 /* The hv host registers no upcall for the guest (hv_guest_attach_flags). */
 #define XT_F_NO_UPCALL (1U << 5)
+/*
+ * With XT_F_1PCPU: the run queue models credit1 (Xen's sched=credit,
+ * with BOOST) or credit2 (sched=credit2); neither: the hv instance's
+ * default (HV_SCHED, else credit2).  On real Xen: what Xen was booted with.
+ */
+#define XT_F_CREDIT1 (1U << 6)
+#define XT_F_CREDIT2 (1U << 7)
 
 /* --- environment, provided by the backend runner ------------------------ */
 

@@ -49,6 +49,19 @@ enum hv_flavour {
 	HV_FLAVOUR_PV = 1,
 };
 
+/*
+ * The Xen scheduler hv's run queue models (hv/sched.c), as Xen's `sched=`
+ * command-line option picks one (xen/common/sched/core.c opt_sched).
+ * HV_SCHED_DEFAULT is the hv instance's choice: the environment variable
+ * HV_SCHED ("credit2" or "credit", as sched= spells them), else credit2,
+ * Xen 4.17's default (CONFIG_SCHED_DEFAULT).
+ */
+enum hv_sched_kind {
+	HV_SCHED_DEFAULT = 0,
+	HV_SCHED_CREDIT2 = 1, /* sched=credit2 (credit2.c) */
+	HV_SCHED_CREDIT = 2,  /* sched=credit: credit1 with BOOST (credit.c) */
+};
+
 struct hv_domain_config {
 	unsigned int nr_vcpus;	  /* 1 .. HV_MAX_VCPUS */
 	unsigned int nr_pages;	  /* arena size; 0 = HV_DEFAULT_PAGES */
@@ -56,9 +69,11 @@ struct hv_domain_config {
 	bool no_fifo;		  /* init_control -> -ENOSYS (no FIFO) */
 	/*
 	 * pCPUs for this domain's vCPUs; fewer than nr_vcpus gives a run
-	 * queue with credit-style BOOST and 30 ms slices.  0 = one each.
+	 * queue scheduled by `sched` (credit2 unless told otherwise; credit1
+	 * has BOOST and 30 ms slices).  0 = one each.
 	 */
 	unsigned int nr_pcpus;
+	enum hv_sched_kind sched;
 	enum hv_flavour flavour;
 	/*
 	 * Introduce the domain to hv's xenstored (hv/include/hv-xs.h): a ring
@@ -121,8 +136,11 @@ struct hv_domain_stats {
 	uint64_t time_updates;		 /* vcpu_time_info rewrites */
 	uint64_t runq_waits;		 /* vCPU waited for a pCPU */
 	uint64_t boosted_wakes;		 /* ... of them woken with BOOST */
-	uint64_t preempt_requests;	 /* slice expiry or BOOST tickle */
-	uint64_t preemptions;		 /* pCPU given up at a boundary */
+	uint64_t wake_preempts;		 /* a wake tickled a running vCPU */
+	uint64_t ratelimited_wakes; /* credit2: ... but the ratelimit held */
+	uint64_t credit_resets;	    /* credit2: reset_credit() */
+	uint64_t preempt_requests;  /* slice expiry or wake tickle */
+	uint64_t preemptions;	    /* pCPU given up at a boundary */
 	/* Upcalls due (pending, unmasked) on a vCPU with no callback or
 	 * vector registered: not delivered (callback.c). */
 	uint64_t upcalls_unregistered;
@@ -137,6 +155,10 @@ void hv_domain_destroy(struct hv_domain *d); /* after join */
 
 uint16_t hv_domain_id(const struct hv_domain *d);
 enum hv_flavour hv_domain_flavour(const struct hv_domain *d);
+/* The scheduler d's run queue models (never HV_SCHED_DEFAULT). */
+enum hv_sched_kind hv_domain_sched(const struct hv_domain *d);
+/* "credit2", "credit": sched= spelling; NULL for an unknown kind. */
+const char *hv_sched_name(enum hv_sched_kind kind);
 unsigned int hv_domain_nr_vcpus(const struct hv_domain *d);
 int hv_domain_set_max_evtchns(struct hv_domain *d, unsigned int max);
 void hv_domain_set_faults(struct hv_domain *d, const struct hv_faults *f);
