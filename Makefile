@@ -202,6 +202,17 @@ out/linux-blkbench: tools/linux-blkbench.c
 	@mkdir -p out
 	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
 
+# The peer domain of the interdomain tests on real Xen: a dom0 program on
+# libxenevtchn and libxenstore (tools/evtchn-peer.c).  Linked against the
+# shared libraries, which tools/xen-domu --peer ships with it: libxenstore's
+# watch thread sizes its stack from glibc's __pthread_get_minstack, looked
+# up with dlsym, which a static binary does not have (xs_watch then fails
+# with EINVAL on a CPU with a large signal frame).
+out/evtchn-peer: tools/evtchn-peer.c
+	@mkdir -p out
+	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -o $@ $< \
+		-lxenevtchn -lxenstore
+
 # The HVM test domUs' writer to Xen's debug port 0xe9 (tools/xen-hvm).
 out/xen-hvm-e9: tools/xen-hvm-e9.c
 	@mkdir -p out
@@ -272,7 +283,7 @@ FORMAT_FILES = $(CORE_SRCS) $(wildcard include/xenlite/*.h hv/*.c testkernel/*.c
 	testkernel/*.h testkernel/include/*.h blkfront-lite/*.h)
 
 FORMAT_FILES += $(wildcard fuzz/*.c)
-FORMAT_FILES += tools/linux-blkbench.c tools/xen-hvm-e9.c
+FORMAT_FILES += tools/linux-blkbench.c tools/xen-hvm-e9.c tools/evtchn-peer.c
 
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
 FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h

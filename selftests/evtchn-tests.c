@@ -131,6 +131,82 @@ static enum xt_result t_unbound_peer_binds(enum mode m)
 	return XT_PASS;
 }
 
+/* The peer's count of port pp once it reaches want (or 5 s pass). */
+static unsigned long peer_count(evtchn_port_t pp, unsigned long want)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	unsigned long v = 0;
+
+	while (!xt_peer_ctl("count", pp, 0, &v) && v < want &&
+	       xt_now_ns() < end)
+		xt_sleep_ns(XT_SETTLE_NS);
+	return v;
+}
+
+/*
+ * A peer that is a program of its own (tools/evtchn-peer in dom0, on
+ * libxenevtchn) counts what it receives, echoes it back and sends in
+ * bursts: each of our sends reaches it exactly once when we wait for it
+ * before the next; an echo comes back exactly once; a burst of 10 arrives
+ * as 1 to 10 events (sends to a port still pending merge: evtchn_set_pending
+ * in Xen's event_2l.c / event_fifo.c).
+ */
+static enum xt_result t_peer_ctl(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	struct evtchn_status st;
+	evtchn_port_t pp, lp;
+	unsigned long v = 0;
+	unsigned int i;
+	long rc;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
+	rc = xt_peer_ctl("count", pp, 0, &v);
+	XT_SKIP_IF(rc == -XEN_ENOSYS, "the peer has no count, echo or burst");
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(v, 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), pp,
+						xt_rec_handler, &r, &lp),
+		     0);
+	/* Xen raises the binder's port only. */
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(peer_count(pp, 0), 0);
+	for (i = 1; i <= 5; i++) {
+		XT_ASSERT_EQ(send_port(lp), 0);
+		XT_ASSERT_EQ(peer_count(pp, i), i);
+	}
+	XT_ASSERT_EQ(xt_peer_ctl("echo", pp, 1, &v), 0);
+	XT_ASSERT_EQ(send_port(lp), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	XT_ASSERT_EQ(peer_count(pp, 6), 6);
+	XT_ASSERT_EQ(xt_peer_ctl("echo", pp, 0, &v), 0);
+	XT_ASSERT_EQ(send_port(lp), 0);
+	XT_ASSERT_EQ(peer_count(pp, 7), 7);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 2);
+	XT_ASSERT_EQ(xt_peer_ctl("burst", pp, 10, &v), 0);
+	XT_ASSERT_EQ(v, 10);
+	XT_ASSERT(xt_rec_wait(&r, 3) >= 3);
+	XT_ASSERT(xt_rec_settle(&r) <= 12);
+	REC_OK(&r, lp);
+	XT_ASSERT_EQ(peer_count(pp, 7), 7);
+	XT_ASSERT_EQ(xt_peer_close(0, pp), 0);
+	XT_ASSERT_EQ(xt_peer_ctl("count", pp, 0, &v), -XEN_EINVAL);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, lp, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_unbound);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_peer_ctl(void)
+{
+	return t_peer_ctl(M_FIFO);
+}
+
+static enum xt_result l2_peer_ctl(void)
+{
+	return t_peer_ctl(M_2L);
+}
+
 /* Loopback: alloc_unbound(DOMID_SELF) and bind_interdomain to it. */
 static enum xt_result t_loopback(enum mode m)
 {
@@ -1279,6 +1355,9 @@ static enum xt_result nofifo_ports_4095(void)
 const struct xt_test xt_evtchn_tests[] = {
 	T3(interdomain_peer, XT_ALL, 1, true),
 	T3(unbound_peer_binds, XT_ALL, 1, true),
+	/* The peer-side operations of tools/evtchn-peer (hv's has none). */
+	{ "fifo/peer_ctl", XT_XEN_DOMU, 1, true, fifo_peer_ctl, 0 },
+	{ "2l/peer_ctl", XT_XEN_DOMU, 1, true, l2_peer_ctl, 0 },
 	T3(loopback, XT_ALL, 1, false),
 	T3PV(ipi_self, XT_ALL, 1, false),
 	T3PV(ipi_cross, XT_ALL, 2, false),

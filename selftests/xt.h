@@ -101,6 +101,16 @@ void xt_peer_start(unsigned int pcpu, void (*fn)(void *), void *arg);
 void xt_peer_wait(unsigned int pcpu);
 long xt_peer_hc(unsigned int op, unsigned long a1, unsigned long a2,
 		unsigned long a3);
+/*
+ * The peer-side operations of a peer that is a program of its own
+ * (tools/evtchn-peer, docs/real-xen-peer.md): op "count" (*val: the events
+ * the peer received on its port a), "echo" (b = 1: the peer sends back
+ * each event it receives on port a; 0: stops) and "burst" (b sends on
+ * port a in a row; *val: how many went out).  -XEN_ENOSYS where the peer
+ * has no such operations (hv's peer runs hypercalls only).
+ */
+long xt_peer_ctl(const char *op, unsigned long a, unsigned long b,
+		 unsigned long *val);
 /* Raise the max_event_channels limit of this domain (hv only; else -1). */
 int xt_set_max_evtchns(unsigned int max);
 /*

@@ -38,6 +38,13 @@
  *   tests                with tick: the suite first, then the comparison
  *   tick_ms=MS           the comparison's window per mode (default 1500)
  *   lat_n=N              wake-latency samples (default 2000)
+ *   peer                 a domU whose peer domain is tools/evtchn-peer in
+ *                        dom0: wait up to 30 s for it in xenstore before the
+ *                        first test (without it, the peer is used only if it
+ *                        is there already; peer.c)
+ *   peer_serve           run no tests: be the peer domain of another test
+ *                        kernel domU, whose domid dom0 writes to
+ *                        data/xenlite-peer-serve/client (peer.c)
  */
 #include <string.h>
 
@@ -135,6 +142,12 @@ int tk_run_tests(const char *cmdline)
 			blk_ms = xtr_to_uint(argv[i] + 7);
 			continue;
 		}
+		if (!strcmp(argv[i], "peer")) {
+			tk_peer_wait = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "peer_serve"))
+			return tk_peer_serve();
 		if (!strcmp(argv[i], "tests")) {
 			want_tests = true;
 			continue;

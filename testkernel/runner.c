@@ -146,45 +146,6 @@ void tk_secondary_loop(unsigned int cpu)
 		xtr_secondary_step(cpu, NULL);
 }
 
-/* --- no peer domain --------------------------------------------------------- */
-
-bool xt_have_peer(void)
-{
-	return false;
-}
-
-domid_t xt_peer_domid(void)
-{
-	return DOMID_INVALID;
-}
-
-unsigned int xt_peer_nr_vcpus(void)
-{
-	return 0;
-}
-
-long xt_peer_hypercall(unsigned int pcpu, unsigned int op, unsigned long a1,
-		       unsigned long a2, unsigned long a3)
-{
-	xt_log("xt_peer_hypercall: no peer domain here");
-	return -XEN_ENOSYS;
-}
-
-void xt_peer_start(unsigned int pcpu, void (*fn)(void *), void *arg)
-{
-	tk_panic("xt_peer_start: no peer domain here");
-}
-
-void xt_peer_wait(unsigned int pcpu)
-{
-}
-
-long xt_peer_hc(unsigned int op, unsigned long a1, unsigned long a2,
-		unsigned long a3)
-{
-	return -XEN_ENOSYS;
-}
-
 /* --- between tests ------------------------------------------------------------------ */
 
 static void vcpu_reset_on(void *arg)
@@ -205,6 +166,8 @@ static void domain_reset(void)
 
 	/* The xenstore client goes before the ports it uses. */
 	xl_xs_fini();
+	/* The peer closes its ends of this test's ports at its next request. */
+	tk_peer_reset();
 	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++)
 		xt_run_on(cpu, vcpu_reset_on, NULL);
 	xl_evtchn_fini();
@@ -357,12 +320,17 @@ void xt_set_vcpus(unsigned int guest, unsigned int peer)
 int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	    unsigned int nr_suites)
 {
-	const struct xtr_host host = {
+	struct xtr_host host = {
 		.opts = XTR_OPT_REPEAT | XTR_OPT_EXCLUDE,
 		.nr_vcpus = xt_nr_vcpus(),
-		.peer = xt_have_peer(),
 		.run = run_one,
 	};
 
+	/* A peer in dom0 (tools/evtchn-peer), found through xenstore with
+	 * the core up as a test has it, then the domain put back. */
+	tk_console_detach();
+	tk_peer_probe(tk_peer_wait);
+	domain_reset();
+	host.peer = xt_have_peer();
 	return xtr_main(&host, argc, argv, suites, nr_suites);
 }

@@ -156,6 +156,17 @@ void tk_console_final(void);
 void tk_console_settle(void);
 /* xenstore.c: note the xenstore channel before the boot reset (domU). */
 void tk_xenstore_boot(void);
+/*
+ * peer.c: the peer domain (tools/evtchn-peer in dom0) through xenstore.
+ * probe: once, before the first test, with the console detached (the
+ * runner's reset follows); wait: the command line said "peer", so wait
+ * for the peer to be ready.  reset: the runner reset the domain.
+ */
+void tk_peer_probe(bool wait);
+void tk_peer_reset(void);
+extern bool tk_peer_wait;
+/* "peer_serve": be another test-kernel domU's peer; returns on error. */
+int tk_peer_serve(void);
 void tk_console_describe(char *buf, size_t size);
 /* Also write everything to Xen's debug console, I/O port 0xe9 (debugcon). */
 extern bool tk_console_e9;
