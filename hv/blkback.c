@@ -837,7 +837,11 @@ static void bb_xs_printf(struct hv_blkback *bb, const char *key,
 			 const char *fmt, unsigned long long v)
 {
 	char path[160], val[32];
+	const char *const *o;
 
+	for (o = bb->cfg.omit; o && *o; o++)
+		if (!strcmp(*o, key))
+			return;
 	snprintf(path, sizeof(path), "%s/%s", bb->bpath, key);
 	snprintf(val, sizeof(val), fmt, v);
 	hv_xs_write(path, val);

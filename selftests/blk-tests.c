@@ -7,12 +7,14 @@
  * into blkback; the others go through xenstore and xenbus.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hv.h>
 #include <hv-blk.h>
 #include <hv-guest.h>
+#include <hv-xs.h>
 
 #include <xenlite/blkfront.h>
 #include <xenlite/gnttab.h>
@@ -42,6 +44,7 @@ struct env {
  */
 static struct {
 	bool trusted, no_backend;
+	unsigned int tx_conflicts; /* xenstore commits answered EAGAIN */
 } env_opts;
 
 /* --- setup -------------------------------------------------------------- */
@@ -77,6 +80,12 @@ static int env_init(struct env *e, const struct hv_blkback_config *over,
 		rc = xl_xs_init();
 	if (rc)
 		return rc;
+	if (xs && env_opts.tx_conflicts) {
+		struct hv_xs_hostile h = { .tx_conflict =
+						   env_opts.tx_conflicts };
+
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+	}
 	e->bb = hv_blkback_create(&c, &err);
 	if (!e->bb)
 		return err;
@@ -138,6 +147,7 @@ static enum xt_result with_env(body_fn body, void *arg,
 	env_fini(&e);
 	env_opts.trusted = false;
 	env_opts.no_backend = false;
+	env_opts.tx_conflicts = 0;
 	return r;
 }
 
@@ -263,6 +273,221 @@ static enum xt_result blk_xenbus_connect(void)
 	struct hv_blkback_config c = { .max_ring_order = 2 };
 
 	return with_env(b_connect, (void *)2, &c, 0, true);
+}
+
+/*
+ * What the frontend published for the backend (public/io/blkif.h): with a
+ * 2^order-page ring exactly ring-ref0..ring-ref(2^order - 1) and
+ * ring-page-order, or for order 0 ring-ref alone; each a distinct ref the
+ * backend has mapped; event-channel and protocol.  The first key past the
+ * last (ring-ref(2^order)) must not exist, nor the other form's keys.
+ */
+static enum xt_result b_xenbus_keys(struct env *e, void *arg)
+{
+	unsigned int order = (unsigned int)(uintptr_t)arg, n = 1U << order;
+	unsigned long v, refs[XL_BLK_MAX_RING_PAGES], o;
+	struct xl_blkfront_features f;
+	char path[64], buf[32];
+	unsigned int i, j;
+
+	xl_blkfront_get_features(e->dev, &f);
+	XT_ASSERT_EQ(f.ring_order, order);
+	for (i = 0; i <= n; i++) {
+		if (order)
+			snprintf(path, sizeof(path), "device/vbd/%u/ring-ref%u",
+				 DEVID, i);
+		else
+			snprintf(path, sizeof(path), "device/vbd/%u/ring-ref",
+				 DEVID);
+		if (i == n) {
+			if (order)
+				XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v),
+					     -XEN_ENOENT);
+			break;
+		}
+		XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), 0);
+		XT_ASSERT_MSG(xl_gnttab_is_mapped((grant_ref_t)v),
+			      "%s = %lu: not a ref the backend mapped", path,
+			      v);
+		for (j = 0; j < i; j++)
+			XT_ASSERT(refs[j] != v);
+		refs[i] = v;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &o), order ? 0 : -XEN_ENOENT);
+	if (order)
+		XT_ASSERT_EQ(o, order);
+	snprintf(path, sizeof(path), "device/vbd/%u/%s", DEVID,
+		 order ? "ring-ref" : "ring-ref0");
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), -XEN_ENOENT);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), 0);
+	XT_ASSERT(v != 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/protocol", DEVID);
+	XT_ASSERT_EQ(xl_xs_read(0, path, buf, sizeof(buf), NULL), 0);
+	XT_ASSERT_EQ(strcmp(buf, "x86_64-abi"), 0);
+	return XT_PASS;
+}
+
+/* The keys of a 4-page ring (max-ring-page-order 2 offered). */
+static enum xt_result blk_xenbus_keys(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 2 };
+
+	return with_env(b_xenbus_keys, (void *)2, &c, 0, true);
+}
+
+/* The keys of a 1-page ring (max-ring-page-order 0 offered). */
+static enum xt_result blk_xenbus_keys_order0(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	return with_env(b_xenbus_keys, (void *)0, &c, 0, true);
+}
+
+/*
+ * A backend that writes no max-ring-page-order (one from before multi-page
+ * rings, public/io/blkif.h: absent means a single page) gets a one-page
+ * ring, though it would accept four.
+ */
+static enum xt_result blk_xenbus_keys_no_order(void)
+{
+	static const char *const omit[] = { "max-ring-page-order", NULL };
+	struct hv_blkback_config c = { .max_ring_order = 2, .omit = omit };
+
+	return with_env(b_xenbus_keys, (void *)0, &c, 0, true);
+}
+
+/*
+ * The transaction that publishes the ring conflicts twice (hv answers its
+ * first two commits EAGAIN): it runs again until it commits, as Linux's
+ * talk_to_blkback() does, and the keys are there as without conflicts.
+ */
+static enum xt_result b_publish_retried(struct env *e, void *arg)
+{
+	struct hv_xs_stats st;
+
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	XT_ASSERT_EQ(st.tx_conflicts, 2);
+	return b_xenbus_keys(e, arg);
+}
+
+static enum xt_result blk_publish_tx_conflict(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 2 };
+
+	env_opts.tx_conflicts = 2;
+	return with_env(b_publish_retried, (void *)2, &c, 0, true);
+}
+
+/*
+ * A backend that writes only sectors (every other key of its connect step
+ * left out): the frontend takes blkif.h's defaults, 512-byte sectors, info
+ * 0, no flush, no barrier, no indirect segments, and still does I/O.
+ */
+static enum xt_result b_xenbus_defaults(struct env *e, void *arg)
+{
+	struct xl_blkfront_features f;
+
+	(void)arg;
+	xl_blkfront_get_features(e->dev, &f);
+	XT_ASSERT_EQ(f.sectors, DISK_SECTORS);
+	XT_ASSERT_EQ(f.sector_size, 512);
+	XT_ASSERT_EQ(f.info, 0);
+	XT_ASSERT_EQ(f.flush, false);
+	XT_ASSERT_EQ(f.barrier, false);
+	XT_ASSERT_EQ(f.max_indirect, 0);
+	XT_ASSERT_EQ(f.ring_order, 0);
+	return b_xenbus_keys(e, (void *)0);
+}
+
+static enum xt_result blk_xenbus_defaults(void)
+{
+	static const char *const omit[] = {
+		"max-ring-page-order",
+		"sector-size",
+		"info",
+		"feature-flush-cache",
+		"feature-barrier",
+		"feature-max-indirect-segments",
+		NULL,
+	};
+	struct hv_blkback_config c = { .max_ring_order = 2, .omit = omit };
+
+	return with_env(b_xenbus_defaults, NULL, &c, 0, true);
+}
+
+/*
+ * The ring cannot be set up at probe (every grant ref is taken): the
+ * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
+ * frontend ends Closed and publishes no ring-ref or event-channel.
+ */
+static enum xt_result blk_probe_ring_error(void)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+	struct hv_blkback *bb = NULL;
+	struct xl_blkfront *dev = NULL;
+	enum xt_result r = XT_FAIL;
+	unsigned int n = 0, total, i;
+	unsigned long v;
+	char path[64];
+	int err = 0, rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	total = xl_gnttab_nr_refs();
+	while (n < total && xl_gnttab_grant_access(0, 1, true, &refs[n]) == 0)
+		n++;
+	c.d = hv_guest_domain();
+	c.devid = DEVID;
+	c.sectors = DISK_SECTORS;
+	c.xenstore = true;
+	bb = hv_blkback_create(&c, &err);
+	dev = xl_blkfront_alloc(DEVID);
+	if (n != total || !bb || !dev) {
+		xt_fail_msg(__FILE__, __LINE__, "setup: %u of %u refs, %d", n,
+			    total, err);
+		goto out;
+	}
+	rc = xl_blkfront_attach(dev, 5000000000ULL);
+	if (rc != -XEN_ENOSPC) {
+		xt_fail_msg(__FILE__, __LINE__, "attach: %d, not -ENOSPC", rc);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/state", DEVID);
+	if (xl_xs_read_uint(0, path, &v) || v != XenbusStateClosed) {
+		xt_fail_msg(__FILE__, __LINE__, "frontend state %lu", v);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	rc = xl_xs_read_uint(0, path, &v);
+	if (rc != -XEN_ENOENT) {
+		xt_fail_msg(__FILE__, __LINE__, "ring-ref: %d (%lu)", rc, v);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	rc = xl_xs_read_uint(0, path, &v);
+	if (rc != -XEN_ENOENT) {
+		xt_fail_msg(__FILE__, __LINE__, "event-channel: %d (%lu)", rc,
+			    v);
+		goto out;
+	}
+	XT_ASSERT(!xl_blkfront_connected(dev));
+	r = XT_PASS;
+out:
+	if (dev && xl_blkfront_connected(dev))
+		xl_blkfront_detach(dev, 0);
+	xl_blkfront_free(dev);
+	hv_blkback_destroy(bb);
+	for (i = 0; i < n; i++)
+		xl_gnttab_end_access(refs[i]);
+	xl_xs_fini();
+	xl_gnttab_fini();
+	return r;
 }
 
 /* --- read after write ---------------------------------------------------------- */
@@ -1575,6 +1800,12 @@ const struct xt_test xt_blk_tests[] = {
 	BT(direct_order0, 1, 0),
 	BT(direct_order4, 1, 0),
 	BT(xenbus_connect, 1, XT_F_XENSTORE),
+	BT(xenbus_keys, 1, XT_F_XENSTORE),
+	BT(xenbus_keys_order0, 1, XT_F_XENSTORE),
+	BT(xenbus_keys_no_order, 1, XT_F_XENSTORE),
+	BT(xenbus_defaults, 1, XT_F_XENSTORE),
+	BT(probe_ring_error, 1, XT_F_XENSTORE),
+	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
 	BT(flush_order, 1, 0),

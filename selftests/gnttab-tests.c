@@ -588,6 +588,74 @@ static enum xt_result gnttab_deferred_page_reclaimed(void)
 	return XT_PASS;
 }
 
+/*
+ * The edges of the ref range: the reserved refs (0 .. 7) and the first
+ * past the table are refused by every call that takes a ref; the first
+ * and the last ref of the table work.  Before init nothing is granted.
+ */
+static enum xt_result gnttab_ref_bounds(void)
+{
+	const grant_ref_t first = GNTTAB_NR_RESERVED_ENTRIES,
+			  end = XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME;
+	struct xl_gnttab_stats s;
+	grant_ref_t ref, last = 0;
+	unsigned int n = 0;
+
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &ref), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_gnttab_end_access(first), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_nr_refs(), 0);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT(!xl_gnttab_is_mapped(first));
+	XT_ASSERT(!xl_gnttab_is_deferred(first));
+	XT_ASSERT_EQ(gt_init(), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_refs(), end - first);
+	/* Lowest first: the first ref handed out is the first unreserved. */
+	XT_ASSERT_EQ(xl_gnttab_grant_access(3, 0xffffffffULL, false, &ref), 0);
+	XT_ASSERT_EQ(ref, first);
+	XT_ASSERT_EQ(entry_of(ref)->frame, 0xffffffffU);
+	XT_ASSERT_EQ(entry_of(ref)->domid, 3);
+	XT_ASSERT_EQ(entry_flags(ref), GTF_permit_access);
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), 0);
+	XT_ASSERT_EQ(entry_flags(ref), 0);
+	/* Every ref, in order: the last one is end - 1. */
+	while (xl_gnttab_grant_access(0, 1, true, &ref) == 0) {
+		XT_ASSERT_EQ(ref, first + n);
+		last = ref;
+		n++;
+	}
+	XT_ASSERT_EQ(n, end - first);
+	XT_ASSERT_EQ(last, end - 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), 0);
+	XT_ASSERT_EQ(entry_flags(last), GTF_permit_access | GTF_readonly);
+	XT_ASSERT(!xl_gnttab_is_mapped(last));
+	XT_ASSERT(!xl_gnttab_is_deferred(last));
+	/* The first past the table and the last reserved one. */
+	XT_ASSERT_EQ(xl_gnttab_end_access(end), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_end_access(first - 1), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_end_access_deferred(end), -XEN_EINVAL);
+	XT_ASSERT(!xl_gnttab_is_mapped(end));
+	XT_ASSERT(!xl_gnttab_is_deferred(end));
+	XT_ASSERT(!xl_gnttab_is_mapped(first - 1));
+	XT_ASSERT(!xl_gnttab_is_deferred(first - 1));
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(last), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), 1);
+	for (ref = first; ref < last; ref++)
+		XT_ASSERT_EQ(xl_gnttab_end_access(ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), end - first);
+	xl_gnttab_get_stats(&s);
+	XT_ASSERT_EQ(s.granted, end - first + 1);
+	XT_ASSERT_EQ(s.ended, end - first + 1);
+	XT_ASSERT_EQ(s.exhausted, 1);
+	XT_ASSERT_EQ(s.busy, 0);
+	XT_ASSERT_EQ(s.deferred, 0);
+	xl_gnttab_fini();
+	XT_ASSERT(!xl_gnttab_ready());
+	return XT_PASS;
+}
+
 #define GT(n, v)                                             \
 	{                                                    \
 		"gnttab/" #n, XT_HV, v, false, gnttab_##n, 0 \
@@ -604,6 +672,7 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(reinit_clears_entries, 1),
 	GT(invalid_header_deferred, 1),
 	GT(deferred_page_reclaimed, 1),
+	GT(ref_bounds, 1),
 };
 
 const unsigned int xt_gnttab_nr_tests =

@@ -1691,6 +1691,34 @@ static enum xt_result xb_timeout_and_probe_error(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_xenbus_state_name(): each state of <xen/io/xenbus.h> by its name, the
+ * last one (Reconfigured, 8) included, and "Invalid" from the first value
+ * past it and for a negative one.
+ */
+static enum xt_result xb_state_names(void)
+{
+	static const char *const want[] = {
+		"Unknown",     "Initialising",	"InitWait",
+		"Initialised", "Connected",	"Closing",
+		"Closed",      "Reconfiguring", "Reconfigured",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		XT_ASSERT_MSG(
+			!strcmp(xl_xenbus_state_name((enum xenbus_state)i),
+				want[i]),
+			"state %u: %s", i,
+			xl_xenbus_state_name((enum xenbus_state)i));
+	XT_ASSERT_EQ(XenbusStateReconfigured, 8);
+	XT_ASSERT(
+		!strcmp(xl_xenbus_state_name((enum xenbus_state)9), "Invalid"));
+	XT_ASSERT(!strcmp(xl_xenbus_state_name((enum xenbus_state) - 1),
+			  "Invalid"));
+	return XT_PASS;
+}
+
 /* The domain's xenstore nodes go when it goes: checked on the next
  * domain, which gets the same id (hv reuses the slot). */
 static char leftover_path[96];
@@ -2011,6 +2039,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/backend_closing", XT_HV, 1, false, xb_backend_closing, XS_F },
 	{ "xenbus/timeout_probe_error", XT_HV, 1, false,
 	  xb_timeout_and_probe_error, XS_F },
+	{ "xenbus/state_names", XT_HV, 1, false, xb_state_names, 0 },
 };
 
 const unsigned int xt_xs_nr_tests =

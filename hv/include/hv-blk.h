@@ -63,9 +63,16 @@ struct hv_blkback_config {
 	const char *file;	     /* backing file, NULL: RAM */
 	unsigned int nr_workers;     /* 0: 4 */
 	unsigned int max_ring_order; /* max-ring-page-order offered (<= 4) */
-	bool no_flush;		     /* do not offer feature-flush-cache */
-	bool barrier;		     /* offer feature-barrier */
-	bool xenstore;		     /* handshake through hv xenstore */
+	/*
+	 * Keys of the backend's directory not to write (NULL-terminated, or
+	 * NULL): an older or sparser backend, e.g. one from before multi-page
+	 * rings without max-ring-page-order (max_ring_order still bounds what
+	 * it accepts), or without sector-size.  The frontend's defaults apply.
+	 */
+	const char *const *omit;
+	bool no_flush; /* do not offer feature-flush-cache */
+	bool barrier;  /* offer feature-barrier */
+	bool xenstore; /* handshake through hv xenstore */
 	/* Each request waits a random 0 .. delay_max_us before it is done
 	 * (flushes excepted), so completions come out of order. */
 	unsigned int delay_max_us;
