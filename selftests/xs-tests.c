@@ -1691,6 +1691,102 @@ static enum xt_result xb_timeout_and_probe_error(void)
 	return XT_PASS;
 }
 
+/* Poll the device's watch until it has seen backend state s. */
+static bool xb_saw_backend(struct xl_xenbus_device *dev, enum xenbus_state s)
+{
+	uint64_t t0 = xt_now_ns();
+
+	while (xt_now_ns() - t0 < XB_TIMEOUT) {
+		xl_xenbus_poll(dev);
+		if (dev->backend_state == s)
+			return true;
+		xt_sleep_ns(MS);
+	}
+	return false;
+}
+
+/*
+ * Backend states a block frontend has no use for, while connected:
+ * Reconfiguring (7) and Reconfigured (8), the last valid state, change
+ * nothing; 9, past the last, reads as Unknown, a restart: disconnect (not
+ * closing), back to Initialising; then InitWait connects again.
+ */
+static enum xt_result xb_backend_odd_states(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	be_write_state(&b, XenbusStateReconfiguring);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateReconfiguring));
+	be_write_state(&b, XenbusStateReconfigured);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateReconfigured));
+	XT_ASSERT_EQ(dev.state, XenbusStateConnected);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateConnected);
+	XT_ASSERT_EQ(dev.restarts, 0);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	be_write_state(&b, (enum xenbus_state)9);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateUnknown));
+	XT_ASSERT_EQ(dev.state, XenbusStateInitialising);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateInitialising);
+	XT_ASSERT_EQ(dev.restarts, 1);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 0);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 2);
+	XT_ASSERT_EQ(dev.connects, 2);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 2);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * The backend is Closed when the frontend starts (one that served an
+ * earlier frontend and waits for our Initialising): we stay Initialising,
+ * probe nothing and close nothing, and connect once it offers InitWait.
+ */
+static enum xt_result xb_backend_closed_at_start(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT_EQ(
+		xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops, &d), 0);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateClosed));
+	XT_ASSERT_EQ(dev.state, XenbusStateInitialising);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateInitialising);
+	XT_ASSERT_EQ(d.probes, 0);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	/* A wait from Initialising is not ended by the Closed backend. */
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, 20 * MS),
+		     -XEN_ETIMEDOUT);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 1);
+	XT_ASSERT_EQ(d.connects, 1);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	XT_ASSERT_EQ(dev.restarts, 0);
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
 /*
  * xl_xenbus_state_name(): each state of <xen/io/xenbus.h> by its name, the
  * last one (Reconfigured, 8) included, and "Invalid" from the first value
@@ -2040,6 +2136,10 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/timeout_probe_error", XT_HV, 1, false,
 	  xb_timeout_and_probe_error, XS_F },
 	{ "xenbus/state_names", XT_HV, 1, false, xb_state_names, 0 },
+	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
+	  XS_F },
+	{ "xenbus/backend_closed_at_start", XT_HV, 1, false,
+	  xb_backend_closed_at_start, XS_F },
 };
 
 const unsigned int xt_xs_nr_tests =
