@@ -418,6 +418,82 @@ static enum xt_result blk_xenbus_defaults(void)
 }
 
 /*
+ * attach and detach out of order: attach with no toolstack nodes fails
+ * with xenstore's -XEN_ENOENT and leaves no xenbus device (detach then
+ * says -XEN_ENODEV), an attach whose allocation fails says -XEN_ENOMEM,
+ * a second attach -XEN_EEXIST, a second detach -XEN_ENODEV; restarts is
+ * 0 throughout, with a device or without.
+ */
+static enum xt_result blk_attach_errors(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+	struct hv_blkback *bb = NULL;
+	struct xl_blkfront *dev = NULL;
+	enum xt_result r = XT_FAIL;
+	long live;
+	int err = 0, rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	if (!dev) {
+		xt_fail_msg(__FILE__, __LINE__, "alloc");
+		goto out;
+	}
+#define CHECK(cond)                                                   \
+	do {                                                          \
+		if (!(cond)) {                                        \
+			xt_fail_msg(__FILE__, __LINE__, "%s", #cond); \
+			goto out;                                     \
+		}                                                     \
+	} while (0)
+	CHECK(xl_blkfront_restarts(dev) == 0);
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	live = hv_guest_zalloc_live();
+	rc = xl_blkfront_attach(dev, 1000000000ULL);
+	CHECK(rc == -XEN_ENOENT);
+	CHECK(hv_guest_zalloc_live() == live);
+	CHECK(xl_blkfront_restarts(dev) == 0);
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	c.d = hv_guest_domain();
+	c.devid = DEVID;
+	c.sectors = DISK_SECTORS;
+	c.xenstore = true;
+	bb = hv_blkback_create(&c, &err);
+	CHECK(bb);
+	hv_guest_fail_zalloc(0);
+	rc = xl_blkfront_attach(dev, 1000000000ULL);
+	hv_guest_fail_zalloc(-1);
+	CHECK(rc == -XEN_ENOMEM);
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	CHECK(xl_blkfront_attach(dev, 5000000000ULL) == 0);
+	CHECK(xl_blkfront_connected(dev));
+	CHECK(xl_blkfront_attach(dev, 5000000000ULL) == -XEN_EEXIST);
+	CHECK(xl_blkfront_connected(dev));
+	CHECK(xl_blkfront_restarts(dev) == 0);
+	CHECK(xl_blkfront_detach(dev, 5000000000ULL) == 0);
+	CHECK(!xl_blkfront_connected(dev));
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	CHECK(xl_blkfront_restarts(dev) == 0);
+#undef CHECK
+	r = XT_PASS;
+out:
+	hv_guest_fail_zalloc(-1);
+	if (dev && xl_blkfront_connected(dev))
+		xl_blkfront_detach(dev, 0);
+	xl_blkfront_free(dev);
+	hv_blkback_destroy(bb);
+	xl_xs_fini();
+	if (xl_gnttab_ready() && xl_gnttab_retry_deferred())
+		xt_log("grants still deferred after the backend went");
+	xl_gnttab_fini();
+	return r;
+}
+
+/*
  * The ring cannot be set up at probe (every grant ref is taken): the
  * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
  * frontend ends Closed and publishes no ring-ref or event-channel.
@@ -1805,6 +1881,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(xenbus_keys_no_order, 1, XT_F_XENSTORE),
 	BT(xenbus_defaults, 1, XT_F_XENSTORE),
 	BT(probe_ring_error, 1, XT_F_XENSTORE),
+	BT(attach_errors, 1, XT_F_XENSTORE),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
