@@ -7,9 +7,12 @@
  * xen/common/grant_table.c, cited per case.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <string.h>
 
 #include <hv.h>
 #include <hv-blk.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
 
 #include <xenlite/gnttab.h>
@@ -656,6 +659,92 @@ static enum xt_result gnttab_ref_bounds(void)
 	return XT_PASS;
 }
 
+/*
+ * The table lock excludes: vCPU 0 is held inside xl_gnttab_nr_free()'s
+ * locked section (an explore point hook stalls it at its last
+ * read-modify-write, the unlock's exchange) while vCPU 1 calls
+ * xl_gnttab_grant_access(); vCPU 1 must not get through its own locked
+ * section before vCPU 0 lets go.  The stall ends when vCPU 1 finishes or
+ * after GLX_HOLD_NS; a working lock always takes the timeout.
+ */
+#define GLX_HOLD_NS 300000000ULL
+
+static struct {
+	uint32_t counting, armed, points, stall_at; /* atomic */
+	uint32_t held, done, done_while_held;	    /* atomic */
+	grant_ref_t ref;
+	int rc;
+} glx;
+
+static void glx_hook(enum hv_explore_point pt)
+{
+	uint64_t end;
+	uint32_t n;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 0)
+		return;
+	if (XT_LOAD(&glx.counting)) {
+		__atomic_fetch_add(&glx.points, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if (!XT_LOAD(&glx.armed))
+		return;
+	n = __atomic_add_fetch(&glx.points, 1, __ATOMIC_SEQ_CST);
+	if (n != XT_LOAD(&glx.stall_at))
+		return;
+	XT_STORE(&glx.held, 1);
+	end = xt_now_ns() + GLX_HOLD_NS;
+	while (!XT_LOAD(&glx.done) && xt_now_ns() < end)
+		sched_yield();
+	XT_STORE(&glx.done_while_held, XT_LOAD(&glx.done));
+	XT_STORE(&glx.armed, 0);
+}
+
+static void glx_grant(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	(void)arg;
+	while (!XT_LOAD(&glx.held) && xt_now_ns() < end)
+		sched_yield();
+	glx.rc = xl_gnttab_grant_access(0, 1, true, &glx.ref);
+	XT_STORE(&glx.done, 1);
+}
+
+static enum xt_result gnttab_lock_excludes(void)
+{
+	unsigned int nfree;
+
+	memset(&glx, 0, sizeof(glx));
+	XT_ASSERT_EQ(gt_init(), 0);
+	/* How many read-modify-writes one nr_free makes: the last unlocks. */
+	XT_STORE(&glx.counting, 1);
+	hv_explore_set_hook(glx_hook);
+	nfree = xl_gnttab_nr_free();
+	XT_STORE(&glx.counting, 0);
+	XT_STORE(&glx.stall_at, XT_LOAD(&glx.points));
+	XT_STORE(&glx.points, 0);
+	if (!glx.stall_at) {
+		hv_explore_set_hook(NULL);
+		XT_SKIP_IF(true,
+			   "no explore points (built without HV_EXPLORE)");
+	}
+	XT_STORE(&glx.armed, 1);
+	xt_start_on(1, glx_grant, NULL);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree);
+	xt_wait_on(1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT_EQ(XT_LOAD(&glx.held), 1);
+	XT_ASSERT_MSG(!XT_LOAD(&glx.done_while_held),
+		      "vCPU 1 granted a ref while vCPU 0 held the lock");
+	XT_ASSERT_EQ(glx.rc, 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
+	XT_ASSERT_EQ(xl_gnttab_end_access(glx.ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
 #define GT(n, v)                                             \
 	{                                                    \
 		"gnttab/" #n, XT_HV, v, false, gnttab_##n, 0 \
@@ -673,6 +762,7 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(invalid_header_deferred, 1),
 	GT(deferred_page_reclaimed, 1),
 	GT(ref_bounds, 1),
+	GT(lock_excludes, 2),
 };
 
 const unsigned int xt_gnttab_nr_tests =
