@@ -592,6 +592,108 @@ static enum xt_result gnttab_deferred_page_reclaimed(void)
 }
 
 /*
+ * What a faulty Xen answers at init, one fault per attempt (a grant-table
+ * hook in hv): the hypercall's error is returned as it is; a bad status
+ * is -XEN_EINVAL; no frames allowed, -XEN_ENOSPC; a frame that
+ * setup_table reports elsewhere than where it was mapped (the first or
+ * the last), -XEN_EIO.  A failed init leaves the table not ready.  A
+ * max_nr_frames of 2 gives a two-frame table, one above the core's
+ * maximum gives the maximum.
+ */
+enum gie_fault {
+	GIE_NONE,
+	GIE_QUERY_FAULT,
+	GIE_QUERY_STATUS,
+	GIE_QUERY_NO_FRAMES,
+	GIE_QUERY_TWO,
+	GIE_QUERY_MORE,
+	GIE_SETUP_FAULT,
+	GIE_SETUP_STATUS,
+	GIE_SETUP_FIRST,
+	GIE_SETUP_LAST,
+};
+
+static long gie_hook(unsigned int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	enum gie_fault f = *(enum gie_fault *)data;
+
+	(void)rc;
+	if (cmd == GNTTABOP_query_size) {
+		struct gnttab_query_size *q = arg;
+
+		if (!after)
+			return f == GIE_QUERY_FAULT ? -XEN_EFAULT : 0;
+		if (f == GIE_QUERY_STATUS)
+			q->status = GNTST_general_error;
+		else if (f == GIE_QUERY_NO_FRAMES)
+			q->max_nr_frames = 0;
+		else if (f == GIE_QUERY_TWO)
+			q->max_nr_frames = 2;
+		else if (f == GIE_QUERY_MORE)
+			q->max_nr_frames = XL_GNTTAB_MAX_FRAMES + 1;
+	} else if (cmd == GNTTABOP_setup_table) {
+		struct gnttab_setup_table *st = arg;
+
+		if (!after)
+			return f == GIE_SETUP_FAULT ? -XEN_EFAULT : 0;
+		if (f == GIE_SETUP_STATUS)
+			st->status = GNTST_general_error;
+		else if (f == GIE_SETUP_FIRST)
+			st->frame_list.p[0]++;
+		else if (f == GIE_SETUP_LAST)
+			st->frame_list.p[st->nr_frames - 1]++;
+	}
+	return 0;
+}
+
+static enum xt_result gnttab_init_errors(void)
+{
+	static const struct {
+		enum gie_fault f;
+		int rc;
+		unsigned int frames;
+	} cases[] = {
+		{ GIE_QUERY_FAULT, -XEN_EFAULT, 0 },
+		{ GIE_QUERY_STATUS, -XEN_EINVAL, 0 },
+		{ GIE_QUERY_NO_FRAMES, -XEN_ENOSPC, 0 },
+		{ GIE_SETUP_FAULT, -XEN_EFAULT, 0 },
+		{ GIE_SETUP_STATUS, -XEN_EINVAL, 0 },
+		{ GIE_SETUP_FIRST, -XEN_EIO, 0 },
+		{ GIE_SETUP_LAST, -XEN_EIO, 0 },
+		{ GIE_QUERY_TWO, 0, 2 },
+		{ GIE_QUERY_MORE, 0, XL_GNTTAB_MAX_FRAMES },
+		{ GIE_NONE, 0, XL_GNTTAB_MAX_FRAMES },
+	};
+	static enum gie_fault f;
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int i;
+	int rc;
+
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	hv_gnttab_set_hook(d, gie_hook, &f);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f = cases[i].f;
+		rc = xl_gnttab_init();
+		if (rc != cases[i].rc || xl_gnttab_ready() != !rc ||
+		    xl_gnttab_nr_refs() !=
+			    (rc ? 0 :
+				  cases[i].frames * XL_GNTTAB_PER_FRAME -
+					     GNTTAB_NR_RESERVED_ENTRIES)) {
+			hv_gnttab_set_hook(d, NULL, NULL);
+			XT_ASSERT_MSG(false,
+				      "case %u: init %d (want %d), %u refs", i,
+				      rc, cases[i].rc, xl_gnttab_nr_refs());
+		}
+		if (!rc)
+			xl_gnttab_fini();
+	}
+	hv_gnttab_set_hook(d, NULL, NULL);
+	return XT_PASS;
+}
+
+/*
  * The edges of the ref range: the reserved refs (0 .. 7) and the first
  * past the table are refused by every call that takes a ref; the first
  * and the last ref of the table work.  Before init nothing is granted.
@@ -762,6 +864,7 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(invalid_header_deferred, 1),
 	GT(deferred_page_reclaimed, 1),
 	GT(ref_bounds, 1),
+	GT(init_errors, 1),
 	GT(lock_excludes, 2),
 };
 

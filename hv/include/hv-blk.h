@@ -52,6 +52,19 @@ struct hv_gnttab_stats {
 };
 void hv_gnttab_get_stats(struct hv_domain *d, struct hv_gnttab_stats *st);
 
+/*
+ * Grant-table hypercall hook, as hv_domain_set_evtchn_hook() for
+ * EVTCHNOP: fn runs on the calling vCPU's thread for every
+ * GNTTABOP of d, before the operation (after false, rc 0: a nonzero
+ * return fails it with that value, not run) and after it (after true,
+ * rc its result: it may rewrite what the operation wrote back, playing
+ * a Xen that reports a bad status or frame).  NULL removes it.  Testing
+ * only: Xen has no such thing.
+ */
+typedef long (*hv_gnttab_hook_fn)(unsigned int cmd, void *arg, bool after,
+				  long rc, void *data);
+void hv_gnttab_set_hook(struct hv_domain *d, hv_gnttab_hook_fn fn, void *data);
+
 /* --- blkback ---------------------------------------------------------------- */
 
 struct hv_blkback;
