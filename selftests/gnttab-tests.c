@@ -516,6 +516,73 @@ static enum xt_result gnttab_reinit_clears_entries(void)
 }
 
 /*
+ * Init scrubs what an earlier user (another kernel, a crashed driver: no
+ * fini of ours ran) left granted in the shared entries: every ref from
+ * the first unreserved to the last, whatever the domid, read-only or not,
+ * gets flags 0 with its domid and frame as they were; an entry already
+ * invalid is left as it is, and so are the reserved refs (0 .. 7, the
+ * toolstack's: GNTTAB_RESERVED_XENSTORE and the console).
+ */
+static void put_entry(grant_ref_t ref, uint16_t flags, domid_t domid,
+		      uint32_t frame)
+{
+	grant_entry_v1_t *e = entry_of(ref);
+
+	if (!e)
+		return;
+	__atomic_store_n(&e->frame, frame, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->domid, domid, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->flags, flags, __ATOMIC_SEQ_CST);
+}
+
+static enum xt_result gnttab_init_scrubs(void)
+{
+	const grant_ref_t first = GNTTAB_NR_RESERVED_ENTRIES,
+			  last = XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME - 1;
+	static const struct {
+		grant_ref_t ref; /* from first; last + 1: the last */
+		uint16_t flags;
+		domid_t domid;
+		uint32_t frame;
+	} left[] = {
+		{ 0, GTF_permit_access, 2, 5 },
+		{ 1, GTF_permit_access | GTF_readonly, 3, 6 },
+		{ 2, 0, 7, 9 },
+		{ 3, GTF_permit_access, 0x7ff1, 0xfffff },
+		{ 0xffff, GTF_permit_access, 0, 1 },
+	};
+	grant_ref_t ref;
+	unsigned int i;
+
+	XT_ASSERT_EQ(gt_init(), 0);
+	xl_gnttab_fini();
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		ref = left[i].ref == 0xffff ? last : first + left[i].ref;
+		put_entry(ref, left[i].flags, left[i].domid, left[i].frame);
+	}
+	put_entry(first - 1, GTF_permit_access, 0, 3);
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		grant_entry_v1_t *e;
+
+		ref = left[i].ref == 0xffff ? last : first + left[i].ref;
+		e = entry_of(ref);
+		XT_ASSERT(e);
+		XT_ASSERT_MSG(entry_flags(ref) == 0, "ref %u flags %#x", ref,
+			      entry_flags(ref));
+		XT_ASSERT_EQ(e->domid, left[i].domid);
+		XT_ASSERT_EQ(e->frame, left[i].frame);
+	}
+	/* The reserved ref is not ours to touch. */
+	XT_ASSERT_EQ(entry_flags(first - 1), GTF_permit_access);
+	put_entry(first - 1, 0, 0, 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), xl_gnttab_nr_refs());
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
  * An entry whose header is not what we granted (not GTF_reading/writing:
  * "the entry changed under us") cannot be invalidated: the ref must not
  * count as ended (nor its page be freed); it stays deferred.
@@ -864,6 +931,7 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(invalid_header_deferred, 1),
 	GT(deferred_page_reclaimed, 1),
 	GT(ref_bounds, 1),
+	GT(init_scrubs, 1),
 	GT(init_errors, 1),
 	GT(lock_excludes, 2),
 };
