@@ -24,7 +24,7 @@
 
 #include "xt-util.h"
 
-#define DEVID 51712 /* xvda */
+#define DEVID 51712U /* xvda */
 #define DISK_SECTORS 16384ULL
 #define SPP XL_BLK_SECTORS_PER_PAGE
 #define GUARD 0xa5
