@@ -590,6 +590,7 @@ static enum xt_result gnttab_init_scrubs(void)
 static enum xt_result gnttab_invalid_header_deferred(void)
 {
 	uint8_t *page = xl_os_alloc_page();
+	struct xl_gnttab_stats s;
 	grant_entry_v1_t *e;
 	unsigned int nfree;
 	grant_ref_t ref;
@@ -605,6 +606,11 @@ static enum xt_result gnttab_invalid_header_deferred(void)
 	XT_ASSERT(e);
 	domid = __atomic_load_n(&e->domid, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&e->domid, (uint16_t)(domid + 7), __ATOMIC_SEQ_CST);
+	/* Changed, not mapped: -XEN_EIO (not -XEN_EBUSY), still granted. */
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), -XEN_EIO);
+	xl_gnttab_get_stats(&s);
+	XT_ASSERT_EQ(s.busy, 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
 	XT_ASSERT_EQ(xl_gnttab_end_access_page(ref, page), 1);
 	XT_ASSERT(xl_gnttab_is_deferred(ref));
 	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
@@ -823,8 +829,14 @@ static enum xt_result gnttab_ref_bounds(void)
 	XT_ASSERT_EQ(s.exhausted, 1);
 	XT_ASSERT_EQ(s.busy, 0);
 	XT_ASSERT_EQ(s.deferred, 0);
+	/* A ref still granted at fini is no ref after it. */
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &ref), 0);
 	xl_gnttab_fini();
 	XT_ASSERT(!xl_gnttab_ready());
+	XT_ASSERT_EQ(entry_flags(ref), 0); /* fini invalidated it */
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_end_access_deferred(ref), -XEN_EINVAL);
+	XT_ASSERT(!xl_gnttab_is_deferred(ref));
 	return XT_PASS;
 }
 
