@@ -767,6 +767,43 @@ static enum xt_result gnttab_init_errors(void)
 }
 
 /*
+ * fini with a ref deferred (the peer still maps it): after it, the table
+ * answers as not there, whatever its old lists hold: retry_deferred 0 and
+ * no retry, is_deferred and is_mapped false.  The next init finds the
+ * entry unmapped and frees it.
+ */
+static enum xt_result gnttab_fini_with_deferred(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	uint8_t *page = xl_os_alloc_page();
+	struct hv_grant_map m;
+	grant_ref_t ref;
+
+	XT_ASSERT(page);
+	XT_ASSERT_EQ(gt_init(), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &ref),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(d, ref, false, &m), GNTST_okay);
+	XT_ASSERT_EQ(xl_gnttab_end_access_deferred(ref), 1);
+	XT_ASSERT(xl_gnttab_is_deferred(ref));
+	XT_ASSERT(xl_gnttab_is_mapped(ref));
+	xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT(!xl_gnttab_is_deferred(ref));
+	XT_ASSERT(!xl_gnttab_is_mapped(ref));
+	XT_ASSERT_EQ(entry_flags(ref) & BUSY, BUSY); /* still mapped */
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	XT_ASSERT(!xl_gnttab_is_deferred(ref));
+	XT_ASSERT_EQ(entry_flags(ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), xl_gnttab_nr_refs());
+	xl_gnttab_fini();
+	xl_os_free_page(page);
+	return XT_PASS;
+}
+
+/*
  * The edges of the ref range: the reserved refs (0 .. 7) and the first
  * past the table are refused by every call that takes a ref; the first
  * and the last ref of the table work.  Before init nothing is granted.
@@ -943,6 +980,7 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(invalid_header_deferred, 1),
 	GT(deferred_page_reclaimed, 1),
 	GT(ref_bounds, 1),
+	GT(fini_with_deferred, 1),
 	GT(init_scrubs, 1),
 	GT(init_errors, 1),
 	GT(lock_excludes, 2),
