@@ -1788,6 +1788,66 @@ static enum xt_result xb_backend_closed_at_start(void)
 }
 
 /*
+ * The paths xenbus builds, "<base>/<key>", at the edge of their buffers
+ * (XL_XENBUS_PATH_MAX * 2 bytes with the NUL): the longest key that fits
+ * reaches xenstore (a read of the backend's node finds nothing, a write of
+ * ours makes the node, named by the whole key), one more byte is
+ * -XEN_E2BIG and reaches nothing.  Node names: empty, or as long as the
+ * name buffer (no room for the NUL), are -XEN_EINVAL; one shorter passes
+ * to the toolstack's nodes (none: -XEN_ENOENT).
+ */
+static enum xt_result xb_path_bounds(void)
+{
+	static char key[2 * XL_XENBUS_PATH_MAX + 2],
+		path[3 * XL_XENBUS_PATH_MAX], name[XL_XENBUS_PATH_MAX + 1];
+	struct fake_be b;
+	struct xl_xenbus_device dev, dev2;
+	struct drv d = { 0 };
+	size_t kl;
+	unsigned long v = 99;
+
+	XB_UP(&b, &dev, &d);
+	kl = 2 * XL_XENBUS_PATH_MAX - strlen(dev.otherend) - 2;
+	memset(key, 'k', kl);
+	key[kl] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_read_otherend_uint(&dev, key, &v), -XEN_ENOENT);
+	key[kl] = 'k';
+	key[kl + 1] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_read_otherend_uint(&dev, key, &v), -XEN_E2BIG);
+	XT_ASSERT_EQ(v, 99);
+
+	kl = 2 * XL_XENBUS_PATH_MAX - strlen(dev.nodename) - 2;
+	memset(key, 'w', kl);
+	key[kl] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_printf(&dev, 0, key, "%u", 7u), 0);
+	snprintf(path, sizeof(path), "%s/%s", dev.nodename, key);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), 0);
+	XT_ASSERT_EQ(v, 7);
+	XT_ASSERT_EQ(xl_xs_rm(0, path), 0);
+	key[kl] = 'w';
+	key[kl + 1] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_printf(&dev, 0, key, "%u", 8u), -XEN_E2BIG);
+	snprintf(path, sizeof(path), "%s/%s", dev.nodename, key);
+	path[strlen(dev.nodename) + 1 + kl] = '\0';
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), -XEN_ENOENT);
+
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, "", &drv_ops, &d),
+		     -XEN_EINVAL);
+	memset(name, 'n', XL_XENBUS_PATH_MAX);
+	name[XL_XENBUS_PATH_MAX] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, name, &drv_ops, &d),
+		     -XEN_EINVAL);
+	name[XL_XENBUS_PATH_MAX - 1] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, name, &drv_ops, &d),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, "device/vbd/768", NULL, &d),
+		     -XEN_EINVAL);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
  * xl_xenbus_state_name(): each state of <xen/io/xenbus.h> by its name, the
  * last one (Reconfigured, 8) included, and "Invalid" from the first value
  * past it and for a negative one.
@@ -2136,6 +2196,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/timeout_probe_error", XT_HV, 1, false,
 	  xb_timeout_and_probe_error, XS_F },
 	{ "xenbus/state_names", XT_HV, 1, false, xb_state_names, 0 },
+	{ "xenbus/path_bounds", XT_HV, 1, false, xb_path_bounds, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
 	  XS_F },
 	{ "xenbus/backend_closed_at_start", XT_HV, 1, false,
