@@ -1847,6 +1847,76 @@ static enum xt_result xb_path_bounds(void)
 	return XT_PASS;
 }
 
+/* Counts the watch events on the frontend's own state node. */
+static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	(void)w;
+	(void)path;
+	__atomic_fetch_add((unsigned int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Poll until n events were counted; false after XB_TIMEOUT. */
+static bool fe_events_reach(unsigned int *ev, unsigned int n)
+{
+	uint64_t t0 = xt_now_ns();
+
+	while (xt_now_ns() - t0 < XB_TIMEOUT) {
+		xl_xs_run_watches();
+		if (XT_LOAD(ev) >= n)
+			return true;
+		xt_sleep_ns(MS);
+	}
+	return false;
+}
+
+/*
+ * A close from Connected writes our state twice, Closing then Closed
+ * (<xen/io/xenbus.h>: the frontend passes through Closing), whether the
+ * backend closes first or we do; once Closed, the backend's own Closing
+ * and Closed write nothing more.  Counted as the watch events of our
+ * state node: one at registration, one per write.
+ */
+static enum xt_result xb_close_writes(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	struct xl_xs_watch w = { 0 };
+	static unsigned int ev;
+
+	ev = 0;
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "device/vbd/768/state", fe_state_ev, &ev),
+		     0);
+	XT_ASSERT(fe_events_reach(&ev, 1));
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateClosed, XB_TIMEOUT), 0);
+	XT_ASSERT_MSG(fe_events_reach(&ev, 3), "%u writes of our state",
+		      XT_LOAD(&ev) - 1);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateClosed));
+	xt_sleep_ns(20 * MS);
+	xl_xs_run_watches();
+	XT_ASSERT_EQ(XT_LOAD(&ev), 3);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	/* Back, connected; then our own close. */
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT(fe_events_reach(&ev, 5)); /* Initialised, Connected */
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT(fe_events_reach(&ev, 7));
+	xt_sleep_ns(20 * MS);
+	xl_xs_run_watches();
+	XT_ASSERT_EQ(XT_LOAD(&ev), 7);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 2);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
 /*
  * xl_xenbus_state_name(): each state of <xen/io/xenbus.h> by its name, the
  * last one (Reconfigured, 8) included, and "Invalid" from the first value
@@ -2197,6 +2267,7 @@ const struct xt_test xt_xs_tests[] = {
 	  xb_timeout_and_probe_error, XS_F },
 	{ "xenbus/state_names", XT_HV, 1, false, xb_state_names, 0 },
 	{ "xenbus/path_bounds", XT_HV, 1, false, xb_path_bounds, XS_F },
+	{ "xenbus/close_writes", XT_HV, 1, false, xb_close_writes, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
 	  XS_F },
 	{ "xenbus/backend_closed_at_start", XT_HV, 1, false,
