@@ -1847,6 +1847,45 @@ static enum xt_result xb_path_bounds(void)
 	return XT_PASS;
 }
 
+/*
+ * A driver with no probe and no connect step (both optional): each step
+ * succeeds, Initialised then Connected, error 0.  A wait for a state we
+ * never reach ends when the backend closes us, with -XEN_ENODEV (no
+ * driver error to report).
+ */
+static const struct xl_xenbus_ops drv_ops_bare = {
+	.disconnect = drv_disconnect,
+};
+
+static enum xt_result xb_bare_driver(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768",
+					   &drv_ops_bare, &d),
+		     0);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.state, XenbusStateConnected);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateConnected);
+	XT_ASSERT_EQ(dev.error, 0);
+	XT_ASSERT_EQ(dev.connects, 1);
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateInitialising, XB_TIMEOUT),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
 /* Counts the watch events on the frontend's own state node. */
 static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
 {
@@ -2268,6 +2307,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/state_names", XT_HV, 1, false, xb_state_names, 0 },
 	{ "xenbus/path_bounds", XT_HV, 1, false, xb_path_bounds, XS_F },
 	{ "xenbus/close_writes", XT_HV, 1, false, xb_close_writes, XS_F },
+	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
 	  XS_F },
 	{ "xenbus/backend_closed_at_start", XT_HV, 1, false,
