@@ -1886,6 +1886,40 @@ static enum xt_result xb_bare_driver(void)
 	return XT_PASS;
 }
 
+/*
+ * The backend goes Closed without Closing first (a backend killed by its
+ * toolstack) while we are connected: we close too (disconnect, closing)
+ * and end Closed; Closed again changes nothing; InitWait brings us back.
+ */
+static enum xt_result xb_backend_closed_direct(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateClosed, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	XT_ASSERT_EQ(dev.restarts, 0);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateClosed));
+	xt_sleep_ns(10 * MS);
+	xl_xenbus_poll(&dev);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 2);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
 /* Counts the watch events on the frontend's own state node. */
 static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
 {
@@ -2308,6 +2342,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/path_bounds", XT_HV, 1, false, xb_path_bounds, XS_F },
 	{ "xenbus/close_writes", XT_HV, 1, false, xb_close_writes, XS_F },
 	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
+	{ "xenbus/backend_closed_direct", XT_HV, 1, false,
+	  xb_backend_closed_direct, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
 	  XS_F },
 	{ "xenbus/backend_closed_at_start", XT_HV, 1, false,
