@@ -1718,7 +1718,9 @@ static enum xt_result xb_backend_odd_states(void)
 	struct drv d = { 0 };
 
 	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(dev.changed, 0); /* nothing polled yet */
 	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.changed, 1); /* a flag: fired, not a count */
 	be_write_state(&b, XenbusStateReconfiguring);
 	XT_ASSERT(xb_saw_backend(&dev, XenbusStateReconfiguring));
 	be_write_state(&b, XenbusStateReconfigured);
