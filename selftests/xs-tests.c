@@ -1922,6 +1922,50 @@ static enum xt_result xb_backend_closed_direct(void)
 	return XT_PASS;
 }
 
+/*
+ * The toolstack's links are input too: <node>/backend empty or not an
+ * absolute path, and a backend-id in the reserved range (DOMID_FIRST_
+ * RESERVED and up), are -XEN_EINVAL; the last ordinary domid passes.
+ */
+static enum xt_result xb_bad_links(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	char path[160], id[16];
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	snprintf(path, sizeof(path), "%s/backend", b.fe);
+	XT_ASSERT_EQ(hv_xs_write(path, ""), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_xs_write(path, "local/domain/0/backend/vbd"), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_xs_write(path, b.be), 0);
+	snprintf(path, sizeof(path), "%s/backend-id", b.fe);
+	snprintf(id, sizeof(id), "%u", DOMID_FIRST_RESERVED);
+	XT_ASSERT_EQ(hv_xs_write(path, id), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EINVAL);
+	snprintf(id, sizeof(id), "%u", DOMID_FIRST_RESERVED - 1);
+	XT_ASSERT_EQ(hv_xs_write(path, id), 0);
+	XT_ASSERT_EQ(
+		xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops, &d), 0);
+	XT_ASSERT_EQ(dev.otherend_id, DOMID_FIRST_RESERVED - 1);
+	XT_ASSERT(!strcmp(dev.otherend, b.be));
+	XT_ASSERT(!strcmp(dev.nodename, "device/vbd/768"));
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
 /* Counts the watch events on the frontend's own state node. */
 static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
 {
@@ -2344,6 +2388,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/path_bounds", XT_HV, 1, false, xb_path_bounds, XS_F },
 	{ "xenbus/close_writes", XT_HV, 1, false, xb_close_writes, XS_F },
 	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
+	{ "xenbus/bad_links", XT_HV, 1, false, xb_bad_links, XS_F },
 	{ "xenbus/backend_closed_direct", XT_HV, 1, false,
 	  xb_backend_closed_direct, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
