@@ -1934,10 +1934,14 @@ static enum xt_result xb_bad_links(void)
 	struct xl_xenbus_device dev;
 	struct drv d = { 0 };
 	char path[160], id[16];
+	struct hv_xs_perm ro[2] = { { 0, 'n' }, { 0, 'r' } }, rw[1];
 
 	XS_UP();
 	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
 	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	ro[1].domid = xt_domid();
+	rw[0].domid = xt_domid();
+	rw[0].perm = 'n';
 	snprintf(path, sizeof(path), "%s/backend", b.fe);
 	XT_ASSERT_EQ(hv_xs_write(path, ""), 0);
 	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
@@ -1949,6 +1953,17 @@ static enum xt_result xb_bad_links(void)
 		     -XEN_EINVAL);
 	XT_ASSERT_EQ(hv_xs_write(path, b.be), 0);
 	snprintf(path, sizeof(path), "%s/backend-id", b.fe);
+	XT_ASSERT_EQ(hv_xs_rm(path), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_ENOENT);
+	/* Our state node not writable by us: the Initialising write fails. */
+	XT_ASSERT_EQ(hv_xs_write(path, "0"), 0);
+	XT_ASSERT_EQ(hv_xs_set_perms(b.fe_state, ro, 2), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EACCES);
+	XT_ASSERT_EQ(hv_xs_set_perms(b.fe_state, rw, 1), 0);
 	snprintf(id, sizeof(id), "%u", DOMID_FIRST_RESERVED);
 	XT_ASSERT_EQ(hv_xs_write(path, id), 0);
 	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
