@@ -494,6 +494,82 @@ out:
 }
 
 /*
+ * The backend's features are hostile input (blk_check_features): no
+ * sectors, more than 2^48, a sector size below 512, above a page, or not
+ * a power of two, are refused with -XEN_EINVAL and leave the ring ready
+ * for a good set; the edges themselves (2^48 sectors of 4096 bytes, then
+ * one sector of 512) connect.  No backend: nothing is submitted.
+ */
+static enum xt_result blk_features_bounds(void)
+{
+	static const struct {
+		uint64_t sectors;
+		unsigned int ss;
+	} bad[] = {
+		{ 0, 512 },  { (1ULL << 48) + 1, 512 },
+		{ 8, 511 },  { 8, 256 },
+		{ 8, 0 },    { 8, 4097 },
+		{ 8, 8192 }, { 8, 1536 },
+		{ 8, 768 },
+	};
+	struct xl_blkfront_features f, got;
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES];
+	struct xl_blkfront *dev;
+	enum xt_result r = XT_FAIL;
+	evtchn_port_t port;
+	unsigned int i, round;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(dev);
+	for (round = 0; round < 2; round++) {
+		rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+		if (rc != 0) {
+			xt_fail_msg(__FILE__, __LINE__, "setup_ring: %d", rc);
+			goto out;
+		}
+		memset(&f, 0, sizeof(f));
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			f.sectors = bad[i].sectors;
+			f.sector_size = bad[i].ss;
+			rc = xl_blkfront_connect_direct(dev, &f);
+			if (rc != -XEN_EINVAL || xl_blkfront_connected(dev)) {
+				xt_fail_msg(__FILE__, __LINE__,
+					    "sectors %llu size %u: %d",
+					    (unsigned long long)f.sectors,
+					    f.sector_size, rc);
+				goto out;
+			}
+		}
+		f.sectors = round ? 1 : 1ULL << 48;
+		f.sector_size = round ? 512 : 4096;
+		rc = xl_blkfront_connect_direct(dev, &f);
+		xl_blkfront_get_features(dev, &got);
+		if (rc || !xl_blkfront_connected(dev) ||
+		    got.sectors != f.sectors ||
+		    got.sector_size != f.sector_size) {
+			xt_fail_msg(__FILE__, __LINE__,
+				    "sectors %llu size %u: %d, got %llu %u",
+				    (unsigned long long)f.sectors,
+				    f.sector_size, rc,
+				    (unsigned long long)got.sectors,
+				    got.sector_size);
+			goto out;
+		}
+		xl_blkfront_disconnect(dev, true);
+	}
+	r = XT_PASS;
+out:
+	xl_blkfront_free(dev);
+	xl_gnttab_fini();
+	return r;
+}
+
+/*
  * The ring cannot be set up at probe (every grant ref is taken): the
  * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
  * frontend ends Closed and publishes no ring-ref or event-channel.
@@ -1882,6 +1958,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(xenbus_defaults, 1, XT_F_XENSTORE),
 	BT(probe_ring_error, 1, XT_F_XENSTORE),
 	BT(attach_errors, 1, XT_F_XENSTORE),
+	BT(features_bounds, 1, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
