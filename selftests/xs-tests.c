@@ -1981,6 +1981,54 @@ static enum xt_result xb_bad_links(void)
 	return XT_PASS;
 }
 
+/* Nanoseconds this vCPU spent blocked so far (VCPUOP_get_runstate_info). */
+static uint64_t blocked_ns(void)
+{
+	struct vcpu_runstate_info r;
+
+	if (xl_hc_vcpu_op(VCPUOP_get_runstate_info, xl_os_vcpu_id(), &r))
+		return 0;
+	return r.time[RUNSTATE_blocked];
+}
+
+/*
+ * The waits idle: a connect to a backend that never answers and a close
+ * that it never answers block the vCPU (SCHEDOP_block through
+ * xl_xs_idle_until) until their deadline, not spin on it.  At least half
+ * of each 60 ms wait must be blocked time (a vCPU that spins has none).
+ */
+static enum xt_result xb_waits_block(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	uint64_t t0, b0, dt, db;
+
+	XB_UP(&b, &dev, &d);
+	__atomic_store_n(&b.auto_connect, 0, __ATOMIC_SEQ_CST);
+	b0 = blocked_ns();
+	t0 = xt_now_ns();
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, 60 * MS), -XEN_ETIMEDOUT);
+	dt = xt_now_ns() - t0;
+	db = blocked_ns() - b0;
+	XT_ASSERT_MSG(db >= 30 * MS && dt >= 60 * MS,
+		      "connect wait: %llu ns blocked of %llu",
+		      (unsigned long long)db, (unsigned long long)dt);
+	/* A backend that answers our Closing with nothing (still InitWait). */
+	hv_xs_unwatch(b.fe_state, b.token);
+	b0 = blocked_ns();
+	t0 = xt_now_ns();
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, 60 * MS), -XEN_ETIMEDOUT);
+	dt = xt_now_ns() - t0;
+	db = blocked_ns() - b0;
+	XT_ASSERT_MSG(db >= 30 * MS && dt >= 60 * MS,
+		      "close wait: %llu ns blocked of %llu",
+		      (unsigned long long)db, (unsigned long long)dt);
+	xl_xenbus_device_fini(&dev);
+	hv_xs_rm(b.be);
+	return XT_PASS;
+}
+
 /* Counts the watch events on the frontend's own state node. */
 static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
 {
@@ -2404,6 +2452,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/close_writes", XT_HV, 1, false, xb_close_writes, XS_F },
 	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
 	{ "xenbus/bad_links", XT_HV, 1, false, xb_bad_links, XS_F },
+	{ "xenbus/waits_block", XT_HV, 1, false, xb_waits_block, XS_F },
 	{ "xenbus/backend_closed_direct", XT_HV, 1, false,
 	  xb_backend_closed_direct, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
