@@ -2029,6 +2029,37 @@ static enum xt_result xb_waits_block(void)
 	return XT_PASS;
 }
 
+/*
+ * A probe that fails closes the device with its error; a later wait from
+ * Closed forgets that error and waits for the backend to come back (times
+ * out, not the old error at once); the backend's Closed then InitWait
+ * probes again, now successfully, and connects with error 0.
+ */
+static enum xt_result xb_probe_error_recover(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	d.fail_probe = -XEN_ENOMEM;
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), -XEN_ENOMEM);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(dev.error, -XEN_ENOMEM);
+	d.fail_probe = 0;
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, 30 * MS), -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(dev.error, 0);
+	be_write_state(&b, XenbusStateClosed);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.error, 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 1);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
 /* Counts the watch events on the frontend's own state node. */
 static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
 {
@@ -2453,6 +2484,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
 	{ "xenbus/bad_links", XT_HV, 1, false, xb_bad_links, XS_F },
 	{ "xenbus/waits_block", XT_HV, 1, false, xb_waits_block, XS_F },
+	{ "xenbus/probe_error_recover", XT_HV, 1, false, xb_probe_error_recover,
+	  XS_F },
 	{ "xenbus/backend_closed_direct", XT_HV, 1, false,
 	  xb_backend_closed_direct, XS_F },
 	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
