@@ -2060,6 +2060,65 @@ static enum xt_result xb_probe_error_recover(void)
 	return XT_PASS;
 }
 
+/*
+ * Our close waits for the backend's answer to our Closing before it goes
+ * Closed (<xen/io/xenbus.h>; blkback keeps the ring mapped until then):
+ * with the backend still Connected we stay Closing; its Closing lets us
+ * go Closed, its Closed ends the close with 0.  The close runs on vCPU 1;
+ * vCPU 0 plays the backend by hand.
+ */
+static struct {
+	struct xl_xenbus_device *dev;
+	int rc;
+} xcw;
+
+static void xcw_close(void *arg)
+{
+	(void)arg;
+	xcw.rc = xl_xenbus_close(xcw.dev, XB_TIMEOUT);
+}
+
+static bool fe_state_leaves(struct fake_be *b, unsigned long from)
+{
+	uint64_t t0 = xt_now_ns();
+
+	while (xt_now_ns() - t0 < XB_TIMEOUT) {
+		if (fe_state_now(b) != from)
+			return true;
+		xt_sleep_ns(MS);
+	}
+	return false;
+}
+
+static enum xt_result xb_close_waits_backend(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	hv_xs_unwatch(b.fe_state, b.token); /* no automatic answers */
+	xcw.dev = &dev;
+	xcw.rc = 1;
+	xt_start_on(1, xcw_close, NULL);
+	XT_ASSERT(fe_state_leaves(&b, XenbusStateConnected));
+	xt_sleep_ns(20 * MS);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosing);
+	XT_ASSERT_EQ(d.disconnects, 0); /* the ring stays until Closed */
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT(fe_state_leaves(&b, XenbusStateClosing));
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	be_write_state(&b, XenbusStateClosed);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(xcw.rc, 0);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	hv_xs_rm(b.be);
+	return XT_PASS;
+}
+
 /* Counts the watch events on the frontend's own state node. */
 static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
 {
@@ -2484,6 +2543,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
 	{ "xenbus/bad_links", XT_HV, 1, false, xb_bad_links, XS_F },
 	{ "xenbus/waits_block", XT_HV, 1, false, xb_waits_block, XS_F },
+	{ "xenbus/close_waits_backend", XT_HV, 2, false, xb_close_waits_backend,
+	  XS_F },
 	{ "xenbus/probe_error_recover", XT_HV, 1, false, xb_probe_error_recover,
 	  XS_F },
 	{ "xenbus/backend_closed_direct", XT_HV, 1, false,
