@@ -2064,7 +2064,8 @@ static enum xt_result xb_probe_error_recover(void)
  * Our close waits for the backend's answer to our Closing before it goes
  * Closed (<xen/io/xenbus.h>; blkback keeps the ring mapped until then):
  * with the backend still Connected we stay Closing; its Closing lets us
- * go Closed, its Closed ends the close with 0.  The close runs on vCPU 1;
+ * go Closed, and only its Closed lets the driver disconnect (end the
+ * ring's grants) and ends the close with 0.  The close runs on vCPU 1;
  * vCPU 0 plays the backend by hand.
  */
 static struct {
@@ -2109,6 +2110,9 @@ static enum xt_result xb_close_waits_backend(void)
 	be_write_state(&b, XenbusStateClosing);
 	XT_ASSERT(fe_state_leaves(&b, XenbusStateClosing));
 	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	/* Closed, but the backend still maps the ring until its Closed. */
+	xt_sleep_ns(20 * MS);
+	XT_ASSERT_EQ(d.disconnects, 0);
 	be_write_state(&b, XenbusStateClosed);
 	xt_wait_on(1);
 	XT_ASSERT_EQ(xcw.rc, 0);
