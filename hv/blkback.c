@@ -243,6 +243,10 @@ static bool bb_respond(struct hv_blkback *bb, struct bb_item *it)
 	} else if (bb_tick(&bb->hostile.bad_status)) {
 		bb_victim(bb, it);
 		r.status = 0x7e;
+	} else if (bb_tick(&bb->hostile.bad_op)) {
+		bb_victim(bb, it);
+		r.operation = r.operation == BLKIF_OP_READ ? BLKIF_OP_WRITE :
+							     BLKIF_OP_READ;
 	} else if (bb_tick(&bb->hostile.bad_rsp_prod)) {
 		bb_victim(bb, it);
 		bad_prod = true;

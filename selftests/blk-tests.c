@@ -1094,6 +1094,7 @@ enum hmode {
 	H_NOT_INFLIGHT,
 	H_DUP,
 	H_BAD_STATUS,
+	H_BAD_OP,
 	H_BAD_PROD,
 	H_CLOSING,
 	H_RESTART
@@ -1153,6 +1154,9 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		break;
 	case H_BAD_STATUS:
 		h.bad_status = HNTH;
+		break;
+	case H_BAD_OP:
+		h.bad_op = HNTH;
 		break;
 	case H_BAD_PROD:
 		h.bad_rsp_prod = HNTH;
@@ -1215,7 +1219,7 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		} else {
 			XT_ASSERT_EQ(r->status, -XEN_EIO);
 			eio++;
-			if (m <= H_BAD_STATUS)
+			if (m <= H_BAD_OP)
 				XT_ASSERT_MSG(
 					victim,
 					"request %u failed, not the victim", i);
@@ -1246,6 +1250,9 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	case H_BAD_STATUS:
 		XT_ASSERT_EQ(st.rsp_bad_status, 1);
 		break;
+	case H_BAD_OP:
+		XT_ASSERT_EQ(st.rsp_bad_op, 1);
+		break;
 	case H_BAD_PROD:
 		XT_ASSERT_EQ(st.rsp_bad_prod, 1);
 		XT_ASSERT(ok < HNTH);
@@ -1259,11 +1266,11 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		XT_ASSERT_EQ(st.disconnect_failed, eio);
 		break;
 	}
-	if (m <= H_BAD_STATUS) {
+	if (m <= H_BAD_OP) {
 		XT_ASSERT_EQ(eio, 1);
-		XT_ASSERT_EQ(st.orphans, m == H_BAD_STATUS ? 0 : 1);
+		XT_ASSERT_EQ(st.orphans, m >= H_BAD_STATUS ? 0 : 1);
 		XT_ASSERT_EQ(st.rsp_bad_id + st.rsp_not_inflight + st.rsp_dup +
-				     st.rsp_bad_status,
+				     st.rsp_bad_status + st.rsp_bad_op,
 			     1);
 	}
 	XT_ASSERT(alloc_pages(pg, 1));
@@ -1326,6 +1333,7 @@ HOSTILE(id_out_of_range, H_BAD_ID, false)
 HOSTILE(id_not_in_flight, H_NOT_INFLIGHT, false)
 HOSTILE(dup_response, H_DUP, false)
 HOSTILE(bad_status, H_BAD_STATUS, false)
+HOSTILE(bad_op, H_BAD_OP, false)
 HOSTILE(bad_rsp_prod, H_BAD_PROD, false)
 HOSTILE(closing, H_CLOSING, true)
 HOSTILE(restart, H_RESTART, true)
@@ -1971,6 +1979,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(hostile_id_not_in_flight, 1, 0),
 	BT(hostile_dup_response, 1, 0),
 	BT(hostile_bad_status, 1, 0),
+	BT(hostile_bad_op, 1, 0),
 	BT(hostile_bad_rsp_prod, 1, 0),
 	BT(hostile_closing, 1, XT_F_XENSTORE),
 	BT(hostile_restart, 1, XT_F_XENSTORE),

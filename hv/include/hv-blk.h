@@ -108,6 +108,8 @@ struct hv_blkback_config {
  *                     a completed id)
  *   bad_status        the response's status becomes 0x7e (not OKAY,
  *                     ERROR or EOPNOTSUPP)
+ *   bad_op            the response's operation is not the request's (a
+ *                     read answered as a write and the other way round)
  *   bad_rsp_prod      with this response rsp_prod is published a ring
  *                     and 3 entries past what was produced
  *   closing           instead of this response the backend switches to
@@ -139,6 +141,7 @@ struct hv_blk_hostile {
 	unsigned int id_not_in_flight;
 	unsigned int dup_response;
 	unsigned int bad_status;
+	unsigned int bad_op;
 	unsigned int bad_rsp_prod;
 	unsigned int closing;
 	unsigned int restart;
