@@ -7,12 +7,14 @@
  * into blkback; the others go through xenstore and xenbus.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hv.h>
 #include <hv-blk.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
 #include <hv-xs.h>
 
@@ -567,6 +569,85 @@ out:
 	xl_blkfront_free(dev);
 	xl_gnttab_fini();
 	return r;
+}
+
+/*
+ * The device lock excludes: vCPU 0 is held inside xl_blkfront_inflight()'s
+ * locked section (an explore point hook stalls it at its last
+ * read-modify-write, the unlock's exchange) while vCPU 1 calls
+ * xl_blkfront_get_stats(); vCPU 1 must not get through before vCPU 0 lets
+ * go.  The stall ends when vCPU 1 finishes or after BLX_HOLD_NS; a working
+ * lock always takes the timeout.  (gnttab/lock_excludes does the same for
+ * the grant table's lock.)
+ */
+#define BLX_HOLD_NS 300000000ULL
+
+static struct {
+	uint32_t counting, armed, points, stall_at; /* atomic */
+	uint32_t held, done, done_while_held;	    /* atomic */
+	struct xl_blkfront *dev;
+} blx;
+
+static void blx_hook(enum hv_explore_point pt)
+{
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 0)
+		return;
+	if (XT_LOAD(&blx.counting)) {
+		XT_ADD(&blx.points, 1);
+		return;
+	}
+	if (!XT_LOAD(&blx.armed) ||
+	    XT_ADD(&blx.points, 1) != XT_LOAD(&blx.stall_at))
+		return;
+	XT_STORE(&blx.held, 1);
+	end = xt_now_ns() + BLX_HOLD_NS;
+	while (!XT_LOAD(&blx.done) && xt_now_ns() < end)
+		sched_yield();
+	XT_STORE(&blx.done_while_held, XT_LOAD(&blx.done));
+	XT_STORE(&blx.armed, 0);
+}
+
+static void blx_stats(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	struct xl_blkfront_stats st;
+
+	(void)arg;
+	while (!XT_LOAD(&blx.held) && xt_now_ns() < end)
+		sched_yield();
+	xl_blkfront_get_stats(blx.dev, &st);
+	XT_STORE(&blx.done, 1);
+}
+
+static enum xt_result blk_lock_excludes(void)
+{
+	memset(&blx, 0, sizeof(blx));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	blx.dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(blx.dev);
+	XT_STORE(&blx.counting, 1);
+	hv_explore_set_hook(blx_hook);
+	XT_ASSERT_EQ(xl_blkfront_inflight(blx.dev), 0);
+	XT_STORE(&blx.counting, 0);
+	XT_STORE(&blx.stall_at, XT_LOAD(&blx.points));
+	XT_STORE(&blx.points, 0);
+	if (XT_LOAD(&blx.stall_at)) {
+		XT_STORE(&blx.armed, 1);
+		xt_start_on(1, blx_stats, NULL);
+		xl_blkfront_inflight(blx.dev);
+		xt_wait_on(1);
+	}
+	hv_explore_set_hook(NULL);
+	xl_blkfront_free(blx.dev);
+	XT_SKIP_IF(!blx.stall_at,
+		   "no explore points (built without HV_EXPLORE)");
+	XT_ASSERT_EQ(XT_LOAD(&blx.held), 1);
+	XT_ASSERT_MSG(!XT_LOAD(&blx.done_while_held),
+		      "vCPU 1 took the device lock while vCPU 0 held it");
+	XT_ASSERT_EQ(XT_LOAD(&blx.done), 1);
+	return XT_PASS;
 }
 
 /*
@@ -1967,6 +2048,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(probe_ring_error, 1, XT_F_XENSTORE),
 	BT(attach_errors, 1, XT_F_XENSTORE),
 	BT(features_bounds, 1, 0),
+	BT(lock_excludes, 2, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
