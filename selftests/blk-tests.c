@@ -1309,6 +1309,11 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	b->n = HK; /* every guard page */
 	XT_ASSERT(batch_guards_ok(b));
 	XT_ASSERT_EQ(ok + eio + refused, HK);
+	/* Completions by status: every failure here is an EIO. */
+	XT_ASSERT_EQ(st.ok, ok);
+	XT_ASSERT_EQ(st.eio, eio);
+	XT_ASSERT_EQ(st.eopnotsupp, 0);
+	XT_ASSERT_EQ(st.completed, ok + eio);
 	xt_log("ok %u eio %u refused %u; bad_id %llu not_inflight %llu dup %llu status %llu prod %llu orphans %llu disconnect %llu broken %llu",
 	       ok, eio, refused, (unsigned long long)st.rsp_bad_id,
 	       (unsigned long long)st.rsp_not_inflight,
