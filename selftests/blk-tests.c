@@ -651,6 +651,65 @@ static enum xt_result blk_lock_excludes(void)
 }
 
 /*
+ * The bounce pool's edge (an untrusted backend gets a private bounce page
+ * per segment; blkfront-lite/blkfront.h's BLK_BOUNCE_PAGES, 128): with no
+ * backend answering, eleven 11-segment reads take 121 pages, a 7-segment
+ * read takes exactly the 7 left and is placed, a 1-segment read then
+ * waits in the queue.  A closing disconnect fails all 13 once.
+ */
+#define BOUNCE_PAGES 128
+
+static uint32_t bounce_edge_done; /* atomic */
+
+static void bounce_edge_cb(struct xl_blk_req *req)
+{
+	(void)req;
+	XT_ADD(&bounce_edge_done, 1);
+}
+
+static enum xt_result b_bounce_edge(struct env *e, void *arg)
+{
+	static struct xl_blk_req r[13];
+	struct xl_blkfront_stats st;
+	void *pg[XL_BLK_MAX_SEGS];
+	unsigned int i, segs;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, XL_BLK_MAX_SEGS));
+	XT_STORE(&bounce_edge_done, 0);
+	for (i = 0; i < 13; i++) {
+		segs = i < 11 ? XL_BLK_MAX_SEGS : i == 11 ? 7 : 1;
+		memset(&r[i], 0, sizeof(r[i]));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r[i], XL_BLK_READ, 16ULL * i,
+						pg, segs, 0, segs * 4096),
+			     0);
+		XT_ASSERT_EQ(r[i].nr_segs, segs);
+		r[i].done = bounce_edge_cb;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r[i]), 0);
+	}
+	XT_ASSERT_EQ(11 * XL_BLK_MAX_SEGS + 7, BOUNCE_PAGES);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(xl_blkfront_inflight(e->dev), 12);
+	XT_ASSERT_EQ(st.submitted, 12);
+	XT_ASSERT_EQ(st.queued, 1);
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 0);
+	xl_blkfront_disconnect(e->dev, true);
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 13);
+	for (i = 0; i < 13; i++)
+		XT_ASSERT_EQ(r[i].status, -XEN_EIO);
+	free_pages(pg, XL_BLK_MAX_SEGS);
+	return XT_PASS;
+}
+
+static enum xt_result blk_bounce_edge(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 4 };
+
+	env_opts.no_backend = true;
+	return with_env(b_bounce_edge, NULL, &c, 4, false);
+}
+
+/*
  * The ring cannot be set up at probe (every grant ref is taken): the
  * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
  * frontend ends Closed and publishes no ring-ref or event-channel.
@@ -2054,6 +2113,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(attach_errors, 1, XT_F_XENSTORE),
 	BT(features_bounds, 1, 0),
 	BT(lock_excludes, 2, 0),
+	BT(bounce_edge, 1, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
