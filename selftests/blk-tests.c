@@ -37,6 +37,7 @@ struct env {
 	bool xs;
 	unsigned int order;
 	evtchn_port_t port; /* direct: the frontend's event channel */
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES]; /* direct: the ring's */
 };
 
 /*
@@ -103,6 +104,7 @@ static int env_init(struct env *e, const struct hv_blkback_config *over,
 		return rc;
 	e->order = (unsigned int)rc;
 	e->port = port;
+	memcpy(e->refs, refs, sizeof(refs));
 	rc = env_opts.no_backend ?
 		     0 :
 		     hv_blkback_connect_direct(e->bb, refs, e->order, port);
@@ -707,6 +709,68 @@ static enum xt_result blk_bounce_edge(void)
 
 	env_opts.no_backend = true;
 	return with_env(b_bounce_edge, NULL, &c, 4, false);
+}
+
+/*
+ * The notification after a push (io/ring.h RING_PUSH_REQUESTS_AND_CHECK_
+ * NOTIFY): an event exactly when the backend's req_event lies in (old,
+ * new], the requests just pushed.  No backend: the test plays it,
+ * mapping the ring and writing req_event itself, one request per push.
+ */
+static enum xt_result b_push_notify(struct env *e, void *arg)
+{
+	static const struct {
+		RING_IDX req_event;
+		unsigned int notifies; /* after the push */
+	} step[] = {
+		{ 1, 1 }, /* 0 -> 1: req_event 1 is the new request */
+		{ 1, 1 }, /* 1 -> 2: req_event == old, already passed */
+		{ 3, 2 }, /* 2 -> 3 */
+		{ 5, 2 }, /* 3 -> 4: not yet */
+		{ 4, 2 }, /* 4 -> 5: req_event == old again */
+		{ 6, 3 }, /* 5 -> 6 */
+	};
+	static struct xl_blk_req r[6];
+	struct hv_grant_map m;
+	struct xl_blkfront_stats st;
+	blkif_sring_t *s;
+	void *pg[1];
+	unsigned int i;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	XT_ASSERT_EQ(hv_gnttab_map(hv_guest_domain(), e->refs[0], false, &m),
+		     GNTST_okay);
+	s = m.va;
+	XT_STORE(&bounce_edge_done, 0);
+	for (i = 0; i < 6; i++) {
+		XT_ASSERT_EQ(XT_LOAD(&s->req_prod), i);
+		XT_STORE(&s->req_event, step[i].req_event);
+		memset(&r[i], 0, sizeof(r[i]));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r[i], XL_BLK_READ, 8ULL * i,
+						pg, 1, 0, 4096),
+			     0);
+		r[i].done = bounce_edge_cb;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r[i]), 0);
+		xl_blkfront_get_stats(e->dev, &st);
+		XT_ASSERT_MSG(st.notifies == step[i].notifies,
+			      "push %u with req_event %u: %llu notifies", i,
+			      step[i].req_event,
+			      (unsigned long long)st.notifies);
+	}
+	hv_gnttab_unmap(&m);
+	xl_blkfront_disconnect(e->dev, true);
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 6);
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_push_notify(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	env_opts.no_backend = true;
+	return with_env(b_push_notify, NULL, &c, 0, false);
 }
 
 /*
@@ -2114,6 +2178,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(features_bounds, 1, 0),
 	BT(lock_excludes, 2, 0),
 	BT(bounce_edge, 1, 0),
+	BT(push_notify, 1, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
