@@ -717,6 +717,20 @@ static enum xt_result blk_bounce_edge(void)
  * new], the requests just pushed.  No backend: the test plays it,
  * mapping the ring and writing req_event itself, one request per push.
  */
+static uint32_t push_sends; /* atomic: EVTCHNOP_send while pushing */
+
+static long push_send_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			   long rc, void *data)
+{
+	(void)v;
+	(void)arg;
+	(void)rc;
+	(void)data;
+	if (!after && cmd == EVTCHNOP_send)
+		XT_ADD(&push_sends, 1);
+	return 0;
+}
+
 static enum xt_result b_push_notify(struct env *e, void *arg)
 {
 	static const struct {
@@ -743,6 +757,8 @@ static enum xt_result b_push_notify(struct env *e, void *arg)
 		     GNTST_okay);
 	s = m.va;
 	XT_STORE(&bounce_edge_done, 0);
+	XT_STORE(&push_sends, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), push_send_hook, NULL);
 	for (i = 0; i < 6; i++) {
 		XT_ASSERT_EQ(XT_LOAD(&s->req_prod), i);
 		XT_STORE(&s->req_event, step[i].req_event);
@@ -757,7 +773,15 @@ static enum xt_result b_push_notify(struct env *e, void *arg)
 			      "push %u with req_event %u: %llu notifies", i,
 			      step[i].req_event,
 			      (unsigned long long)st.notifies);
+		/* One EVTCHNOP_send per notification, none otherwise. */
+		if (XT_LOAD(&push_sends) != step[i].notifies) {
+			hv_domain_set_evtchn_hook(hv_guest_domain(), NULL,
+						  NULL);
+			XT_ASSERT_MSG(false, "push %u: %u sends", i,
+				      XT_LOAD(&push_sends));
+		}
 	}
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
 	hv_gnttab_unmap(&m);
 	xl_blkfront_disconnect(e->dev, true);
 	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 6);
