@@ -1009,6 +1009,60 @@ static enum xt_result blk_bad_requests(void)
 	return with_env(b_bad_requests, NULL, &c, 0, false);
 }
 
+/*
+ * blk_check_req's edges on a backend with flush: no done callback, an
+ * operation that is none of ours, a flush carrying segments, a segment
+ * with no page, a request starting at the disk's end are -XEN_EINVAL and
+ * never submitted; the last sector of a page alone, and 8 sectors ending
+ * exactly at the disk's end, go through.
+ */
+static void check_done(struct xl_blk_req *req)
+{
+	(void)req;
+}
+
+static enum xt_result b_check_req_edges(struct env *e, void *arg)
+{
+	struct xl_blkfront_stats st;
+	struct xl_blk_req r;
+	void *pg[1];
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	memset(&r, 0, sizeof(r));
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 0, 512), 0);
+	r.done = NULL;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.done = check_done;
+	r.op = (enum xl_blk_op)7;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.op = XL_BLK_FLUSH;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL); /* 1 seg */
+	r.op = XL_BLK_READ;
+	r.seg[0].page = NULL;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].page = pg[0];
+	r.sector = DISK_SECTORS;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(st.submitted, 0);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 0, pg, 1, 7 * 512, 512), 0);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, DISK_SECTORS - 8, pg, 1, 0, 4096),
+		     0);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(st.submitted, 2);
+	XT_ASSERT_EQ(st.ok, 2);
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_check_req_edges(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	return with_env(b_check_req_edges, NULL, &c, 0, false);
+}
+
 /* --- async helpers ------------------------------------------------------------------- */
 
 #define MAXREQ 64
@@ -2206,6 +2260,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
+	BT(check_req_edges, 1, 0),
 	BT(flush_order, 1, 0),
 	BT(barrier_order, 1, 0),
 	BT(qd32_2vcpu, 2, 0),
