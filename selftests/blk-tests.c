@@ -798,6 +798,32 @@ static enum xt_result blk_push_notify(void)
 }
 
 /*
+ * xl_blkfront_wake(dev, cpu): one EVTCHNOP_send to another vCPU's wake
+ * port; none for our own vCPU, and none for a vCPU number at or past
+ * XL_MAX_VCPUS (no such port: the table ends there).
+ */
+static enum xt_result b_wake_bounds(struct env *e, void *arg)
+{
+	(void)arg;
+	XT_STORE(&push_sends, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), push_send_hook, NULL);
+	xl_blkfront_wake(e->dev, XL_MAX_VCPUS);
+	xl_blkfront_wake(e->dev, XL_MAX_VCPUS + 1);
+	xl_blkfront_wake(e->dev, ~0U);
+	xl_blkfront_wake(e->dev, xl_os_vcpu_id());
+	XT_ASSERT_EQ(XT_LOAD(&push_sends), 0);
+	xl_blkfront_wake(e->dev, 1);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(XT_LOAD(&push_sends), 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_wake_bounds(void)
+{
+	return with_env(b_wake_bounds, NULL, NULL, 0, false);
+}
+
+/*
  * The ring cannot be set up at probe (every grant ref is taken): the
  * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
  * frontend ends Closed and publishes no ring-ref or event-channel.
@@ -2257,6 +2283,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(lock_excludes, 2, 0),
 	BT(bounce_edge, 1, 0),
 	BT(push_notify, 1, 0),
+	BT(wake_bounds, 2, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
