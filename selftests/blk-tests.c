@@ -1039,7 +1039,8 @@ static enum xt_result blk_bad_requests(void)
  * blk_check_req's edges on a backend with flush: no done callback, an
  * operation that is none of ours, a flush carrying segments, a segment
  * with no page, a request starting at the disk's end are -XEN_EINVAL and
- * never submitted; the last sector of a page alone, and 8 sectors ending
+ * never submitted, and so is a page address one byte off; the last sector
+ * of a page alone, and 8 sectors ending
  * exactly at the disk's end, go through.
  */
 static void check_done(struct xl_blk_req *req)
@@ -1066,6 +1067,8 @@ static enum xt_result b_check_req_edges(struct env *e, void *arg)
 	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL); /* 1 seg */
 	r.op = XL_BLK_READ;
 	r.seg[0].page = NULL;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].page = (uint8_t *)pg[0] + 1; /* one byte off a page */
 	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
 	r.seg[0].page = pg[0];
 	r.sector = DISK_SECTORS;
