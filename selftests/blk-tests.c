@@ -1092,6 +1092,60 @@ static enum xt_result blk_check_req_edges(void)
 	return with_env(b_check_req_edges, NULL, &c, 0, false);
 }
 
+/*
+ * xl_blk_req_set_buf(): offset and length in whole sectors, not empty
+ * (an offset or a length off by one byte, or both, or a length of 0, are
+ * -XEN_EINVAL); the segments cut at page ends; more pages than given, or
+ * more than XL_BLK_MAX_SEGS segments, are -XEN_EINVAL.
+ */
+static enum xt_result blk_set_buf_edges(void)
+{
+	static uint8_t buf[13 * 4096] __attribute__((aligned(4096)));
+	void *pg[13];
+	struct xl_blk_req r;
+	unsigned int i;
+
+	for (i = 0; i < 13; i++)
+		pg[i] = buf + i * 4096;
+	memset(&r, 0, sizeof(r));
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 1, 512),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 0, 511),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 512, 513),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 513, 1024),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 0, 0),
+		     -XEN_EINVAL);
+	/* Three sectors from the page's last: two segments. */
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_WRITE, 9, pg, 2, 7 * 512,
+					3 * 512),
+		     0);
+	XT_ASSERT_EQ(r.op, XL_BLK_WRITE);
+	XT_ASSERT_EQ(r.sector, 9);
+	XT_ASSERT_EQ(r.nr_segs, 2);
+	XT_ASSERT(r.seg[0].page == pg[0] && r.seg[1].page == pg[1]);
+	XT_ASSERT_EQ(r.seg[0].first_sect, 7);
+	XT_ASSERT_EQ(r.seg[0].last_sect, 7);
+	XT_ASSERT_EQ(r.seg[1].first_sect, 0);
+	XT_ASSERT_EQ(r.seg[1].last_sect, 1);
+	/* Past the pages given. */
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 2, 7 * 512,
+					10 * 512),
+		     -XEN_EINVAL);
+	/* Exactly XL_BLK_MAX_SEGS pages, then one sector more. */
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 13, 0,
+					XL_BLK_MAX_SEGS * 4096),
+		     0);
+	XT_ASSERT_EQ(r.nr_segs, XL_BLK_MAX_SEGS);
+	XT_ASSERT_EQ(r.seg[XL_BLK_MAX_SEGS - 1].last_sect, 7);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 13, 0,
+					XL_BLK_MAX_SEGS * 4096 + 512),
+		     -XEN_EINVAL);
+	return XT_PASS;
+}
+
 /* --- async helpers ------------------------------------------------------------------- */
 
 #define MAXREQ 64
@@ -2291,6 +2345,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
 	BT(check_req_edges, 1, 0),
+	BT(set_buf_edges, 1, 0),
 	BT(flush_order, 1, 0),
 	BT(barrier_order, 1, 0),
 	BT(qd32_2vcpu, 2, 0),
