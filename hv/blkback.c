@@ -234,6 +234,9 @@ static bool bb_respond(struct hv_blkback *bb, struct bb_item *it)
 	if (bb_tick(&bb->hostile.id_out_of_range)) {
 		bb_victim(bb, it);
 		r.id = 0x1ffffffffULL; /* slot 0xffffffff */
+	} else if (bb_tick(&bb->hostile.id_ring_size)) {
+		bb_victim(bb, it);
+		r.id = (r.id & ~0xffffffffULL) | RING_SIZE(&bb->ring);
 	} else if (bb_tick(&bb->hostile.id_not_in_flight)) {
 		bb_victim(bb, it);
 		r.id ^= 1ULL << 62; /* the slot's, a generation never used */

@@ -1456,6 +1456,7 @@ static enum xt_result blk_qd32_poll(void)
 
 enum hmode {
 	H_BAD_ID,
+	H_BAD_ID_EDGE,
 	H_NOT_INFLIGHT,
 	H_DUP,
 	H_BAD_STATUS,
@@ -1510,6 +1511,9 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	switch (m) {
 	case H_BAD_ID:
 		h.id_out_of_range = HNTH;
+		break;
+	case H_BAD_ID_EDGE:
+		h.id_ring_size = HNTH;
 		break;
 	case H_NOT_INFLIGHT:
 		h.id_not_in_flight = HNTH;
@@ -1609,6 +1613,7 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	       (unsigned long long)st.broken_failed);
 	switch (m) {
 	case H_BAD_ID:
+	case H_BAD_ID_EDGE:
 		XT_ASSERT_EQ(st.rsp_bad_id, 1);
 		break;
 	case H_NOT_INFLIGHT:
@@ -1700,6 +1705,7 @@ static const struct hv_blkback_config hostile_poll_cfg = { .delay_max_us = 300,
 	}
 
 HOSTILE(id_out_of_range, H_BAD_ID, false)
+HOSTILE(id_ring_size, H_BAD_ID_EDGE, false)
 HOSTILE(id_not_in_flight, H_NOT_INFLIGHT, false)
 HOSTILE(dup_response, H_DUP, false)
 HOSTILE(bad_status, H_BAD_STATUS, false)
@@ -2352,6 +2358,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(qd32_ring1, 2, 0),
 	BT(qd32_poll, 2, 0),
 	BT(hostile_id_out_of_range, 1, 0),
+	BT(hostile_id_ring_size, 1, 0),
 	BT(hostile_id_not_in_flight, 1, 0),
 	BT(hostile_dup_response, 1, 0),
 	BT(hostile_bad_status, 1, 0),

@@ -103,6 +103,8 @@ struct hv_blkback_config {
  * Hostile modes.  Each counter is how many responses from now the fault
  * hits (1: the next one, 0: off); it fires once, then is off again.
  *   id_out_of_range   the response's id becomes one no request can have
+ *   id_ring_size      ... its slot becomes the ring's size, the first
+ *                     slot past the last (generation kept)
  *   id_not_in_flight  ... an id in range that the frontend never issued
  *   dup_response      ... the id of the previous response (a duplicate of
  *                     a completed id)
@@ -138,6 +140,7 @@ struct hv_blkback_config {
  */
 struct hv_blk_hostile {
 	unsigned int id_out_of_range;
+	unsigned int id_ring_size;
 	unsigned int id_not_in_flight;
 	unsigned int dup_response;
 	unsigned int bad_status;
