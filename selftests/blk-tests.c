@@ -824,6 +824,76 @@ static enum xt_result blk_wake_bounds(void)
 }
 
 /*
+ * A response whose pages the backend still maps breaks the device
+ * (XSA-396): every request fails with EIO and nothing more is read from
+ * the ring, not even responses already there.  The test plays the
+ * backend on a direct ring: two reads, the first one's page mapped, both
+ * answered OKAY in one push; after processing, one grant_mapped, two EIO
+ * completions, and no response counted as a duplicate or stray.
+ */
+static enum xt_result b_break_stops_reading(struct env *e, void *arg)
+{
+	static struct xl_blk_req r[2];
+	struct hv_grant_map ring, data;
+	struct xl_blkfront_stats st;
+	blkif_sring_t *s;
+	void *pg[2];
+	unsigned int i;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 2));
+	XT_ASSERT_EQ(hv_gnttab_map(hv_guest_domain(), e->refs[0], false, &ring),
+		     GNTST_okay);
+	s = ring.va;
+	XT_STORE(&bounce_edge_done, 0);
+	for (i = 0; i < 2; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r[i], XL_BLK_READ, 8ULL * i,
+						&pg[i], 1, 0, 4096),
+			     0);
+		r[i].done = bounce_edge_cb;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r[i]), 0);
+	}
+	XT_ASSERT_EQ(XT_LOAD(&s->req_prod), 2);
+	XT_ASSERT_EQ(hv_gnttab_map(hv_guest_domain(),
+				   s->ring[0].req.seg[0].gref, false, &data),
+		     GNTST_okay);
+	for (i = 0; i < 2; i++) {
+		struct blkif_response rsp = { .id = r[i].id,
+					      .operation = BLKIF_OP_READ,
+					      .status = BLKIF_RSP_OKAY };
+
+		memcpy(&s->ring[i].rsp, &rsp, sizeof(rsp));
+	}
+	XT_STORE(&s->rsp_prod, 2);
+	xl_blkfront_process(e->dev);
+	xl_blkfront_get_stats(e->dev, &st);
+	hv_gnttab_unmap(&data);
+	hv_gnttab_unmap(&ring);
+	XT_ASSERT(xl_blkfront_broken(e->dev));
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 2);
+	XT_ASSERT_EQ(r[0].status, -XEN_EIO);
+	XT_ASSERT_EQ(r[1].status, -XEN_EIO);
+	XT_ASSERT_EQ(st.grant_mapped, 1);
+	XT_ASSERT_EQ(st.broken_failed, 1);
+	XT_ASSERT_EQ(st.rsp_dup, 0);
+	XT_ASSERT_EQ(st.rsp_not_inflight, 0);
+	XT_ASSERT_EQ(st.rsp_bad_id, 0);
+	XT_ASSERT_EQ(st.eio, 2);
+	XT_ASSERT_EQ(st.completed, 2);
+	free_pages(pg, 2);
+	return XT_PASS;
+}
+
+static enum xt_result blk_break_stops_reading(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	env_opts.no_backend = true;
+	return with_env(b_break_stops_reading, NULL, &c, 0, false);
+}
+
+/*
  * The ring cannot be set up at probe (every grant ref is taken): the
  * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
  * frontend ends Closed and publishes no ring-ref or event-channel.
@@ -2347,6 +2417,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(bounce_edge, 1, 0),
 	BT(push_notify, 1, 0),
 	BT(wake_bounds, 2, 0),
+	BT(break_stops_reading, 1, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
