@@ -894,6 +894,93 @@ static enum xt_result blk_break_stops_reading(void)
 }
 
 /*
+ * The wake ports (one IPI per vCPU, bound at the first ring setup): a
+ * bind that fails leaves that vCPU without one (a wake to it sends
+ * nothing), the others get theirs (a wake sends once); a second ring
+ * setup binds none again.  Processing a device that is not connected
+ * sends nothing and counts no interrupt.  No backend.
+ */
+static uint32_t wp_binds; /* atomic: EVTCHNOP_bind_ipi calls */
+
+static long wp_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		    void *data)
+{
+	(void)v;
+	(void)rc;
+	(void)data;
+	if (after)
+		return 0;
+	if (cmd == EVTCHNOP_send)
+		XT_ADD(&push_sends, 1);
+	if (cmd == EVTCHNOP_bind_ipi) {
+		XT_ADD(&wp_binds, 1);
+		if (((struct evtchn_bind_ipi *)arg)->vcpu == 1)
+			return -XEN_ENOMEM;
+	}
+	return 0;
+}
+
+static enum xt_result blk_wake_ports(void)
+{
+	struct xl_blkfront_features f = { .sectors = 8, .sector_size = 512 };
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES];
+	struct xl_blkfront_stats st;
+	struct xl_blkfront *dev;
+	enum xt_result r = XT_FAIL;
+	evtchn_port_t port;
+	unsigned int binds;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(dev);
+	XT_STORE(&wp_binds, 0);
+	XT_STORE(&push_sends, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), wp_hook, NULL);
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			xt_fail_msg(__FILE__, __LINE__,                        \
+				    "%s (binds %u sends %u)", #cond,           \
+				    XT_LOAD(&wp_binds), XT_LOAD(&push_sends)); \
+			goto out;                                              \
+		}                                                              \
+	} while (0)
+	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
+	binds = XT_LOAD(&wp_binds);
+	CHECK(binds == xt_nr_vcpus());
+	xl_blkfront_wake(dev, 1); /* its bind failed: no port */
+	CHECK(XT_LOAD(&push_sends) == 0);
+	xl_blkfront_wake(dev, 2);
+	CHECK(XT_LOAD(&push_sends) == 1);
+	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
+	xl_blkfront_disconnect(dev, true);
+	/* Not connected: nothing to process, nothing sent, no irq. */
+	xl_blkfront_process(dev);
+	xl_blkfront_get_stats(dev, &st);
+	CHECK(XT_LOAD(&push_sends) == 1);
+	CHECK(st.irqs == 0);
+	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
+	CHECK(XT_LOAD(&wp_binds) == binds);
+	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
+	/* Connected, nothing on the ring: a poll is no interrupt. */
+	xl_blkfront_process(dev);
+	xl_blkfront_get_stats(dev, &st);
+	CHECK(st.irqs == 0);
+	CHECK(XT_LOAD(&push_sends) == 1);
+	xl_blkfront_disconnect(dev, true);
+#undef CHECK
+	r = XT_PASS;
+out:
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	xl_blkfront_free(dev);
+	xl_gnttab_fini();
+	return r;
+}
+
+/*
  * The ring cannot be set up at probe (every grant ref is taken): the
  * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
  * frontend ends Closed and publishes no ring-ref or event-channel.
@@ -2418,6 +2505,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(push_notify, 1, 0),
 	BT(wake_bounds, 2, 0),
 	BT(break_stops_reading, 1, 0),
+	BT(wake_ports, 3, 0),
 	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
