@@ -897,7 +897,7 @@ static enum xt_result blk_break_stops_reading(void)
  * The wake ports (one IPI per vCPU, bound at the first ring setup): a
  * bind that fails leaves that vCPU without one (a wake to it sends
  * nothing), the others get theirs (a wake sends once); a second ring
- * setup binds none again.  Processing a device that is not connected
+ * setup binds none again and allocates no second bounce pool.  Processing a device that is not connected
  * sends nothing and counts no interrupt.  No backend.
  */
 static uint32_t wp_binds; /* atomic: EVTCHNOP_bind_ipi calls */
@@ -929,6 +929,7 @@ static enum xt_result blk_wake_ports(void)
 	enum xt_result r = XT_FAIL;
 	evtchn_port_t port;
 	unsigned int binds;
+	long live, pages;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	if (xl_gnttab_ready())
@@ -949,6 +950,8 @@ static enum xt_result blk_wake_ports(void)
 		}                                                              \
 	} while (0)
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
+	live = hv_guest_zalloc_live();
+	pages = hv_guest_pages_in_use(hv_guest_domain());
 	binds = XT_LOAD(&wp_binds);
 	CHECK(binds == xt_nr_vcpus());
 	xl_blkfront_wake(dev, 1); /* its bind failed: no port */
@@ -964,6 +967,9 @@ static enum xt_result blk_wake_ports(void)
 	CHECK(st.irqs == 0);
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
 	CHECK(XT_LOAD(&wp_binds) == binds);
+	/* The bounce pool is kept, not allocated again. */
+	CHECK(hv_guest_zalloc_live() == live);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages);
 	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
 	/* Connected, nothing on the ring: a poll is no interrupt. */
 	xl_blkfront_process(dev);
