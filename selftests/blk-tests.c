@@ -897,7 +897,8 @@ static enum xt_result blk_break_stops_reading(void)
  * The wake ports (one IPI per vCPU, bound at the first ring setup): a
  * bind that fails leaves that vCPU without one (a wake to it sends
  * nothing), the others get theirs (a wake sends once); a second ring
- * setup binds none again and allocates no second bounce pool.  Processing a device that is not connected
+ * setup binds none again; one whose request table cannot be allocated
+ * gives back every page and block it took.  Processing a device that is not connected
  * sends nothing and counts no interrupt.  No backend.
  */
 static uint32_t wp_binds; /* atomic: EVTCHNOP_bind_ipi calls */
@@ -929,7 +930,8 @@ static enum xt_result blk_wake_ports(void)
 	enum xt_result r = XT_FAIL;
 	evtchn_port_t port;
 	unsigned int binds;
-	long live, pages;
+	long live, pages, live0, pages0;
+	int rc;
 
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	if (xl_gnttab_ready())
@@ -965,9 +967,22 @@ static enum xt_result blk_wake_ports(void)
 	xl_blkfront_get_stats(dev, &st);
 	CHECK(XT_LOAD(&push_sends) == 1);
 	CHECK(st.irqs == 0);
+	/*
+	 * A setup whose request table cannot be allocated (the second
+	 * allocation from here: the bounce pool's table, then the shadow
+	 * table) fails with -XEN_ENOMEM and gives back every page it took.
+	 */
+	live0 = hv_guest_zalloc_live();
+	pages0 = hv_guest_pages_in_use(hv_guest_domain());
+	hv_guest_fail_zalloc(1);
+	rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+	hv_guest_fail_zalloc(-1);
+	CHECK(rc == -XEN_ENOMEM);
+	CHECK(hv_guest_zalloc_live() == live0);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
 	CHECK(XT_LOAD(&wp_binds) == binds);
-	/* The bounce pool is kept, not allocated again. */
+	/* The same blocks and pages as the first setup. */
 	CHECK(hv_guest_zalloc_live() == live);
 	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages);
 	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
@@ -980,6 +995,7 @@ static enum xt_result blk_wake_ports(void)
 #undef CHECK
 	r = XT_PASS;
 out:
+	hv_guest_fail_zalloc(-1);
 	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
 	xl_blkfront_free(dev);
 	xl_gnttab_fini();
