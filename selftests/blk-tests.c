@@ -961,6 +961,9 @@ static enum xt_result blk_wake_ports(void)
 	xl_blkfront_wake(dev, 2);
 	CHECK(XT_LOAD(&push_sends) == 1);
 	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
+	/* A ring over a connected one: refused. */
+	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == -XEN_EBUSY);
+	CHECK(xl_blkfront_connected(dev));
 	xl_blkfront_disconnect(dev, true);
 	/* Not connected: nothing to process, nothing sent, no irq. */
 	xl_blkfront_process(dev);
