@@ -983,7 +983,17 @@ static enum xt_result blk_wake_ports(void)
 	CHECK(rc == -XEN_ENOMEM);
 	CHECK(hv_guest_zalloc_live() == live0);
 	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	/* The same at the first allocation, the bounce pool's table. */
+	hv_guest_fail_zalloc(0);
+	rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+	hv_guest_fail_zalloc(-1);
+	CHECK(rc == -XEN_ENOMEM);
+	CHECK(hv_guest_zalloc_live() == live0);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	/* One ring page: refs[0] is written, refs[1] is not. */
+	refs[1] = 0xdead;
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
+	CHECK(refs[1] == 0xdead);
 	CHECK(XT_LOAD(&wp_binds) == binds);
 	/* The same blocks and pages as the first setup. */
 	CHECK(hv_guest_zalloc_live() == live);
