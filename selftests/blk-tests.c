@@ -898,10 +898,12 @@ static enum xt_result blk_break_stops_reading(void)
  * bind that fails leaves that vCPU without one (a wake to it sends
  * nothing), the others get theirs (a wake sends once); a second ring
  * setup binds none again; one whose request table cannot be allocated
- * gives back every page and block it took.  Processing a device that is not connected
+ * gives back every page and block it took; free closes every wake port.
+ * Processing a device that is not connected
  * sends nothing and counts no interrupt.  No backend.
  */
-static uint32_t wp_binds; /* atomic: EVTCHNOP_bind_ipi calls */
+static uint32_t wp_binds;  /* atomic: EVTCHNOP_bind_ipi calls */
+static uint32_t wp_closes; /* atomic: EVTCHNOP_close calls */
 
 static long wp_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
 		    void *data)
@@ -913,6 +915,8 @@ static long wp_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
 		return 0;
 	if (cmd == EVTCHNOP_send)
 		XT_ADD(&push_sends, 1);
+	if (cmd == EVTCHNOP_close)
+		XT_ADD(&wp_closes, 1);
 	if (cmd == EVTCHNOP_bind_ipi) {
 		XT_ADD(&wp_binds, 1);
 		if (((struct evtchn_bind_ipi *)arg)->vcpu == 1)
@@ -942,6 +946,12 @@ static enum xt_result blk_wake_ports(void)
 	XT_STORE(&wp_binds, 0);
 	XT_STORE(&push_sends, 0);
 	hv_domain_set_evtchn_hook(hv_guest_domain(), wp_hook, NULL);
+	/* Trust is set while disconnected only. */
+	if (xl_blkfront_set_trusted(dev, false) != 0) {
+		xt_fail_msg(__FILE__, __LINE__,
+			    "set_trusted while disconnected");
+		goto out;
+	}
 #define CHECK(cond)                                                            \
 	do {                                                                   \
 		if (!(cond)) {                                                 \
@@ -961,8 +971,9 @@ static enum xt_result blk_wake_ports(void)
 	xl_blkfront_wake(dev, 2);
 	CHECK(XT_LOAD(&push_sends) == 1);
 	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
-	/* A ring over a connected one: refused. */
+	/* A ring over a connected one: refused; so is a change of trust. */
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == -XEN_EBUSY);
+	CHECK(xl_blkfront_set_trusted(dev, true) == -XEN_EBUSY);
 	CHECK(xl_blkfront_connected(dev));
 	xl_blkfront_disconnect(dev, true);
 	/* Not connected: nothing to process, nothing sent, no irq. */
@@ -1005,6 +1016,11 @@ static enum xt_result blk_wake_ports(void)
 	CHECK(st.irqs == 0);
 	CHECK(XT_LOAD(&push_sends) == 1);
 	xl_blkfront_disconnect(dev, true);
+	/* free closes the wake ports: every vCPU's but the failed one's. */
+	XT_STORE(&wp_closes, 0);
+	xl_blkfront_free(dev);
+	dev = NULL;
+	CHECK(XT_LOAD(&wp_closes) == xt_nr_vcpus() - 1);
 #undef CHECK
 	r = XT_PASS;
 out:
