@@ -975,7 +975,12 @@ static enum xt_result blk_wake_ports(void)
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == -XEN_EBUSY);
 	CHECK(xl_blkfront_set_trusted(dev, true) == -XEN_EBUSY);
 	CHECK(xl_blkfront_connected(dev));
+	XT_STORE(&wp_closes, 0);
 	xl_blkfront_disconnect(dev, true);
+	CHECK(XT_LOAD(&wp_closes) == 1); /* the ring's event channel */
+	/* No ring: nothing to connect. */
+	CHECK(xl_blkfront_connect_direct(dev, &f) == -XEN_EINVAL);
+	CHECK(!xl_blkfront_connected(dev));
 	/* Not connected: nothing to process, nothing sent, no irq. */
 	xl_blkfront_process(dev);
 	xl_blkfront_get_stats(dev, &st);
