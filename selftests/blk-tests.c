@@ -902,8 +902,9 @@ static enum xt_result blk_break_stops_reading(void)
  * Processing a device that is not connected
  * sends nothing and counts no interrupt.  No backend.
  */
-static uint32_t wp_binds;  /* atomic: EVTCHNOP_bind_ipi calls */
-static uint32_t wp_closes; /* atomic: EVTCHNOP_close calls */
+static uint32_t wp_binds;	 /* atomic: EVTCHNOP_bind_ipi calls */
+static uint32_t wp_closes;	 /* atomic: EVTCHNOP_close calls */
+static uint32_t wp_fail_unbound; /* atomic: fail the next alloc_unbound */
 
 static long wp_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
 		    void *data)
@@ -917,6 +918,9 @@ static long wp_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
 		XT_ADD(&push_sends, 1);
 	if (cmd == EVTCHNOP_close)
 		XT_ADD(&wp_closes, 1);
+	if (cmd == EVTCHNOP_alloc_unbound &&
+	    __atomic_exchange_n(&wp_fail_unbound, 0, __ATOMIC_SEQ_CST))
+		return -XEN_ENOSPC;
 	if (cmd == EVTCHNOP_bind_ipi) {
 		XT_ADD(&wp_binds, 1);
 		if (((struct evtchn_bind_ipi *)arg)->vcpu == 1)
@@ -1006,6 +1010,15 @@ static enum xt_result blk_wake_ports(void)
 	CHECK(rc == -XEN_ENOMEM);
 	CHECK(hv_guest_zalloc_live() == live0);
 	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	/* No event channel for the ring: everything back, no port kept. */
+	XT_STORE(&wp_fail_unbound, 1);
+	rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+	CHECK(rc == -XEN_ENOSPC);
+	CHECK(hv_guest_zalloc_live() == live0);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	XT_STORE(&wp_closes, 0);
+	xl_blkfront_disconnect(dev, true);
+	CHECK(XT_LOAD(&wp_closes) == 0);
 	/* One ring page: refs[0] is written, refs[1] is not. */
 	refs[1] = 0xdead;
 	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
