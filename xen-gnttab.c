@@ -221,8 +221,9 @@ static void gt_scrub_entry(uint32_t ref)
 	while ((cur & 0xffff) && !(cur & GT_BUSY_FLAGS)) {
 		uint32_t prev = xl_cmpxchg32(hdr, cur, cur & 0xffff0000U);
 
+		/* Invalidated (cur has no busy flag): free, as below. */
 		if (prev == cur)
-			return;
+			break;
 		cur = prev;
 	}
 	if (!(cur & GT_BUSY_FLAGS)) {

@@ -234,6 +234,9 @@ static bool bb_respond(struct hv_blkback *bb, struct bb_item *it)
 	if (bb_tick(&bb->hostile.id_out_of_range)) {
 		bb_victim(bb, it);
 		r.id = 0x1ffffffffULL; /* slot 0xffffffff */
+	} else if (bb_tick(&bb->hostile.id_ring_size)) {
+		bb_victim(bb, it);
+		r.id = (r.id & ~0xffffffffULL) | RING_SIZE(&bb->ring);
 	} else if (bb_tick(&bb->hostile.id_not_in_flight)) {
 		bb_victim(bb, it);
 		r.id ^= 1ULL << 62; /* the slot's, a generation never used */
@@ -243,6 +246,10 @@ static bool bb_respond(struct hv_blkback *bb, struct bb_item *it)
 	} else if (bb_tick(&bb->hostile.bad_status)) {
 		bb_victim(bb, it);
 		r.status = 0x7e;
+	} else if (bb_tick(&bb->hostile.bad_op)) {
+		bb_victim(bb, it);
+		r.operation = r.operation == BLKIF_OP_READ ? BLKIF_OP_WRITE :
+							     BLKIF_OP_READ;
 	} else if (bb_tick(&bb->hostile.bad_rsp_prod)) {
 		bb_victim(bb, it);
 		bad_prod = true;
@@ -837,7 +844,11 @@ static void bb_xs_printf(struct hv_blkback *bb, const char *key,
 			 const char *fmt, unsigned long long v)
 {
 	char path[160], val[32];
+	const char *const *o;
 
+	for (o = bb->cfg.omit; o && *o; o++)
+		if (!strcmp(*o, key))
+			return;
 	snprintf(path, sizeof(path), "%s/%s", bb->bpath, key);
 	snprintf(val, sizeof(val), fmt, v);
 	hv_xs_write(path, val);

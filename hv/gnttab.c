@@ -49,6 +49,8 @@ struct hv_gnttab {
 	int64_t gfn[HV_GNT_MAX_FRAMES]; /* where the guest mapped each, -1 */
 	struct hv_gnt_active *active;	/* HV_GNT_MAX_REFS entries */
 	uint64_t maps, unmaps, map_errors, mapped; /* under lock */
+	hv_gnttab_hook_fn hook;			   /* atomic */
+	void *hook_data;			   /* atomic */
 };
 
 int hv_gnttab_init(struct hv_domain *d)
@@ -231,8 +233,8 @@ out:
  * do_grant_table_op(): the other commands (map/unmap by a guest, copy,
  * transfer, v2) are not modelled: no guest of hv is a backend.
  */
-long hv_do_grant_table_op(struct hv_vcpu *v, unsigned int cmd, void *arg,
-			  unsigned int count)
+static long hv_gnttab_op(struct hv_vcpu *v, unsigned int cmd, void *arg,
+			 unsigned int count)
 {
 	if ((int)count < 0)
 		return -XEN_EINVAL;
@@ -244,6 +246,32 @@ long hv_do_grant_table_op(struct hv_vcpu *v, unsigned int cmd, void *arg,
 	default:
 		return -XEN_ENOSYS;
 	}
+}
+
+void hv_gnttab_set_hook(struct hv_domain *d, hv_gnttab_hook_fn fn, void *data)
+{
+	__atomic_store_n(&d->gnttab->hook_data, data, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->gnttab->hook, fn, __ATOMIC_RELEASE);
+}
+
+/* The hypercall, with hv_gnttab_set_hook()'s hook around it. */
+long hv_do_grant_table_op(struct hv_vcpu *v, unsigned int cmd, void *arg,
+			  unsigned int count)
+{
+	struct hv_gnttab *gt = v->domain->gnttab;
+	hv_gnttab_hook_fn fn = __atomic_load_n(&gt->hook, __ATOMIC_ACQUIRE);
+	void *data;
+	long rc;
+
+	if (!fn)
+		return hv_gnttab_op(v, cmd, arg, count);
+	data = __atomic_load_n(&gt->hook_data, __ATOMIC_ACQUIRE);
+	rc = fn(cmd, arg, false, 0, data);
+	if (rc)
+		return rc;
+	rc = hv_gnttab_op(v, cmd, arg, count);
+	fn(cmd, arg, true, rc, data);
+	return rc;
 }
 
 /* --- mapping for hv's backends (domain 0) --------------------------------- */

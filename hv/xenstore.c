@@ -940,6 +940,11 @@ static int xs_tx_end(struct xs_conn *c, uint32_t id, bool commit)
 	if (!t)
 		return -XEN_ENOENT;
 	xs_tx_unlink(t);
+	/* Hostile tx_conflict: this commit conflicts whatever it touched. */
+	if (commit && c && c->hostile.tx_conflict) {
+		c->hostile.tx_conflict--;
+		rc = -XEN_EAGAIN;
+	}
 	if (commit) {
 		for (a = t->accessed; a && !rc; a = a->next) {
 			struct xs_node *n =

@@ -7,12 +7,16 @@
  * into blkback; the others go through xenstore and xenbus.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hv.h>
 #include <hv-blk.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
+#include <hv-xs.h>
 
 #include <xenlite/blkfront.h>
 #include <xenlite/gnttab.h>
@@ -22,7 +26,7 @@
 
 #include "xt-util.h"
 
-#define DEVID 51712 /* xvda */
+#define DEVID 51712U /* xvda */
 #define DISK_SECTORS 16384ULL
 #define SPP XL_BLK_SECTORS_PER_PAGE
 #define GUARD 0xa5
@@ -33,6 +37,7 @@ struct env {
 	bool xs;
 	unsigned int order;
 	evtchn_port_t port; /* direct: the frontend's event channel */
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES]; /* direct: the ring's */
 };
 
 /*
@@ -42,6 +47,7 @@ struct env {
  */
 static struct {
 	bool trusted, no_backend;
+	unsigned int tx_conflicts; /* xenstore commits answered EAGAIN */
 } env_opts;
 
 /* --- setup -------------------------------------------------------------- */
@@ -77,6 +83,12 @@ static int env_init(struct env *e, const struct hv_blkback_config *over,
 		rc = xl_xs_init();
 	if (rc)
 		return rc;
+	if (xs && env_opts.tx_conflicts) {
+		struct hv_xs_hostile h = { .tx_conflict =
+						   env_opts.tx_conflicts };
+
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+	}
 	e->bb = hv_blkback_create(&c, &err);
 	if (!e->bb)
 		return err;
@@ -92,6 +104,7 @@ static int env_init(struct env *e, const struct hv_blkback_config *over,
 		return rc;
 	e->order = (unsigned int)rc;
 	e->port = port;
+	memcpy(e->refs, refs, sizeof(refs));
 	rc = env_opts.no_backend ?
 		     0 :
 		     hv_blkback_connect_direct(e->bb, refs, e->order, port);
@@ -138,6 +151,7 @@ static enum xt_result with_env(body_fn body, void *arg,
 	env_fini(&e);
 	env_opts.trusted = false;
 	env_opts.no_backend = false;
+	env_opts.tx_conflicts = 0;
 	return r;
 }
 
@@ -263,6 +277,849 @@ static enum xt_result blk_xenbus_connect(void)
 	struct hv_blkback_config c = { .max_ring_order = 2 };
 
 	return with_env(b_connect, (void *)2, &c, 0, true);
+}
+
+/*
+ * What the frontend published for the backend (public/io/blkif.h): with a
+ * 2^order-page ring exactly ring-ref0..ring-ref(2^order - 1) and
+ * ring-page-order, or for order 0 ring-ref alone; each a distinct ref the
+ * backend has mapped; event-channel and protocol.  The first key past the
+ * last (ring-ref(2^order)) must not exist, nor the other form's keys.
+ */
+static enum xt_result b_xenbus_keys(struct env *e, void *arg)
+{
+	unsigned int order = (unsigned int)(uintptr_t)arg, n = 1U << order;
+	unsigned long v, refs[XL_BLK_MAX_RING_PAGES], o;
+	struct xl_blkfront_features f;
+	char path[64], buf[32];
+	unsigned int i, j;
+
+	xl_blkfront_get_features(e->dev, &f);
+	XT_ASSERT_EQ(f.ring_order, order);
+	for (i = 0; i <= n; i++) {
+		if (order)
+			snprintf(path, sizeof(path), "device/vbd/%u/ring-ref%u",
+				 DEVID, i);
+		else
+			snprintf(path, sizeof(path), "device/vbd/%u/ring-ref",
+				 DEVID);
+		if (i == n) {
+			if (order)
+				XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v),
+					     -XEN_ENOENT);
+			break;
+		}
+		XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), 0);
+		XT_ASSERT_MSG(xl_gnttab_is_mapped((grant_ref_t)v),
+			      "%s = %lu: not a ref the backend mapped", path,
+			      v);
+		for (j = 0; j < i; j++)
+			XT_ASSERT(refs[j] != v);
+		refs[i] = v;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &o), order ? 0 : -XEN_ENOENT);
+	if (order)
+		XT_ASSERT_EQ(o, order);
+	snprintf(path, sizeof(path), "device/vbd/%u/%s", DEVID,
+		 order ? "ring-ref" : "ring-ref0");
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), -XEN_ENOENT);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), 0);
+	XT_ASSERT(v != 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/protocol", DEVID);
+	XT_ASSERT_EQ(xl_xs_read(0, path, buf, sizeof(buf), NULL), 0);
+	XT_ASSERT_EQ(strcmp(buf, "x86_64-abi"), 0);
+	return XT_PASS;
+}
+
+/* The keys of a 4-page ring (max-ring-page-order 2 offered). */
+static enum xt_result blk_xenbus_keys(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 2 };
+
+	return with_env(b_xenbus_keys, (void *)2, &c, 0, true);
+}
+
+/* The keys of a 1-page ring (max-ring-page-order 0 offered). */
+static enum xt_result blk_xenbus_keys_order0(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	return with_env(b_xenbus_keys, (void *)0, &c, 0, true);
+}
+
+/*
+ * A backend that writes no max-ring-page-order (one from before multi-page
+ * rings, public/io/blkif.h: absent means a single page) gets a one-page
+ * ring, though it would accept four.
+ */
+static enum xt_result blk_xenbus_keys_no_order(void)
+{
+	static const char *const omit[] = { "max-ring-page-order", NULL };
+	struct hv_blkback_config c = { .max_ring_order = 2, .omit = omit };
+
+	return with_env(b_xenbus_keys, (void *)0, &c, 0, true);
+}
+
+/*
+ * The transaction that publishes the ring conflicts twice (hv answers its
+ * first two commits EAGAIN): it runs again until it commits, as Linux's
+ * talk_to_blkback() does, and the keys are there as without conflicts.
+ */
+static enum xt_result b_publish_retried(struct env *e, void *arg)
+{
+	struct hv_xs_stats st;
+
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	XT_ASSERT_EQ(st.tx_conflicts, 2);
+	return b_xenbus_keys(e, arg);
+}
+
+static enum xt_result blk_publish_tx_conflict(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 2 };
+
+	env_opts.tx_conflicts = 2;
+	return with_env(b_publish_retried, (void *)2, &c, 0, true);
+}
+
+/*
+ * A backend that writes only sectors (every other key of its connect step
+ * left out): the frontend takes blkif.h's defaults, 512-byte sectors, info
+ * 0, no flush, no barrier, no indirect segments, and still does I/O.
+ */
+static enum xt_result b_xenbus_defaults(struct env *e, void *arg)
+{
+	struct xl_blkfront_features f;
+
+	(void)arg;
+	xl_blkfront_get_features(e->dev, &f);
+	XT_ASSERT_EQ(f.sectors, DISK_SECTORS);
+	XT_ASSERT_EQ(f.sector_size, 512);
+	XT_ASSERT_EQ(f.info, 0);
+	XT_ASSERT_EQ(f.flush, false);
+	XT_ASSERT_EQ(f.barrier, false);
+	XT_ASSERT_EQ(f.max_indirect, 0);
+	XT_ASSERT_EQ(f.ring_order, 0);
+	return b_xenbus_keys(e, (void *)0);
+}
+
+static enum xt_result blk_xenbus_defaults(void)
+{
+	static const char *const omit[] = {
+		"max-ring-page-order",
+		"sector-size",
+		"info",
+		"feature-flush-cache",
+		"feature-barrier",
+		"feature-max-indirect-segments",
+		NULL,
+	};
+	struct hv_blkback_config c = { .max_ring_order = 2, .omit = omit };
+
+	return with_env(b_xenbus_defaults, NULL, &c, 0, true);
+}
+
+/*
+ * attach and detach out of order: attach with no toolstack nodes fails
+ * with xenstore's -XEN_ENOENT and leaves no xenbus device (detach then
+ * says -XEN_ENODEV), an attach whose allocation fails says -XEN_ENOMEM,
+ * a second attach -XEN_EEXIST, a second detach -XEN_ENODEV; restarts is
+ * 0 throughout, with a device or without.
+ */
+static enum xt_result blk_attach_errors(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+	struct hv_blkback *bb = NULL;
+	struct xl_blkfront *dev = NULL;
+	enum xt_result r = XT_FAIL;
+	long live;
+	int err = 0, rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	if (!dev) {
+		xt_fail_msg(__FILE__, __LINE__, "alloc");
+		goto out;
+	}
+#define CHECK(cond)                                                   \
+	do {                                                          \
+		if (!(cond)) {                                        \
+			xt_fail_msg(__FILE__, __LINE__, "%s", #cond); \
+			goto out;                                     \
+		}                                                     \
+	} while (0)
+	CHECK(xl_blkfront_restarts(dev) == 0);
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	live = hv_guest_zalloc_live();
+	rc = xl_blkfront_attach(dev, 1000000000ULL);
+	CHECK(rc == -XEN_ENOENT);
+	CHECK(hv_guest_zalloc_live() == live);
+	CHECK(xl_blkfront_restarts(dev) == 0);
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	c.d = hv_guest_domain();
+	c.devid = DEVID;
+	c.sectors = DISK_SECTORS;
+	c.xenstore = true;
+	bb = hv_blkback_create(&c, &err);
+	CHECK(bb);
+	hv_guest_fail_zalloc(0);
+	rc = xl_blkfront_attach(dev, 1000000000ULL);
+	hv_guest_fail_zalloc(-1);
+	CHECK(rc == -XEN_ENOMEM);
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	CHECK(xl_blkfront_attach(dev, 5000000000ULL) == 0);
+	CHECK(xl_blkfront_connected(dev));
+	CHECK(xl_blkfront_attach(dev, 5000000000ULL) == -XEN_EEXIST);
+	CHECK(xl_blkfront_connected(dev));
+	CHECK(xl_blkfront_restarts(dev) == 0);
+	CHECK(xl_blkfront_detach(dev, 5000000000ULL) == 0);
+	CHECK(!xl_blkfront_connected(dev));
+	CHECK(xl_blkfront_detach(dev, 0) == -XEN_ENODEV);
+	CHECK(xl_blkfront_restarts(dev) == 0);
+#undef CHECK
+	r = XT_PASS;
+out:
+	hv_guest_fail_zalloc(-1);
+	if (dev && xl_blkfront_connected(dev))
+		xl_blkfront_detach(dev, 0);
+	xl_blkfront_free(dev);
+	hv_blkback_destroy(bb);
+	xl_xs_fini();
+	if (xl_gnttab_ready() && xl_gnttab_retry_deferred())
+		xt_log("grants still deferred after the backend went");
+	xl_gnttab_fini();
+	return r;
+}
+
+/*
+ * The backend's features are hostile input (blk_check_features): no
+ * sectors, more than 2^48, a sector size below 512, above a page, or not
+ * a power of two, are refused with -XEN_EINVAL and leave the ring ready
+ * for a good set; the edges themselves (2^48 sectors of 4096 bytes, then
+ * one sector of 512) connect.  No backend: nothing is submitted.
+ */
+static enum xt_result blk_features_bounds(void)
+{
+	static const struct {
+		uint64_t sectors;
+		unsigned int ss;
+	} bad[] = {
+		{ 0, 512 },  { (1ULL << 48) + 1, 512 },
+		{ 8, 511 },  { 8, 256 },
+		{ 8, 0 },    { 8, 4097 },
+		{ 8, 8192 }, { 8, 1536 },
+		{ 8, 768 },
+	};
+	struct xl_blkfront_features f, got;
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES];
+	struct xl_blkfront *dev;
+	enum xt_result r = XT_FAIL;
+	evtchn_port_t port;
+	unsigned int i, round;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(dev);
+	for (round = 0; round < 2; round++) {
+		rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+		if (rc != 0) {
+			xt_fail_msg(__FILE__, __LINE__, "setup_ring: %d", rc);
+			goto out;
+		}
+		memset(&f, 0, sizeof(f));
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			f.sectors = bad[i].sectors;
+			f.sector_size = bad[i].ss;
+			rc = xl_blkfront_connect_direct(dev, &f);
+			if (rc != -XEN_EINVAL || xl_blkfront_connected(dev)) {
+				xt_fail_msg(__FILE__, __LINE__,
+					    "sectors %llu size %u: %d",
+					    (unsigned long long)f.sectors,
+					    f.sector_size, rc);
+				goto out;
+			}
+		}
+		f.sectors = round ? 1 : 1ULL << 48;
+		f.sector_size = round ? 512 : 4096;
+		rc = xl_blkfront_connect_direct(dev, &f);
+		xl_blkfront_get_features(dev, &got);
+		if (rc || !xl_blkfront_connected(dev) ||
+		    got.sectors != f.sectors ||
+		    got.sector_size != f.sector_size) {
+			xt_fail_msg(__FILE__, __LINE__,
+				    "sectors %llu size %u: %d, got %llu %u",
+				    (unsigned long long)f.sectors,
+				    f.sector_size, rc,
+				    (unsigned long long)got.sectors,
+				    got.sector_size);
+			goto out;
+		}
+		xl_blkfront_disconnect(dev, true);
+	}
+	r = XT_PASS;
+out:
+	xl_blkfront_free(dev);
+	xl_gnttab_fini();
+	return r;
+}
+
+/*
+ * The device lock excludes: vCPU 0 is held inside xl_blkfront_inflight()'s
+ * locked section (an explore point hook stalls it at its last
+ * read-modify-write, the unlock's exchange) while vCPU 1 calls
+ * xl_blkfront_get_stats(); vCPU 1 must not get through before vCPU 0 lets
+ * go.  The stall ends when vCPU 1 finishes or after BLX_HOLD_NS; a working
+ * lock always takes the timeout.  (gnttab/lock_excludes does the same for
+ * the grant table's lock.)
+ */
+#define BLX_HOLD_NS 300000000ULL
+
+static struct {
+	uint32_t counting, armed, points, stall_at; /* atomic */
+	uint32_t held, done, done_while_held;	    /* atomic */
+	struct xl_blkfront *dev;
+} blx;
+
+static void blx_hook(enum hv_explore_point pt)
+{
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 0)
+		return;
+	if (XT_LOAD(&blx.counting)) {
+		XT_ADD(&blx.points, 1);
+		return;
+	}
+	if (!XT_LOAD(&blx.armed) ||
+	    XT_ADD(&blx.points, 1) != XT_LOAD(&blx.stall_at))
+		return;
+	XT_STORE(&blx.held, 1);
+	end = xt_now_ns() + BLX_HOLD_NS;
+	while (!XT_LOAD(&blx.done) && xt_now_ns() < end)
+		sched_yield();
+	XT_STORE(&blx.done_while_held, XT_LOAD(&blx.done));
+	XT_STORE(&blx.armed, 0);
+}
+
+static void blx_stats(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	struct xl_blkfront_stats st;
+
+	(void)arg;
+	while (!XT_LOAD(&blx.held) && xt_now_ns() < end)
+		sched_yield();
+	xl_blkfront_get_stats(blx.dev, &st);
+	XT_STORE(&blx.done, 1);
+}
+
+static enum xt_result blk_lock_excludes(void)
+{
+	memset(&blx, 0, sizeof(blx));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	blx.dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(blx.dev);
+	XT_STORE(&blx.counting, 1);
+	hv_explore_set_hook(blx_hook);
+	XT_ASSERT_EQ(xl_blkfront_inflight(blx.dev), 0);
+	XT_STORE(&blx.counting, 0);
+	XT_STORE(&blx.stall_at, XT_LOAD(&blx.points));
+	XT_STORE(&blx.points, 0);
+	if (XT_LOAD(&blx.stall_at)) {
+		XT_STORE(&blx.armed, 1);
+		xt_start_on(1, blx_stats, NULL);
+		xl_blkfront_inflight(blx.dev);
+		xt_wait_on(1);
+	}
+	hv_explore_set_hook(NULL);
+	xl_blkfront_free(blx.dev);
+	XT_SKIP_IF(!blx.stall_at,
+		   "no explore points (built without HV_EXPLORE)");
+	XT_ASSERT_EQ(XT_LOAD(&blx.held), 1);
+	XT_ASSERT_MSG(!XT_LOAD(&blx.done_while_held),
+		      "vCPU 1 took the device lock while vCPU 0 held it");
+	XT_ASSERT_EQ(XT_LOAD(&blx.done), 1);
+	return XT_PASS;
+}
+
+/*
+ * The bounce pool's edge (an untrusted backend gets a private bounce page
+ * per segment; blkfront-lite/blkfront.h's BLK_BOUNCE_PAGES, 128): with no
+ * backend answering, eleven 11-segment reads take 121 pages, a 7-segment
+ * read takes exactly the 7 left and is placed, a 1-segment read then
+ * waits in the queue.  A closing disconnect fails all 13 once.
+ */
+#define BOUNCE_PAGES 128
+
+static uint32_t bounce_edge_done; /* atomic */
+
+static void bounce_edge_cb(struct xl_blk_req *req)
+{
+	(void)req;
+	XT_ADD(&bounce_edge_done, 1);
+}
+
+static enum xt_result b_bounce_edge(struct env *e, void *arg)
+{
+	static struct xl_blk_req r[13];
+	struct xl_blkfront_stats st;
+	void *pg[XL_BLK_MAX_SEGS];
+	unsigned int i, segs;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, XL_BLK_MAX_SEGS));
+	XT_STORE(&bounce_edge_done, 0);
+	for (i = 0; i < 13; i++) {
+		segs = i < 11 ? XL_BLK_MAX_SEGS : i == 11 ? 7 : 1;
+		memset(&r[i], 0, sizeof(r[i]));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r[i], XL_BLK_READ, 16ULL * i,
+						pg, segs, 0, segs * 4096),
+			     0);
+		XT_ASSERT_EQ(r[i].nr_segs, segs);
+		r[i].done = bounce_edge_cb;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r[i]), 0);
+	}
+	XT_ASSERT_EQ(11 * XL_BLK_MAX_SEGS + 7, BOUNCE_PAGES);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(xl_blkfront_inflight(e->dev), 12);
+	XT_ASSERT_EQ(st.submitted, 12);
+	XT_ASSERT_EQ(st.queued, 1);
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 0);
+	xl_blkfront_disconnect(e->dev, true);
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 13);
+	for (i = 0; i < 13; i++)
+		XT_ASSERT_EQ(r[i].status, -XEN_EIO);
+	free_pages(pg, XL_BLK_MAX_SEGS);
+	return XT_PASS;
+}
+
+static enum xt_result blk_bounce_edge(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 4 };
+
+	env_opts.no_backend = true;
+	return with_env(b_bounce_edge, NULL, &c, 4, false);
+}
+
+/*
+ * The notification after a push (io/ring.h RING_PUSH_REQUESTS_AND_CHECK_
+ * NOTIFY): an event exactly when the backend's req_event lies in (old,
+ * new], the requests just pushed.  No backend: the test plays it,
+ * mapping the ring and writing req_event itself, one request per push.
+ */
+static uint32_t push_sends; /* atomic: EVTCHNOP_send while pushing */
+
+static long push_send_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			   long rc, void *data)
+{
+	(void)v;
+	(void)arg;
+	(void)rc;
+	(void)data;
+	if (!after && cmd == EVTCHNOP_send)
+		XT_ADD(&push_sends, 1);
+	return 0;
+}
+
+static enum xt_result b_push_notify(struct env *e, void *arg)
+{
+	static const struct {
+		RING_IDX req_event;
+		unsigned int notifies; /* after the push */
+	} step[] = {
+		{ 1, 1 }, /* 0 -> 1: req_event 1 is the new request */
+		{ 1, 1 }, /* 1 -> 2: req_event == old, already passed */
+		{ 3, 2 }, /* 2 -> 3 */
+		{ 5, 2 }, /* 3 -> 4: not yet */
+		{ 4, 2 }, /* 4 -> 5: req_event == old again */
+		{ 6, 3 }, /* 5 -> 6 */
+	};
+	static struct xl_blk_req r[6];
+	struct hv_grant_map m;
+	struct xl_blkfront_stats st;
+	blkif_sring_t *s;
+	void *pg[1];
+	unsigned int i;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	XT_ASSERT_EQ(hv_gnttab_map(hv_guest_domain(), e->refs[0], false, &m),
+		     GNTST_okay);
+	s = m.va;
+	XT_STORE(&bounce_edge_done, 0);
+	XT_STORE(&push_sends, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), push_send_hook, NULL);
+	for (i = 0; i < 6; i++) {
+		XT_ASSERT_EQ(XT_LOAD(&s->req_prod), i);
+		XT_STORE(&s->req_event, step[i].req_event);
+		memset(&r[i], 0, sizeof(r[i]));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r[i], XL_BLK_READ, 8ULL * i,
+						pg, 1, 0, 4096),
+			     0);
+		r[i].done = bounce_edge_cb;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r[i]), 0);
+		xl_blkfront_get_stats(e->dev, &st);
+		XT_ASSERT_MSG(st.notifies == step[i].notifies,
+			      "push %u with req_event %u: %llu notifies", i,
+			      step[i].req_event,
+			      (unsigned long long)st.notifies);
+		/* One EVTCHNOP_send per notification, none otherwise. */
+		if (XT_LOAD(&push_sends) != step[i].notifies) {
+			hv_domain_set_evtchn_hook(hv_guest_domain(), NULL,
+						  NULL);
+			XT_ASSERT_MSG(false, "push %u: %u sends", i,
+				      XT_LOAD(&push_sends));
+		}
+	}
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	hv_gnttab_unmap(&m);
+	xl_blkfront_disconnect(e->dev, true);
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 6);
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_push_notify(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	env_opts.no_backend = true;
+	return with_env(b_push_notify, NULL, &c, 0, false);
+}
+
+/*
+ * xl_blkfront_wake(dev, cpu): one EVTCHNOP_send to another vCPU's wake
+ * port; none for our own vCPU, and none for a vCPU number at or past
+ * XL_MAX_VCPUS (no such port: the table ends there).
+ */
+static enum xt_result b_wake_bounds(struct env *e, void *arg)
+{
+	(void)arg;
+	XT_STORE(&push_sends, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), push_send_hook, NULL);
+	xl_blkfront_wake(e->dev, XL_MAX_VCPUS);
+	xl_blkfront_wake(e->dev, XL_MAX_VCPUS + 1);
+	xl_blkfront_wake(e->dev, ~0U);
+	xl_blkfront_wake(e->dev, xl_os_vcpu_id());
+	XT_ASSERT_EQ(XT_LOAD(&push_sends), 0);
+	xl_blkfront_wake(e->dev, 1);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(XT_LOAD(&push_sends), 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_wake_bounds(void)
+{
+	return with_env(b_wake_bounds, NULL, NULL, 0, false);
+}
+
+/*
+ * A response whose pages the backend still maps breaks the device
+ * (XSA-396): every request fails with EIO and nothing more is read from
+ * the ring, not even responses already there.  The test plays the
+ * backend on a direct ring: two reads, the first one's page mapped, both
+ * answered OKAY in one push; after processing, one grant_mapped, two EIO
+ * completions, and no response counted as a duplicate or stray.
+ */
+static enum xt_result b_break_stops_reading(struct env *e, void *arg)
+{
+	static struct xl_blk_req r[2];
+	struct hv_grant_map ring, data;
+	struct xl_blkfront_stats st;
+	blkif_sring_t *s;
+	void *pg[2];
+	unsigned int i;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 2));
+	XT_ASSERT_EQ(hv_gnttab_map(hv_guest_domain(), e->refs[0], false, &ring),
+		     GNTST_okay);
+	s = ring.va;
+	XT_STORE(&bounce_edge_done, 0);
+	for (i = 0; i < 2; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r[i], XL_BLK_READ, 8ULL * i,
+						&pg[i], 1, 0, 4096),
+			     0);
+		r[i].done = bounce_edge_cb;
+		XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r[i]), 0);
+	}
+	XT_ASSERT_EQ(XT_LOAD(&s->req_prod), 2);
+	XT_ASSERT_EQ(hv_gnttab_map(hv_guest_domain(),
+				   s->ring[0].req.seg[0].gref, false, &data),
+		     GNTST_okay);
+	for (i = 0; i < 2; i++) {
+		struct blkif_response rsp = { .id = r[i].id,
+					      .operation = BLKIF_OP_READ,
+					      .status = BLKIF_RSP_OKAY };
+
+		memcpy(&s->ring[i].rsp, &rsp, sizeof(rsp));
+	}
+	XT_STORE(&s->rsp_prod, 2);
+	xl_blkfront_process(e->dev);
+	xl_blkfront_get_stats(e->dev, &st);
+	hv_gnttab_unmap(&data);
+	hv_gnttab_unmap(&ring);
+	XT_ASSERT(xl_blkfront_broken(e->dev));
+	XT_ASSERT_EQ(XT_LOAD(&bounce_edge_done), 2);
+	XT_ASSERT_EQ(r[0].status, -XEN_EIO);
+	XT_ASSERT_EQ(r[1].status, -XEN_EIO);
+	XT_ASSERT_EQ(st.grant_mapped, 1);
+	XT_ASSERT_EQ(st.broken_failed, 1);
+	XT_ASSERT_EQ(st.rsp_dup, 0);
+	XT_ASSERT_EQ(st.rsp_not_inflight, 0);
+	XT_ASSERT_EQ(st.rsp_bad_id, 0);
+	XT_ASSERT_EQ(st.eio, 2);
+	XT_ASSERT_EQ(st.completed, 2);
+	free_pages(pg, 2);
+	return XT_PASS;
+}
+
+static enum xt_result blk_break_stops_reading(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	env_opts.no_backend = true;
+	return with_env(b_break_stops_reading, NULL, &c, 0, false);
+}
+
+/*
+ * The wake ports (one IPI per vCPU, bound at the first ring setup): a
+ * bind that fails leaves that vCPU without one (a wake to it sends
+ * nothing), the others get theirs (a wake sends once); a second ring
+ * setup binds none again; one whose request table cannot be allocated
+ * gives back every page and block it took; free closes every wake port.
+ * Processing a device that is not connected
+ * sends nothing and counts no interrupt.  No backend.
+ */
+static uint32_t wp_binds;	 /* atomic: EVTCHNOP_bind_ipi calls */
+static uint32_t wp_closes;	 /* atomic: EVTCHNOP_close calls */
+static uint32_t wp_fail_unbound; /* atomic: fail the next alloc_unbound */
+
+static long wp_hook(struct hv_vcpu *v, int cmd, void *arg, bool after, long rc,
+		    void *data)
+{
+	(void)v;
+	(void)rc;
+	(void)data;
+	if (after)
+		return 0;
+	if (cmd == EVTCHNOP_send)
+		XT_ADD(&push_sends, 1);
+	if (cmd == EVTCHNOP_close)
+		XT_ADD(&wp_closes, 1);
+	if (cmd == EVTCHNOP_alloc_unbound &&
+	    __atomic_exchange_n(&wp_fail_unbound, 0, __ATOMIC_SEQ_CST))
+		return -XEN_ENOSPC;
+	if (cmd == EVTCHNOP_bind_ipi) {
+		XT_ADD(&wp_binds, 1);
+		if (((struct evtchn_bind_ipi *)arg)->vcpu == 1)
+			return -XEN_ENOMEM;
+	}
+	return 0;
+}
+
+static enum xt_result blk_wake_ports(void)
+{
+	struct xl_blkfront_features f = { .sectors = 8, .sector_size = 512 };
+	grant_ref_t refs[XL_BLK_MAX_RING_PAGES];
+	struct xl_blkfront_stats st;
+	struct xl_blkfront *dev;
+	enum xt_result r = XT_FAIL;
+	evtchn_port_t port;
+	unsigned int binds;
+	long live, pages, live0, pages0;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(dev);
+	XT_STORE(&wp_binds, 0);
+	XT_STORE(&push_sends, 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), wp_hook, NULL);
+	/* Trust is set while disconnected only. */
+	if (xl_blkfront_set_trusted(dev, false) != 0) {
+		xt_fail_msg(__FILE__, __LINE__,
+			    "set_trusted while disconnected");
+		goto out;
+	}
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			xt_fail_msg(__FILE__, __LINE__,                        \
+				    "%s (binds %u sends %u)", #cond,           \
+				    XT_LOAD(&wp_binds), XT_LOAD(&push_sends)); \
+			goto out;                                              \
+		}                                                              \
+	} while (0)
+	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
+	live = hv_guest_zalloc_live();
+	pages = hv_guest_pages_in_use(hv_guest_domain());
+	binds = XT_LOAD(&wp_binds);
+	CHECK(binds == xt_nr_vcpus());
+	xl_blkfront_wake(dev, 1); /* its bind failed: no port */
+	CHECK(XT_LOAD(&push_sends) == 0);
+	xl_blkfront_wake(dev, 2);
+	CHECK(XT_LOAD(&push_sends) == 1);
+	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
+	/* A ring over a connected one: refused; so is a change of trust. */
+	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == -XEN_EBUSY);
+	CHECK(xl_blkfront_set_trusted(dev, true) == -XEN_EBUSY);
+	CHECK(xl_blkfront_connected(dev));
+	XT_STORE(&wp_closes, 0);
+	xl_blkfront_disconnect(dev, true);
+	CHECK(XT_LOAD(&wp_closes) == 1); /* the ring's event channel */
+	/* No ring: nothing to connect. */
+	CHECK(xl_blkfront_connect_direct(dev, &f) == -XEN_EINVAL);
+	CHECK(!xl_blkfront_connected(dev));
+	/* Not connected: nothing to process, nothing sent, no irq. */
+	xl_blkfront_process(dev);
+	xl_blkfront_get_stats(dev, &st);
+	CHECK(XT_LOAD(&push_sends) == 1);
+	CHECK(st.irqs == 0);
+	/*
+	 * A setup whose request table cannot be allocated (the second
+	 * allocation from here: the bounce pool's table, then the shadow
+	 * table) fails with -XEN_ENOMEM and gives back every page it took.
+	 */
+	live0 = hv_guest_zalloc_live();
+	pages0 = hv_guest_pages_in_use(hv_guest_domain());
+	hv_guest_fail_zalloc(1);
+	rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+	hv_guest_fail_zalloc(-1);
+	CHECK(rc == -XEN_ENOMEM);
+	CHECK(hv_guest_zalloc_live() == live0);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	/* The same at the first allocation, the bounce pool's table. */
+	hv_guest_fail_zalloc(0);
+	rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+	hv_guest_fail_zalloc(-1);
+	CHECK(rc == -XEN_ENOMEM);
+	CHECK(hv_guest_zalloc_live() == live0);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	/* No event channel for the ring: everything back, no port kept. */
+	XT_STORE(&wp_fail_unbound, 1);
+	rc = xl_blkfront_setup_ring(dev, 0, 0, refs, &port);
+	CHECK(rc == -XEN_ENOSPC);
+	CHECK(hv_guest_zalloc_live() == live0);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages0);
+	XT_STORE(&wp_closes, 0);
+	xl_blkfront_disconnect(dev, true);
+	CHECK(XT_LOAD(&wp_closes) == 0);
+	/* One ring page: refs[0] is written, refs[1] is not. */
+	refs[1] = 0xdead;
+	CHECK(xl_blkfront_setup_ring(dev, 0, 0, refs, &port) == 0);
+	CHECK(refs[1] == 0xdead);
+	CHECK(XT_LOAD(&wp_binds) == binds);
+	/* The same blocks and pages as the first setup. */
+	CHECK(hv_guest_zalloc_live() == live);
+	CHECK(hv_guest_pages_in_use(hv_guest_domain()) == pages);
+	CHECK(xl_blkfront_connect_direct(dev, &f) == 0);
+	/* Connected, nothing on the ring: a poll is no interrupt. */
+	xl_blkfront_process(dev);
+	xl_blkfront_get_stats(dev, &st);
+	CHECK(st.irqs == 0);
+	CHECK(XT_LOAD(&push_sends) == 1);
+	xl_blkfront_disconnect(dev, true);
+	/* free closes the wake ports: every vCPU's but the failed one's. */
+	XT_STORE(&wp_closes, 0);
+	xl_blkfront_free(dev);
+	dev = NULL;
+	CHECK(XT_LOAD(&wp_closes) == xt_nr_vcpus() - 1);
+#undef CHECK
+	r = XT_PASS;
+out:
+	hv_guest_fail_zalloc(-1);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	xl_blkfront_free(dev);
+	xl_gnttab_fini();
+	return r;
+}
+
+/*
+ * The ring cannot be set up at probe (every grant ref is taken): the
+ * handshake stops there.  attach fails with the setup's -XEN_ENOSPC, the
+ * frontend ends Closed and publishes no ring-ref or event-channel.
+ */
+static enum xt_result blk_probe_ring_error(void)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+	struct hv_blkback *bb = NULL;
+	struct xl_blkfront *dev = NULL;
+	enum xt_result r = XT_FAIL;
+	unsigned int n = 0, total, i;
+	unsigned long v;
+	char path[64];
+	int err = 0, rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	total = xl_gnttab_nr_refs();
+	while (n < total && xl_gnttab_grant_access(0, 1, true, &refs[n]) == 0)
+		n++;
+	c.d = hv_guest_domain();
+	c.devid = DEVID;
+	c.sectors = DISK_SECTORS;
+	c.xenstore = true;
+	bb = hv_blkback_create(&c, &err);
+	dev = xl_blkfront_alloc(DEVID);
+	if (n != total || !bb || !dev) {
+		xt_fail_msg(__FILE__, __LINE__, "setup: %u of %u refs, %d", n,
+			    total, err);
+		goto out;
+	}
+	rc = xl_blkfront_attach(dev, 5000000000ULL);
+	if (rc != -XEN_ENOSPC) {
+		xt_fail_msg(__FILE__, __LINE__, "attach: %d, not -ENOSPC", rc);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/state", DEVID);
+	if (xl_xs_read_uint(0, path, &v) || v != XenbusStateClosed) {
+		xt_fail_msg(__FILE__, __LINE__, "frontend state %lu", v);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	rc = xl_xs_read_uint(0, path, &v);
+	if (rc != -XEN_ENOENT) {
+		xt_fail_msg(__FILE__, __LINE__, "ring-ref: %d (%lu)", rc, v);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	rc = xl_xs_read_uint(0, path, &v);
+	if (rc != -XEN_ENOENT) {
+		xt_fail_msg(__FILE__, __LINE__, "event-channel: %d (%lu)", rc,
+			    v);
+		goto out;
+	}
+	XT_ASSERT(!xl_blkfront_connected(dev));
+	r = XT_PASS;
+out:
+	if (dev && xl_blkfront_connected(dev))
+		xl_blkfront_detach(dev, 0);
+	xl_blkfront_free(dev);
+	hv_blkback_destroy(bb);
+	for (i = 0; i < n; i++)
+		xl_gnttab_end_access(refs[i]);
+	xl_xs_fini();
+	xl_gnttab_fini();
+	return r;
 }
 
 /* --- read after write ---------------------------------------------------------- */
@@ -402,6 +1259,117 @@ static enum xt_result blk_bad_requests(void)
 	struct hv_blkback_config c = { .no_flush = true, .max_ring_order = 0 };
 
 	return with_env(b_bad_requests, NULL, &c, 0, false);
+}
+
+/*
+ * blk_check_req's edges on a backend with flush: no done callback, an
+ * operation that is none of ours, a flush carrying segments, a segment
+ * with no page, a request starting at the disk's end are -XEN_EINVAL and
+ * never submitted, and so is a page address one byte off; the last sector
+ * of a page alone, and 8 sectors ending
+ * exactly at the disk's end, go through.
+ */
+static void check_done(struct xl_blk_req *req)
+{
+	(void)req;
+}
+
+static enum xt_result b_check_req_edges(struct env *e, void *arg)
+{
+	struct xl_blkfront_stats st;
+	struct xl_blk_req r;
+	void *pg[1];
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	memset(&r, 0, sizeof(r));
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 0, 512), 0);
+	r.done = NULL;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.done = check_done;
+	r.op = (enum xl_blk_op)7;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.op = XL_BLK_FLUSH;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL); /* 1 seg */
+	r.op = XL_BLK_READ;
+	r.seg[0].page = NULL;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].page = (uint8_t *)pg[0] + 1; /* one byte off a page */
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	r.seg[0].page = pg[0];
+	r.sector = DISK_SECTORS;
+	XT_ASSERT_EQ(xl_blkfront_submit(e->dev, &r), -XEN_EINVAL);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(st.submitted, 0);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, 0, pg, 1, 7 * 512, 512), 0);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_READ, DISK_SECTORS - 8, pg, 1, 0, 4096),
+		     0);
+	xl_blkfront_get_stats(e->dev, &st);
+	XT_ASSERT_EQ(st.submitted, 2);
+	XT_ASSERT_EQ(st.ok, 2);
+	free_pages(pg, 1);
+	return XT_PASS;
+}
+
+static enum xt_result blk_check_req_edges(void)
+{
+	struct hv_blkback_config c = { .max_ring_order = 0 };
+
+	return with_env(b_check_req_edges, NULL, &c, 0, false);
+}
+
+/*
+ * xl_blk_req_set_buf(): offset and length in whole sectors, not empty
+ * (an offset or a length off by one byte, or both, or a length of 0, are
+ * -XEN_EINVAL); the segments cut at page ends; more pages than given, or
+ * more than XL_BLK_MAX_SEGS segments, are -XEN_EINVAL.
+ */
+static enum xt_result blk_set_buf_edges(void)
+{
+	static uint8_t buf[13 * 4096] __attribute__((aligned(4096)));
+	void *pg[13];
+	struct xl_blk_req r;
+	unsigned int i;
+
+	for (i = 0; i < 13; i++)
+		pg[i] = buf + i * 4096;
+	memset(&r, 0, sizeof(r));
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 1, 512),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 0, 511),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 512, 513),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 513, 1024),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 1, 0, 0),
+		     -XEN_EINVAL);
+	/* Three sectors from the page's last: two segments. */
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_WRITE, 9, pg, 2, 7 * 512,
+					3 * 512),
+		     0);
+	XT_ASSERT_EQ(r.op, XL_BLK_WRITE);
+	XT_ASSERT_EQ(r.sector, 9);
+	XT_ASSERT_EQ(r.nr_segs, 2);
+	XT_ASSERT(r.seg[0].page == pg[0] && r.seg[1].page == pg[1]);
+	XT_ASSERT_EQ(r.seg[0].first_sect, 7);
+	XT_ASSERT_EQ(r.seg[0].last_sect, 7);
+	XT_ASSERT_EQ(r.seg[1].first_sect, 0);
+	XT_ASSERT_EQ(r.seg[1].last_sect, 1);
+	/* Past the pages given. */
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 2, 7 * 512,
+					10 * 512),
+		     -XEN_EINVAL);
+	/* Exactly XL_BLK_MAX_SEGS pages, then one sector more. */
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 13, 0,
+					XL_BLK_MAX_SEGS * 4096),
+		     0);
+	XT_ASSERT_EQ(r.nr_segs, XL_BLK_MAX_SEGS);
+	XT_ASSERT_EQ(r.seg[XL_BLK_MAX_SEGS - 1].last_sect, 7);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0, pg, 13, 0,
+					XL_BLK_MAX_SEGS * 4096 + 512),
+		     -XEN_EINVAL);
+	return XT_PASS;
 }
 
 /* --- async helpers ------------------------------------------------------------------- */
@@ -714,9 +1682,11 @@ static enum xt_result blk_qd32_poll(void)
 
 enum hmode {
 	H_BAD_ID,
+	H_BAD_ID_EDGE,
 	H_NOT_INFLIGHT,
 	H_DUP,
 	H_BAD_STATUS,
+	H_BAD_OP,
 	H_BAD_PROD,
 	H_CLOSING,
 	H_RESTART
@@ -768,6 +1738,9 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	case H_BAD_ID:
 		h.id_out_of_range = HNTH;
 		break;
+	case H_BAD_ID_EDGE:
+		h.id_ring_size = HNTH;
+		break;
 	case H_NOT_INFLIGHT:
 		h.id_not_in_flight = HNTH;
 		break;
@@ -776,6 +1749,9 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		break;
 	case H_BAD_STATUS:
 		h.bad_status = HNTH;
+		break;
+	case H_BAD_OP:
+		h.bad_op = HNTH;
 		break;
 	case H_BAD_PROD:
 		h.bad_rsp_prod = HNTH;
@@ -838,7 +1814,7 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		} else {
 			XT_ASSERT_EQ(r->status, -XEN_EIO);
 			eio++;
-			if (m <= H_BAD_STATUS)
+			if (m <= H_BAD_OP)
 				XT_ASSERT_MSG(
 					victim,
 					"request %u failed, not the victim", i);
@@ -847,6 +1823,11 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	b->n = HK; /* every guard page */
 	XT_ASSERT(batch_guards_ok(b));
 	XT_ASSERT_EQ(ok + eio + refused, HK);
+	/* Completions by status: every failure here is an EIO. */
+	XT_ASSERT_EQ(st.ok, ok);
+	XT_ASSERT_EQ(st.eio, eio);
+	XT_ASSERT_EQ(st.eopnotsupp, 0);
+	XT_ASSERT_EQ(st.completed, ok + eio);
 	xt_log("ok %u eio %u refused %u; bad_id %llu not_inflight %llu dup %llu status %llu prod %llu orphans %llu disconnect %llu broken %llu",
 	       ok, eio, refused, (unsigned long long)st.rsp_bad_id,
 	       (unsigned long long)st.rsp_not_inflight,
@@ -858,6 +1839,7 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 	       (unsigned long long)st.broken_failed);
 	switch (m) {
 	case H_BAD_ID:
+	case H_BAD_ID_EDGE:
 		XT_ASSERT_EQ(st.rsp_bad_id, 1);
 		break;
 	case H_NOT_INFLIGHT:
@@ -868,6 +1850,9 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		break;
 	case H_BAD_STATUS:
 		XT_ASSERT_EQ(st.rsp_bad_status, 1);
+		break;
+	case H_BAD_OP:
+		XT_ASSERT_EQ(st.rsp_bad_op, 1);
 		break;
 	case H_BAD_PROD:
 		XT_ASSERT_EQ(st.rsp_bad_prod, 1);
@@ -882,11 +1867,11 @@ static enum xt_result b_hostile(struct env *e, void *arg)
 		XT_ASSERT_EQ(st.disconnect_failed, eio);
 		break;
 	}
-	if (m <= H_BAD_STATUS) {
+	if (m <= H_BAD_OP) {
 		XT_ASSERT_EQ(eio, 1);
-		XT_ASSERT_EQ(st.orphans, m == H_BAD_STATUS ? 0 : 1);
+		XT_ASSERT_EQ(st.orphans, m >= H_BAD_STATUS ? 0 : 1);
 		XT_ASSERT_EQ(st.rsp_bad_id + st.rsp_not_inflight + st.rsp_dup +
-				     st.rsp_bad_status,
+				     st.rsp_bad_status + st.rsp_bad_op,
 			     1);
 	}
 	XT_ASSERT(alloc_pages(pg, 1));
@@ -946,9 +1931,11 @@ static const struct hv_blkback_config hostile_poll_cfg = { .delay_max_us = 300,
 	}
 
 HOSTILE(id_out_of_range, H_BAD_ID, false)
+HOSTILE(id_ring_size, H_BAD_ID_EDGE, false)
 HOSTILE(id_not_in_flight, H_NOT_INFLIGHT, false)
 HOSTILE(dup_response, H_DUP, false)
 HOSTILE(bad_status, H_BAD_STATUS, false)
+HOSTILE(bad_op, H_BAD_OP, false)
 HOSTILE(bad_rsp_prod, H_BAD_PROD, false)
 HOSTILE(closing, H_CLOSING, true)
 HOSTILE(restart, H_RESTART, true)
@@ -1575,17 +2562,35 @@ const struct xt_test xt_blk_tests[] = {
 	BT(direct_order0, 1, 0),
 	BT(direct_order4, 1, 0),
 	BT(xenbus_connect, 1, XT_F_XENSTORE),
+	BT(xenbus_keys, 1, XT_F_XENSTORE),
+	BT(xenbus_keys_order0, 1, XT_F_XENSTORE),
+	BT(xenbus_keys_no_order, 1, XT_F_XENSTORE),
+	BT(xenbus_defaults, 1, XT_F_XENSTORE),
+	BT(probe_ring_error, 1, XT_F_XENSTORE),
+	BT(attach_errors, 1, XT_F_XENSTORE),
+	BT(features_bounds, 1, 0),
+	BT(lock_excludes, 2, 0),
+	BT(bounce_edge, 1, 0),
+	BT(push_notify, 1, 0),
+	BT(wake_bounds, 2, 0),
+	BT(break_stops_reading, 1, 0),
+	BT(wake_ports, 3, 0),
+	BT(publish_tx_conflict, 1, XT_F_XENSTORE),
 	BT(rw_patterns, 1, 0),
 	BT(bad_requests, 1, 0),
+	BT(check_req_edges, 1, 0),
+	BT(set_buf_edges, 1, 0),
 	BT(flush_order, 1, 0),
 	BT(barrier_order, 1, 0),
 	BT(qd32_2vcpu, 2, 0),
 	BT(qd32_ring1, 2, 0),
 	BT(qd32_poll, 2, 0),
 	BT(hostile_id_out_of_range, 1, 0),
+	BT(hostile_id_ring_size, 1, 0),
 	BT(hostile_id_not_in_flight, 1, 0),
 	BT(hostile_dup_response, 1, 0),
 	BT(hostile_bad_status, 1, 0),
+	BT(hostile_bad_op, 1, 0),
 	BT(hostile_bad_rsp_prod, 1, 0),
 	BT(hostile_closing, 1, XT_F_XENSTORE),
 	BT(hostile_restart, 1, XT_F_XENSTORE),

@@ -7,9 +7,12 @@
  * xen/common/grant_table.c, cited per case.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <string.h>
 
 #include <hv.h>
 #include <hv-blk.h>
+#include <hv-explore.h>
 #include <hv-guest.h>
 
 #include <xenlite/gnttab.h>
@@ -513,6 +516,73 @@ static enum xt_result gnttab_reinit_clears_entries(void)
 }
 
 /*
+ * Init scrubs what an earlier user (another kernel, a crashed driver: no
+ * fini of ours ran) left granted in the shared entries: every ref from
+ * the first unreserved to the last, whatever the domid, read-only or not,
+ * gets flags 0 with its domid and frame as they were; an entry already
+ * invalid is left as it is, and so are the reserved refs (0 .. 7, the
+ * toolstack's: GNTTAB_RESERVED_XENSTORE and the console).
+ */
+static void put_entry(grant_ref_t ref, uint16_t flags, domid_t domid,
+		      uint32_t frame)
+{
+	grant_entry_v1_t *e = entry_of(ref);
+
+	if (!e)
+		return;
+	__atomic_store_n(&e->frame, frame, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->domid, domid, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->flags, flags, __ATOMIC_SEQ_CST);
+}
+
+static enum xt_result gnttab_init_scrubs(void)
+{
+	const grant_ref_t first = GNTTAB_NR_RESERVED_ENTRIES,
+			  last = XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME - 1;
+	static const struct {
+		grant_ref_t ref; /* from first; last + 1: the last */
+		uint16_t flags;
+		domid_t domid;
+		uint32_t frame;
+	} left[] = {
+		{ 0, GTF_permit_access, 2, 5 },
+		{ 1, GTF_permit_access | GTF_readonly, 3, 6 },
+		{ 2, 0, 7, 9 },
+		{ 3, GTF_permit_access, 0x7ff1, 0xfffff },
+		{ 0xffff, GTF_permit_access, 0, 1 },
+	};
+	grant_ref_t ref;
+	unsigned int i;
+
+	XT_ASSERT_EQ(gt_init(), 0);
+	xl_gnttab_fini();
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		ref = left[i].ref == 0xffff ? last : first + left[i].ref;
+		put_entry(ref, left[i].flags, left[i].domid, left[i].frame);
+	}
+	put_entry(first - 1, GTF_permit_access, 0, 3);
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		grant_entry_v1_t *e;
+
+		ref = left[i].ref == 0xffff ? last : first + left[i].ref;
+		e = entry_of(ref);
+		XT_ASSERT(e);
+		XT_ASSERT_MSG(entry_flags(ref) == 0, "ref %u flags %#x", ref,
+			      entry_flags(ref));
+		XT_ASSERT_EQ(e->domid, left[i].domid);
+		XT_ASSERT_EQ(e->frame, left[i].frame);
+	}
+	/* The reserved ref is not ours to touch. */
+	XT_ASSERT_EQ(entry_flags(first - 1), GTF_permit_access);
+	put_entry(first - 1, 0, 0, 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), xl_gnttab_nr_refs());
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
  * An entry whose header is not what we granted (not GTF_reading/writing:
  * "the entry changed under us") cannot be invalidated: the ref must not
  * count as ended (nor its page be freed); it stays deferred.
@@ -520,6 +590,7 @@ static enum xt_result gnttab_reinit_clears_entries(void)
 static enum xt_result gnttab_invalid_header_deferred(void)
 {
 	uint8_t *page = xl_os_alloc_page();
+	struct xl_gnttab_stats s;
 	grant_entry_v1_t *e;
 	unsigned int nfree;
 	grant_ref_t ref;
@@ -535,6 +606,11 @@ static enum xt_result gnttab_invalid_header_deferred(void)
 	XT_ASSERT(e);
 	domid = __atomic_load_n(&e->domid, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&e->domid, (uint16_t)(domid + 7), __ATOMIC_SEQ_CST);
+	/* Changed, not mapped: -XEN_EIO (not -XEN_EBUSY), still granted. */
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), -XEN_EIO);
+	xl_gnttab_get_stats(&s);
+	XT_ASSERT_EQ(s.busy, 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
 	XT_ASSERT_EQ(xl_gnttab_end_access_page(ref, page), 1);
 	XT_ASSERT(xl_gnttab_is_deferred(ref));
 	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
@@ -660,6 +736,300 @@ static enum xt_result gnttab_deferred_walk_bounded(void)
 		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
 	}
 	XT_ASSERT_EQ(xl_gnttab_nr_free(), total);
+ * What a faulty Xen answers at init, one fault per attempt (a grant-table
+ * hook in hv): the hypercall's error is returned as it is; a bad status
+ * is -XEN_EINVAL; no frames allowed, -XEN_ENOSPC; a frame that
+ * setup_table reports elsewhere than where it was mapped (the first or
+ * the last), -XEN_EIO.  A failed init leaves the table not ready.  A
+ * max_nr_frames of 2 gives a two-frame table, one above the core's
+ * maximum gives the maximum.
+ */
+enum gie_fault {
+	GIE_NONE,
+	GIE_QUERY_FAULT,
+	GIE_QUERY_STATUS,
+	GIE_QUERY_NO_FRAMES,
+	GIE_QUERY_TWO,
+	GIE_QUERY_MORE,
+	GIE_SETUP_FAULT,
+	GIE_SETUP_STATUS,
+	GIE_SETUP_FIRST,
+	GIE_SETUP_LAST,
+};
+
+static long gie_hook(unsigned int cmd, void *arg, bool after, long rc,
+		     void *data)
+{
+	enum gie_fault f = *(enum gie_fault *)data;
+
+	(void)rc;
+	if (cmd == GNTTABOP_query_size) {
+		struct gnttab_query_size *q = arg;
+
+		if (!after)
+			return f == GIE_QUERY_FAULT ? -XEN_EFAULT : 0;
+		if (f == GIE_QUERY_STATUS)
+			q->status = GNTST_general_error;
+		else if (f == GIE_QUERY_NO_FRAMES)
+			q->max_nr_frames = 0;
+		else if (f == GIE_QUERY_TWO)
+			q->max_nr_frames = 2;
+		else if (f == GIE_QUERY_MORE)
+			q->max_nr_frames = XL_GNTTAB_MAX_FRAMES + 1;
+	} else if (cmd == GNTTABOP_setup_table) {
+		struct gnttab_setup_table *st = arg;
+
+		if (!after)
+			return f == GIE_SETUP_FAULT ? -XEN_EFAULT : 0;
+		if (f == GIE_SETUP_STATUS)
+			st->status = GNTST_general_error;
+		else if (f == GIE_SETUP_FIRST)
+			st->frame_list.p[0]++;
+		else if (f == GIE_SETUP_LAST)
+			st->frame_list.p[st->nr_frames - 1]++;
+	}
+	return 0;
+}
+
+static enum xt_result gnttab_init_errors(void)
+{
+	static const struct {
+		enum gie_fault f;
+		int rc;
+		unsigned int frames;
+	} cases[] = {
+		{ GIE_QUERY_FAULT, -XEN_EFAULT, 0 },
+		{ GIE_QUERY_STATUS, -XEN_EINVAL, 0 },
+		{ GIE_QUERY_NO_FRAMES, -XEN_ENOSPC, 0 },
+		{ GIE_SETUP_FAULT, -XEN_EFAULT, 0 },
+		{ GIE_SETUP_STATUS, -XEN_EINVAL, 0 },
+		{ GIE_SETUP_FIRST, -XEN_EIO, 0 },
+		{ GIE_SETUP_LAST, -XEN_EIO, 0 },
+		{ GIE_QUERY_TWO, 0, 2 },
+		{ GIE_QUERY_MORE, 0, XL_GNTTAB_MAX_FRAMES },
+		{ GIE_NONE, 0, XL_GNTTAB_MAX_FRAMES },
+	};
+	static enum gie_fault f;
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int i;
+	int rc;
+
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	hv_gnttab_set_hook(d, gie_hook, &f);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f = cases[i].f;
+		rc = xl_gnttab_init();
+		if (rc != cases[i].rc || xl_gnttab_ready() != !rc ||
+		    xl_gnttab_nr_refs() !=
+			    (rc ? 0 :
+				  cases[i].frames * XL_GNTTAB_PER_FRAME -
+					     GNTTAB_NR_RESERVED_ENTRIES)) {
+			hv_gnttab_set_hook(d, NULL, NULL);
+			XT_ASSERT_MSG(false,
+				      "case %u: init %d (want %d), %u refs", i,
+				      rc, cases[i].rc, xl_gnttab_nr_refs());
+		}
+		if (!rc)
+			xl_gnttab_fini();
+	}
+	hv_gnttab_set_hook(d, NULL, NULL);
+	return XT_PASS;
+}
+
+/*
+ * fini with a ref deferred (the peer still maps it): after it, the table
+ * answers as not there, whatever its old lists hold: retry_deferred 0 and
+ * no retry, is_deferred and is_mapped false.  The next init finds the
+ * entry unmapped and frees it.
+ */
+static enum xt_result gnttab_fini_with_deferred(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	uint8_t *page = xl_os_alloc_page();
+	struct hv_grant_map m;
+	grant_ref_t ref;
+
+	XT_ASSERT(page);
+	XT_ASSERT_EQ(gt_init(), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &ref),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(d, ref, false, &m), GNTST_okay);
+	XT_ASSERT_EQ(xl_gnttab_end_access_deferred(ref), 1);
+	XT_ASSERT(xl_gnttab_is_deferred(ref));
+	XT_ASSERT(xl_gnttab_is_mapped(ref));
+	xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT(!xl_gnttab_is_deferred(ref));
+	XT_ASSERT(!xl_gnttab_is_mapped(ref));
+	XT_ASSERT_EQ(entry_flags(ref) & BUSY, BUSY); /* still mapped */
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	XT_ASSERT(!xl_gnttab_is_deferred(ref));
+	XT_ASSERT_EQ(entry_flags(ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), xl_gnttab_nr_refs());
+	xl_gnttab_fini();
+	xl_os_free_page(page);
+	return XT_PASS;
+}
+
+/*
+ * The edges of the ref range: the reserved refs (0 .. 7) and the first
+ * past the table are refused by every call that takes a ref; the first
+ * and the last ref of the table work.  Before init nothing is granted.
+ */
+static enum xt_result gnttab_ref_bounds(void)
+{
+	const grant_ref_t first = GNTTAB_NR_RESERVED_ENTRIES,
+			  end = XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME;
+	struct xl_gnttab_stats s;
+	grant_ref_t ref, last = 0;
+	unsigned int n = 0;
+
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &ref), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_gnttab_end_access(first), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_nr_refs(), 0);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT(!xl_gnttab_is_mapped(first));
+	XT_ASSERT(!xl_gnttab_is_deferred(first));
+	XT_ASSERT_EQ(gt_init(), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_refs(), end - first);
+	/* Lowest first: the first ref handed out is the first unreserved. */
+	XT_ASSERT_EQ(xl_gnttab_grant_access(3, 0xffffffffULL, false, &ref), 0);
+	XT_ASSERT_EQ(ref, first);
+	XT_ASSERT_EQ(entry_of(ref)->frame, 0xffffffffU);
+	XT_ASSERT_EQ(entry_of(ref)->domid, 3);
+	XT_ASSERT_EQ(entry_flags(ref), GTF_permit_access);
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), 0);
+	XT_ASSERT_EQ(entry_flags(ref), 0);
+	/* Every ref, in order: the last one is end - 1. */
+	while (xl_gnttab_grant_access(0, 1, true, &ref) == 0) {
+		XT_ASSERT_EQ(ref, first + n);
+		last = ref;
+		n++;
+	}
+	XT_ASSERT_EQ(n, end - first);
+	XT_ASSERT_EQ(last, end - 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), 0);
+	XT_ASSERT_EQ(entry_flags(last), GTF_permit_access | GTF_readonly);
+	XT_ASSERT(!xl_gnttab_is_mapped(last));
+	XT_ASSERT(!xl_gnttab_is_deferred(last));
+	/* The first past the table and the last reserved one. */
+	XT_ASSERT_EQ(xl_gnttab_end_access(end), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_end_access(first - 1), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_end_access_deferred(end), -XEN_EINVAL);
+	XT_ASSERT(!xl_gnttab_is_mapped(end));
+	XT_ASSERT(!xl_gnttab_is_deferred(end));
+	XT_ASSERT(!xl_gnttab_is_mapped(first - 1));
+	XT_ASSERT(!xl_gnttab_is_deferred(first - 1));
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(last), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), 1);
+	for (ref = first; ref < last; ref++)
+		XT_ASSERT_EQ(xl_gnttab_end_access(ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), end - first);
+	xl_gnttab_get_stats(&s);
+	XT_ASSERT_EQ(s.granted, end - first + 1);
+	XT_ASSERT_EQ(s.ended, end - first + 1);
+	XT_ASSERT_EQ(s.exhausted, 1);
+	XT_ASSERT_EQ(s.busy, 0);
+	XT_ASSERT_EQ(s.deferred, 0);
+	/* A ref still granted at fini is no ref after it. */
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &ref), 0);
+	xl_gnttab_fini();
+	XT_ASSERT(!xl_gnttab_ready());
+	XT_ASSERT_EQ(entry_flags(ref), 0); /* fini invalidated it */
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_gnttab_end_access_deferred(ref), -XEN_EINVAL);
+	XT_ASSERT(!xl_gnttab_is_deferred(ref));
+	return XT_PASS;
+}
+
+/*
+ * The table lock excludes: vCPU 0 is held inside xl_gnttab_nr_free()'s
+ * locked section (an explore point hook stalls it at its last
+ * read-modify-write, the unlock's exchange) while vCPU 1 calls
+ * xl_gnttab_grant_access(); vCPU 1 must not get through its own locked
+ * section before vCPU 0 lets go.  The stall ends when vCPU 1 finishes or
+ * after GLX_HOLD_NS; a working lock always takes the timeout.
+ */
+#define GLX_HOLD_NS 300000000ULL
+
+static struct {
+	uint32_t counting, armed, points, stall_at; /* atomic */
+	uint32_t held, done, done_while_held;	    /* atomic */
+	grant_ref_t ref;
+	int rc;
+} glx;
+
+static void glx_hook(enum hv_explore_point pt)
+{
+	uint64_t end;
+	uint32_t n;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 0)
+		return;
+	if (XT_LOAD(&glx.counting)) {
+		__atomic_fetch_add(&glx.points, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if (!XT_LOAD(&glx.armed))
+		return;
+	n = __atomic_add_fetch(&glx.points, 1, __ATOMIC_SEQ_CST);
+	if (n != XT_LOAD(&glx.stall_at))
+		return;
+	XT_STORE(&glx.held, 1);
+	end = xt_now_ns() + GLX_HOLD_NS;
+	while (!XT_LOAD(&glx.done) && xt_now_ns() < end)
+		sched_yield();
+	XT_STORE(&glx.done_while_held, XT_LOAD(&glx.done));
+	XT_STORE(&glx.armed, 0);
+}
+
+static void glx_grant(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	(void)arg;
+	while (!XT_LOAD(&glx.held) && xt_now_ns() < end)
+		sched_yield();
+	glx.rc = xl_gnttab_grant_access(0, 1, true, &glx.ref);
+	XT_STORE(&glx.done, 1);
+}
+
+static enum xt_result gnttab_lock_excludes(void)
+{
+	unsigned int nfree;
+
+	memset(&glx, 0, sizeof(glx));
+	XT_ASSERT_EQ(gt_init(), 0);
+	/* How many read-modify-writes one nr_free makes: the last unlocks. */
+	XT_STORE(&glx.counting, 1);
+	hv_explore_set_hook(glx_hook);
+	nfree = xl_gnttab_nr_free();
+	XT_STORE(&glx.counting, 0);
+	XT_STORE(&glx.stall_at, XT_LOAD(&glx.points));
+	XT_STORE(&glx.points, 0);
+	if (!glx.stall_at) {
+		hv_explore_set_hook(NULL);
+		XT_SKIP_IF(true,
+			   "no explore points (built without HV_EXPLORE)");
+	}
+	XT_STORE(&glx.armed, 1);
+	xt_start_on(1, glx_grant, NULL);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree);
+	xt_wait_on(1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT_EQ(XT_LOAD(&glx.held), 1);
+	XT_ASSERT_MSG(!XT_LOAD(&glx.done_while_held),
+		      "vCPU 1 granted a ref while vCPU 0 held the lock");
+	XT_ASSERT_EQ(glx.rc, 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree - 1);
+	XT_ASSERT_EQ(xl_gnttab_end_access(glx.ref), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), nfree);
 	xl_gnttab_fini();
 	return XT_PASS;
 }
@@ -681,6 +1051,11 @@ const struct xt_test xt_gnttab_tests[] = {
 	GT(invalid_header_deferred, 1),
 	GT(deferred_page_reclaimed, 1),
 	GT(deferred_walk_bounded, 1),
+	GT(ref_bounds, 1),
+	GT(fini_with_deferred, 1),
+	GT(init_scrubs, 1),
+	GT(init_errors, 1),
+	GT(lock_excludes, 2),
 };
 
 const unsigned int xt_gnttab_nr_tests =

@@ -1937,6 +1937,536 @@ static enum xt_result xb_timeout_and_probe_error(void)
 	return XT_PASS;
 }
 
+/* Poll the device's watch until it has seen backend state s. */
+static bool xb_saw_backend(struct xl_xenbus_device *dev, enum xenbus_state s)
+{
+	uint64_t t0 = xt_now_ns();
+
+	while (xt_now_ns() - t0 < XB_TIMEOUT) {
+		xl_xenbus_poll(dev);
+		if (dev->backend_state == s)
+			return true;
+		xt_sleep_ns(MS);
+	}
+	return false;
+}
+
+/*
+ * Backend states a block frontend has no use for, while connected:
+ * Reconfiguring (7) and Reconfigured (8), the last valid state, change
+ * nothing; 9, past the last, reads as Unknown, a restart: disconnect (not
+ * closing), back to Initialising; then InitWait connects again.
+ */
+static enum xt_result xb_backend_odd_states(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(dev.changed, 0); /* nothing polled yet */
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.changed, 1); /* a flag: fired, not a count */
+	be_write_state(&b, XenbusStateReconfiguring);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateReconfiguring));
+	be_write_state(&b, XenbusStateReconfigured);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateReconfigured));
+	XT_ASSERT_EQ(dev.state, XenbusStateConnected);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateConnected);
+	XT_ASSERT_EQ(dev.restarts, 0);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	be_write_state(&b, (enum xenbus_state)9);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateUnknown));
+	XT_ASSERT_EQ(dev.state, XenbusStateInitialising);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateInitialising);
+	XT_ASSERT_EQ(dev.restarts, 1);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 0);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 2);
+	XT_ASSERT_EQ(dev.connects, 2);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 2);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * The backend is Closed when the frontend starts (one that served an
+ * earlier frontend and waits for our Initialising): we stay Initialising,
+ * probe nothing and close nothing, and connect once it offers InitWait.
+ */
+static enum xt_result xb_backend_closed_at_start(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT_EQ(
+		xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops, &d), 0);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateClosed));
+	XT_ASSERT_EQ(dev.state, XenbusStateInitialising);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateInitialising);
+	XT_ASSERT_EQ(d.probes, 0);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	/* A wait from Initialising is not ended by the Closed backend. */
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, 20 * MS),
+		     -XEN_ETIMEDOUT);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 1);
+	XT_ASSERT_EQ(d.connects, 1);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	XT_ASSERT_EQ(dev.restarts, 0);
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * The paths xenbus builds, "<base>/<key>", at the edge of their buffers
+ * (XL_XENBUS_PATH_MAX * 2 bytes with the NUL): the longest key that fits
+ * reaches xenstore (a read of the backend's node finds nothing, a write of
+ * ours makes the node, named by the whole key), one more byte is
+ * -XEN_E2BIG and reaches nothing.  Node names: empty, or as long as the
+ * name buffer (no room for the NUL), are -XEN_EINVAL; one shorter passes
+ * to the toolstack's nodes (none: -XEN_ENOENT).
+ */
+static enum xt_result xb_path_bounds(void)
+{
+	static char key[2 * XL_XENBUS_PATH_MAX + 2],
+		path[3 * XL_XENBUS_PATH_MAX], name[XL_XENBUS_PATH_MAX + 1];
+	struct fake_be b;
+	struct xl_xenbus_device dev, dev2;
+	struct drv d = { 0 };
+	size_t kl;
+	unsigned long v = 99;
+
+	XB_UP(&b, &dev, &d);
+	kl = 2 * XL_XENBUS_PATH_MAX - strlen(dev.otherend) - 2;
+	memset(key, 'k', kl);
+	key[kl] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_read_otherend_uint(&dev, key, &v), -XEN_ENOENT);
+	key[kl] = 'k';
+	key[kl + 1] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_read_otherend_uint(&dev, key, &v), -XEN_E2BIG);
+	XT_ASSERT_EQ(v, 99);
+
+	kl = 2 * XL_XENBUS_PATH_MAX - strlen(dev.nodename) - 2;
+	memset(key, 'w', kl);
+	key[kl] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_printf(&dev, 0, key, "%u", 7u), 0);
+	snprintf(path, sizeof(path), "%s/%s", dev.nodename, key);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), 0);
+	XT_ASSERT_EQ(v, 7);
+	XT_ASSERT_EQ(xl_xs_rm(0, path), 0);
+	key[kl] = 'w';
+	key[kl + 1] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_printf(&dev, 0, key, "%u", 8u), -XEN_E2BIG);
+	snprintf(path, sizeof(path), "%s/%s", dev.nodename, key);
+	path[strlen(dev.nodename) + 1 + kl] = '\0';
+	XT_ASSERT_EQ(xl_xs_read_uint(0, path, &v), -XEN_ENOENT);
+
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, "", &drv_ops, &d),
+		     -XEN_EINVAL);
+	memset(name, 'n', XL_XENBUS_PATH_MAX);
+	name[XL_XENBUS_PATH_MAX] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, name, &drv_ops, &d),
+		     -XEN_EINVAL);
+	name[XL_XENBUS_PATH_MAX - 1] = '\0';
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, name, &drv_ops, &d),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev2, "device/vbd/768", NULL, &d),
+		     -XEN_EINVAL);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * A driver with no probe and no connect step (both optional): each step
+ * succeeds, Initialised then Connected, error 0.  A wait for a state we
+ * never reach ends when the backend closes us, with -XEN_ENODEV (no
+ * driver error to report).
+ */
+static const struct xl_xenbus_ops drv_ops_bare = {
+	.disconnect = drv_disconnect,
+};
+
+static enum xt_result xb_bare_driver(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768",
+					   &drv_ops_bare, &d),
+		     0);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.state, XenbusStateConnected);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateConnected);
+	XT_ASSERT_EQ(dev.error, 0);
+	XT_ASSERT_EQ(dev.connects, 1);
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateInitialising, XB_TIMEOUT),
+		     -XEN_ENODEV);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * The backend goes Closed without Closing first (a backend killed by its
+ * toolstack) while we are connected: we close too (disconnect, closing)
+ * and end Closed; Closed again changes nothing; InitWait brings us back.
+ */
+static enum xt_result xb_backend_closed_direct(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateClosed, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	XT_ASSERT_EQ(dev.restarts, 0);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateClosed));
+	xt_sleep_ns(10 * MS);
+	xl_xenbus_poll(&dev);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 2);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * The toolstack's links are input too: <node>/backend empty or not an
+ * absolute path, and a backend-id in the reserved range (DOMID_FIRST_
+ * RESERVED and up), are -XEN_EINVAL; the last ordinary domid passes.
+ */
+static enum xt_result xb_bad_links(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	char path[160], id[16];
+	struct hv_xs_perm ro[2] = { { 0, 'n' }, { 0, 'r' } }, rw[1];
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	XT_ASSERT_EQ(fake_be_setup(&b, "vbd", 768), 0);
+	ro[1].domid = xt_domid();
+	rw[0].domid = xt_domid();
+	rw[0].perm = 'n';
+	snprintf(path, sizeof(path), "%s/backend", b.fe);
+	XT_ASSERT_EQ(hv_xs_write(path, ""), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_xs_write(path, "local/domain/0/backend/vbd"), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(hv_xs_write(path, b.be), 0);
+	snprintf(path, sizeof(path), "%s/backend-id", b.fe);
+	XT_ASSERT_EQ(hv_xs_rm(path), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_ENOENT);
+	/* Our state node not writable by us: the Initialising write fails. */
+	XT_ASSERT_EQ(hv_xs_write(path, "0"), 0);
+	XT_ASSERT_EQ(hv_xs_set_perms(b.fe_state, ro, 2), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EACCES);
+	XT_ASSERT_EQ(hv_xs_set_perms(b.fe_state, rw, 1), 0);
+	snprintf(id, sizeof(id), "%u", DOMID_FIRST_RESERVED);
+	XT_ASSERT_EQ(hv_xs_write(path, id), 0);
+	XT_ASSERT_EQ(xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops,
+					   &d),
+		     -XEN_EINVAL);
+	snprintf(id, sizeof(id), "%u", DOMID_FIRST_RESERVED - 1);
+	XT_ASSERT_EQ(hv_xs_write(path, id), 0);
+	XT_ASSERT_EQ(
+		xl_xenbus_device_init(&dev, "device/vbd/768", &drv_ops, &d), 0);
+	XT_ASSERT_EQ(dev.otherend_id, DOMID_FIRST_RESERVED - 1);
+	XT_ASSERT(!strcmp(dev.otherend, b.be));
+	XT_ASSERT(!strcmp(dev.nodename, "device/vbd/768"));
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/* Nanoseconds this vCPU spent blocked so far (VCPUOP_get_runstate_info). */
+static uint64_t blocked_ns(void)
+{
+	struct vcpu_runstate_info r;
+
+	if (xl_hc_vcpu_op(VCPUOP_get_runstate_info, xl_os_vcpu_id(), &r))
+		return 0;
+	return r.time[RUNSTATE_blocked];
+}
+
+/*
+ * The waits idle: a connect to a backend that never answers and a close
+ * that it never answers block the vCPU (SCHEDOP_block through
+ * xl_xs_idle_until) until their deadline, not spin on it.  At least half
+ * of each 60 ms wait must be blocked time (a vCPU that spins has none).
+ */
+static enum xt_result xb_waits_block(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	uint64_t t0, b0, dt, db;
+
+	XB_UP(&b, &dev, &d);
+	__atomic_store_n(&b.auto_connect, 0, __ATOMIC_SEQ_CST);
+	b0 = blocked_ns();
+	t0 = xt_now_ns();
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, 60 * MS), -XEN_ETIMEDOUT);
+	dt = xt_now_ns() - t0;
+	db = blocked_ns() - b0;
+	XT_ASSERT_MSG(db >= 30 * MS && dt >= 60 * MS,
+		      "connect wait: %llu ns blocked of %llu",
+		      (unsigned long long)db, (unsigned long long)dt);
+	/* A backend that answers our Closing with nothing (still InitWait). */
+	hv_xs_unwatch(b.fe_state, b.token);
+	b0 = blocked_ns();
+	t0 = xt_now_ns();
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, 60 * MS), -XEN_ETIMEDOUT);
+	dt = xt_now_ns() - t0;
+	db = blocked_ns() - b0;
+	XT_ASSERT_MSG(db >= 30 * MS && dt >= 60 * MS,
+		      "close wait: %llu ns blocked of %llu",
+		      (unsigned long long)db, (unsigned long long)dt);
+	xl_xenbus_device_fini(&dev);
+	hv_xs_rm(b.be);
+	return XT_PASS;
+}
+
+/*
+ * A probe that fails closes the device with its error; a later wait from
+ * Closed forgets that error and waits for the backend to come back (times
+ * out, not the old error at once); the backend's Closed then InitWait
+ * probes again, now successfully, and connects with error 0.
+ */
+static enum xt_result xb_probe_error_recover(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	d.fail_probe = -XEN_ENOMEM;
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), -XEN_ENOMEM);
+	XT_ASSERT_EQ(dev.state, XenbusStateClosed);
+	XT_ASSERT_EQ(dev.error, -XEN_ENOMEM);
+	d.fail_probe = 0;
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, 30 * MS), -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(dev.error, 0);
+	be_write_state(&b, XenbusStateClosed);
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(dev.error, 0);
+	XT_ASSERT_EQ(d.probes, 2);
+	XT_ASSERT_EQ(d.connects, 1);
+	xl_xenbus_device_fini(&dev);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * Our close waits for the backend's answer to our Closing before it goes
+ * Closed (<xen/io/xenbus.h>; blkback keeps the ring mapped until then):
+ * with the backend still Connected we stay Closing; its Closing lets us
+ * go Closed, and only its Closed lets the driver disconnect (end the
+ * ring's grants) and ends the close with 0.  The close runs on vCPU 1;
+ * vCPU 0 plays the backend by hand.
+ */
+static struct {
+	struct xl_xenbus_device *dev;
+	int rc;
+} xcw;
+
+static void xcw_close(void *arg)
+{
+	(void)arg;
+	xcw.rc = xl_xenbus_close(xcw.dev, XB_TIMEOUT);
+}
+
+static bool fe_state_leaves(struct fake_be *b, unsigned long from)
+{
+	uint64_t t0 = xt_now_ns();
+
+	while (xt_now_ns() - t0 < XB_TIMEOUT) {
+		if (fe_state_now(b) != from)
+			return true;
+		xt_sleep_ns(MS);
+	}
+	return false;
+}
+
+static enum xt_result xb_close_waits_backend(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	hv_xs_unwatch(b.fe_state, b.token); /* no automatic answers */
+	xcw.dev = &dev;
+	xcw.rc = 1;
+	xt_start_on(1, xcw_close, NULL);
+	XT_ASSERT(fe_state_leaves(&b, XenbusStateConnected));
+	xt_sleep_ns(20 * MS);
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosing);
+	XT_ASSERT_EQ(d.disconnects, 0); /* the ring stays until Closed */
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT(fe_state_leaves(&b, XenbusStateClosing));
+	XT_ASSERT_EQ(fe_state_now(&b), XenbusStateClosed);
+	/* Closed, but the backend still maps the ring until its Closed. */
+	xt_sleep_ns(20 * MS);
+	XT_ASSERT_EQ(d.disconnects, 0);
+	be_write_state(&b, XenbusStateClosed);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(xcw.rc, 0);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	xl_xenbus_device_fini(&dev);
+	hv_xs_rm(b.be);
+	return XT_PASS;
+}
+
+/* Counts the watch events on the frontend's own state node. */
+static void fe_state_ev(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	(void)w;
+	(void)path;
+	__atomic_fetch_add((unsigned int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Poll until n events were counted; false after XB_TIMEOUT. */
+static bool fe_events_reach(unsigned int *ev, unsigned int n)
+{
+	uint64_t t0 = xt_now_ns();
+
+	while (xt_now_ns() - t0 < XB_TIMEOUT) {
+		xl_xs_run_watches();
+		if (XT_LOAD(ev) >= n)
+			return true;
+		xt_sleep_ns(MS);
+	}
+	return false;
+}
+
+/*
+ * A close from Connected writes our state twice, Closing then Closed
+ * (<xen/io/xenbus.h>: the frontend passes through Closing), whether the
+ * backend closes first or we do; once Closed, the backend's own Closing
+ * and Closed write nothing more.  Counted as the watch events of our
+ * state node: one at registration, one per write.
+ */
+static enum xt_result xb_close_writes(void)
+{
+	struct fake_be b;
+	struct xl_xenbus_device dev;
+	struct drv d = { 0 };
+	struct xl_xs_watch w = { 0 };
+	static unsigned int ev;
+
+	ev = 0;
+	XB_UP(&b, &dev, &d);
+	XT_ASSERT_EQ(xl_xenbus_connect(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "device/vbd/768/state", fe_state_ev, &ev),
+		     0);
+	XT_ASSERT(fe_events_reach(&ev, 1));
+	be_write_state(&b, XenbusStateClosing);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateClosed, XB_TIMEOUT), 0);
+	XT_ASSERT_MSG(fe_events_reach(&ev, 3), "%u writes of our state",
+		      XT_LOAD(&ev) - 1);
+	be_write_state(&b, XenbusStateClosed);
+	XT_ASSERT(xb_saw_backend(&dev, XenbusStateClosed));
+	xt_sleep_ns(20 * MS);
+	xl_xs_run_watches();
+	XT_ASSERT_EQ(XT_LOAD(&ev), 3);
+	XT_ASSERT_EQ(d.disconnects, 1);
+	XT_ASSERT_EQ(d.closing_disconnects, 1);
+	/* Back, connected; then our own close. */
+	be_write_state(&b, XenbusStateInitWait);
+	XT_ASSERT_EQ(xl_xenbus_wait(&dev, XenbusStateConnected, XB_TIMEOUT), 0);
+	XT_ASSERT(fe_events_reach(&ev, 5)); /* Initialised, Connected */
+	XT_ASSERT_EQ(xl_xenbus_close(&dev, XB_TIMEOUT), 0);
+	XT_ASSERT(fe_events_reach(&ev, 7));
+	xt_sleep_ns(20 * MS);
+	xl_xs_run_watches();
+	XT_ASSERT_EQ(XT_LOAD(&ev), 7);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_xenbus_device_fini(&dev);
+	XT_ASSERT_EQ(d.disconnects, 2);
+	fake_be_stop(&b);
+	return XT_PASS;
+}
+
+/*
+ * xl_xenbus_state_name(): each state of <xen/io/xenbus.h> by its name, the
+ * last one (Reconfigured, 8) included, and "Invalid" from the first value
+ * past it and for a negative one.
+ */
+static enum xt_result xb_state_names(void)
+{
+	static const char *const want[] = {
+		"Unknown",     "Initialising",	"InitWait",
+		"Initialised", "Connected",	"Closing",
+		"Closed",      "Reconfiguring", "Reconfigured",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		XT_ASSERT_MSG(
+			!strcmp(xl_xenbus_state_name((enum xenbus_state)i),
+				want[i]),
+			"state %u: %s", i,
+			xl_xenbus_state_name((enum xenbus_state)i));
+	XT_ASSERT_EQ(XenbusStateReconfigured, 8);
+	XT_ASSERT(
+		!strcmp(xl_xenbus_state_name((enum xenbus_state)9), "Invalid"));
+	XT_ASSERT(!strcmp(xl_xenbus_state_name((enum xenbus_state) - 1),
+			  "Invalid"));
+	return XT_PASS;
+}
+
 /* The domain's xenstore nodes go when it goes: checked on the next
  * domain, which gets the same id (hv reuses the slot). */
 static char leftover_path[96];
@@ -2347,6 +2877,22 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xenbus/backend_closing", XT_HV, 1, false, xb_backend_closing, XS_F },
 	{ "xenbus/timeout_probe_error", XT_HV, 1, false,
 	  xb_timeout_and_probe_error, XS_F },
+	{ "xenbus/state_names", XT_HV, 1, false, xb_state_names, 0 },
+	{ "xenbus/path_bounds", XT_HV, 1, false, xb_path_bounds, XS_F },
+	{ "xenbus/close_writes", XT_HV, 1, false, xb_close_writes, XS_F },
+	{ "xenbus/bare_driver", XT_HV, 1, false, xb_bare_driver, XS_F },
+	{ "xenbus/bad_links", XT_HV, 1, false, xb_bad_links, XS_F },
+	{ "xenbus/waits_block", XT_HV, 1, false, xb_waits_block, XS_F },
+	{ "xenbus/close_waits_backend", XT_HV, 2, false, xb_close_waits_backend,
+	  XS_F },
+	{ "xenbus/probe_error_recover", XT_HV, 1, false, xb_probe_error_recover,
+	  XS_F },
+	{ "xenbus/backend_closed_direct", XT_HV, 1, false,
+	  xb_backend_closed_direct, XS_F },
+	{ "xenbus/backend_odd_states", XT_HV, 1, false, xb_backend_odd_states,
+	  XS_F },
+	{ "xenbus/backend_closed_at_start", XT_HV, 1, false,
+	  xb_backend_closed_at_start, XS_F },
 };
 
 const unsigned int xt_xs_nr_tests =

@@ -52,6 +52,19 @@ struct hv_gnttab_stats {
 };
 void hv_gnttab_get_stats(struct hv_domain *d, struct hv_gnttab_stats *st);
 
+/*
+ * Grant-table hypercall hook, as hv_domain_set_evtchn_hook() for
+ * EVTCHNOP: fn runs on the calling vCPU's thread for every
+ * GNTTABOP of d, before the operation (after false, rc 0: a nonzero
+ * return fails it with that value, not run) and after it (after true,
+ * rc its result: it may rewrite what the operation wrote back, playing
+ * a Xen that reports a bad status or frame).  NULL removes it.  Testing
+ * only: Xen has no such thing.
+ */
+typedef long (*hv_gnttab_hook_fn)(unsigned int cmd, void *arg, bool after,
+				  long rc, void *data);
+void hv_gnttab_set_hook(struct hv_domain *d, hv_gnttab_hook_fn fn, void *data);
+
 /* --- blkback ---------------------------------------------------------------- */
 
 struct hv_blkback;
@@ -63,9 +76,16 @@ struct hv_blkback_config {
 	const char *file;	     /* backing file, NULL: RAM */
 	unsigned int nr_workers;     /* 0: 4 */
 	unsigned int max_ring_order; /* max-ring-page-order offered (<= 4) */
-	bool no_flush;		     /* do not offer feature-flush-cache */
-	bool barrier;		     /* offer feature-barrier */
-	bool xenstore;		     /* handshake through hv xenstore */
+	/*
+	 * Keys of the backend's directory not to write (NULL-terminated, or
+	 * NULL): an older or sparser backend, e.g. one from before multi-page
+	 * rings without max-ring-page-order (max_ring_order still bounds what
+	 * it accepts), or without sector-size.  The frontend's defaults apply.
+	 */
+	const char *const *omit;
+	bool no_flush; /* do not offer feature-flush-cache */
+	bool barrier;  /* offer feature-barrier */
+	bool xenstore; /* handshake through hv xenstore */
 	/* Each request waits a random 0 .. delay_max_us before it is done
 	 * (flushes excepted), so completions come out of order. */
 	unsigned int delay_max_us;
@@ -83,11 +103,15 @@ struct hv_blkback_config {
  * Hostile modes.  Each counter is how many responses from now the fault
  * hits (1: the next one, 0: off); it fires once, then is off again.
  *   id_out_of_range   the response's id becomes one no request can have
+ *   id_ring_size      ... its slot becomes the ring's size, the first
+ *                     slot past the last (generation kept)
  *   id_not_in_flight  ... an id in range that the frontend never issued
  *   dup_response      ... the id of the previous response (a duplicate of
  *                     a completed id)
  *   bad_status        the response's status becomes 0x7e (not OKAY,
  *                     ERROR or EOPNOTSUPP)
+ *   bad_op            the response's operation is not the request's (a
+ *                     read answered as a write and the other way round)
  *   bad_rsp_prod      with this response rsp_prod is published a ring
  *                     and 3 entries past what was produced
  *   closing           instead of this response the backend switches to
@@ -116,9 +140,11 @@ struct hv_blkback_config {
  */
 struct hv_blk_hostile {
 	unsigned int id_out_of_range;
+	unsigned int id_ring_size;
 	unsigned int id_not_in_flight;
 	unsigned int dup_response;
 	unsigned int bad_status;
+	unsigned int bad_op;
 	unsigned int bad_rsp_prod;
 	unsigned int closing;
 	unsigned int restart;

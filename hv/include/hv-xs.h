@@ -97,6 +97,9 @@ struct hv_xs_hostile {
 	unsigned int rsp_prod_overflow; /* rsp_prod set a ring and a bit past
 					 * rsp_cons, nothing written */
 	unsigned int bad_type;		/* type 0x7777 */
+	unsigned int tx_conflict;	/* the next commits (TRANSACTION_END
+					 * "T") answer EAGAIN, as if a node
+					 * they touched had changed */
 	/*
 	 * A xenstored that floods watch events without end: while set, the
 	 * service thread keeps the ring full of WATCH_EVENT messages
