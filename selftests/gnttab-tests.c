@@ -665,77 +665,6 @@ static enum xt_result gnttab_deferred_page_reclaimed(void)
 }
 
 /*
- * A long deferred list behind an empty free list.  grant_access retries
- * deferred refs when the free list is dry, under gt_lock with event
- * delivery masked (any context: a handler may grant), so it looks at no
- * more than XL_GNTTAB_RETRY_BATCH of them per call, the oldest first,
- * and puts those still mapped back at the tail: a later call looks at the
- * next ones (Linux's gnttab_handle_deferred, drivers/xen/grant-table.c,
- * also takes a few entries per timer run and re-queues the busy ones).
- * xl_gnttab_retry_deferred (thread context) looks at each once, a batch
- * per hold of the lock.  Exact counts of the refs looked at per call.
- */
-#define WALK_NDEF 50
-
-static enum xt_result gnttab_deferred_walk_bounded(void)
-{
-	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
-	static struct hv_grant_map m[WALK_NDEF];
-	struct hv_domain *d = hv_guest_domain();
-	struct xl_gnttab_stats s0, s1;
-	unsigned int n = 0, total, i, call;
-	grant_ref_t extra;
-
-	XT_ASSERT_EQ(gt_init(), 0);
-	total = xl_gnttab_nr_refs();
-	while (n < total && xl_gnttab_grant_access(0, 1, false, &refs[n]) == 0)
-		n++;
-	XT_ASSERT_EQ(n, total);
-	for (i = 0; i < WALK_NDEF; i++) {
-		XT_ASSERT_EQ(hv_gnttab_map(d, refs[i], false, &m[i]),
-			     GNTST_okay);
-		XT_ASSERT_EQ(xl_gnttab_end_access_deferred(refs[i]), 1);
-	}
-	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), WALK_NDEF);
-	XT_ASSERT_EQ(xl_gnttab_nr_free(), 0);
-	/* All mapped: each call looks at one batch and fails. */
-	for (call = 0; call < 3; call++) {
-		xl_gnttab_get_stats(&s0);
-		XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra),
-			     -XEN_ENOSPC);
-		xl_gnttab_get_stats(&s1);
-		XT_ASSERT_EQ(s1.deferred_visited - s0.deferred_visited,
-			     XL_GNTTAB_RETRY_BATCH);
-		XT_ASSERT_EQ(s1.deferred_released, s0.deferred_released);
-	}
-	/* Refs 0-29 went back to the tail; the next batch is 30-39. */
-	hv_gnttab_unmap(&m[35]);
-	xl_gnttab_get_stats(&s0);
-	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra), 0);
-	xl_gnttab_get_stats(&s1);
-	XT_ASSERT_EQ(extra, refs[35]);
-	XT_ASSERT_EQ(s1.deferred_visited - s0.deferred_visited,
-		     XL_GNTTAB_RETRY_BATCH);
-	XT_ASSERT_EQ(s1.deferred_released - s0.deferred_released, 1);
-	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), WALK_NDEF - 1);
-	/* Thread context: every one looked at once. */
-	for (i = 0; i < WALK_NDEF; i++)
-		if (i != 35)
-			hv_gnttab_unmap(&m[i]);
-	xl_gnttab_get_stats(&s0);
-	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
-	xl_gnttab_get_stats(&s1);
-	XT_ASSERT_EQ(s1.deferred_visited - s0.deferred_visited, WALK_NDEF - 1);
-	XT_ASSERT_EQ(s1.deferred_released - s0.deferred_released,
-		     WALK_NDEF - 1);
-	XT_ASSERT_EQ(xl_gnttab_nr_free(), WALK_NDEF - 1);
-	/* The released refs are free again; end the rest and refs[35]. */
-	for (i = 0; i < n; i++) {
-		if (i < WALK_NDEF && i != 35)
-			continue;
-		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
-	}
-	XT_ASSERT_EQ(xl_gnttab_nr_free(), total);
  * What a faulty Xen answers at init, one fault per attempt (a grant-table
  * hook in hv): the hypercall's error is returned as it is; a bad status
  * is -XEN_EINVAL; no frames allowed, -XEN_ENOSPC; a frame that
@@ -1038,6 +967,82 @@ static enum xt_result gnttab_lock_excludes(void)
 	{                                                    \
 		"gnttab/" #n, XT_HV, v, false, gnttab_##n, 0 \
 	}
+
+/*
+ * A long deferred list behind an empty free list.  grant_access retries
+ * deferred refs when the free list is dry, under gt_lock with event
+ * delivery masked (any context: a handler may grant), so it looks at no
+ * more than XL_GNTTAB_RETRY_BATCH of them per call, the oldest first,
+ * and puts those still mapped back at the tail: a later call looks at the
+ * next ones (Linux's gnttab_handle_deferred, drivers/xen/grant-table.c,
+ * also takes a few entries per timer run and re-queues the busy ones).
+ * xl_gnttab_retry_deferred (thread context) looks at each once, a batch
+ * per hold of the lock.  Exact counts of the refs looked at per call.
+ */
+#define WALK_NDEF 50
+
+static enum xt_result gnttab_deferred_walk_bounded(void)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	static struct hv_grant_map m[WALK_NDEF];
+	struct hv_domain *d = hv_guest_domain();
+	struct xl_gnttab_stats s0, s1;
+	unsigned int n = 0, total, i, call;
+	grant_ref_t extra;
+
+	XT_ASSERT_EQ(gt_init(), 0);
+	total = xl_gnttab_nr_refs();
+	while (n < total && xl_gnttab_grant_access(0, 1, false, &refs[n]) == 0)
+		n++;
+	XT_ASSERT_EQ(n, total);
+	for (i = 0; i < WALK_NDEF; i++) {
+		XT_ASSERT_EQ(hv_gnttab_map(d, refs[i], false, &m[i]),
+			     GNTST_okay);
+		XT_ASSERT_EQ(xl_gnttab_end_access_deferred(refs[i]), 1);
+	}
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), WALK_NDEF);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), 0);
+	/* All mapped: each call looks at one batch and fails. */
+	for (call = 0; call < 3; call++) {
+		xl_gnttab_get_stats(&s0);
+		XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra),
+			     -XEN_ENOSPC);
+		xl_gnttab_get_stats(&s1);
+		XT_ASSERT_EQ(s1.deferred_visited - s0.deferred_visited,
+			     XL_GNTTAB_RETRY_BATCH);
+		XT_ASSERT_EQ(s1.deferred_released, s0.deferred_released);
+	}
+	/* Refs 0-29 went back to the tail; the next batch is 30-39. */
+	hv_gnttab_unmap(&m[35]);
+	xl_gnttab_get_stats(&s0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra), 0);
+	xl_gnttab_get_stats(&s1);
+	XT_ASSERT_EQ(extra, refs[35]);
+	XT_ASSERT_EQ(s1.deferred_visited - s0.deferred_visited,
+		     XL_GNTTAB_RETRY_BATCH);
+	XT_ASSERT_EQ(s1.deferred_released - s0.deferred_released, 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), WALK_NDEF - 1);
+	/* Thread context: every one looked at once. */
+	for (i = 0; i < WALK_NDEF; i++)
+		if (i != 35)
+			hv_gnttab_unmap(&m[i]);
+	xl_gnttab_get_stats(&s0);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	xl_gnttab_get_stats(&s1);
+	XT_ASSERT_EQ(s1.deferred_visited - s0.deferred_visited, WALK_NDEF - 1);
+	XT_ASSERT_EQ(s1.deferred_released - s0.deferred_released,
+		     WALK_NDEF - 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), WALK_NDEF - 1);
+	/* The released refs are free again; end the rest and refs[35]. */
+	for (i = 0; i < n; i++) {
+		if (i < WALK_NDEF && i != 35)
+			continue;
+		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
+	}
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), total);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
 
 const struct xt_test xt_gnttab_tests[] = {
 	GT(init, 1),
