@@ -37,6 +37,7 @@
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
+#include <xen/io/xenbus.h>
 
 #include "xl-linux.h"
 
@@ -59,6 +60,9 @@ struct xlk_disk {
 	struct blk_mq_tag_set tags;
 	struct gendisk *disk;
 	bool added;
+	bool stopped; /* queue stopped over a backend restart */
+	bool closing; /* being freed: no more requeueing */
+	bool bad;     /* features we cannot serve: never a disk */
 };
 
 static struct {
@@ -152,6 +156,15 @@ static blk_status_t xlk_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	req->priv = rq;
 	blk_mq_start_request(rq);
 	rc = xl_blkfront_submit(d->dev, req);
+	if (rc == -XEN_ENODEV && !d->closing) {
+		/*
+		 * Not connected: a backend restart is being followed (the
+		 * thread stops the queue until it is over, and starts it
+		 * again).  Not queued, so blk-mq keeps the request and runs
+		 * the queue again (after BLK_MQ_RESOURCE_DELAY).
+		 */
+		return BLK_STS_RESOURCE;
+	}
 	if (rc) {
 		/* Not queued: the core never calls done for it. */
 		pr_warn_ratelimited("xlblk%u: submit: %d\n", d->index, rc);
@@ -170,6 +183,16 @@ static const struct block_device_operations xlk_blk_fops = {
 };
 
 /* --- a disk's life (the thread's) --------------------------------------- */
+
+/*
+ * A volatile cache to flush: the core sends a flush as
+ * BLKIF_OP_FLUSH_DISKCACHE, or as an empty BLKIF_OP_WRITE_BARRIER when
+ * the backend offers only barriers (xen-blkfront does the same).
+ */
+static bool xlk_disk_cache(const struct xlk_disk *d)
+{
+	return d->feat.flush || d->feat.barrier;
+}
 
 static int xlk_disk_add(struct xlk_disk *d)
 {
@@ -194,7 +217,8 @@ static int xlk_disk_add(struct xlk_disk *d)
 			.max_segment_size = PAGE_SIZE,
 			.seg_boundary_mask = PAGE_SIZE - 1,
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
-			.features = d->feat.flush ? BLK_FEAT_WRITE_CACHE : 0,
+			.features = xlk_disk_cache(d) ? BLK_FEAT_WRITE_CACHE :
+							0,
 #endif
 		};
 		g = blk_mq_alloc_disk(&d->tags, &lim, d);
@@ -216,7 +240,7 @@ static int xlk_disk_add(struct xlk_disk *d)
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
 	/* No FUA op in blkif: the block layer follows a FUA write with a
 	 * flush (xen-blkfront emulates it the same way without barriers). */
-	blk_queue_write_cache(g->queue, d->feat.flush, false);
+	blk_queue_write_cache(g->queue, xlk_disk_cache(d), false);
 #endif
 	g->major = xlb.major;
 	g->first_minor = d->index * XLK_BLK_MINORS;
@@ -243,31 +267,57 @@ static int xlk_disk_add(struct xlk_disk *d)
 	return 0;
 }
 
-static void xlk_disk_del(struct xlk_disk *d)
+/*
+ * In this order: nothing new gets in (the disk is dead: blk-mq fails new
+ * I/O); the frontend closes, and the core completes everything it holds,
+ * in flight or queued, failing what the backend did not answer with -EIO
+ * (xl_blkfront_detach, bounded by its timeout even for a silent
+ * backend); only then del_gendisk, which waits for every started request
+ * to complete and so could not return before the detach.  Linux's
+ * xen-blkfront: blkfront_closing / xlvbd_release_gendisk.
+ */
+static void xlk_disk_free(struct xlk_disk *d)
 {
-	if (d->added) {
-		/* Nothing new gets in; what is in flight was or will be
-		 * completed by the core (failed -EIO once disconnected). */
+	d->closing = true;
+	if (d->added)
 		blk_mark_disk_dead(d->disk);
+	if (d->added && d->stopped)
+		blk_mq_start_stopped_hw_queues(d->disk->queue, true);
+	if (d->dev && xl_blkfront_xenbus_state(d->dev) != XenbusStateClosed)
+		xl_blkfront_detach(d->dev, XLK_DETACH_NS);
+	if (d->dev)
+		xl_blkfront_disconnect(d->dev, true);
+	if (d->added) {
 		del_gendisk(d->disk);
 		put_disk(d->disk);
 		blk_mq_free_tag_set(&d->tags);
 		d->added = false;
 		pr_info("xlblk%u: device/vbd/%u removed\n", d->index, d->devid);
 	}
-}
-
-static void xlk_disk_free(struct xlk_disk *d)
-{
-	xlk_disk_del(d);
-	if (d->dev) {
-		if (xl_blkfront_connected(d->dev))
-			xl_blkfront_detach(d->dev, XLK_DETACH_NS);
+	if (d->dev)
 		xl_blkfront_free(d->dev);
-	}
 	clear_bit(d->index, &xlb.used);
 	list_del(&d->link);
 	kfree(d);
+}
+
+static void xlk_disk_try_add(struct xlk_disk *d)
+{
+	int rc;
+
+	xl_blkfront_get_features(d->dev, &d->feat);
+	if (!d->feat.sector_size || d->feat.sector_size % SECTOR_SIZE ||
+	    d->feat.sector_size > PAGE_SIZE) {
+		pr_err("device/vbd/%u: sector size %u not supported\n",
+		       d->devid, d->feat.sector_size);
+		d->bad = true;
+		return;
+	}
+	rc = xlk_disk_add(d);
+	if (rc) {
+		pr_err("device/vbd/%u: add_disk: %d\n", d->devid, rc);
+		d->bad = true;
+	}
 }
 
 static struct xlk_disk *xlk_disk_find(unsigned int devid)
@@ -304,20 +354,12 @@ static void xlk_disk_probe(unsigned int devid)
 	}
 	rc = xl_blkfront_attach(d->dev, XLK_ATTACH_NS);
 	if (rc) {
+		/* Kept: a backend that connects later gets its disk then
+		 * (xlk_blk_reconcile); one that closes is freed there. */
 		pr_err("device/vbd/%u: attach: %d\n", devid, rc);
-		/* Kept (not added): a backend that comes later retries. */
 		return;
 	}
-	xl_blkfront_get_features(d->dev, &d->feat);
-	if (!d->feat.sector_size || d->feat.sector_size % SECTOR_SIZE ||
-	    d->feat.sector_size > PAGE_SIZE) {
-		pr_err("device/vbd/%u: sector size %u not supported\n", devid,
-		       d->feat.sector_size);
-		return;
-	}
-	rc = xlk_disk_add(d);
-	if (rc)
-		pr_err("device/vbd/%u: add_disk: %d\n", devid, rc);
+	xlk_disk_try_add(d);
 }
 
 /* New vbds (xl block-attach): the children of device/vbd. */
@@ -340,15 +382,36 @@ static void xlk_blk_scan(void)
 	kfree(buf);
 }
 
+/*
+ * A vbd appeared or went: device/vbd itself or a child of it changed.
+ * Changes deeper down (our own state and ring nodes, the backend link)
+ * are the xenbus state machine's, not a reason to scan.
+ */
 static void xlk_blk_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
 {
-	xlb.rescan = true;
+	const char *rest = strstr(path, "device/vbd");
+
+	if (!rest)
+		return;
+	rest += strlen("device/vbd");
+	if (!*rest || (*rest == '/' && !strchr(rest + 1, '/')))
+		xlb.rescan = true;
+}
+
+static bool xlk_disk_closing(struct xlk_disk *d)
+{
+	unsigned int st = xl_blkfront_xenbus_state(d->dev);
+
+	return st == XenbusStateClosing || st == XenbusStateClosed;
 }
 
 /*
- * After the watches ran: a disk whose frontend went down (the backend
- * closed, a detach) loses its gendisk; one that is connected without a
- * gendisk (attached late, or reconnected) gets one.
+ * After the watches ran, for each vbd: closed (the backend closed, xl
+ * block-detach) -> the disk goes, with everything it held completed;
+ * a backend restart being followed (not connected, not closed) -> the
+ * queue stops until it is over, nothing fails (the core keeps its queued
+ * requests for the next connection); connected -> the queue runs, and a
+ * vbd connected without a disk (attached late) gets one.
  */
 static void xlk_blk_reconcile(void)
 {
@@ -357,8 +420,23 @@ static void xlk_blk_reconcile(void)
 	list_for_each_entry_safe(d, t, &xlb.disks, link)
 	{
 		xl_blkfront_poll(d->dev);
-		if (d->added && !xl_blkfront_connected(d->dev))
+		if (xlk_disk_closing(d)) {
 			xlk_disk_free(d);
+			continue;
+		}
+		if (!xl_blkfront_connected(d->dev)) {
+			if (d->added && !d->stopped) {
+				blk_mq_stop_hw_queues(d->disk->queue);
+				d->stopped = true;
+			}
+			continue;
+		}
+		if (d->added && d->stopped) {
+			d->stopped = false;
+			blk_mq_start_stopped_hw_queues(d->disk->queue, true);
+		}
+		if (!d->added && !d->bad)
+			xlk_disk_try_add(d);
 	}
 }
 
@@ -417,7 +495,9 @@ static int xlk_blk_thread(void *unused)
 	}
 	xlk_blk_scan();
 	while (!kthread_should_stop()) {
-		xlk_wait_idle(xlk_blk_wake, NULL);
+		/* Woken for watches; every second anyway for the grant
+		 * table's deferred refs. */
+		xlk_wait_idle(xlk_blk_wake, NULL, HZ);
 		xl_xs_run_watches();
 		xlk_blk_reconcile();
 		if (xlb.rescan) {

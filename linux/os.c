@@ -38,6 +38,7 @@
 #include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/hypercall.h>
+#include <xenlite/xenstore.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
 #include <xen/arch-x86/cpuid.h>
@@ -311,17 +312,25 @@ long xl_os_wait(bool (*done)(void *), void *arg)
 	return 0;
 }
 
-/* The same queue, for a thread that waits for work without end (no hung
- * task report: TASK_IDLE). */
-void xlk_wait_idle(bool (*done)(void *), void *arg)
+/*
+ * A thread that waits for xenstore watches without end (linux/blk.c's
+ * xlblkd): its own queue, woken only when a watch event is queued, not
+ * after every upcall (which would wake it on every tick of every CPU);
+ * TASK_IDLE, so no hung-task report; at most timeout jiffies.
+ */
+static DECLARE_WAIT_QUEUE_HEAD(xlk_idleq);
+
+void xlk_wait_idle(bool (*done)(void *), void *arg, unsigned long timeout)
 {
-	wait_event_idle(xlk_waitq, done(arg));
+	wait_event_idle_timeout(xlk_idleq, done(arg), timeout);
 }
 
 void xlk_wake_waiters(void)
 {
 	if (wq_has_sleeper(&xlk_waitq))
 		wake_up(&xlk_waitq);
+	if (wq_has_sleeper(&xlk_idleq) && xl_xs_watches_pending())
+		wake_up(&xlk_idleq);
 }
 
 /*

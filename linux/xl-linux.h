@@ -35,7 +35,7 @@ const char *xlk_hypercall_insn(void);
 u64 xlk_hypercall_count(unsigned int cpu);
 bool xlk_cpuid_upcall_vector(void);
 void xlk_wake_waiters(void);
-void xlk_wait_idle(bool (*done)(void *), void *arg);
+void xlk_wait_idle(bool (*done)(void *), void *arg, unsigned long timeout);
 void xlk_grant_frames_unmap(void);
 void xlk_store_unmap(void);
 /* main.c: the platform device's MMIO BAR (shared_info, grant frames). */

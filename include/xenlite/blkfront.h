@@ -171,6 +171,13 @@ void xl_blkfront_get_stats(struct xl_blkfront *dev,
 			   struct xl_blkfront_stats *st);
 /* The xenbus frontend state machine's counters (0 without xenbus). */
 unsigned int xl_blkfront_restarts(struct xl_blkfront *dev);
+/*
+ * Our xenbus state (an enum xenbus_state of public io/xenbus.h), or
+ * XenbusStateUnknown (0) without xenbus: Closing or Closed once the
+ * backend or we closed the device; Initialising..Connected otherwise,
+ * also while a backend restart is being followed.
+ */
+unsigned int xl_blkfront_xenbus_state(struct xl_blkfront *dev);
 
 /*
  * The response handler on its own, for fuzzing: attach the ring to sring
