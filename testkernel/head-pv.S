@@ -28,6 +28,8 @@
  * mask set (the CPU ignores IF at CPL 3).
  */
 #include <xen/elfnote.h>
+
+#include "tk-asm.h"
 #include <xen/features.h>
 #include <xen/xen.h>
 
@@ -166,66 +168,16 @@ tk_pv_nmi_entry:
 tk_pv_failsafe_entry:
 	popq	%rcx
 	popq	%r11
-	pushq	%rax
-	pushq	%rbx
-	pushq	%rcx
-	pushq	%rdx
-	pushq	%rsi
-	pushq	%rdi
-	pushq	%rbp
-	pushq	%r8
-	pushq	%r9
-	pushq	%r10
-	pushq	%r11
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
+	TK_PUSH_GPRS
 	movq	%rsp, %rdi
 	andq	$-16, %rsp
 	call	tk_pv_failsafe
 2:	jmp	2b
 
 tk_pv_trap_common:
-	pushq	%rax
-	pushq	%rbx
-	pushq	%rcx
-	pushq	%rdx
-	pushq	%rsi
-	pushq	%rdi
-	pushq	%rbp
-	pushq	%r8
-	pushq	%r9
-	pushq	%r10
-	pushq	%r11
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	cld
-	movq	%rsp, %rdi
-	movq	%rsp, %rbp
-	subq	$512, %rsp
-	andq	$-16, %rsp
-	fxsave64 (%rsp)
-	call	tk_trap
-	fxrstor64 (%rsp)
-	movq	%rbp, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%r11
-	popq	%r10
-	popq	%r9
-	popq	%r8
-	popq	%rbp
-	popq	%rdi
-	popq	%rsi
-	popq	%rdx
-	popq	%rcx
-	popq	%rbx
-	popq	%rax
+	TK_PUSH_GPRS
+	TK_CALL_TRAP
+	TK_POP_GPRS
 	addq	$16, %rsp	/* vector, error code */
 	/*
 	 * struct iret_context (public arch-x86/xen-x86_64.h): RAX, R11, RCX,

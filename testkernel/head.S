@@ -19,6 +19,8 @@
  */
 #include <xen/elfnote.h>
 
+#include "tk-asm.h"
+
 #define X86_CR0_PE	0x00000001
 #define X86_CR0_MP	0x00000002
 #define X86_CR0_ET	0x00000010
@@ -168,45 +170,9 @@ tk_vector_stubs:
 	.endr
 
 tk_trap_common:
-	pushq	%rax
-	pushq	%rbx
-	pushq	%rcx
-	pushq	%rdx
-	pushq	%rsi
-	pushq	%rdi
-	pushq	%rbp
-	pushq	%r8
-	pushq	%r9
-	pushq	%r10
-	pushq	%r11
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	cld
-	movq	%rsp, %rdi
-	movq	%rsp, %rbp
-	subq	$512, %rsp
-	andq	$-16, %rsp
-	fxsave64 (%rsp)
-	call	tk_trap
-	fxrstor64 (%rsp)
-	movq	%rbp, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%r11
-	popq	%r10
-	popq	%r9
-	popq	%r8
-	popq	%rbp
-	popq	%rdi
-	popq	%rsi
-	popq	%rdx
-	popq	%rcx
-	popq	%rbx
-	popq	%rax
+	TK_PUSH_GPRS
+	TK_CALL_TRAP
+	TK_POP_GPRS
 	addq	$16, %rsp	/* vector, error code */
 	iretq
 
