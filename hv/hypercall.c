@@ -135,6 +135,34 @@ static long hv_do_vcpu_op(struct hv_vcpu *cur, int cmd, unsigned long vcpuid,
 }
 
 /*
+ * The checks get_param and set_param share, in Xen's order: index >=
+ * HVM_NR_PARAMS -> -EINVAL; unknown domain -> -ESRCH; a PV domain ->
+ * -EINVAL; another domain -> -EPERM.  On 0, *out holds a reference.
+ */
+static long hvm_param_target(struct hv_vcpu *v, const struct xen_hvm_param *a,
+			     struct hv_domain **out)
+{
+	struct hv_domain *d;
+	long rc = 0;
+
+	if (a->index >= HVM_NR_PARAMS)
+		return -XEN_EINVAL;
+	d = hv_domain_get_by_id(a->domid, v->domain);
+	if (!d)
+		return -XEN_ESRCH;
+	if (hv_is_pv(d))
+		rc = -XEN_EINVAL;
+	else if (d != v->domain)
+		rc = -XEN_EPERM;
+	if (rc) {
+		hv_domain_put(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+/*
  * hvmop_get_param() (xen/arch/x86/hvm/hvm.c): index >= HVM_NR_PARAMS ->
  * -EINVAL; unknown domain -> -ESRCH; another domain -> -EPERM
  * (xsm_hvm_param, XSM_TARGET), a PV one -EINVAL (!is_hvm_domain);
@@ -149,19 +177,9 @@ static long hv_hvmop_get_param(struct hv_vcpu *v, struct xen_hvm_param *a)
 	uint64_t val = 0;
 	long rc;
 
-	if (a->index >= HVM_NR_PARAMS)
-		return -XEN_EINVAL;
-	d = hv_domain_get_by_id(a->domid, v->domain);
-	if (!d)
-		return -XEN_ESRCH;
-	if (hv_is_pv(d)) {
-		rc = -XEN_EINVAL;
-		goto out;
-	}
-	if (d != v->domain) {
-		rc = -XEN_EPERM;
-		goto out;
-	}
+	rc = hvm_param_target(v, a, &d);
+	if (rc)
+		return rc;
 	switch (a->index) {
 	case HVM_PARAM_STORE_PFN:
 	case HVM_PARAM_STORE_EVTCHN:
@@ -194,7 +212,6 @@ static long hv_hvmop_get_param(struct hv_vcpu *v, struct xen_hvm_param *a)
 	}
 	if (!rc)
 		a->value = val;
-out:
 	hv_domain_put(d);
 	return rc;
 }
@@ -213,19 +230,9 @@ static long hv_hvmop_set_param(struct hv_vcpu *v, const struct xen_hvm_param *a)
 	struct hv_domain *d;
 	long rc;
 
-	if (a->index >= HVM_NR_PARAMS)
-		return -XEN_EINVAL;
-	d = hv_domain_get_by_id(a->domid, v->domain);
-	if (!d)
-		return -XEN_ESRCH;
-	if (hv_is_pv(d)) {
-		rc = -XEN_EINVAL;
-		goto out;
-	}
-	if (d != v->domain) {
-		rc = -XEN_EPERM;
-		goto out;
-	}
+	rc = hvm_param_target(v, a, &d);
+	if (rc)
+		return rc;
 	switch (a->index) {
 	case HVM_PARAM_CALLBACK_IRQ:
 		rc = hv_hvm_set_callback_irq(d, a->value);
@@ -249,7 +256,6 @@ static long hv_hvmop_set_param(struct hv_vcpu *v, const struct xen_hvm_param *a)
 		rc = -XEN_EPERM;
 		break;
 	}
-out:
 	hv_domain_put(d);
 	return rc;
 }
