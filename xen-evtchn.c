@@ -31,7 +31,9 @@
  * (port_quiesce) before they take the lock, so from upcall context they
  * take only the running handler's own port (-XEN_EDEADLK for any other).
  * A handler's re-runs are charged to the upcall budget; past it the
- * claim is kept and the run owed to the next upcall (xl_cpu.owed_head).
+ * claim is kept and the run owed to the next upcall (xl_cpu.owed_head),
+ * which makes one run of each owed port before its scan
+ * (run_owed_first), so a port storming in the scan cannot starve it.
  * fini runs alone (no other call of this API concurrently) and waits for
  * every vCPU's upcall to end (xl_cpu.depth) before it frees anything.
  *
@@ -302,10 +304,11 @@ static void owe_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port)
  * taken by another vCPU meanwhile, e.g. after a bind_vcpu moved the port
  * while a peer keeps sending) costs what a run from the queue costs, or
  * the old vCPU could re-run for ever inside one upcall.  Out of budget
- * with a run asked for, that run is owed (owe_run), not dropped.
+ * with a run asked for, that run is owed (owe_run), not dropped; so is
+ * every run after the first when once is set (run_owed_first).
  */
 static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
-		     unsigned int cpu)
+		     unsigned int cpu, bool once)
 {
 	uint32_t prev = xl_read32(&c->running_port);
 	xl_evtchn_handler_t fn;
@@ -322,7 +325,7 @@ static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
 		}
 		if (!port_release(p))
 			break;
-		if (c->budget.over) {
+		if (c->budget.over || once) {
 			owe_run(c, p, port);
 			break;
 		}
@@ -339,13 +342,51 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
 		return;
 	}
 	if (port_claim(p))
-		port_run(&xl_ev.cpu[cpu], p, port, cpu);
+		port_run(&xl_ev.cpu[cpu], p, port, cpu, false);
 }
 
 /*
- * The runs owed from earlier upcalls, after this upcall's scan (so the
- * ports on the queues, a timer's among them, are served first), while
- * the budget lasts; one that runs out of budget again goes to the tail.
+ * First thing in an upcall: one run of each port owed from earlier
+ * upcalls, oldest first.  The runs owed were made only after the scan,
+ * and only while the budget lasted: a peer re-sending another port on
+ * every run of its handler had the scan use up that port's share in every
+ * upcall, so the owed run never came (its claim kept, the port's events
+ * on other vCPUs only asked us again).  One run each, each taking a queue
+ * step, at most XL_UPCALL_OWED_FIRST ports: it cannot use up a port's
+ * share (one run) nor the budget (a quarter of it), so the scan that
+ * follows still reaches the queues, a timer's among them, in this upcall.
+ * A port that asks for more goes back on the list (port_run with once)
+ * for run_owed after the scan, or the next upcall; ports not reached keep
+ * their place at its head.
+ */
+static unsigned int run_owed_first(struct xl_cpu *c, unsigned int cpu)
+{
+	evtchn_port_t port = c->owed_head, tail = c->owed_tail, next;
+	unsigned int n = 0;
+	struct xl_port *p;
+
+	c->owed_head = c->owed_tail = 0;
+	for (; port; port = next) {
+		p = port_lookup(port);
+		if (n == XL_UPCALL_OWED_FIRST || !xl_evtchn_budget_step(cpu)) {
+			/* The rest, in order, ahead of the ones just run. */
+			port_lookup(tail)->owed_next = c->owed_head;
+			if (!c->owed_head)
+				c->owed_tail = tail;
+			c->owed_head = port;
+			break;
+		}
+		next = p->owed_next;
+		port_run(c, p, port, cpu, true);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * More of the runs owed, after this upcall's scan (so the ports on the
+ * queues, a timer's among them, are served first), while the budget
+ * lasts; one that runs out of budget again goes to the tail.
  */
 static unsigned int run_owed(struct xl_cpu *c, unsigned int cpu)
 {
@@ -358,7 +399,7 @@ static unsigned int run_owed(struct xl_cpu *c, unsigned int cpu)
 		c->owed_head = p->owed_next;
 		if (!c->owed_head)
 			c->owed_tail = 0;
-		port_run(c, p, port, cpu);
+		port_run(c, p, port, cpu, false);
 		n++;
 	}
 	return n;
@@ -445,6 +486,7 @@ void xl_evtchn_upcall(void)
 	}
 	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	budget_reset(&c->budget);
+	handled += run_owed_first(c, cpu);
 	for (;;) {
 		xl_write32(&c->rerun, 0);
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
