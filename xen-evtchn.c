@@ -30,6 +30,9 @@
  * not a lock); close and unbind_existing wait for a running handler
  * (port_quiesce) before they take the lock, so from upcall context they
  * take only the running handler's own port (-XEN_EDEADLK for any other).
+ * The upcall itself takes xl_ev.lock in one place: the 2-level scan's
+ * give-back of a bit taken from a port a close masked meanwhile
+ * (l2_give_back), so that it cannot land after the close freed the port.
  * A handler's re-runs are charged to the upcall budget; past it the
  * claim is kept and the run owed to the next upcall (xl_cpu.owed_head),
  * which makes one run of each owed port before its scan
@@ -63,6 +66,7 @@ struct xl_port {
 	uint32_t virq;
 	uint32_t share_runs; /* runs in the upcall share_tag names */
 	uint32_t owed_next;  /* next port owed a run on the same vCPU, or 0 */
+	uint32_t gen;	     /* bindings forgotten (port_forget), under lock */
 	uint64_t share_tag;  /* (upcall generation << 32) | vCPU */
 	uint64_t count;	     /* handler runs */
 };
@@ -727,6 +731,8 @@ static void port_forget(struct xl_port *p, evtchn_port_t port)
 	xl_ev.ops->bind_to_cpu(port, XL_MAX_VCPUS, xl_read32(&p->cpu));
 	xl_write32(&p->type, XL_PORT_FREE);
 	xl_write_ulong(&p->data, 0);
+	/* After EVTCHNOP_close, in the same hold: l2_give_back. */
+	xl_write32(&p->gen, xl_read32(&p->gen) + 1);
 }
 
 int xl_evtchn_close(evtchn_port_t port)
@@ -1340,6 +1346,42 @@ static int l2_unmask(evtchn_port_t port)
 }
 
 /*
+ * Give back the pending bit taken from a port found masked after the
+ * take, only to the binding it was taken from.  A close masks, then runs
+ * EVTCHNOP_close, whose evtchn_free (Xen, event_channel.c) clears
+ * pending, and forgets the entry (port_forget bumps gen), all of it
+ * under xl_ev.lock; the next bind gets the same number (get_free_port
+ * takes the lowest).  A bit set back after the close outlived the
+ * binding: the new owner's unmask found it pending and had Xen raise a
+ * spurious event.  So the set is made under xl_ev.lock, where a close's
+ * hypercall and its forget are one step: either the close has not
+ * begun (the binding is the one we took from; if it is closed later,
+ * Xen clears our bit; if its close fails, the unmask that follows finds
+ * the bit), or it is over (gen moved on: the event belonged to a port
+ * that is gone and is dropped, as Xen dropped it).  Clearing pending at
+ * install instead would be wrong: Xen sets pending at an interdomain
+ * bind whose peer already sent.  gen is read before the take, so a
+ * close and a bind of the number entirely between that read and the
+ * take (the new binding's bit, taken and found masked) also drops the
+ * bit; that needs a new binding masked by its user within the scan's few
+ * instructions, and errs on the side of the closed one.  Rare (a mask
+ * landed between our test and our take), so the lock is no cost; it is
+ * taken with delivery masked like every other hold, and no holder waits
+ * for an upcall.
+ */
+static void l2_give_back(struct xl_port *p, evtchn_port_t port, uint32_t gen)
+{
+	unsigned long flags;
+
+	if (!p) /* no entry, no binding: nothing to give back to */
+		return;
+	flags = ev_lock();
+	if (xl_read32(&p->gen) == gen && xl_read32(&p->type) != XL_PORT_FREE)
+		xl_set_bit_ulong(port, l2_pending());
+	ev_unlock(flags);
+}
+
+/*
  * Dispatch one port if it is ours, unmasked, and we take its pending bit.
  *
  * MASKED and PENDING are bits of two words, so the test of one and the
@@ -1348,9 +1390,10 @@ static int l2_unmask(evtchn_port_t port)
  * back and unmasks; xl_evtchn_mask): the event must then stay pending
  * for the unmask, not be run (a masked port, or no handler: lost).  So
  * MASKED is tested again after the take, and a masked port's bit given
- * back; then tested once more, because an unmask that ran between our
- * take and our give-back found nothing pending and raised nothing: if
- * the port is unmasked now, take the bit again.  Every step is fully
+ * back (l2_give_back, only to the same binding); then tested once more,
+ * because an unmask that ran between our take and our give-back found
+ * nothing pending and raised nothing: if the port is unmasked now, take
+ * the bit again.  Every step is fully
  * ordered, as are l2_unmask's clear of MASKED and its read of PENDING:
  * either we see the unmask, or it sees our bit and goes through Xen
  * (evtchn_2l_unmask raises a pending port).  Linux takes the same care
@@ -1359,16 +1402,21 @@ static int l2_unmask(evtchn_port_t port)
  */
 static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
 {
+	struct xl_port *p = port_lookup(port);
+	uint32_t gen;
+
 	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]))
 		return 0;
 	while (!l2_is_masked(port)) {
+		/* The binding, read before the take (fully ordered). */
+		gen = p ? xl_read32(&p->gen) : 0;
 		if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
 			return 0;
 		if (!l2_is_masked(port)) {
 			xl_evtchn_dispatch(port, cpu);
 			return 1;
 		}
-		xl_set_bit_ulong(port, l2_pending());
+		l2_give_back(p, port, gen);
 	}
 	return 0;
 }
