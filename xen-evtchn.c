@@ -288,9 +288,10 @@ static void budget_charge(struct xl_budget *b, struct xl_port *p,
 /*
  * A run owed past the budget: the claim is kept (XL_RUN_ACTIVE), so an
  * event on another vCPU only sets XL_RUN_AGAIN as before, and the port
- * goes on this vCPU's owed list, run by its next upcall (run_owed).  The
- * list is threaded through the entries; only this vCPU touches it, with
- * delivery masked, and a port is on one list at most (its claimer's).
+ * goes on this vCPU's owed list, run by its next upcall (run_owed_first,
+ * then run_owed).  The list is threaded through the entries; only this
+ * vCPU touches it, with delivery masked, and a port is on one list at
+ * most (its claimer's).
  */
 static void owe_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port)
 {

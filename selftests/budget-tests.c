@@ -291,7 +291,7 @@ static enum xt_result l2_send_storm(void)
  * port_release() said AGAIN), so the victim never left its upcall.  Each
  * re-run is charged now; past the port's share the victim keeps the run
  * it owes (and the claim), ends the upcall, re-raises it, and runs what
- * it owes in the next one, after the other ports.
+ * it owes in the next one (one run first, more after the other ports).
  *
  * The handler waits (bounded) after each send until the other vCPU has
  * taken the event, so that vCPU's AGAIN lands while the victim still runs
