@@ -30,8 +30,13 @@
  * not a lock); close and unbind_existing wait for a running handler
  * (port_quiesce) before they take the lock, so from upcall context they
  * take only the running handler's own port (-XEN_EDEADLK for any other).
+ * The upcall itself takes xl_ev.lock in one place: the 2-level scan's
+ * give-back of a bit taken from a port a close masked meanwhile
+ * (l2_give_back), so that it cannot land after the close freed the port.
  * A handler's re-runs are charged to the upcall budget; past it the
- * claim is kept and the run owed to the next upcall (xl_cpu.owed_head).
+ * claim is kept and the run owed to the next upcall (xl_cpu.owed_head),
+ * which makes one run of each owed port before its scan
+ * (run_owed_first), so a port storming in the scan cannot starve it.
  * fini runs alone (no other call of this API concurrently) and waits for
  * every vCPU's upcall to end (xl_cpu.depth) before it frees anything.
  *
@@ -61,6 +66,7 @@ struct xl_port {
 	uint32_t virq;
 	uint32_t share_runs; /* runs in the upcall share_tag names */
 	uint32_t owed_next;  /* next port owed a run on the same vCPU, or 0 */
+	uint32_t gen;	     /* bindings forgotten (port_forget), under lock */
 	uint64_t share_tag;  /* (upcall generation << 32) | vCPU */
 	uint64_t count;	     /* handler runs */
 };
@@ -282,9 +288,10 @@ static void budget_charge(struct xl_budget *b, struct xl_port *p,
 /*
  * A run owed past the budget: the claim is kept (XL_RUN_ACTIVE), so an
  * event on another vCPU only sets XL_RUN_AGAIN as before, and the port
- * goes on this vCPU's owed list, run by its next upcall (run_owed).  The
- * list is threaded through the entries; only this vCPU touches it, with
- * delivery masked, and a port is on one list at most (its claimer's).
+ * goes on this vCPU's owed list, run by its next upcall (run_owed_first,
+ * then run_owed).  The list is threaded through the entries; only this
+ * vCPU touches it, with delivery masked, and a port is on one list at
+ * most (its claimer's).
  */
 static void owe_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port)
 {
@@ -302,10 +309,11 @@ static void owe_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port)
  * taken by another vCPU meanwhile, e.g. after a bind_vcpu moved the port
  * while a peer keeps sending) costs what a run from the queue costs, or
  * the old vCPU could re-run for ever inside one upcall.  Out of budget
- * with a run asked for, that run is owed (owe_run), not dropped.
+ * with a run asked for, that run is owed (owe_run), not dropped; so is
+ * every run after the first when once is set (run_owed_first).
  */
 static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
-		     unsigned int cpu)
+		     unsigned int cpu, bool once)
 {
 	uint32_t prev = xl_read32(&c->running_port);
 	xl_evtchn_handler_t fn;
@@ -322,7 +330,7 @@ static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
 		}
 		if (!port_release(p))
 			break;
-		if (c->budget.over) {
+		if (c->budget.over || once) {
 			owe_run(c, p, port);
 			break;
 		}
@@ -339,13 +347,51 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
 		return;
 	}
 	if (port_claim(p))
-		port_run(&xl_ev.cpu[cpu], p, port, cpu);
+		port_run(&xl_ev.cpu[cpu], p, port, cpu, false);
 }
 
 /*
- * The runs owed from earlier upcalls, after this upcall's scan (so the
- * ports on the queues, a timer's among them, are served first), while
- * the budget lasts; one that runs out of budget again goes to the tail.
+ * First thing in an upcall: one run of each port owed from earlier
+ * upcalls, oldest first.  The runs owed were made only after the scan,
+ * and only while the budget lasted: a peer re-sending another port on
+ * every run of its handler had the scan use up that port's share in every
+ * upcall, so the owed run never came (its claim kept, the port's events
+ * on other vCPUs only asked us again).  One run each, each taking a queue
+ * step, at most XL_UPCALL_OWED_FIRST ports: it cannot use up a port's
+ * share (one run) nor the budget (a quarter of it), so the scan that
+ * follows still reaches the queues, a timer's among them, in this upcall.
+ * A port that asks for more goes back on the list (port_run with once)
+ * for run_owed after the scan, or the next upcall; ports not reached keep
+ * their place at its head.
+ */
+static unsigned int run_owed_first(struct xl_cpu *c, unsigned int cpu)
+{
+	evtchn_port_t port = c->owed_head, tail = c->owed_tail, next;
+	unsigned int n = 0;
+	struct xl_port *p;
+
+	c->owed_head = c->owed_tail = 0;
+	for (; port; port = next) {
+		p = port_lookup(port);
+		if (n == XL_UPCALL_OWED_FIRST || !xl_evtchn_budget_step(cpu)) {
+			/* The rest, in order, ahead of the ones just run. */
+			port_lookup(tail)->owed_next = c->owed_head;
+			if (!c->owed_head)
+				c->owed_tail = tail;
+			c->owed_head = port;
+			break;
+		}
+		next = p->owed_next;
+		port_run(c, p, port, cpu, true);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * More of the runs owed, after this upcall's scan (so the ports on the
+ * queues, a timer's among them, are served first), while the budget
+ * lasts; one that runs out of budget again goes to the tail.
  */
 static unsigned int run_owed(struct xl_cpu *c, unsigned int cpu)
 {
@@ -358,7 +404,7 @@ static unsigned int run_owed(struct xl_cpu *c, unsigned int cpu)
 		c->owed_head = p->owed_next;
 		if (!c->owed_head)
 			c->owed_tail = 0;
-		port_run(c, p, port, cpu);
+		port_run(c, p, port, cpu, false);
 		n++;
 	}
 	return n;
@@ -445,6 +491,7 @@ void xl_evtchn_upcall(void)
 	}
 	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	budget_reset(&c->budget);
+	handled += run_owed_first(c, cpu);
 	for (;;) {
 		xl_write32(&c->rerun, 0);
 		xl_xchg8(&vi->evtchn_upcall_pending, 0);
@@ -685,6 +732,8 @@ static void port_forget(struct xl_port *p, evtchn_port_t port)
 	xl_ev.ops->bind_to_cpu(port, XL_MAX_VCPUS, xl_read32(&p->cpu));
 	xl_write32(&p->type, XL_PORT_FREE);
 	xl_write_ulong(&p->data, 0);
+	/* After EVTCHNOP_close, in the same hold: l2_give_back. */
+	xl_write32(&p->gen, xl_read32(&p->gen) + 1);
 }
 
 int xl_evtchn_close(evtchn_port_t port)
@@ -1298,6 +1347,42 @@ static int l2_unmask(evtchn_port_t port)
 }
 
 /*
+ * Give back the pending bit taken from a port found masked after the
+ * take, only to the binding it was taken from.  A close masks, then runs
+ * EVTCHNOP_close, whose evtchn_free (Xen, event_channel.c) clears
+ * pending, and forgets the entry (port_forget bumps gen), all of it
+ * under xl_ev.lock; the next bind gets the same number (get_free_port
+ * takes the lowest).  A bit set back after the close outlived the
+ * binding: the new owner's unmask found it pending and had Xen raise a
+ * spurious event.  So the set is made under xl_ev.lock, where a close's
+ * hypercall and its forget are one step: either the close has not
+ * begun (the binding is the one we took from; if it is closed later,
+ * Xen clears our bit; if its close fails, the unmask that follows finds
+ * the bit), or it is over (gen moved on: the event belonged to a port
+ * that is gone and is dropped, as Xen dropped it).  Clearing pending at
+ * install instead would be wrong: Xen sets pending at an interdomain
+ * bind whose peer already sent.  gen is read before the take, so a
+ * close and a bind of the number entirely between that read and the
+ * take (the new binding's bit, taken and found masked) also drops the
+ * bit; that needs a new binding masked by its user within the scan's few
+ * instructions, and errs on the side of the closed one.  Rare (a mask
+ * landed between our test and our take), so the lock is no cost; it is
+ * taken with delivery masked like every other hold, and no holder waits
+ * for an upcall.
+ */
+static void l2_give_back(struct xl_port *p, evtchn_port_t port, uint32_t gen)
+{
+	unsigned long flags;
+
+	if (!p) /* no entry, no binding: nothing to give back to */
+		return;
+	flags = ev_lock();
+	if (xl_read32(&p->gen) == gen && xl_read32(&p->type) != XL_PORT_FREE)
+		xl_set_bit_ulong(port, l2_pending());
+	ev_unlock(flags);
+}
+
+/*
  * Dispatch one port if it is ours, unmasked, and we take its pending bit.
  *
  * MASKED and PENDING are bits of two words, so the test of one and the
@@ -1306,9 +1391,10 @@ static int l2_unmask(evtchn_port_t port)
  * back and unmasks; xl_evtchn_mask): the event must then stay pending
  * for the unmask, not be run (a masked port, or no handler: lost).  So
  * MASKED is tested again after the take, and a masked port's bit given
- * back; then tested once more, because an unmask that ran between our
- * take and our give-back found nothing pending and raised nothing: if
- * the port is unmasked now, take the bit again.  Every step is fully
+ * back (l2_give_back, only to the same binding); then tested once more,
+ * because an unmask that ran between our take and our give-back found
+ * nothing pending and raised nothing: if the port is unmasked now, take
+ * the bit again.  Every step is fully
  * ordered, as are l2_unmask's clear of MASKED and its read of PENDING:
  * either we see the unmask, or it sees our bit and goes through Xen
  * (evtchn_2l_unmask raises a pending port).  Linux takes the same care
@@ -1317,16 +1403,21 @@ static int l2_unmask(evtchn_port_t port)
  */
 static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
 {
+	struct xl_port *p = port_lookup(port);
+	uint32_t gen;
+
 	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]))
 		return 0;
 	while (!l2_is_masked(port)) {
+		/* The binding, read before the take (fully ordered). */
+		gen = p ? xl_read32(&p->gen) : 0;
 		if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
 			return 0;
 		if (!l2_is_masked(port)) {
 			xl_evtchn_dispatch(port, cpu);
 			return 1;
 		}
-		xl_set_bit_ulong(port, l2_pending());
+		l2_give_back(p, port, gen);
 	}
 	return 0;
 }

@@ -291,7 +291,7 @@ static enum xt_result l2_send_storm(void)
  * port_release() said AGAIN), so the victim never left its upcall.  Each
  * re-run is charged now; past the port's share the victim keeps the run
  * it owes (and the claim), ends the upcall, re-raises it, and runs what
- * it owes in the next one, after the other ports.
+ * it owes in the next one (one run first, more after the other ports).
  *
  * The handler waits (bounded) after each send until the other vCPU has
  * taken the event, so that vCPU's AGAIN lands while the victim still runs
@@ -457,6 +457,140 @@ static enum xt_result fifo_rebind_storm(void)
 static enum xt_result l2_rebind_storm(void)
 {
 	return rebind_storm(true);
+}
+
+/* --- a run owed while another port storms -------------------------------- */
+
+/*
+ * Port Q's re-run is owed on the victim (its claim kept, so Q's events,
+ * now delivered to vCPU OS_OTHER, only ask the victim for one more run),
+ * while a hostile peer re-sends port P, also on the victim, on every run
+ * of P's handler.  The owed runs were made only after the scan and only
+ * while the budget lasted: every upcall's scan reached P's share, ended
+ * the upcall and re-raised it, and Q's owed run never came for as long
+ * as P stormed.  Now each owed port gets one run at the start of every
+ * upcall, before the scan.
+ *
+ * Q's handler moves Q to OS_OTHER on its first run and then sends Q
+ * OS_SENDS times, one send per run, each waited for until OS_OTHER has
+ * taken it (so the victim runs Q again for it): OS_SENDS + 1 runs in a
+ * chain longer than a port's share, so part of it is owed.  A pass: all
+ * OS_SENDS + 1 runs of Q happen while P still storms, exactly that many,
+ * the last after the last send; P's runs in any whole upcall of the
+ * victim stay within its share and the upcall within its budget.  Before
+ * the fix Q is stuck at its share until the storm stops.
+ */
+#define OS_OTHER 2U
+#define OS_SENDS (2 * XL_UPCALL_PORT_SHARE)
+
+struct owed_q {
+	struct hv_domain *d;
+	evtchn_port_t port;
+	uint32_t move_rc;   /* atomic: bind_vcpu's result + 1 */
+	uint64_t runs;	    /* atomic */
+	uint64_t sends;	    /* atomic */
+	uint64_t last_seen; /* atomic: sends when the last run started */
+	uint64_t other_runs;
+};
+
+static void owed_q_handler(evtchn_port_t port, void *data)
+{
+	struct owed_q *q = data;
+	uint64_t n = XT_ADD(&q->runs, 1), end;
+
+	XT_STORE(&q->last_seen, XT_LOAD(&q->sends));
+	if (xl_os_vcpu_id() != VICTIM)
+		XT_ADD(&q->other_runs, 1);
+	if (n == 1)
+		XT_STORE(&q->move_rc,
+			 (uint32_t)(xl_evtchn_bind_vcpu(port, OS_OTHER) + 1));
+	if (XT_LOAD(&q->sends) >= OS_SENDS ||
+	    hv_evtchn_notify_guest(q->d, port))
+		return;
+	XT_ADD(&q->sends, 1);
+	/* As rstorm_handler: until OS_OTHER took it and asked us again. */
+	end = xt_now_ns() + 1000 * MS;
+	while (xl_evtchn_is_pending(port) && xt_now_ns() < end)
+		sched_yield();
+	while (!other_upcall_ended(q->d) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static bool owed_q_done(void *arg)
+{
+	struct owed_q *q = arg;
+
+	return XT_LOAD(&q->runs) >= OS_SENDS + 1;
+}
+
+static enum xt_result owed_vs_storm(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct storm s = { .d = hv_guest_domain() };
+	static struct owed_q q;
+	struct xl_evtchn_stats st;
+	unsigned int port_max, ev_max, upcalls;
+	uint64_t storm_at_done, q_at_done;
+	bool done;
+
+	q = (struct owed_q){ .d = hv_guest_domain() };
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xen_port(storm_handler, &s, &s.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(s.port, VICTIM), 0);
+	XT_ASSERT_EQ(xen_port(owed_q_handler, &q, &q.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(q.port, VICTIM), 0);
+	XT_STORE(&s.on, 1);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(s.d, s.port), 0);
+	XT_ASSERT(wait_count(&s.runs, 1000, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(q.d, q.port), 0);
+	done = xt_wait_until(owed_q_done, &q, 2 * XT_EVENT_TIMEOUT_NS);
+	storm_at_done = XT_LOAD(&s.runs);
+	q_at_done = XT_LOAD(&q.runs);
+	trace_max_per_upcall(VICTIM, s.port, &port_max, &ev_max, &upcalls);
+	XT_STORE(&s.on, 0);
+	xt_wait_until(owed_q_done, &q, XT_EVENT_TIMEOUT_NS);
+	xt_sleep_ns(XT_SETTLE_NS);
+	xl_evtchn_get_stats(VICTIM, &st);
+	xt_log("Q runs %llu of %u while P stormed, %llu at the end (vCPU "
+	       "%u: %llu); storm runs %llu then, %llu at the end; victim: "
+	       "upcalls %llu deferred %llu; last %u whole upcalls: at most %u "
+	       "storm runs, %u events each",
+	       (unsigned long long)q_at_done, OS_SENDS + 1,
+	       (unsigned long long)XT_LOAD(&q.runs), OS_OTHER,
+	       (unsigned long long)q.other_runs,
+	       (unsigned long long)storm_at_done,
+	       (unsigned long long)XT_LOAD(&s.runs),
+	       (unsigned long long)st.upcalls, (unsigned long long)st.deferred,
+	       upcalls, port_max, ev_max);
+	XT_ASSERT_EQ(XT_LOAD(&q.move_rc), 1);
+	XT_ASSERT_MSG(done,
+		      "port %u's owed run was not made within %llu s while "
+		      "port %u stormed (%llu of %u runs)",
+		      q.port, 2 * XT_EVENT_TIMEOUT_NS / 1000000000ULL, s.port,
+		      (unsigned long long)q_at_done, OS_SENDS + 1);
+	/* Exact: every send of Q handled once, on the victim only. */
+	XT_ASSERT_EQ(XT_LOAD(&q.sends), OS_SENDS);
+	XT_ASSERT_EQ(XT_LOAD(&q.runs), OS_SENDS + 1);
+	XT_ASSERT_EQ(XT_LOAD(&q.last_seen), OS_SENDS);
+	XT_ASSERT_EQ(q.other_runs, 0);
+	/* The storm went on and stayed cut into bounded upcalls. */
+	XT_ASSERT(storm_at_done > 1000);
+	XT_ASSERT(st.deferred > 0 && st.deferred <= st.upcalls);
+	XT_ASSERT(upcalls > 0);
+	XT_ASSERT(port_max >= 1 && port_max <= XL_UPCALL_PORT_SHARE);
+	XT_ASSERT(ev_max >= 1 && ev_max <= XL_UPCALL_BUDGET);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_owed_vs_storm(void)
+{
+	return owed_vs_storm(false);
+}
+
+static enum xt_result l2_owed_vs_storm(void)
+{
+	return owed_vs_storm(true);
 }
 
 /* --- READY bits beyond the 16 queues --------------------------------------------- */
@@ -771,6 +905,8 @@ const struct xt_test xt_budget_tests[] = {
 	{ "budget/2l_send_storm", XT_HV, 2, false, l2_send_storm, 0 },
 	{ "budget/fifo_rebind_storm", XT_HV, 3, false, fifo_rebind_storm, 0 },
 	{ "budget/2l_rebind_storm", XT_HV, 3, false, l2_rebind_storm, 0 },
+	{ "budget/fifo_owed_vs_storm", XT_HV, 3, false, fifo_owed_vs_storm, 0 },
+	{ "budget/2l_owed_vs_storm", XT_HV, 3, false, l2_owed_vs_storm, 0 },
 	{ "budget/fifo_ready_beyond_queues", XT_HV, 2, false,
 	  fifo_ready_beyond_queues, 0 },
 	{ "budget/timer_slower_than_period", XT_HV, 2, false,

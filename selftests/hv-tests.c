@@ -1976,13 +1976,15 @@ static enum xt_result l2_late_upcall_init(void)
  * that takes the bit (the first with the selector word already taken and
  * the port pending and unmasked); vCPU 0's close, failed by the
  * hypercall hook, lets the scan go on from inside EVTCHNOP_close, waits
- * for that upcall to end, and then fails.  Checked: the handler runs
+ * until it is past its take (its upcall ended, or it reached its next
+ * atomic: the give-back, which waits for the lock this close holds), and
+ * then fails.  Checked: the handler runs
  * exactly once, on vCPU 1, and nothing is stray.
  */
 static struct cfm {
 	struct vcpu_info *vi;
 	evtchn_port_t port;
-	uint32_t armed, stalled, go, closes; /* atomic */
+	uint32_t armed, stalled, go, closes, after; /* atomic */
 } cfm;
 
 static bool cfm_bit(const unsigned long *map, evtchn_port_t port)
@@ -1998,6 +2000,8 @@ static void cfm_hook(enum hv_explore_point pt)
 	struct shared_info *si = xl_os_shared_info();
 	uint64_t end;
 
+	if (pt == HV_XP_ATOMIC && xl_os_vcpu_id() == 1 && XT_LOAD(&cfm.go))
+		XT_STORE(&cfm.after, 1); /* past the take */
 	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 1 ||
 	    !XT_LOAD(&cfm.armed) ||
 	    __atomic_load_n(&cfm.vi->evtchn_pending_sel, __ATOMIC_SEQ_CST) ||
@@ -2039,7 +2043,12 @@ static long cfm_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
 	    XT_ADD(&cfm.closes, 1) != 1)
 		return 0;
 	XT_STORE(&cfm.go, 1);
-	while (!upcall_ended_on(1) && xt_now_ns() < end)
+	/*
+	 * Until the scan is past its take: its upcall ended, or it is at
+	 * its next atomic (the give-back, which waits for xl_ev.lock, held
+	 * by this close: l2_give_back).
+	 */
+	while (!upcall_ended_on(1) && !XT_LOAD(&cfm.after) && xt_now_ns() < end)
 		sched_yield();
 	return -XEN_EIO;
 }
@@ -2060,7 +2069,7 @@ static enum xt_result l2_close_fails_mid_scan(void)
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &cfm.port), 0);
 	cfm.vi = xl_os_vcpu_info(1);
 	cfm.armed = 1;
-	cfm.stalled = cfm.go = cfm.closes = 0;
+	cfm.stalled = cfm.go = cfm.closes = cfm.after = 0;
 	hv_explore_set_hook(cfm_hook);
 	XT_ASSERT_EQ(xl_evtchn_send(cfm.port), 0);
 	stalled = xt_wait_until(flag_set, &cfm.stalled, XT_EVENT_TIMEOUT_NS);
@@ -2088,6 +2097,137 @@ static enum xt_result l2_close_fails_mid_scan(void)
 	xt_stats_sum(&st);
 	XT_ASSERT_EQ(st.stray, 0);
 	XT_ASSERT_EQ(xl_evtchn_close(cfm.port), 0);
+	return XT_PASS;
+}
+
+/*
+ * The 2-level scan's give-back must not outlive the binding it took the
+ * bit from.  The scan takes PENDING; a close masks the port and runs
+ * EVTCHNOP_close (Xen's evtchn_free clears pending) and forgets it; the
+ * scan, resuming, finds the port masked and sets the bit back.  The next
+ * bind of that number (Xen hands out the lowest free port) unmasks it,
+ * finds it pending and has Xen raise it: one spurious event for the new
+ * owner.  Forced: the explore hook holds vCPU 1's scan at its take, as in
+ * 2l/close_fails_mid_scan; vCPU 0's close, from inside EVTCHNOP_close,
+ * lets the scan take the bit and holds it again at its next atomic (the
+ * give-back, or what guards it), lets the close finish, and then lets the
+ * scan go on.  Checked: the number is bound again by a new IPI, which
+ * gets exactly 0 events, the old handler none, nothing stray, and the
+ * port is not pending.
+ */
+static struct crg {
+	struct vcpu_info *vi;
+	evtchn_port_t port;
+	uint32_t armed, stalled, go, held, go2, closes; /* atomic */
+} crg;
+
+static void crg_hook(enum hv_explore_point pt)
+{
+	struct shared_info *si = xl_os_shared_info();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || xl_os_vcpu_id() != 1)
+		return;
+	if (XT_LOAD(&crg.armed) == 2) {
+		/* The first atomic after the take. */
+		XT_STORE(&crg.armed, 0);
+		XT_STORE(&crg.held, 1);
+		end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+		while (!XT_LOAD(&crg.go2) && xt_now_ns() < end)
+			sched_yield();
+		return;
+	}
+	if (XT_LOAD(&crg.armed) != 1 ||
+	    __atomic_load_n(&crg.vi->evtchn_pending_sel, __ATOMIC_SEQ_CST) ||
+	    !cfm_bit((unsigned long *)si->evtchn_pending, crg.port) ||
+	    cfm_bit((unsigned long *)si->evtchn_mask, crg.port))
+		return;
+	XT_STORE(&crg.armed, 2);
+	XT_STORE(&crg.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&crg.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static long crg_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	if (after || cmd != EVTCHNOP_close ||
+	    ((struct evtchn_close *)arg)->port != crg.port ||
+	    XT_ADD(&crg.closes, 1) != 1)
+		return 0;
+	XT_STORE(&crg.go, 1);
+	xt_wait_until(flag_set, &crg.held, XT_EVENT_TIMEOUT_NS);
+	return 0; /* the close goes on: Xen clears pending, frees the port */
+}
+
+static bool vcpu1_upcall_ended(void *arg)
+{
+	(void)arg;
+	return upcall_ended_on(1);
+}
+
+static enum xt_result l2_close_rebind_no_stale(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xl_evtchn_stats st;
+	struct xt_rec r = { 0 }, r2 = { 0 };
+	evtchn_port_t again = 0;
+	bool stalled, held = false, pending;
+	int rc = -1, rc2 = -1;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &crg.port), 0);
+	crg.vi = xl_os_vcpu_info(1);
+	crg.armed = 1;
+	crg.stalled = crg.go = crg.held = crg.go2 = crg.closes = 0;
+	hv_explore_set_hook(crg_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(crg.port), 0);
+	stalled = xt_wait_until(flag_set, &crg.stalled, XT_EVENT_TIMEOUT_NS);
+	if (stalled) {
+		hv_domain_set_evtchn_hook(hv_guest_domain(), crg_evtchn_hook,
+					  NULL);
+		rc = xl_evtchn_close(crg.port);
+		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+		held = XT_LOAD(&crg.held) != 0;
+	}
+	XT_STORE(&crg.go, 1);
+	XT_STORE(&crg.go2, 1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(stalled);
+	XT_ASSERT(held);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&crg.closes), 1);
+	XT_ASSERT(xt_wait_until(vcpu1_upcall_ended, NULL, XT_EVENT_TIMEOUT_NS));
+	/* Xen's bit itself: the port is not bound, so not through the API. */
+	pending = cfm_bit((unsigned long *)xl_os_shared_info()->evtchn_pending,
+			  crg.port);
+	/* The lowest free port: the number just closed. */
+	rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2, &again);
+	XT_ASSERT_EQ(rc2, 0);
+	XT_ASSERT_EQ(again, crg.port);
+	xt_stats_sum(&st);
+	xt_log("port %u: pending after the close %d; new owner's events %llu, "
+	       "old owner's %llu, stray %llu",
+	       crg.port, pending, (unsigned long long)xt_rec_settle(&r2),
+	       (unsigned long long)xt_rec_settle(&r),
+	       (unsigned long long)st.stray);
+	XT_ASSERT_MSG(xt_rec_settle(&r2) == 0,
+		      "port %u, closed and bound again, got %llu event(s) "
+		      "from the scan's give-back to its old binding",
+		      crg.port, (unsigned long long)r2.count);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	XT_ASSERT(!pending);
+	XT_ASSERT_EQ(st.stray, 0);
+	/* The new binding works: one send, one event. */
+	XT_ASSERT_EQ(xl_evtchn_send(again), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r2, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r2), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(again), 0);
 	return XT_PASS;
 }
 
@@ -2146,6 +2286,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/late_upcall_init", XT_HV, 2, false, fifo_late_upcall_init, 0 },
 	{ "2l/late_upcall_init", XT_HV, 2, false, l2_late_upcall_init, 0 },
 	{ "2l/close_fails_mid_scan", XT_HV, 2, false, l2_close_fails_mid_scan,
+	  0 },
+	{ "2l/close_rebind_no_stale", XT_HV, 2, false, l2_close_rebind_no_stale,
 	  0 },
 };
 

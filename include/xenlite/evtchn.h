@@ -117,11 +117,15 @@ uint64_t xl_evtchn_port_count(evtchn_port_t port);
  * (FIFO: the READY bits taken; 2-level: the selector bits taken),
  * evtchn_upcall_pending is left set and the host is asked to run the
  * upcall again once this one has returned (xl_os_upcall_reraise()).  A
- * re-run still owed is kept with the port's claim and made by that next
- * upcall, after its scan.
+ * re-run still owed is kept with the port's claim: every upcall first
+ * makes one run of each port owed (at most XL_UPCALL_OWED_FIRST of them,
+ * each taking a queue step), so that another port using up its share in
+ * the scan cannot starve it, and then, after its scan and while the
+ * budget lasts, more of them.
  */
 #define XL_UPCALL_BUDGET 256U
 #define XL_UPCALL_PORT_SHARE 32U
+#define XL_UPCALL_OWED_FIRST (XL_UPCALL_BUDGET / 4)
 #define XL_UPCALL_PASSES 16U
 void xl_evtchn_upcall(void);
 
