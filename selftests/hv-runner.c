@@ -553,6 +553,27 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	return xr.result;
 }
 
+/* What flavour_suites() allocated (NULL entries and names are fine). */
+static void flavour_suites_free(struct xt_suite *out,
+				const struct xt_suite *suites,
+				unsigned int nr_suites)
+{
+	unsigned int s, i, k;
+
+	for (s = 0; out && s < nr_suites; s++) {
+		const struct xt_test *t = out[s].tests;
+
+		for (i = 0, k = 0; t && i < suites[s].nr; i++, k++) {
+			if (!(suites[s].tests[i].flags & XT_F_FLAVOURS))
+				continue;
+			k++;
+			free((char *)t[k].name);
+		}
+		free((void *)t);
+	}
+	free(out);
+}
+
 /*
  * The tables with every XT_F_FLAVOURS test doubled: the PVH run under the
  * test's own name (the name real Xen's PVH logs carry, so tools/fidelity
@@ -573,7 +594,7 @@ static struct xt_suite *flavour_suites(const struct xt_suite *suites,
 			n += suites[s].tests[i].flags & XT_F_FLAVOURS ? 2 : 1;
 		t = calloc(n ? n : 1, sizeof(*t));
 		if (!t)
-			return NULL;
+			goto fail;
 		out[s].tests = t;
 		out[s].nr = n;
 		for (i = 0; i < suites[s].nr; i++) {
@@ -583,18 +604,22 @@ static struct xt_suite *flavour_suites(const struct xt_suite *suites,
 			*t++ = *o;
 			if (!(o->flags & XT_F_FLAVOURS))
 				continue;
-			*t = *o;
-			t->flags = (o->flags & ~XT_F_FLAVOURS) | XT_F_PV;
+			/* The copy's name is ours only once allocated. */
 			name = malloc(strlen(o->name) + sizeof("@pv"));
 			if (!name)
-				return NULL;
+				goto fail;
 			strcpy(name, o->name);
 			strcat(name, "@pv");
+			*t = *o;
+			t->flags = (o->flags & ~XT_F_FLAVOURS) | XT_F_PV;
 			t->name = name;
 			t++;
 		}
 	}
 	return out;
+fail:
+	flavour_suites_free(out, suites, nr_suites);
+	return NULL;
 }
 
 int xt_main(int argc, char **argv, const struct xt_suite *suites,
@@ -618,7 +643,7 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	}
 	xr.argv0 = argc > 0 ? argv[0] : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* Kept for the life of the process (names in the TAP output). */
+	/* Freed at the end (names are in the TAP output until then). */
 	flavoured = flavour_suites(suites, nr_suites);
 	if (!flavoured) {
 		xt_log("xt_main: out of memory");
@@ -633,5 +658,7 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 		       (unsigned long long)xs.spins,
 		       (unsigned long long)xs.sleeps);
 	}
+	flavour_suites_free(flavoured, suites, nr_suites);
+	flavoured = NULL;
 	return rc;
 }
