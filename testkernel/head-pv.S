@@ -29,7 +29,7 @@
  */
 #include <xen/elfnote.h>
 
-#include "tk-asm.h"
+#include "tk-asm.inc"
 #include <xen/features.h>
 #include <xen/xen.h>
 

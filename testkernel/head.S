@@ -19,7 +19,7 @@
  */
 #include <xen/elfnote.h>
 
-#include "tk-asm.h"
+#include "tk-asm.inc"
 
 #define X86_CR0_PE	0x00000001
 #define X86_CR0_MP	0x00000002
