@@ -1472,17 +1472,11 @@ static void poll_on(void *arg)
 }
 
 /*
- * How far Xen's NOW() may run ahead of the guest's pvclock when Xen's
- * poll_timer fires (timer_softirq_action, xen/common/timer.c; the same
- * skew docs/time-and-idle.md describes for VIRQ_TIMER).  Measured on Xen
- * 4.17 under nested QEMU TCG, 20 ms polls: up to 2.7 ms in 40, then up to
- * 5.8 ms in 40 more (tools/xen-run domu -r 40 time/poll).  The skew is the
- * guest's extrapolation drifting between Xen's time updates, so it does
- * not shrink with the poll: the poll is 50 ms, the bound 15 ms, and a poll
- * that ignored its timeout would come back the whole 50 ms early.
+ * The poll is 50 ms and may end early by Xen's clock by at most
+ * XT_CLOCK_SKEW_NS; a poll that ignored its timeout would come back the
+ * whole 50 ms early.
  */
 #define POLL_TIMEOUT_NS (50 * MS)
-#define POLL_CLOCK_SKEW_NS (15 * MS)
 #define POLL_MAX_RETURNS 100000
 
 /*
@@ -1510,7 +1504,7 @@ static enum xt_result poll_until_timeout(struct poll_arg *pa, uint64_t timeout)
 		if (!i)
 			first_early = early;
 		upcalls += pa->upcall_pending;
-		XT_ASSERT_MSG(pa->upcall_pending || early <= POLL_CLOCK_SKEW_NS,
+		XT_ASSERT_MSG(pa->upcall_pending || early <= XT_CLOCK_SKEW_NS,
 			      "poll %u returned %llu ns before its timeout, "
 			      "no upcall pending",
 			      i, (unsigned long long)early);
