@@ -1159,3 +1159,25 @@ void xl_blkfront_get_stats(struct xl_blkfront *dev,
 	*st = dev->st;
 	blk_unlock(dev, flags);
 }
+
+void xl_blkfront_get_ring(struct xl_blkfront *dev,
+			  struct xl_blkfront_ring_state *rs)
+{
+	unsigned long flags = blk_lock(dev);
+	blkif_sring_t *s = dev->ring.sring;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->inflight = dev->inflight;
+	rs->queued = blk_queued(dev);
+	if (s) {
+		rs->req_prod_pvt = dev->ring.req_prod_pvt;
+		rs->rsp_cons = dev->ring.rsp_cons;
+		/* The backend's fields move under us: a snapshot. */
+		rs->req_prod = xl_read32(&s->req_prod);
+		rs->req_event = xl_read32(&s->req_event);
+		rs->rsp_prod = xl_read32(&s->rsp_prod);
+		rs->rsp_event = xl_read32(&s->rsp_event);
+		rs->port = dev->port;
+	}
+	blk_unlock(dev, flags);
+}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <xenlite/blkfront.h>
+#include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
@@ -42,6 +43,7 @@ void xt_blk_env_fini(struct xt_blk_env *e)
 
 	if (e->dev && xl_blkfront_connected(e->dev))
 		xl_blkfront_detach(e->dev, ATTACH_NS);
+	xt_on_hang(NULL, NULL);
 	xl_blkfront_free(e->dev);
 	e->dev = NULL;
 	if (e->disk)
@@ -55,6 +57,37 @@ void xt_blk_env_fini(struct xt_blk_env *e)
 		xl_gnttab_retry_deferred();
 		xl_gnttab_fini();
 	}
+}
+
+/*
+ * A hung blk test: where the ring stands (requests the backend never
+ * answered, or answers we never consumed) and what the frontend counted.
+ */
+static void blk_env_hang(void *arg)
+{
+	struct xt_blk_env *e = arg;
+	struct xl_blkfront_ring_state rs;
+	struct xl_blkfront_stats st;
+
+	if (!e->dev)
+		return;
+	xl_blkfront_get_ring(e->dev, &rs);
+	xl_blkfront_get_stats(e->dev, &st);
+	xt_log("blk hang: xenbus state %u, port %u%s%s; %u in flight, %u "
+	       "queued; req_prod_pvt %u req_prod %u req_event %u; rsp_cons "
+	       "%u rsp_prod %u rsp_event %u",
+	       xl_blkfront_xenbus_state(e->dev), rs.port,
+	       rs.port && xl_evtchn_is_pending(rs.port) ? " pending" : "",
+	       rs.port && xl_evtchn_is_masked(rs.port) ? " masked" : "",
+	       rs.inflight, rs.queued, rs.req_prod_pvt, rs.req_prod,
+	       rs.req_event, rs.rsp_cons, rs.rsp_prod, rs.rsp_event);
+	xt_log("blk hang: submitted %llu completed %llu notifies %llu irqs "
+	       "%llu queued %llu deferred grants %llu",
+	       (unsigned long long)st.submitted,
+	       (unsigned long long)st.completed,
+	       (unsigned long long)st.notifies, (unsigned long long)st.irqs,
+	       (unsigned long long)st.queued,
+	       (unsigned long long)st.deferred_grants);
 }
 
 enum xt_result xt_blk_env_init(struct xt_blk_env *e)
@@ -98,6 +131,7 @@ enum xt_result xt_blk_env_init(struct xt_blk_env *e)
 	}
 	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
 	XT_ASSERT(e->dev);
+	xt_on_hang(blk_env_hang, e);
 	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
 	xl_blkfront_get_features(e->dev, &e->f);
 	XT_ASSERT_MSG(e->f.sectors >= 4096, "disk of %llu sectors",

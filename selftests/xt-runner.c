@@ -100,8 +100,21 @@ static void summary(void)
 	out("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
 }
 
+static struct {
+	void (*fn)(void *);
+	void *arg;
+} hang;
+
+void xt_on_hang(void (*fn)(void *), void *arg)
+{
+	hang.arg = arg;
+	hang.fn = fn;
+}
+
 void xtr_timeout(unsigned int idx, const struct xt_test *t)
 {
+	if (hang.fn)
+		hang.fn(hang.arg);
 	failed++;
 	emit("not ok %u %s # timeout after %u s\n", idx, t->name,
 	     xtr.timeout_s);
@@ -291,6 +304,7 @@ static void run_test(unsigned int idx, const struct xt_test *t, bool excluded)
 	}
 	skip_reason[0] = 0;
 	r = host->run(idx, t);
+	xt_on_hang(NULL, NULL);
 	if (r == XT_PASS) {
 		passed++;
 		emit("ok %u %s\n", idx, t->name);

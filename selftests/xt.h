@@ -184,6 +184,12 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 void xt_set_timeout(unsigned int seconds); /* per-test watchdog */
 void xt_set_vcpus(unsigned int guest, unsigned int peer);
 void xt_set_quiet(bool quiet); /* no TAP lines (benchmarks) */
+/*
+ * What the test would print if its watchdog bit: fn(arg) runs before the
+ * "not ok ... # timeout" line (a racy snapshot: the test is still
+ * running).  The runner forgets it when the test ends; NULL clears it.
+ */
+void xt_on_hang(void (*fn)(void *), void *arg);
 
 /* The suite: tables defined in the selftests/...-tests.c files. */
 extern const struct xt_test xt_evtchn_tests[];

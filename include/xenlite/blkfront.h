@@ -169,6 +169,21 @@ void xl_blkfront_get_features(struct xl_blkfront *dev,
 			      struct xl_blkfront_features *f);
 void xl_blkfront_get_stats(struct xl_blkfront *dev,
 			   struct xl_blkfront_stats *st);
+
+/*
+ * The ring's indices as the frontend sees them, for a hang's report: our
+ * private producer and consumer, and the shared page's four (public
+ * io/ring.h).  All 0 without a ring.
+ */
+struct xl_blkfront_ring_state {
+	uint32_t req_prod_pvt, rsp_cons;
+	uint32_t req_prod, req_event, rsp_prod, rsp_event;
+	evtchn_port_t port;
+	unsigned int inflight, queued;
+};
+
+void xl_blkfront_get_ring(struct xl_blkfront *dev,
+			  struct xl_blkfront_ring_state *rs);
 /* The xenbus frontend state machine's counters (0 without xenbus). */
 unsigned int xl_blkfront_restarts(struct xl_blkfront *dev);
 /*
