@@ -103,6 +103,27 @@ bool hv_upcall_kicks(struct hv_vcpu *v)
 }
 
 /*
+ * Whether v's upcall is an edge (xen/arch/x86/hvm/irq.c): a PVH vCPU with
+ * its own vector gets it through vlapic_set_irq() once per 0 -> 1 edge of
+ * evtchn_upcall_pending (hvm_assert_evtchn_irq); the LAPIC's IRR bit is
+ * taken when the vector is delivered, and nothing sets it again while
+ * pending stays 1.  The domain-wide vector is a level: hvm_vcpu_has_
+ * pending_irq() offers it at every VM entry while "callback_via_type ==
+ * HVMIRQ_callback_vector && evtchn_upcall_pending", so with it registered
+ * too, the level wins.  PV's callback is a level as well (the return path's
+ * test_guest_events).
+ */
+bool hv_upcall_edge(struct hv_vcpu *v)
+{
+	struct hv_domain *d = v->domain;
+
+	return !hv_is_pv(d) &&
+	       __atomic_load_n(&v->cb.upcall_vector, __ATOMIC_SEQ_CST) &&
+	       __atomic_load_n(&d->callback_via_type, __ATOMIC_SEQ_CST) !=
+		       HV_VIA_VECTOR;
+}
+
+/*
  * An upcall is due (pending, unmasked) on a vCPU that registered nothing.
  * PVH: no interrupt is raised, the event stays pending.  PV: Xen's return
  * path bounces into event_callback_eip regardless, and a zero address
@@ -252,6 +273,13 @@ long hv_hvmop_set_evtchn_upcall_vector(struct hv_vcpu *v, void *arg)
 		return -XEN_ENOENT;
 	t = &d->vcpus[op.vcpu];
 	__atomic_store_n(&t->cb.upcall_vector, op.vector, __ATOMIC_SEQ_CST);
+	/*
+	 * hvmop_set_evtchn_upcall_vector() ends in hvm_assert_evtchn_irq():
+	 * the vector is raised once whatever evtchn_upcall_pending says (a
+	 * first upcall that may find nothing), so an event that came before
+	 * the registration is not left behind its missing edge.
+	 */
+	__atomic_store_n(&t->vec_irr, 1, __ATOMIC_SEQ_CST);
 	hv_vcpu_kick(t);
 	return 0;
 }

@@ -212,10 +212,17 @@ struct hv_vcpu {
 	int in_hv;	       /* nesting depth inside hv (atomic) */
 	int kick_outstanding;  /* a kick signal not yet handled (atomic) */
 	uint64_t kick_sent_ns; /* when it was sent (atomic) */
-	int reraise;	       /* the running upcall asked to run again */
-	uint64_t reraise_at;   /* ... a kick the timer thread sends (atomic) */
-	int poll_evtchn;       /* SCHEDOP_poll: -1 any, 0 none, else port */
-	uint64_t rng;	       /* fault injection (own thread only) */
+	/*
+	 * The per-vCPU upcall vector's bit in the local APIC's IRR
+	 * (vlapic_set_irq): set on the 0 -> 1 edge of evtchn_upcall_pending,
+	 * at HVMOP_set_evtchn_upcall_vector, and by the guest's self-IPI;
+	 * taken when the upcall is delivered (atomic).
+	 */
+	uint8_t vec_irr;
+	int reraise;	     /* the running upcall asked to run again */
+	uint64_t reraise_at; /* ... a kick the timer thread sends (atomic) */
+	int poll_evtchn;     /* SCHEDOP_poll: -1 any, 0 none, else port */
+	uint64_t rng;	     /* fault injection (own thread only) */
 
 	pthread_rwlock_t virq_lock;
 	uint32_t virq_to_evtchn[NR_VIRQS]; /* atomic */
@@ -327,6 +334,7 @@ typedef void (*hv_upcall_fn)(void);
 bool hv_is_pv(const struct hv_domain *d);
 hv_upcall_fn hv_upcall_entry(struct hv_vcpu *v);
 bool hv_upcall_kicks(struct hv_vcpu *v);
+bool hv_upcall_edge(struct hv_vcpu *v);
 void hv_upcall_unregistered(struct hv_vcpu *v);
 long hv_do_callback_op(struct hv_vcpu *v, int cmd, void *arg);
 long hv_hvm_set_callback_irq(struct hv_domain *d, uint64_t value);

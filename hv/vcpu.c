@@ -80,6 +80,22 @@ static void hv_upcall_call(hv_upcall_fn entry)
  * test_guest_events on the return path).  Nothing registered: no upcall,
  * the event stays pending (hv_upcall_unregistered).
  */
+/*
+ * Whether v's upcall would be taken now: delivery unmasked, and the level
+ * (evtchn_upcall_pending) or, for a per-vCPU vector, the edge latched in
+ * the IRR (hv_upcall_edge()).
+ */
+static bool hv_upcall_due(struct hv_vcpu *v)
+{
+	struct vcpu_info *vi = v->vcpu_info;
+
+	if (__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
+		return false;
+	if (hv_upcall_edge(v))
+		return __atomic_load_n(&v->vec_irr, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST);
+}
+
 static void hv_deliver(struct hv_vcpu *v)
 {
 	struct hv_domain *d = v->domain;
@@ -89,13 +105,14 @@ static void hv_deliver(struct hv_vcpu *v)
 	if (!vi)
 		return;
 	hv_vpt_deliver(v); /* emulated timer interrupts (vpt.c) */
-	while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
-	       !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
+	while (hv_upcall_due(v)) {
 		entry = hv_upcall_entry(v);
 		if (!entry) {
 			hv_upcall_unregistered(v);
 			return;
 		}
+		/* An edge: the IRR bit goes to the ISR as the vector is taken. */
+		__atomic_store_n(&v->vec_irr, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
 		hv_stat_inc(d, upcalls_delivered);
 		hv_explore(HV_XP_UPCALL); /* a late upcall (hv-explore.h) */
@@ -132,6 +149,22 @@ void hv_vcpu_reraise_upcall(void)
 		return;
 	hv_stat_inc(v->domain, upcall_reraises);
 	__atomic_store_n(&v->reraise, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * vlapic_ipi() with the self shorthand sets the vector in the sender's
+ * own IRR; with IF=0 in the handler it is taken once the handler returned
+ * (hv: from the later kick hv_vcpu_reraise_upcall() asks for).
+ */
+void hv_vcpu_self_ipi(void)
+{
+	struct hv_vcpu *v = hv_tls_vcpu;
+
+	if (!v)
+		return;
+	if (__atomic_load_n(&v->cb.upcall_vector, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&v->vec_irr, 1, __ATOMIC_SEQ_CST);
+	hv_vcpu_reraise_upcall();
 }
 
 uint64_t hv_vcpu_reraise_at(struct hv_vcpu *v)
@@ -343,6 +376,10 @@ void hv_vcpu_mark_events_pending(struct hv_vcpu *v)
 	if (__atomic_exchange_n(&v->vcpu_info->evtchn_upcall_pending, 1,
 				__ATOMIC_SEQ_CST))
 		return;
+	/* hvm_assert_evtchn_irq(): the vector's IRR bit, on this edge only. */
+	if (!hv_is_pv(v->domain) &&
+	    __atomic_load_n(&v->cb.upcall_vector, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&v->vec_irr, 1, __ATOMIC_SEQ_CST);
 	if (hv_upcall_kicks(v))
 		hv_vcpu_kick(v);
 }
@@ -374,6 +411,9 @@ static bool hv_events_need_delivery(struct hv_vcpu *v)
 		return false;
 	if (hv_vpt_need_delivery(v))
 		return true;
+	/* A per-vCPU vector: vlapic_has_pending_irq(), the IRR bit. */
+	if (hv_upcall_edge(v))
+		return __atomic_load_n(&v->vec_irr, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
 		return false;
 	return hv_is_pv(v->domain) || hv_upcall_entry(v);

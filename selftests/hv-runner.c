@@ -75,7 +75,7 @@ static struct {
 };
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct xt_suite *flavoured; /* xt_main()'s tables, flavours doubled */
+static struct xt_suite *flavoured; /* xt_main()'s tables, with variants */
 
 /* --- output: the hooks of selftests/xt-runner.h ------------------------- */
 
@@ -205,13 +205,21 @@ void xtr_host_poke(unsigned int cpu)
 	hv_vcpu_poke(hv_domain_vcpu(xr.guest, cpu));
 }
 
+static unsigned int attach_flags(const struct xt_test *t)
+{
+	return (t->flags & XT_F_NO_UPCALL ? HV_GUEST_NO_UPCALL : 0) |
+	       (t->flags & XT_F_VCPU_VECTOR ? HV_GUEST_VCPU_VECTOR : 0);
+}
+
 /*
  * Secondary guest vCPUs: register their upcall (PV: per vCPU), then idle
  * in SCHEDOP_block until work or quit.
  */
 static void guest_secondary(unsigned int cpu)
 {
-	int rc = xr.test->flags & XT_F_NO_UPCALL ? 0 : hv_guest_vcpu_attach();
+	int rc = xr.test->flags & XT_F_NO_UPCALL ?
+			 0 :
+			 hv_guest_vcpu_attach_flags(attach_flags(xr.test));
 
 	if (rc) {
 		xt_log("hv_guest_vcpu_attach(vCPU %u): %d", cpu, rc);
@@ -248,8 +256,7 @@ static void guest_vcpu0(void)
 	uint64_t repoke = 0;
 	int rc;
 
-	rc = hv_guest_attach_flags(
-		xr.test->flags & XT_F_NO_UPCALL ? HV_GUEST_NO_UPCALL : 0);
+	rc = hv_guest_attach_flags(attach_flags(xr.test));
 	/* Every vCPU has its upcall before the test runs. */
 	while (!rc && (unsigned int)LOAD(&xr.registered) < nr - 1)
 		backoff(&n);
@@ -553,37 +560,77 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 	return xr.result;
 }
 
-/* What flavour_suites() allocated (NULL entries and names are fine). */
-static void flavour_suites_free(struct xt_suite *out,
+/*
+ * The variants a test asks hv to run it as, besides its own run (the name
+ * real Xen's logs carry, so tools/fidelity matches it): the PV flavour
+ * as "NAME@pv", and a PVH guest with per-vCPU vectors as "NAME@vec".
+ */
+static const struct {
+	unsigned int ask;  /* the test's flag */
+	const char *tail;  /* appended to its name */
+	unsigned int sets; /* the copy's flags instead of ask */
+} variants[] = {
+	{ XT_F_FLAVOURS, "@pv", XT_F_PV },
+	{ XT_F_VECTORS, "@vec", XT_F_VCPU_VECTOR },
+};
+
+#define NR_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+#define ALL_VARIANTS (XT_F_FLAVOURS | XT_F_VECTORS)
+
+static unsigned int nr_copies(const struct xt_test *t)
+{
+	unsigned int v, n = 0;
+
+	for (v = 0; v < NR_VARIANTS; v++)
+		n += !!(t->flags & variants[v].ask);
+	return n;
+}
+
+/* What variant_suites() allocated (NULL entries and names are fine). */
+static void variant_suites_free(struct xt_suite *out,
 				const struct xt_suite *suites,
 				unsigned int nr_suites)
 {
-	unsigned int s, i, k;
+	unsigned int s, i, k, c;
 
 	for (s = 0; out && s < nr_suites; s++) {
 		const struct xt_test *t = out[s].tests;
 
-		for (i = 0, k = 0; t && i < suites[s].nr; i++, k++) {
-			if (!(suites[s].tests[i].flags & XT_F_FLAVOURS))
-				continue;
-			k++;
-			free((char *)t[k].name);
+		for (i = 0, k = 0; t && i < suites[s].nr; i++) {
+			k++; /* the test's own run */
+			for (c = nr_copies(&suites[s].tests[i]); c; c--)
+				free((char *)t[k++].name);
 		}
 		free((void *)t);
 	}
 	free(out);
 }
 
+/* The copy of o that runs as variant v, at t (its name allocated). */
+static int variant_copy(struct xt_test *t, const struct xt_test *o,
+			unsigned int v)
+{
+	char *name = malloc(strlen(o->name) + strlen(variants[v].tail) + 1);
+
+	if (!name)
+		return -1;
+	strcpy(name, o->name);
+	strcat(name, variants[v].tail);
+	*t = *o;
+	t->flags = (o->flags & ~ALL_VARIANTS) | variants[v].sets;
+	t->name = name;
+	return 0;
+}
+
 /*
- * The tables with every XT_F_FLAVOURS test doubled: the PVH run under the
- * test's own name (the name real Xen's PVH logs carry, so tools/fidelity
- * matches it), then the PV run as "NAME@pv".  NULL on allocation failure.
+ * The tables with every test followed by the variants it asks for.  NULL
+ * on allocation failure.
  */
-static struct xt_suite *flavour_suites(const struct xt_suite *suites,
+static struct xt_suite *variant_suites(const struct xt_suite *suites,
 				       unsigned int nr_suites)
 {
 	struct xt_suite *out = calloc(nr_suites, sizeof(*out));
-	unsigned int s, i, n;
+	unsigned int s, i, n, v;
 
 	if (!out)
 		return NULL;
@@ -591,7 +638,8 @@ static struct xt_suite *flavour_suites(const struct xt_suite *suites,
 		struct xt_test *t;
 
 		for (i = 0, n = 0; i < suites[s].nr; i++)
-			n += suites[s].tests[i].flags & XT_F_FLAVOURS ? 2 : 1;
+			n += 1 + nr_copies(&suites[s].tests[i]);
+		/* Zeroed: a failed copy leaves NULL names behind it. */
 		t = calloc(n ? n : 1, sizeof(*t));
 		if (!t)
 			goto fail;
@@ -599,26 +647,22 @@ static struct xt_suite *flavour_suites(const struct xt_suite *suites,
 		out[s].nr = n;
 		for (i = 0; i < suites[s].nr; i++) {
 			const struct xt_test *o = &suites[s].tests[i];
-			char *name;
 
-			*t++ = *o;
-			if (!(o->flags & XT_F_FLAVOURS))
-				continue;
-			/* The copy's name is ours only once allocated. */
-			name = malloc(strlen(o->name) + sizeof("@pv"));
-			if (!name)
-				goto fail;
-			strcpy(name, o->name);
-			strcat(name, "@pv");
 			*t = *o;
-			t->flags = (o->flags & ~XT_F_FLAVOURS) | XT_F_PV;
-			t->name = name;
+			t->flags &= ~ALL_VARIANTS;
 			t++;
+			for (v = 0; v < NR_VARIANTS; v++) {
+				if (!(o->flags & variants[v].ask))
+					continue;
+				if (variant_copy(t, o, v))
+					goto fail;
+				t++;
+			}
 		}
 	}
 	return out;
 fail:
-	flavour_suites_free(out, suites, nr_suites);
+	variant_suites_free(out, suites, nr_suites);
 	return NULL;
 }
 
@@ -644,7 +688,7 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 	xr.argv0 = argc > 0 ? argv[0] : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Freed at the end (names are in the TAP output until then). */
-	flavoured = flavour_suites(suites, nr_suites);
+	flavoured = variant_suites(suites, nr_suites);
 	if (!flavoured) {
 		xt_log("xt_main: out of memory");
 		return 1;
@@ -658,7 +702,7 @@ int xt_main(int argc, char **argv, const struct xt_suite *suites,
 		       (unsigned long long)xs.spins,
 		       (unsigned long long)xs.sleeps);
 	}
-	flavour_suites_free(flavoured, suites, nr_suites);
+	variant_suites_free(flavoured, suites, nr_suites);
 	flavoured = NULL;
 	return rc;
 }

@@ -59,6 +59,14 @@ struct xt_test {
  */
 #define XT_F_CREDIT1 (1U << 6)
 #define XT_F_CREDIT2 (1U << 7)
+/*
+ * hv: each PVH vCPU registers its own upcall vector (an edge: Xen raises
+ * it only when evtchn_upcall_pending goes 0 -> 1, as for Linux's PVHVM
+ * guests and xenlite.ko) instead of the domain's (a level).
+ */
+#define XT_F_VCPU_VECTOR (1U << 8)
+/* Run on hv once more as "NAME@vec", with XT_F_VCPU_VECTOR. */
+#define XT_F_VECTORS (1U << 9)
 
 /* --- environment, provided by the backend runner ------------------------ */
 

@@ -29,13 +29,22 @@ int hv_guest_attach(void);
  * upcall (PV: vCPUs stay masked as the domain builder left them).
  */
 #define HV_GUEST_NO_UPCALL 1U
+/*
+ * PVH: each vCPU registers a vector of its own (HVMOP_set_evtchn_upcall_
+ * vector, as Linux's xen_init_setup_upcall_vector does) instead of the
+ * domain's HVM_PARAM_CALLBACK_IRQ: an edge, not a level (hv/callback.c
+ * hv_upcall_edge).  Pass it to hv_guest_vcpu_attach_flags() too.
+ */
+#define HV_GUEST_VCPU_VECTOR 2U
 int hv_guest_attach_flags(unsigned int flags);
 /*
  * On every other vCPU, before it runs guest work: PV, that vCPU's
- * callbacks (they are per vCPU), then unmasked; PVH, nothing.  May run
- * before or after hv_guest_attach().  0 or the registration's -XEN_Exxx.
+ * callbacks (they are per vCPU), then unmasked; PVH, nothing, or with
+ * HV_GUEST_VCPU_VECTOR its own vector.  May run before or after
+ * hv_guest_attach().  0 or the registration's -XEN_Exxx.
  */
 int hv_guest_vcpu_attach(void);
+int hv_guest_vcpu_attach_flags(unsigned int flags);
 /* Free the guest state of the current domain (its trace rings too). */
 void hv_guest_detach(void);
 

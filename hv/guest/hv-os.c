@@ -41,6 +41,7 @@ struct hv_guest {
 	struct shared_info *shinfo;
 	uint64_t shinfo_gfn;
 	uint64_t store_gfn; /* the xenstore ring, never handed out; 0: none */
+	bool vcpu_vector;   /* PVH: per-vCPU vectors (HV_GUEST_VCPU_VECTOR) */
 	unsigned int nr_vcpus;
 	struct hv_guest_trace_ring *trace[HV_MAX_VCPUS];
 	/* Grant frames (xl_os_grant_frames), under lock. */
@@ -627,7 +628,19 @@ static long hv_guest_register_pvh(void)
 			    (unsigned long)&p, 0, 0, 0);
 }
 
-int hv_guest_vcpu_attach(void)
+/* PVH, HV_GUEST_VCPU_VECTOR: the calling vCPU's own vector. */
+static long hv_guest_register_vcpu_vector(void)
+{
+	struct xen_hvm_evtchn_upcall_vector op = {
+		.vcpu = xl_os_vcpu_id(),
+		.vector = HV_GUEST_UPCALL_VECTOR,
+	};
+
+	return hv_hypercall(__HYPERVISOR_hvm_op, HVMOP_set_evtchn_upcall_vector,
+			    (unsigned long)&op, 0, 0, 0);
+}
+
+int hv_guest_vcpu_attach_flags(unsigned int flags)
 {
 	struct hv_domain *d = hv_guest_cur_domain();
 
@@ -635,7 +648,14 @@ int hv_guest_vcpu_attach(void)
 		return -XEN_ESRCH;
 	if (hv_domain_flavour(d) == HV_FLAVOUR_PV)
 		return (int)hv_guest_register_pv();
+	if (flags & HV_GUEST_VCPU_VECTOR)
+		return (int)hv_guest_register_vcpu_vector();
 	return 0; /* PVH: the domain-wide vector covers every vCPU */
+}
+
+int hv_guest_vcpu_attach(void)
+{
+	return hv_guest_vcpu_attach_flags(0);
 }
 
 /* --- attach / detach ---------------------------------------------------------- */
@@ -721,11 +741,17 @@ int hv_guest_attach_flags(unsigned int flags)
 		return (int)rc;
 	}
 	g->shinfo = hv_gfn_to_virt(d, g->shinfo_gfn);
+	g->vcpu_vector = hv_domain_flavour(d) != HV_FLAVOUR_PV &&
+			 (flags & HV_GUEST_VCPU_VECTOR);
 	hv_domain_set_guest(d, g);
 	if (flags & HV_GUEST_NO_UPCALL)
 		return 0;
-	rc = hv_domain_flavour(d) == HV_FLAVOUR_PV ? hv_guest_register_pv() :
-						     hv_guest_register_pvh();
+	if (hv_domain_flavour(d) == HV_FLAVOUR_PV)
+		rc = hv_guest_register_pv();
+	else if (flags & HV_GUEST_VCPU_VECTOR)
+		rc = hv_guest_register_vcpu_vector();
+	else
+		rc = hv_guest_register_pvh();
 	if (rc) {
 		hv_domain_set_guest(d, NULL);
 		hv_guest_free(g);
@@ -748,11 +774,18 @@ void hv_guest_detach(void)
 /* --- the upcall's re-raise --------------------------------------------------- */
 
 /*
- * hv's kick comes only on the 0 -> 1 edge of evtchn_upcall_pending, as a
- * per-vCPU vector does: hv runs the upcall again from a kick after this
- * one has returned and the interrupted code ran (hv_vcpu_reraise_upcall).
+ * As Linux's host does (linux/upcall.c): a per-vCPU vector is raised only
+ * on the 0 -> 1 edge of evtchn_upcall_pending, so the work left behind
+ * needs a self-IPI of the vector; the domain's level-style vector and
+ * PV's callback are offered again while evtchn_upcall_pending is set, and
+ * hv only holds that back until the interrupted code ran.
  */
 void xl_os_upcall_reraise(void)
 {
-	hv_vcpu_reraise_upcall();
+	struct hv_guest *g = hv_guest_state(hv_guest_cur_domain());
+
+	if (g && g->vcpu_vector)
+		hv_vcpu_self_ipi();
+	else
+		hv_vcpu_reraise_upcall();
 }

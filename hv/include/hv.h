@@ -245,6 +245,16 @@ int hv_send_guest_global_virq(struct hv_domain *d, unsigned int virq);
  * upcall; counted in upcall_reraises.
  */
 void hv_vcpu_reraise_upcall(void);
+/*
+ * The guest's self-IPI of its per-vCPU upcall vector (a write to the
+ * local APIC's ICR with the "self" shorthand): the vector's IRR bit set
+ * again, delivered, as hv_vcpu_reraise_upcall() arranges, after the
+ * running upcall returned.  What a guest with per-vCPU vectors must do to
+ * be run again: Xen raises that vector only on the 0 -> 1 edge of
+ * evtchn_upcall_pending (hv/callback.c hv_upcall_edge).  From a vCPU
+ * thread, inside the upcall.
+ */
+void hv_vcpu_self_ipi(void);
 
 /*
  * A FIFO control block's address as hv mapped it (NULL: none), for tests
