@@ -16,6 +16,20 @@
 #define XENLITE_LINUX_TRACE_H
 
 #include <linux/tracepoint.h>
+#include <linux/version.h>
+
+#ifndef XLK_ASSIGN_STR
+#define XLK_ASSIGN_STR
+/*
+ * Linux 6.10 ("tracing: Remove second parameter of __assign_str()") takes
+ * the source from the field's __string() declaration.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define xlk_assign_str(dst, src) __assign_str(dst)
+#else
+#define xlk_assign_str(dst, src) __assign_str(dst, src)
+#endif
+#endif
 
 DECLARE_EVENT_CLASS(xenlite_port_class,
 	TP_PROTO(u32 port, u32 vcpu, const char *type),
@@ -28,7 +42,7 @@ DECLARE_EVENT_CLASS(xenlite_port_class,
 	TP_fast_assign(
 		__entry->port = port;
 		__entry->vcpu = vcpu;
-		__assign_str(type, type);
+		xlk_assign_str(type, type);
 	),
 	TP_printk("port=%u vcpu=%u type=%s", __entry->port, __entry->vcpu,
 		  __get_str(type))
