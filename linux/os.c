@@ -478,38 +478,57 @@ static const char *port_type_name(evtchn_port_t port)
 	}
 }
 
+/*
+ * A tracepoint is called only while its key is settled on: enabled > 0.
+ * static_key_enable() holds the count at -1 while jump_label_update()
+ * rewrites the call sites, and static_key_disable() drops it to 0 before
+ * rewriting (kernel/jump_label.c), so a vCPU passes this plain read and
+ * reaches a site text_poke_bp() is rewriting only in the few instructions
+ * after the read.  (static_key_enabled() will not do: static_key_count()
+ * reports the -1 of an enable in progress as 1.)  The hooks run hot, in
+ * the idle path with interrupts off: under QEMU TCG a vCPU could run a
+ * stale int3 there for good (docs/linux-module.md, "The cause: a stale
+ * int3 in the emulator").
+ */
+#define XLK_TRACE(name, ...)                                               \
+	do {                                                                \
+		if (atomic_read(&__tracepoint_##name.key.enabled) > 0)      \
+			trace_##name(__VA_ARGS__);                          \
+	} while (0)
+
 void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
 		 uint64_t val)
 {
 	switch (what) {
 	case XL_TRACE_EVENT_SENT:
-		trace_xenlite_event_sent(port, xl_os_vcpu_id(),
-					 port_type_name(port));
+		XLK_TRACE(xenlite_event_sent, port, xl_os_vcpu_id(),
+			  port_type_name(port));
 		break;
 	case XL_TRACE_UPCALL_ENTER:
-		trace_xenlite_upcall_enter(arg, 0);
+		XLK_TRACE(xenlite_upcall_enter, arg, 0);
 		break;
 	case XL_TRACE_UPCALL_EXIT:
-		trace_xenlite_upcall_exit(arg, val);
+		XLK_TRACE(xenlite_upcall_exit, arg, val);
 		break;
 	case XL_TRACE_EVENT_HANDLED:
-		trace_xenlite_event_handled(port, arg, port_type_name(port));
+		XLK_TRACE(xenlite_event_handled, port, arg,
+			  port_type_name(port));
 		break;
 	case XL_TRACE_EVENT_STRAY:
-		trace_xenlite_event_stray(port, arg, port_type_name(port));
+		XLK_TRACE(xenlite_event_stray, port, arg, port_type_name(port));
 		break;
 	case XL_TRACE_TIMER_ARMED:
-		trace_xenlite_timer_armed(arg, val);
+		XLK_TRACE(xenlite_timer_armed, arg, val);
 		break;
 	case XL_TRACE_TIMER_FIRED:
 		xlk_clock_note_lateness(arg, val);
-		trace_xenlite_timer_fired(arg, val);
+		XLK_TRACE(xenlite_timer_fired, arg, val);
 		break;
 	case XL_TRACE_BLOCK_ENTER:
-		trace_xenlite_block_enter(arg, val);
+		XLK_TRACE(xenlite_block_enter, arg, val);
 		break;
 	case XL_TRACE_BLOCK_LEAVE:
-		trace_xenlite_block_leave(arg, val);
+		XLK_TRACE(xenlite_block_leave, arg, val);
 		break;
 	default:
 		break;
