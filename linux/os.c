@@ -432,6 +432,11 @@ void xl_os_upcall_reraise(void)
 	xlk_upcall_reraise();
 }
 
+int xl_os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
 void xl_os_log(int level, const char *fmt, ...)
 {
 	struct va_format vaf;
