@@ -297,9 +297,10 @@ lint:
 		$(CORE_SRCS) hv selftests
 
 # Every shell script in the tree: the files whose first line runs sh or
-# bash, and the sourced library; settings in .shellcheckrc.
+# bash (the guest scripts of tools/guest/ too), and the sourced library;
+# settings in .shellcheckrc (tools/guest/.shellcheckrc for the guests').
 SHELL_SCRIPTS = $(sort tools/xen-lib.sh $(shell grep -lE '^\#!/bin/(ba)?sh' \
-	.ci/run fuzz/run selftests/*.sh tools/* 2>/dev/null))
+	.ci/run fuzz/run selftests/*.sh tools/* tools/guest/* 2>/dev/null))
 shellcheck:
 	shellcheck -x $(SHELL_SCRIPTS)
 

@@ -122,90 +122,9 @@ static bool xs_streq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* A tiny vsnprintf: %s %c %d %i %u %x, l/ll/z modifiers, %%. */
-struct xs_out {
-	char *buf;
-	size_t size, len;
-};
-
-static void xs_put(struct xs_out *o, char c)
-{
-	if (o->len + 1 < o->size)
-		o->buf[o->len] = c;
-	o->len++;
-}
-
-static void xs_put_num(struct xs_out *o, unsigned long long v,
-		       unsigned int base, bool neg)
-{
-	char tmp[24];
-	unsigned int n = 0;
-
-	if (neg)
-		xs_put(o, '-');
-	do {
-		tmp[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (n)
-		xs_put(o, tmp[--n]);
-}
-
-static int xs_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	struct xs_out o = { buf, size, 0 };
-
-	for (; *fmt; fmt++) {
-		unsigned int l = 0;
-		const char *s;
-		long long sv;
-
-		if (*fmt != '%') {
-			xs_put(&o, *fmt);
-			continue;
-		}
-		fmt++;
-		while (*fmt == 'l' || *fmt == 'z') {
-			l += *fmt == 'z' ? 2 : 1;
-			fmt++;
-		}
-		switch (*fmt) {
-		case 's':
-			for (s = va_arg(ap, const char *); s && *s; s++)
-				xs_put(&o, *s);
-			break;
-		case 'c':
-			xs_put(&o, (char)va_arg(ap, int));
-			break;
-		case 'd':
-		case 'i':
-			sv = l >= 2 ? va_arg(ap, long long) :
-			     l	    ? va_arg(ap, long) :
-				      va_arg(ap, int);
-			xs_put_num(&o,
-				   sv < 0 ? 0ULL - (unsigned long long)sv :
-					    (unsigned long long)sv,
-				   10, sv < 0);
-			break;
-		case 'u':
-		case 'x':
-			xs_put_num(&o,
-				   l >= 2 ? va_arg(ap, unsigned long long) :
-				   l	  ? va_arg(ap, unsigned long) :
-					    va_arg(ap, unsigned int),
-				   *fmt == 'x' ? 16 : 10, false);
-			break;
-		case '%':
-			xs_put(&o, '%');
-			break;
-		default:
-			return -1;
-		}
-	}
-	if (size)
-		buf[o.len < size ? o.len : size - 1] = '\0';
-	return (int)o.len;
-}
+/* The host formats (xl_os_vsnprintf(), include/xenlite/os.h). */
+static int xs_snprintf(char *buf, size_t size, const char *fmt, ...)
+	XL_PRINTF(3, 4);
 
 static int xs_snprintf(char *buf, size_t size, const char *fmt, ...)
 {
@@ -213,7 +132,7 @@ static int xs_snprintf(char *buf, size_t size, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = xs_vsnprintf(buf, size, fmt, ap);
+	n = xl_os_vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
 }
@@ -1186,7 +1105,7 @@ int xl_xs_printf(xl_xs_tx_t tx, const char *path, const char *fmt, ...)
 int xl_xs_vprintf(xl_xs_tx_t tx, const char *path, const char *fmt, va_list ap)
 {
 	char buf[256];
-	int n = xs_vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = xl_os_vsnprintf(buf, sizeof(buf), fmt, ap);
 
 	if (n < 0)
 		return -XEN_EINVAL;

@@ -74,16 +74,16 @@ static int blk_xb_probe(struct xl_xenbus_device *xb)
 	/* Optional: absent means a single-page ring. */
 	if (xl_xenbus_read_otherend_uint(xb, "max-ring-page-order", &order))
 		order = 0;
-	rc = blk_ring_setup(dev, xb->otherend_id,
-			    order > XL_BLK_MAX_RING_ORDER ?
-				    XL_BLK_MAX_RING_ORDER :
-				    (unsigned int)order);
+	rc = xl_blkfront_ring_prepare(dev, xb->otherend_id,
+				      order > XL_BLK_MAX_RING_ORDER ?
+					      XL_BLK_MAX_RING_ORDER :
+					      (unsigned int)order);
 	if (rc)
 		return rc;
 	rc = xl_xs_transaction_run(blk_xb_publish, dev, 0, NULL);
 	if (rc) {
 		xl_err("blkfront %u: publishing the ring: %d", dev->devid, rc);
-		blk_disconnect(dev, true);
+		xl_blkfront_disconnect(dev, true);
 	}
 	return rc;
 }
@@ -117,12 +117,12 @@ static int blk_xb_connect(struct xl_xenbus_device *xb)
 	f.barrier = blk_xb_uint(xb, "feature-barrier", 0) != 0;
 	f.max_indirect = (unsigned int)blk_xb_uint(
 		xb, "feature-max-indirect-segments", 0);
-	return blk_connect(dev, &f);
+	return xl_blkfront_connect(dev, &f);
 }
 
 static void blk_xb_disconnect(struct xl_xenbus_device *xb, bool closing)
 {
-	blk_disconnect(xb->priv, closing);
+	xl_blkfront_disconnect(xb->priv, closing);
 }
 
 static const struct xl_xenbus_ops blk_xb_ops = {

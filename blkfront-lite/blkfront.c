@@ -825,7 +825,8 @@ static int blk_grant_ring(struct xl_blkfront *dev, domid_t backend)
 	return rc;
 }
 
-int blk_ring_setup(struct xl_blkfront *dev, domid_t backend, unsigned int order)
+int xl_blkfront_ring_prepare(struct xl_blkfront *dev, domid_t backend,
+			     unsigned int order)
 {
 	int rc;
 
@@ -880,7 +881,7 @@ int xl_blkfront_setup_ring(struct xl_blkfront *dev, domid_t backend,
 			   evtchn_port_t *port)
 {
 	unsigned int i;
-	int rc = blk_ring_setup(dev, backend, order);
+	int rc = xl_blkfront_ring_prepare(dev, backend, order);
 
 	if (rc)
 		return rc;
@@ -905,7 +906,8 @@ static int blk_check_features(struct xl_blkfront *dev,
 	return 0;
 }
 
-int blk_connect(struct xl_blkfront *dev, const struct xl_blkfront_features *f)
+int xl_blkfront_connect(struct xl_blkfront *dev,
+			const struct xl_blkfront_features *f)
 {
 	struct blk_done dl = { NULL, NULL };
 	unsigned long flags;
@@ -934,7 +936,7 @@ int blk_connect(struct xl_blkfront *dev, const struct xl_blkfront_features *f)
 int xl_blkfront_connect_direct(struct xl_blkfront *dev,
 			       const struct xl_blkfront_features *f)
 {
-	return blk_connect(dev, f);
+	return xl_blkfront_connect(dev, f);
 }
 
 /*
@@ -946,7 +948,7 @@ int xl_blkfront_connect_direct(struct xl_blkfront *dev,
  * comes first (the backend closes, the re-probe fails, the device is
  * freed): every request completes exactly once.
  */
-void blk_disconnect(struct xl_blkfront *dev, bool closing)
+void xl_blkfront_disconnect(struct xl_blkfront *dev, bool closing)
 {
 	struct blk_done dl = { NULL, NULL };
 	unsigned long flags;
@@ -988,11 +990,6 @@ void blk_disconnect(struct xl_blkfront *dev, bool closing)
 		dev->ring.sring = NULL;
 }
 
-void xl_blkfront_disconnect(struct xl_blkfront *dev, bool closing)
-{
-	blk_disconnect(dev, closing);
-}
-
 int xl_blkfront_attach_mem(struct xl_blkfront *dev, void *sring,
 			   unsigned int order,
 			   const struct xl_blkfront_features *f)
@@ -1006,7 +1003,7 @@ int xl_blkfront_attach_mem(struct xl_blkfront *dev, void *sring,
 	if (rc)
 		return rc;
 	dev->state = BLK_RING_READY;
-	return blk_connect(dev, f);
+	return xl_blkfront_connect(dev, f);
 }
 
 /* --- device ----------------------------------------------------------------- */
@@ -1030,7 +1027,7 @@ void xl_blkfront_free(struct xl_blkfront *dev)
 		return;
 	if (dev->xb_fini)
 		dev->xb_fini(dev);
-	blk_disconnect(dev, true);
+	xl_blkfront_disconnect(dev, true);
 	if (dev->mem_mode)
 		xl_os_free(dev->shadow);
 	for (cpu = 0; cpu < XL_MAX_VCPUS; cpu++)

@@ -72,9 +72,27 @@ struct xl_blkfront {
 
 #define BLK_NO_SLOT 0xffffffffU
 
-int blk_ring_setup(struct xl_blkfront *dev, domid_t backend,
-		   unsigned int order);
-int blk_connect(struct xl_blkfront *dev, const struct xl_blkfront_features *f);
-void blk_disconnect(struct xl_blkfront *dev, bool closing);
+/*
+ * Shared by the direct connection (xl_blkfront_setup_ring(),
+ * xl_blkfront_connect_direct()) and the xenbus glue; the undo of both is
+ * the public xl_blkfront_disconnect().
+ *
+ * xl_blkfront_ring_prepare(): allocate and grant a ring of 1 << order
+ * pages (one page if that many contiguous pages cannot be had) and the
+ * bounce pages, and allocate an unbound port for backend.  Only from
+ * BLK_DISCONNECTED (else -XEN_EBUSY); leaves the device BLK_RING_READY.
+ * Thread context, the device lock not held.  0 or a -XEN_* error, with
+ * nothing left allocated.
+ */
+int xl_blkfront_ring_prepare(struct xl_blkfront *dev, domid_t backend,
+			     unsigned int order);
+/*
+ * xl_blkfront_connect(): BLK_RING_READY -> BLK_CONNECTED with the
+ * backend's features f (checked first: -XEN_EINVAL if unusable, or if the
+ * ring is not ready), then send the requests kept queued over a restart.
+ * Takes the device lock; completions run after it is dropped.
+ */
+int xl_blkfront_connect(struct xl_blkfront *dev,
+			const struct xl_blkfront_features *f);
 
 #endif /* BLKFRONT_LITE_H */

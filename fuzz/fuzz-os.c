@@ -117,6 +117,12 @@ FUZZ_WEAK uint64_t xl_os_rdtsc(void)
 	return t += 1000;
 }
 
+FUZZ_WEAK int xl_os_vsnprintf(char *buf, size_t size, const char *fmt,
+			      va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
 FUZZ_WEAK void xl_os_log(int level, const char *fmt, ...)
 {
 	static int on = -1;

@@ -22,8 +22,8 @@
  * through its own pages (XSA-403 class, docs/blkfront.md).
  *
  * A backend that goes Closing fails what is in flight with -EIO inside
- * the core (blk_disconnect); the thread then marks the disk dead and
- * deletes it, as xen-blkfront's blkback_changed -> blkfront_closing does.
+ * the core (xl_blkfront_disconnect); the thread then marks the disk dead
+ * and deletes it, as xen-blkfront's blkback_changed -> blkfront_closing does.
  */
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>

@@ -432,6 +432,11 @@ void xl_os_upcall_reraise(void)
 	xlk_upcall_reraise();
 }
 
+int xl_os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
 void xl_os_log(int level, const char *fmt, ...)
 {
 	struct va_format vaf;
@@ -490,10 +495,10 @@ static const char *port_type_name(evtchn_port_t port)
  * stale int3 there for good (docs/linux-module.md, "The cause: a stale
  * int3 in the emulator").
  */
-#define XLK_TRACE(name, ...)                                               \
-	do {                                                                \
-		if (atomic_read(&__tracepoint_##name.key.enabled) > 0)      \
-			trace_##name(__VA_ARGS__);                          \
+#define XLK_TRACE(name, ...)                                           \
+	do {                                                           \
+		if (atomic_read(&__tracepoint_##name.key.enabled) > 0) \
+			trace_##name(__VA_ARGS__);                     \
 	} while (0)
 
 void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,

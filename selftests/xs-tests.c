@@ -2628,9 +2628,10 @@ static enum xt_result xs_no_leak(void)
 }
 
 /*
- * xl_xs_printf's own formatter (the core has no libc) at its edges: zero
- * and the signs of %d and %lld (no "-0"), the extremes of each length,
- * %x, %c, %s and %%; each value read back byte for byte.
+ * xl_xs_printf through the host's formatter (xl_os_vsnprintf(), os.h) at
+ * the edges of the conversions the core uses: zero and the signs of %d
+ * and %lld (no "-0"), the extremes of each length, %x, %c, %s and %%;
+ * each value read back byte for byte.
  */
 static enum xt_result xs_printf_edges(void)
 {

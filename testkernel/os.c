@@ -254,6 +254,12 @@ uint64_t xl_os_rdtsc(void)
 
 int tk_log_level = XL_LOG_WARN;
 
+/* lib.c's formatter, the one tk_printf() and the runner use. */
+int xl_os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return tk_vsnprintf(buf, size, fmt, ap);
+}
+
 void xl_os_log(int level, const char *fmt, ...)
 {
 	va_list ap;

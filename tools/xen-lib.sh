@@ -25,6 +25,9 @@
 #   xlib_cpio_gz DIR OUT    newc cpio of DIR's contents, gzipped, to OUT
 #                           (owned by root, written through OUT.tmp)
 #   xlib_cpio DIR OUT       the same, uncompressed
+#   xlib_guest_script VAR NAME  tools/guest/NAME, a script for a guest (a
+#                           template whose @WORDS@ the tool fills in), into
+#                           the variable VAR byte for byte
 #   xlib_lock FILE SECS WHAT  hold an exclusive lock on FILE (flock) for the
 #                           rest of the script, waiting up to SECS for it;
 #                           WHAT names the holder in the waiting message
@@ -241,6 +244,15 @@ xlib_mod_order()
 		xlib__mod_visit "$m"
 	done
 	printf '%s\n' "${order[@]}"
+}
+
+xlib_guest_script()
+{
+	local f=${BASH_SOURCE[0]%/*}/guest/$2
+
+	[[ -f $f ]] || xlib_die "no $f"
+	# -d '': up to a NUL, i.e. the whole file, trailing newline included.
+	IFS= read -rd '' "$1" <"$f" || true
 }
 
 xlib_cpio_gz()

@@ -440,6 +440,11 @@ static int hv_guest_level(void)
 	return l;
 }
 
+int xl_os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
 /*
  * TAP comment lines "# [xenlite] ...".  Formatted into a stack buffer and
  * written with one write(2) so lines from vCPUs do not interleave, and so a

@@ -7,7 +7,8 @@
  *
  * <xenlite_host.h> must provide, before anything else here is used:
  *   - the fixed-width integer types (uint8_t .. uint64_t, int8_t .. int64_t),
- *     uintptr_t, size_t, bool/true/false and NULL;
+ *     uintptr_t, size_t, bool/true/false and NULL; va_list and va_start,
+ *     va_arg, va_end (<stdarg.h>);
  *   - xl_mb(), xl_rmb(), xl_wmb(): full, read and write barriers that order
  *     accesses to memory shared with the hypervisor (Linux: virt_mb() and
  *     friends, which stay barriers on UP builds too);
@@ -190,6 +191,17 @@ uint64_t xl_os_rdtsc(void);
 #define XL_LOG_INFO 6
 #define XL_LOG_DEBUG 7
 void xl_os_log(int level, const char *fmt, ...) XL_PRINTF(2, 3);
+
+/*
+ * vsnprintf() as C99 has it: at most size bytes written to buf, the last
+ * of them a nul (nothing written when size is 0); returns the length the
+ * whole output has, so a result >= size means it was cut.  The core uses
+ * %s %c %d %i %u %x, the l, ll and z modifiers and %% (xl_xs_printf(),
+ * the xenstore watch tokens).  The host's own formatter, the one its
+ * xl_os_log() uses; may run in any context xl_os_log() may.
+ */
+int xl_os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+	XL_PRINTF(3, 0);
 
 /*
  * Trace hooks, named for what happened.  Linux maps them to TRACE_EVENTs

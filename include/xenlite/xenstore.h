@@ -72,10 +72,14 @@ int xl_xs_write(xl_xs_tx_t tx, const char *path, const char *value);
 /* A value of len bytes (may hold NULs). */
 int xl_xs_write_bytes(xl_xs_tx_t tx, const char *path, const void *value,
 		      size_t len);
-/* A value formatted with %s %c %d %i %u %x (l, ll, z), under 256 bytes. */
+/*
+ * A value formatted by the host's xl_os_vsnprintf() (os.h; the core keeps
+ * to %s %c %d %i %u %x with l, ll, z), under 256 bytes: else -XEN_E2BIG.
+ */
 int xl_xs_printf(xl_xs_tx_t tx, const char *path, const char *fmt, ...)
 	XL_PRINTF(3, 4);
-int xl_xs_vprintf(xl_xs_tx_t tx, const char *path, const char *fmt, va_list ap);
+int xl_xs_vprintf(xl_xs_tx_t tx, const char *path, const char *fmt, va_list ap)
+	XL_PRINTF(3, 0);
 int xl_xs_mkdir(xl_xs_tx_t tx, const char *path);
 int xl_xs_rm(xl_xs_tx_t tx, const char *path);
 /*
