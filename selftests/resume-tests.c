@@ -635,25 +635,26 @@ static void arm_on(void *arg)
 	a->rt->rc = xl_timer_arm(&a->rt->t, a->deadline);
 }
 
+struct clock_init_arg {
+	struct xl_clock_config cfg;
+	int rc[XL_MAX_VCPUS];
+};
+
 static void clock_init_on(void *arg)
 {
-	struct xl_clock_config *cfg = arg;
-	int rc = xl_clock_init(cfg);
+	struct clock_init_arg *a = arg;
 
-	if (rc)
-		xt_log("xl_clock_init vCPU %u: %d", xl_os_vcpu_id(), rc);
+	a->rc[xl_os_vcpu_id()] = xl_clock_init(&a->cfg);
 }
 
 static enum xt_result clock_init_all(enum xl_clock_mode mode, unsigned int hz)
 {
-	struct xl_clock_config cfg = { .mode = mode, .hz = hz };
-	struct xl_clock_state cs;
+	struct clock_init_arg a = { .cfg = { .mode = mode, .hz = hz } };
 	unsigned int cpu;
 
 	for (cpu = 0; cpu < xt_nr_vcpus(); cpu++) {
-		xt_run_on(cpu, clock_init_on, &cfg);
-		xl_clock_get_state(cpu, &cs);
-		XT_ASSERT(cs.port != 0);
+		xt_run_on(cpu, clock_init_on, &a);
+		XT_ASSERT_EQ(a.rc[cpu], 0);
 	}
 	return XT_PASS;
 }
@@ -683,10 +684,12 @@ static bool runs_reached(void *arg)
  * VIRQ_TIMER count over 400 ms is at most what the two timers and a
  * min_delta re-arm explain.
  */
+/* Static: a timer a failed test leaves armed still points at them. */
+static struct rtimer a[2], b[2];
+
 static enum xt_result t_timers(enum mode m)
 {
-	struct rtimer a[2] = { 0 }, b[2] = { 0 };
-	struct xl_clock_stats cs0, cs1;
+	struct xl_clock_stats cs0;
 	uint64_t t_res, now, virq0;
 	struct runs_wait w;
 	struct arm_arg aa;
@@ -694,6 +697,8 @@ static enum xt_result t_timers(enum mode m)
 	struct hold h;
 	enum xt_result r;
 
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
 	MODE_INIT(m);
 	r = clock_init_all(XL_CLOCK_SINGLESHOT, 0);
 	if (r != XT_PASS)
@@ -711,18 +716,18 @@ static enum xt_result t_timers(enum mode m)
 	XT_ASSERT(hold_others(&h));
 	XT_ASSERT_EQ(cycle(false, JUMP_NS), 0);
 	release_others(&h);
-	r = clock_resume_all();
-	if (r != XT_PASS)
-		return r;
+	/* The resume: no timer can fire before its vCPU's clock resumes. */
 	t_res = xl_clock_now();
 	XT_ASSERT(t_res >= now + JUMP_NS);
 	xl_clock_get_stats(0, &cs0);
 	virq0 = cs0.virq;
-
+	r = clock_resume_all();
+	if (r != XT_PASS)
+		return r;
 	for (cpu = 0; cpu < 2; cpu++) {
 		w = (struct runs_wait){ &a[cpu], 1 };
 		XT_ASSERT(xt_wait_until(runs_reached, &w, XT_EVENT_TIMEOUT_NS));
-		XT_ASSERT_MSG(a[cpu].t.fired_at >= t_res - XT_CLOCK_SKEW_NS &&
+		XT_ASSERT_MSG(a[cpu].t.fired_at >= t_res &&
 				      a[cpu].t.fired_at - t_res < LATE_MAX_NS,
 			      "vCPU %u: passed timer fired %lld ns after the "
 			      "resume",
@@ -742,11 +747,9 @@ static enum xt_result t_timers(enum mode m)
 		XT_ASSERT_EQ(XT_LOAD(&b[cpu].runs), 1);
 	}
 	xl_clock_get_stats(0, &cs0);
-	xl_clock_get_stats(1, &cs1);
 	XT_ASSERT_MSG(cs0.virq - virq0 <= 4,
 		      "vCPU 0: %llu VIRQ_TIMER since the resume",
 		      (unsigned long long)(cs0.virq - virq0));
-	(void)cs1;
 	return XT_PASS;
 }
 
@@ -809,12 +812,13 @@ static enum xt_result t_periodic(enum mode m)
  * port as it was and working, nothing lost, no new port in Xen, and the
  * timer armed before fires exactly once without any re-arm.
  */
+static struct rtimer ca;
+
 static enum xt_result t_cancel(enum mode m)
 {
 	struct xt_rec r = { 0 };
-	struct rtimer a = { 0 };
 	evtchn_port_t ipi;
-	struct runs_wait w = { &a, 1 };
+	struct runs_wait w = { &ca, 1 };
 	struct arm_arg aa;
 	domid_t old = xt_domid();
 	struct hold h;
@@ -826,9 +830,10 @@ static enum xt_result t_cancel(enum mode m)
 	if (res != XT_PASS)
 		return res;
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &ipi), 0);
-	aa = (struct arm_arg){ &a, xl_clock_now() + 100 * MS };
+	memset(&ca, 0, sizeof(ca));
+	aa = (struct arm_arg){ &ca, xl_clock_now() + 100 * MS };
 	xt_run_on(0, arm_on, &aa);
-	XT_ASSERT_EQ(a.rc, 0);
+	XT_ASSERT_EQ(ca.rc, 0);
 	open = hv_evtchn_open_ports(dom(), NULL, 0);
 
 	XT_ASSERT(hold_others(&h));
@@ -841,9 +846,9 @@ static enum xt_result t_cancel(enum mode m)
 	XEN_HAS(ipi, EVTCHNSTAT_ipi, 1);
 	SEND_N(ipi, &r, NR_SENDS);
 	XT_ASSERT(xt_wait_until(runs_reached, &w, XT_EVENT_TIMEOUT_NS));
-	XT_ASSERT(a.t.fired_at >= a.t.deadline);
+	XT_ASSERT(ca.t.fired_at >= ca.t.deadline);
 	xt_sleep_ns(100 * MS);
-	XT_ASSERT_EQ(XT_LOAD(&a.runs), 1);
+	XT_ASSERT_EQ(XT_LOAD(&ca.runs), 1);
 	return XT_PASS;
 }
 
