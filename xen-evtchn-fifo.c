@@ -503,10 +503,12 @@ free:
 /*
  * A restored domain has no control block and no event array (its
  * evtchn_init() is 2-level): the pages we keep are ours again, and we
- * hand the same ones to Xen.  A control block is zeroed first: Xen
- * maps it as it is (event_fifo.c map_control_block(), its new queues
- * empty with no tail), and a stale READY bit or HEAD would send our
- * consumer down a queue of the old domain.  Our own cursors go too.  Event-array words are set MASKED (expand_one), so
+ * hand the same ones to Xen.  A control block is zeroed once Xen took
+ * it: Xen maps it as it is (event_fifo.c map_control_block(), its new
+ * queues empty with no tail), and a stale READY bit or HEAD would send
+ * our consumer down a queue of the old domain.  Our own cursors go too.
+ * Registering first is also the probe for "still the same domain":
+ * map_control_block() answers -EINVAL to a vCPU that has a block.  Event-array words are set MASKED (expand_one), so
  * every port stays quiet until its rebind unmasks it; a stale LINKED
  * bit would make Xen's get_free_port() skip the number as busy
  * (evtchn_fifo_is_busy() tests LINKED), which the rebind at the same
@@ -530,15 +532,24 @@ int xl_evtchn_fifo_resume(unsigned int nr_vcpus)
 	for (cpu = 0; cpu < nr_vcpus; cpu++) {
 		struct fifo_cpu *fc = &fifo.cpu[cpu];
 
-		fifo_zero_page(fc->cb);
-		for (i = 0; i < EVTCHN_FIFO_MAX_QUEUES; i++)
-			fc->head[i] = 0;
 		rc = init_vcpu(cpu, fc->cb);
+		/*
+		 * vCPU 0's block still registered: the same domain (a cancel
+		 * that returned 0).  Nothing was touched: map_control_block()
+		 * refuses before it maps anything.
+		 */
+		if (rc == -XEN_EINVAL && !cpu)
+			return -XEN_EEXIST;
 		if (rc) {
 			xl_err("fifo: resume: init_control vCPU %u: %d\n", cpu,
 			       rc);
 			return cpu ? -XEN_EIO : rc;
 		}
+		/* No port is bound yet, so Xen writes nothing here before
+		 * the zeroing: no READY, no HEAD. */
+		fifo_zero_page(fc->cb);
+		for (i = 0; i < EVTCHN_FIFO_MAX_QUEUES; i++)
+			fc->head[i] = 0;
 	}
 	flags = xl_spin_lock_irqsave(&fifo.expand_lock);
 	xl_store_release32(&fifo.nr_pages, 0);

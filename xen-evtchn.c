@@ -1330,8 +1330,10 @@ int xl_evtchn_suspend(void)
 /*
  * A cancel that returned 0 (modify_returncode leaves rax alone for an
  * HVM guest without HVM_PARAM_CALLBACK_IRQ): Xen still has our ports.
- * The first VIRQ or IPI port tells (EVTCHNOP_status); with none, there is
- * nothing a resume would bind again.
+ * The first bound port tells (EVTCHNOP_status: still of its type; a new
+ * domain has it closed, or not even valid); with none, FIFO's
+ * init_control tells (xl_evtchn_fifo_resume(): -XEN_EEXIST), and a
+ * 2-level resume with no port changes nothing that matters.
  */
 static bool ports_still_bound(void)
 {
@@ -1341,16 +1343,10 @@ static bool ports_still_bound(void)
 	for_each_bound(port, p)
 	{
 		struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
-		uint32_t type = xl_read32(&p->type);
 
-		if (type != XL_PORT_VIRQ && type != XL_PORT_IPI)
-			continue;
 		if (xl_hc_event_channel_op(EVTCHNOP_status, &st))
 			return false;
-		return type == XL_PORT_VIRQ ?
-			       st.status == EVTCHNSTAT_virq &&
-				       st.u.virq == xl_read32(&p->virq) :
-			       st.status == EVTCHNSTAT_ipi;
+		return status_type(st.status) == xl_read32(&p->type);
 	}
 	return false;
 }
@@ -1367,7 +1363,7 @@ static int resume_abi(void)
 	if (xl_ev.ops == &xl_evtchn_fifo_ops) {
 		rc = xl_evtchn_fifo_resume(xl_ev.nr_vcpus);
 		if (rc != -XEN_ENOSYS && rc != -XEN_EINVAL)
-			return rc;
+			return rc; /* 0, -XEN_EEXIST (no restore), -XEN_EIO */
 		xl_warn("evtchn: resume: FIFO refused (%d), using 2-level\n",
 			rc);
 		xl_evtchn_fifo_ops.fini(true);
@@ -1556,18 +1552,21 @@ int xl_evtchn_resume(bool cancelled, xl_evtchn_lost_fn lost)
 		return -XEN_ENODEV;
 	if (in_upcall())
 		return -XEN_EDEADLK;
-	if (cancelled || ports_still_bound()) {
-		for_each_bound(port, p) xl_write32(&p->susp, 0);
+	rc = cancelled || ports_still_bound() ? -XEN_EEXIST : resume_abi();
+	if (rc == -XEN_EEXIST) {
+		for_each_bound(port, p)
+		{
+			xl_write32(&p->susp, 0);
+		}
 		return 0;
 	}
+	if (rc)
+		return rc;
 	/* The owed lists name ports whose runs became PENDING. */
 	for (i = 0; i < XL_MAX_VCPUS; i++) {
 		xl_ev.cpu[i].owed_head = xl_ev.cpu[i].owed_tail = 0;
 		xl_write32(&xl_ev.cpu[i].rerun, 0);
 	}
-	rc = resume_abi();
-	if (rc)
-		return rc;
 	fill = xl_os_zalloc(EVTCHN_FIFO_NR_CHANNELS / 8);
 	flags = ev_lock();
 	n_lost = rebind_all(fill);

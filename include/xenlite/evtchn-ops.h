@@ -81,7 +81,9 @@ int xl_evtchn_fifo_init(unsigned int nr_vcpus);
  * order (EVTCHNOP_expand_array), as Linux's evtchn_fifo_resume()
  * (drivers/xen/events/events_fifo.c).  0, or the first error: vCPU 0's
  * (nothing registered with Xen: the caller may fall back to 2-level) is
- * returned as is, a later one as -XEN_EIO.
+ * returned as is, a later one as -XEN_EIO; -XEN_EEXIST when vCPU 0 still
+ * has its control block (Xen's -EINVAL): no restore happened, and
+ * nothing was changed.
  */
 int xl_evtchn_fifo_resume(unsigned int nr_vcpus);
 /* 2-level bring-up: mask every port (all start masked, as in FIFO). */
