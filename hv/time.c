@@ -460,7 +460,15 @@ void hv_vcpu_time_restore(struct hv_vcpu *v)
 	vt->periodic_next = 0;
 	if (vt->periodic_period)
 		(void)hv_periodic_work_locked(vt, hv_now_ns());
-	hv_timer_kick(d, vt->periodic_next);
+	/*
+	 * Always wake the timer thread: it sleeps until a deadline in the
+	 * old system time (timer_wake_at), which hv_timer_kick() compares
+	 * new deadlines against, so after a jump a new deadline looked
+	 * "later" and the thread slept on for the old distance (a PV
+	 * vCPU's first tick and the guest's re-armed singleshot came about
+	 * 1 s late in resume/2l/timers@pv).
+	 */
+	hv_timer_kick(d, 0);
 	pthread_mutex_unlock(&d->timer_lock);
 	hv_update_vcpu_time(v);
 }

@@ -359,7 +359,9 @@ void hv_domain_set_evtchn_hook(struct hv_domain *d, hv_evtchn_hook_fn fn,
  *    return, saved in the vCPU's rax).  See suspend.c for what it
  *    resets.  time_jump_ns moves hv's system time forward (for every
  *    domain: hv has one host clock), as a restore on another host, or
- *    later, sees it.
+ *    later, sees it; the restored domain's timer thread is woken, other
+ *    domains' timers armed before the jump still fire at their old
+ *    distance in real time.
  * Not modelled: a domain connected to hv's xenstored or blkback (their
  * resume is not in hv yet); other vCPUs are not paused (the guest
  * quiesces them first, as Linux's stop_machine() in do_suspend does).
