@@ -32,7 +32,7 @@
  *    arch/x86/xen/suspend_hvm.c xen_hvm_post_suspend() ->
  *    xen_hvm_init_shared_info()), and HVM_PARAM_CALLBACK_IRQ is not in
  *    the HVM params the stream carries (xg_sr_save_x86_hvm.c params[]),
- *    so the guest registers its callback again (xen_setup_callback_vector).
+ *    so the guest registers its callback again (xen_callback_vector()).
  *
  * hv does the whole cycle inside the hypercall on the calling vCPU: the
  * domain struct, its vCPU threads and its arena stay (the guest's memory
