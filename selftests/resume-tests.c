@@ -889,6 +889,66 @@ static enum xt_result t_cancel_zero(enum mode m)
 	return XT_PASS;
 }
 
+static struct rtimer rep;
+
+/*
+ * Six cycles in a row, restores and cancels mixed (a cancel every third),
+ * with traffic between them: an IPI per vCPU takes 5 sends per cycle and
+ * a timer armed 20 ms ahead on vCPU 0 fires once per cycle; the counts
+ * stay exact across all of them, the port numbers never change, and hv
+ * ends with exactly the ports the core has.
+ */
+static enum xt_result t_repeat(enum mode m)
+{
+	struct xt_rec r[XL_MAX_VCPUS] = { 0 };
+	evtchn_port_t ipi[XL_MAX_VCPUS];
+	unsigned int cpu, k, nr = xt_nr_vcpus();
+	struct runs_wait w = { &rep, 0 };
+	struct arm_arg aa;
+	struct hold h;
+	bool cancel;
+	enum xt_result res;
+
+	memset(&rep, 0, sizeof(rep));
+	MODE_INIT(m);
+	res = clock_init_all(XL_CLOCK_SINGLESHOT, 0);
+	if (res != XT_PASS)
+		return res;
+	for (cpu = 0; cpu < nr; cpu++)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(cpu, xt_rec_handler, &r[cpu],
+						&ipi[cpu]),
+			     0);
+	for (k = 0; k < 6; k++) {
+		cancel = k % 3 == 2;
+		XT_ASSERT(hold_others(&h));
+		XT_ASSERT_EQ(cycle(cancel, JUMP_NS / 4), cancel ? 1 : 0);
+		release_others(&h);
+		XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
+		if (!cancel) {
+			res = clock_resume_all();
+			if (res != XT_PASS)
+				return res;
+		}
+		for (cpu = 0; cpu < nr; cpu++) {
+			XEN_HAS(ipi[cpu], EVTCHNSTAT_ipi, cpu);
+			SEND_N(ipi[cpu], &r[cpu], 5);
+			XT_ASSERT_EQ(XT_LOAD(&r[cpu].count), 5 * (k + 1));
+		}
+		aa = (struct arm_arg){ &rep, xl_clock_now() + 20 * MS };
+		xt_run_on(0, arm_on, &aa);
+		XT_ASSERT_EQ(rep.rc, 0);
+		w.n = k + 1;
+		XT_ASSERT(xt_wait_until(runs_reached, &w, XT_EVENT_TIMEOUT_NS));
+	}
+	xt_sleep_ns(50 * MS);
+	XT_ASSERT_EQ(XT_LOAD(&rep.runs), 6);
+	/* The IPIs and one VIRQ_TIMER per vCPU. */
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), 2 * nr);
+	XT_ASSERT_EQ(HV_STAT(restores), 4);
+	XT_ASSERT_EQ(HV_STAT(suspend_cancels), 2);
+	return XT_PASS;
+}
+
 /*
  * A cancel with no port bound: the resume must not touch the FIFO set-up
  * Xen still uses (its control blocks, the event array); a later bind and
@@ -949,6 +1009,7 @@ MODES(timers)
 MODES(periodic)
 MODES(cancel)
 MODES(cancel_zero)
+MODES(repeat)
 
 #define RT(n, fn_, vcpus, peer, fl)                                         \
 	{                                                                   \
@@ -975,6 +1036,8 @@ const struct xt_test xt_resume_tests[] = {
 	RT("2l/cancel", l2_cancel, 2, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero", fifo_cancel_zero, 1, false, XT_F_NO_UPCALL),
 	RT("2l/cancel_zero", l2_cancel_zero, 1, false, XT_F_NO_UPCALL),
+	RT("fifo/repeat", fifo_repeat, 2, false, XT_F_FLAVOURS),
+	RT("2l/repeat", l2_repeat, 2, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_empty", t_cancel_empty, 1, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero_empty", t_cancel_zero_empty, 1, false,
 	   XT_F_NO_UPCALL),
