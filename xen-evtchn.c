@@ -1467,6 +1467,20 @@ struct lost_port {
 };
 
 /*
+ * The resume's working memory, static: it runs with delivery masked (and
+ * a kernel host in stop_machine()), where nothing may be allocated.  The
+ * owners of lost ports past RS_LOST_MAX are not told (logged).  Only the
+ * resume touches it, with no other vCPU in the API.
+ */
+#define RS_FILL_WORDS (EVTCHN_FIFO_NR_CHANNELS / XL_BITS_PER_LONG)
+#define RS_LOST_MAX 64U
+
+static struct {
+	unsigned long fill[RS_FILL_WORDS]; /* placeholder ports */
+	struct lost_port lost[RS_LOST_MAX];
+} xl_rs;
+
+/*
  * Lost ports leave the table before any owner hears of it, so that an
  * owner's new bind may get one of their numbers.
  */
@@ -1515,7 +1529,7 @@ static unsigned int rebind_all(unsigned long *fill)
 		rc = -XEN_ENOENT; /* interdomain, unbound: the peer's end
 				   * names the old domid (evtchn_close) */
 		if (type == XL_PORT_VIRQ || type == XL_PORT_IPI)
-			rc = fill ? rebind_at(port, p, fill) : -XEN_ENOMEM;
+			rc = rebind_at(port, p, fill);
 		if (!rc) {
 			rebound(port, p);
 			xl_write32(&p->susp, 0);
@@ -1541,9 +1555,8 @@ static void close_fill(unsigned long *fill)
 
 int xl_evtchn_resume(bool cancelled, xl_evtchn_lost_fn lost)
 {
-	unsigned int i, n_lost, n_taken;
-	struct lost_port *l = NULL;
-	unsigned long *fill, flags;
+	unsigned int i, n_lost = 0;
+	unsigned long flags, irq;
 	struct xl_port *p;
 	evtchn_port_t port;
 	int rc;
@@ -1552,43 +1565,48 @@ int xl_evtchn_resume(bool cancelled, xl_evtchn_lost_fn lost)
 		return -XEN_ENODEV;
 	if (in_upcall())
 		return -XEN_EDEADLK;
+	/*
+	 * Masked throughout, as Linux's xen_suspend() runs with interrupts
+	 * off: an upcall here would scan a control block or selector of
+	 * the old domain while it is set up again.  So nothing below may
+	 * sleep: no allocation (the placeholders' bitmap and the lost
+	 * ports live in xl_rs).
+	 */
+	irq = xl_os_irq_save();
 	rc = cancelled || ports_still_bound() ? -XEN_EEXIST : resume_abi();
 	if (rc == -XEN_EEXIST) {
 		for_each_bound(port, p)
 		{
 			xl_write32(&p->susp, 0);
 		}
+		xl_os_irq_restore(irq);
 		return 0;
 	}
-	if (rc)
+	if (rc) {
+		xl_os_irq_restore(irq);
 		return rc;
+	}
 	/* The owed lists name ports whose runs became PENDING. */
 	for (i = 0; i < XL_MAX_VCPUS; i++) {
 		xl_ev.cpu[i].owed_head = xl_ev.cpu[i].owed_tail = 0;
 		xl_write32(&xl_ev.cpu[i].rerun, 0);
 	}
-	fill = xl_os_zalloc(EVTCHN_FIFO_NR_CHANNELS / 8);
+	for (i = 0; i < RS_FILL_WORDS; i++)
+		xl_write_ulong(&xl_rs.fill[i], 0);
 	flags = ev_lock();
-	n_lost = rebind_all(fill);
-	if (fill)
-		close_fill(fill);
+	rebind_all(xl_rs.fill);
+	close_fill(xl_rs.fill);
+	forget_lost(xl_rs.lost, RS_LOST_MAX, &n_lost);
 	ev_unlock(flags);
-	if (fill)
-		xl_os_free(fill);
-	if (n_lost)
-		l = xl_os_zalloc(n_lost * sizeof(*l));
-	flags = ev_lock();
-	forget_lost(l, l ? n_lost : 0, &n_taken);
-	ev_unlock(flags);
-	for (i = 0; lost && l && i < n_lost; i++)
-		lost(l[i].port, (enum xl_port_type)l[i].type,
-		     (xl_evtchn_handler_t)l[i].fn, (void *)l[i].data);
-	if (n_lost && !l)
-		xl_err("evtchn: resume: %u ports lost, owners not told (no "
-		       "memory)\n",
-		       n_lost);
-	if (l)
-		xl_os_free(l);
+	xl_os_irq_restore(irq);
+	if (n_lost > RS_LOST_MAX)
+		xl_err("evtchn: resume: %u ports lost, the owners of %u not "
+		       "told\n",
+		       n_lost, n_lost - RS_LOST_MAX);
+	for (i = 0; lost && i < n_lost && i < RS_LOST_MAX; i++)
+		lost(xl_rs.lost[i].port, (enum xl_port_type)xl_rs.lost[i].type,
+		     (xl_evtchn_handler_t)xl_rs.lost[i].fn,
+		     (void *)xl_rs.lost[i].data);
 	return 0;
 }
 

@@ -343,25 +343,31 @@ static uint64_t resumed_at; /* pvclock when the hypercall returned */
 
 static long cycle(bool cancel, uint64_t jump)
 {
-	long rc;
+	unsigned long flags = xl_os_irq_save();
+	long rc = 0;
 	int r;
 
 	memset(&lost_log, 0, sizeof(lost_log));
 	r = xl_evtchn_suspend();
 	if (r)
-		return r;
+		goto out;
 	plan(cancel, jump);
 	rc = raw_suspend();
 	resumed_at = xl_clock_now();
 	hv_domain_set_suspend_plan(dom(), NULL);
-	if (rc < 0)
-		return rc;
+	if (rc < 0) {
+		r = (int)rc;
+		goto out;
+	}
 	if (!rc) {
 		r = hv_guest_resume();
 		if (r)
-			return r;
+			goto out;
 	}
 	r = xl_evtchn_resume(rc == 1, lost_fn);
+out:
+	/* Events owed to vCPU 0 run here, once. */
+	xl_os_irq_restore(flags);
 	return r ? r : rc;
 }
 

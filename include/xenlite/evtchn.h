@@ -135,7 +135,12 @@ void xl_evtchn_get_stats(unsigned int cpu, struct xl_evtchn_stats *st);
  * Save/restore and live migration (docs/save-restore.md has the order).
  * The caller quiesces every other vCPU first, with event delivery masked
  * and outside this API (Linux: stop_machine() in drivers/xen/manage.c
- * do_suspend), and keeps them so until xl_evtchn_resume() returned.
+ * do_suspend), and keeps them so until xl_evtchn_resume() returned; its
+ * own vCPU too keeps delivery masked from xl_evtchn_suspend() on (Linux:
+ * xen_suspend() runs with interrupts off): an event noted pending and
+ * then delivered before the hypercall would be delivered again by the
+ * resume.  The resume masks delivery itself while it works and allocates
+ * nothing.
  *
  * xl_evtchn_suspend(), just before SCHEDOP_shutdown(SHUTDOWN_suspend):
  * notes each bound port's mask and whether an event is owed to its
