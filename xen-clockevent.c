@@ -605,6 +605,36 @@ void xl_clock_fini(void)
 	cfg_put();
 }
 
+/*
+ * After a restore, on each vCPU (clockevent.h).  Linux's order is the
+ * same: xen_timer_resume() (arch/x86/xen/time.c) stops every vCPU's
+ * periodic timer, a new PV vCPU's default 100 Hz ticker
+ * (xen/arch/x86/pv/domain.c), and the clockevents core programs the
+ * next event again (tick_resume).  Masked: the VIRQ handler on this vCPU
+ * edits the same state.  Xen forgot the singleshot deadline, so armed
+ * is 0 and program_at() issues the hypercall even for the same value.
+ */
+int xl_clock_resume(void)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+	struct clock_cpu *c = &clk.cpu[cpu];
+	unsigned long flags;
+	int rc;
+
+	if (!xl_read32(&c->up) || xl_evtchn_port_type(c->port) != XL_PORT_VIRQ)
+		return -XEN_ENODEV;
+	flags = xl_os_irq_save();
+	c->armed = 0;
+	if (clk.cfg.mode == XL_CLOCK_PERIODIC) {
+		rc = start_periodic(cpu);
+	} else {
+		rc = (int)xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, cpu, NULL);
+		reprogram(cpu);
+	}
+	xl_os_irq_restore(flags);
+	return rc;
+}
+
 enum xl_clock_mode xl_clock_mode(void)
 {
 	return clk.cfg.mode;

@@ -187,6 +187,11 @@ static bool fifo_is_masked(evtchn_port_t port)
 	return xl_read32(word_of(port)) & W_MASKED;
 }
 
+static void fifo_mark_pending(evtchn_port_t port)
+{
+	xl_fetch_or32(word_of(port), W_PENDING);
+}
+
 static bool fifo_mask(evtchn_port_t port)
 {
 	return xl_fetch_or32(word_of(port), W_MASKED) & W_MASKED;
@@ -495,6 +500,69 @@ free:
 	return rc;
 }
 
+/*
+ * A restored domain has no control block and no event array (its
+ * evtchn_init() is 2-level): the pages we keep are ours again, and we
+ * hand the same ones to Xen.  A control block is zeroed once Xen took
+ * it: Xen maps it as it is (event_fifo.c map_control_block(), its new
+ * queues empty with no tail), and a stale READY bit or HEAD would send
+ * our consumer down a queue of the old domain.  Our own cursors go too.
+ * Registering first is also the probe for "still the same domain":
+ * map_control_block() answers -EINVAL to a vCPU that has a block.  Event-array words are set MASKED (expand_one), so
+ * every port stays quiet until its rebind unmasks it; a stale LINKED
+ * bit would make Xen's get_free_port() skip the number as busy
+ * (evtchn_fifo_is_busy() tests LINKED), which the rebind at the same
+ * number needs free.  Runs with no upcall running (xl_evtchn_resume()'s contract).
+ */
+static void fifo_zero_page(void *page)
+{
+	uint32_t *w = page;
+	unsigned int i;
+
+	for (i = 0; i < XL_PAGE_SIZE / sizeof(*w); i++)
+		xl_write32(&w[i], 0);
+}
+
+int xl_evtchn_fifo_resume(unsigned int nr_vcpus)
+{
+	unsigned int cpu, i, nr = xl_read32(&fifo.nr_pages);
+	unsigned long flags;
+	int rc = 0;
+
+	for (cpu = 0; cpu < nr_vcpus; cpu++) {
+		struct fifo_cpu *fc = &fifo.cpu[cpu];
+
+		rc = init_vcpu(cpu, fc->cb);
+		/*
+		 * vCPU 0's block still registered: the same domain (a cancel
+		 * that returned 0).  Nothing was touched: map_control_block()
+		 * refuses before it maps anything.
+		 */
+		if (rc == -XEN_EINVAL && !cpu)
+			return -XEN_EEXIST;
+		if (rc) {
+			xl_err("fifo: resume: init_control vCPU %u: %d\n", cpu,
+			       rc);
+			return cpu ? -XEN_EIO : rc;
+		}
+		/* No port is bound yet, so Xen writes nothing here before
+		 * the zeroing: no READY, no HEAD. */
+		fifo_zero_page(fc->cb);
+		for (i = 0; i < EVTCHN_FIFO_MAX_QUEUES; i++)
+			fc->head[i] = 0;
+	}
+	flags = xl_spin_lock_irqsave(&fifo.expand_lock);
+	xl_store_release32(&fifo.nr_pages, 0);
+	for (i = 0; i < nr && !rc; i++)
+		rc = expand_one((void *)xl_read_ulong(&fifo.pages[i]));
+	xl_spin_unlock_irqrestore(&fifo.expand_lock, flags);
+	if (rc) {
+		xl_err("fifo: resume: expand_array page %u: %d\n", i - 1, rc);
+		return -XEN_EIO;
+	}
+	return 0;
+}
+
 const struct xl_evtchn_ops xl_evtchn_fifo_ops = {
 	.name = "FIFO",
 	.abi = XL_EVTCHN_ABI_FIFO,
@@ -505,6 +573,7 @@ const struct xl_evtchn_ops xl_evtchn_fifo_ops = {
 	.is_pending = fifo_is_pending,
 	.is_masked = fifo_is_masked,
 	.mask = fifo_mask,
+	.mark_pending = fifo_mark_pending,
 	.unmask = fifo_unmask,
 	.handle_events = fifo_handle_events,
 	.fini = fifo_fini,

@@ -67,12 +67,19 @@ struct xl_port {
 	uint32_t share_runs; /* runs in the upcall share_tag names */
 	uint32_t owed_next;  /* next port owed a run on the same vCPU, or 0 */
 	uint32_t gen;	     /* bindings forgotten (port_forget), under lock */
+	uint32_t prio;	     /* FIFO priority + 1 as set, 0 = Xen's default */
+	uint32_t susp;	     /* XL_SUSP_*: noted by xl_evtchn_suspend() */
 	uint64_t share_tag;  /* (upcall generation << 32) | vCPU */
 	uint64_t count;	     /* handler runs */
 };
 
 #define XL_RUN_ACTIVE 1U /* a vCPU is running the handler */
 #define XL_RUN_AGAIN 2U	 /* an event arrived meanwhile: run once more */
+
+#define XL_SUSP_NOTED 1U   /* bound at xl_evtchn_suspend() */
+#define XL_SUSP_PENDING 2U /* an event was owed to the handler */
+#define XL_SUSP_MASKED 4U  /* masked */
+#define XL_SUSP_LOST 8U	   /* resume: not bound again */
 
 #define XL_PORT_CHUNK 512U
 #define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
@@ -554,6 +561,8 @@ static int port_install(evtchn_port_t port, enum xl_port_type type,
 	}
 	xl_write32(&p->cpu, cpu);
 	xl_write32(&p->virq, virq);
+	xl_write32(&p->prio, 0);
+	xl_write32(&p->susp, 0);
 	xl_write64(&p->count, 0);
 	xl_write_ulong(&p->data, (unsigned long)data);
 	xl_write_ulong(&p->fn, (unsigned long)fn);
@@ -888,11 +897,19 @@ void xl_evtchn_clear_pending(evtchn_port_t port)
 int xl_evtchn_set_priority(evtchn_port_t port, unsigned int priority)
 {
 	struct evtchn_set_priority op = { .port = port, .priority = priority };
+	struct xl_port *p;
+	int rc;
 
 	if (!ready())
 		return -XEN_ENODEV;
 	/* Xen checks the priority and answers -ENOSYS on 2-level. */
-	return xl_hc_event_channel_op(EVTCHNOP_set_priority, &op);
+	rc = xl_hc_event_channel_op(EVTCHNOP_set_priority, &op);
+	/* Kept for a resume, which sets it again (a new domain's ports
+	 * start at EVTCHN_FIFO_PRIORITY_DEFAULT, event_fifo.c). */
+	p = bound_port(port);
+	if (!rc && p)
+		xl_write32(&p->prio, priority + 1);
+	return rc;
 }
 
 /*
@@ -1258,6 +1275,341 @@ void xl_evtchn_fini(void)
 	reset_state();
 }
 
+/* --- save / restore ---------------------------------------------------- */
+
+/*
+ * docs/save-restore.md has the whole order; Linux's is
+ * drivers/xen/manage.c do_suspend() -> xen_suspend() under stop_machine(),
+ * then drivers/xen/events/events_base.c xen_irq_resume().  Every entry
+ * point here runs with the other vCPUs quiesced (delivery masked, outside
+ * this API) and this vCPU in thread context, so no upcall and no other
+ * call of this API runs meanwhile: the table is walked and rewritten
+ * without racing a dispatch.
+ */
+
+/* Each port with a table entry bound in the core, in ascending order. */
+#define for_each_bound(port, p)                                      \
+	for ((port) = 1; (port) < EVTCHN_FIFO_NR_CHANNELS; (port)++) \
+		if (!((p) = port_lookup(port)) ||                    \
+		    xl_read32(&(p)->type) == XL_PORT_FREE)           \
+			continue;                                    \
+		else
+
+/*
+ * "Pending" across a restore: an event Xen marked and no handler has run
+ * for yet.  That is Xen's PENDING (bit or word; the consumer takes it just
+ * before it dispatches), or a run the upcall kept for later with the
+ * port's claim (owe_run: with no upcall running, a claim held is such a
+ * run).  Xen drops every event of the old domain (the PV toolstack
+ * clears evtchn_pending, xg_sr_restore_x86_pv.c handle_shared_info; a
+ * PVH guest's page is new; FIFO's words are ours and nobody links them
+ * again), so the core notes them here and gives them back at resume.
+ */
+int xl_evtchn_suspend(void)
+{
+	struct xl_port *p;
+	evtchn_port_t port;
+	uint32_t s;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	if (in_upcall())
+		return -XEN_EDEADLK;
+	for_each_bound(port, p)
+	{
+		s = XL_SUSP_NOTED;
+		if (xl_ev.ops->is_pending(port) || xl_read32(&p->run))
+			s |= XL_SUSP_PENDING;
+		if (xl_ev.ops->is_masked(port))
+			s |= XL_SUSP_MASKED;
+		xl_write32(&p->susp, s);
+	}
+	return 0;
+}
+
+/*
+ * A cancel that returned 0 (modify_returncode leaves rax alone for an
+ * HVM guest without HVM_PARAM_CALLBACK_IRQ): Xen still has our ports.
+ * The first bound port tells (EVTCHNOP_status: still of its type; a new
+ * domain has it closed, or not even valid); with none, FIFO's
+ * init_control tells (xl_evtchn_fifo_resume(): -XEN_EEXIST), and a
+ * 2-level resume with no port changes nothing that matters.
+ */
+static bool ports_still_bound(void)
+{
+	struct xl_port *p;
+	evtchn_port_t port;
+
+	for_each_bound(port, p)
+	{
+		struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+
+		if (xl_hc_event_channel_op(EVTCHNOP_status, &st))
+			return false;
+		return status_type(st.status) == xl_read32(&p->type);
+	}
+	return false;
+}
+
+/*
+ * The ABI of a new domain: FIFO again with the same pages; if vCPU 0's
+ * init_control is refused (a new host without FIFO), 2-level, as init
+ * falls back (nothing was registered with Xen, the pages are free).
+ */
+static int resume_abi(void)
+{
+	int rc;
+
+	if (xl_ev.ops == &xl_evtchn_fifo_ops) {
+		rc = xl_evtchn_fifo_resume(xl_ev.nr_vcpus);
+		if (rc != -XEN_ENOSYS && rc != -XEN_EINVAL)
+			return rc; /* 0, -XEN_EEXIST (no restore), -XEN_EIO */
+		xl_warn("evtchn: resume: FIFO refused (%d), using 2-level\n",
+			rc);
+		xl_evtchn_fifo_ops.fini(true);
+		xl_store_release_ulong((unsigned long *)&xl_ev.ops,
+				       (unsigned long)&xl_evtchn_2l_ops);
+	}
+	return xl_evtchn_2l_init(xl_ev.nr_vcpus);
+}
+
+/*
+ * Bind p (a VIRQ or IPI) at port again: Xen hands out the lowest free
+ * port (event_channel.c get_free_port()), so the numbers below it that
+ * are free are filled with placeholders (unbound ports, closed by the
+ * caller afterwards; fill marks them), then the number itself must be
+ * the next.  A number already held by a port the core does not own
+ * (the toolstack's, bound first in the new domain) is -XEN_EBUSY.  A
+ * global VIRQ moved off vCPU 0 (bind_vcpu) is bound on 0 and moved, as
+ * Xen refuses to bind it elsewhere (evtchn_bind_virq).
+ */
+static int rebind_at(evtchn_port_t port, struct xl_port *p, unsigned long *fill)
+{
+	unsigned int cpu = xl_read32(&p->cpu);
+	evtchn_port_t got;
+	int rc;
+
+	for (;;) {
+		struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+						   .remote_dom = DOMID_SELF };
+
+		rc = xl_hc_event_channel_op(EVTCHNOP_alloc_unbound, &au);
+		if (rc)
+			return rc;
+		if (au.port >= port) {
+			close_raw(au.port);
+			if (au.port > port)
+				return -XEN_EBUSY;
+			break;
+		}
+		xl_set_bit_ulong(au.port, fill);
+	}
+	if (xl_read32(&p->type) == XL_PORT_IPI) {
+		struct evtchn_bind_ipi bi = { .vcpu = cpu };
+
+		rc = xl_hc_event_channel_op(EVTCHNOP_bind_ipi, &bi);
+		got = bi.port;
+	} else {
+		struct evtchn_bind_virq bv = { .virq = xl_read32(&p->virq),
+					       .vcpu = cpu };
+
+		rc = xl_hc_event_channel_op(EVTCHNOP_bind_virq, &bv);
+		if (rc == -XEN_EINVAL && cpu) {
+			struct evtchn_bind_vcpu mv = { .vcpu = cpu };
+
+			bv.vcpu = 0;
+			rc = xl_hc_event_channel_op(EVTCHNOP_bind_virq, &bv);
+			mv.port = bv.port;
+			if (!rc && bv.port == port)
+				rc = xl_hc_event_channel_op(EVTCHNOP_bind_vcpu,
+							    &mv);
+		}
+		got = bv.port;
+	}
+	if (!rc && got != port) {
+		close_raw(got);
+		rc = -XEN_EBUSY;
+	}
+	return rc;
+}
+
+/*
+ * The port is bound again: its vCPU's scan bit (2-level), its priority,
+ * then the event owed at suspend given back and the mask as it was.  The
+ * port is masked until here (2-level: l2_mask_all; FIFO: expand_one),
+ * so nothing is dispatched before its state is back.
+ */
+static void rebound(evtchn_port_t port, struct xl_port *p)
+{
+	uint32_t prio = xl_read32(&p->prio), s = xl_read32(&p->susp);
+	int rc;
+
+	xl_ev.ops->bind_to_cpu(port, xl_read32(&p->cpu), XL_MAX_VCPUS);
+	if (prio && xl_ev.ops == &xl_evtchn_fifo_ops) {
+		struct evtchn_set_priority sp = { .port = port,
+						  .priority = prio - 1 };
+
+		rc = xl_hc_event_channel_op(EVTCHNOP_set_priority, &sp);
+		if (rc)
+			xl_err("evtchn: resume: port %u priority %u: %d\n",
+			       port, prio - 1, rc);
+	}
+	if (s & XL_SUSP_PENDING)
+		xl_ev.ops->mark_pending(port);
+	if (!(s & XL_SUSP_MASKED))
+		xl_ev.ops->unmask(port);
+}
+
+struct lost_port {
+	evtchn_port_t port;
+	uint32_t type;
+	unsigned long fn, data;
+};
+
+/*
+ * The resume's working memory, static: it runs with delivery masked (and
+ * a kernel host in stop_machine()), where nothing may be allocated.  The
+ * owners of lost ports past RS_LOST_MAX are not told (logged).  Only the
+ * resume touches it, with no other vCPU in the API.
+ */
+#define RS_FILL_WORDS (EVTCHN_FIFO_NR_CHANNELS / XL_BITS_PER_LONG)
+#define RS_LOST_MAX 64U
+
+static struct {
+	unsigned long fill[RS_FILL_WORDS]; /* placeholder ports */
+	struct lost_port lost[RS_LOST_MAX];
+} xl_rs;
+
+/*
+ * Lost ports leave the table before any owner hears of it, so that an
+ * owner's new bind may get one of their numbers.
+ */
+static void forget_lost(struct lost_port *l, unsigned int max, unsigned int *n)
+{
+	struct xl_port *p;
+	evtchn_port_t port;
+
+	*n = 0;
+	for_each_bound(port, p)
+	{
+		if (!(xl_read32(&p->susp) & XL_SUSP_LOST))
+			continue;
+		if (*n < max)
+			l[*n] = (struct lost_port){
+				.port = port,
+				.type = xl_read32(&p->type),
+				.fn = xl_read_ulong(&p->fn),
+				.data = xl_read_ulong(&p->data),
+			};
+		(*n)++;
+		xl_write_ulong(&p->fn, 0);
+		xl_write32(&p->susp, 0);
+		port_forget(p, port);
+	}
+}
+
+/*
+ * Every port again, ascending (the placeholders only ever fill numbers
+ * below the one being bound).  Returns how many were lost.
+ */
+static unsigned int rebind_all(unsigned long *fill)
+{
+	unsigned int lost = 0;
+	struct xl_port *p;
+	evtchn_port_t port;
+	uint32_t type;
+	int rc;
+
+	for_each_bound(port, p)
+	{
+		type = xl_read32(&p->type);
+		/* No run is owed any more: it became PENDING (suspend). */
+		xl_write32(&p->run, 0);
+		p->owed_next = 0;
+		rc = -XEN_ENOENT; /* interdomain, unbound: the peer's end
+				   * names the old domid (evtchn_close) */
+		if (type == XL_PORT_VIRQ || type == XL_PORT_IPI)
+			rc = rebind_at(port, p, fill);
+		if (!rc) {
+			rebound(port, p);
+			xl_write32(&p->susp, 0);
+			continue;
+		}
+		if (type == XL_PORT_VIRQ || type == XL_PORT_IPI)
+			xl_err("evtchn: resume: port %u (type %u) lost: %d\n",
+			       port, type, rc);
+		xl_write32(&p->susp, XL_SUSP_LOST);
+		lost++;
+	}
+	return lost;
+}
+
+static void close_fill(unsigned long *fill)
+{
+	evtchn_port_t port;
+
+	for (port = 1; port < xl_ev.ops->max_channels(); port++)
+		if (xl_test_bit_ulong(port, fill))
+			close_raw(port);
+}
+
+int xl_evtchn_resume(bool cancelled, xl_evtchn_lost_fn lost)
+{
+	unsigned int i, n_lost = 0;
+	unsigned long flags, irq;
+	struct xl_port *p;
+	evtchn_port_t port;
+	int rc;
+
+	if (!ready())
+		return -XEN_ENODEV;
+	if (in_upcall())
+		return -XEN_EDEADLK;
+	/*
+	 * Masked throughout, as Linux's xen_suspend() runs with interrupts
+	 * off: an upcall here would scan a control block or selector of
+	 * the old domain while it is set up again.  So nothing below may
+	 * sleep: no allocation (the placeholders' bitmap and the lost
+	 * ports live in xl_rs).
+	 */
+	irq = xl_os_irq_save();
+	rc = cancelled || ports_still_bound() ? -XEN_EEXIST : resume_abi();
+	if (rc == -XEN_EEXIST) {
+		for_each_bound(port, p)
+		{
+			xl_write32(&p->susp, 0);
+		}
+		xl_os_irq_restore(irq);
+		return 0;
+	}
+	if (rc) {
+		xl_os_irq_restore(irq);
+		return rc;
+	}
+	/* The owed lists name ports whose runs became PENDING. */
+	for (i = 0; i < XL_MAX_VCPUS; i++) {
+		xl_ev.cpu[i].owed_head = xl_ev.cpu[i].owed_tail = 0;
+		xl_write32(&xl_ev.cpu[i].rerun, 0);
+	}
+	for (i = 0; i < RS_FILL_WORDS; i++)
+		xl_write_ulong(&xl_rs.fill[i], 0);
+	flags = ev_lock();
+	rebind_all(xl_rs.fill);
+	close_fill(xl_rs.fill);
+	forget_lost(xl_rs.lost, RS_LOST_MAX, &n_lost);
+	ev_unlock(flags);
+	xl_os_irq_restore(irq);
+	if (n_lost > RS_LOST_MAX)
+		xl_err("evtchn: resume: %u ports lost, the owners of %u not "
+		       "told\n",
+		       n_lost, n_lost - RS_LOST_MAX);
+	for (i = 0; lost && i < n_lost && i < RS_LOST_MAX; i++)
+		lost(xl_rs.lost[i].port, (enum xl_port_type)xl_rs.lost[i].type,
+		     (xl_evtchn_handler_t)xl_rs.lost[i].fn,
+		     (void *)xl_rs.lost[i].data);
+	return 0;
+}
+
 /* --- the 2-level ABI ----------------------------------------------------- */
 
 /*
@@ -1303,6 +1655,11 @@ static void l2_bind_to_cpu(evtchn_port_t port, unsigned int cpu,
 		xl_clear_bit_ulong(port, l2.cpu_bits[old_cpu]);
 	if (cpu < XL_MAX_VCPUS)
 		xl_set_bit_ulong(port, l2.cpu_bits[cpu]);
+}
+
+static void l2_mark_pending(evtchn_port_t port)
+{
+	xl_set_bit_ulong(port, l2_pending());
 }
 
 static void l2_clear_pending(evtchn_port_t port)
@@ -1536,6 +1893,7 @@ const struct xl_evtchn_ops xl_evtchn_2l_ops = {
 	.is_pending = l2_is_pending,
 	.is_masked = l2_is_masked,
 	.mask = l2_mask_port,
+	.mark_pending = l2_mark_pending,
 	.unmask = l2_unmask,
 	.handle_events = l2_handle_events,
 	.fini = l2_fini,

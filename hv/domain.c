@@ -183,6 +183,30 @@ fail:
 	return NULL;
 }
 
+/*
+ * A restore builds a new domain, with a new domid (libxl picks a free
+ * one): d takes the lowest free id other than its own.  -XEN_ENOSPC when
+ * there is none.  The old id is free again afterwards.
+ */
+int hv_domain_renumber(struct hv_domain *d)
+{
+	unsigned int slot, old = d->domid - 1U;
+
+	pthread_mutex_lock(&hv_registry_lock);
+	for (slot = 0; slot < HV_MAX_DOMAINS; slot++)
+		if (slot != old && !hv_domains[slot])
+			break;
+	if (slot == HV_MAX_DOMAINS) {
+		pthread_mutex_unlock(&hv_registry_lock);
+		return -XEN_ENOSPC;
+	}
+	hv_domains[slot] = d;
+	hv_domains[old] = NULL;
+	__atomic_store_n(&d->domid, (domid_t)(slot + 1), __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&hv_registry_lock);
+	return 0;
+}
+
 void hv_domain_destroy(struct hv_domain *d)
 {
 	if (!d)
@@ -211,7 +235,8 @@ void hv_domain_destroy(struct hv_domain *d)
 
 uint16_t hv_domain_id(const struct hv_domain *d)
 {
-	return d->domid;
+	/* Atomic: a restore renumbers the domain (hv_domain_renumber). */
+	return __atomic_load_n(&d->domid, __ATOMIC_SEQ_CST);
 }
 
 unsigned int hv_domain_nr_vcpus(const struct hv_domain *d)

@@ -1033,6 +1033,31 @@ void hv_evtchn_destroy(struct hv_domain *d)
 	pthread_rwlock_unlock(&d->event_lock);
 }
 
+/*
+ * A restore's new domain has a fresh evtchn_init() (2-level, port 0
+ * reserved, nothing bound): the old domain's evtchn_destroy() closed
+ * every port (so its peers' ends went back to unbound, naming the old
+ * domid) and dropped FIFO.  hv keeps the struct and its buckets (a port
+ * in one reads ECS_FREE where Xen's new domain has no bucket yet and
+ * answers -EINVAL); the Xen-consumer ends left unbound are forgotten:
+ * nothing in a new domain names them.
+ */
+void hv_evtchn_restore_reset(struct hv_domain *d)
+{
+	hv_evtchn_destroy(d);
+	pthread_rwlock_wrlock(&d->event_lock);
+	d->nr_xen_unbound = 0;
+	d->free_hint = 0;
+	pthread_rwlock_unlock(&d->event_lock);
+}
+
+int hv_evtchn_port_priority(struct hv_domain *d, uint32_t port)
+{
+	struct hv_evtchn *chn = hv_evtchn_lookup(d, port);
+
+	return chn ? __atomic_load_n(&chn->priority, __ATOMIC_ACQUIRE) : -1;
+}
+
 int hv_evtchn_open_ports(struct hv_domain *d, uint32_t *ports, unsigned int max)
 {
 	unsigned int i, valid, n = 0;

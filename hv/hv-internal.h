@@ -298,6 +298,10 @@ struct hv_domain {
 
 	int shutdown_code;	 /* atomic; -1 = running */
 	struct hv_faults faults; /* atomic fields */
+	/* hv_domain_set_suspend_plan(): the plan under timer_lock, set
+	 * atomic */
+	struct hv_suspend_plan suspend_plan;
+	bool suspend_plan_set;
 	/* hv_domain_set_evtchn_hook(); read atomically per call */
 	hv_evtchn_hook_fn evtchn_hook;
 	void *evtchn_hook_data;
@@ -316,6 +320,10 @@ struct hv_domain {
 struct hv_domain *hv_domain_get_by_id(domid_t domid, struct hv_domain *cur);
 void hv_domain_put(struct hv_domain *d);
 void hv_domain_ref(struct hv_domain *d);
+int hv_domain_renumber(struct hv_domain *d);
+
+/* suspend.c */
+long hv_domain_suspend(struct hv_vcpu *v);
 
 /* vcpu.c */
 struct hv_vcpu *hv_vcpu_current(void);
@@ -355,6 +363,8 @@ void hv_vcpu_switch_out(struct hv_vcpu *v);
 void hv_vcpu_switch_in(struct hv_vcpu *v);
 void hv_vcpu_time_start(struct hv_vcpu *v);
 void hv_vcpu_time_stop(struct hv_vcpu *v);
+void hv_time_jump(uint64_t ns);
+void hv_vcpu_time_restore(struct hv_vcpu *v);
 int hv_time_domain_init(struct hv_domain *d);
 void hv_time_domain_stop(struct hv_domain *d);
 void hv_time_domain_destroy(struct hv_domain *d);
@@ -418,6 +428,7 @@ long hv_do_memory_op(struct hv_vcpu *v, unsigned long cmd, void *arg);
 /* evtchn.c */
 int hv_evtchn_init(struct hv_domain *d);
 void hv_evtchn_destroy(struct hv_domain *d);
+void hv_evtchn_restore_reset(struct hv_domain *d);
 void hv_evtchn_free_buckets(struct hv_domain *d);
 long hv_do_event_channel_op(struct hv_vcpu *v, int cmd, void *arg);
 bool hv_port_is_valid(const struct hv_domain *d, uint32_t port);

@@ -62,6 +62,9 @@ static long hv_do_sched_op(struct hv_vcpu *v, int cmd, void *arg)
 		if (!arg)
 			return -XEN_EFAULT;
 		memcpy(&ss, arg, sizeof(ss));
+		if (cmd == SCHEDOP_shutdown && ss.reason == SHUTDOWN_suspend &&
+		    __atomic_load_n(&d->suspend_plan_set, __ATOMIC_ACQUIRE))
+			return hv_domain_suspend(v); /* suspend.c */
 		__atomic_compare_exchange_n(&d->shutdown_code, &none,
 					    (int)(uint8_t)ss.reason, false,
 					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);

@@ -105,10 +105,24 @@ static uint64_t hv_rdtsc(void)
 	return __rdtsc();
 }
 
+/*
+ * How far system time was moved forward by restores (hv_time_jump): Xen
+ * keeps no system time across a save and restore, the new host's NOW()
+ * is its own (xen/arch/x86/time.c), so the guest's pvclock jumps.
+ */
+static uint64_t hv_clock_jump_ns;
+
 static uint64_t hv_stime_at(uint64_t tsc)
 {
 	return hv_clock.sys0 +
+	       __atomic_load_n(&hv_clock_jump_ns, __ATOMIC_ACQUIRE) +
 	       hv_scale(tsc - hv_clock.tsc0, hv_clock.mul, hv_clock.shift);
+}
+
+void hv_time_jump(uint64_t ns)
+{
+	hv_time_init();
+	__atomic_fetch_add(&hv_clock_jump_ns, ns, __ATOMIC_ACQ_REL);
 }
 
 void hv_time_init(void)
@@ -424,6 +438,39 @@ void hv_vcpu_time_stop(struct hv_vcpu *v)
 	v->vtime.periodic_period = 0;
 	pthread_mutex_unlock(&d->timer_lock);
 	hv_deschedule(v, RUNSTATE_offline);
+}
+
+/*
+ * A restored domain's vCPU is a new one (vcpu_create()): no singleshot
+ * timer, no periodic timer, but a PV vCPU gets the default 100 Hz ticker
+ * again (pv/domain.c pv_vcpu_initialise: "v->periodic_period =
+ * MILLISECS(10)"), which is why Linux's xen_timer_resume()
+ * (arch/x86/xen/time.c) stops the periodic timer of every vCPU.  Its
+ * time record is written afresh with the new host's system time.
+ */
+void hv_vcpu_time_restore(struct hv_vcpu *v)
+{
+	struct hv_domain *d = v->domain;
+	struct hv_vtime *vt = &v->vtime;
+
+	pthread_mutex_lock(&d->timer_lock);
+	__atomic_store_n(&vt->sshot_deadline, 0, __ATOMIC_RELEASE);
+	vt->periodic_period = hv_is_pv(d) ? HV_PV_DEFAULT_PERIOD_NS : 0;
+	vt->periodic_last = 0;
+	vt->periodic_next = 0;
+	if (vt->periodic_period)
+		(void)hv_periodic_work_locked(vt, hv_now_ns());
+	/*
+	 * Always wake the timer thread: it sleeps until a deadline in the
+	 * old system time (timer_wake_at), which hv_timer_kick() compares
+	 * new deadlines against, so after a jump a new deadline looked
+	 * "later" and the thread slept on for the old distance (a PV
+	 * vCPU's first tick and the guest's re-armed singleshot came about
+	 * 1 s late in resume/2l/timers@pv).
+	 */
+	hv_timer_kick(d, 0);
+	pthread_mutex_unlock(&d->timer_lock);
+	hv_update_vcpu_time(v);
 }
 
 /*

@@ -22,6 +22,7 @@ int main(int argc, char **argv)
 		{ xt_explore_tests, xt_explore_nr_tests },
 		{ xt_budget_tests, xt_budget_nr_tests },
 		{ xt_order_tests, xt_order_nr_tests },
+		{ xt_resume_tests, xt_resume_nr_tests },
 	};
 
 	return xt_main(argc, argv, suites, sizeof(suites) / sizeof(suites[0]));

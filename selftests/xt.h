@@ -222,6 +222,8 @@ extern const unsigned int xt_blk_guest_nr_tests;
 extern const struct xt_test xt_xs_guest_tests[];
 extern const unsigned int xt_xs_guest_nr_tests;
 /* hv-only cases (fault injection through hv's API). */
+extern const struct xt_test xt_resume_tests[];
+extern const unsigned int xt_resume_nr_tests;
 extern const struct xt_test xt_hv_tests[];
 extern const unsigned int xt_hv_nr_tests;
 /* xenstore, xenbus, Xen-consumer event channels (hv only so far). */

@@ -45,6 +45,15 @@ int hv_guest_attach_flags(unsigned int flags);
  */
 int hv_guest_vcpu_attach(void);
 int hv_guest_vcpu_attach_flags(unsigned int flags);
+/*
+ * After SCHEDOP_shutdown(SHUTDOWN_suspend) returned 0 (restored into a
+ * new domain), on the vCPU that suspended, before xl_evtchn_resume():
+ * what a kernel's arch code does first (Linux xen_hvm_post_suspend):
+ * shared_info mapped again at its gfn (XENMEM_add_to_physmap) and, PVH,
+ * HVM_PARAM_CALLBACK_IRQ set again (the stream does not carry it).  PV
+ * callbacks are vCPU state and survive.  0 or the hypercall's -XEN_Exxx.
+ */
+int hv_guest_resume(void);
 /* Free the guest state of the current domain (its trace rings too). */
 void hv_guest_detach(void);
 

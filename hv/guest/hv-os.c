@@ -765,6 +765,27 @@ int hv_guest_attach_flags(unsigned int flags)
 	return 0;
 }
 
+int hv_guest_resume(void)
+{
+	struct hv_domain *d = hv_guest_cur_domain();
+	struct hv_guest *g = hv_guest_state(d);
+	struct xen_add_to_physmap xatp = {
+		.domid = DOMID_SELF,
+		.space = XENMAPSPACE_shared_info,
+		.idx = 0,
+	};
+	long rc;
+
+	if (!g)
+		return -XEN_ESRCH;
+	xatp.gpfn = g->shinfo_gfn;
+	rc = hv_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+			  (unsigned long)&xatp, 0, 0, 0);
+	if (!rc && hv_domain_flavour(d) != HV_FLAVOUR_PV)
+		rc = hv_guest_register_pvh();
+	return (int)rc;
+}
+
 void hv_guest_detach(void)
 {
 	struct hv_domain *d = hv_guest_cur_domain();

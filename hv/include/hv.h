@@ -144,6 +144,10 @@ struct hv_domain_stats {
 	/* Upcalls due (pending, unmasked) on a vCPU with no callback or
 	 * vector registered: not delivered (callback.c). */
 	uint64_t upcalls_unregistered;
+	/* SCHEDOP_shutdown(SHUTDOWN_suspend) with a plan (suspend.c). */
+	uint64_t suspends;
+	uint64_t suspend_cancels; /* ... resumed in the same domain */
+	uint64_t restores;	  /* ... restored into a new domain */
 };
 
 /* Lifecycle.  create/start/join/destroy are called from a non-vCPU thread. */
@@ -345,6 +349,43 @@ typedef long (*hv_evtchn_hook_fn)(struct hv_vcpu *v, int cmd, void *arg,
 				  bool after, long rc, void *data);
 void hv_domain_set_evtchn_hook(struct hv_domain *d, hv_evtchn_hook_fn fn,
 			       void *data);
+/* --- save / restore (suspend.c, docs/save-restore.md) -------------------- */
+
+/*
+ * What the toolstack does once the guest suspended itself with
+ * SCHEDOP_shutdown(SHUTDOWN_suspend) (libxl's save, then a restore or a
+ * cancel).  With no plan set, the hypercall only records the shutdown
+ * reason, as before.  With one, the hypercall does the whole cycle on
+ * the calling vCPU and returns what Xen 4.17 returns there:
+ *  - cancel: xc_domain_resume(fast=1) (tools/libs/guest/xg_resume.c
+ *    xc_domain_resume_cooperative -> modify_returncode) writes 1 into
+ *    vCPU 0's rax, for a PV guest always and for an HVM/PVH one only if
+ *    HVM_PARAM_CALLBACK_IRQ is set ("HVM guests without PV drivers have
+ *    no return code to modify": 0 then); XEN_DOMCTL_resumedomain
+ *    (domain_resume) clears the shutdown and unpauses.  Nothing else
+ *    changes.
+ *  - restore: a new domain with the guest's memory (hv keeps the struct,
+ *    its vCPU threads and its arena) returns 0 (domain_shutdown()'s
+ *    return, saved in the vCPU's rax).  See suspend.c for what it
+ *    resets.  time_jump_ns moves hv's system time forward (for every
+ *    domain: hv has one host clock), as a restore on another host, or
+ *    later, sees it; the restored domain's timer thread is woken, other
+ *    domains' timers armed before the jump still fire at their old
+ *    distance in real time.
+ * Not modelled: a domain connected to hv's xenstored or blkback (their
+ * resume is not in hv yet); other vCPUs are not paused (the guest
+ * quiesces them first, as Linux's stop_machine() in do_suspend does).
+ */
+struct hv_suspend_plan {
+	bool cancel;
+	uint64_t time_jump_ns;
+};
+/* NULL: no plan (the default).  Safe from any thread between cycles. */
+void hv_domain_set_suspend_plan(struct hv_domain *d,
+				const struct hv_suspend_plan *p);
+/* The FIFO priority hv holds for a port of d (-1: no such port). */
+int hv_evtchn_port_priority(struct hv_domain *d, uint32_t port);
+
 /* --- emulated platform timer and domain pause (vpt.c, pause.c) ----------- */
 
 /*

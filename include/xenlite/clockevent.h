@@ -70,6 +70,21 @@ bool xl_timer_armed(const struct xl_timer *t);
 
 void xl_clock_get_stats(unsigned int cpu, struct xl_clock_stats *st);
 
+/*
+ * After a restore (docs/save-restore.md), on every vCPU, once
+ * xl_evtchn_resume() bound VIRQ_TIMER again: Xen forgot the timers, so
+ * the periodic timer is set again (the tick count restarts one period
+ * from now: the time suspended is not ticks) or, tickless, the new
+ * vCPU's default PV ticker is stopped (Linux xen_timer_resume) and the
+ * earliest software timer armed again; a deadline that passed while
+ * suspended is armed min_delta ahead, so it fires once, promptly.
+ * Software timers keep their deadlines (pvclock ns: the restore's jump
+ * of system time counts as time passed).  0, -XEN_ENODEV (no clockevent
+ * here, or its VIRQ_TIMER port was lost), or the hypercall's error.
+ * Not after a cancel: Xen kept the timers.
+ */
+int xl_clock_resume(void);
+
 /* A vCPU's clockevent as it stands, for post-mortems (racy snapshot). */
 struct xl_clock_state {
 	evtchn_port_t port;	 /* its VIRQ_TIMER port, 0 = none */

@@ -35,6 +35,13 @@ struct xl_evtchn_ops {
 	 */
 	unsigned int (*handle_events)(unsigned int cpu);
 	/*
+	 * Set PENDING on a masked port by hand (a resume giving back an
+	 * event pending at suspend); the unmask that follows goes through
+	 * Xen, which raises it (event_2l.c evtchn_2l_unmask, event_fifo.c
+	 * evtchn_fifo_unmask: "if PENDING, set_pending").
+	 */
+	void (*mark_pending)(evtchn_port_t port);
+	/*
 	 * Release what init allocated.  xen_released: EVTCHNOP_reset
 	 * succeeded, so Xen no longer maps our pages; otherwise Xen may
 	 * still write them and they must be kept (leaked) until a later
@@ -67,6 +74,18 @@ bool xl_evtchn_fifo_stuck(void);
 
 /* FIFO bring-up: init_control on every vCPU; 0 or the hypercall's error. */
 int xl_evtchn_fifo_init(unsigned int nr_vcpus);
+/*
+ * After a restore into a new domain (docs/save-restore.md): every
+ * control block zeroed and registered again (EVTCHNOP_init_control per
+ * vCPU), the event array's pages set MASKED and expanded again in their
+ * order (EVTCHNOP_expand_array), as Linux's evtchn_fifo_resume()
+ * (drivers/xen/events/events_fifo.c).  0, or the first error: vCPU 0's
+ * (nothing registered with Xen: the caller may fall back to 2-level) is
+ * returned as is, a later one as -XEN_EIO; -XEN_EEXIST when vCPU 0 still
+ * has its control block (Xen's -EINVAL): no restore happened, and
+ * nothing was changed.
+ */
+int xl_evtchn_fifo_resume(unsigned int nr_vcpus);
 /* 2-level bring-up: mask every port (all start masked, as in FIFO). */
 int xl_evtchn_2l_init(unsigned int nr_vcpus);
 

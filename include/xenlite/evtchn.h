@@ -131,4 +131,47 @@ void xl_evtchn_upcall(void);
 
 void xl_evtchn_get_stats(unsigned int cpu, struct xl_evtchn_stats *st);
 
+/*
+ * Save/restore and live migration (docs/save-restore.md has the order).
+ * The caller quiesces every other vCPU first, with event delivery masked
+ * and outside this API (Linux: stop_machine() in drivers/xen/manage.c
+ * do_suspend), and keeps them so until xl_evtchn_resume() returned; its
+ * own vCPU too keeps delivery masked from xl_evtchn_suspend() on (Linux:
+ * xen_suspend() runs with interrupts off): an event noted pending and
+ * then delivered before the hypercall would be delivered again by the
+ * resume.  The resume masks delivery itself while it works and allocates
+ * nothing.
+ *
+ * xl_evtchn_suspend(), just before SCHEDOP_shutdown(SHUTDOWN_suspend):
+ * notes each bound port's mask and whether an event is owed to its
+ * handler (PENDING in Xen's bit or word, or a run the upcall kept for
+ * later).  Changes nothing.  0, -XEN_ENODEV (not initialised),
+ * -XEN_EDEADLK (from a handler).
+ *
+ * xl_evtchn_resume(cancelled, lost), after the hypercall returned (and,
+ * for a restore, after the host mapped shared_info and registered its
+ * upcall again):
+ *  - cancelled (the hypercall returned 1): nothing is done;
+ *  - else the ABI is set up again (FIFO: xl_evtchn_fifo_resume(); if
+ *    the new host refuses FIFO, 2-level), and every VIRQ and IPI port is
+ *    bound again on its vCPU at the same number, so callers keep the
+ *    numbers they hold, with its handler, FIFO priority and mask as
+ *    before; an event owed at suspend is delivered once (masked: left
+ *    PENDING for the unmask).  A port whose number is taken in the new
+ *    domain by one the core does not own, or whose bind fails, is lost.
+ *    Interdomain and unbound ports cannot survive (the peer's end is
+ *    unbound for the old domid): they are lost too.  Each lost port is
+ *    forgotten (free in the port table, the handler never runs again),
+ *    then, once every port was bound again, lost(port, type, fn, data)
+ *    runs for it in thread context, so its owner can handshake again
+ *    (it may bind).  If Xen still has the ports (a cancel that returned
+ *    0: a PVH guest without HVM_PARAM_CALLBACK_IRQ, xg_resume.c
+ *    modify_returncode), nothing is done either.
+ * 0, or the error that stopped the ABI's set-up (then no port works).
+ */
+typedef void (*xl_evtchn_lost_fn)(evtchn_port_t port, enum xl_port_type type,
+				  xl_evtchn_handler_t fn, void *data);
+int xl_evtchn_suspend(void);
+int xl_evtchn_resume(bool cancelled, xl_evtchn_lost_fn lost);
+
 #endif /* XENLITE_EVTCHN_H */
