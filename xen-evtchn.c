@@ -180,7 +180,7 @@ static struct xl_port *port_entry(evtchn_port_t port, int *rc)
 void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu)
 {
 	xl_stat_inc(&xl_ev.cpu[cpu].stats.stray);
-	xl_os_trace(XL_TRACE_EVENT_STRAY, port, cpu, 0);
+	xl_trace(XL_TRACE_EVENT_STRAY, port, cpu, 0);
 }
 
 void xl_evtchn_note_masked(unsigned int cpu)
@@ -326,7 +326,7 @@ static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
 			fn(port, (void *)xl_read_ulong(&p->data));
 			xl_stat_inc(&c->stats.events);
 			xl_write64(&p->count, xl_read64(&p->count) + 1);
-			xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
+			xl_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
 		}
 		if (!port_release(p))
 			break;
@@ -489,7 +489,7 @@ void xl_evtchn_upcall(void)
 			goto out;
 		}
 	}
-	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
+	xl_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	budget_reset(&c->budget);
 	handled += run_owed_first(c, cpu);
 	for (;;) {
@@ -513,7 +513,7 @@ void xl_evtchn_upcall(void)
 	}
 	if (!handled)
 		xl_stat_inc(&c->stats.spurious);
-	xl_os_trace(XL_TRACE_UPCALL_EXIT, 0, cpu, handled);
+	xl_trace(XL_TRACE_UPCALL_EXIT, 0, cpu, handled);
 	/* Last: once fini reads 0 here it may free what we used. */
 	xl_xchg32(&c->depth, 0);
 out:
@@ -852,7 +852,7 @@ int xl_evtchn_send(evtchn_port_t port)
 {
 	struct evtchn_send op = { .port = port };
 
-	xl_os_trace(XL_TRACE_EVENT_SENT, port, 0, 0);
+	xl_trace(XL_TRACE_EVENT_SENT, port, 0, 0);
 	return xl_hc_event_channel_op(EVTCHNOP_send, &op);
 }
 
