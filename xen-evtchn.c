@@ -1276,14 +1276,30 @@ static struct {
 	uint32_t bit_idx[XL_MAX_VCPUS];
 } l2;
 
+/*
+ * The scan looks shared_info up once (l2_handle_events) and passes it
+ * down: it is mapped once, before the ABI is set up, and an
+ * xl_os_shared_info() per bit tested was a host call each (on hv a
+ * vCPU and domain look-up).
+ */
+static unsigned long *l2_pending_of(struct shared_info *s)
+{
+	return (unsigned long *)s->evtchn_pending;
+}
+
+static unsigned long *l2_mask_of(struct shared_info *s)
+{
+	return (unsigned long *)s->evtchn_mask;
+}
+
 static unsigned long *l2_pending(void)
 {
-	return (unsigned long *)xl_os_shared_info()->evtchn_pending;
+	return l2_pending_of(xl_os_shared_info());
 }
 
 static unsigned long *l2_mask(void)
 {
-	return (unsigned long *)xl_os_shared_info()->evtchn_mask;
+	return l2_mask_of(xl_os_shared_info());
 }
 
 static unsigned int l2_max_channels(void)
@@ -1401,19 +1417,21 @@ static void l2_give_back(struct xl_port *p, evtchn_port_t port, uint32_t gen)
  * one level up: the irq core keeps an event found on a disabled irq
  * pending for its enable (kernel/irq/chip.c handle_edge_irq).
  */
-static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
+static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port,
+				   struct shared_info *s)
 {
 	struct xl_port *p = port_lookup(port);
+	unsigned long *mask = l2_mask_of(s);
 	uint32_t gen;
 
 	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]))
 		return 0;
-	while (!l2_is_masked(port)) {
+	while (!xl_test_bit_ulong(port, mask)) {
 		/* The binding, read before the take (fully ordered). */
 		gen = p ? xl_read32(&p->gen) : 0;
-		if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
+		if (!xl_test_and_clear_bit_ulong(port, l2_pending_of(s)))
 			return 0;
-		if (!l2_is_masked(port)) {
+		if (!xl_test_bit_ulong(port, mask)) {
 			xl_evtchn_dispatch(port, cpu);
 			return 1;
 		}
@@ -1422,9 +1440,11 @@ static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
 	return 0;
 }
 
-static unsigned long l2_active(unsigned int cpu, unsigned int w)
+static unsigned long l2_active(unsigned int cpu, unsigned int w,
+			       struct shared_info *s)
 {
-	return xl_read_ulong(&l2_pending()[w]) & ~xl_read_ulong(&l2_mask()[w]) &
+	return xl_read_ulong(&l2_pending_of(s)[w]) &
+	       ~xl_read_ulong(&l2_mask_of(s)[w]) &
 	       xl_read_ulong(&l2.cpu_bits[cpu][w]);
 }
 
@@ -1436,6 +1456,7 @@ static unsigned long l2_active(unsigned int cpu, unsigned int w)
 static unsigned int l2_handle_events(unsigned int cpu)
 {
 	struct vcpu_info *vi = xl_os_vcpu_info(cpu);
+	struct shared_info *s = xl_os_shared_info();
 	unsigned long sel, bits;
 	unsigned int w = xl_read32(&l2.word_idx[cpu]);
 	unsigned int b = xl_read32(&l2.bit_idx[cpu]), n = 0, scanned;
@@ -1460,17 +1481,17 @@ static unsigned int l2_handle_events(unsigned int cpu)
 			w = (w + 1) % L2_WORDS;
 			b = 0;
 		}
-		bits = l2_active(cpu, w) & (~0UL << b);
+		bits = l2_active(cpu, w, s) & (~0UL << b);
 		if (!bits) {
 			/* Nothing (more) at or after b in this word. */
-			if (!(l2_active(cpu, w) & ~(~0UL << b)))
+			if (!(l2_active(cpu, w, s) & ~(~0UL << b)))
 				sel &= ~(1UL << w);
 			w = (w + 1) % L2_WORDS;
 			b = 0;
 			continue;
 		}
 		b = __builtin_ctzl(bits);
-		n += l2_handle_port(cpu, w * XL_BITS_PER_LONG + b);
+		n += l2_handle_port(cpu, w * XL_BITS_PER_LONG + b, s);
 		if (++b == XL_BITS_PER_LONG) {
 			w = (w + 1) % L2_WORDS;
 			b = 0;
