@@ -328,6 +328,7 @@ static unsigned int consume_one(unsigned int cpu, unsigned int q,
  */
 static unsigned int fifo_handle_events(unsigned int cpu)
 {
+	struct xl_budget *b = xl_evtchn_budget(cpu);
 	struct fifo_cpu *fc = &fifo.cpu[cpu];
 	uint32_t ready;
 	unsigned int n = 0;
@@ -336,7 +337,7 @@ static unsigned int fifo_handle_events(unsigned int cpu)
 		return 0;
 	ready = xl_xchg32(&fc->cb->ready, 0) & READY_QUEUES;
 	while (ready) {
-		if (!xl_evtchn_budget_step(cpu)) {
+		if (!xl_budget_step(b)) {
 			/*
 			 * Out of budget: the READY bits of queues not drained
 			 * go back (our head[] cursors keep our place), so the

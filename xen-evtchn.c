@@ -77,16 +77,6 @@ struct xl_port {
 #define XL_PORT_CHUNK 512U
 #define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
 
-/*
- * The budget of the upcall running on a vCPU (xl_evtchn_upcall()).  Only
- * that vCPU touches it, with delivery masked, so plain accesses.
- */
-struct xl_budget {
-	uint32_t steps; /* scan steps left */
-	uint32_t over;	/* out of budget: stop and re-raise */
-	uint32_t gen;	/* upcalls begun: tags each port's share count */
-};
-
 struct xl_cpu {
 	uint32_t depth;	       /* upcall nesting on this vCPU */
 	uint32_t rerun;	       /* a nested upcall asked for another pass */
@@ -242,16 +232,9 @@ static void budget_reset(struct xl_budget *b)
 	b->gen++;
 }
 
-bool xl_evtchn_budget_step(unsigned int cpu)
+struct xl_budget *xl_evtchn_budget(unsigned int cpu)
 {
-	struct xl_budget *b = &xl_ev.cpu[cpu].budget;
-
-	if (b->over || !b->steps) {
-		b->over = 1;
-		return false;
-	}
-	b->steps--;
-	return true;
+	return &xl_ev.cpu[cpu].budget;
 }
 
 /*
@@ -281,8 +264,12 @@ static void budget_charge(struct xl_budget *b, struct xl_port *p,
 		p->share_tag = tag;
 		p->share_runs = 0;
 	}
-	if (++p->share_runs >= XL_UPCALL_PORT_SHARE)
+	if (++p->share_runs >= XL_UPCALL_PORT_SHARE) {
+		/* Both: over stops port_run and the upcall, no steps left
+		 * stops the scan (xl_budget_step tests only steps). */
 		b->over = 1;
+		b->steps = 0;
+	}
 }
 
 /*
@@ -373,7 +360,7 @@ static unsigned int run_owed_first(struct xl_cpu *c, unsigned int cpu)
 	c->owed_head = c->owed_tail = 0;
 	for (; port; port = next) {
 		p = port_lookup(port);
-		if (n == XL_UPCALL_OWED_FIRST || !xl_evtchn_budget_step(cpu)) {
+		if (n == XL_UPCALL_OWED_FIRST || !xl_budget_step(&c->budget)) {
 			/* The rest, in order, ahead of the ones just run. */
 			port_lookup(tail)->owed_next = c->owed_head;
 			if (!c->owed_head)
@@ -1465,7 +1452,7 @@ static unsigned int l2_handle_events(unsigned int cpu)
 	 * after the pending bit (event_2l.c, evtchn_2l_set_pending). */
 	sel = xl_xchg_ulong((unsigned long *)&vi->evtchn_pending_sel, 0);
 	while (sel) {
-		if (!xl_evtchn_budget_step(cpu)) {
+		if (!xl_budget_step(&xl_ev.cpu[cpu].budget)) {
 			/*
 			 * Out of budget: give the selector bits we took and
 			 * did not clear back, so the re-raised upcall scans
