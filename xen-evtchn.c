@@ -195,8 +195,15 @@ unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port)
  */
 static bool port_claim(struct xl_port *p)
 {
-	uint32_t old = xl_read32(&p->run), seen;
+	/*
+	 * The usual case first, idle to running in one exchange with no
+	 * read before it; a port found running goes through the loop with
+	 * the word the exchange returned.
+	 */
+	uint32_t old = xl_cmpxchg32(&p->run, 0, XL_RUN_ACTIVE), seen;
 
+	if (!old)
+		return true;
 	for (;;) {
 		uint32_t want = (old & XL_RUN_ACTIVE) ? old | XL_RUN_AGAIN :
 							XL_RUN_ACTIVE;
@@ -211,8 +218,11 @@ static bool port_claim(struct xl_port *p)
 /* Release the handler; returns true if it must run again. */
 static bool port_release(struct xl_port *p)
 {
-	uint32_t old = xl_read32(&p->run), seen;
+	/* The usual case first, as in port_claim: no run asked for. */
+	uint32_t old = xl_cmpxchg32(&p->run, XL_RUN_ACTIVE, 0), seen;
 
+	if (old == XL_RUN_ACTIVE)
+		return false;
 	for (;;) {
 		uint32_t want = (old & XL_RUN_AGAIN) ? XL_RUN_ACTIVE : 0;
 
