@@ -335,16 +335,21 @@ static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
 	xl_write32(&c->running_port, prev);
 }
 
-void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+/* Dispatch port, whose entry p (NULL: none) the caller looked up. */
+static inline void dispatch_entry(struct xl_port *p, evtchn_port_t port,
+				  unsigned int cpu)
 {
-	struct xl_port *p = port_lookup(port);
-
 	if (!p || !xl_read_ulong(&p->fn)) {
 		xl_evtchn_note_stray(port, cpu);
 		return;
 	}
 	if (port_claim(p))
 		port_run(&xl_ev.cpu[cpu], p, port, cpu, false);
+}
+
+void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+{
+	dispatch_entry(port_lookup(port), port, cpu);
 }
 
 /*
@@ -1429,7 +1434,7 @@ static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port,
 		if (!xl_test_and_clear_bit_ulong(port, l2_pending_of(s)))
 			return 0;
 		if (!xl_test_bit_ulong(port, mask)) {
-			xl_evtchn_dispatch(port, cpu);
+			dispatch_entry(p, port, cpu); /* p: looked up above */
 			return 1;
 		}
 		l2_give_back(p, port, gen);
