@@ -196,40 +196,34 @@ unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port)
 static bool port_claim(struct xl_port *p)
 {
 	/*
-	 * The usual case first, idle to running in one exchange with no
-	 * read before it; a port found running goes through the loop with
-	 * the word the exchange returned.
+	 * The first exchange guesses the usual case, idle to running, so no
+	 * read comes before it; a wrong guess returns the word, as a read
+	 * would, and the next exchange is computed from that.
 	 */
-	uint32_t old = xl_cmpxchg32(&p->run, 0, XL_RUN_ACTIVE), seen;
+	uint32_t old = 0, want = XL_RUN_ACTIVE, seen;
 
-	if (!old)
-		return true;
 	for (;;) {
-		uint32_t want = (old & XL_RUN_ACTIVE) ? old | XL_RUN_AGAIN :
-							XL_RUN_ACTIVE;
-
 		seen = xl_cmpxchg32(&p->run, old, want);
 		if (seen == old)
 			return !(old & XL_RUN_ACTIVE);
 		old = seen;
+		want = (old & XL_RUN_ACTIVE) ? old | XL_RUN_AGAIN :
+					       XL_RUN_ACTIVE;
 	}
 }
 
 /* Release the handler; returns true if it must run again. */
 static bool port_release(struct xl_port *p)
 {
-	/* The usual case first, as in port_claim: no run asked for. */
-	uint32_t old = xl_cmpxchg32(&p->run, XL_RUN_ACTIVE, 0), seen;
+	/* Guesses a lone run, running to idle, as port_claim guesses. */
+	uint32_t old = XL_RUN_ACTIVE, want = 0, seen;
 
-	if (old == XL_RUN_ACTIVE)
-		return false;
 	for (;;) {
-		uint32_t want = (old & XL_RUN_AGAIN) ? XL_RUN_ACTIVE : 0;
-
 		seen = xl_cmpxchg32(&p->run, old, want);
 		if (seen == old)
 			return old & XL_RUN_AGAIN;
 		old = seen;
+		want = (old & XL_RUN_AGAIN) ? XL_RUN_ACTIVE : 0;
 	}
 }
 
