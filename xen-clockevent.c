@@ -202,7 +202,7 @@ static long sshot(unsigned int cpu, uint64_t deadline)
 	struct clock_cpu *c = &clk.cpu[cpu];
 
 	stat_add(&c->stats.programs, 1);
-	xl_os_trace(XL_TRACE_TIMER_ARMED, 0, cpu, deadline);
+	xl_trace(XL_TRACE_TIMER_ARMED, 0, cpu, deadline);
 	c->armed = deadline;
 	return xl_hc_vcpu_op(VCPUOP_set_singleshot_timer, cpu, &st);
 }
@@ -303,7 +303,7 @@ static void run_expired(unsigned int cpu, uint64_t now)
 		stat_add(&c->stats.late_ns_sum, late);
 		if (late > xl_read64(&c->stats.late_ns_max))
 			xl_write64(&c->stats.late_ns_max, late);
-		xl_os_trace(XL_TRACE_TIMER_FIRED, 0, cpu, late);
+		xl_trace(XL_TRACE_TIMER_FIRED, 0, cpu, late);
 		t->fn(t);
 		if (!c->nr)
 			break;

@@ -248,11 +248,13 @@ static evtchn_port_t unlink_head(event_word_t *word, uint32_t *wv)
 /*
  * Take the pending bit of an unmasked event, atomically with the MASKED
  * test, so a port masked before this point is never dispatched.  The
- * event stays pending if masked; unmask hands it back to Xen.
+ * event stays pending if masked; unmask hands it back to Xen.  w is the
+ * word as unlink_head left it, the first exchange's guess (no read
+ * first); a word changed since fails that exchange, which returns it.
  */
-static bool take_pending(event_word_t *word)
+static bool take_pending(event_word_t *word, uint32_t w)
 {
-	uint32_t w = xl_read32(word), seen;
+	uint32_t seen;
 
 	while ((w & W_PENDING) && !(w & W_MASKED)) {
 		seen = xl_cmpxchg32(word, w, w & ~W_PENDING);
@@ -318,7 +320,7 @@ static unsigned int consume_one(unsigned int cpu, unsigned int q,
 	 * close), and if Xen's notify vCPU is this one, it links the event
 	 * back on our own queue and we forward it for ever.
 	 */
-	if (!take_pending(word))
+	if (!take_pending(word, w & ~(W_LINKED | EVTCHN_FIFO_LINK_MASK)))
 		return 0;
 	xl_evtchn_dispatch(port, cpu);
 	return 1;
@@ -333,6 +335,7 @@ static unsigned int consume_one(unsigned int cpu, unsigned int q,
  */
 static unsigned int fifo_handle_events(unsigned int cpu)
 {
+	struct xl_budget *b = xl_evtchn_budget(cpu);
 	struct fifo_cpu *fc = &fifo.cpu[cpu];
 	uint32_t ready;
 	unsigned int n = 0;
@@ -341,7 +344,7 @@ static unsigned int fifo_handle_events(unsigned int cpu)
 		return 0;
 	ready = xl_xchg32(&fc->cb->ready, 0) & READY_QUEUES;
 	while (ready) {
-		if (!xl_evtchn_budget_step(cpu)) {
+		if (!xl_budget_step(b)) {
 			/*
 			 * Out of budget: the READY bits of queues not drained
 			 * go back (our head[] cursors keep our place), so the

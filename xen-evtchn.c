@@ -84,16 +84,6 @@ struct xl_port {
 #define XL_PORT_CHUNK 512U
 #define XL_PORT_CHUNKS (EVTCHN_FIFO_NR_CHANNELS / XL_PORT_CHUNK)
 
-/*
- * The budget of the upcall running on a vCPU (xl_evtchn_upcall()).  Only
- * that vCPU touches it, with delivery masked, so plain accesses.
- */
-struct xl_budget {
-	uint32_t steps; /* scan steps left */
-	uint32_t over;	/* out of budget: stop and re-raise */
-	uint32_t gen;	/* upcalls begun: tags each port's share count */
-};
-
 struct xl_cpu {
 	uint32_t depth;	       /* upcall nesting on this vCPU */
 	uint32_t rerun;	       /* a nested upcall asked for another pass */
@@ -187,7 +177,7 @@ static struct xl_port *port_entry(evtchn_port_t port, int *rc)
 void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu)
 {
 	xl_stat_inc(&xl_ev.cpu[cpu].stats.stray);
-	xl_os_trace(XL_TRACE_EVENT_STRAY, port, cpu, 0);
+	xl_trace(XL_TRACE_EVENT_STRAY, port, cpu, 0);
 }
 
 void xl_evtchn_note_masked(unsigned int cpu)
@@ -212,31 +202,35 @@ unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port)
  */
 static bool port_claim(struct xl_port *p)
 {
-	uint32_t old = xl_read32(&p->run), seen;
+	/*
+	 * The first exchange guesses the usual case, idle to running, so no
+	 * read comes before it; a wrong guess returns the word, as a read
+	 * would, and the next exchange is computed from that.
+	 */
+	uint32_t old = 0, want = XL_RUN_ACTIVE, seen;
 
 	for (;;) {
-		uint32_t want = (old & XL_RUN_ACTIVE) ? old | XL_RUN_AGAIN :
-							XL_RUN_ACTIVE;
-
 		seen = xl_cmpxchg32(&p->run, old, want);
 		if (seen == old)
 			return !(old & XL_RUN_ACTIVE);
 		old = seen;
+		want = (old & XL_RUN_ACTIVE) ? old | XL_RUN_AGAIN :
+					       XL_RUN_ACTIVE;
 	}
 }
 
 /* Release the handler; returns true if it must run again. */
 static bool port_release(struct xl_port *p)
 {
-	uint32_t old = xl_read32(&p->run), seen;
+	/* Guesses a lone run, running to idle, as port_claim guesses. */
+	uint32_t old = XL_RUN_ACTIVE, want = 0, seen;
 
 	for (;;) {
-		uint32_t want = (old & XL_RUN_AGAIN) ? XL_RUN_ACTIVE : 0;
-
 		seen = xl_cmpxchg32(&p->run, old, want);
 		if (seen == old)
 			return old & XL_RUN_AGAIN;
 		old = seen;
+		want = (old & XL_RUN_AGAIN) ? XL_RUN_ACTIVE : 0;
 	}
 }
 
@@ -249,16 +243,9 @@ static void budget_reset(struct xl_budget *b)
 	b->gen++;
 }
 
-bool xl_evtchn_budget_step(unsigned int cpu)
+struct xl_budget *xl_evtchn_budget(unsigned int cpu)
 {
-	struct xl_budget *b = &xl_ev.cpu[cpu].budget;
-
-	if (b->over || !b->steps) {
-		b->over = 1;
-		return false;
-	}
-	b->steps--;
-	return true;
+	return &xl_ev.cpu[cpu].budget;
 }
 
 /*
@@ -288,8 +275,12 @@ static void budget_charge(struct xl_budget *b, struct xl_port *p,
 		p->share_tag = tag;
 		p->share_runs = 0;
 	}
-	if (++p->share_runs >= XL_UPCALL_PORT_SHARE)
+	if (++p->share_runs >= XL_UPCALL_PORT_SHARE) {
+		/* Both: over stops port_run and the upcall, no steps left
+		 * stops the scan (xl_budget_step tests only steps). */
 		b->over = 1;
+		b->steps = 0;
+	}
 }
 
 /*
@@ -333,7 +324,7 @@ static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
 			fn(port, (void *)xl_read_ulong(&p->data));
 			xl_stat_inc(&c->stats.events);
 			xl_write64(&p->count, xl_read64(&p->count) + 1);
-			xl_os_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
+			xl_trace(XL_TRACE_EVENT_HANDLED, port, cpu, 0);
 		}
 		if (!port_release(p))
 			break;
@@ -345,16 +336,21 @@ static void port_run(struct xl_cpu *c, struct xl_port *p, evtchn_port_t port,
 	xl_write32(&c->running_port, prev);
 }
 
-void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+/* Dispatch port, whose entry p (NULL: none) the caller looked up. */
+static inline void dispatch_entry(struct xl_port *p, evtchn_port_t port,
+				  unsigned int cpu)
 {
-	struct xl_port *p = port_lookup(port);
-
 	if (!p || !xl_read_ulong(&p->fn)) {
 		xl_evtchn_note_stray(port, cpu);
 		return;
 	}
 	if (port_claim(p))
 		port_run(&xl_ev.cpu[cpu], p, port, cpu, false);
+}
+
+void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu)
+{
+	dispatch_entry(port_lookup(port), port, cpu);
 }
 
 /*
@@ -380,7 +376,7 @@ static unsigned int run_owed_first(struct xl_cpu *c, unsigned int cpu)
 	c->owed_head = c->owed_tail = 0;
 	for (; port; port = next) {
 		p = port_lookup(port);
-		if (n == XL_UPCALL_OWED_FIRST || !xl_evtchn_budget_step(cpu)) {
+		if (n == XL_UPCALL_OWED_FIRST || !xl_budget_step(&c->budget)) {
 			/* The rest, in order, ahead of the ones just run. */
 			port_lookup(tail)->owed_next = c->owed_head;
 			if (!c->owed_head)
@@ -496,7 +492,7 @@ void xl_evtchn_upcall(void)
 			goto out;
 		}
 	}
-	xl_os_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
+	xl_trace(XL_TRACE_UPCALL_ENTER, 0, cpu, 0);
 	budget_reset(&c->budget);
 	handled += run_owed_first(c, cpu);
 	for (;;) {
@@ -520,7 +516,7 @@ void xl_evtchn_upcall(void)
 	}
 	if (!handled)
 		xl_stat_inc(&c->stats.spurious);
-	xl_os_trace(XL_TRACE_UPCALL_EXIT, 0, cpu, handled);
+	xl_trace(XL_TRACE_UPCALL_EXIT, 0, cpu, handled);
 	/* Last: once fini reads 0 here it may free what we used. */
 	xl_xchg32(&c->depth, 0);
 out:
@@ -861,7 +857,7 @@ int xl_evtchn_send(evtchn_port_t port)
 {
 	struct evtchn_send op = { .port = port };
 
-	xl_os_trace(XL_TRACE_EVENT_SENT, port, 0, 0);
+	xl_trace(XL_TRACE_EVENT_SENT, port, 0, 0);
 	return xl_hc_event_channel_op(EVTCHNOP_send, &op);
 }
 
@@ -1628,14 +1624,30 @@ static struct {
 	uint32_t bit_idx[XL_MAX_VCPUS];
 } l2;
 
+/*
+ * The scan looks shared_info up once (l2_handle_events) and passes it
+ * down: it is mapped once, before the ABI is set up, and an
+ * xl_os_shared_info() per bit tested was a host call each (on hv a
+ * vCPU and domain look-up).
+ */
+static unsigned long *l2_pending_of(struct shared_info *s)
+{
+	return (unsigned long *)s->evtchn_pending;
+}
+
+static unsigned long *l2_mask_of(struct shared_info *s)
+{
+	return (unsigned long *)s->evtchn_mask;
+}
+
 static unsigned long *l2_pending(void)
 {
-	return (unsigned long *)xl_os_shared_info()->evtchn_pending;
+	return l2_pending_of(xl_os_shared_info());
 }
 
 static unsigned long *l2_mask(void)
 {
-	return (unsigned long *)xl_os_shared_info()->evtchn_mask;
+	return l2_mask_of(xl_os_shared_info());
 }
 
 static unsigned int l2_max_channels(void)
@@ -1758,20 +1770,22 @@ static void l2_give_back(struct xl_port *p, evtchn_port_t port, uint32_t gen)
  * one level up: the irq core keeps an event found on a disabled irq
  * pending for its enable (kernel/irq/chip.c handle_edge_irq).
  */
-static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
+static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port,
+				   struct shared_info *s)
 {
 	struct xl_port *p = port_lookup(port);
+	unsigned long *mask = l2_mask_of(s);
 	uint32_t gen;
 
 	if (!xl_test_bit_ulong(port, l2.cpu_bits[cpu]))
 		return 0;
-	while (!l2_is_masked(port)) {
+	while (!xl_test_bit_ulong(port, mask)) {
 		/* The binding, read before the take (fully ordered). */
 		gen = p ? xl_read32(&p->gen) : 0;
-		if (!xl_test_and_clear_bit_ulong(port, l2_pending()))
+		if (!xl_test_and_clear_bit_ulong(port, l2_pending_of(s)))
 			return 0;
-		if (!l2_is_masked(port)) {
-			xl_evtchn_dispatch(port, cpu);
+		if (!xl_test_bit_ulong(port, mask)) {
+			dispatch_entry(p, port, cpu); /* p: looked up above */
 			return 1;
 		}
 		l2_give_back(p, port, gen);
@@ -1779,9 +1793,11 @@ static unsigned int l2_handle_port(unsigned int cpu, evtchn_port_t port)
 	return 0;
 }
 
-static unsigned long l2_active(unsigned int cpu, unsigned int w)
+static unsigned long l2_active(unsigned int cpu, unsigned int w,
+			       struct shared_info *s)
 {
-	return xl_read_ulong(&l2_pending()[w]) & ~xl_read_ulong(&l2_mask()[w]) &
+	return xl_read_ulong(&l2_pending_of(s)[w]) &
+	       ~xl_read_ulong(&l2_mask_of(s)[w]) &
 	       xl_read_ulong(&l2.cpu_bits[cpu][w]);
 }
 
@@ -1793,6 +1809,7 @@ static unsigned long l2_active(unsigned int cpu, unsigned int w)
 static unsigned int l2_handle_events(unsigned int cpu)
 {
 	struct vcpu_info *vi = xl_os_vcpu_info(cpu);
+	struct shared_info *s = xl_os_shared_info();
 	unsigned long sel, bits;
 	unsigned int w = xl_read32(&l2.word_idx[cpu]);
 	unsigned int b = xl_read32(&l2.bit_idx[cpu]), n = 0, scanned;
@@ -1801,7 +1818,7 @@ static unsigned int l2_handle_events(unsigned int cpu)
 	 * after the pending bit (event_2l.c, evtchn_2l_set_pending). */
 	sel = xl_xchg_ulong((unsigned long *)&vi->evtchn_pending_sel, 0);
 	while (sel) {
-		if (!xl_evtchn_budget_step(cpu)) {
+		if (!xl_budget_step(&xl_ev.cpu[cpu].budget)) {
 			/*
 			 * Out of budget: give the selector bits we took and
 			 * did not clear back, so the re-raised upcall scans
@@ -1817,17 +1834,17 @@ static unsigned int l2_handle_events(unsigned int cpu)
 			w = (w + 1) % L2_WORDS;
 			b = 0;
 		}
-		bits = l2_active(cpu, w) & (~0UL << b);
+		bits = l2_active(cpu, w, s) & (~0UL << b);
 		if (!bits) {
 			/* Nothing (more) at or after b in this word. */
-			if (!(l2_active(cpu, w) & ~(~0UL << b)))
+			if (!(l2_active(cpu, w, s) & ~(~0UL << b)))
 				sel &= ~(1UL << w);
 			w = (w + 1) % L2_WORDS;
 			b = 0;
 			continue;
 		}
 		b = __builtin_ctzl(bits);
-		n += l2_handle_port(cpu, w * XL_BITS_PER_LONG + b);
+		n += l2_handle_port(cpu, w * XL_BITS_PER_LONG + b, s);
 		if (++b == XL_BITS_PER_LONG) {
 			w = (w + 1) % L2_WORDS;
 			b = 0;

@@ -48,9 +48,9 @@ bool xl_idle_halt(void)
 		stat_inc(&idle_stats[cpu].skipped);
 	} else {
 		stat_inc(&idle_stats[cpu].blocks);
-		xl_os_trace(XL_TRACE_BLOCK_ENTER, 0, cpu, 0);
+		xl_trace(XL_TRACE_BLOCK_ENTER, 0, cpu, 0);
 		xl_os_safe_halt();
-		xl_os_trace(XL_TRACE_BLOCK_LEAVE, 0, cpu, 0);
+		xl_trace(XL_TRACE_BLOCK_LEAVE, 0, cpu, 0);
 		blocked = true;
 	}
 	xl_clock_idle_exit(cpu);
@@ -104,9 +104,9 @@ int xl_idle_poll(const evtchn_port_t *ports, unsigned int nr,
 
 	set_xen_guest_handle(sp.ports, (evtchn_port_t *)ports);
 	stat_inc(&idle_stats[cpu].polls);
-	xl_os_trace(XL_TRACE_BLOCK_ENTER, 0, cpu, 1);
+	xl_trace(XL_TRACE_BLOCK_ENTER, 0, cpu, 1);
 	rc = xl_hc_sched_op(SCHEDOP_poll, &sp);
-	xl_os_trace(XL_TRACE_BLOCK_LEAVE, 0, cpu, 1);
+	xl_trace(XL_TRACE_BLOCK_LEAVE, 0, cpu, 1);
 	return (int)rc;
 }
 

@@ -137,6 +137,9 @@ FUZZ_WEAK void xl_os_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* hv/guest/xenlite_host.h's trace switch (hv-os.c is not linked). */
+FUZZ_WEAK int hv_guest_trace_off;
+
 FUZZ_WEAK void xl_os_trace(enum xl_trace_point what, uint32_t port,
 			   uint32_t arg, uint64_t val)
 {

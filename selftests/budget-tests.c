@@ -900,6 +900,92 @@ static enum xt_result xs_watch_flood(void)
 	return XT_PASS;
 }
 
+/* --- more ports pending than the upcall has steps ----------------------------- */
+
+/*
+ * MANY_PORTS IPIs, each raised once while delivery is masked: more
+ * events than an upcall has queue steps (XL_UPCALL_BUDGET), none near a
+ * port's share (XL_UPCALL_PORT_SHARE).  The share tests end their
+ * upcalls through one port's share; this one pins the step count: the
+ * first upcall takes exactly XL_UPCALL_BUDGET steps and defers, the
+ * re-raised one takes the rest.  FIFO: one event per step, so the first
+ * upcall handles XL_UPCALL_BUDGET events exactly.  2-level: a step may
+ * also go to clearing a drained selector word, at most one per word.  A
+ * fail: a step not counted (every event in one upcall, nothing
+ * deferred), or counted twice (fewer events in the first upcall).
+ */
+#define MANY_PORTS (XL_UPCALL_BUDGET + 64U)
+#define MANY_WORDS (MANY_PORTS / 64U + 2U) /* 2-level words they span */
+
+static uint64_t many_runs[MANY_PORTS]; /* atomic, per port */
+static uint64_t many_total;	       /* atomic */
+
+static void many_handler(evtchn_port_t port, void *data)
+{
+	(void)port;
+	XT_ADD((uint64_t *)data, 1);
+	XT_ADD(&many_total, 1);
+}
+
+static enum xt_result many_ports(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	static evtchn_port_t ports[MANY_PORTS];
+	unsigned int i, cpu = xl_os_vcpu_id(), port_max, ev_max, upcalls;
+	struct xl_evtchn_stats st0, st;
+	unsigned long flags;
+	int rc = 0;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_STORE(&many_total, 0);
+	for (i = 0; i < MANY_PORTS; i++) {
+		XT_STORE(&many_runs[i], 0);
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(cpu, many_handler,
+						&many_runs[i], &ports[i]),
+			     0);
+	}
+	xl_evtchn_get_stats(cpu, &st0);
+	flags = xl_os_irq_save();
+	for (i = 0; i < MANY_PORTS && !rc; i++)
+		rc = xl_evtchn_send(ports[i]);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(rc, 0);
+	if (!wait_count(&many_total, MANY_PORTS, XT_EVENT_TIMEOUT_NS))
+		xt_fail_msg(__FILE__, __LINE__, "%llu of %u events handled",
+			    (unsigned long long)XT_LOAD(&many_total),
+			    MANY_PORTS);
+	xl_evtchn_get_stats(cpu, &st);
+	trace_max_per_upcall(cpu, ports[0], &port_max, &ev_max, &upcalls);
+	xt_log("%llu events in %llu upcalls (%llu deferred); at most %u "
+	       "events in one of the last %u whole upcalls",
+	       (unsigned long long)XT_LOAD(&many_total),
+	       (unsigned long long)(st.upcalls - st0.upcalls),
+	       (unsigned long long)(st.deferred - st0.deferred), ev_max,
+	       upcalls);
+	XT_ASSERT_EQ(XT_LOAD(&many_total), MANY_PORTS);
+	for (i = 0; i < MANY_PORTS; i++)
+		XT_ASSERT_EQ(XT_LOAD(&many_runs[i]), 1);
+	/* One budget's worth, then the rest in the re-raised upcall. */
+	XT_ASSERT_EQ(st.deferred - st0.deferred, 1);
+	if (force_2level)
+		XT_ASSERT(ev_max >= XL_UPCALL_BUDGET - MANY_WORDS &&
+			  ev_max <= XL_UPCALL_BUDGET);
+	else
+		XT_ASSERT_EQ(ev_max, XL_UPCALL_BUDGET);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_many_ports(void)
+{
+	return many_ports(false);
+}
+
+static enum xt_result l2_many_ports(void)
+{
+	return many_ports(true);
+}
+
 /*
  * Every budget test also runs as NAME@vec: per-vCPU vectors, which Xen
  * raises only on evtchn_upcall_pending's 0 -> 1 edge, so work the budget
@@ -922,6 +1008,8 @@ const struct xt_test xt_budget_tests[] = {
 	  periodic_tick_catches_up, V },
 	{ "budget/xs_watch_flood", XT_HV, 2, false, xs_watch_flood,
 	  XT_F_XENSTORE | V },
+	{ "budget/fifo_many_ports", XT_HV, 1, false, fifo_many_ports, V },
+	{ "budget/2l_many_ports", XT_HV, 1, false, l2_many_ports, V },
 };
 
 const unsigned int xt_budget_nr_tests =

@@ -97,5 +97,10 @@ unsigned int hv_guest_trace_read(struct hv_domain *d, unsigned int cpu,
 				 unsigned int max);
 /* Total entries vCPU cpu has written since attach. */
 uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu);
+/*
+ * Every domain's rings on (the default) or off: xl-bench's consume cases
+ * measure the event path with them off (os.h, xl_trace()).
+ */
+void hv_guest_trace_set(bool on);
 
 #endif /* HV_GUEST_H */

@@ -486,6 +486,14 @@ void xl_os_log(int level, const char *fmt, ...)
 
 /* --- tracing ------------------------------------------------------------------ */
 
+/* On unless a benchmark turned it off (xenlite_host.h). */
+int hv_guest_trace_off;
+
+void hv_guest_trace_set(bool on)
+{
+	__atomic_store_n(&hv_guest_trace_off, !on, __ATOMIC_RELAXED);
+}
+
 /*
  * Only the vCPU's own thread writes its ring (its upcall included, which
  * may interrupt a write: the slot is reserved with one atomic add first).

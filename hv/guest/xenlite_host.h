@@ -262,4 +262,16 @@ static inline uint8_t xl_xchg8(uint8_t *p, uint8_t v)
 /* The core's lock type (os.h, "Spinlocks"), on the atomics above. */
 #include <xenlite/spinlock-gcc.h>
 
+/*
+ * os.h's trace switch.  hv's rings (xl_os_trace in hv-os.c) are written
+ * unless hv_guest_trace_set(false) turned them off: the tests read them
+ * (budget/, the upcall-ended checks), xl-bench's consume cases turn them
+ * off to measure the event path as a production host runs it, with its
+ * tracing off (a Linux tracepoint not enabled is a static key's nop).
+ * Relaxed: the switch orders nothing, a hook in flight may miss it.
+ */
+extern int hv_guest_trace_off;
+#define xl_os_trace_enabled(what) \
+	((void)(what), !__atomic_load_n(&hv_guest_trace_off, __ATOMIC_RELAXED))
+
 #endif /* XENLITE_HOST_H */

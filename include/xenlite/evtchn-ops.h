@@ -97,14 +97,34 @@ void xl_evtchn_dispatch(evtchn_port_t port, unsigned int cpu);
 /* The vCPU the port table has the port bound to (XL_MAX_VCPUS: none). */
 unsigned int xl_evtchn_port_cpu_raw(evtchn_port_t port);
 /*
- * The upcall budget (xl_evtchn_upcall()): handle_events calls
- * xl_evtchn_budget_step() before each step of its scan (one queue head
- * consumed, one port visited); false means stop now, put back what was
- * taken but not scanned, and return: the upcall re-raises itself.
+ * The upcall budget (xl_evtchn_upcall()): handle_events looks up its
+ * vCPU's budget once (xl_evtchn_budget()) and calls xl_budget_step()
+ * before each step of its scan (one queue head consumed, one port
+ * visited); false means stop now, put back what was taken but not
+ * scanned, and return: the upcall re-raises itself.
  * xl_evtchn_dispatch() also ends the budget when one port used up its
- * share.  Only the vCPU itself, with delivery masked, touches its budget.
+ * share.  Only the vCPU itself, with delivery masked, touches its budget,
+ * so plain accesses.  Inline, and a test of steps alone (whoever sets
+ * over also zeroes steps: budget_charge, and the step itself): the step
+ * is taken once per event.
  */
-bool xl_evtchn_budget_step(unsigned int cpu);
+struct xl_budget {
+	uint32_t steps; /* scan steps left; 0 whenever over is set */
+	uint32_t over;	/* out of budget: stop and re-raise */
+	uint32_t gen;	/* upcalls begun: tags each port's share count */
+};
+
+struct xl_budget *xl_evtchn_budget(unsigned int cpu);
+
+static inline bool xl_budget_step(struct xl_budget *b)
+{
+	if (!b->steps) {
+		b->over = 1;
+		return false;
+	}
+	b->steps--;
+	return true;
+}
 /* Count a stray or masked-seen event for cpu. */
 void xl_evtchn_note_stray(evtchn_port_t port, unsigned int cpu);
 void xl_evtchn_note_masked(unsigned int cpu);

@@ -34,7 +34,9 @@
  *     xl_load_acquire*(p) reads that store, before its later accesses:
  *       xl_store_release32, xl_store_release_ulong,
  *       xl_load_acquire32, xl_load_acquire_ulong;
- *   - XL_PRINTF(fmt, args): the printf format attribute, or nothing.
+ *   - XL_PRINTF(fmt, args): the printf format attribute, or nothing;
+ *   - xl_os_trace_enabled(what): whether the trace hook what is on (see
+ *     xl_trace() below): a cheap test with no side effects, or true.
  *
  * Keep this contract small: every item is something each host really does.
  */
@@ -223,6 +225,20 @@ enum xl_trace_point {
 };
 void xl_os_trace(enum xl_trace_point what, uint32_t port, uint32_t arg,
 		 uint64_t val);
+
+/*
+ * The core calls its hooks through xl_trace(): a host whose tracing is
+ * off then pays a load and a branch per hook, not a call (a Linux
+ * tracepoint is a static key for the same reason; the event path has
+ * one hook per event).  The answer may be stale by the time the hook
+ * runs: a hook switched on or off meanwhile traces or misses that entry.
+ */
+static inline void xl_trace(enum xl_trace_point what, uint32_t port,
+			    uint32_t arg, uint64_t val)
+{
+	if (xl_os_trace_enabled(what))
+		xl_os_trace(what, port, arg, val);
+}
 
 #define xl_log(level, ...) xl_os_log(level, __VA_ARGS__)
 #define xl_err(...) xl_os_log(XL_LOG_ERR, __VA_ARGS__)

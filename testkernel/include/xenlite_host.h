@@ -27,4 +27,7 @@
 #include <xenlite/atomic-gcc.h>
 #include <xenlite/spinlock-gcc.h>
 
+/* os.h's trace switch: the per-vCPU ring (os.c) is always written. */
+#define xl_os_trace_enabled(what) ((void)(what), true)
+
 #endif /* XENLITE_HOST_H */
