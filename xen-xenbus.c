@@ -265,6 +265,28 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
 	xb_backend_changed(dev);
 }
 
+/*
+ * A backend still Connected when we start was left so by an earlier
+ * frontend that never closed (a crash, a kexec, a driver freed while
+ * attached).  Linux's blkback ignores a new frontend's Initialised and
+ * Connected while it is Connected (frontend_changed(): "if (dev->state ==
+ * XenbusStateConnected) break;"), so our ring would never be mapped.  Take
+ * it through Closing and Closed first, as Linux's xenbus_reset_state() /
+ * xenbus_reset_frontend() do at boot (drivers/xen/xenbus/
+ * xenbus_probe_frontend.c); our Initialising afterwards brings it back to
+ * InitWait.  A timeout is logged and the attach goes on: its own wait
+ * then ends it.
+ */
+static void xb_reset_backend(struct xl_xenbus_device *dev)
+{
+	if (xb_read_backend_state(dev) != XenbusStateConnected)
+		return;
+	xl_warn("xenbus: %s: backend %s left Connected by an earlier frontend: resetting it\n",
+		dev->nodename, dev->otherend);
+	dev->resets++;
+	xl_xenbus_close(dev, 0);
+}
+
 int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 			  const struct xl_xenbus_ops *ops, void *priv)
 {
@@ -295,6 +317,7 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	if (id >= DOMID_FIRST_RESERVED)
 		return -XEN_EINVAL;
 	dev->otherend_id = (domid_t)id;
+	xb_reset_backend(dev);
 	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
 	if (rc)
 		return rc;

@@ -492,6 +492,37 @@ static enum xt_result gblk_overlap(void)
 }
 
 /*
+ * A frontend that goes away without closing (a crash, a kexec, a driver
+ * freed while attached: xl_blkfront_free() unwatches and ends the ring's
+ * grants but writes no state) leaves the backend Connected to its ring.
+ * Linux's blkback then ignores a new frontend's Initialised and Connected
+ * ("if (dev->state == XenbusStateConnected) break;", frontend_changed()),
+ * so the next frontend must take the backend through Closing and Closed
+ * first, as Linux's xenbus_reset_state() does at boot.  Its I/O then
+ * completes on the new ring; without the reset it waits for ever.
+ */
+static enum xt_result reattach_body(struct xt_blk_env *e)
+{
+	unsigned int bad = 0;
+
+	fill(e, 300, 0, 8 * SEC, 5, true);
+	XT_ASSERT_EQ(io(e, XL_BLK_WRITE, 300, 0, 8 * SEC), 0);
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
+	XT_ASSERT(e->dev);
+	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
+	fill(e, 300, 0, 8 * SEC, 0, false);
+	XT_ASSERT_EQ(io(e, XL_BLK_READ, 300, 0, 8 * SEC), 0);
+	XT_ASSERT(check(e, 300, 0, 8 * SEC, 5, &bad));
+	return XT_PASS;
+}
+
+static enum xt_result gblk_reattach(void)
+{
+	return with_genv(reattach_body);
+}
+
+/*
  * A flush after writes: with feature-flush-cache it completes with 0 and
  * the data reads back; without the feature the frontend refuses it.
  */
@@ -567,6 +598,7 @@ const struct xt_test xt_blk_guest_tests[] = {
 	{ "blk/guest_qd32", GBLK, 1, false, gblk_qd32, XT_F_XENSTORE },
 	{ "blk/guest_overlap", GBLK, 1, false, gblk_overlap, XT_F_XENSTORE },
 	{ "blk/guest_flush", GBLK, 1, false, gblk_flush, XT_F_XENSTORE },
+	{ "blk/guest_reattach", GBLK, 1, false, gblk_reattach, XT_F_XENSTORE },
 	{ "blk/guest_bench", GBLK, 1, false, gblk_bench, XT_F_XENSTORE },
 };
 

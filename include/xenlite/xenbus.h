@@ -97,6 +97,7 @@ struct xl_xenbus_device {
 	uint32_t changed;      /* atomic: backend state watch fired */
 	unsigned int connects; /* times connect succeeded */
 	unsigned int restarts; /* disconnects for a backend restart */
+	unsigned int resets;   /* backends found Connected at init, reset */
 	struct xl_xs_watch watch;
 };
 
