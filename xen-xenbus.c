@@ -16,7 +16,11 @@
  *                           we were probed: disconnect(false), back to
  *                           Initialising
  *   Connected               we are Initialised: connect -> Connected; we
- *                           never probed (missed InitWait): probe first
+ *                           are Initialising or Closed and published no
+ *                           ring: the backend is Connected to an earlier
+ *                           frontend's, and the next xl_xenbus_poll()
+ *                           resets it (xb_reset_backend()) before our
+ *                           Initialising
  *   Closing                 disconnect(true) if probed (or if a restart
  *                           left the driver holding queued I/O),
  *                           Closing -> Closed
@@ -193,14 +197,33 @@ static void xb_restart(struct xl_xenbus_device *dev)
 	xl_xenbus_switch_state(dev, XenbusStateInitialising);
 }
 
-static enum xenbus_state xb_read_backend_state(struct xl_xenbus_device *dev)
+/*
+ * The backend's state: 0 and *be, Unknown for a node that is not there (or
+ * holds no state); or the xenstore error (a transient one: ENOMEM, EAGAIN,
+ * a quota), *be untouched.
+ */
+static int xb_try_backend_state(struct xl_xenbus_device *dev,
+				enum xenbus_state *be)
 {
 	unsigned long v;
+	int rc = xl_xenbus_read_otherend_uint(dev, "state", &v);
 
-	if (xl_xenbus_read_otherend_uint(dev, "state", &v) ||
-	    v > XenbusStateReconfigured)
-		return XenbusStateUnknown;
-	return (enum xenbus_state)v;
+	if (rc == -XEN_ENOENT || rc == -XEN_EINVAL ||
+	    (!rc && v > XenbusStateReconfigured)) {
+		*be = XenbusStateUnknown;
+		return 0;
+	}
+	if (!rc)
+		*be = (enum xenbus_state)v;
+	return rc;
+}
+
+static enum xenbus_state xb_read_backend_state(struct xl_xenbus_device *dev)
+{
+	enum xenbus_state be = XenbusStateUnknown;
+
+	xb_try_backend_state(dev, &be);
+	return be;
 }
 
 static void xb_backend_changed(struct xl_xenbus_device *dev)
@@ -225,9 +248,20 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 			xb_restart(dev);
 		break;
 	case XenbusStateConnected:
-		if (dev->state == XenbusStateInitialising ||
-		    dev->state == XenbusStateClosed)
-			xb_probe(dev);
+		/*
+		 * Connected before we published a ring: to an earlier
+		 * frontend's (one that died after its Initialised, which the
+		 * backend acted on after our read at init; or our read
+		 * failed).  Linux's blkback ignores our Initialised and
+		 * Connected from now on, so probing here would wait for ever:
+		 * reset it, from xl_xenbus_poll() (its waits run the watches
+		 * this callback is one of).
+		 */
+		if (!dev->probed && (dev->state == XenbusStateInitialising ||
+				     dev->state == XenbusStateClosed)) {
+			dev->stale = true;
+			break;
+		}
 		if (dev->state == XenbusStateInitialised)
 			xb_connect(dev);
 		break;
@@ -266,25 +300,31 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
 }
 
 /*
- * A backend still Connected when we start was left so by an earlier
- * frontend that never closed (a crash, a kexec, a driver freed while
- * attached).  Linux's blkback ignores a new frontend's Initialised and
- * Connected while it is Connected (frontend_changed(): "if (dev->state ==
- * XenbusStateConnected) break;"), so our ring would never be mapped.  Take
- * it through Closing and Closed first, as Linux's xenbus_reset_state() /
- * xenbus_reset_frontend() do at boot (drivers/xen/xenbus/
- * xenbus_probe_frontend.c); our Initialising afterwards brings it back to
- * InitWait.  A timeout is logged and the attach goes on: its own wait
- * then ends it.
+ * A backend Connected or Closing when we start was left so by an earlier
+ * frontend (a crash, a kexec, a driver freed while attached, one that
+ * died in its close).  Linux's blkback ignores a new frontend's
+ * Initialised and Connected while it is Connected (frontend_changed():
+ * "if (dev->state == XenbusStateConnected) break;"), so our ring would
+ * never be mapped; a Closing one waits for a Closed that never comes.
+ * Take it through Closing and Closed first, as Linux's
+ * xenbus_reset_frontend() does at boot for a backend in either state
+ * (drivers/xen/xenbus/xenbus_probe_frontend.c): xl_xenbus_close() writes
+ * our Closing, waits for its Closing (at once for a Closing backend),
+ * writes our Closed and waits for its Closed, retrying a failed read
+ * there.  Our Initialising afterwards brings it back to InitWait.  A
+ * timeout is logged and the attach goes on: its own wait then ends it.
  */
-static void xb_reset_backend(struct xl_xenbus_device *dev)
+static void xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
 {
-	if (xb_read_backend_state(dev) != XenbusStateConnected)
-		return;
-	xl_warn("xenbus: %s: backend %s left Connected by an earlier frontend: resetting it\n",
-		dev->nodename, dev->otherend);
+	xl_warn("xenbus: %s: backend %s left %s by an earlier frontend: resetting it\n",
+		dev->nodename, dev->otherend, xl_xenbus_state_name(be));
 	dev->resets++;
 	xl_xenbus_close(dev, 0);
+}
+
+static bool xb_needs_reset(enum xenbus_state be)
+{
+	return be == XenbusStateConnected || be == XenbusStateClosing;
 }
 
 int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
@@ -293,6 +333,7 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	char path[XL_XENBUS_PATH_MAX + 16];
 	unsigned long id;
 	size_t n = xb_strlen(nodename), len;
+	enum xenbus_state be;
 	int rc;
 
 	if (!ops || n == 0 || n >= sizeof(dev->nodename))
@@ -317,12 +358,24 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	if (id >= DOMID_FIRST_RESERVED)
 		return -XEN_EINVAL;
 	dev->otherend_id = (domid_t)id;
-	xb_reset_backend(dev);
-	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
+	/*
+	 * The watch first: the reset's waits wake on its events (the state
+	 * machine ignores them meanwhile, closing_by_us), and a Connected it
+	 * reports before our probe is caught whatever our read below saw:
+	 * that read is one look, which a late transition or a failed read
+	 * (no reset: Unknown) makes stale.
+	 */
+	xb_join(path, sizeof(path), dev->otherend, "state");
+	rc = xl_xs_watch(&dev->watch, path, xb_watch_fn, dev);
 	if (rc)
 		return rc;
-	xb_join(path, sizeof(path), dev->otherend, "state");
-	return xl_xs_watch(&dev->watch, path, xb_watch_fn, dev);
+	be = xb_read_backend_state(dev);
+	if (xb_needs_reset(be))
+		xb_reset_backend(dev, be);
+	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
+	if (rc)
+		xl_xs_unwatch(&dev->watch);
+	return rc;
 }
 
 void xl_xenbus_device_fini(struct xl_xenbus_device *dev)
@@ -334,8 +387,15 @@ void xl_xenbus_device_fini(struct xl_xenbus_device *dev)
 
 unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev)
 {
-	(void)dev;
-	return xl_xs_run_watches();
+	unsigned int ran = xl_xs_run_watches();
+
+	/* Not from the reset's own waits (xl_xenbus_close() polls). */
+	if (dev->stale && !dev->closing_by_us) {
+		dev->stale = false;
+		xb_reset_backend(dev, XenbusStateConnected);
+		xl_xenbus_switch_state(dev, XenbusStateInitialising);
+	}
+	return ran;
 }
 
 struct xb_wait {
@@ -439,14 +499,26 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
 {
 	struct xl_xenbus_device *dev = w->dev;
 
+	enum xenbus_state be;
+	bool read_failed;
+
 	for (;;) {
 		xl_xenbus_poll(dev);
-		dev->backend_state = xb_read_backend_state(dev);
+		/*
+		 * A failed read is not a closed backend (Unknown is: its node
+		 * is gone): keep the state last seen and read again without
+		 * waiting for an event, which may have come and gone.  Linux's
+		 * xenbus_reset_wait_for_backend() likewise waits for the very
+		 * state, not for a failed read.
+		 */
+		read_failed = xb_try_backend_state(dev, &be) != 0;
+		if (!read_failed)
+			dev->backend_state = be;
 		if (xb_close_reached(w))
 			return 0;
 		if (xl_clock_now() >= w->deadline)
 			return -XEN_ETIMEDOUT;
-		if (armed)
+		if (armed && !read_failed)
 			xl_xs_idle_until(xb_close_done, w);
 		else
 			xl_cpu_relax();

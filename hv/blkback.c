@@ -926,7 +926,7 @@ static void bb_write_features(struct hv_blkback *bb)
 static void bb_frontend_changed(struct hv_blkback *bb)
 {
 	unsigned long fs;
-	int me = __atomic_load_n(&bb->xb_state, __ATOMIC_ACQUIRE);
+	int me = __atomic_load_n(&bb->xb_state, __ATOMIC_ACQUIRE), rc;
 
 	if (bb_fe_read_ulong(bb, "state", &fs))
 		fs = XenbusStateUnknown;
@@ -947,10 +947,11 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 	case XenbusStateConnected:
 		if (me == XenbusStateConnected || me == XenbusStateClosing)
 			break;
-		if (bb_xs_connect(bb)) {
+		rc = bb_xs_connect(bb);
+		if (rc) {
 			fprintf(stderr,
-				"# hv blkback: d%u vbd %u: connecting the ring failed\n",
-				bb->d->domid, bb->cfg.devid);
+				"# hv blkback: d%u vbd %u: connecting the ring failed: %d\n",
+				bb->d->domid, bb->cfg.devid, rc);
 			bb_switch_state(bb, XenbusStateClosing);
 			break;
 		}
@@ -990,6 +991,11 @@ static void bb_watch(const char *path, const char *token, void *arg)
 	pthread_mutex_unlock(&bb->lock);
 	if (!silent)
 		bb_frontend_changed(bb);
+}
+
+void hv_blkback_frontend_changed(struct hv_blkback *bb)
+{
+	bb_frontend_changed(bb);
 }
 
 static int bb_xs_perm(const char *path, uint16_t owner, uint16_t reader)

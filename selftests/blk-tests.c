@@ -19,6 +19,7 @@
 #include <hv-xs.h>
 
 #include <xenlite/blkfront.h>
+#include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
@@ -2553,6 +2554,327 @@ static enum xt_result blk_ring_setup_error_keeps_mapped(void)
 	return XT_PASS;
 }
 
+/* --- an earlier frontend's leftovers at attach ------------------------------ */
+
+/*
+ * A frontend that went away mid-handshake or without closing (a crash, a
+ * kexec, a driver freed while attached) leaves its state, and maybe a
+ * ring the backend maps or is about to map, behind.  A new frontend must
+ * bring the backend to Closed and then InitWait before it publishes its
+ * own ring (Linux's xenbus_reset_frontend() does at boot): a blkback
+ * Connected to another ring ignores our Initialised and Connected
+ * (frontend_changed(): "if (dev->state == XenbusStateConnected) break;")
+ * and never serves our requests.  Each test below attaches a new
+ * frontend, then reads back on the new ring what was written before,
+ * with its own bound on the I/O: a hang is a failure, not a timeout of
+ * the runner.
+ */
+#define STALE_ATTACH_NS 10000000000ULL
+#define STALE_IO_NS 3000000000ULL
+
+struct bounded_io {
+	struct xl_blk_req req;
+	struct xl_blkfront *dev;
+	uint32_t done; /* atomic */
+};
+
+static void bounded_io_done(struct xl_blk_req *req)
+{
+	struct bounded_io *b = req->priv;
+
+	XT_STORE(&b->done, 1);
+}
+
+static bool bounded_io_ready(void *arg)
+{
+	struct bounded_io *b = arg;
+
+	if (!XT_LOAD(&b->done))
+		xl_blkfront_poll(b->dev);
+	return XT_LOAD(&b->done) != 0;
+}
+
+/*
+ * One request, waited for at most STALE_IO_NS.  A request still in flight
+ * then is failed by a detach (the backend never answers it), so req stays
+ * ours; -XEN_ETIMEDOUT.
+ */
+static int bounded_io(struct env *e, enum xl_blk_op op, uint64_t sector,
+		      void **pages, unsigned int nr)
+{
+	struct bounded_io b;
+	struct xl_blkfront_ring_state rs;
+	struct hv_blkback_stats bs;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.dev = e->dev;
+	rc = xl_blk_req_set_buf(&b.req, op, sector, pages, nr, 0,
+				nr * XL_PAGE_SIZE);
+	if (rc)
+		return rc;
+	b.req.done = bounded_io_done;
+	b.req.priv = &b;
+	rc = xl_blkfront_submit(e->dev, &b.req);
+	if (rc)
+		return rc;
+	if (xt_wait_until(bounded_io_ready, &b, STALE_IO_NS))
+		return b.req.status;
+	xl_blkfront_get_ring(e->dev, &rs);
+	hv_blkback_get_stats(e->bb, &bs);
+	xt_log("no answer in %llu ms: xenbus state %u, req_prod %u "
+	       "req_event %u rsp_prod %u; backend %d, %llu requests read",
+	       (unsigned long long)STALE_IO_NS / 1000000,
+	       xl_blkfront_xenbus_state(e->dev), rs.req_prod, rs.req_event,
+	       rs.rsp_prod, hv_blkback_state(e->bb),
+	       (unsigned long long)bs.requests);
+	xl_blkfront_detach(e->dev, 0);
+	return XT_LOAD(&b.done) ? -XEN_ETIMEDOUT : -XEN_EIO;
+}
+
+/* Write a pattern the new frontend must read back. */
+static enum xt_result stale_write(struct env *e, void **pg)
+{
+	fill_disk_pattern(pg[0], 40 * 512, 4096, 77);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, 40, pg, 1, 0, 4096), 0);
+	return XT_PASS;
+}
+
+/* A new frontend: attach, and the pattern read back in bounded time. */
+static enum xt_result stale_reattach(struct env *e, void **pg)
+{
+	int rc;
+
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(e->dev);
+	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
+	XT_ASSERT_MSG(rc == 0, "attach: %d, backend %d", rc,
+		      hv_blkback_state(e->bb));
+	memset(pg[0], 0, 4096);
+	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
+	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	return XT_PASS;
+}
+
+static int fe_state_write(unsigned int state)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "device/vbd/%u/state", DEVID);
+	return xl_xs_printf(XL_XS_NO_TX, path, "%u", state);
+}
+
+struct backend_wait {
+	struct hv_blkback *bb;
+	int want;
+};
+
+static bool backend_in(void *arg)
+{
+	struct backend_wait *w = arg;
+
+	return hv_blkback_state(w->bb) == w->want;
+}
+
+static bool wait_backend(struct hv_blkback *bb, int want)
+{
+	struct backend_wait w = { bb, want };
+
+	return xt_wait_until(backend_in, &w, 5000000000ULL);
+}
+
+/*
+ * An earlier frontend wrote Closing and died: the backend answered
+ * Closing and waits for our Closed.  The new frontend must finish that
+ * close (our Closed, its Closed) before Initialising; it used to take
+ * the backend's Closing for a close of its own and fail the attach with
+ * -ENODEV.
+ */
+static enum xt_result b_reattach_closing(struct env *e, void *arg)
+{
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS) {
+		XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
+		XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing),
+			      "backend %d", hv_blkback_state(e->bb));
+		r = stale_reattach(e, pg);
+	}
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_closing(void)
+{
+	return with_env(b_reattach_closing, NULL, NULL, 0, true);
+}
+
+/*
+ * An earlier frontend's ring, published and still granted (a kernel
+ * before a kexec: its grant table entries survive it): ring-ref,
+ * event-channel and Initialised in device/vbd/<id>, which the backend
+ * has not acted on yet (its watch event comes late).
+ */
+struct stale_fe {
+	void *page;
+	grant_ref_t ref;
+	evtchn_port_t port;
+	struct hv_blkback *bb;
+	uint32_t hooked;   /* atomic: the read hook ran */
+	int backend_after; /* the backend's state after the hook */
+};
+
+static void stale_irq(evtchn_port_t port, void *data)
+{
+	(void)port;
+	(void)data;
+}
+
+static enum xt_result stale_publish(struct env *e, struct stale_fe *s)
+{
+	struct hv_blk_hostile silent = { .ignore_frontend = true };
+	char path[64];
+
+	/* The backend in InitWait, as for any frontend's Initialising. */
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateInitWait), "backend %d",
+		      hv_blkback_state(e->bb));
+	hv_blkback_set_hostile(e->bb, &silent);
+	s->bb = e->bb;
+	s->page = xl_os_alloc_page();
+	XT_ASSERT(s->page);
+	memset(s->page, 0, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(s->page),
+					    false, &s->ref),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, stale_irq, NULL, &s->port), 0);
+	/* One page: no ring-page-order (ours published 16). */
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_rm(XL_XS_NO_TX, path), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s->ref), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s->port), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialised), 0);
+	return XT_PASS;
+}
+
+static void stale_release(struct stale_fe *s)
+{
+	if (s->port)
+		xl_evtchn_close(s->port);
+	if (s->page && xl_gnttab_end_access_defer_page(s->ref, s->page) == 0)
+		xl_os_free_page(s->page);
+}
+
+/* The read hook: the backend acts on the frontend's directory now. */
+static void stale_late_event(void *arg)
+{
+	struct stale_fe *s = arg;
+
+	hv_blkback_set_hostile(s->bb, NULL);
+	hv_blkback_frontend_changed(s->bb);
+	s->backend_after = hv_blkback_state(s->bb);
+	XT_STORE(&s->hooked, 1);
+}
+
+static void backend_state_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "/local/domain/0/backend/vbd/%u/%u",
+		 hv_domain_id(hv_guest_domain()), DEVID);
+	strncat(buf, "/state", size - strlen(buf) - 1);
+}
+
+/*
+ * The backend acts on the stale Initialised (maps the old ring, goes
+ * Connected) just after the new frontend's read of its state at init,
+ * which still answers InitWait: so no reset there, and the frontend used
+ * to take the Connected its watch then reported for the answer to a ring
+ * it had not even published yet (it probed and connected at once).
+ */
+static enum xt_result b_stale_initialised(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	struct stale_fe s;
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	memset(&s, 0, sizeof(s));
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS)
+		r = stale_publish(e, &s);
+	if (r == XT_PASS) {
+		backend_state_path(h.read_path, sizeof(h.read_path));
+		h.read_hook_nth = 1;
+		h.read_hook = stale_late_event;
+		h.read_hook_arg = &s;
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		r = stale_reattach(e, pg);
+		hv_xs_set_hostile(hv_guest_domain(), NULL);
+		xt_log("read hook ran: %u, backend %d after it",
+		       XT_LOAD(&s.hooked), s.backend_after);
+		if (r == XT_PASS)
+			XT_ASSERT_EQ(XT_LOAD(&s.hooked), 1);
+	}
+	hv_blkback_set_hostile(e->bb, NULL);
+	if (e->dev && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, 0);
+	stale_release(&s);
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_stale_initialised_late(void)
+{
+	return with_env(b_stale_initialised, NULL, NULL, 0, true);
+}
+
+/*
+ * The backend is Connected to a gone frontend's ring, the frontend node
+ * says Initialising (a frontend in between wrote it and died before it
+ * reset anything), and the new frontend's read of the backend's state at
+ * init fails (a transient xenstored error): it must not take the
+ * Connected its watch then reports for an answer to a ring it never
+ * published.
+ */
+static enum xt_result b_reattach_read_error(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS) {
+		XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+		XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateConnected);
+		backend_state_path(h.read_path, sizeof(h.read_path));
+		h.read_fail = 1;
+		h.read_fail_err = -XEN_EAGAIN;
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		r = stale_reattach(e, pg);
+		hv_xs_set_hostile(hv_guest_domain(), NULL);
+	}
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_read_error(void)
+{
+	return with_env(b_reattach_read_error, NULL, NULL, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -2603,6 +2925,9 @@ const struct xt_test xt_blk_tests[] = {
 	BT(bounce_subpage_read, 1, 0),
 	BT(bounce_subpage_write, 1, 0),
 	BT(close_reconnect_200, 1, XT_F_XENSTORE),
+	BT(reattach_closing, 1, XT_F_XENSTORE),
+	BT(reattach_stale_initialised_late, 1, XT_F_XENSTORE),
+	BT(reattach_read_error, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),

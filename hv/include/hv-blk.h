@@ -196,6 +196,15 @@ void hv_blkback_disconnect(struct hv_blkback *bb);
 
 void hv_blkback_set_hostile(struct hv_blkback *bb,
 			    const struct hv_blk_hostile *h);
+/*
+ * Handle the frontend's state now, as a watch event of the backend driver
+ * that comes late does (Linux's xenwatch thread reads the frontend's state
+ * when it gets to the event, not when it was written): with
+ * ignore_frontend cleared first, a backend that acts on whatever the
+ * frontend's directory holds at this moment.  On the xenstore service
+ * thread (an hv_xs_hostile read hook) or a test's.
+ */
+void hv_blkback_frontend_changed(struct hv_blkback *bb);
 void hv_blkback_get_stats(struct hv_blkback *bb, struct hv_blkback_stats *st);
 /* keep_mapping: unmap what was kept; returns how many mappings. */
 unsigned int hv_blkback_release_kept(struct hv_blkback *bb);
