@@ -2263,6 +2263,21 @@ static enum xt_result blk_close_reconnect_200(void)
 }
 
 /*
+ * The backend's frontend-state handling on a thread of its own, up to
+ * 2 ms after each event, reading the state when it gets there (Linux's
+ * xenwatch): our close and the next attach must not outrun it.
+ */
+static const struct hv_blkback_config async_backend = {
+	.max_ring_order = 4,
+	.watch_delay_us = 2000,
+};
+
+static enum xt_result blk_close_reconnect_200_async(void)
+{
+	return with_env(b_close_reconnect, NULL, &async_backend, 0, true);
+}
+
+/*
  * 200 cycles of a close the backend starts (hostile closing: Closing
  * instead of a response) and our reconnect.  As in Linux's
  * blkfront_closing(), the ring grants are ended while the backend still
@@ -2714,6 +2729,11 @@ static enum xt_result blk_reattach_closing(void)
 	return with_env(b_reattach_closing, NULL, NULL, 0, true);
 }
 
+static enum xt_result blk_reattach_closing_async(void)
+{
+	return with_env(b_reattach_closing, NULL, &async_backend, 0, true);
+}
+
 /*
  * An earlier frontend's ring, published and still granted (a kernel
  * before a kexec: its grant table entries survive it): ring-ref,
@@ -2875,6 +2895,11 @@ static enum xt_result blk_reattach_read_error(void)
 	return with_env(b_reattach_read_error, NULL, NULL, 0, true);
 }
 
+static enum xt_result blk_reattach_read_error_async(void)
+{
+	return with_env(b_reattach_read_error, NULL, &async_backend, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -2925,9 +2950,12 @@ const struct xt_test xt_blk_tests[] = {
 	BT(bounce_subpage_read, 1, 0),
 	BT(bounce_subpage_write, 1, 0),
 	BT(close_reconnect_200, 1, XT_F_XENSTORE),
+	BT(close_reconnect_200_async, 1, XT_F_XENSTORE),
 	BT(reattach_closing, 1, XT_F_XENSTORE),
+	BT(reattach_closing_async, 1, XT_F_XENSTORE),
 	BT(reattach_stale_initialised_late, 1, XT_F_XENSTORE),
 	BT(reattach_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_read_error_async, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),

@@ -97,6 +97,19 @@ struct hv_blkback_config {
 	 * xen-blkback's way).
 	 */
 	unsigned int poll_us;
+	/*
+	 * With xenstore: 0 handles each change of the frontend's state on
+	 * the xenstore service thread as it comes, before the guest's next
+	 * request is read, so the guest never sees the backend lag.  N: on
+	 * a thread of the backend's own, as Linux's xenwatch kthread does
+	 * (drivers/xen/xenbus/xenbus_xs.c, xenwatch_thread(): one thread,
+	 * events in order), each event a random 0 .. N us after the one
+	 * before it, reading the frontend's state when it gets to it
+	 * (xenbus_otherend_changed()): two quick writes may both be handled
+	 * as the second, and the guest may write again before the backend
+	 * answered.
+	 */
+	unsigned int watch_delay_us;
 };
 
 /*
