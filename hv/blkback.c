@@ -967,7 +967,12 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 		bb_switch_state(bb, XenbusStateConnected);
 		break;
 	case XenbusStateClosing:
-		bb_disconnect(bb);
+		/*
+		 * Linux's blkback only answers Closing: the ring stays mapped
+		 * and served until the frontend's Closed (frontend_changed()),
+		 * so a frontend that ends its grants at our Closing finds
+		 * them mapped.
+		 */
 		bb_switch_state(bb, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
