@@ -9,9 +9,13 @@
  * drivers/block/xen-blkfront.c and xenbus_probe_frontend.c, with the
  * restart cases made explicit):
  *   InitWait, Initialised   we are Initialising or Closed: probe ->
- *                           Initialised; we are Initialised/Connected:
- *                           the backend restarted: disconnect(false),
- *                           then probe again
+ *                           Initialised; we are Connected: the backend
+ *                           restarted: disconnect(false), then probe
+ *                           again; we are Initialised: the backend has
+ *                           not handled our Initialised yet (Linux's
+ *                           blkback handles it late, on its xenwatch
+ *                           thread; our watch may report InitWait twice):
+ *                           wait
  *   Initialising, Unknown   (restart in progress, node not there yet)
  *                           we were probed: disconnect(false), back to
  *                           Initialising
@@ -236,7 +240,16 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 	switch (be) {
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
-		if (xb_we_are_up(dev))
+		/*
+		 * Not while we are Initialised: that is a backend yet to
+		 * handle our Initialised.  Restarting then ended the ring it
+		 * was about to map and published another, and blkback,
+		 * Connected to the first, ignored the second (a hang with
+		 * req_event 1; blk/attach_initwait_twice).  Linux's
+		 * blkback_changed() likewise probes on InitWait only from
+		 * Initialising or Closed.
+		 */
+		if (dev->state == XenbusStateConnected)
 			xb_restart(dev);
 		if (dev->state == XenbusStateInitialising ||
 		    dev->state == XenbusStateClosed)

@@ -2233,6 +2233,10 @@ static enum xt_result b_close_reconnect(struct env *e, void *arg)
 				i, rc, xl_gnttab_nr_free(),
 				xl_gnttab_nr_deferred());
 		}
+		/* The backend never restarted: we must not have seen one. */
+		XT_ASSERT_MSG(xl_blkfront_restarts(e->dev) == 0,
+			      "cycle %u: %u restarts seen", i,
+			      xl_blkfront_restarts(e->dev));
 		fill_disk_pattern(pg[0], (uint64_t)i * 4096, 4096, i);
 		XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, i * SPP, pg, 1, 0, 4096),
 			     0);
@@ -2900,6 +2904,100 @@ static enum xt_result blk_reattach_read_error_async(void)
 	return with_env(b_reattach_read_error, NULL, &async_backend, 0, true);
 }
 
+/*
+ * Linux's blkback handles the frontend's state changes late, on its
+ * xenwatch thread: after our Initialised it may still be InitWait when
+ * our watch reports its state a second time (the watch's first firing and
+ * the event of its InitWait both read InitWait when its InitWait came
+ * after our watch was set).  That second InitWait is the backend not yet
+ * caught up, not a restart: taking it for one ended the ring the backend
+ * was about to map and published another, and the backend, Connected to
+ * the first, ignored the second (frontend_changed(): "if (dev->state ==
+ * XenbusStateConnected) break;").  Deterministic here: the backend is
+ * silent from our first watch read of its state (it sees our Initialised
+ * only later) and acts on our Initialised just after our second read
+ * (hv_xs_hostile read hooks), as a late xenwatch would.
+ */
+struct initwait_twice {
+	struct hv_blkback *bb;
+	struct hv_domain *d; /* hv_guest_domain() is the guest's vCPUs' */
+	char path[128];
+	uint32_t hooks; /* atomic: hooks run */
+	int backend_after;
+};
+
+static void initwait_late(void *arg)
+{
+	struct initwait_twice *t = arg;
+
+	hv_blkback_set_hostile(t->bb, NULL);
+	hv_blkback_frontend_changed(t->bb);
+	t->backend_after = hv_blkback_state(t->bb);
+	XT_ADD(&t->hooks, 1);
+}
+
+static void initwait_silence(void *arg)
+{
+	struct initwait_twice *t = arg;
+	struct hv_blk_hostile silent = { .ignore_frontend = true };
+	struct hv_xs_hostile h;
+
+	memset(&h, 0, sizeof(h));
+	hv_blkback_set_hostile(t->bb, &silent);
+	memcpy(h.read_path, t->path, sizeof(h.read_path));
+	h.read_hook_nth = 1;
+	h.read_hook = initwait_late;
+	h.read_hook_arg = t;
+	hv_xs_set_hostile(t->d, &h);
+	XT_ADD(&t->hooks, 1);
+}
+
+static enum xt_result b_initwait_twice(struct env *e, void *arg)
+{
+	struct initwait_twice t = { .bb = e->bb, .d = hv_guest_domain() };
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+	int rc;
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	backend_state_path(t.path, sizeof(t.path));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateClosed);
+	/* Read 1 is at init (Closed); 2 the watch's first firing. */
+	backend_state_path(h.read_path, sizeof(h.read_path));
+	h.read_hook_nth = 2;
+	h.read_hook = initwait_silence;
+	h.read_hook_arg = &t;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_blkback_set_hostile(e->bb, NULL);
+	xt_log("hooks run %u, backend %d after the late event; %u restarts",
+	       XT_LOAD(&t.hooks), t.backend_after,
+	       xl_blkfront_restarts(e->dev));
+	XT_ASSERT_MSG(rc == 0, "attach: %d, backend %d", rc,
+		      hv_blkback_state(e->bb));
+	XT_ASSERT_EQ(XT_LOAD(&t.hooks), 2);
+	memset(pg[0], 0, 4096);
+	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
+	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	XT_ASSERT_EQ(xl_blkfront_restarts(e->dev), 0);
+out:
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_attach_initwait_twice(void)
+{
+	return with_env(b_initwait_twice, NULL, NULL, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -2956,6 +3054,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(reattach_stale_initialised_late, 1, XT_F_XENSTORE),
 	BT(reattach_read_error, 1, XT_F_XENSTORE),
 	BT(reattach_read_error_async, 1, XT_F_XENSTORE),
+	BT(attach_initwait_twice, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),
