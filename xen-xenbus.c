@@ -230,10 +230,28 @@ static enum xenbus_state xb_read_backend_state(struct xl_xenbus_device *dev)
 	return be;
 }
 
+#define XB_READ_TRIES 3
+
 static void xb_backend_changed(struct xl_xenbus_device *dev)
 {
-	enum xenbus_state be = xb_read_backend_state(dev);
+	enum xenbus_state be = XenbusStateUnknown;
+	unsigned int tries = 0;
+	int rc;
 
+	/*
+	 * A failed read is no state (Unknown would make a connected
+	 * frontend restart, and a Connected blkback ignores the
+	 * Initialising that follows: blk/watch_read_error).  Try again a
+	 * few times; then leave the state machine as it is until the next
+	 * event, and say so.
+	 */
+	while ((rc = xb_try_backend_state(dev, &be)) && ++tries < XB_READ_TRIES)
+		;
+	if (rc) {
+		xl_warn("xenbus: %s: reading %s/state: %d, event ignored\n",
+			dev->nodename, dev->otherend, rc);
+		return;
+	}
 	dev->backend_state = be;
 	if (dev->closing_by_us)
 		goto out;

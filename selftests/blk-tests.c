@@ -2998,6 +2998,64 @@ static enum xt_result blk_attach_initwait_twice(void)
 	return with_env(b_initwait_twice, NULL, NULL, 0, true);
 }
 
+/*
+ * A failed read of the backend's state in our watch (a transient
+ * xenstored error) is no state: it used to read as Unknown, which a
+ * connected frontend took for a backend gone or restarting (it
+ * disconnected and went back to Initialising, which a Connected blkback
+ * ignores).  The watch fires (the backend rewrites its Connected) while
+ * every read of the state fails for a while; I/O afterwards must work,
+ * with no restart seen.
+ */
+static struct hv_xs_stats st0;
+
+static bool read_failed(void *arg)
+{
+	struct env *e = arg;
+	struct hv_xs_stats st;
+
+	xl_blkfront_poll(e->dev);
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	return st.hostile > st0.hostile;
+}
+
+static enum xt_result b_watch_read_error(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+	char path[128];
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	backend_state_path(path, sizeof(path));
+	memcpy(h.read_path, path, sizeof(h.read_path));
+	h.read_fail = 3; /* each read of one event's, at least */
+	h.read_fail_err = -XEN_EAGAIN;
+	hv_xs_get_stats(hv_guest_domain(), &st0);
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(hv_xs_write(path, "4"), 0);
+	/* Our watch runs (and its read fails) before the I/O. */
+	XT_ASSERT(xt_wait_until(read_failed, e, 2000000000ULL));
+	memset(pg[0], 0, 4096);
+	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	XT_ASSERT_EQ(xl_blkfront_restarts(e->dev), 0);
+out:
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_watch_read_error(void)
+{
+	return with_env(b_watch_read_error, NULL, NULL, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -3055,6 +3113,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(reattach_read_error, 1, XT_F_XENSTORE),
 	BT(reattach_read_error_async, 1, XT_F_XENSTORE),
 	BT(attach_initwait_twice, 1, XT_F_XENSTORE),
+	BT(watch_read_error, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),
