@@ -347,7 +347,7 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
  */
 static void xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
 {
-	xl_warn("xenbus: %s: backend %s left %s by an earlier frontend: resetting it\n",
+	xl_warn("xenbus: %s: backend %s (%s) left to an earlier frontend: resetting it\n",
 		dev->nodename, dev->otherend, xl_xenbus_state_name(be));
 	dev->resets++;
 	xl_xenbus_close(dev, 0);
@@ -356,6 +356,28 @@ static void xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
 static bool xb_needs_reset(enum xenbus_state be)
 {
 	return be == XenbusStateConnected || be == XenbusStateClosing;
+}
+
+/*
+ * Our own node Initialised or Connected at init: an earlier frontend
+ * published a ring there and never closed.  The backend may have read it
+ * already and be about to map it, whatever state it shows now: it
+ * handles the frontend's state late (Linux's xenwatch thread) and may
+ * write Connected only after we published our ring, when nothing tells
+ * its Connected from one for ours.  Our Closing overwrites the stale
+ * Initialised, and its Closed comes only after it handled everything
+ * before (xenwatch handles one event at a time), so the reset ends
+ * whatever it connected.  Linux's xenbus_check_frontend() likewise
+ * looks at the frontend's own state at boot.
+ */
+static bool xb_node_left_up(struct xl_xenbus_device *dev)
+{
+	char path[XL_XENBUS_PATH_MAX + 8];
+	unsigned long v;
+
+	xb_join(path, sizeof(path), dev->nodename, "state");
+	return !xl_xs_read_uint(XL_XS_NO_TX, path, &v) &&
+	       (v == XenbusStateInitialised || v == XenbusStateConnected);
 }
 
 int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
@@ -401,7 +423,7 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	if (rc)
 		return rc;
 	be = xb_read_backend_state(dev);
-	if (xb_needs_reset(be))
+	if (xb_needs_reset(be) || xb_node_left_up(dev))
 		xb_reset_backend(dev, be);
 	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
 	if (rc)

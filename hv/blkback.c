@@ -119,6 +119,7 @@ struct hv_blkback {
 	bool xw_stop;		 /* under xw_lock */
 	bool xw_running;
 	pthread_t xw_thread;
+	bool stalled, stall_released; /* under xw_lock: stall_connect */
 
 	/* Hostile keep_mapping and whole_page (under lock). */
 	struct hv_grant_map kept[BB_MAX_KEPT];
@@ -886,6 +887,48 @@ static int bb_fe_read_ulong(struct hv_blkback *bb, const char *key,
 	return err;
 }
 
+/* Hostile stall_connect, on the xenwatch thread only (watch_delay_us). */
+static void bb_stall(struct hv_blkback *bb)
+{
+	bool stall;
+
+	if (!bb->xw_running)
+		return;
+	pthread_mutex_lock(&bb->lock);
+	stall = bb->hostile.stall_connect;
+	bb->hostile.stall_connect = false;
+	pthread_mutex_unlock(&bb->lock);
+	if (!stall)
+		return;
+	pthread_mutex_lock(&bb->xw_lock);
+	bb->stalled = true;
+	while (!bb->stall_released && !bb->xw_stop)
+		pthread_cond_wait(&bb->xw_cond, &bb->xw_lock);
+	bb->stalled = false;
+	bb->stall_released = false;
+	pthread_mutex_unlock(&bb->xw_lock);
+}
+
+void hv_blkback_release_stall(struct hv_blkback *bb)
+{
+	pthread_mutex_lock(&bb->xw_lock);
+	bb->stall_released = true;
+	pthread_cond_broadcast(&bb->xw_cond);
+	pthread_mutex_unlock(&bb->xw_lock);
+}
+
+bool hv_blkback_stalled(struct hv_blkback *bb)
+{
+	bool st;
+
+	if (!bb->xw_running)
+		return false;
+	pthread_mutex_lock(&bb->xw_lock);
+	st = bb->stalled;
+	pthread_mutex_unlock(&bb->xw_lock);
+	return st;
+}
+
 /* connect_ring(): ring-page-order + ring-ref%u or ring-ref, event-channel. */
 static int bb_xs_connect(struct hv_blkback *bb)
 {
@@ -912,6 +955,7 @@ static int bb_xs_connect(struct hv_blkback *bb)
 	rc = bb_fe_read_ulong(bb, "event-channel", &port);
 	if (rc)
 		return rc;
+	bb_stall(bb);
 	return bb_connect(bb, refs, (unsigned int)order, (uint32_t)port);
 }
 
@@ -1228,7 +1272,7 @@ static void bb_destroy(struct hv_blkback *bb)
 	if (bb->xw_running) {
 		pthread_mutex_lock(&bb->xw_lock);
 		bb->xw_stop = true;
-		pthread_cond_signal(&bb->xw_cond);
+		pthread_cond_broadcast(&bb->xw_cond);
 		pthread_mutex_unlock(&bb->xw_lock);
 		pthread_join(bb->xw_thread, NULL);
 		bb->xw_running = false;

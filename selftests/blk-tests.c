@@ -3056,6 +3056,87 @@ static enum xt_result blk_watch_read_error(void)
 	return with_env(b_watch_read_error, NULL, NULL, 0, true);
 }
 
+/*
+ * A backend that read an earlier frontend's Initialised and ring
+ * references before our Initialising, and maps them and writes Connected
+ * only after we published our ring (its xenwatch thread descheduled in
+ * between; our state changes queue behind it): the Connected it then
+ * reports comes while we are Initialised, as if for our ring.  Only our
+ * own node, Initialised at init (the earlier frontend's), tells: we must
+ * reset then, whatever the backend's state.  The backend resumes just
+ * after our second read of its state (the watch's first event before the
+ * fix, the reset's wait after it).
+ */
+static void stall_release(void *arg)
+{
+	hv_blkback_release_stall(arg);
+}
+
+static bool backend_stalled(void *arg)
+{
+	return hv_blkback_stalled(arg);
+}
+
+static enum xt_result b_stale_connect_late(struct env *e, void *arg)
+{
+	struct hv_blk_hostile stall = { .stall_connect = true };
+	struct hv_xs_hostile h;
+	struct stale_fe s;
+	void *pg[1];
+	enum xt_result r;
+	char path[64];
+
+	(void)arg;
+	memset(&s, 0, sizeof(s));
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateInitWait), "backend %d",
+		      hv_blkback_state(e->bb));
+	hv_blkback_set_hostile(e->bb, &stall);
+	/* The earlier frontend's ring: one page, granted, Initialised. */
+	s.page = xl_os_alloc_page();
+	XT_ASSERT(s.page);
+	memset(s.page, 0, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(s.page), false,
+					    &s.ref),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, stale_irq, NULL, &s.port), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_rm(XL_XS_NO_TX, path), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s.ref), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s.port), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialised), 0);
+	XT_ASSERT_MSG(xt_wait_until(backend_stalled, e->bb, 5000000000ULL),
+		      "the backend never read the earlier frontend's ring");
+	backend_state_path(h.read_path, sizeof(h.read_path));
+	h.read_hook_nth = 2;
+	h.read_hook = stall_release;
+	h.read_hook_arg = e->bb;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	r = stale_reattach(e, pg);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_blkback_release_stall(e->bb);
+	if (e->dev && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, 0);
+out:
+	hv_blkback_set_hostile(e->bb, NULL);
+	stale_release(&s);
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_stale_connect_late(void)
+{
+	return with_env(b_stale_connect_late, NULL, &async_backend, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -3114,6 +3195,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(reattach_read_error_async, 1, XT_F_XENSTORE),
 	BT(attach_initwait_twice, 1, XT_F_XENSTORE),
 	BT(watch_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_stale_connect_late, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),

@@ -165,6 +165,14 @@ struct hv_blk_hostile {
 	unsigned int keep_mapping;
 	bool whole_page;
 	bool ignore_frontend;
+	/*
+	 * watch_delay_us only: the next connect_ring() reads the frontend's
+	 * ring references, then waits for hv_blkback_release_stall() before
+	 * it maps them and goes Connected; the frontend's later state
+	 * changes queue behind it (xenwatch handles one event at a time).
+	 * A backend descheduled between its reads and its Connected.
+	 */
+	bool stall_connect;
 };
 
 #define HV_BLK_SCRIBBLE 0xee
@@ -218,6 +226,10 @@ void hv_blkback_set_hostile(struct hv_blkback *bb,
  * thread (an hv_xs_hostile read hook) or a test's.
  */
 void hv_blkback_frontend_changed(struct hv_blkback *bb);
+/* End a stall_connect: the connect goes on with what it read. */
+void hv_blkback_release_stall(struct hv_blkback *bb);
+/* A stall_connect is waiting (it read the references). */
+bool hv_blkback_stalled(struct hv_blkback *bb);
 void hv_blkback_get_stats(struct hv_blkback *bb, struct hv_blkback_stats *st);
 /* keep_mapping: unmap what was kept; returns how many mappings. */
 unsigned int hv_blkback_release_kept(struct hv_blkback *bb);
