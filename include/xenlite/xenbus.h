@@ -106,7 +106,8 @@ struct xl_xenbus_device {
 /*
  * Read <nodename>/backend and backend-id, watch <backend>/state (its first
  * firing runs the state machine), reset a backend an earlier frontend left
- * Connected or Closing (our Closing and Closed, waiting for its; at most
+ * Connected or Closing, or any backend when our node says Initialised or
+ * Connected (our Closing and Closed, waiting for its; at most
  * XL_XENBUS_CLOSE_WAIT_NS), write state Initialising.  0, or the xenstore
  * error (-XEN_ENOENT when the toolstack made no such device).
  */
