@@ -551,7 +551,6 @@ static bool xb_close_done(void *p)
 static int xb_close_wait(struct xb_close_wait *w, bool armed)
 {
 	struct xl_xenbus_device *dev = w->dev;
-
 	enum xenbus_state be;
 	bool read_failed;
 
