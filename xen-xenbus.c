@@ -242,14 +242,17 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 	 * A failed read is no state (Unknown would make a connected
 	 * frontend restart, and a Connected blkback ignores the
 	 * Initialising that follows: blk/watch_read_error).  Try again a
-	 * few times; then leave the state machine as it is until the next
-	 * event, and say so.
+	 * few times; then leave the state machine as it is and have the
+	 * next xl_xenbus_poll() read again (the event may have been the
+	 * backend's last for a while: blk/reset_read_error).
 	 */
+	dev->reread = false;
 	while ((rc = xb_try_backend_state(dev, &be)) && ++tries < XB_READ_TRIES)
 		;
 	if (rc) {
-		xl_warn("xenbus: %s: reading %s/state: %d, event ignored\n",
+		xl_warn("xenbus: %s: reading %s/state: %d, read again later\n",
 			dev->nodename, dev->otherend, rc);
+		dev->reread = true;
 		return;
 	}
 	dev->backend_state = be;
@@ -442,6 +445,9 @@ unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev)
 {
 	unsigned int ran = xl_xs_run_watches();
 
+	/* An event whose read failed: the state machine on a new read. */
+	if (dev->reread)
+		xb_backend_changed(dev);
 	/* Not from the reset's own waits (xl_xenbus_close() polls). */
 	if (dev->stale && !dev->closing_by_us) {
 		dev->stale = false;
@@ -461,7 +467,7 @@ static bool xb_wait_done(void *p)
 {
 	struct xb_wait *w = p;
 
-	return w->dev->state == w->want ||
+	return w->dev->state == w->want || w->dev->reread ||
 	       (w->deadline && xl_clock_now() >= w->deadline);
 }
 
@@ -552,21 +558,25 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
 {
 	struct xl_xenbus_device *dev = w->dev;
 	enum xenbus_state be;
-	bool read_failed;
+	bool read_failed, seen = false;
 
 	for (;;) {
 		xl_xenbus_poll(dev);
 		/*
 		 * A failed read is not a closed backend (Unknown is: its node
-		 * is gone): keep the state last seen and read again without
+		 * is gone): nothing is decided before a read of this wait
+		 * succeeded (the state last seen may be the Unknown of a
+		 * device just set up), and a failed one is tried again without
 		 * waiting for an event, which may have come and gone.  Linux's
 		 * xenbus_reset_wait_for_backend() likewise waits for the very
 		 * state, not for a failed read.
 		 */
 		read_failed = xb_try_backend_state(dev, &be) != 0;
-		if (!read_failed)
+		if (!read_failed) {
 			dev->backend_state = be;
-		if (xb_close_reached(w))
+			seen = true;
+		}
+		if (seen && xb_close_reached(w))
 			return 0;
 		if (xl_clock_now() >= w->deadline)
 			return -XEN_ETIMEDOUT;

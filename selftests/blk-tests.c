@@ -19,6 +19,7 @@
 #include <hv-xs.h>
 
 #include <xenlite/blkfront.h>
+#include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
@@ -3137,6 +3138,75 @@ static enum xt_result blk_reattach_stale_connect_late(void)
 	return with_env(b_stale_connect_late, NULL, &async_backend, 0, true);
 }
 
+/*
+ * The reset's waits and a failed read: a backend left Closing, lagging
+ * as Linux's xenwatch, and every read of its state failing for a while
+ * once the reset began (from just after our read at init).  A failed
+ * read used to count as a closed backend: the reset wrote Closed and
+ * Initialising at once, and a blkback still Closing (it handles our
+ * Closed late, reading Initialising by then) never went Closed, so never
+ * InitWait.  The waits must read again instead.
+ */
+struct reset_read_error {
+	struct hv_domain *d;
+	char path[128];
+};
+
+static void reset_reads_fail(void *arg)
+{
+	struct reset_read_error *t = arg;
+	struct hv_xs_hostile h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.read_path, t->path, sizeof(h.read_path));
+	h.read_fail = 200;
+	h.read_fail_err = -XEN_EAGAIN;
+	hv_xs_set_hostile(t->d, &h);
+}
+
+static enum xt_result b_reset_read_error(struct env *e, void *arg)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct reset_read_error t = { .d = hv_guest_domain() };
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	/* The attach's own bound (STALE_ATTACH_NS) needs the clock. */
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing), "backend %d",
+		      hv_blkback_state(e->bb));
+	backend_state_path(t.path, sizeof(t.path));
+	memcpy(h.read_path, t.path, sizeof(h.read_path));
+	h.read_hook_nth = 1;
+	h.read_hook = reset_reads_fail;
+	h.read_hook_arg = &t;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	r = stale_reattach(e, pg);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+out:
+	free_pages(pg, 1);
+	xl_clock_fini();
+	return r;
+}
+
+static const struct hv_blkback_config lagging_backend = {
+	.max_ring_order = 4,
+	.watch_delay_us = 20000,
+};
+
+static enum xt_result blk_reset_read_error(void)
+{
+	return with_env(b_reset_read_error, NULL, &lagging_backend, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -3196,6 +3266,7 @@ const struct xt_test xt_blk_tests[] = {
 	BT(attach_initwait_twice, 1, XT_F_XENSTORE),
 	BT(watch_read_error, 1, XT_F_XENSTORE),
 	BT(reattach_stale_connect_late, 1, XT_F_XENSTORE),
+	BT(reset_read_error, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),

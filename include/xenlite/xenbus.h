@@ -95,6 +95,7 @@ struct xl_xenbus_device {
 	bool held;	       /* disconnect(false) not yet followed up */
 	bool closing_by_us;    /* xl_xenbus_close() in progress */
 	bool stale;	       /* backend Connected before our probe: reset */
+	bool reread;	       /* an event's read failed: read again */
 	uint32_t changed;      /* atomic: backend state watch fired */
 	unsigned int connects; /* times connect succeeded */
 	unsigned int restarts; /* disconnects for a backend restart */
