@@ -9,14 +9,22 @@
  * drivers/block/xen-blkfront.c and xenbus_probe_frontend.c, with the
  * restart cases made explicit):
  *   InitWait, Initialised   we are Initialising or Closed: probe ->
- *                           Initialised; we are Initialised/Connected:
- *                           the backend restarted: disconnect(false),
- *                           then probe again
+ *                           Initialised; we are Connected: the backend
+ *                           restarted: disconnect(false), then probe
+ *                           again; we are Initialised: the backend has
+ *                           not handled our Initialised yet (Linux's
+ *                           blkback handles it late, on its xenwatch
+ *                           thread; our watch may report InitWait twice):
+ *                           wait
  *   Initialising, Unknown   (restart in progress, node not there yet)
  *                           we were probed: disconnect(false), back to
  *                           Initialising
  *   Connected               we are Initialised: connect -> Connected; we
- *                           never probed (missed InitWait): probe first
+ *                           are Initialising or Closed and published no
+ *                           ring: the backend is Connected to an earlier
+ *                           frontend's, and the next xl_xenbus_poll()
+ *                           resets it (xb_reset_backend()) before our
+ *                           Initialising
  *   Closing                 disconnect(true) if probed (or if a restart
  *                           left the driver holding queued I/O),
  *                           Closing -> Closed
@@ -193,27 +201,76 @@ static void xb_restart(struct xl_xenbus_device *dev)
 	xl_xenbus_switch_state(dev, XenbusStateInitialising);
 }
 
-static enum xenbus_state xb_read_backend_state(struct xl_xenbus_device *dev)
+/*
+ * The backend's state: 0 and *be, Unknown for a node that is not there (or
+ * holds no state); or the xenstore error (a transient one: ENOMEM, EAGAIN,
+ * a quota), *be untouched.
+ */
+static int xb_try_backend_state(struct xl_xenbus_device *dev,
+				enum xenbus_state *be)
 {
 	unsigned long v;
+	int rc = xl_xenbus_read_otherend_uint(dev, "state", &v);
 
-	if (xl_xenbus_read_otherend_uint(dev, "state", &v) ||
-	    v > XenbusStateReconfigured)
-		return XenbusStateUnknown;
-	return (enum xenbus_state)v;
+	if (rc == -XEN_ENOENT || rc == -XEN_EINVAL ||
+	    (!rc && v > XenbusStateReconfigured)) {
+		*be = XenbusStateUnknown;
+		return 0;
+	}
+	if (!rc)
+		*be = (enum xenbus_state)v;
+	return rc;
 }
+
+static enum xenbus_state xb_read_backend_state(struct xl_xenbus_device *dev)
+{
+	enum xenbus_state be = XenbusStateUnknown;
+
+	xb_try_backend_state(dev, &be);
+	return be;
+}
+
+#define XB_READ_TRIES 3
 
 static void xb_backend_changed(struct xl_xenbus_device *dev)
 {
-	enum xenbus_state be = xb_read_backend_state(dev);
+	enum xenbus_state be = XenbusStateUnknown;
+	unsigned int tries = 0;
+	int rc;
 
+	/*
+	 * A failed read is no state (Unknown would make a connected
+	 * frontend restart, and a Connected blkback ignores the
+	 * Initialising that follows: blk/watch_read_error).  Try again a
+	 * few times; then leave the state machine as it is and have the
+	 * next xl_xenbus_poll() read again (the event may have been the
+	 * backend's last for a while: blk/reset_read_error).
+	 */
+	dev->reread = false;
+	while ((rc = xb_try_backend_state(dev, &be)) && ++tries < XB_READ_TRIES)
+		;
+	if (rc) {
+		xl_warn("xenbus: %s: reading %s/state: %d, read again later\n",
+			dev->nodename, dev->otherend, rc);
+		dev->reread = true;
+		return;
+	}
 	dev->backend_state = be;
 	if (dev->closing_by_us)
 		goto out;
 	switch (be) {
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
-		if (xb_we_are_up(dev))
+		/*
+		 * Not while we are Initialised: that is a backend yet to
+		 * handle our Initialised.  Restarting then ended the ring it
+		 * was about to map and published another, and blkback,
+		 * Connected to the first, ignored the second (a hang with
+		 * req_event 1; blk/attach_initwait_twice).  Linux's
+		 * blkback_changed() likewise probes on InitWait only from
+		 * Initialising or Closed.
+		 */
+		if (dev->state == XenbusStateConnected)
 			xb_restart(dev);
 		if (dev->state == XenbusStateInitialising ||
 		    dev->state == XenbusStateClosed)
@@ -225,9 +282,20 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 			xb_restart(dev);
 		break;
 	case XenbusStateConnected:
-		if (dev->state == XenbusStateInitialising ||
-		    dev->state == XenbusStateClosed)
-			xb_probe(dev);
+		/*
+		 * Connected before we published a ring: to an earlier
+		 * frontend's (one that died after its Initialised, which the
+		 * backend acted on after our read at init; or our read
+		 * failed).  Linux's blkback ignores our Initialised and
+		 * Connected from now on, so probing here would wait for ever:
+		 * reset it, from xl_xenbus_poll() (its waits run the watches
+		 * this callback is one of).
+		 */
+		if (!dev->probed && (dev->state == XenbusStateInitialising ||
+				     dev->state == XenbusStateClosed)) {
+			dev->stale = true;
+			break;
+		}
 		if (dev->state == XenbusStateInitialised)
 			xb_connect(dev);
 		break;
@@ -266,25 +334,53 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
 }
 
 /*
- * A backend still Connected when we start was left so by an earlier
- * frontend that never closed (a crash, a kexec, a driver freed while
- * attached).  Linux's blkback ignores a new frontend's Initialised and
- * Connected while it is Connected (frontend_changed(): "if (dev->state ==
- * XenbusStateConnected) break;"), so our ring would never be mapped.  Take
- * it through Closing and Closed first, as Linux's xenbus_reset_state() /
- * xenbus_reset_frontend() do at boot (drivers/xen/xenbus/
- * xenbus_probe_frontend.c); our Initialising afterwards brings it back to
- * InitWait.  A timeout is logged and the attach goes on: its own wait
- * then ends it.
+ * A backend Connected or Closing when we start was left so by an earlier
+ * frontend (a crash, a kexec, a driver freed while attached, one that
+ * died in its close).  Linux's blkback ignores a new frontend's
+ * Initialised and Connected while it is Connected (frontend_changed():
+ * "if (dev->state == XenbusStateConnected) break;"), so our ring would
+ * never be mapped; a Closing one waits for a Closed that never comes.
+ * Take it through Closing and Closed first, as Linux's
+ * xenbus_reset_frontend() does at boot for a backend in either state
+ * (drivers/xen/xenbus/xenbus_probe_frontend.c): xl_xenbus_close() writes
+ * our Closing, waits for its Closing (at once for a Closing backend),
+ * writes our Closed and waits for its Closed, retrying a failed read
+ * there.  Our Initialising afterwards brings it back to InitWait.  A
+ * timeout is logged and the attach goes on: its own wait then ends it.
  */
-static void xb_reset_backend(struct xl_xenbus_device *dev)
+static void xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
 {
-	if (xb_read_backend_state(dev) != XenbusStateConnected)
-		return;
-	xl_warn("xenbus: %s: backend %s left Connected by an earlier frontend: resetting it\n",
-		dev->nodename, dev->otherend);
+	xl_warn("xenbus: %s: backend %s (%s) left to an earlier frontend: resetting it\n",
+		dev->nodename, dev->otherend, xl_xenbus_state_name(be));
 	dev->resets++;
 	xl_xenbus_close(dev, 0);
+}
+
+static bool xb_needs_reset(enum xenbus_state be)
+{
+	return be == XenbusStateConnected || be == XenbusStateClosing;
+}
+
+/*
+ * Our own node Initialised or Connected at init: an earlier frontend
+ * published a ring there and never closed.  The backend may have read it
+ * already and be about to map it, whatever state it shows now: it
+ * handles the frontend's state late (Linux's xenwatch thread) and may
+ * write Connected only after we published our ring, when nothing tells
+ * its Connected from one for ours.  Our Closing overwrites the stale
+ * Initialised, and its Closed comes only after it handled everything
+ * before (xenwatch handles one event at a time), so the reset ends
+ * whatever it connected.  Linux's xenbus_check_frontend() likewise
+ * looks at the frontend's own state at boot.
+ */
+static bool xb_node_left_up(struct xl_xenbus_device *dev)
+{
+	char path[XL_XENBUS_PATH_MAX + 8];
+	unsigned long v;
+
+	xb_join(path, sizeof(path), dev->nodename, "state");
+	return !xl_xs_read_uint(XL_XS_NO_TX, path, &v) &&
+	       (v == XenbusStateInitialised || v == XenbusStateConnected);
 }
 
 int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
@@ -293,6 +389,7 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	char path[XL_XENBUS_PATH_MAX + 16];
 	unsigned long id;
 	size_t n = xb_strlen(nodename), len;
+	enum xenbus_state be;
 	int rc;
 
 	if (!ops || n == 0 || n >= sizeof(dev->nodename))
@@ -317,12 +414,24 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	if (id >= DOMID_FIRST_RESERVED)
 		return -XEN_EINVAL;
 	dev->otherend_id = (domid_t)id;
-	xb_reset_backend(dev);
-	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
+	/*
+	 * The watch first: the reset's waits wake on its events (the state
+	 * machine ignores them meanwhile, closing_by_us), and a Connected it
+	 * reports before our probe is caught whatever our read below saw:
+	 * that read is one look, which a late transition or a failed read
+	 * (no reset: Unknown) makes stale.
+	 */
+	xb_join(path, sizeof(path), dev->otherend, "state");
+	rc = xl_xs_watch(&dev->watch, path, xb_watch_fn, dev);
 	if (rc)
 		return rc;
-	xb_join(path, sizeof(path), dev->otherend, "state");
-	return xl_xs_watch(&dev->watch, path, xb_watch_fn, dev);
+	be = xb_read_backend_state(dev);
+	if (xb_needs_reset(be) || xb_node_left_up(dev))
+		xb_reset_backend(dev, be);
+	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
+	if (rc)
+		xl_xs_unwatch(&dev->watch);
+	return rc;
 }
 
 void xl_xenbus_device_fini(struct xl_xenbus_device *dev)
@@ -334,8 +443,18 @@ void xl_xenbus_device_fini(struct xl_xenbus_device *dev)
 
 unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev)
 {
-	(void)dev;
-	return xl_xs_run_watches();
+	unsigned int ran = xl_xs_run_watches();
+
+	/* An event whose read failed: the state machine on a new read. */
+	if (dev->reread)
+		xb_backend_changed(dev);
+	/* Not from the reset's own waits (xl_xenbus_close() polls). */
+	if (dev->stale && !dev->closing_by_us) {
+		dev->stale = false;
+		xb_reset_backend(dev, XenbusStateConnected);
+		xl_xenbus_switch_state(dev, XenbusStateInitialising);
+	}
+	return ran;
 }
 
 struct xb_wait {
@@ -348,7 +467,7 @@ static bool xb_wait_done(void *p)
 {
 	struct xb_wait *w = p;
 
-	return w->dev->state == w->want ||
+	return w->dev->state == w->want || w->dev->reread ||
 	       (w->deadline && xl_clock_now() >= w->deadline);
 }
 
@@ -438,15 +557,30 @@ static bool xb_close_done(void *p)
 static int xb_close_wait(struct xb_close_wait *w, bool armed)
 {
 	struct xl_xenbus_device *dev = w->dev;
+	enum xenbus_state be;
+	bool read_failed, seen = false;
 
 	for (;;) {
 		xl_xenbus_poll(dev);
-		dev->backend_state = xb_read_backend_state(dev);
-		if (xb_close_reached(w))
+		/*
+		 * A failed read is not a closed backend (Unknown is: its node
+		 * is gone): nothing is decided before a read of this wait
+		 * succeeded (the state last seen may be the Unknown of a
+		 * device just set up), and a failed one is tried again without
+		 * waiting for an event, which may have come and gone.  Linux's
+		 * xenbus_reset_wait_for_backend() likewise waits for the very
+		 * state, not for a failed read.
+		 */
+		read_failed = xb_try_backend_state(dev, &be) != 0;
+		if (!read_failed) {
+			dev->backend_state = be;
+			seen = true;
+		}
+		if (seen && xb_close_reached(w))
 			return 0;
 		if (xl_clock_now() >= w->deadline)
 			return -XEN_ETIMEDOUT;
-		if (armed)
+		if (armed && !read_failed)
 			xl_xs_idle_until(xb_close_done, w);
 		else
 			xl_cpu_relax();

@@ -112,6 +112,15 @@ struct hv_blkback {
 	bool restarting; /* atomic: hostile restart, InitWait after Closed */
 	bool dying;	 /* atomic: hostile init_closed, Closed for good */
 
+	/* cfg.watch_delay_us: the backend's own xenwatch thread. */
+	pthread_mutex_t xw_lock;
+	pthread_cond_t xw_cond;
+	unsigned int xw_pending; /* under xw_lock: events not handled yet */
+	bool xw_stop;		 /* under xw_lock */
+	bool xw_running;
+	pthread_t xw_thread;
+	bool stalled, stall_released; /* under xw_lock: stall_connect */
+
 	/* Hostile keep_mapping and whole_page (under lock). */
 	struct hv_grant_map kept[BB_MAX_KEPT];
 	unsigned int nr_kept;
@@ -878,6 +887,48 @@ static int bb_fe_read_ulong(struct hv_blkback *bb, const char *key,
 	return err;
 }
 
+/* Hostile stall_connect, on the xenwatch thread only (watch_delay_us). */
+static void bb_stall(struct hv_blkback *bb)
+{
+	bool stall;
+
+	if (!bb->xw_running)
+		return;
+	pthread_mutex_lock(&bb->lock);
+	stall = bb->hostile.stall_connect;
+	bb->hostile.stall_connect = false;
+	pthread_mutex_unlock(&bb->lock);
+	if (!stall)
+		return;
+	pthread_mutex_lock(&bb->xw_lock);
+	bb->stalled = true;
+	while (!bb->stall_released && !bb->xw_stop)
+		pthread_cond_wait(&bb->xw_cond, &bb->xw_lock);
+	bb->stalled = false;
+	bb->stall_released = false;
+	pthread_mutex_unlock(&bb->xw_lock);
+}
+
+void hv_blkback_release_stall(struct hv_blkback *bb)
+{
+	pthread_mutex_lock(&bb->xw_lock);
+	bb->stall_released = true;
+	pthread_cond_broadcast(&bb->xw_cond);
+	pthread_mutex_unlock(&bb->xw_lock);
+}
+
+bool hv_blkback_stalled(struct hv_blkback *bb)
+{
+	bool st;
+
+	if (!bb->xw_running)
+		return false;
+	pthread_mutex_lock(&bb->xw_lock);
+	st = bb->stalled;
+	pthread_mutex_unlock(&bb->xw_lock);
+	return st;
+}
+
 /* connect_ring(): ring-page-order + ring-ref%u or ring-ref, event-channel. */
 static int bb_xs_connect(struct hv_blkback *bb)
 {
@@ -904,6 +955,7 @@ static int bb_xs_connect(struct hv_blkback *bb)
 	rc = bb_fe_read_ulong(bb, "event-channel", &port);
 	if (rc)
 		return rc;
+	bb_stall(bb);
 	return bb_connect(bb, refs, (unsigned int)order, (uint32_t)port);
 }
 
@@ -926,7 +978,7 @@ static void bb_write_features(struct hv_blkback *bb)
 static void bb_frontend_changed(struct hv_blkback *bb)
 {
 	unsigned long fs;
-	int me = __atomic_load_n(&bb->xb_state, __ATOMIC_ACQUIRE);
+	int me = __atomic_load_n(&bb->xb_state, __ATOMIC_ACQUIRE), rc;
 
 	if (bb_fe_read_ulong(bb, "state", &fs))
 		fs = XenbusStateUnknown;
@@ -947,10 +999,11 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 	case XenbusStateConnected:
 		if (me == XenbusStateConnected || me == XenbusStateClosing)
 			break;
-		if (bb_xs_connect(bb)) {
+		rc = bb_xs_connect(bb);
+		if (rc) {
 			fprintf(stderr,
-				"# hv blkback: d%u vbd %u: connecting the ring failed\n",
-				bb->d->domid, bb->cfg.devid);
+				"# hv blkback: d%u vbd %u: connecting the ring failed: %d\n",
+				bb->d->domid, bb->cfg.devid, rc);
 			bb_switch_state(bb, XenbusStateClosing);
 			break;
 		}
@@ -958,7 +1011,12 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 		bb_switch_state(bb, XenbusStateConnected);
 		break;
 	case XenbusStateClosing:
-		bb_disconnect(bb);
+		/*
+		 * Linux's blkback only answers Closing: the ring stays mapped
+		 * and served until the frontend's Closed (frontend_changed()),
+		 * so a frontend that ends its grants at our Closing finds
+		 * them mapped.
+		 */
 		bb_switch_state(bb, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
@@ -978,18 +1036,61 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 	}
 }
 
-static void bb_watch(const char *path, const char *token, void *arg)
+static void bb_watch_event(struct hv_blkback *bb)
 {
-	struct hv_blkback *bb = arg;
 	bool silent;
 
-	(void)path;
-	(void)token;
 	pthread_mutex_lock(&bb->lock);
 	silent = bb->hostile.ignore_frontend;
 	pthread_mutex_unlock(&bb->lock);
 	if (!silent)
 		bb_frontend_changed(bb);
+}
+
+static void bb_watch(const char *path, const char *token, void *arg)
+{
+	struct hv_blkback *bb = arg;
+
+	(void)path;
+	(void)token;
+	if (!bb->cfg.watch_delay_us) {
+		bb_watch_event(bb);
+		return;
+	}
+	pthread_mutex_lock(&bb->xw_lock);
+	bb->xw_pending++;
+	pthread_cond_signal(&bb->xw_cond);
+	pthread_mutex_unlock(&bb->xw_lock);
+}
+
+/* cfg.watch_delay_us: Linux's xenwatch thread, one event at a time. */
+static void *bb_xenwatch(void *arg)
+{
+	struct hv_blkback *bb = arg;
+	uint64_t rng = 0x9e3779b97f4a7c15ULL ^ bb->cfg.devid;
+
+	pthread_mutex_lock(&bb->xw_lock);
+	for (;;) {
+		while (!bb->xw_pending && !bb->xw_stop)
+			pthread_cond_wait(&bb->xw_cond, &bb->xw_lock);
+		if (bb->xw_stop)
+			break;
+		bb->xw_pending--;
+		pthread_mutex_unlock(&bb->xw_lock);
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		usleep((useconds_t)(rng % (bb->cfg.watch_delay_us + 1ULL)));
+		bb_watch_event(bb);
+		pthread_mutex_lock(&bb->xw_lock);
+	}
+	pthread_mutex_unlock(&bb->xw_lock);
+	return NULL;
+}
+
+void hv_blkback_frontend_changed(struct hv_blkback *bb)
+{
+	bb_frontend_changed(bb);
 }
 
 static int bb_xs_perm(const char *path, uint16_t owner, uint16_t reader)
@@ -1039,6 +1140,14 @@ static int bb_xs_create(struct hv_blkback *bb)
 	snprintf(bb->fstate, sizeof(bb->fstate), "%s/state", bb->fpath);
 	snprintf(bb->token, sizeof(bb->token), "blkback-%u-%u", dom,
 		 bb->cfg.devid);
+	if (bb->cfg.watch_delay_us) {
+		pthread_mutex_init(&bb->xw_lock, NULL);
+		pthread_cond_init(&bb->xw_cond, NULL);
+		bb->xw_running = pthread_create(&bb->xw_thread, NULL,
+						bb_xenwatch, bb) == 0;
+		if (!bb->xw_running)
+			return -XEN_ENOMEM;
+	}
 	rc = hv_xs_watch(bb->fstate, bb->token, bb_watch, bb);
 	bb->watching = !rc;
 	return rc;
@@ -1160,6 +1269,16 @@ static void bb_destroy(struct hv_blkback *bb)
 {
 	if (bb->watching)
 		hv_xs_unwatch(bb->fstate, bb->token);
+	if (bb->xw_running) {
+		pthread_mutex_lock(&bb->xw_lock);
+		bb->xw_stop = true;
+		pthread_cond_broadcast(&bb->xw_cond);
+		pthread_mutex_unlock(&bb->xw_lock);
+		pthread_join(bb->xw_thread, NULL);
+		bb->xw_running = false;
+		pthread_mutex_destroy(&bb->xw_lock);
+		pthread_cond_destroy(&bb->xw_cond);
+	}
 	bb_disconnect(bb);
 	bb_release_kept(bb);
 	bb_stop_threads(bb);

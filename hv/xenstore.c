@@ -146,9 +146,11 @@ struct xs_conn {
 	bool need_notify;
 	int kick; /* atomic: xs_kick() ran */
 	struct hv_xs_hostile hostile;
-	pthread_t flood_thread; /* hostile.flood; started and stopped by */
-	bool flood_running;	/* hv_xs_set_hostile() */
-	int flood_stop;		/* atomic */
+	unsigned int reads_seen; /* hostile.read_path READs since set */
+	bool hook_due;		 /* hostile.read_hook: run after this pass */
+	pthread_t flood_thread;	 /* hostile.flood; started and stopped by */
+	bool flood_running;	 /* hv_xs_set_hostile() */
+	int flood_stop;		 /* atomic */
 	struct hv_xs_stats st;
 };
 
@@ -1199,11 +1201,34 @@ struct xs_req {
 
 /* Each returns 0 after its reply, or a negative Xen errno for
  * xs_process() to send as XS_ERROR. */
+/*
+ * hv_xs_hostile's read_path: count the READ; fail it (a nonzero return to
+ * send as XS_ERROR) or arm the hook.  Under xs.lock.
+ */
+static int xs_read_hostile(struct xs_req *r)
+{
+	struct xs_conn *c = r->c;
+	struct hv_xs_hostile *h = &c->hostile;
+
+	if (!h->read_path[0] || r->x.tx || strcmp(h->read_path, r->abs))
+		return 0;
+	c->reads_seen++;
+	if (h->read_hook && c->reads_seen == h->read_hook_nth)
+		c->hook_due = true;
+	if (!h->read_fail)
+		return 0;
+	h->read_fail--;
+	c->st.hostile++;
+	return h->read_fail_err ? h->read_fail_err : -XEN_EIO;
+}
+
 static int xs_req_read(struct xs_req *r)
 {
 	struct xs_node *n;
-	int rc = 0;
+	int rc = xs_read_hostile(r);
 
+	if (rc)
+		return rc;
 	n = xs_get(&r->x, r->abs, 'r', &rc);
 	if (n)
 		xs_reply(r->c, XS_READ, n->value ? n->value : "", n->len);
@@ -1615,6 +1640,9 @@ static void xs_read_ring(struct xs_conn *c)
 			xs_process(c);
 			c->in_have = 0;
 			done++;
+			/* The read hook runs before the next request. */
+			if (c->hook_due)
+				return;
 		}
 	}
 }
@@ -1790,6 +1818,34 @@ static void xs_run_d0_callbacks(void)
 	}
 }
 
+/*
+ * hv_xs_hostile.read_hook, armed by a READ of this pass: after the pass's
+ * replies and domain-0 callbacks, before the next pass reads the domain's
+ * ring (xs_read_ring() stopped after that READ).  The hook's writes fire
+ * domain-0 watches: those run here too.
+ */
+static void xs_run_read_hooks(void)
+{
+	void (*fn)(void *) = NULL;
+	void *arg = NULL;
+	struct xs_conn *c;
+
+	pthread_mutex_lock(&xs.lock);
+	for (c = xs.conns; c && !fn; c = c->next) {
+		if (!c->hook_due)
+			continue;
+		c->hook_due = false;
+		fn = c->hostile.read_hook;
+		arg = c->hostile.read_hook_arg;
+		c->hostile.read_hook = NULL;
+	}
+	pthread_mutex_unlock(&xs.lock);
+	if (!fn)
+		return;
+	fn(arg);
+	xs_run_d0_callbacks();
+}
+
 static void xs_pass(void)
 {
 	struct {
@@ -1816,6 +1872,7 @@ static void xs_pass(void)
 	for (i = 0; i < nn; i++)
 		hv_evtchn_notify_guest(notify[i].d, (uint32_t)notify[i].port);
 	xs_run_d0_callbacks();
+	xs_run_read_hooks();
 }
 
 static bool xs_more_work(void)
@@ -2090,6 +2147,8 @@ void hv_xs_set_hostile(struct hv_domain *d, const struct hv_xs_hostile *h)
 		c->hostile = *h;
 	else
 		memset(&c->hostile, 0, sizeof(c->hostile));
+	c->reads_seen = 0;
+	c->hook_due = false;
 	pthread_mutex_unlock(&xs.lock);
 	/* Not under xs.lock: the flood thread takes it. */
 	xs_flood_set(c, h && h->flood);

@@ -18,6 +18,7 @@
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
+#include <xen/io/xenbus.h>
 
 #include "blk-guest.h"
 #include "xt-util.h"
@@ -522,6 +523,61 @@ static enum xt_result gblk_reattach(void)
 	return with_genv(reattach_body);
 }
 
+struct be_state_wait {
+	char path[160];
+	unsigned long want;
+};
+
+static bool be_state_is(void *arg)
+{
+	struct be_state_wait *w = arg;
+	unsigned long v;
+
+	return !xl_xs_read_uint(XL_XS_NO_TX, w->path, &v) && v == w->want;
+}
+
+/*
+ * A frontend that wrote Closing and died: the backend answered Closing
+ * (Linux's blkback at once, keeping the ring mapped) and waits for a
+ * Closed that never comes.  The next frontend must finish that close
+ * before its Initialising, as Linux's xenbus_reset_frontend() does for a
+ * Closing backend; it used to fail the attach with -ENODEV.
+ */
+static enum xt_result reattach_closing_body(struct xt_blk_env *e)
+{
+	struct be_state_wait w = { .want = XenbusStateClosing };
+	char be[128];
+	size_t len;
+	unsigned int bad = 0;
+
+	fill(e, 300, 0, 8 * SEC, 6, true);
+	XT_ASSERT_EQ(io(e, XL_BLK_WRITE, 300, 0, 8 * SEC), 0);
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "device/vbd/51712/backend", be,
+				sizeof(be), &len),
+		     0);
+	XT_ASSERT(len + sizeof("/state") <= sizeof(w.path));
+	memcpy(w.path, be, len);
+	memcpy(w.path + len, "/state", sizeof("/state"));
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, "device/vbd/51712/state", "%u",
+				  (unsigned int)XenbusStateClosing),
+		     0);
+	XT_ASSERT_MSG(xt_wait_until(be_state_is, &w, ATTACH_NS),
+		      "backend never answered Closing");
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
+	XT_ASSERT(e->dev);
+	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
+	fill(e, 300, 0, 8 * SEC, 0, false);
+	XT_ASSERT_EQ(io(e, XL_BLK_READ, 300, 0, 8 * SEC), 0);
+	XT_ASSERT(check(e, 300, 0, 8 * SEC, 6, &bad));
+	return XT_PASS;
+}
+
+static enum xt_result gblk_reattach_closing(void)
+{
+	return with_genv(reattach_closing_body);
+}
+
 /*
  * A flush after writes: with feature-flush-cache it completes with 0 and
  * the data reads back; without the feature the frontend refuses it.
@@ -599,6 +655,8 @@ const struct xt_test xt_blk_guest_tests[] = {
 	{ "blk/guest_overlap", GBLK, 1, false, gblk_overlap, XT_F_XENSTORE },
 	{ "blk/guest_flush", GBLK, 1, false, gblk_flush, XT_F_XENSTORE },
 	{ "blk/guest_reattach", GBLK, 1, false, gblk_reattach, XT_F_XENSTORE },
+	{ "blk/guest_reattach_closing", GBLK, 1, false, gblk_reattach_closing,
+	  XT_F_XENSTORE },
 	{ "blk/guest_bench", GBLK, 1, false, gblk_bench, XT_F_XENSTORE },
 };
 

@@ -19,6 +19,8 @@
 #include <hv-xs.h>
 
 #include <xenlite/blkfront.h>
+#include <xenlite/clockevent.h>
+#include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
@@ -2232,6 +2234,10 @@ static enum xt_result b_close_reconnect(struct env *e, void *arg)
 				i, rc, xl_gnttab_nr_free(),
 				xl_gnttab_nr_deferred());
 		}
+		/* The backend never restarted: we must not have seen one. */
+		XT_ASSERT_MSG(xl_blkfront_restarts(e->dev) == 0,
+			      "cycle %u: %u restarts seen", i,
+			      xl_blkfront_restarts(e->dev));
 		fill_disk_pattern(pg[0], (uint64_t)i * 4096, 4096, i);
 		XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, i * SPP, pg, 1, 0, 4096),
 			     0);
@@ -2259,6 +2265,21 @@ static enum xt_result b_close_reconnect(struct env *e, void *arg)
 static enum xt_result blk_close_reconnect_200(void)
 {
 	return with_env(b_close_reconnect, NULL, NULL, 0, true);
+}
+
+/*
+ * The backend's frontend-state handling on a thread of its own, up to
+ * 2 ms after each event, reading the state when it gets there (Linux's
+ * xenwatch): our close and the next attach must not outrun it.
+ */
+static const struct hv_blkback_config async_backend = {
+	.max_ring_order = 4,
+	.watch_delay_us = 2000,
+};
+
+static enum xt_result blk_close_reconnect_200_async(void)
+{
+	return with_env(b_close_reconnect, NULL, &async_backend, 0, true);
 }
 
 /*
@@ -2553,6 +2574,639 @@ static enum xt_result blk_ring_setup_error_keeps_mapped(void)
 	return XT_PASS;
 }
 
+/* --- an earlier frontend's leftovers at attach ------------------------------ */
+
+/*
+ * A frontend that went away mid-handshake or without closing (a crash, a
+ * kexec, a driver freed while attached) leaves its state, and maybe a
+ * ring the backend maps or is about to map, behind.  A new frontend must
+ * bring the backend to Closed and then InitWait before it publishes its
+ * own ring (Linux's xenbus_reset_frontend() does at boot): a blkback
+ * Connected to another ring ignores our Initialised and Connected
+ * (frontend_changed(): "if (dev->state == XenbusStateConnected) break;")
+ * and never serves our requests.  Each test below attaches a new
+ * frontend, then reads back on the new ring what was written before,
+ * with its own bound on the I/O: a hang is a failure, not a timeout of
+ * the runner.
+ */
+#define STALE_ATTACH_NS 10000000000ULL
+#define STALE_IO_NS 3000000000ULL
+
+struct bounded_io {
+	struct xl_blk_req req;
+	struct xl_blkfront *dev;
+	uint32_t done; /* atomic */
+};
+
+static void bounded_io_done(struct xl_blk_req *req)
+{
+	struct bounded_io *b = req->priv;
+
+	XT_STORE(&b->done, 1);
+}
+
+static bool bounded_io_ready(void *arg)
+{
+	struct bounded_io *b = arg;
+
+	if (!XT_LOAD(&b->done))
+		xl_blkfront_poll(b->dev);
+	return XT_LOAD(&b->done) != 0;
+}
+
+/*
+ * One request, waited for at most STALE_IO_NS.  A request still in flight
+ * then is failed by a detach (the backend never answers it), so req stays
+ * ours; -XEN_ETIMEDOUT.
+ */
+static int bounded_io(struct env *e, enum xl_blk_op op, uint64_t sector,
+		      void **pages, unsigned int nr)
+{
+	struct bounded_io b;
+	struct xl_blkfront_ring_state rs;
+	struct hv_blkback_stats bs;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.dev = e->dev;
+	rc = xl_blk_req_set_buf(&b.req, op, sector, pages, nr, 0,
+				nr * XL_PAGE_SIZE);
+	if (rc)
+		return rc;
+	b.req.done = bounded_io_done;
+	b.req.priv = &b;
+	rc = xl_blkfront_submit(e->dev, &b.req);
+	if (rc)
+		return rc;
+	if (xt_wait_until(bounded_io_ready, &b, STALE_IO_NS))
+		return b.req.status;
+	xl_blkfront_get_ring(e->dev, &rs);
+	hv_blkback_get_stats(e->bb, &bs);
+	xt_log("no answer in %llu ms: xenbus state %u, req_prod %u "
+	       "req_event %u rsp_prod %u; backend %d, %llu requests read",
+	       (unsigned long long)STALE_IO_NS / 1000000,
+	       xl_blkfront_xenbus_state(e->dev), rs.req_prod, rs.req_event,
+	       rs.rsp_prod, hv_blkback_state(e->bb),
+	       (unsigned long long)bs.requests);
+	xl_blkfront_detach(e->dev, 0);
+	return XT_LOAD(&b.done) ? -XEN_ETIMEDOUT : -XEN_EIO;
+}
+
+/* Write a pattern the new frontend must read back. */
+static enum xt_result stale_write(struct env *e, void **pg)
+{
+	fill_disk_pattern(pg[0], 40 * 512, 4096, 77);
+	XT_ASSERT_EQ(sync_io(e, XL_BLK_WRITE, 40, pg, 1, 0, 4096), 0);
+	return XT_PASS;
+}
+
+/* A new frontend: attach, and the pattern read back in bounded time. */
+static enum xt_result stale_reattach(struct env *e, void **pg)
+{
+	int rc;
+
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(e->dev);
+	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
+	XT_ASSERT_MSG(rc == 0, "attach: %d, backend %d", rc,
+		      hv_blkback_state(e->bb));
+	memset(pg[0], 0, 4096);
+	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
+	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	return XT_PASS;
+}
+
+static int fe_state_write(unsigned int state)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "device/vbd/%u/state", DEVID);
+	return xl_xs_printf(XL_XS_NO_TX, path, "%u", state);
+}
+
+struct backend_wait {
+	struct hv_blkback *bb;
+	int want;
+};
+
+static bool backend_in(void *arg)
+{
+	struct backend_wait *w = arg;
+
+	return hv_blkback_state(w->bb) == w->want;
+}
+
+static bool wait_backend(struct hv_blkback *bb, int want)
+{
+	struct backend_wait w = { bb, want };
+
+	return xt_wait_until(backend_in, &w, 5000000000ULL);
+}
+
+/*
+ * An earlier frontend wrote Closing and died: the backend answered
+ * Closing and waits for our Closed.  The new frontend must finish that
+ * close (our Closed, its Closed) before Initialising; it used to take
+ * the backend's Closing for a close of its own and fail the attach with
+ * -ENODEV.
+ */
+static enum xt_result b_reattach_closing(struct env *e, void *arg)
+{
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS) {
+		XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
+		XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing),
+			      "backend %d", hv_blkback_state(e->bb));
+		r = stale_reattach(e, pg);
+	}
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_closing(void)
+{
+	return with_env(b_reattach_closing, NULL, NULL, 0, true);
+}
+
+static enum xt_result blk_reattach_closing_async(void)
+{
+	return with_env(b_reattach_closing, NULL, &async_backend, 0, true);
+}
+
+/*
+ * An earlier frontend's ring, published and still granted (a kernel
+ * before a kexec: its grant table entries survive it): ring-ref,
+ * event-channel and Initialised in device/vbd/<id>, which the backend
+ * has not acted on yet (its watch event comes late).
+ */
+struct stale_fe {
+	void *page;
+	grant_ref_t ref;
+	evtchn_port_t port;
+	struct hv_blkback *bb;
+	uint32_t hooked;   /* atomic: the read hook ran */
+	int backend_after; /* the backend's state after the hook */
+};
+
+static void stale_irq(evtchn_port_t port, void *data)
+{
+	(void)port;
+	(void)data;
+}
+
+static enum xt_result stale_publish(struct env *e, struct stale_fe *s)
+{
+	struct hv_blk_hostile silent = { .ignore_frontend = true };
+	char path[64];
+
+	/* The backend in InitWait, as for any frontend's Initialising. */
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateInitWait), "backend %d",
+		      hv_blkback_state(e->bb));
+	hv_blkback_set_hostile(e->bb, &silent);
+	s->bb = e->bb;
+	s->page = xl_os_alloc_page();
+	XT_ASSERT(s->page);
+	memset(s->page, 0, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(s->page),
+					    false, &s->ref),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, stale_irq, NULL, &s->port), 0);
+	/* One page: no ring-page-order (ours published 16). */
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_rm(XL_XS_NO_TX, path), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s->ref), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s->port), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialised), 0);
+	return XT_PASS;
+}
+
+static void stale_release(struct stale_fe *s)
+{
+	if (s->port)
+		xl_evtchn_close(s->port);
+	if (s->page && xl_gnttab_end_access_defer_page(s->ref, s->page) == 0)
+		xl_os_free_page(s->page);
+}
+
+/* The read hook: the backend acts on the frontend's directory now. */
+static void stale_late_event(void *arg)
+{
+	struct stale_fe *s = arg;
+
+	hv_blkback_set_hostile(s->bb, NULL);
+	hv_blkback_frontend_changed(s->bb);
+	s->backend_after = hv_blkback_state(s->bb);
+	XT_STORE(&s->hooked, 1);
+}
+
+static void backend_state_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "/local/domain/0/backend/vbd/%u/%u",
+		 hv_domain_id(hv_guest_domain()), DEVID);
+	strncat(buf, "/state", size - strlen(buf) - 1);
+}
+
+/*
+ * The backend acts on the stale Initialised (maps the old ring, goes
+ * Connected) just after the new frontend's read of its state at init,
+ * which still answers InitWait: so no reset there, and the frontend used
+ * to take the Connected its watch then reported for the answer to a ring
+ * it had not even published yet (it probed and connected at once).
+ */
+static enum xt_result b_stale_initialised(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	struct stale_fe s;
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	memset(&s, 0, sizeof(s));
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS)
+		r = stale_publish(e, &s);
+	if (r == XT_PASS) {
+		backend_state_path(h.read_path, sizeof(h.read_path));
+		h.read_hook_nth = 1;
+		h.read_hook = stale_late_event;
+		h.read_hook_arg = &s;
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		r = stale_reattach(e, pg);
+		hv_xs_set_hostile(hv_guest_domain(), NULL);
+		xt_log("read hook ran: %u, backend %d after it",
+		       XT_LOAD(&s.hooked), s.backend_after);
+		if (r == XT_PASS)
+			XT_ASSERT_EQ(XT_LOAD(&s.hooked), 1);
+	}
+	hv_blkback_set_hostile(e->bb, NULL);
+	if (e->dev && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, 0);
+	stale_release(&s);
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_stale_initialised_late(void)
+{
+	return with_env(b_stale_initialised, NULL, NULL, 0, true);
+}
+
+/*
+ * The backend is Connected to a gone frontend's ring, the frontend node
+ * says Initialising (a frontend in between wrote it and died before it
+ * reset anything), and the new frontend's read of the backend's state at
+ * init fails (a transient xenstored error): it must not take the
+ * Connected its watch then reports for an answer to a ring it never
+ * published.
+ */
+static enum xt_result b_reattach_read_error(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS) {
+		XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+		XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateConnected);
+		backend_state_path(h.read_path, sizeof(h.read_path));
+		h.read_fail = 1;
+		h.read_fail_err = -XEN_EAGAIN;
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		r = stale_reattach(e, pg);
+		hv_xs_set_hostile(hv_guest_domain(), NULL);
+	}
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_read_error(void)
+{
+	return with_env(b_reattach_read_error, NULL, NULL, 0, true);
+}
+
+static enum xt_result blk_reattach_read_error_async(void)
+{
+	return with_env(b_reattach_read_error, NULL, &async_backend, 0, true);
+}
+
+/*
+ * Linux's blkback handles the frontend's state changes late, on its
+ * xenwatch thread: after our Initialised it may still be InitWait when
+ * our watch reports its state a second time (the watch's first firing and
+ * the event of its InitWait both read InitWait when its InitWait came
+ * after our watch was set).  That second InitWait is the backend not yet
+ * caught up, not a restart: taking it for one ended the ring the backend
+ * was about to map and published another, and the backend, Connected to
+ * the first, ignored the second (frontend_changed(): "if (dev->state ==
+ * XenbusStateConnected) break;").  Deterministic here: the backend is
+ * silent from our first watch read of its state (it sees our Initialised
+ * only later) and acts on our Initialised just after our second read
+ * (hv_xs_hostile read hooks), as a late xenwatch would.
+ */
+struct initwait_twice {
+	struct hv_blkback *bb;
+	struct hv_domain *d; /* hv_guest_domain() is the guest's vCPUs' */
+	char path[128];
+	uint32_t hooks; /* atomic: hooks run */
+	int backend_after;
+};
+
+static void initwait_late(void *arg)
+{
+	struct initwait_twice *t = arg;
+
+	hv_blkback_set_hostile(t->bb, NULL);
+	hv_blkback_frontend_changed(t->bb);
+	t->backend_after = hv_blkback_state(t->bb);
+	XT_ADD(&t->hooks, 1);
+}
+
+static void initwait_silence(void *arg)
+{
+	struct initwait_twice *t = arg;
+	struct hv_blk_hostile silent = { .ignore_frontend = true };
+	struct hv_xs_hostile h;
+
+	memset(&h, 0, sizeof(h));
+	hv_blkback_set_hostile(t->bb, &silent);
+	memcpy(h.read_path, t->path, sizeof(h.read_path));
+	h.read_hook_nth = 1;
+	h.read_hook = initwait_late;
+	h.read_hook_arg = t;
+	hv_xs_set_hostile(t->d, &h);
+	XT_ADD(&t->hooks, 1);
+}
+
+static enum xt_result b_initwait_twice(struct env *e, void *arg)
+{
+	struct initwait_twice t = { .bb = e->bb, .d = hv_guest_domain() };
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+	int rc;
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	backend_state_path(t.path, sizeof(t.path));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateClosed);
+	/* Read 1 is at init (Closed); 2 the watch's first firing. */
+	backend_state_path(h.read_path, sizeof(h.read_path));
+	h.read_hook_nth = 2;
+	h.read_hook = initwait_silence;
+	h.read_hook_arg = &t;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_blkback_set_hostile(e->bb, NULL);
+	xt_log("hooks run %u, backend %d after the late event; %u restarts",
+	       XT_LOAD(&t.hooks), t.backend_after,
+	       xl_blkfront_restarts(e->dev));
+	XT_ASSERT_MSG(rc == 0, "attach: %d, backend %d", rc,
+		      hv_blkback_state(e->bb));
+	XT_ASSERT_EQ(XT_LOAD(&t.hooks), 2);
+	memset(pg[0], 0, 4096);
+	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
+	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	XT_ASSERT_EQ(xl_blkfront_restarts(e->dev), 0);
+out:
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_attach_initwait_twice(void)
+{
+	return with_env(b_initwait_twice, NULL, NULL, 0, true);
+}
+
+/*
+ * A failed read of the backend's state in our watch (a transient
+ * xenstored error) is no state: it used to read as Unknown, which a
+ * connected frontend took for a backend gone or restarting (it
+ * disconnected and went back to Initialising, which a Connected blkback
+ * ignores).  The watch fires (the backend rewrites its Connected) while
+ * every read of the state fails for a while; I/O afterwards must work,
+ * with no restart seen.
+ */
+static struct hv_xs_stats st0;
+
+static bool read_failed(void *arg)
+{
+	struct env *e = arg;
+	struct hv_xs_stats st;
+
+	xl_blkfront_poll(e->dev);
+	hv_xs_get_stats(hv_guest_domain(), &st);
+	return st.hostile > st0.hostile;
+}
+
+static enum xt_result b_watch_read_error(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+	char path[128];
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	backend_state_path(path, sizeof(path));
+	memcpy(h.read_path, path, sizeof(h.read_path));
+	h.read_fail = 3; /* each read of one event's, at least */
+	h.read_fail_err = -XEN_EAGAIN;
+	hv_xs_get_stats(hv_guest_domain(), &st0);
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(hv_xs_write(path, "4"), 0);
+	/* Our watch runs (and its read fails) before the I/O. */
+	XT_ASSERT(xt_wait_until(read_failed, e, 2000000000ULL));
+	memset(pg[0], 0, 4096);
+	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	XT_ASSERT_EQ(xl_blkfront_restarts(e->dev), 0);
+out:
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_watch_read_error(void)
+{
+	return with_env(b_watch_read_error, NULL, NULL, 0, true);
+}
+
+/*
+ * A backend that read an earlier frontend's Initialised and ring
+ * references before our Initialising, and maps them and writes Connected
+ * only after we published our ring (its xenwatch thread descheduled in
+ * between; our state changes queue behind it): the Connected it then
+ * reports comes while we are Initialised, as if for our ring.  Only our
+ * own node, Initialised at init (the earlier frontend's), tells: we must
+ * reset then, whatever the backend's state.  The backend resumes just
+ * after our second read of its state (the watch's first event before the
+ * fix, the reset's wait after it).
+ */
+static void stall_release(void *arg)
+{
+	hv_blkback_release_stall(arg);
+}
+
+static bool backend_stalled(void *arg)
+{
+	return hv_blkback_stalled(arg);
+}
+
+static enum xt_result b_stale_connect_late(struct env *e, void *arg)
+{
+	struct hv_blk_hostile stall = { .stall_connect = true };
+	struct hv_xs_hostile h;
+	struct stale_fe s;
+	void *pg[1];
+	enum xt_result r;
+	char path[64];
+
+	(void)arg;
+	memset(&s, 0, sizeof(s));
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateInitWait), "backend %d",
+		      hv_blkback_state(e->bb));
+	hv_blkback_set_hostile(e->bb, &stall);
+	/* The earlier frontend's ring: one page, granted, Initialised. */
+	s.page = xl_os_alloc_page();
+	XT_ASSERT(s.page);
+	memset(s.page, 0, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(s.page), false,
+					    &s.ref),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, stale_irq, NULL, &s.port), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_rm(XL_XS_NO_TX, path), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s.ref), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s.port), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialised), 0);
+	XT_ASSERT_MSG(xt_wait_until(backend_stalled, e->bb, 5000000000ULL),
+		      "the backend never read the earlier frontend's ring");
+	backend_state_path(h.read_path, sizeof(h.read_path));
+	h.read_hook_nth = 2;
+	h.read_hook = stall_release;
+	h.read_hook_arg = e->bb;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	r = stale_reattach(e, pg);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_blkback_release_stall(e->bb);
+	if (e->dev && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, 0);
+out:
+	hv_blkback_set_hostile(e->bb, NULL);
+	stale_release(&s);
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_stale_connect_late(void)
+{
+	return with_env(b_stale_connect_late, NULL, &async_backend, 0, true);
+}
+
+/*
+ * The reset's waits and a failed read: a backend left Closing, lagging
+ * as Linux's xenwatch, and every read of its state failing for a while
+ * once the reset began (from just after our read at init).  A failed
+ * read used to count as a closed backend: the reset wrote Closed and
+ * Initialising at once, and a blkback still Closing (it handles our
+ * Closed late, reading Initialising by then) never went Closed, so never
+ * InitWait.  The waits must read again instead.
+ */
+struct reset_read_error {
+	struct hv_domain *d;
+	char path[128];
+};
+
+static void reset_reads_fail(void *arg)
+{
+	struct reset_read_error *t = arg;
+	struct hv_xs_hostile h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.read_path, t->path, sizeof(h.read_path));
+	h.read_fail = 200;
+	h.read_fail_err = -XEN_EAGAIN;
+	hv_xs_set_hostile(t->d, &h);
+}
+
+static enum xt_result b_reset_read_error(struct env *e, void *arg)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct reset_read_error t = { .d = hv_guest_domain() };
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+
+	(void)arg;
+	/* The attach's own bound (STALE_ATTACH_NS) needs the clock. */
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing), "backend %d",
+		      hv_blkback_state(e->bb));
+	backend_state_path(t.path, sizeof(t.path));
+	memcpy(h.read_path, t.path, sizeof(h.read_path));
+	h.read_hook_nth = 1;
+	h.read_hook = reset_reads_fail;
+	h.read_hook_arg = &t;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	r = stale_reattach(e, pg);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+out:
+	free_pages(pg, 1);
+	xl_clock_fini();
+	return r;
+}
+
+static const struct hv_blkback_config lagging_backend = {
+	.max_ring_order = 4,
+	.watch_delay_us = 20000,
+};
+
+static enum xt_result blk_reset_read_error(void)
+{
+	return with_env(b_reset_read_error, NULL, &lagging_backend, 0, true);
+}
+
 #define BT(n, v, f)                                    \
 	{                                              \
 		"blk/" #n, XT_HV, v, false, blk_##n, f \
@@ -2603,6 +3257,16 @@ const struct xt_test xt_blk_tests[] = {
 	BT(bounce_subpage_read, 1, 0),
 	BT(bounce_subpage_write, 1, 0),
 	BT(close_reconnect_200, 1, XT_F_XENSTORE),
+	BT(close_reconnect_200_async, 1, XT_F_XENSTORE),
+	BT(reattach_closing, 1, XT_F_XENSTORE),
+	BT(reattach_closing_async, 1, XT_F_XENSTORE),
+	BT(reattach_stale_initialised_late, 1, XT_F_XENSTORE),
+	BT(reattach_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_read_error_async, 1, XT_F_XENSTORE),
+	BT(attach_initwait_twice, 1, XT_F_XENSTORE),
+	BT(watch_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_stale_connect_late, 1, XT_F_XENSTORE),
+	BT(reset_read_error, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),

@@ -97,6 +97,19 @@ struct hv_blkback_config {
 	 * xen-blkback's way).
 	 */
 	unsigned int poll_us;
+	/*
+	 * With xenstore: 0 handles each change of the frontend's state on
+	 * the xenstore service thread as it comes, before the guest's next
+	 * request is read, so the guest never sees the backend lag.  N: on
+	 * a thread of the backend's own, as Linux's xenwatch kthread does
+	 * (drivers/xen/xenbus/xenbus_xs.c, xenwatch_thread(): one thread,
+	 * events in order), each event a random 0 .. N us after the one
+	 * before it, reading the frontend's state when it gets to it
+	 * (xenbus_otherend_changed()): two quick writes may both be handled
+	 * as the second, and the guest may write again before the backend
+	 * answered.
+	 */
+	unsigned int watch_delay_us;
 };
 
 /*
@@ -152,6 +165,14 @@ struct hv_blk_hostile {
 	unsigned int keep_mapping;
 	bool whole_page;
 	bool ignore_frontend;
+	/*
+	 * watch_delay_us only: the next connect_ring() reads the frontend's
+	 * ring references, then waits for hv_blkback_release_stall() before
+	 * it maps them and goes Connected; the frontend's later state
+	 * changes queue behind it (xenwatch handles one event at a time).
+	 * A backend descheduled between its reads and its Connected.
+	 */
+	bool stall_connect;
 };
 
 #define HV_BLK_SCRIBBLE 0xee
@@ -196,6 +217,19 @@ void hv_blkback_disconnect(struct hv_blkback *bb);
 
 void hv_blkback_set_hostile(struct hv_blkback *bb,
 			    const struct hv_blk_hostile *h);
+/*
+ * Handle the frontend's state now, as a watch event of the backend driver
+ * that comes late does (Linux's xenwatch thread reads the frontend's state
+ * when it gets to the event, not when it was written): with
+ * ignore_frontend cleared first, a backend that acts on whatever the
+ * frontend's directory holds at this moment.  On the xenstore service
+ * thread (an hv_xs_hostile read hook) or a test's.
+ */
+void hv_blkback_frontend_changed(struct hv_blkback *bb);
+/* End a stall_connect: the connect goes on with what it read. */
+void hv_blkback_release_stall(struct hv_blkback *bb);
+/* A stall_connect is waiting (it read the references). */
+bool hv_blkback_stalled(struct hv_blkback *bb);
 void hv_blkback_get_stats(struct hv_blkback *bb, struct hv_blkback_stats *st);
 /* keep_mapping: unmap what was kept; returns how many mappings. */
 unsigned int hv_blkback_release_kept(struct hv_blkback *bb);

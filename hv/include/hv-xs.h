@@ -112,6 +112,27 @@ struct hv_xs_hostile {
 	bool flood;
 	char flood_path[64];
 	char flood_token[64];
+	/*
+	 * Reads of one node (absolute path; both off while the path is
+	 * empty), for the handshake tests' timing:
+	 *   read_fail      the next read_fail READs of read_path (outside a
+	 *                  transaction) answer read_fail_err (a negative Xen
+	 *                  errno; 0: EIO) instead of the value: a transient
+	 *                  error of xenstored (ENOMEM, EAGAIN, a quota);
+	 *   read_hook_nth  after the read_hook_nth-th such READ (counting
+	 *                  from 1, failed ones too) is answered, read_hook(
+	 *                  read_hook_arg) runs once on the service thread
+	 *                  before any later request of the domain is read,
+	 *                  outside the store lock (it may call hv_xs_*): a
+	 *                  backend that acts just after the guest's read.
+	 * Counted down; hv_xs_set_hostile() restarts the count of reads.
+	 */
+	char read_path[128];
+	unsigned int read_fail;
+	int read_fail_err;
+	unsigned int read_hook_nth;
+	void (*read_hook)(void *arg);
+	void *read_hook_arg;
 };
 void hv_xs_set_hostile(struct hv_domain *d, const struct hv_xs_hostile *h);
 

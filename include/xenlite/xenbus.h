@@ -94,17 +94,23 @@ struct xl_xenbus_device {
 	bool probed;	       /* probe succeeded, no disconnect since */
 	bool held;	       /* disconnect(false) not yet followed up */
 	bool closing_by_us;    /* xl_xenbus_close() in progress */
+	bool stale;	       /* backend Connected before our probe: reset */
+	bool reread;	       /* an event's read failed: read again */
 	uint32_t changed;      /* atomic: backend state watch fired */
 	unsigned int connects; /* times connect succeeded */
 	unsigned int restarts; /* disconnects for a backend restart */
-	unsigned int resets;   /* backends found Connected at init, reset */
+	unsigned int resets;   /* backends left Connected or Closing by an
+				* earlier frontend, reset */
 	struct xl_xs_watch watch;
 };
 
 /*
- * Read <nodename>/backend and backend-id, write state Initialising, watch
- * <backend>/state (its first firing runs the state machine).  0, or the
- * xenstore error (-XEN_ENOENT when the toolstack made no such device).
+ * Read <nodename>/backend and backend-id, watch <backend>/state (its first
+ * firing runs the state machine), reset a backend an earlier frontend left
+ * Connected or Closing, or any backend when our node says Initialised or
+ * Connected (our Closing and Closed, waiting for its; at most
+ * XL_XENBUS_CLOSE_WAIT_NS), write state Initialising.  0, or the xenstore
+ * error (-XEN_ENOENT when the toolstack made no such device).
  */
 int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 			  const struct xl_xenbus_ops *ops, void *priv);
