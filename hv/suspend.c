@@ -33,6 +33,8 @@
  *    xen_hvm_init_shared_info()), and HVM_PARAM_CALLBACK_IRQ is not in
  *    the HVM params the stream carries (xg_sr_save_x86_hvm.c params[]),
  *    so the guest registers its callback again (xen_callback_vector()).
+ *    The grant table is a new one (hv/gnttab.c hv_gnttab_restore_reset
+ *    cites Xen): one cleared frame mapped nowhere, no entry carried.
  *
  * hv does the whole cycle inside the hypercall on the calling vCPU: the
  * domain struct, its vCPU threads and its arena stay (the guest's memory
@@ -112,6 +114,8 @@ static long hv_domain_restore(struct hv_domain *d, uint64_t jump)
 
 	/* The old domain's evtchn_destroy(), the new one's evtchn_init(). */
 	hv_evtchn_restore_reset(d);
+	/* The new domain's grant table: one cleared frame, mapped nowhere. */
+	hv_gnttab_restore_reset(d);
 	rc = hv_domain_renumber(d);
 	if (rc)
 		return rc;

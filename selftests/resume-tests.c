@@ -27,8 +27,11 @@
 #include <hv.h>
 #include <hv-guest.h>
 
+#include <hv-blk.h>
+
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 #include <xenlite/hypercall.h>
 
 #include "xt-util.h"
@@ -998,6 +1001,398 @@ static enum xt_result t_cancel_zero_empty(void)
 	return cancel_empty(true);
 }
 
+/* --- grant table (xen-gnttab.c) ----------------------------------------- */
+
+/*
+ * One cycle in the core's order with the grant table: frozen before the
+ * suspend, resumed after the event channels (docs/save-restore.md).
+ */
+static long cycle_gt(bool cancel, uint64_t jump)
+{
+	long rc;
+	int r;
+
+	r = xl_gnttab_suspend();
+	if (r)
+		return r;
+	rc = cycle(cancel, jump);
+	if (rc < 0)
+		return rc;
+	r = xl_gnttab_resume(rc == 1);
+	return r ? r : rc;
+}
+
+static int gt_reinit(void)
+{
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	return xl_gnttab_init();
+}
+
+/* The entry of ref where Xen (hv) has it now; NULL if not mapped. */
+static grant_entry_v1_t *gt_entry_of(grant_ref_t ref)
+{
+	struct gnttab_setup_table st = { .dom = DOMID_SELF };
+	xen_pfn_t f[XL_GNTTAB_MAX_FRAMES];
+	grant_entry_v1_t *e;
+
+	st.nr_frames = ref / XL_GNTTAB_PER_FRAME + 1;
+	set_xen_guest_handle(st.frame_list, f);
+	if (xl_os_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+			    (unsigned long)&st, 1, 0, 0) ||
+	    st.status || f[st.nr_frames - 1] == ~(xen_pfn_t)0)
+		return NULL;
+	e = hv_gfn_to_virt(dom(), f[st.nr_frames - 1]);
+	return e ? &e[ref % XL_GNTTAB_PER_FRAME] : NULL;
+}
+
+static uint16_t gt_flags(grant_ref_t ref)
+{
+	grant_entry_v1_t *e = gt_entry_of(ref);
+
+	return e ? __atomic_load_n(&e->flags, __ATOMIC_SEQ_CST) : 0xffff;
+}
+
+static struct hv_gnttab_stats hv_gt(void)
+{
+	struct hv_gnttab_stats st;
+
+	hv_gnttab_get_stats(dom(), &st);
+	return st;
+}
+
+/*
+ * What a test holds across the cycle: live, granted; live_mapped,
+ * granted and mapped by the backend (domain 0); dead, mapped and ended
+ * deferred with its page (the grant table's until unmapped).
+ */
+struct gt_set {
+	uint8_t *page[3];
+	grant_ref_t live, live_mapped, dead;
+	struct hv_grant_map m_live, m_dead;
+	unsigned int nr;
+};
+
+static enum xt_result gt_set_up(struct gt_set *g)
+{
+	unsigned int i;
+
+	memset(g, 0, sizeof(*g));
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	g->nr = xl_gnttab_nr_refs();
+	for (i = 0; i < 3; i++) {
+		g->page[i] = xl_os_alloc_page();
+		XT_ASSERT(g->page[i] != NULL);
+	}
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(g->page[0]),
+					    false, &g->live),
+		     0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(g->page[1]),
+					    false, &g->live_mapped),
+		     0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(g->page[2]),
+					    false, &g->dead),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g->live_mapped, false, &g->m_live),
+		     GNTST_okay);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g->dead, false, &g->m_dead),
+		     GNTST_okay);
+	XT_ASSERT_EQ(xl_gnttab_end_access_defer_page(g->dead, g->page[2]), 1);
+	g->page[2] = NULL; /* the grant table's now */
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g->nr - 3);
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 1);
+	return XT_PASS;
+}
+
+#define GT_SET_UP(g)                               \
+	do {                                       \
+		enum xt_result su_ = gt_set_up(g); \
+		if (su_ != XT_PASS)                \
+			return su_;                \
+	} while (0)
+
+static void gt_set_free(struct gt_set *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		if (g->page[i])
+			xl_os_free_page(g->page[i]);
+}
+
+/*
+ * Every free ref handed out once (exactly nr_free, distinct, none
+ * reserved, none held), then ENOSPC, then all ended: the free list is
+ * consistent.  One of them is mapped and written through by the
+ * backend: the new table works.
+ */
+static enum xt_result gt_walk_free(const grant_ref_t *held, unsigned int nheld)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	static uint8_t seen[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	unsigned int n = 0, i, want = xl_gnttab_nr_free();
+	uint8_t *page = xl_os_alloc_page();
+	struct hv_grant_map m;
+	grant_ref_t extra;
+
+	XT_ASSERT(page != NULL);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < nheld; i++)
+		seen[held[i]] = 1;
+	while (n < want && xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page),
+						  false, &refs[n]) == 0) {
+		XT_ASSERT_MSG(refs[n] >= GNTTAB_NR_RESERVED_ENTRIES &&
+				      refs[n] < XL_GNTTAB_MAX_FRAMES *
+							XL_GNTTAB_PER_FRAME &&
+				      !seen[refs[n]],
+			      "ref %u handed out twice or reserved", refs[n]);
+		seen[refs[n]] = 1;
+		n++;
+	}
+	XT_ASSERT_EQ(n, want);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra), -XEN_ENOSPC);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), refs[n / 2], false, &m), GNTST_okay);
+	((uint8_t *)m.va)[100] = 0xa5;
+	XT_ASSERT_EQ(page[100], 0xa5);
+	hv_gnttab_unmap(&m);
+	for (i = 0; i < n; i++)
+		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), want);
+	xl_os_free_page(page);
+	return XT_PASS;
+}
+
+#define GT_WALK_FREE(held, n)                               \
+	do {                                                \
+		enum xt_result wf_ = gt_walk_free(held, n); \
+		if (wf_ != XT_PASS)                         \
+			return wf_;                         \
+	} while (0)
+
+/*
+ * hv's model of the new domain's table (hv/gnttab.c
+ * hv_gnttab_restore_reset): one frame, mapped nowhere (setup_table
+ * reports INVALID_M2P_ENTRY), nothing mappable, the backend's mappings
+ * of the old domain's grants stale (their unmap touches nothing of the
+ * new table); mapped again, cleared.
+ */
+static enum xt_result t_gnttab_hv_restore(void)
+{
+	struct gnttab_query_size q = { .dom = DOMID_SELF };
+	struct hv_grant_map m2;
+	struct gt_set g;
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(hv_gt().mapped, 2);
+	plan(false, JUMP_NS);
+	XT_ASSERT_EQ(raw_suspend(), 0);
+	hv_domain_set_suspend_plan(dom(), NULL);
+	XT_ASSERT_EQ(xl_os_hypercall(__HYPERVISOR_grant_table_op,
+				     GNTTABOP_query_size, (unsigned long)&q, 1,
+				     0, 0),
+		     0);
+	XT_ASSERT_EQ(q.nr_frames, 1);
+	XT_ASSERT(gt_entry_of(0) == NULL);
+	XT_ASSERT_EQ(hv_gt().mapped, 0);
+	XT_ASSERT_EQ(hv_gt().stale, 2);
+	XT_ASSERT_EQ(hv_gt().nr_frames, 1);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g.live, false, &m2),
+		     GNTST_bad_gntref);
+	hv_gnttab_unmap(&g.m_live);
+	XT_ASSERT_EQ(hv_gt().stale, 1);
+	XT_ASSERT_EQ(hv_gt().mapped, 0);
+	/* The core maps the frames again: the new ones are cleared. */
+	XT_ASSERT_EQ(hv_guest_resume(), 0);
+	XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+	XT_ASSERT_EQ(hv_gt().nr_frames, XL_GNTTAB_MAX_FRAMES);
+	XT_ASSERT_EQ(gt_flags(g.live), 0);
+	XT_ASSERT_EQ(gt_flags(g.live_mapped), 0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g.live, false, &m2),
+		     GNTST_general_error);
+	hv_gnttab_unmap(&g.m_dead);
+	XT_ASSERT_EQ(hv_gt().stale, 0);
+	XT_ASSERT_EQ(gt_flags(g.dead), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live_mapped), 0);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * A restore: the frames mapped again at the same gfns, the held refs
+ * void (their entries invalid in the new table, so no backend maps them;
+ * their end succeeds), the deferred ref free (its mapper was the old
+ * domain's backend), the free list exactly the rest, the table usable.
+ */
+static enum xt_result t_gnttab_restore(void)
+{
+	struct xl_gnttab_stats st;
+	struct hv_grant_map m2;
+	struct gt_set g;
+	grant_ref_t held[2];
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(cycle_gt(false, JUMP_NS), 0);
+	XT_ASSERT(gt_entry_of(XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME - 1) !=
+		  NULL);
+	xl_gnttab_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 1);
+	XT_ASSERT_EQ(st.restore_voided, 2);
+	XT_ASSERT_EQ(st.restore_released, 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr - 2);
+	XT_ASSERT_EQ(gt_flags(g.live), 0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g.live, false, &m2),
+		     GNTST_general_error);
+	/* The old backend lets go: nothing changes in the new table. */
+	XT_ASSERT_EQ(hv_gt().stale, 2);
+	hv_gnttab_unmap(&g.m_live);
+	hv_gnttab_unmap(&g.m_dead);
+	XT_ASSERT_EQ(hv_gt().stale, 0);
+	XT_ASSERT_EQ(hv_gt().mapped, 0);
+	held[0] = g.live;
+	held[1] = g.live_mapped;
+	GT_WALK_FREE(held, 2);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live_mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/* After a cancel, what a restore voids is still in force. */
+static enum xt_result gt_check_kept(struct gt_set *g)
+{
+	struct xl_gnttab_stats st;
+	struct hv_grant_map m2;
+
+	xl_gnttab_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 0);
+	XT_ASSERT_EQ(st.restore_voided, 0);
+	XT_ASSERT_EQ(st.restore_released, 0);
+	XT_ASSERT_EQ(hv_gt().stale, 0);
+	XT_ASSERT_EQ(hv_gt().mapped, 2);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g->nr - 3);
+	XT_ASSERT(xl_gnttab_is_deferred(g->dead));
+	/* Still granted and mapped: the backend reads and writes. */
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g->live, false, &m2), GNTST_okay);
+	((uint8_t *)m2.va)[5] = 0x3c;
+	XT_ASSERT_EQ(g->page[0][5], 0x3c);
+	hv_gnttab_unmap(&m2);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g->live_mapped), -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 1);
+	hv_gnttab_unmap(&g->m_live);
+	hv_gnttab_unmap(&g->m_dead);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g->live_mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g->live), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g->nr);
+	return XT_PASS;
+}
+
+/*
+ * A cancel: the same table, nothing redone (no frame mapped again, no
+ * ref voided or released: the mapped deferred ref stays deferred).
+ * While suspended the table is frozen: grant and end refused.
+ */
+static enum xt_result t_gnttab_cancel(void)
+{
+	grant_ref_t r;
+	struct gt_set g;
+	enum xt_result res;
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &r), -XEN_EAGAIN);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), -XEN_EAGAIN);
+	XT_ASSERT_EQ(xl_gnttab_resume(true), 0);
+	XT_ASSERT_EQ(cycle_gt(true, 0), 1);
+	res = gt_check_kept(&g);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return res;
+}
+
+/* A cancel that returns 0: the frames still mapped tell the resume. */
+static enum xt_result t_gnttab_cancel_zero(void)
+{
+	struct gt_set g;
+	enum xt_result res;
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+	XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+	plan(true, 0);
+	XT_ASSERT_EQ(raw_suspend(), 0);
+	hv_domain_set_suspend_plan(dom(), NULL);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
+	XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+	res = gt_check_kept(&g);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return res;
+}
+
+/*
+ * A restore, a cancel, a restore: after each, a grant made in the new
+ * domain is mapped and written through; the second restore voids the
+ * one granted after the first (the older held refs were void already),
+ * and the counts stay exact.
+ */
+static enum xt_result t_gnttab_repeat(void)
+{
+	struct xl_gnttab_stats st;
+	struct hv_grant_map m;
+	uint8_t *page = xl_os_alloc_page();
+	struct gt_set g;
+	grant_ref_t held[3];
+	grant_ref_t r;
+
+	XT_ASSERT(page != NULL);
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	hv_gnttab_unmap(&g.m_live);
+	hv_gnttab_unmap(&g.m_dead);
+	XT_ASSERT_EQ(cycle_gt(false, JUMP_NS), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &r),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), r, false, &m), GNTST_okay);
+	((uint8_t *)m.va)[9] = 0x11;
+	XT_ASSERT_EQ(page[9], 0x11);
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(cycle_gt(true, 0), 1);
+	/* The cancel kept it granted. */
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), r, false, &m), GNTST_okay);
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(cycle_gt(false, JUMP_NS), 0);
+	XT_ASSERT_EQ(gt_flags(r), 0);
+	xl_gnttab_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 2);
+	/* r only: live and live_mapped were void since the first. */
+	XT_ASSERT_EQ(st.restore_voided, 2 + 1);
+	XT_ASSERT_EQ(st.restore_released, 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr - 3);
+	held[0] = g.live;
+	held[1] = g.live_mapped;
+	held[2] = r;
+	GT_WALK_FREE(held, 3);
+	XT_ASSERT_EQ(xl_gnttab_end_access(r), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live_mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr);
+	xl_os_free_page(page);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
 #define MODES(name)                             \
 	static enum xt_result fifo_##name(void) \
 	{                                       \
@@ -1047,6 +1442,12 @@ const struct xt_test xt_resume_tests[] = {
 	RT("fifo/cancel_empty", t_cancel_empty, 1, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero_empty", t_cancel_zero_empty, 1, false,
 	   XT_F_NO_UPCALL),
+	RT("gnttab/hv_restore", t_gnttab_hv_restore, 1, false, XT_F_FLAVOURS),
+	RT("gnttab/restore", t_gnttab_restore, 1, false, XT_F_FLAVOURS),
+	RT("gnttab/cancel", t_gnttab_cancel, 1, false, XT_F_FLAVOURS),
+	RT("gnttab/cancel_zero", t_gnttab_cancel_zero, 1, false,
+	   XT_F_NO_UPCALL),
+	RT("gnttab/repeat", t_gnttab_repeat, 1, false, XT_F_FLAVOURS),
 };
 
 const unsigned int xt_resume_nr_tests =
