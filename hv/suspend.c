@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "hv-internal.h"
+#include "hv-xs.h"
 
 void hv_domain_set_suspend_plan(struct hv_domain *d,
 				const struct hv_suspend_plan *p)
@@ -117,6 +118,10 @@ static long hv_domain_restore(struct hv_domain *d, uint64_t jump)
 	/* The new domain's grant table: one cleared frame, mapped nowhere. */
 	hv_gnttab_restore_reset(d);
 	rc = hv_domain_renumber(d);
+	if (rc)
+		return rc;
+	/* xenstored: the old connection released, the new domain's made. */
+	rc = hv_xs_restore(d);
 	if (rc)
 		return rc;
 	hv_time_jump(jump);

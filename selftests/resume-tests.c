@@ -27,12 +27,18 @@
 #include <hv.h>
 #include <hv-guest.h>
 
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
 #include <hv-blk.h>
+#include <hv-xs.h>
 
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/hypercall.h>
+#include <xenlite/xenstore.h>
 
 #include "xt-util.h"
 
@@ -43,6 +49,9 @@ static struct hv_domain *dom(void)
 {
 	return hv_guest_domain();
 }
+
+/* dom() for a host thread (not a vCPU). */
+static struct hv_domain *dom_of_test;
 
 static uint64_t hv_stat(size_t off)
 {
@@ -1393,6 +1402,419 @@ static enum xt_result t_gnttab_repeat(void)
 	return XT_PASS;
 }
 
+/* --- xenstore (xen-xenstore.c) ------------------------------------------- */
+
+#define XS_QUIESCE_NS (2000ULL * MS)
+
+/*
+ * The whole order with xenstore: quiesced first (delivery on, before the
+ * others are held), then the cycle, then grants and xenstore resumed.
+ * hold: hold the other vCPUs (a test whose vCPU 1 is blocked in a
+ * request cannot: it is then blocked in the client's wait, and nothing
+ * is raised for it until the xenstore resume).  *busy: what
+ * xl_xs_suspend() left in flight.
+ */
+static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
+		     int *busy)
+{
+	struct hold h;
+	long rc;
+	int r;
+
+	*busy = xl_xs_suspend(quiesce);
+	r = xl_gnttab_suspend();
+	if (r)
+		return r;
+	if (hold && !hold_others(&h))
+		return -XEN_ETIMEDOUT;
+	rc = cycle(cancel, jump);
+	if (hold)
+		release_others(&h);
+	if (rc < 0)
+		return rc;
+	r = xl_gnttab_resume(rc == 1);
+	if (!r)
+		r = xl_xs_resume(rc == 1);
+	return r ? r : rc;
+}
+
+static enum xt_result xs_up(void)
+{
+	MODE_INIT(M_FIFO);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	return XT_PASS;
+}
+
+#define XS_UP()                               \
+	do {                                  \
+		enum xt_result up_ = xs_up(); \
+		if (up_ != XT_PASS)           \
+			return up_;           \
+	} while (0)
+
+static void watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	(void)w;
+	(void)path;
+	XT_ADD((uint32_t *)arg, 1);
+}
+
+struct fired_wait {
+	uint32_t *n;
+	uint32_t want;
+};
+
+static bool fired_reached(void *arg)
+{
+	struct fired_wait *f = arg;
+
+	xl_xs_run_watches();
+	return XT_LOAD(f->n) >= f->want;
+}
+
+/* The watch's callback ran exactly want times (and no more in 100 ms). */
+static enum xt_result fired_exactly(uint32_t *n, uint32_t want)
+{
+	struct fired_wait f = { n, want };
+
+	XT_ASSERT_MSG(xt_wait_until(fired_reached, &f, XT_EVENT_TIMEOUT_NS),
+		      "watch fired %u times, want %u", XT_LOAD(n), want);
+	xt_sleep_ns(100 * MS);
+	xl_xs_run_watches();
+	XT_ASSERT_EQ(XT_LOAD(n), want);
+	return XT_PASS;
+}
+
+#define FIRED_EXACTLY(n, want)                               \
+	do {                                                 \
+		enum xt_result fe_ = fired_exactly(n, want); \
+		if (fe_ != XT_PASS)                          \
+			return fe_;                          \
+	} while (0)
+
+/* dom0 writes /local/domain/<us>/rel (the guest's home, now). */
+static int d0_write(const char *rel, const char *val)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", xt_domid(), rel);
+	return hv_xs_write(path, val);
+}
+
+static enum xt_result read_is(const char *rel, const char *want)
+{
+	char buf[64];
+	size_t len;
+
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, rel, buf, sizeof(buf), &len), 0);
+	XT_ASSERT_MSG(len == strlen(want) && !memcmp(buf, want, len),
+		      "%s: '%.*s', want '%s'", rel, (int)len, buf, want);
+	return XT_PASS;
+}
+
+#define READ_IS(rel, want)                               \
+	do {                                             \
+		enum xt_result ri_ = read_is(rel, want); \
+		if (ri_ != XT_PASS)                      \
+			return ri_;                      \
+	} while (0)
+
+/*
+ * A restore: the new store port (the old one is closed in the new
+ * domain), the watch registered again (xenstored fires it once), then it
+ * fires on a change made in the new domain's home, exactly once each;
+ * requests work on the new connection.
+ */
+static enum xt_result t_xs_restore(void)
+{
+	struct xl_xs_watch w;
+	struct xl_xs_stats st;
+	uint32_t fired = 0;
+	domid_t old = xt_domid();
+	int old_port, busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/a", "1"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/w", watch_fn, &fired), 0);
+	FIRED_EXACTLY(&fired, 1);
+	XT_ASSERT_EQ(d0_write("data/w", "x"), 0);
+	FIRED_EXACTLY(&fired, 2);
+	old_port = hv_xs_domain_port(dom());
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	XT_ASSERT_EQ(busy, 0);
+	XT_ASSERT(xt_domid() != old);
+	XT_ASSERT(hv_xs_domain_port(dom()) > 0);
+	XT_ASSERT(xl_evtchn_port_type((evtchn_port_t)old_port) !=
+			  XL_PORT_INTERDOMAIN ||
+		  old_port == hv_xs_domain_port(dom()));
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 1);
+	XT_ASSERT_EQ(st.rewatched, 1);
+	XT_ASSERT_EQ(st.rewatch_errors, 0);
+	XT_ASSERT_EQ(st.restore_failed, 0);
+	/* Registered again: xenstored's first firing. */
+	FIRED_EXACTLY(&fired, 3);
+	/* A change in the new domain's home fires it. */
+	XT_ASSERT_EQ(d0_write("data/w", "y"), 0);
+	FIRED_EXACTLY(&fired, 4);
+	/* The guest's own nodes are not carried (libxl rebuilds its own). */
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/a", NULL, 0, NULL),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/b", "2"), 0);
+	READ_IS("data/b", "2");
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/* A cancel: the same connection; nothing registered again. */
+static enum xt_result xs_cancel(bool flagged)
+{
+	struct xl_xs_watch w;
+	struct xl_xs_stats st;
+	uint32_t fired = 0;
+	int port, busy;
+	struct hold h;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/w", watch_fn, &fired), 0);
+	FIRED_EXACTLY(&fired, 1);
+	port = hv_xs_domain_port(dom());
+	if (flagged) {
+		XT_ASSERT_EQ(cycle_xs(true, 0, true, XS_QUIESCE_NS, &busy), 1);
+	} else {
+		/* Told nothing: each resume's own probe must see it. */
+		XT_ASSERT_EQ(xl_xs_suspend(XS_QUIESCE_NS), 0);
+		XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+		XT_ASSERT(hold_others(&h));
+		XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+		plan(true, 0);
+		XT_ASSERT_EQ(raw_suspend(), 1);
+		hv_domain_set_suspend_plan(dom(), NULL);
+		XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
+		release_others(&h);
+		XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+		XT_ASSERT_EQ(xl_xs_resume(false), 0);
+	}
+	XT_ASSERT_EQ(hv_xs_domain_port(dom()), port);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 0);
+	XT_ASSERT_EQ(st.rewatched, 0);
+	/* No second registration's firing; one per change. */
+	xt_sleep_ns(50 * MS);
+	FIRED_EXACTLY(&fired, 1);
+	XT_ASSERT_EQ(d0_write("data/w", "z"), 0);
+	FIRED_EXACTLY(&fired, 2);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/c", "3"), 0);
+	READ_IS("data/c", "3");
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static enum xt_result t_xs_cancel(void)
+{
+	return xs_cancel(true);
+}
+
+static enum xt_result t_xs_cancel_unflagged(void)
+{
+	return xs_cancel(false);
+}
+
+struct xs_send {
+	const char *path, *val;
+	int rc;
+	uint32_t returned; /* atomic */
+};
+
+static void xs_send_fn(void *arg)
+{
+	struct xs_send *snd = arg;
+
+	snd->rc = xl_xs_write(XL_XS_NO_TX, snd->path, snd->val);
+	XT_ADD(&snd->returned, 1);
+}
+
+static bool ring_has_request(void *arg)
+{
+	struct xenstore_domain_interface *in =
+		hv_gfn_to_virt(dom(), (uint64_t)hv_xs_domain_gfn(dom()));
+
+	(void)arg;
+	return __atomic_load_n(&in->req_prod, __ATOMIC_SEQ_CST) !=
+	       __atomic_load_n(&in->req_cons, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A request in flight at the suspend that xenstored never answers (the
+ * old connection paused): the quiesce gives up with it in flight, and
+ * after the restore it fails once, with -XEN_ENOTCONN; the new
+ * connection reads it from the ring and does it (so the error says "may
+ * have been done"), its reply is dropped, and the next request gets its
+ * own reply.
+ */
+static enum xt_result t_xs_inflight(void)
+{
+	struct xs_send snd = { "data/f", "1", 1, 0 };
+	struct xl_xs_stats s0, st;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	xl_xs_get_stats(&s0);
+	hv_xs_pause(dom(), true);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(xt_wait_until(ring_has_request, NULL, XT_EVENT_TIMEOUT_NS));
+	/* vCPU 1 waits in the client: not held (see cycle_xs). */
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, false, 100 * MS, &busy), 0);
+	XT_ASSERT_EQ(busy, 1);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(snd.rc, -XEN_ENOTCONN);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restore_failed, 1);
+	XT_ASSERT_EQ(st.bad_replies, s0.bad_replies);
+	/* Its late reply, if it came after the resume, was dropped. */
+	XT_ASSERT(st.stale - s0.stale <= 1);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/g", "2"), 0);
+	READ_IS("data/g", "2");
+	READ_IS("data/f", "1");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static void *unpause_later(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	hv_xs_pause(dom_of_test, false);
+	return NULL;
+}
+
+/*
+ * A request in flight that xenstored answers while the suspend quiesces
+ * (paused, then unpaused 50 ms later): completed before the suspend, with
+ * its own reply; nothing failed by the restore.
+ */
+static enum xt_result t_xs_inflight_done(void)
+{
+	struct xs_send snd = { "data/h", "7", 1, 0 };
+	struct xl_xs_stats st;
+	pthread_t th;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	dom_of_test = dom();
+	hv_xs_pause(dom(), true);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(xt_wait_until(ring_has_request, NULL, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(pthread_create(&th, NULL, unpause_later, NULL), 0);
+	busy = xl_xs_suspend(XT_EVENT_TIMEOUT_NS);
+	pthread_join(th, NULL);
+	XT_ASSERT_EQ(busy, 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(snd.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	XT_ASSERT_EQ(busy, 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restore_failed, 0);
+	XT_ASSERT_EQ(st.restores, 1);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/i", "8"), 0);
+	READ_IS("data/i", "8");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static bool xs_requests_reached(void *arg)
+{
+	struct xl_xs_stats st;
+
+	xl_xs_get_stats(&st);
+	return st.requests >= *(uint64_t *)arg;
+}
+
+/*
+ * A request made while suspended waits in the client (nothing goes into
+ * the old domain's ring) and goes out on the new connection after the
+ * resume: done once, with its own reply, in the new domain's home.
+ */
+static enum xt_result t_xs_queued(void)
+{
+	struct xs_send snd = { "data/q", "5", 1, 0 };
+	struct xl_xs_stats s0, st;
+	uint64_t want;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	xl_xs_get_stats(&s0);
+	want = s0.requests + 1;
+	XT_ASSERT_EQ(xl_xs_suspend(XS_QUIESCE_NS), 0);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(
+		xt_wait_until(xs_requests_reached, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(20 * MS);
+	XT_ASSERT(!ring_has_request(NULL));
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 0);
+	/* Suspended already: cycle_xs's quiesce finds it quiet. */
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, false, XS_QUIESCE_NS, &busy), 0);
+	XT_ASSERT_EQ(busy, 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(snd.rc, 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restore_failed, 0);
+	XT_ASSERT_EQ(st.stale, s0.stale);
+	READ_IS("data/q", "5");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * Three cycles, restore, cancel, restore (a second suspend after a
+ * resume): the watch fires once per registration and once per change,
+ * exactly; requests work after each.
+ */
+static enum xt_result t_xs_repeat(void)
+{
+	struct xl_xs_watch w;
+	struct xl_xs_stats st;
+	uint32_t fired = 0;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/w", watch_fn, &fired), 0);
+	FIRED_EXACTLY(&fired, 1);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	FIRED_EXACTLY(&fired, 2);
+	XT_ASSERT_EQ(d0_write("data/w", "1"), 0);
+	FIRED_EXACTLY(&fired, 3);
+	XT_ASSERT_EQ(cycle_xs(true, 0, true, XS_QUIESCE_NS, &busy), 1);
+	XT_ASSERT_EQ(d0_write("data/w", "2"), 0);
+	FIRED_EXACTLY(&fired, 4);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	FIRED_EXACTLY(&fired, 5);
+	XT_ASSERT_EQ(d0_write("data/w", "3"), 0);
+	FIRED_EXACTLY(&fired, 6);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 2);
+	XT_ASSERT_EQ(st.rewatched, 2);
+	XT_ASSERT_EQ(HV_STAT(restores), 2);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/j", "9"), 0);
+	READ_IS("data/j", "9");
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
 #define MODES(name)                             \
 	static enum xt_result fifo_##name(void) \
 	{                                       \
@@ -1448,6 +1870,14 @@ const struct xt_test xt_resume_tests[] = {
 	RT("gnttab/cancel_zero", t_gnttab_cancel_zero, 1, false,
 	   XT_F_NO_UPCALL),
 	RT("gnttab/repeat", t_gnttab_repeat, 1, false, XT_F_FLAVOURS),
+	RT("xs/restore", t_xs_restore, 2, false, XT_F_XENSTORE),
+	RT("xs/cancel", t_xs_cancel, 2, false, XT_F_XENSTORE),
+	RT("xs/cancel_unflagged", t_xs_cancel_unflagged, 2, false,
+	   XT_F_XENSTORE),
+	RT("xs/inflight", t_xs_inflight, 2, false, XT_F_XENSTORE),
+	RT("xs/inflight_done", t_xs_inflight_done, 2, false, XT_F_XENSTORE),
+	RT("xs/queued", t_xs_queued, 2, false, XT_F_XENSTORE),
+	RT("xs/repeat", t_xs_repeat, 2, false, XT_F_XENSTORE),
 };
 
 const unsigned int xt_resume_nr_tests =
