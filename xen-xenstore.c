@@ -1222,7 +1222,7 @@ int xl_xs_resume(bool cancelled)
 	}
 	xs_thaw();
 	xs_rewatch_all();
-	return 0;
+	return 1;
 }
 
 bool xl_xs_ready(void)

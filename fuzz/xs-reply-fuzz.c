@@ -159,8 +159,7 @@ int xl_evtchn_send(evtchn_port_t port)
 }
 
 /* The save/restore probe (xl_xs_resume, not driven here). */
-bool xl_evtchn_port_is(evtchn_port_t port, xl_evtchn_handler_t fn,
-		       void *data)
+bool xl_evtchn_port_is(evtchn_port_t port, xl_evtchn_handler_t fn, void *data)
 {
 	return port == 7 && fz.handler == fn;
 }

@@ -45,7 +45,9 @@
  * registration and flavours"): it is CPU state, saved with the vCPU, so
  * it survives the zeroed page.  Not modelled: VCPUOP_register_vcpu_info
  * (hv has vcpu_info only in shared_info), the per-vCPU upcall vector
- * (kept), hv's xenstored and blkback connections.
+ * (kept), and blkback (not tied to the domain's life: a test replaces
+ * the old one itself).  hv's xenstored: the old connection released, the
+ * new domain introduced on the same ring (hv/xenstore.c hv_xs_restore).
  */
 #include <string.h>
 

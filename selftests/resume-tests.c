@@ -27,13 +27,17 @@
 #include <hv.h>
 #include <hv-guest.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hv-blk.h>
 #include <hv-xs.h>
 
+#include <xenlite/blkfront.h>
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
@@ -1435,6 +1439,11 @@ static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
 	r = xl_gnttab_resume(rc == 1);
 	if (!r)
 		r = xl_xs_resume(rc == 1);
+	/* xl_xs_resume(): 1 restored, 0 the same domain. */
+	if (r == (rc == 0 ? 1 : 0))
+		r = 0;
+	else if (r >= 0)
+		r = -XEN_EIO; /* the wrong verdict */
 	return r ? r : rc;
 }
 
@@ -1596,7 +1605,7 @@ static enum xt_result xs_cancel(bool flagged)
 		XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
 		release_others(&h);
 		XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
-		XT_ASSERT_EQ(xl_xs_resume(false), 0);
+		XT_ASSERT_EQ(xl_xs_resume(false), 0); /* the same domain */
 	}
 	XT_ASSERT_EQ(hv_xs_domain_port(dom()), port);
 	xl_xs_get_stats(&st);
@@ -1815,6 +1824,338 @@ static enum xt_result t_xs_repeat(void)
 	return XT_PASS;
 }
 
+/* --- blkfront-lite (blkfront-lite/, xen-xenbus.c) -------------------------- */
+
+#define RB_DEVID 51712
+#define RB_N 32		   /* writes, one page (8 sectors) each */
+#define RB_SECTORS 2048	   /* 1 MiB, a file both backends open */
+#define RB_DELAY_US 500000 /* the old backend: up to 500 ms a request */
+#define RB_WAIT_NS (20000ULL * MS)
+
+struct rblk {
+	struct xl_blk_req req[RB_N];
+	void *pg[RB_N];
+	uint32_t calls[RB_N]; /* atomic: done calls per request */
+	uint32_t done;	      /* atomic */
+	int status[RB_N];
+	struct xl_blkfront *dev;
+	struct hv_blkback *bb;
+	char file[64];
+};
+
+static struct rblk rb;
+
+static void rb_done(struct xl_blk_req *req)
+{
+	unsigned int i = (unsigned int)(req - rb.req);
+
+	rb.status[i] = req->status;
+	XT_ADD(&rb.calls[i], 1);
+	XT_ADD(&rb.done, 1);
+}
+
+static uint8_t rb_byte(unsigned int round, unsigned int i, unsigned int k)
+{
+	return (uint8_t)(round * 131 + i * 7 + k * 13 + 1);
+}
+
+static struct hv_blkback *rb_backend(unsigned int order, bool no_flush,
+				     unsigned int delay_us)
+{
+	struct hv_blkback_config c;
+	int err = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.d = dom();
+	c.devid = RB_DEVID;
+	c.sectors = RB_SECTORS;
+	c.file = rb.file;
+	c.xenstore = true;
+	c.max_ring_order = order;
+	c.no_flush = no_flush;
+	c.delay_max_us = delay_us;
+	return hv_blkback_create(&c, &err);
+}
+
+static enum xt_result rb_setup(void)
+{
+	int fd;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	memset(&rb, 0, sizeof(rb));
+	snprintf(rb.file, sizeof(rb.file), "/tmp/xl-resume-blk-XXXXXX");
+	fd = mkstemp(rb.file);
+	XT_ASSERT(fd >= 0);
+	close(fd);
+	rb.bb = rb_backend(4, false, RB_DELAY_US);
+	XT_ASSERT(rb.bb != NULL);
+	rb.dev = xl_blkfront_alloc(RB_DEVID);
+	XT_ASSERT(rb.dev != NULL);
+	XT_ASSERT_EQ(xl_blkfront_attach(rb.dev, RB_WAIT_NS), 0);
+	for (unsigned int i = 0; i < RB_N; i++) {
+		rb.pg[i] = xl_os_alloc_page();
+		XT_ASSERT(rb.pg[i] != NULL);
+	}
+	return XT_PASS;
+}
+
+#define RB_SETUP()                               \
+	do {                                     \
+		enum xt_result su_ = rb_setup(); \
+		if (su_ != XT_PASS)              \
+			return su_;              \
+	} while (0)
+
+static void rb_teardown(void)
+{
+	unsigned int i;
+
+	if (rb.dev && xl_blkfront_connected(rb.dev))
+		xl_blkfront_detach(rb.dev, 0);
+	xl_blkfront_free(rb.dev);
+	hv_blkback_destroy(rb.bb);
+	rb.bb = NULL;
+	rb.dev = NULL;
+	for (i = 0; i < RB_N; i++)
+		if (rb.pg[i])
+			xl_os_free_page(rb.pg[i]);
+	unlink(rb.file);
+	xl_gnttab_retry_deferred();
+	xl_gnttab_fini();
+}
+
+/* RB_N writes of round's pattern, one page each, all submitted. */
+static enum xt_result rb_submit(unsigned int round)
+{
+	unsigned int i;
+
+	rb.done = 0;
+	for (i = 0; i < RB_N; i++) {
+		memset(rb.pg[i], 0, XL_PAGE_SIZE);
+		for (unsigned int k = 0; k < XL_PAGE_SIZE; k++)
+			((uint8_t *)rb.pg[i])[k] = rb_byte(round, i, k);
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&rb.req[i], XL_BLK_WRITE,
+						(uint64_t)i * 8, &rb.pg[i], 1,
+						0, XL_PAGE_SIZE),
+			     0);
+		rb.req[i].done = rb_done;
+		rb.calls[i] = 0;
+		XT_ASSERT_EQ(xl_blkfront_submit(rb.dev, &rb.req[i]), 0);
+	}
+	return XT_PASS;
+}
+
+static bool rb_all_done(void *arg)
+{
+	(void)arg;
+	xl_blkfront_poll(rb.dev);
+	return XT_LOAD(&rb.done) >= RB_N;
+}
+
+static bool rb_some_done(void *arg)
+{
+	(void)arg;
+	xl_blkfront_poll(rb.dev);
+	return XT_LOAD(&rb.done) >= 4;
+}
+
+/* Every write done exactly once, OK; nothing more in 100 ms. */
+static enum xt_result rb_wait_all(void)
+{
+	unsigned int i;
+
+	XT_ASSERT_MSG(xt_wait_until(rb_all_done, NULL, RB_WAIT_NS),
+		      "%u of %u writes done", XT_LOAD(&rb.done), RB_N);
+	xt_sleep_ns(100 * MS);
+	xl_blkfront_poll(rb.dev);
+	XT_ASSERT_EQ(XT_LOAD(&rb.done), RB_N);
+	for (i = 0; i < RB_N; i++) {
+		XT_ASSERT_MSG(XT_LOAD(&rb.calls[i]) == 1,
+			      "write %u completed %u times", i,
+			      XT_LOAD(&rb.calls[i]));
+		XT_ASSERT_MSG(rb.status[i] == 0, "write %u: %d", i,
+			      rb.status[i]);
+	}
+	return XT_PASS;
+}
+
+#define RB_WAIT_ALL()                               \
+	do {                                        \
+		enum xt_result wa_ = rb_wait_all(); \
+		if (wa_ != XT_PASS)                 \
+			return wa_;                 \
+	} while (0)
+
+/* The disk holds round's pattern: read back through the frontend and
+ * straight from the file. */
+static enum xt_result rb_check(unsigned int round)
+{
+	uint8_t *buf = xl_os_alloc_page(), *fbuf = malloc(XL_PAGE_SIZE);
+	struct xl_blk_req r;
+	unsigned int i, k, bad = 0;
+	int fd = open(rb.file, O_RDONLY);
+
+	XT_ASSERT(buf && fbuf && fd >= 0);
+	for (i = 0; i < RB_N; i++) {
+		memset(buf, 0xee, XL_PAGE_SIZE);
+		memset(&r, 0, sizeof(r));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ,
+						(uint64_t)i * 8, (void **)&buf,
+						1, 0, XL_PAGE_SIZE),
+			     0);
+		XT_ASSERT_EQ(xl_blkfront_io_sync(rb.dev, &r), 0);
+		XT_ASSERT_EQ(pread(fd, fbuf, XL_PAGE_SIZE,
+				   (off_t)i * XL_PAGE_SIZE),
+			     XL_PAGE_SIZE);
+		for (k = 0; k < XL_PAGE_SIZE; k++)
+			bad += buf[k] != rb_byte(round, i, k) ||
+			       fbuf[k] != rb_byte(round, i, k);
+	}
+	close(fd);
+	xl_os_free_page(buf);
+	free(fbuf);
+	XT_ASSERT_EQ(bad, 0);
+	return XT_PASS;
+}
+
+#define RB_CHECK(round)                               \
+	do {                                          \
+		enum xt_result ck_ = rb_check(round); \
+		if (ck_ != XT_PASS)                   \
+			return ck_;                   \
+	} while (0)
+
+/*
+ * The old backend goes with the old domain (hv: destroyed before the
+ * guest's resume touches a page it mapped); the new domain's is a fresh
+ * one on the same disk file, offering order-1 rings and no flush.
+ */
+static enum xt_result rb_new_backend(void)
+{
+	hv_blkback_destroy(rb.bb);
+	rb.bb = rb_backend(1, true, 0);
+	XT_ASSERT(rb.bb != NULL);
+	return XT_PASS;
+}
+
+/*
+ * Writes in flight at a restore: re-issued from the request table to the
+ * new backend (a new ring of its size, new grants, its features), each
+ * completed exactly once, the data on the disk; exact counts: the new
+ * backend read exactly the re-issued requests, the frontend placed
+ * RB_N + re-issued and completed RB_N.  rounds restores in a row (a
+ * second suspend after a resume), each with its own writes in flight.
+ */
+static enum xt_result rb_restore(unsigned int rounds)
+{
+	struct xl_blkfront_stats st0, st;
+	struct xl_blkfront_features f;
+	struct hv_blkback_stats bs;
+	struct xl_blk_req fl;
+	unsigned int round;
+	uint64_t reissued = 0;
+	int busy;
+
+	RB_SETUP();
+	for (round = 1; round <= rounds; round++) {
+		if (round > 1) {
+			/* The next restore's old backend is slow again. */
+			hv_blkback_destroy(rb.bb);
+			rb.bb = rb_backend(4, false, RB_DELAY_US);
+			XT_ASSERT(rb.bb != NULL);
+			XT_ASSERT_EQ(xl_blkfront_detach(rb.dev, RB_WAIT_NS), 0);
+			XT_ASSERT_EQ(xl_blkfront_attach(rb.dev, RB_WAIT_NS), 0);
+		}
+		xl_blkfront_get_stats(rb.dev, &st0);
+		if (rb_submit(round) != XT_PASS)
+			return XT_FAIL;
+		/* Round 2 on: some done by the old backend first (a mix). */
+		if (round > 1)
+			XT_ASSERT(
+				xt_wait_until(rb_some_done, NULL, RB_WAIT_NS));
+		XT_ASSERT(xl_blkfront_inflight(rb.dev) > 0);
+		XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, 0, &busy), 0);
+		if (rb_new_backend() != XT_PASS)
+			return XT_FAIL;
+		XT_ASSERT_EQ(xl_blkfront_resume(rb.dev), 0);
+		RB_WAIT_ALL();
+		xl_blkfront_get_stats(rb.dev, &st);
+		hv_blkback_get_stats(rb.bb, &bs);
+		reissued = st.reissued - st0.reissued;
+		xt_log("round %u: %llu of %u writes re-issued", round,
+		       (unsigned long long)reissued, RB_N);
+		XT_ASSERT(reissued >= 1 && reissued <= RB_N);
+		if (round > 1)
+			XT_ASSERT(reissued <= RB_N - 4);
+		XT_ASSERT_EQ(st.resumes - st0.resumes, 1);
+		XT_ASSERT_EQ(st.completed - st0.completed, RB_N);
+		XT_ASSERT_EQ(st.ok - st0.ok, RB_N);
+		XT_ASSERT_EQ(st.submitted - st0.submitted, RB_N + reissued);
+		XT_ASSERT_EQ(bs.requests, reissued);
+		XT_ASSERT_EQ(bs.responses, reissued);
+		XT_ASSERT_EQ(st.recheck_failed, 0);
+		xl_blkfront_get_features(rb.dev, &f);
+		XT_ASSERT_EQ(f.ring_order, 1);
+		XT_ASSERT(!f.flush && !f.barrier);
+		RB_CHECK(round);
+	}
+	/* The new backend's features: no flush now. */
+	memset(&fl, 0, sizeof(fl));
+	fl.op = XL_BLK_FLUSH;
+	fl.done = rb_done;
+	XT_ASSERT_EQ(xl_blkfront_submit(rb.dev, &fl), -XEN_EOPNOTSUPP);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	rb_teardown();
+	return XT_PASS;
+}
+
+static enum xt_result t_blk_restore(void)
+{
+	return rb_restore(1);
+}
+
+static enum xt_result t_blk_repeat(void)
+{
+	return rb_restore(2);
+}
+
+/*
+ * A cancel with writes in flight: the same backend and ring, nothing
+ * re-issued (xl_xs_resume says the same domain, so the device is not
+ * resumed), every write done once by the old backend.
+ */
+static enum xt_result t_blk_cancel(void)
+{
+	struct xl_blkfront_stats st;
+	struct hv_blkback_stats bs;
+	int busy;
+
+	RB_SETUP();
+	if (rb_submit(1) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT(xl_blkfront_inflight(rb.dev) > 0);
+	XT_ASSERT_EQ(cycle_xs(true, 0, true, 0, &busy), 1);
+	RB_WAIT_ALL();
+	xl_blkfront_get_stats(rb.dev, &st);
+	hv_blkback_get_stats(rb.bb, &bs);
+	XT_ASSERT_EQ(st.resumes, 0);
+	XT_ASSERT_EQ(st.reissued, 0);
+	XT_ASSERT_EQ(st.submitted, RB_N);
+	XT_ASSERT_EQ(st.completed, RB_N);
+	XT_ASSERT_EQ(bs.requests, RB_N);
+	XT_ASSERT_EQ(bs.responses, RB_N);
+	/* Read back through a fast backend (the slow one: 8 s of reads). */
+	XT_ASSERT_EQ(xl_blkfront_detach(rb.dev, RB_WAIT_NS), 0);
+	hv_blkback_destroy(rb.bb);
+	rb.bb = rb_backend(4, false, 0);
+	XT_ASSERT(rb.bb != NULL);
+	XT_ASSERT_EQ(xl_blkfront_attach(rb.dev, RB_WAIT_NS), 0);
+	RB_CHECK(1);
+	rb_teardown();
+	return XT_PASS;
+}
+
 #define MODES(name)                             \
 	static enum xt_result fifo_##name(void) \
 	{                                       \
@@ -1878,6 +2219,9 @@ const struct xt_test xt_resume_tests[] = {
 	RT("xs/inflight_done", t_xs_inflight_done, 2, false, XT_F_XENSTORE),
 	RT("xs/queued", t_xs_queued, 2, false, XT_F_XENSTORE),
 	RT("xs/repeat", t_xs_repeat, 2, false, XT_F_XENSTORE),
+	RT("blk/restore", t_blk_restore, 2, false, XT_F_XENSTORE),
+	RT("blk/cancel", t_blk_cancel, 2, false, XT_F_XENSTORE),
+	RT("blk/repeat", t_blk_repeat, 2, false, XT_F_XENSTORE),
 };
 
 const unsigned int xt_resume_nr_tests =

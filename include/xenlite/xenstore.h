@@ -198,7 +198,9 @@ void xl_xs_get_stats(struct xl_xs_stats *st);
  *    then on every change (Linux's xs_resume()).  A transaction open
  *    across a restore is the old connection's: its requests fail with
  *    xenstored's error (-XEN_ENOENT); start it again.
- * 0 or -XEN_Exxx (no connection to the new xenstore).
+ * 1 after a restore (the xenbus devices are then resumed:
+ * xl_xenbus_resume()), 0 in the same domain, or -XEN_Exxx (no connection
+ * to the new xenstore).
  */
 int xl_xs_suspend(uint64_t timeout_ns);
 int xl_xs_resume(bool cancelled);
