@@ -1787,6 +1787,54 @@ static enum xt_result t_xs_queued(void)
 }
 
 /*
+ * A transaction open across a restore is the old connection's: the new
+ * xenstored knows no such id, so its requests and its end fail with
+ * -XEN_ENOENT (xenstored's answer for an unknown transaction), nothing
+ * of it is written; a new transaction works.  Across a cancel it goes on
+ * and commits.
+ */
+static enum xt_result xs_tx_across(bool cancel)
+{
+	xl_xs_tx_t tx, tx2;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+	XT_ASSERT_EQ(xl_xs_write(tx, "data/t1", "a"), 0);
+	XT_ASSERT_EQ(cycle_xs(cancel, cancel ? 0 : JUMP_NS, true, XS_QUIESCE_NS,
+			      &busy),
+		     cancel ? 1 : 0);
+	if (cancel) {
+		XT_ASSERT_EQ(xl_xs_write(tx, "data/t2", "b"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), 0);
+		READ_IS("data/t1", "a");
+		READ_IS("data/t2", "b");
+	} else {
+		XT_ASSERT_EQ(xl_xs_write(tx, "data/t2", "b"), -XEN_ENOENT);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), -XEN_ENOENT);
+		XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/t1", NULL, 0, NULL),
+			     -XEN_ENOENT);
+		XT_ASSERT_EQ(xl_xs_transaction_start(&tx2), 0);
+		XT_ASSERT_EQ(xl_xs_write(tx2, "data/t3", "c"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx2, false), 0);
+		READ_IS("data/t3", "c");
+	}
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static enum xt_result t_xs_tx_restore(void)
+{
+	return xs_tx_across(false);
+}
+
+static enum xt_result t_xs_tx_cancel(void)
+{
+	return xs_tx_across(true);
+}
+
+/*
  * Three cycles, restore, cancel, restore (a second suspend after a
  * resume): the watch fires once per registration and once per change,
  * exactly; requests work after each.
@@ -2218,6 +2266,8 @@ const struct xt_test xt_resume_tests[] = {
 	RT("xs/inflight", t_xs_inflight, 2, false, XT_F_XENSTORE),
 	RT("xs/inflight_done", t_xs_inflight_done, 2, false, XT_F_XENSTORE),
 	RT("xs/queued", t_xs_queued, 2, false, XT_F_XENSTORE),
+	RT("xs/tx_restore", t_xs_tx_restore, 2, false, XT_F_XENSTORE),
+	RT("xs/tx_cancel", t_xs_tx_cancel, 2, false, XT_F_XENSTORE),
 	RT("xs/repeat", t_xs_repeat, 2, false, XT_F_XENSTORE),
 	RT("blk/restore", t_blk_restore, 2, false, XT_F_XENSTORE),
 	RT("blk/cancel", t_blk_cancel, 2, false, XT_F_XENSTORE),
