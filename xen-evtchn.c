@@ -953,6 +953,14 @@ enum xl_port_type xl_evtchn_port_type(evtchn_port_t port)
 	return p ? (enum xl_port_type)xl_read32(&p->type) : XL_PORT_FREE;
 }
 
+bool xl_evtchn_port_is(evtchn_port_t port, xl_evtchn_handler_t fn, void *data)
+{
+	struct xl_port *p = bound_port(port);
+
+	return p && xl_read_ulong(&p->fn) == (unsigned long)fn &&
+	       xl_read_ulong(&p->data) == (unsigned long)data;
+}
+
 unsigned int xl_evtchn_port_cpu(evtchn_port_t port)
 {
 	return xl_evtchn_port_cpu_raw(port);
@@ -1326,25 +1334,48 @@ int xl_evtchn_suspend(void)
 /*
  * A cancel that returned 0 (modify_returncode leaves rax alone for an
  * HVM guest without HVM_PARAM_CALLBACK_IRQ): Xen still has our ports.
- * The first bound port tells (EVTCHNOP_status: still of its type; a new
- * domain has it closed, or not even valid); with none, FIFO's
- * init_control tells (xl_evtchn_fifo_resume(): -XEN_EEXIST), and a
- * 2-level resume with no port changes nothing that matters.
+ * The first bound VIRQ or IPI port tells (EVTCHNOP_status: still of its
+ * type, the same VIRQ; a new domain has it closed, or not even valid):
+ * only the guest binds those, so a new domain cannot have one before it
+ * runs.  An interdomain or unbound port can fool the probe: the new
+ * domain's toolstack binds its xenstore and console ports before the
+ * guest runs, at the lowest free numbers (get_free_port()), which are
+ * the numbers the old domain's had (resume/xs/restore went through a
+ * restore as a cancel when the store port, bound first, was the probe).
+ * So such a port decides only when no VIRQ or IPI is bound; with no port
+ * at all, FIFO's init_control tells (xl_evtchn_fifo_resume():
+ * -XEN_EEXIST), and a 2-level resume with no port changes nothing that
+ * matters.
  */
+static bool port_still_bound(evtchn_port_t port, struct xl_port *p)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+	uint32_t type = xl_read32(&p->type);
+
+	if (xl_hc_event_channel_op(EVTCHNOP_status, &st))
+		return false;
+	if (status_type(st.status) != type)
+		return false;
+	return type != XL_PORT_VIRQ || st.u.virq == xl_read32(&p->virq);
+}
+
 static bool ports_still_bound(void)
 {
-	struct xl_port *p;
-	evtchn_port_t port;
+	struct xl_port *p, *other = NULL;
+	evtchn_port_t port, other_port = 0;
 
 	for_each_bound(port, p)
 	{
-		struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+		uint32_t type = xl_read32(&p->type);
 
-		if (xl_hc_event_channel_op(EVTCHNOP_status, &st))
-			return false;
-		return status_type(st.status) == xl_read32(&p->type);
+		if (type == XL_PORT_VIRQ || type == XL_PORT_IPI)
+			return port_still_bound(port, p);
+		if (!other) {
+			other = p;
+			other_port = port;
+		}
 	}
-	return false;
+	return other && port_still_bound(other_port, other);
 }
 
 /*

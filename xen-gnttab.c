@@ -71,6 +71,7 @@ static struct {
 	void *to_free;	       /* released pages, linked through word 0 */
 	uint32_t free_head, nr_free;
 	uint32_t def_head, def_tail, nr_deferred; /* oldest first */
+	bool frozen; /* xl_gnttab_suspend() .. xl_gnttab_resume() */
 	struct xl_gnttab_stats stats;
 } gt;
 
@@ -112,6 +113,7 @@ static bool gt_valid_ref(grant_ref_t ref)
 }
 
 static void gt_free_pages(void *pages);
+static void gt_free_released(void);
 
 /* --- setup ------------------------------------------------------------- */
 
@@ -152,8 +154,12 @@ static int gt_map_frames(unsigned int nr)
 	return 0;
 }
 
-/* GNTTABOP_setup_table reports where each frame is mapped: check it. */
-static int gt_check_setup(unsigned int nr)
+/*
+ * GNTTABOP_setup_table reports where each frame is mapped: 0 if each is
+ * at our gfn, -XEN_EIO if one is not (logged unless quiet: the resume's
+ * probe expects that after a restore), else the hypercall's error.
+ */
+static int gt_frames_at(unsigned int nr, bool quiet)
 {
 	xen_pfn_t frames[XL_GNTTAB_MAX_FRAMES];
 	struct gnttab_setup_table st;
@@ -173,6 +179,8 @@ static int gt_check_setup(unsigned int nr)
 	}
 	for (i = 0; i < nr; i++) {
 		if (frames[i] != gt.gfn[i]) {
+			if (quiet)
+				return -XEN_EIO;
 			xl_err("gnttab: frame %u at gfn %#llx, Xen says %#llx",
 			       i, (unsigned long long)gt.gfn[i],
 			       (unsigned long long)frames[i]);
@@ -180,6 +188,11 @@ static int gt_check_setup(unsigned int nr)
 		}
 	}
 	return 0;
+}
+
+static int gt_check_setup(unsigned int nr)
+{
+	return gt_frames_at(nr, false);
 }
 
 /*
@@ -290,6 +303,7 @@ int xl_gnttab_init(void)
 	gt.nr_frames = nr;
 	gt.nr_refs = nr * XL_GNTTAB_PER_FRAME;
 	__builtin_memset(&gt.stats, 0, sizeof(gt.stats));
+	gt.frozen = false;
 	gt_build_free_list();
 	xl_info("gnttab: %u frames, %u refs", nr, gt.nr_refs);
 	xl_write8((uint8_t *)&gt.ready, 1);
@@ -326,6 +340,122 @@ void xl_gnttab_fini(void)
 bool xl_gnttab_ready(void)
 {
 	return xl_read8((uint8_t *)&gt.ready);
+}
+
+/* --- save / restore (docs/save-restore.md) ------------------------------- */
+
+int xl_gnttab_suspend(void)
+{
+	unsigned long flags;
+
+	if (!xl_gnttab_ready())
+		return 0;
+	flags = gt_lock();
+	gt.frozen = true;
+	gt_unlock(flags);
+	return 0;
+}
+
+/*
+ * The entries as the new domain's table has them, under gt.lock.  What a
+ * restore carries (Xen 4.17): nothing of the old table.  The new domain's
+ * frames are cleared pages (xen/common/grant_table.c gnttab_grow_table():
+ * clear_page()), in which the toolstack seeds only the reserved entries 0
+ * and 1 (tools/libs/guest/xg_dom_boot.c xc_dom_gnttab_seed(), from
+ * xg_sr_restore_x86_{hvm,pv}.c); a guest's own entries are not in the
+ * saved stream.  Linux's gnttab_resume() (drivers/xen/grant-table.c)
+ * only maps the frames again, and its frontends end their old refs and
+ * grant again (blkfront_resume(), netfront's xennet_disconnect_backend()).
+ *  - a used ref stays its owner's, but its entry is invalid now: the
+ *    word to expect at its end becomes that (0), so the owner's
+ *    xl_gnttab_end_access() succeeds; it is not granted again for it,
+ *    as the domid it named may be another domain on the new host;
+ *  - a deferred ref was mapped by a backend of the old domain: that
+ *    mapping is the old domain's, the ref and its page are free;
+ *  - every other entry is scrubbed as at init (a table that is not new
+ *    is still handled: a mapped entry would be kept deferred).
+ */
+static void gt_reconcile_restored(void)
+{
+	uint32_t ref, cur;
+	void *page;
+
+	gt.free_head = GT_NONE;
+	gt.nr_free = 0;
+	gt.def_head = GT_NONE;
+	gt.def_tail = GT_NONE;
+	gt.nr_deferred = 0;
+	for (ref = gt.nr_refs; ref-- > GNTTAB_NR_RESERVED_ENTRIES;) {
+		switch (gt.state[ref]) {
+		case GT_USED:
+			cur = xl_read32(gt_hdr(ref));
+			if (cur != gt.combo[ref] && !(cur & GT_BUSY_FLAGS) &&
+			    !(cur & 0xffff)) {
+				gt.combo[ref] = cur;
+				gt.stats.restore_voided++;
+			}
+			continue;
+		case GT_DEFERRED:
+			page = gt.page[ref];
+			gt_scrub_entry(ref);
+			if (gt.state[ref] != GT_FREE) {
+				gt.page[ref] = page; /* still mapped: kept */
+				continue;
+			}
+			gt.stats.restore_released++;
+			gt.page[ref] = NULL;
+			if (page) {
+				*(void **)page = gt.to_free;
+				gt.to_free = page;
+			}
+			continue;
+		default:
+			gt_scrub_entry(ref);
+			continue;
+		}
+	}
+}
+
+int xl_gnttab_resume(bool cancelled)
+{
+	unsigned long flags;
+	int rc;
+
+	if (!xl_gnttab_ready())
+		return 0;
+	/*
+	 * The same domain (a cancel, also one that returned 0: an HVM/PVH
+	 * guest without HVM_PARAM_CALLBACK_IRQ, docs/save-restore.md) still
+	 * has its frames where we mapped them; a new domain's are mapped at
+	 * no gfn (GNTTABOP_setup_table reports INVALID_M2P_ENTRY,
+	 * gnttab_shared_gfn() -> mfn_to_gfn()): nothing to do then.
+	 */
+	if (!cancelled) {
+		rc = gt_frames_at(gt.nr_frames, true);
+		if (rc && rc != -XEN_EIO)
+			return rc;
+		cancelled = !rc;
+	}
+	if (!cancelled) {
+		/* As at init: XENMAPSPACE_grant_table per frame, checked. */
+		rc = gt_map_frames(gt.nr_frames);
+		if (!rc)
+			rc = gt_check_setup(gt.nr_frames);
+		if (rc) {
+			/* No table to write into: refuse every grant. */
+			xl_write8((uint8_t *)&gt.ready, 0);
+			return rc;
+		}
+	}
+	flags = gt_lock();
+	if (!cancelled) {
+		gt_reconcile_restored();
+		gt.stats.restores++;
+	}
+	gt.frozen = false;
+	gt_unlock(flags);
+	gt_free_released();
+	return 0;
 }
 
 /* --- grant / end ------------------------------------------------------- */
@@ -374,6 +504,9 @@ static unsigned int gt_retry_deferred_locked(unsigned int max)
 {
 	uint32_t ref;
 
+	/* Suspended: the entries may be in no table now (resume decides). */
+	if (gt.frozen)
+		return gt.nr_deferred;
 	if (max > gt.nr_deferred)
 		max = gt.nr_deferred;
 	while (max--) {
@@ -430,6 +563,10 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
 	if (gfn > 0xffffffffULL)
 		return -XEN_EINVAL; /* v1 frame is 32 bits */
 	flags = gt_lock();
+	if (gt.frozen) {
+		gt_unlock(flags);
+		return -XEN_EAGAIN;
+	}
 	/* One batch at most: delivery is masked (see the function). */
 	if (!gt.nr_free && gt.nr_deferred)
 		gt_retry_deferred_locked(XL_GNTTAB_RETRY_BATCH);
@@ -478,6 +615,11 @@ int xl_gnttab_end_access(grant_ref_t ref)
 		xl_err("gnttab: end_access of ref %u not granted (state %d)",
 		       ref, st);
 		return -XEN_EINVAL;
+	}
+	if (gt.frozen) {
+		/* Which table the entry is in is not known until resume. */
+		gt_unlock(flags);
+		return -XEN_EAGAIN;
 	}
 	rc = gt_try_invalidate(ref);
 	if (!rc)

@@ -383,23 +383,20 @@ static bool xb_node_left_up(struct xl_xenbus_device *dev)
 	       (v == XenbusStateInitialised || v == XenbusStateConnected);
 }
 
-int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
-			  const struct xl_xenbus_ops *ops, void *priv)
+/*
+ * The toolstack's links (<node>/backend and backend-id), our state
+ * Initialising, the watch on <backend>/state: at init, and again after a
+ * restore (the new domain's backend is another directory).
+ */
+static int xb_talk_to_otherend(struct xl_xenbus_device *dev)
 {
 	char path[XL_XENBUS_PATH_MAX + 16];
+	const char *nodename = dev->nodename;
 	unsigned long id;
-	size_t n = xb_strlen(nodename), len;
+	size_t len;
 	enum xenbus_state be;
 	int rc;
 
-	if (!ops || n == 0 || n >= sizeof(dev->nodename))
-		return -XEN_EINVAL;
-	__builtin_memset(dev, 0, sizeof(*dev));
-	__builtin_memcpy(dev->nodename, nodename, n + 1);
-	dev->ops = ops;
-	dev->priv = priv;
-	dev->state = XenbusStateUnknown;
-	/* The toolstack's links: <node>/backend and backend-id. */
 	xb_join(path, sizeof(path), nodename, "backend");
 	rc = xl_xs_read(XL_XS_NO_TX, path, dev->otherend, sizeof(dev->otherend),
 			&len);
@@ -432,6 +429,55 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 	if (rc)
 		xl_xs_unwatch(&dev->watch);
 	return rc;
+}
+
+int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
+			  const struct xl_xenbus_ops *ops, void *priv)
+{
+	size_t n = xb_strlen(nodename);
+
+	if (!ops || n == 0 || n >= sizeof(dev->nodename))
+		return -XEN_EINVAL;
+	__builtin_memset(dev, 0, sizeof(*dev));
+	__builtin_memcpy(dev->nodename, nodename, n + 1);
+	dev->ops = ops;
+	dev->priv = priv;
+	dev->state = XenbusStateUnknown;
+	return xb_talk_to_otherend(dev);
+}
+
+/*
+ * After a restore (Linux's xenbus_dev_resume() for a frontend: the
+ * driver's resume, then the state Initialising and talk_to_otherend()
+ * again).  The watch xl_xs_resume() registered again names the old
+ * domain's backend: it goes; the driver's resume undoes its connection
+ * without a handshake (nobody is at the other end: the old backend went
+ * with the old domain) and keeps what it re-issues; then the links are
+ * read again (the toolstack made the new domain's device and backend)
+ * and the handshake starts over from Initialising, driven by poll/wait
+ * as at init.  Held: a backend that closes instead lets the driver fail
+ * what it kept (disconnect(true)).
+ */
+int xl_xenbus_resume(struct xl_xenbus_device *dev)
+{
+	int rc = 0;
+
+	if (dev->watch.path)
+		xl_xs_unwatch(&dev->watch);
+	if (dev->ops->resume)
+		rc = dev->ops->resume(dev);
+	dev->probed = false;
+	dev->held = true;
+	dev->closing_by_us = false;
+	dev->error = 0;
+	dev->backend_state = XenbusStateUnknown;
+	dev->state = XenbusStateUnknown;
+	dev->resumes++;
+	if (rc) {
+		xl_err("xenbus: %s: resume: %d\n", dev->nodename, rc);
+		return rc;
+	}
+	return xb_talk_to_otherend(dev);
 }
 
 void xl_xenbus_device_fini(struct xl_xenbus_device *dev)

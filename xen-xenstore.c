@@ -81,6 +81,15 @@ static struct {
 	unsigned long dispatch_w; /* atomic: the watch whose callback runs */
 	char ev_token[sizeof(((struct xl_xs_watch *)0)->token)];
 	char ev_path[XENSTORE_PAYLOAD_MAX + 1];
+	/*
+	 * Save/restore (xl_xs_suspend .. xl_xs_resume): no new message goes
+	 * into the ring while suspended; quiesce_cpu (atomic) is the vCPU
+	 * waiting for the requests in flight to be answered, woken at each
+	 * completion.  rewatch_gen: the resume's pass over the watches.
+	 */
+	bool suspended;
+	uint32_t quiesce_cpu;
+	uint32_t rewatch_gen;
 	struct xl_xs_stats st;
 } xs;
 
@@ -370,6 +379,11 @@ static void xs_complete_locked(struct xs_req *r, int err)
 	/* r may be freed from here on. */
 	if (cpu != xl_os_vcpu_id() && cpu < xs.nr_cpus && xs.ipi[cpu])
 		xl_evtchn_send(xs.ipi[cpu]);
+	/* xl_xs_suspend() waits for the last one (xs_quiet). */
+	cpu = xl_read32(&xs.quiesce_cpu);
+	if (xs.suspended && cpu != xl_os_vcpu_id() && cpu < xs.nr_cpus &&
+	    xs.ipi[cpu])
+		xl_evtchn_send(xs.ipi[cpu]);
 }
 
 /* Fail every sent request (their replies, if any come, are dropped). */
@@ -416,6 +430,10 @@ static bool xs_write_locked(void)
 	while ((r = xs.sendq)) {
 		XENSTORE_RING_IDX cons = xl_read32(&in->req_cons);
 		uint32_t used = xs.req_prod - cons, n, off;
+
+		/* Suspended: only the rest of a message already begun. */
+		if (xs.suspended && !r->msg_off)
+			break;
 
 		if (used > XENSTORE_RING_SIZE) {
 			if (!xs.bad_req_idx_logged)
@@ -752,7 +770,8 @@ uint64_t xl_xs_get_timeout(void)
 }
 
 struct xs_wait {
-	struct xs_req *r;
+	bool (*cond)(void *);
+	void *arg;
 	uint64_t deadline;
 };
 
@@ -760,7 +779,7 @@ static bool xs_wait_done(void *arg)
 {
 	struct xs_wait *w = arg;
 
-	return xs_req_done(w->r) || xl_clock_now() >= w->deadline;
+	return w->cond(w->arg) || xl_clock_now() >= w->deadline;
 }
 
 static void xs_wait_timer_fn(struct xl_timer *t)
@@ -808,28 +827,33 @@ static void xs_poll_until(struct xs_wait *w)
  * sender gets -XEN_ETIMEDOUT.  Without a clock timer (xl_clock_init() not
  * run) the wait is xs_poll_until()'s.
  */
-static int xs_wait(struct xs_req *r)
+/* Idle until cond(arg), or until deadline passed. */
+static void xs_idle_deadline(bool (*cond)(void *), void *arg, uint64_t deadline)
 {
-	struct xs_wait w = { r, 0 };
-	uint64_t timeout = xl_read64(&xs_timeout_ns);
+	struct xs_wait w = { cond, arg, deadline };
 	struct xl_timer t;
-	unsigned long flags;
-	uint32_t id = 0, type = 0;
-	bool armed, orphaned = false;
 
-	if (!timeout) {
-		xl_wait_until(xs_req_done, r);
-		return 0;
-	}
-	w.deadline = xl_clock_now() + timeout;
 	xl_timer_setup(&t, xs_wait_timer_fn, NULL);
-	armed = xl_timer_arm(&t, w.deadline) == 0;
-	if (armed) {
+	if (xl_timer_arm(&t, deadline) == 0) {
 		xl_wait_until(xs_wait_done, &w);
 		xl_timer_cancel(&t);
 	} else {
 		xs_poll_until(&w);
 	}
+}
+
+static int xs_wait(struct xs_req *r)
+{
+	uint64_t timeout = xl_read64(&xs_timeout_ns);
+	unsigned long flags;
+	uint32_t id = 0, type = 0;
+	bool orphaned = false;
+
+	if (!timeout) {
+		xl_wait_until(xs_req_done, r);
+		return 0;
+	}
+	xs_idle_deadline(xs_req_done, r, xl_clock_now() + timeout);
 	if (xs_req_done(r))
 		return 0;
 	flags = xs_lock();
@@ -1006,6 +1030,199 @@ void xl_xs_fini(void)
 	for (cpu = 0; cpu < xs.nr_cpus; cpu++)
 		if (xs.ipi[cpu])
 			xl_evtchn_close(xs.ipi[cpu]);
+}
+
+/* --- save / restore (docs/save-restore.md) --------------------------------- */
+
+/* Requests sent and unanswered, or a message begun and not finished. */
+static unsigned int xs_busy_locked(void)
+{
+	unsigned int n = 0;
+	struct xs_req *r;
+
+	for (r = xs.inflight; r; r = r->next)
+		n++;
+	if (xs.sendq && xs.sendq->msg_off)
+		n++;
+	return n;
+}
+
+static bool xs_quiet(void *arg)
+{
+	unsigned long flags = xs_lock();
+	bool quiet = !xs_busy_locked();
+
+	(void)arg;
+	xs_unlock(flags);
+	return quiet;
+}
+
+int xl_xs_suspend(uint64_t timeout_ns)
+{
+	unsigned long flags;
+	unsigned int busy;
+
+	if (!xl_read32(&xs.ready))
+		return 0;
+	flags = xs_lock();
+	xs.suspended = true;
+	xl_write32(&xs.quiesce_cpu, xl_os_vcpu_id());
+	xs_unlock(flags);
+	/* Linux's xs_suspend(): xs_suspend_enter() waits for the requests
+	 * and transactions in progress; here only the requests, bounded. */
+	if (timeout_ns && !xs_quiet(NULL))
+		xs_idle_deadline(xs_quiet, NULL, xl_clock_now() + timeout_ns);
+	flags = xs_lock();
+	xl_write32(&xs.quiesce_cpu, ~0U);
+	busy = xs_busy_locked();
+	xs_unlock(flags);
+	return (int)busy;
+}
+
+/* Send what queued up while suspended. */
+static void xs_thaw(void)
+{
+	unsigned long flags = xs_lock();
+
+	xs.suspended = false;
+	xs_unlock(flags);
+	xs_pump();
+}
+
+/*
+ * The watches again on the new connection, with their tokens (Linux's
+ * xs_resume(): xs_watch() for each, after xb_init_comms()).  Each is
+ * picked and marked under the lock, its path and token copied, and the
+ * request sent unlocked, so an unwatch meanwhile is safe: a watch gone
+ * before its turn is not registered, one gone after is unregistered by
+ * its own unwatch.  xenstored fires each once when it registers it.
+ */
+static char xs_rewatch_path[XENSTORE_PAYLOAD_MAX + 1];
+
+static void xs_rewatch_all(void)
+{
+	char token[sizeof(((struct xl_xs_watch *)0)->token)];
+	struct xs_iov iov[2];
+	struct xl_xs_watch *w;
+	unsigned long flags;
+	uint32_t gen;
+	size_t pl;
+	int rc;
+
+	flags = xs_lock();
+	gen = ++xs.rewatch_gen;
+	xs_unlock(flags);
+	for (;;) {
+		flags = xs_lock();
+		for (w = xs.watches; w && w->resume_gen == gen; w = w->next)
+			;
+		if (w) {
+			w->resume_gen = gen;
+			pl = xs_strnlen(w->path, XENSTORE_PAYLOAD_MAX);
+			xs_memcpy(xs_rewatch_path, w->path, pl);
+			xs_rewatch_path[pl] = '\0';
+			xs_memcpy(token, w->token, sizeof(token));
+		}
+		xs_unlock(flags);
+		if (!w)
+			return;
+		iov[0] = xs_str(xs_rewatch_path);
+		iov[1] = xs_str(token);
+		rc = xs_simple(XL_XS_NO_TX, XS_WATCH, iov, 2);
+		flags = xs_lock();
+		if (rc) {
+			xs.st.rewatch_errors++;
+			xs_unlock(flags);
+			xl_err("xenstore: resume: watch %s (%s) not registered "
+			       "again: %d\n",
+			       xs_rewatch_path, token, rc);
+			continue;
+		}
+		xs.st.rewatched++;
+		xs_unlock(flags);
+	}
+}
+
+/*
+ * The new domain's connection: its ring and store port as the host has
+ * them now (HVM_PARAM_STORE_PFN / _EVTCHN, start_info: the toolstack set
+ * them for the new domain), the requests in flight failed, what the ring
+ * holds for us dropped (Linux's xb_init_comms(): "response ring is not
+ * quiescent" -> rsp_cons = rsp_prod), our wake-up IPIs bound again where
+ * the event-channel resume lost them.
+ */
+static int xs_reconnect(void)
+{
+	void *intf;
+	uint32_t port;
+	unsigned int cpu;
+	unsigned long flags;
+	struct xs_req *r;
+	int rc;
+
+	rc = xl_os_xenstore_ring(&intf, &port);
+	if (rc)
+		return rc;
+	for (cpu = 0; cpu < xs.nr_cpus; cpu++) {
+		if (xs.ipi[cpu] &&
+		    xl_evtchn_port_is(xs.ipi[cpu], xs_ipi_handler, NULL))
+			continue;
+		xs.ipi[cpu] = 0;
+		rc = xl_evtchn_bind_ipi(cpu, xs_ipi_handler, NULL,
+					&xs.ipi[cpu]);
+		if (rc) {
+			xs.ipi[cpu] = 0;
+			return rc;
+		}
+	}
+	flags = xs_lock();
+	/*
+	 * Sent, unanswered: xenstored may or may not have done them (the
+	 * old connection may have read them, and the new one reads on from
+	 * the ring's req_cons), so they fail with -XEN_ENOTCONN and a reply
+	 * that still comes is dropped (abandoned ids).
+	 */
+	for (r = xs.inflight; r; r = r->next)
+		xs.st.restore_failed++;
+	xs_fail_inflight_locked(-XEN_ENOTCONN);
+	xs.intf = intf;
+	xs.port = port;
+	xs.rx_have = 0;
+	xs.req_prod = xl_read32(&xs.intf->req_prod);
+	xs.rsp_cons = xl_read32(&xs.intf->rsp_prod);
+	/* Our reads of the old replies (none) before the new cons. */
+	xl_mb();
+	xl_write32(&xs.intf->rsp_cons, xs.rsp_cons);
+	xs.st.restores++;
+	xs_unlock(flags);
+	return xl_evtchn_bind_existing(port, xs_port_handler, NULL);
+}
+
+int xl_xs_resume(bool cancelled)
+{
+	int rc;
+
+	if (!xl_read32(&xs.ready))
+		return 0;
+	/*
+	 * The same domain (a cancel, also one that returned 0) still has the
+	 * store port we bound; the event-channel resume of a new domain lost
+	 * it (an interdomain port): the number is free, or someone else's.
+	 */
+	if (cancelled || xl_evtchn_port_is(xs.port, xs_port_handler, NULL)) {
+		xs_thaw();
+		return 0;
+	}
+	rc = xs_reconnect();
+	if (rc) {
+		xl_err("xenstore: resume: no connection to the new domain's "
+		       "xenstore: %d\n",
+		       rc);
+		return rc;
+	}
+	xs_thaw();
+	xs_rewatch_all();
+	return 1;
 }
 
 bool xl_xs_ready(void)

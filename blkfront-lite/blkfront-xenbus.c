@@ -125,10 +125,17 @@ static void blk_xb_disconnect(struct xl_xenbus_device *xb, bool closing)
 	xl_blkfront_disconnect(xb->priv, closing);
 }
 
+static int blk_xb_resume(struct xl_xenbus_device *xb)
+{
+	xl_blkfront_requeue_for_resume(xb->priv);
+	return 0;
+}
+
 static const struct xl_xenbus_ops blk_xb_ops = {
 	.probe = blk_xb_probe,
 	.connect = blk_xb_connect,
 	.disconnect = blk_xb_disconnect,
+	.resume = blk_xb_resume,
 };
 
 static bool blk_xb_pending(struct xl_blkfront *dev)
@@ -190,6 +197,13 @@ int xl_blkfront_detach(struct xl_blkfront *dev, uint64_t timeout_ns)
 	rc = xl_xenbus_close(&dev->xb->xb, timeout_ns);
 	blk_xb_fini(dev);
 	return rc;
+}
+
+int xl_blkfront_resume(struct xl_blkfront *dev)
+{
+	if (!dev->xb)
+		return -XEN_ENODEV; /* a direct connection: the test's */
+	return xl_xenbus_resume(&dev->xb->xb);
 }
 
 unsigned int xl_blkfront_restarts(struct xl_blkfront *dev)

@@ -330,6 +330,7 @@ static int blk_place(struct xl_blkfront *dev, struct xl_blk_req *req)
 	}
 	dev->free_head = sh->next_free;
 	sh->gen++;
+	sh->seq = dev->next_seq++;
 	sh->op = r.operation;
 	sh->req = req;
 	req->id = slot | ((uint64_t)sh->gen << 32);
@@ -906,6 +907,40 @@ static int blk_check_features(struct xl_blkfront *dev,
 	return 0;
 }
 
+/*
+ * Requests queued under an earlier connection, checked against this one's
+ * features as a submit would be (a flush without flush or barrier, a
+ * sector past a smaller disk): those fail now with the submit's error,
+ * the others keep their order.  Under the lock.
+ */
+static void blk_recheck_queue(struct xl_blkfront *dev, struct blk_done *dl)
+{
+	struct xl_blk_req *req = dev->q_head, *next, *keep = NULL, *tail = NULL;
+	int rc;
+
+	for (; req; req = next) {
+		next = req->next;
+		req->next = NULL;
+		rc = blk_check_req(dev, req);
+		if (rc) {
+			xl_warn("blkfront %u: a request kept for the new backend does not suit it: %d",
+				dev->devid, rc);
+			dev->st.recheck_failed++;
+			req->status = rc;
+			blk_account(dev, rc);
+			blk_done_add(dl, req);
+			continue;
+		}
+		if (tail)
+			tail->next = req;
+		else
+			keep = req;
+		tail = req;
+	}
+	dev->q_head = keep;
+	dev->q_tail = tail;
+}
+
 int xl_blkfront_connect(struct xl_blkfront *dev,
 			const struct xl_blkfront_features *f)
 {
@@ -925,6 +960,8 @@ int xl_blkfront_connect(struct xl_blkfront *dev,
 	dev->feat.ring_order = dev->ring_order;
 	dev->state = BLK_CONNECTED;
 	dev->st.connects++;
+	/* Kept over a restart or a restore: this backend may offer less. */
+	blk_recheck_queue(dev, &dl);
 	/* Requests kept queued over a restart go out now. */
 	notify = blk_kick_queue(dev, &dl);
 	blk_unlock(dev, flags);
@@ -988,6 +1025,80 @@ void xl_blkfront_disconnect(struct xl_blkfront *dev, bool closing)
 		blk_free_ring(dev);
 	else
 		dev->ring.sring = NULL;
+}
+
+/*
+ * Linux's blkfront_resume() + blkif_recover(): the shadow's requests are
+ * issued again to the new backend, not the responses the old ring may
+ * hold (what the old backend did after the save is not in the saved
+ * memory; a write done twice writes the same data, and they keep their
+ * order).  The grants are invalid in the new domain's table
+ * (xl_gnttab_resume() ran before, as Linux's gnttab_resume() runs
+ * before the devices), so ending them succeeds; the port was lost by the
+ * event-channel resume (unbound, or interdomain: its number may be
+ * another owner's now), so it is forgotten, not closed.
+ */
+unsigned int xl_blkfront_requeue_for_resume(struct xl_blkfront *dev)
+{
+	struct xl_blk_req *head = NULL, *tail = NULL;
+	unsigned long flags;
+	unsigned int n = 0, cpu;
+	uint32_t slot, best;
+	struct blk_shadow *sh;
+
+	for (cpu = 0; dev->wake_ports && cpu < XL_MAX_VCPUS; cpu++)
+		if (dev->wake_port[cpu] &&
+		    !xl_evtchn_port_is(dev->wake_port[cpu], blk_noop, NULL) &&
+		    xl_evtchn_bind_ipi(cpu, blk_noop, NULL,
+				       &dev->wake_port[cpu]))
+			dev->wake_port[cpu] = 0;
+	flags = blk_lock(dev);
+	if (dev->port && !xl_evtchn_port_is(dev->port, blk_irq, dev))
+		dev->port = 0;
+	for (;;) {
+		/* The oldest in flight next: ring order (n <= 512). */
+		best = BLK_NO_SLOT;
+		for (slot = 0; dev->shadow && slot < dev->nr_slots; slot++)
+			if (dev->shadow[slot].req &&
+			    (best == BLK_NO_SLOT ||
+			     dev->shadow[slot].seq < dev->shadow[best].seq))
+				best = slot;
+		if (best == BLK_NO_SLOT)
+			break;
+		sh = &dev->shadow[best];
+		blk_end_grants(dev, sh, sh->req);
+		blk_bounce_finish(dev, sh, sh->req, false);
+		sh->req->id = 0;
+		sh->req->next = NULL;
+		if (tail)
+			tail->next = sh->req;
+		else
+			head = sh->req;
+		tail = sh->req;
+		sh->last_id = ~0ULL;
+		sh->req = NULL;
+		dev->inflight--;
+		n++;
+	}
+	if (tail) {
+		tail->next = dev->q_head;
+		if (!dev->q_head)
+			dev->q_tail = tail;
+		dev->q_head = head;
+	}
+	dev->st.resumes++;
+	dev->st.reissued += n;
+	if (dev->state != BLK_BROKEN)
+		dev->state = BLK_DISCONNECTED;
+	blk_unlock(dev, flags);
+	if (dev->port) {
+		/* Still ours (the same domain): close it as a disconnect does. */
+		xl_evtchn_close(dev->port);
+		dev->port = 0;
+	}
+	if (!dev->mem_mode && dev->shadow)
+		blk_free_ring(dev);
+	return n;
 }
 
 int xl_blkfront_attach_mem(struct xl_blkfront *dev, void *sring,

@@ -15,6 +15,7 @@ struct blk_shadow {
 	uint32_t gen;
 	uint32_t next_free;
 	uint64_t last_id; /* id of the slot's last completion */
+	uint64_t seq;	  /* the order it went on the ring (a resume's) */
 	uint8_t op;	  /* BLKIF_OP_* sent */
 	uint8_t nr_gref;
 	grant_ref_t gref[XL_BLK_MAX_SEGS];
@@ -56,6 +57,7 @@ struct xl_blkfront {
 	uint32_t free_head;
 	unsigned int inflight;
 	struct xl_blk_req *q_head, *q_tail;
+	uint64_t next_seq; /* blk_shadow.seq */
 
 	struct xl_blkfront_features feat;
 	struct xl_blkfront_stats st;
@@ -94,5 +96,14 @@ int xl_blkfront_ring_prepare(struct xl_blkfront *dev, domid_t backend,
  */
 int xl_blkfront_connect(struct xl_blkfront *dev,
 			const struct xl_blkfront_features *f);
+/*
+ * After a restore (the xenbus glue's resume): what is in flight goes back
+ * to the head of the queue in ring order, its grants ended and bounce
+ * pages given back, the old ring, port and table dropped without a
+ * backend (the old one went with the old domain): BLK_DISCONNECTED,
+ * ready for a new probe.  Thread context.  Returns how many requests
+ * were taken back.
+ */
+unsigned int xl_blkfront_requeue_for_resume(struct xl_blkfront *dev);
 
 #endif /* BLKFRONT_LITE_H */

@@ -49,8 +49,17 @@ struct hv_gnttab {
 	int64_t gfn[HV_GNT_MAX_FRAMES]; /* where the guest mapped each, -1 */
 	struct hv_gnt_active *active;	/* HV_GNT_MAX_REFS entries */
 	uint64_t maps, unmaps, map_errors, mapped; /* under lock */
-	hv_gnttab_hook_fn hook;			   /* atomic */
-	void *hook_data;			   /* atomic */
+	/*
+	 * A restore makes a new domain (hv_gnttab_restore_reset): its
+	 * table is a new one, and a mapping a backend still holds of the
+	 * old domain's grant pins nothing in it.  epoch counts the tables,
+	 * each mapping records the one it pinned; stale counts the old
+	 * tables' mappings not yet unmapped.  Under lock.
+	 */
+	uint32_t epoch;
+	uint64_t stale;
+	hv_gnttab_hook_fn hook; /* atomic */
+	void *hook_data;	/* atomic */
 };
 
 int hv_gnttab_init(struct hv_domain *d)
@@ -394,6 +403,7 @@ int hv_gnttab_map(struct hv_domain *d, grant_ref_t ref, bool readonly,
 	m->d = d;
 	m->ref = ref;
 	m->readonly = readonly;
+	m->epoch = gt->epoch;
 	m->va = page;
 out:
 	if (rc)
@@ -412,6 +422,14 @@ void hv_gnttab_unmap(struct hv_grant_map *m)
 		return;
 	gt = m->d->gnttab;
 	pthread_mutex_lock(&gt->lock);
+	if (m->epoch != gt->epoch) {
+		/* The old domain's grant: nothing of it in this table. */
+		gt->stale--;
+		gt->unmaps++;
+		pthread_mutex_unlock(&gt->lock);
+		m->va = NULL;
+		return;
+	}
 	act = &gt->active[m->ref];
 	if (m->readonly)
 		act->pin_ro--;
@@ -434,5 +452,43 @@ void hv_gnttab_get_stats(struct hv_domain *d, struct hv_gnttab_stats *st)
 	st->map_errors = gt->map_errors;
 	st->mapped = gt->mapped;
 	st->nr_frames = gt->nr_frames;
+	st->stale = gt->stale;
+	pthread_mutex_unlock(&gt->lock);
+}
+
+/*
+ * The new domain's grant table at a restore (hv/suspend.c).  Xen 4.17:
+ * the new domain's grant_table_init() -> gnttab_grow_table(d, 0) gives
+ * one frame of cleared Xen heap pages (clear_page(gt->shared_raw[i])),
+ * mapped at no gfn: the toolstack maps frame 0 at a scratch gfn only to
+ * seed the reserved entries 0 and 1 (console, xenstore) and removes it
+ * again (tools/libs/guest/xg_dom_boot.c compat_gnttab_hvm_seed(), called
+ * from xg_sr_restore_x86_hvm.c x86_hvm_stream_complete() ->
+ * xc_dom_gnttab_seed(); PV likewise from xg_sr_restore_x86_pv.c).  No
+ * entry of the old table is carried: the guest maps the frames again
+ * (Linux drivers/xen/grant-table.c gnttab_resume() -> gnttab_setup() ->
+ * gnttab_map()) and its drivers grant again.  The old domain's grants
+ * that a backend still maps stay the old domain's (its pages are kept
+ * alive by the mapping, evtchn-style, until the backend unmaps), so here
+ * they only count as stale until hv_gnttab_unmap().
+ *
+ * hv: the seeding of the reserved entries is not modelled (not at a
+ * domain build either: no guest of hv uses them); the frames' storage is
+ * the arena page where the guest maps them, cleared at that mapping as
+ * for a new domain (hv_gnttab_map_frame with gfn[] reset).
+ */
+void hv_gnttab_restore_reset(struct hv_domain *d)
+{
+	struct hv_gnttab *gt = d->gnttab;
+	unsigned int i;
+
+	pthread_mutex_lock(&gt->lock);
+	gt->epoch++;
+	gt->stale += gt->mapped;
+	gt->mapped = 0;
+	gt->nr_frames = HV_GNT_INITIAL_FRAMES;
+	for (i = 0; i < HV_GNT_MAX_FRAMES; i++)
+		__atomic_store_n(&gt->gfn[i], -1, __ATOMIC_RELEASE);
+	memset(gt->active, 0, HV_GNT_MAX_REFS * sizeof(*gt->active));
 	pthread_mutex_unlock(&gt->lock);
 }

@@ -421,6 +421,8 @@ void hv_gnttab_destroy(struct hv_domain *d);
 long hv_do_grant_table_op(struct hv_vcpu *v, unsigned int cmd, void *arg,
 			  unsigned int count);
 int hv_gnttab_map_frame(struct hv_domain *d, unsigned long idx, uint64_t gpfn);
+/* A restore: the new domain's empty table (suspend.c). */
+void hv_gnttab_restore_reset(struct hv_domain *d);
 
 /* hypercall.c / memory.c */
 long hv_do_memory_op(struct hv_vcpu *v, unsigned long cmd, void *arg);

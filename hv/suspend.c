@@ -33,6 +33,8 @@
  *    xen_hvm_init_shared_info()), and HVM_PARAM_CALLBACK_IRQ is not in
  *    the HVM params the stream carries (xg_sr_save_x86_hvm.c params[]),
  *    so the guest registers its callback again (xen_callback_vector()).
+ *    The grant table is a new one (hv/gnttab.c hv_gnttab_restore_reset
+ *    cites Xen): one cleared frame mapped nowhere, no entry carried.
  *
  * hv does the whole cycle inside the hypercall on the calling vCPU: the
  * domain struct, its vCPU threads and its arena stay (the guest's memory
@@ -43,11 +45,14 @@
  * registration and flavours"): it is CPU state, saved with the vCPU, so
  * it survives the zeroed page.  Not modelled: VCPUOP_register_vcpu_info
  * (hv has vcpu_info only in shared_info), the per-vCPU upcall vector
- * (kept), hv's xenstored and blkback connections.
+ * (kept), and blkback (not tied to the domain's life: a test replaces
+ * the old one itself).  hv's xenstored: the old connection released, the
+ * new domain introduced on the same ring (hv/xenstore.c hv_xs_restore).
  */
 #include <string.h>
 
 #include "hv-internal.h"
+#include "hv-xs.h"
 
 void hv_domain_set_suspend_plan(struct hv_domain *d,
 				const struct hv_suspend_plan *p)
@@ -112,7 +117,13 @@ static long hv_domain_restore(struct hv_domain *d, uint64_t jump)
 
 	/* The old domain's evtchn_destroy(), the new one's evtchn_init(). */
 	hv_evtchn_restore_reset(d);
+	/* The new domain's grant table: one cleared frame, mapped nowhere. */
+	hv_gnttab_restore_reset(d);
 	rc = hv_domain_renumber(d);
+	if (rc)
+		return rc;
+	/* xenstored: the old connection released, the new domain's made. */
+	rc = hv_xs_restore(d);
 	if (rc)
 		return rc;
 	hv_time_jump(jump);

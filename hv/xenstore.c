@@ -1974,7 +1974,15 @@ static struct xs_conn *xs_conn_of(struct hv_domain *d)
 	return __atomic_load_n(&d->xs, __ATOMIC_ACQUIRE);
 }
 
-int hv_xs_introduce(struct hv_domain *d)
+/*
+ * XS_INTRODUCE (xenstored_domain.c introduce_domain() -> new_domain()):
+ * a connection on the domain's ring, a store port bound.  restore: the
+ * ring is the restored guest's page, left as it is (xenstored maps it and
+ * reads on from the indexes there; the toolstack clears it only for a
+ * new boot), and the event for it is not sent ("if ( !is_master_domain
+ * && !restore )").
+ */
+static int xs_introduce(struct hv_domain *d, bool restore)
 {
 	struct xs_conn *c = calloc(1, sizeof(*c));
 	struct xs_ctx x = { 0 };
@@ -1994,7 +2002,11 @@ int hv_xs_introduce(struct hv_domain *d)
 		free(c);
 		return -XEN_EINVAL;
 	}
-	memset(c->intf, 0, sizeof(*c->intf));
+	if (restore)
+		c->rsp_prod =
+			__atomic_load_n(&c->intf->rsp_prod, __ATOMIC_ACQUIRE);
+	else
+		memset(c->intf, 0, sizeof(*c->intf));
 	c->port = hv_evtchn_alloc_xen_unbound(d, xs_kick, c);
 	if (c->port < 0) {
 		rc = c->port;
@@ -2022,14 +2034,22 @@ int hv_xs_introduce(struct hv_domain *d)
 		c->next = xs.conns;
 		xs.conns = c;
 		__atomic_store_n(&d->xs, c, __ATOMIC_RELEASE);
-		xs_fire(XS_EV_SPECIAL_INTRO, NULL, true);
+		if (!restore)
+			xs_fire(XS_EV_SPECIAL_INTRO, NULL, true);
 	}
 	pthread_mutex_unlock(&xs.lock);
 	if (rc) {
 		hv_evtchn_unbind_xen(d, (uint32_t)c->port);
 		free(c);
 	}
+	if (!rc && restore)
+		xs_wake(); /* requests left in the ring are read on */
 	return rc;
+}
+
+int hv_xs_introduce(struct hv_domain *d)
+{
+	return xs_introduce(d, false);
 }
 
 static void xs_rm_backends_locked(domid_t domid)
@@ -2101,6 +2121,28 @@ void hv_xs_release(struct hv_domain *d)
 		free(m);
 	}
 	free(c);
+}
+
+/*
+ * A restore (hv/suspend.c), once the domain has its new domid and its
+ * ports are closed.  Xen 4.17: the old domain's destruction releases its
+ * connection (xenstored's domain_cleanup(): its watches and
+ * transactions go, the replies it had not written are lost; the
+ * toolstack removes /local/domain/<old> and @releaseDomain fires); the
+ * new domain gets a new store port (the toolstack's
+ * xc_evtchn_alloc_unbound(), set as HVM_PARAM_STORE_EVTCHN in
+ * xg_sr_restore_x86_hvm.c x86_hvm_stream_complete(), in start_info for
+ * PV) and is introduced on the same ring gfn (HVM_PARAM_STORE_PFN is in
+ * the stream, xg_sr_save_x86_hvm.c params[]), whose page came along with
+ * the rest of the guest's memory, indexes and all.  The guest's own nodes
+ * are not rebuilt (libxl writes only the toolstack's).  0 or -XEN_Exxx.
+ */
+int hv_xs_restore(struct hv_domain *d)
+{
+	if (!xs_conn_of(d))
+		return 0;
+	hv_xs_release(d);
+	return xs_introduce(d, true);
 }
 
 /* HVMOP_get_param for the store params (hvm_get_param()). */

@@ -27,9 +27,22 @@
 #include <hv.h>
 #include <hv-guest.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hv-blk.h>
+#include <hv-xs.h>
+
+#include <xenlite/blkfront.h>
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 #include <xenlite/hypercall.h>
+#include <xenlite/xenstore.h>
 
 #include "xt-util.h"
 
@@ -40,6 +53,9 @@ static struct hv_domain *dom(void)
 {
 	return hv_guest_domain();
 }
+
+/* dom() for a host thread (not a vCPU). */
+static struct hv_domain *dom_of_test;
 
 static uint64_t hv_stat(size_t off)
 {
@@ -998,6 +1014,1196 @@ static enum xt_result t_cancel_zero_empty(void)
 	return cancel_empty(true);
 }
 
+/* --- grant table (xen-gnttab.c) ----------------------------------------- */
+
+/*
+ * One cycle in the core's order with the grant table: frozen before the
+ * suspend, resumed after the event channels (docs/save-restore.md).
+ */
+static long cycle_gt(bool cancel, uint64_t jump)
+{
+	long rc;
+	int r;
+
+	r = xl_gnttab_suspend();
+	if (r)
+		return r;
+	rc = cycle(cancel, jump);
+	if (rc < 0)
+		return rc;
+	r = xl_gnttab_resume(rc == 1);
+	return r ? r : rc;
+}
+
+static int gt_reinit(void)
+{
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	return xl_gnttab_init();
+}
+
+/* The entry of ref where Xen (hv) has it now; NULL if not mapped. */
+static grant_entry_v1_t *gt_entry_of(grant_ref_t ref)
+{
+	struct gnttab_setup_table st = { .dom = DOMID_SELF };
+	xen_pfn_t f[XL_GNTTAB_MAX_FRAMES];
+	grant_entry_v1_t *e;
+
+	st.nr_frames = ref / XL_GNTTAB_PER_FRAME + 1;
+	set_xen_guest_handle(st.frame_list, f);
+	if (xl_os_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+			    (unsigned long)&st, 1, 0, 0) ||
+	    st.status || f[st.nr_frames - 1] == ~(xen_pfn_t)0)
+		return NULL;
+	e = hv_gfn_to_virt(dom(), f[st.nr_frames - 1]);
+	return e ? &e[ref % XL_GNTTAB_PER_FRAME] : NULL;
+}
+
+static uint16_t gt_flags(grant_ref_t ref)
+{
+	grant_entry_v1_t *e = gt_entry_of(ref);
+
+	return e ? __atomic_load_n(&e->flags, __ATOMIC_SEQ_CST) : 0xffff;
+}
+
+static struct hv_gnttab_stats hv_gt(void)
+{
+	struct hv_gnttab_stats st;
+
+	hv_gnttab_get_stats(dom(), &st);
+	return st;
+}
+
+/*
+ * What a test holds across the cycle: live, granted; live_mapped,
+ * granted and mapped by the backend (domain 0); dead, mapped and ended
+ * deferred with its page (the grant table's until unmapped).
+ */
+struct gt_set {
+	uint8_t *page[3];
+	grant_ref_t live, live_mapped, dead;
+	struct hv_grant_map m_live, m_dead;
+	unsigned int nr;
+};
+
+static enum xt_result gt_set_up(struct gt_set *g)
+{
+	unsigned int i;
+
+	memset(g, 0, sizeof(*g));
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	g->nr = xl_gnttab_nr_refs();
+	for (i = 0; i < 3; i++) {
+		g->page[i] = xl_os_alloc_page();
+		XT_ASSERT(g->page[i] != NULL);
+	}
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(g->page[0]),
+					    false, &g->live),
+		     0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(g->page[1]),
+					    false, &g->live_mapped),
+		     0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(g->page[2]),
+					    false, &g->dead),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g->live_mapped, false, &g->m_live),
+		     GNTST_okay);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g->dead, false, &g->m_dead),
+		     GNTST_okay);
+	XT_ASSERT_EQ(xl_gnttab_end_access_defer_page(g->dead, g->page[2]), 1);
+	g->page[2] = NULL; /* the grant table's now */
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g->nr - 3);
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 1);
+	return XT_PASS;
+}
+
+#define GT_SET_UP(g)                               \
+	do {                                       \
+		enum xt_result su_ = gt_set_up(g); \
+		if (su_ != XT_PASS)                \
+			return su_;                \
+	} while (0)
+
+static void gt_set_free(struct gt_set *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		if (g->page[i])
+			xl_os_free_page(g->page[i]);
+}
+
+/*
+ * Every free ref handed out once (exactly nr_free, distinct, none
+ * reserved, none held), then ENOSPC, then all ended: the free list is
+ * consistent.  One of them is mapped and written through by the
+ * backend: the new table works.
+ */
+static enum xt_result gt_walk_free(const grant_ref_t *held, unsigned int nheld)
+{
+	static grant_ref_t refs[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	static uint8_t seen[XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME];
+	unsigned int n = 0, i, want = xl_gnttab_nr_free();
+	uint8_t *page = xl_os_alloc_page();
+	struct hv_grant_map m;
+	grant_ref_t extra;
+
+	XT_ASSERT(page != NULL);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < nheld; i++)
+		seen[held[i]] = 1;
+	while (n < want && xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page),
+						  false, &refs[n]) == 0) {
+		XT_ASSERT_MSG(refs[n] >= GNTTAB_NR_RESERVED_ENTRIES &&
+				      refs[n] < XL_GNTTAB_MAX_FRAMES *
+							XL_GNTTAB_PER_FRAME &&
+				      !seen[refs[n]],
+			      "ref %u handed out twice or reserved", refs[n]);
+		seen[refs[n]] = 1;
+		n++;
+	}
+	XT_ASSERT_EQ(n, want);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &extra), -XEN_ENOSPC);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), refs[n / 2], false, &m), GNTST_okay);
+	((uint8_t *)m.va)[100] = 0xa5;
+	XT_ASSERT_EQ(page[100], 0xa5);
+	hv_gnttab_unmap(&m);
+	for (i = 0; i < n; i++)
+		XT_ASSERT_EQ(xl_gnttab_end_access(refs[i]), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), want);
+	xl_os_free_page(page);
+	return XT_PASS;
+}
+
+#define GT_WALK_FREE(held, n)                               \
+	do {                                                \
+		enum xt_result wf_ = gt_walk_free(held, n); \
+		if (wf_ != XT_PASS)                         \
+			return wf_;                         \
+	} while (0)
+
+/*
+ * hv's model of the new domain's table (hv/gnttab.c
+ * hv_gnttab_restore_reset): one frame, mapped nowhere (setup_table
+ * reports INVALID_M2P_ENTRY), nothing mappable, the backend's mappings
+ * of the old domain's grants stale (their unmap touches nothing of the
+ * new table); mapped again, cleared.
+ */
+static enum xt_result t_gnttab_hv_restore(void)
+{
+	struct gnttab_query_size q = { .dom = DOMID_SELF };
+	struct hv_grant_map m2;
+	struct gt_set g;
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(hv_gt().mapped, 2);
+	plan(false, JUMP_NS);
+	XT_ASSERT_EQ(raw_suspend(), 0);
+	hv_domain_set_suspend_plan(dom(), NULL);
+	XT_ASSERT_EQ(xl_os_hypercall(__HYPERVISOR_grant_table_op,
+				     GNTTABOP_query_size, (unsigned long)&q, 1,
+				     0, 0),
+		     0);
+	XT_ASSERT_EQ(q.nr_frames, 1);
+	XT_ASSERT(gt_entry_of(0) == NULL);
+	XT_ASSERT_EQ(hv_gt().mapped, 0);
+	XT_ASSERT_EQ(hv_gt().stale, 2);
+	XT_ASSERT_EQ(hv_gt().nr_frames, 1);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g.live, false, &m2),
+		     GNTST_bad_gntref);
+	hv_gnttab_unmap(&g.m_live);
+	XT_ASSERT_EQ(hv_gt().stale, 1);
+	XT_ASSERT_EQ(hv_gt().mapped, 0);
+	/* The core maps the frames again: the new ones are cleared. */
+	XT_ASSERT_EQ(hv_guest_resume(), 0);
+	XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+	XT_ASSERT_EQ(hv_gt().nr_frames, XL_GNTTAB_MAX_FRAMES);
+	XT_ASSERT_EQ(gt_flags(g.live), 0);
+	XT_ASSERT_EQ(gt_flags(g.live_mapped), 0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g.live, false, &m2),
+		     GNTST_general_error);
+	hv_gnttab_unmap(&g.m_dead);
+	XT_ASSERT_EQ(hv_gt().stale, 0);
+	XT_ASSERT_EQ(gt_flags(g.dead), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live_mapped), 0);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * A restore: the frames mapped again at the same gfns, the held refs
+ * void (their entries invalid in the new table, so no backend maps them;
+ * their end succeeds), the deferred ref free (its mapper was the old
+ * domain's backend), the free list exactly the rest, the table usable.
+ */
+static enum xt_result t_gnttab_restore(void)
+{
+	struct xl_gnttab_stats st;
+	struct hv_grant_map m2;
+	struct gt_set g;
+	grant_ref_t held[2];
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(cycle_gt(false, JUMP_NS), 0);
+	XT_ASSERT(gt_entry_of(XL_GNTTAB_MAX_FRAMES * XL_GNTTAB_PER_FRAME - 1) !=
+		  NULL);
+	xl_gnttab_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 1);
+	XT_ASSERT_EQ(st.restore_voided, 2);
+	XT_ASSERT_EQ(st.restore_released, 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr - 2);
+	XT_ASSERT_EQ(gt_flags(g.live), 0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g.live, false, &m2),
+		     GNTST_general_error);
+	/* The old backend lets go: nothing changes in the new table. */
+	XT_ASSERT_EQ(hv_gt().stale, 2);
+	hv_gnttab_unmap(&g.m_live);
+	hv_gnttab_unmap(&g.m_dead);
+	XT_ASSERT_EQ(hv_gt().stale, 0);
+	XT_ASSERT_EQ(hv_gt().mapped, 0);
+	held[0] = g.live;
+	held[1] = g.live_mapped;
+	GT_WALK_FREE(held, 2);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live_mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/* After a cancel, what a restore voids is still in force. */
+static enum xt_result gt_check_kept(struct gt_set *g)
+{
+	struct xl_gnttab_stats st;
+	struct hv_grant_map m2;
+
+	xl_gnttab_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 0);
+	XT_ASSERT_EQ(st.restore_voided, 0);
+	XT_ASSERT_EQ(st.restore_released, 0);
+	XT_ASSERT_EQ(hv_gt().stale, 0);
+	XT_ASSERT_EQ(hv_gt().mapped, 2);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g->nr - 3);
+	XT_ASSERT(xl_gnttab_is_deferred(g->dead));
+	/* Still granted and mapped: the backend reads and writes. */
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), g->live, false, &m2), GNTST_okay);
+	((uint8_t *)m2.va)[5] = 0x3c;
+	XT_ASSERT_EQ(g->page[0][5], 0x3c);
+	hv_gnttab_unmap(&m2);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g->live_mapped), -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 1);
+	hv_gnttab_unmap(&g->m_live);
+	hv_gnttab_unmap(&g->m_dead);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g->live_mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g->live), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g->nr);
+	return XT_PASS;
+}
+
+/*
+ * A cancel: the same table, nothing redone (no frame mapped again, no
+ * ref voided or released: the mapped deferred ref stays deferred).
+ * While suspended the table is frozen: grant and end refused.
+ */
+static enum xt_result t_gnttab_cancel(void)
+{
+	grant_ref_t r;
+	struct gt_set g;
+	enum xt_result res;
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, 1, false, &r), -XEN_EAGAIN);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), -XEN_EAGAIN);
+	XT_ASSERT_EQ(xl_gnttab_resume(true), 0);
+	XT_ASSERT_EQ(cycle_gt(true, 0), 1);
+	res = gt_check_kept(&g);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return res;
+}
+
+/* A cancel that returns 0: the frames still mapped tell the resume. */
+static enum xt_result t_gnttab_cancel_zero(void)
+{
+	struct gt_set g;
+	enum xt_result res;
+
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+	XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+	plan(true, 0);
+	XT_ASSERT_EQ(raw_suspend(), 0);
+	hv_domain_set_suspend_plan(dom(), NULL);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
+	XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+	res = gt_check_kept(&g);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return res;
+}
+
+/*
+ * A restore, a cancel, a restore: after each, a grant made in the new
+ * domain is mapped and written through; the second restore voids the
+ * one granted after the first (the older held refs were void already),
+ * and the counts stay exact.
+ */
+static enum xt_result t_gnttab_repeat(void)
+{
+	struct xl_gnttab_stats st;
+	struct hv_grant_map m;
+	uint8_t *page = xl_os_alloc_page();
+	struct gt_set g;
+	grant_ref_t held[3];
+	grant_ref_t r;
+
+	XT_ASSERT(page != NULL);
+	MODE_INIT(M_FIFO);
+	GT_SET_UP(&g);
+	hv_gnttab_unmap(&g.m_live);
+	hv_gnttab_unmap(&g.m_dead);
+	XT_ASSERT_EQ(cycle_gt(false, JUMP_NS), 0);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(page), false,
+					    &r),
+		     0);
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), r, false, &m), GNTST_okay);
+	((uint8_t *)m.va)[9] = 0x11;
+	XT_ASSERT_EQ(page[9], 0x11);
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(cycle_gt(true, 0), 1);
+	/* The cancel kept it granted. */
+	XT_ASSERT_EQ(hv_gnttab_map(dom(), r, false, &m), GNTST_okay);
+	hv_gnttab_unmap(&m);
+	XT_ASSERT_EQ(cycle_gt(false, JUMP_NS), 0);
+	XT_ASSERT_EQ(gt_flags(r), 0);
+	xl_gnttab_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 2);
+	/* r only: live and live_mapped were void since the first. */
+	XT_ASSERT_EQ(st.restore_voided, 2 + 1);
+	XT_ASSERT_EQ(st.restore_released, 1);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr - 3);
+	held[0] = g.live;
+	held[1] = g.live_mapped;
+	held[2] = r;
+	GT_WALK_FREE(held, 3);
+	XT_ASSERT_EQ(xl_gnttab_end_access(r), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live), 0);
+	XT_ASSERT_EQ(xl_gnttab_end_access(g.live_mapped), 0);
+	XT_ASSERT_EQ(xl_gnttab_nr_free(), g.nr);
+	xl_os_free_page(page);
+	gt_set_free(&g);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/* --- xenstore (xen-xenstore.c) ------------------------------------------- */
+
+#define XS_QUIESCE_NS (2000ULL * MS)
+
+/*
+ * The whole order with xenstore: quiesced first (delivery on, before the
+ * others are held), then the cycle, then grants and xenstore resumed.
+ * hold: hold the other vCPUs (a test whose vCPU 1 is blocked in a
+ * request cannot: it is then blocked in the client's wait, and nothing
+ * is raised for it until the xenstore resume).  *busy: what
+ * xl_xs_suspend() left in flight.
+ */
+static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
+		     int *busy)
+{
+	struct hold h;
+	long rc;
+	int r;
+
+	*busy = xl_xs_suspend(quiesce);
+	r = xl_gnttab_suspend();
+	if (r)
+		return r;
+	if (hold && !hold_others(&h))
+		return -XEN_ETIMEDOUT;
+	rc = cycle(cancel, jump);
+	if (hold)
+		release_others(&h);
+	if (rc < 0)
+		return rc;
+	r = xl_gnttab_resume(rc == 1);
+	if (!r)
+		r = xl_xs_resume(rc == 1);
+	/* xl_xs_resume(): 1 restored, 0 the same domain. */
+	if (r == (rc == 0 ? 1 : 0))
+		r = 0;
+	else if (r >= 0)
+		r = -XEN_EIO; /* the wrong verdict */
+	return r ? r : rc;
+}
+
+static enum xt_result xs_up(void)
+{
+	MODE_INIT(M_FIFO);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	return XT_PASS;
+}
+
+#define XS_UP()                               \
+	do {                                  \
+		enum xt_result up_ = xs_up(); \
+		if (up_ != XT_PASS)           \
+			return up_;           \
+	} while (0)
+
+static void watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	(void)w;
+	(void)path;
+	XT_ADD((uint32_t *)arg, 1);
+}
+
+struct fired_wait {
+	uint32_t *n;
+	uint32_t want;
+};
+
+static bool fired_reached(void *arg)
+{
+	struct fired_wait *f = arg;
+
+	xl_xs_run_watches();
+	return XT_LOAD(f->n) >= f->want;
+}
+
+/* The watch's callback ran exactly want times (and no more in 100 ms). */
+static enum xt_result fired_exactly(uint32_t *n, uint32_t want)
+{
+	struct fired_wait f = { n, want };
+
+	XT_ASSERT_MSG(xt_wait_until(fired_reached, &f, XT_EVENT_TIMEOUT_NS),
+		      "watch fired %u times, want %u", XT_LOAD(n), want);
+	xt_sleep_ns(100 * MS);
+	xl_xs_run_watches();
+	XT_ASSERT_EQ(XT_LOAD(n), want);
+	return XT_PASS;
+}
+
+#define FIRED_EXACTLY(n, want)                               \
+	do {                                                 \
+		enum xt_result fe_ = fired_exactly(n, want); \
+		if (fe_ != XT_PASS)                          \
+			return fe_;                          \
+	} while (0)
+
+/* dom0 writes /local/domain/<us>/rel (the guest's home, now). */
+static int d0_write(const char *rel, const char *val)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", xt_domid(), rel);
+	return hv_xs_write(path, val);
+}
+
+static enum xt_result read_is(const char *rel, const char *want)
+{
+	char buf[64];
+	size_t len;
+
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, rel, buf, sizeof(buf), &len), 0);
+	XT_ASSERT_MSG(len == strlen(want) && !memcmp(buf, want, len),
+		      "%s: '%.*s', want '%s'", rel, (int)len, buf, want);
+	return XT_PASS;
+}
+
+#define READ_IS(rel, want)                               \
+	do {                                             \
+		enum xt_result ri_ = read_is(rel, want); \
+		if (ri_ != XT_PASS)                      \
+			return ri_;                      \
+	} while (0)
+
+/*
+ * A restore: the new store port (the old one is closed in the new
+ * domain), the watch registered again (xenstored fires it once), then it
+ * fires on a change made in the new domain's home, exactly once each;
+ * requests work on the new connection.
+ */
+static enum xt_result t_xs_restore(void)
+{
+	struct xl_xs_watch w;
+	struct xl_xs_stats st;
+	uint32_t fired = 0;
+	domid_t old = xt_domid();
+	int old_port, busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/a", "1"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/w", watch_fn, &fired), 0);
+	FIRED_EXACTLY(&fired, 1);
+	XT_ASSERT_EQ(d0_write("data/w", "x"), 0);
+	FIRED_EXACTLY(&fired, 2);
+	old_port = hv_xs_domain_port(dom());
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	XT_ASSERT_EQ(busy, 0);
+	XT_ASSERT(xt_domid() != old);
+	XT_ASSERT(hv_xs_domain_port(dom()) > 0);
+	XT_ASSERT(xl_evtchn_port_type((evtchn_port_t)old_port) !=
+			  XL_PORT_INTERDOMAIN ||
+		  old_port == hv_xs_domain_port(dom()));
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 1);
+	XT_ASSERT_EQ(st.rewatched, 1);
+	XT_ASSERT_EQ(st.rewatch_errors, 0);
+	XT_ASSERT_EQ(st.restore_failed, 0);
+	/* Registered again: xenstored's first firing. */
+	FIRED_EXACTLY(&fired, 3);
+	/* A change in the new domain's home fires it. */
+	XT_ASSERT_EQ(d0_write("data/w", "y"), 0);
+	FIRED_EXACTLY(&fired, 4);
+	/* The guest's own nodes are not carried (libxl rebuilds its own). */
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/a", NULL, 0, NULL),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/b", "2"), 0);
+	READ_IS("data/b", "2");
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/* A cancel: the same connection; nothing registered again. */
+static enum xt_result xs_cancel(bool flagged)
+{
+	struct xl_xs_watch w;
+	struct xl_xs_stats st;
+	uint32_t fired = 0;
+	int port, busy;
+	struct hold h;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/w", watch_fn, &fired), 0);
+	FIRED_EXACTLY(&fired, 1);
+	port = hv_xs_domain_port(dom());
+	if (flagged) {
+		XT_ASSERT_EQ(cycle_xs(true, 0, true, XS_QUIESCE_NS, &busy), 1);
+	} else {
+		/* Told nothing: each resume's own probe must see it. */
+		XT_ASSERT_EQ(xl_xs_suspend(XS_QUIESCE_NS), 0);
+		XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+		XT_ASSERT(hold_others(&h));
+		XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+		plan(true, 0);
+		XT_ASSERT_EQ(raw_suspend(), 1);
+		hv_domain_set_suspend_plan(dom(), NULL);
+		XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
+		release_others(&h);
+		XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+		XT_ASSERT_EQ(xl_xs_resume(false), 0); /* the same domain */
+	}
+	XT_ASSERT_EQ(hv_xs_domain_port(dom()), port);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 0);
+	XT_ASSERT_EQ(st.rewatched, 0);
+	/* No second registration's firing; one per change. */
+	xt_sleep_ns(50 * MS);
+	FIRED_EXACTLY(&fired, 1);
+	XT_ASSERT_EQ(d0_write("data/w", "z"), 0);
+	FIRED_EXACTLY(&fired, 2);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/c", "3"), 0);
+	READ_IS("data/c", "3");
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static enum xt_result t_xs_cancel(void)
+{
+	return xs_cancel(true);
+}
+
+static enum xt_result t_xs_cancel_unflagged(void)
+{
+	return xs_cancel(false);
+}
+
+struct xs_send {
+	const char *path, *val;
+	int rc;
+	uint32_t returned; /* atomic */
+};
+
+static void xs_send_fn(void *arg)
+{
+	struct xs_send *snd = arg;
+
+	snd->rc = xl_xs_write(XL_XS_NO_TX, snd->path, snd->val);
+	XT_ADD(&snd->returned, 1);
+}
+
+static bool ring_has_request(void *arg)
+{
+	struct xenstore_domain_interface *in =
+		hv_gfn_to_virt(dom(), (uint64_t)hv_xs_domain_gfn(dom()));
+
+	(void)arg;
+	return __atomic_load_n(&in->req_prod, __ATOMIC_SEQ_CST) !=
+	       __atomic_load_n(&in->req_cons, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A request in flight at the suspend that xenstored never answers (the
+ * old connection paused): the quiesce gives up with it in flight, and
+ * after the restore it fails once, with -XEN_ENOTCONN; the new
+ * connection reads it from the ring and does it (so the error says "may
+ * have been done"), its reply is dropped, and the next request gets its
+ * own reply.
+ */
+static enum xt_result t_xs_inflight(void)
+{
+	struct xs_send snd = { "data/f", "1", 1, 0 };
+	struct xl_xs_stats s0, st;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	xl_xs_get_stats(&s0);
+	hv_xs_pause(dom(), true);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(xt_wait_until(ring_has_request, NULL, XT_EVENT_TIMEOUT_NS));
+	/* vCPU 1 waits in the client: not held (see cycle_xs). */
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, false, 100 * MS, &busy), 0);
+	XT_ASSERT_EQ(busy, 1);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(snd.rc, -XEN_ENOTCONN);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restore_failed, 1);
+	XT_ASSERT_EQ(st.bad_replies, s0.bad_replies);
+	/* Its late reply, if it came after the resume, was dropped. */
+	XT_ASSERT(st.stale - s0.stale <= 1);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/g", "2"), 0);
+	READ_IS("data/g", "2");
+	READ_IS("data/f", "1");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static void *unpause_later(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	hv_xs_pause(dom_of_test, false);
+	return NULL;
+}
+
+/*
+ * A request in flight that xenstored answers while the suspend quiesces
+ * (paused, then unpaused 50 ms later): completed before the suspend, with
+ * its own reply; nothing failed by the restore.
+ */
+static enum xt_result t_xs_inflight_done(void)
+{
+	struct xs_send snd = { "data/h", "7", 1, 0 };
+	struct xl_xs_stats st;
+	pthread_t th;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	dom_of_test = dom();
+	hv_xs_pause(dom(), true);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(xt_wait_until(ring_has_request, NULL, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(pthread_create(&th, NULL, unpause_later, NULL), 0);
+	busy = xl_xs_suspend(XT_EVENT_TIMEOUT_NS);
+	pthread_join(th, NULL);
+	XT_ASSERT_EQ(busy, 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(snd.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	XT_ASSERT_EQ(busy, 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restore_failed, 0);
+	XT_ASSERT_EQ(st.restores, 1);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/i", "8"), 0);
+	READ_IS("data/i", "8");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static bool xs_requests_reached(void *arg)
+{
+	struct xl_xs_stats st;
+
+	xl_xs_get_stats(&st);
+	return st.requests >= *(uint64_t *)arg;
+}
+
+/*
+ * A request made while suspended waits in the client (nothing goes into
+ * the old domain's ring) and goes out on the new connection after the
+ * resume: done once, with its own reply, in the new domain's home.
+ */
+static enum xt_result t_xs_queued(void)
+{
+	struct xs_send snd = { "data/q", "5", 1, 0 };
+	struct xl_xs_stats s0, st;
+	uint64_t want;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	xl_xs_get_stats(&s0);
+	want = s0.requests + 1;
+	XT_ASSERT_EQ(xl_xs_suspend(XS_QUIESCE_NS), 0);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(
+		xt_wait_until(xs_requests_reached, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(20 * MS);
+	XT_ASSERT(!ring_has_request(NULL));
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 0);
+	/* Suspended already: cycle_xs's quiesce finds it quiet. */
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, false, XS_QUIESCE_NS, &busy), 0);
+	XT_ASSERT_EQ(busy, 0);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(snd.rc, 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restore_failed, 0);
+	XT_ASSERT_EQ(st.stale, s0.stale);
+	READ_IS("data/q", "5");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * A transaction open across a restore is the old connection's: the new
+ * xenstored knows no such id, so its requests and its end fail with
+ * -XEN_ENOENT (xenstored's answer for an unknown transaction), nothing
+ * of it is written; a new transaction works.  Across a cancel it goes on
+ * and commits.
+ */
+static enum xt_result xs_tx_across(bool cancel)
+{
+	xl_xs_tx_t tx, tx2;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+	XT_ASSERT_EQ(xl_xs_write(tx, "data/t1", "a"), 0);
+	XT_ASSERT_EQ(cycle_xs(cancel, cancel ? 0 : JUMP_NS, true, XS_QUIESCE_NS,
+			      &busy),
+		     cancel ? 1 : 0);
+	if (cancel) {
+		XT_ASSERT_EQ(xl_xs_write(tx, "data/t2", "b"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), 0);
+		READ_IS("data/t1", "a");
+		READ_IS("data/t2", "b");
+	} else {
+		XT_ASSERT_EQ(xl_xs_write(tx, "data/t2", "b"), -XEN_ENOENT);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), -XEN_ENOENT);
+		XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/t1", NULL, 0, NULL),
+			     -XEN_ENOENT);
+		XT_ASSERT_EQ(xl_xs_transaction_start(&tx2), 0);
+		XT_ASSERT_EQ(xl_xs_write(tx2, "data/t3", "c"), 0);
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx2, false), 0);
+		READ_IS("data/t3", "c");
+	}
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static enum xt_result t_xs_tx_restore(void)
+{
+	return xs_tx_across(false);
+}
+
+static enum xt_result t_xs_tx_cancel(void)
+{
+	return xs_tx_across(true);
+}
+
+/*
+ * Three cycles, restore, cancel, restore (a second suspend after a
+ * resume): the watch fires once per registration and once per change,
+ * exactly; requests work after each.
+ */
+static enum xt_result t_xs_repeat(void)
+{
+	struct xl_xs_watch w;
+	struct xl_xs_stats st;
+	uint32_t fired = 0;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "data/w", watch_fn, &fired), 0);
+	FIRED_EXACTLY(&fired, 1);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	FIRED_EXACTLY(&fired, 2);
+	XT_ASSERT_EQ(d0_write("data/w", "1"), 0);
+	FIRED_EXACTLY(&fired, 3);
+	XT_ASSERT_EQ(cycle_xs(true, 0, true, XS_QUIESCE_NS, &busy), 1);
+	XT_ASSERT_EQ(d0_write("data/w", "2"), 0);
+	FIRED_EXACTLY(&fired, 4);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	FIRED_EXACTLY(&fired, 5);
+	XT_ASSERT_EQ(d0_write("data/w", "3"), 0);
+	FIRED_EXACTLY(&fired, 6);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.restores, 2);
+	XT_ASSERT_EQ(st.rewatched, 2);
+	XT_ASSERT_EQ(HV_STAT(restores), 2);
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/j", "9"), 0);
+	READ_IS("data/j", "9");
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/* --- blkfront-lite (blkfront-lite/, xen-xenbus.c) -------------------------- */
+
+#define RB_DEVID 51712
+#define RB_N 32		   /* writes, one page (8 sectors) each */
+#define RB_SECTORS 2048	   /* 1 MiB, a file both backends open */
+#define RB_DELAY_US 500000 /* the old backend: up to 500 ms a request */
+#define RB_WAIT_NS (20000ULL * MS)
+
+struct rblk {
+	struct xl_blk_req req[RB_N];
+	void *pg[RB_N];
+	uint32_t calls[RB_N]; /* atomic: done calls per request */
+	uint32_t done;	      /* atomic */
+	int status[RB_N];
+	struct xl_blkfront *dev;
+	struct hv_blkback *bb;
+	char file[64];
+};
+
+static struct rblk rb;
+
+static void rb_done(struct xl_blk_req *req)
+{
+	unsigned int i = (unsigned int)(req - rb.req);
+
+	rb.status[i] = req->status;
+	XT_ADD(&rb.calls[i], 1);
+	XT_ADD(&rb.done, 1);
+}
+
+static uint8_t rb_byte(unsigned int round, unsigned int i, unsigned int k)
+{
+	return (uint8_t)(round * 131 + i * 7 + k * 13 + 1);
+}
+
+static struct hv_blkback *rb_backend(unsigned int order, bool no_flush,
+				     unsigned int delay_us)
+{
+	struct hv_blkback_config c;
+	int err = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.d = dom();
+	c.devid = RB_DEVID;
+	c.sectors = RB_SECTORS;
+	c.file = rb.file;
+	c.xenstore = true;
+	c.max_ring_order = order;
+	c.no_flush = no_flush;
+	c.delay_max_us = delay_us;
+	return hv_blkback_create(&c, &err);
+}
+
+static enum xt_result rb_setup(void)
+{
+	int fd;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	memset(&rb, 0, sizeof(rb));
+	snprintf(rb.file, sizeof(rb.file), "/tmp/xl-resume-blk-XXXXXX");
+	fd = mkstemp(rb.file);
+	XT_ASSERT(fd >= 0);
+	close(fd);
+	rb.bb = rb_backend(4, false, RB_DELAY_US);
+	XT_ASSERT(rb.bb != NULL);
+	rb.dev = xl_blkfront_alloc(RB_DEVID);
+	XT_ASSERT(rb.dev != NULL);
+	XT_ASSERT_EQ(xl_blkfront_attach(rb.dev, RB_WAIT_NS), 0);
+	for (unsigned int i = 0; i < RB_N; i++) {
+		rb.pg[i] = xl_os_alloc_page();
+		XT_ASSERT(rb.pg[i] != NULL);
+	}
+	return XT_PASS;
+}
+
+#define RB_SETUP()                               \
+	do {                                     \
+		enum xt_result su_ = rb_setup(); \
+		if (su_ != XT_PASS)              \
+			return su_;              \
+	} while (0)
+
+static void rb_teardown(void)
+{
+	unsigned int i;
+
+	if (rb.dev && xl_blkfront_connected(rb.dev))
+		xl_blkfront_detach(rb.dev, 0);
+	xl_blkfront_free(rb.dev);
+	hv_blkback_destroy(rb.bb);
+	rb.bb = NULL;
+	rb.dev = NULL;
+	for (i = 0; i < RB_N; i++)
+		if (rb.pg[i])
+			xl_os_free_page(rb.pg[i]);
+	unlink(rb.file);
+	xl_gnttab_retry_deferred();
+	xl_gnttab_fini();
+}
+
+/* RB_N writes of round's pattern, one page each, all submitted. */
+static enum xt_result rb_submit(unsigned int round)
+{
+	unsigned int i;
+
+	rb.done = 0;
+	for (i = 0; i < RB_N; i++) {
+		memset(rb.pg[i], 0, XL_PAGE_SIZE);
+		for (unsigned int k = 0; k < XL_PAGE_SIZE; k++)
+			((uint8_t *)rb.pg[i])[k] = rb_byte(round, i, k);
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&rb.req[i], XL_BLK_WRITE,
+						(uint64_t)i * 8, &rb.pg[i], 1,
+						0, XL_PAGE_SIZE),
+			     0);
+		rb.req[i].done = rb_done;
+		rb.calls[i] = 0;
+		XT_ASSERT_EQ(xl_blkfront_submit(rb.dev, &rb.req[i]), 0);
+	}
+	return XT_PASS;
+}
+
+static bool rb_all_done(void *arg)
+{
+	(void)arg;
+	xl_blkfront_poll(rb.dev);
+	return XT_LOAD(&rb.done) >= RB_N;
+}
+
+static bool rb_some_done(void *arg)
+{
+	(void)arg;
+	xl_blkfront_poll(rb.dev);
+	return XT_LOAD(&rb.done) >= 4;
+}
+
+/* Every write done exactly once, OK; nothing more in 100 ms. */
+static enum xt_result rb_wait_all(void)
+{
+	unsigned int i;
+
+	XT_ASSERT_MSG(xt_wait_until(rb_all_done, NULL, RB_WAIT_NS),
+		      "%u of %u writes done", XT_LOAD(&rb.done), RB_N);
+	xt_sleep_ns(100 * MS);
+	xl_blkfront_poll(rb.dev);
+	XT_ASSERT_EQ(XT_LOAD(&rb.done), RB_N);
+	for (i = 0; i < RB_N; i++) {
+		XT_ASSERT_MSG(XT_LOAD(&rb.calls[i]) == 1,
+			      "write %u completed %u times", i,
+			      XT_LOAD(&rb.calls[i]));
+		XT_ASSERT_MSG(rb.status[i] == 0, "write %u: %d", i,
+			      rb.status[i]);
+	}
+	return XT_PASS;
+}
+
+#define RB_WAIT_ALL()                               \
+	do {                                        \
+		enum xt_result wa_ = rb_wait_all(); \
+		if (wa_ != XT_PASS)                 \
+			return wa_;                 \
+	} while (0)
+
+/* The disk holds round's pattern: read back through the frontend and
+ * straight from the file. */
+static enum xt_result rb_check(unsigned int round)
+{
+	uint8_t *buf = xl_os_alloc_page(), *fbuf = malloc(XL_PAGE_SIZE);
+	struct xl_blk_req r;
+	unsigned int i, k, bad = 0;
+	int fd = open(rb.file, O_RDONLY);
+
+	XT_ASSERT(buf && fbuf && fd >= 0);
+	for (i = 0; i < RB_N; i++) {
+		memset(buf, 0xee, XL_PAGE_SIZE);
+		memset(&r, 0, sizeof(r));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ,
+						(uint64_t)i * 8, (void **)&buf,
+						1, 0, XL_PAGE_SIZE),
+			     0);
+		XT_ASSERT_EQ(xl_blkfront_io_sync(rb.dev, &r), 0);
+		XT_ASSERT_EQ(pread(fd, fbuf, XL_PAGE_SIZE,
+				   (off_t)i * XL_PAGE_SIZE),
+			     XL_PAGE_SIZE);
+		for (k = 0; k < XL_PAGE_SIZE; k++)
+			bad += buf[k] != rb_byte(round, i, k) ||
+			       fbuf[k] != rb_byte(round, i, k);
+	}
+	close(fd);
+	xl_os_free_page(buf);
+	free(fbuf);
+	XT_ASSERT_EQ(bad, 0);
+	return XT_PASS;
+}
+
+#define RB_CHECK(round)                               \
+	do {                                          \
+		enum xt_result ck_ = rb_check(round); \
+		if (ck_ != XT_PASS)                   \
+			return ck_;                   \
+	} while (0)
+
+/*
+ * The old backend goes with the old domain (hv: destroyed before the
+ * guest's resume touches a page it mapped); the new domain's is a fresh
+ * one on the same disk file, offering order-1 rings and no flush.
+ */
+static enum xt_result rb_new_backend(void)
+{
+	hv_blkback_destroy(rb.bb);
+	rb.bb = rb_backend(1, true, 0);
+	XT_ASSERT(rb.bb != NULL);
+	return XT_PASS;
+}
+
+/*
+ * Writes in flight at a restore: re-issued from the request table to the
+ * new backend (a new ring of its size, new grants, its features), each
+ * completed exactly once, the data on the disk; exact counts: the new
+ * backend read exactly the re-issued requests, the frontend placed
+ * RB_N + re-issued and completed RB_N.  rounds restores in a row (a
+ * second suspend after a resume), each with its own writes in flight.
+ */
+static enum xt_result rb_restore(unsigned int rounds)
+{
+	struct xl_blkfront_stats st0, st;
+	struct xl_blkfront_features f;
+	struct hv_blkback_stats bs;
+	struct xl_blk_req fl;
+	unsigned int round;
+	uint64_t reissued = 0;
+	int busy;
+
+	RB_SETUP();
+	for (round = 1; round <= rounds; round++) {
+		if (round > 1) {
+			/* The next restore's old backend is slow again. */
+			hv_blkback_destroy(rb.bb);
+			rb.bb = rb_backend(4, false, RB_DELAY_US);
+			XT_ASSERT(rb.bb != NULL);
+			XT_ASSERT_EQ(xl_blkfront_detach(rb.dev, RB_WAIT_NS), 0);
+			XT_ASSERT_EQ(xl_blkfront_attach(rb.dev, RB_WAIT_NS), 0);
+		}
+		xl_blkfront_get_stats(rb.dev, &st0);
+		if (rb_submit(round) != XT_PASS)
+			return XT_FAIL;
+		/* Round 2 on: some done by the old backend first (a mix). */
+		if (round > 1)
+			XT_ASSERT(
+				xt_wait_until(rb_some_done, NULL, RB_WAIT_NS));
+		XT_ASSERT(xl_blkfront_inflight(rb.dev) > 0);
+		XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, 0, &busy), 0);
+		if (rb_new_backend() != XT_PASS)
+			return XT_FAIL;
+		XT_ASSERT_EQ(xl_blkfront_resume(rb.dev), 0);
+		RB_WAIT_ALL();
+		xl_blkfront_get_stats(rb.dev, &st);
+		hv_blkback_get_stats(rb.bb, &bs);
+		reissued = st.reissued - st0.reissued;
+		xt_log("round %u: %llu of %u writes re-issued", round,
+		       (unsigned long long)reissued, RB_N);
+		XT_ASSERT(reissued >= 1 && reissued <= RB_N);
+		if (round > 1)
+			XT_ASSERT(reissued <= RB_N - 4);
+		XT_ASSERT_EQ(st.resumes - st0.resumes, 1);
+		XT_ASSERT_EQ(st.completed - st0.completed, RB_N);
+		XT_ASSERT_EQ(st.ok - st0.ok, RB_N);
+		XT_ASSERT_EQ(st.submitted - st0.submitted, RB_N + reissued);
+		XT_ASSERT_EQ(bs.requests, reissued);
+		XT_ASSERT_EQ(bs.responses, reissued);
+		XT_ASSERT_EQ(st.recheck_failed, 0);
+		xl_blkfront_get_features(rb.dev, &f);
+		XT_ASSERT_EQ(f.ring_order, 1);
+		XT_ASSERT(!f.flush && !f.barrier);
+		RB_CHECK(round);
+	}
+	/* The new backend's features: no flush now. */
+	memset(&fl, 0, sizeof(fl));
+	fl.op = XL_BLK_FLUSH;
+	fl.done = rb_done;
+	XT_ASSERT_EQ(xl_blkfront_submit(rb.dev, &fl), -XEN_EOPNOTSUPP);
+	XT_ASSERT_EQ(xl_gnttab_retry_deferred(), 0);
+	rb_teardown();
+	return XT_PASS;
+}
+
+static enum xt_result t_blk_restore(void)
+{
+	return rb_restore(1);
+}
+
+static enum xt_result t_blk_repeat(void)
+{
+	return rb_restore(2);
+}
+
+/*
+ * A cancel with writes in flight: the same backend and ring, nothing
+ * re-issued (xl_xs_resume says the same domain, so the device is not
+ * resumed), every write done once by the old backend.
+ */
+static enum xt_result t_blk_cancel(void)
+{
+	struct xl_blkfront_stats st;
+	struct hv_blkback_stats bs;
+	int busy;
+
+	RB_SETUP();
+	if (rb_submit(1) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT(xl_blkfront_inflight(rb.dev) > 0);
+	XT_ASSERT_EQ(cycle_xs(true, 0, true, 0, &busy), 1);
+	RB_WAIT_ALL();
+	xl_blkfront_get_stats(rb.dev, &st);
+	hv_blkback_get_stats(rb.bb, &bs);
+	XT_ASSERT_EQ(st.resumes, 0);
+	XT_ASSERT_EQ(st.reissued, 0);
+	XT_ASSERT_EQ(st.submitted, RB_N);
+	XT_ASSERT_EQ(st.completed, RB_N);
+	XT_ASSERT_EQ(bs.requests, RB_N);
+	XT_ASSERT_EQ(bs.responses, RB_N);
+	/* Read back through a fast backend (the slow one: 8 s of reads). */
+	XT_ASSERT_EQ(xl_blkfront_detach(rb.dev, RB_WAIT_NS), 0);
+	hv_blkback_destroy(rb.bb);
+	rb.bb = rb_backend(4, false, 0);
+	XT_ASSERT(rb.bb != NULL);
+	XT_ASSERT_EQ(xl_blkfront_attach(rb.dev, RB_WAIT_NS), 0);
+	RB_CHECK(1);
+	rb_teardown();
+	return XT_PASS;
+}
+
 #define MODES(name)                             \
 	static enum xt_result fifo_##name(void) \
 	{                                       \
@@ -1047,6 +2253,25 @@ const struct xt_test xt_resume_tests[] = {
 	RT("fifo/cancel_empty", t_cancel_empty, 1, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero_empty", t_cancel_zero_empty, 1, false,
 	   XT_F_NO_UPCALL),
+	RT("gnttab/hv_restore", t_gnttab_hv_restore, 1, false, XT_F_FLAVOURS),
+	RT("gnttab/restore", t_gnttab_restore, 1, false, XT_F_FLAVOURS),
+	RT("gnttab/cancel", t_gnttab_cancel, 1, false, XT_F_FLAVOURS),
+	RT("gnttab/cancel_zero", t_gnttab_cancel_zero, 1, false,
+	   XT_F_NO_UPCALL),
+	RT("gnttab/repeat", t_gnttab_repeat, 1, false, XT_F_FLAVOURS),
+	RT("xs/restore", t_xs_restore, 2, false, XT_F_XENSTORE),
+	RT("xs/cancel", t_xs_cancel, 2, false, XT_F_XENSTORE),
+	RT("xs/cancel_unflagged", t_xs_cancel_unflagged, 2, false,
+	   XT_F_XENSTORE),
+	RT("xs/inflight", t_xs_inflight, 2, false, XT_F_XENSTORE),
+	RT("xs/inflight_done", t_xs_inflight_done, 2, false, XT_F_XENSTORE),
+	RT("xs/queued", t_xs_queued, 2, false, XT_F_XENSTORE),
+	RT("xs/tx_restore", t_xs_tx_restore, 2, false, XT_F_XENSTORE),
+	RT("xs/tx_cancel", t_xs_tx_cancel, 2, false, XT_F_XENSTORE),
+	RT("xs/repeat", t_xs_repeat, 2, false, XT_F_XENSTORE),
+	RT("blk/restore", t_blk_restore, 2, false, XT_F_XENSTORE),
+	RT("blk/cancel", t_blk_cancel, 2, false, XT_F_XENSTORE),
+	RT("blk/repeat", t_blk_repeat, 2, false, XT_F_XENSTORE),
 };
 
 const unsigned int xt_resume_nr_tests =

@@ -32,6 +32,7 @@ struct hv_grant_map {
 	struct hv_domain *d;
 	uint32_t ref;
 	bool readonly;
+	uint32_t epoch; /* the table it pinned (a restore makes a new one) */
 };
 
 /*
@@ -49,6 +50,8 @@ struct hv_gnttab_stats {
 	uint64_t maps, unmaps, map_errors;
 	uint64_t mapped; /* mappings now */
 	uint64_t nr_frames;
+	/* mappings of an old domain's grants (before a restore) held now */
+	uint64_t stale;
 };
 void hv_gnttab_get_stats(struct hv_domain *d, struct hv_gnttab_stats *st);
 

@@ -162,6 +162,12 @@ int64_t hv_xs_domain_gfn(struct hv_domain *d);
 int hv_xs_introduce(struct hv_domain *d);
 /* hv_domain_destroy(), before its event channels go. */
 void hv_xs_release(struct hv_domain *d);
+/*
+ * At a restore (hv/suspend.c does it): the old domain's connection
+ * released, the new domain introduced on the same ring page, kept as it
+ * is, with a new store port.
+ */
+int hv_xs_restore(struct hv_domain *d);
 /* HVMOP_get_param of HVM_PARAM_STORE_PFN / _EVTCHN: 0 and *val, or
  * -XEN_EINVAL for another index. */
 int hv_xs_get_param(struct hv_domain *d, uint32_t index, uint64_t *val);

@@ -99,6 +99,9 @@ struct xl_blkfront_stats {
 	uint64_t deferred_grants;   /* grants still mapped at completion */
 	uint64_t grant_mapped;	    /* responses with a grant still mapped */
 	uint64_t connects, disconnects;
+	uint64_t resumes;	 /* xl_blkfront_resume() after a restore */
+	uint64_t reissued;	 /* requests in flight taken back by them */
+	uint64_t recheck_failed; /* kept requests the new backend can't do */
 };
 
 struct xl_blkfront;
@@ -117,6 +120,19 @@ int xl_blkfront_attach(struct xl_blkfront *dev, uint64_t timeout_ns);
 int xl_blkfront_detach(struct xl_blkfront *dev, uint64_t timeout_ns);
 /* Run xenbus watches (backend state changes); thread context. */
 void xl_blkfront_poll(struct xl_blkfront *dev);
+/*
+ * After a restore into a new domain (xl_xs_resume() returned 1; the
+ * grant table resumed before): the requests in flight are taken back
+ * from the request table and go to the new backend first, in the order
+ * they were sent, each completing exactly once (Linux's blkfront_resume()
+ * / blkif_recover()); the old ring, port and grants are dropped without
+ * a handshake; the device goes through the xenbus handshake again with
+ * the new backend (a new ring of its size, new grants and port, its
+ * features read again; a kept request it cannot do fails with the
+ * submit's error).  Returns at once: xl_blkfront_poll() or a wait drives
+ * the handshake.  A device that broke stays broken.  0 or -XEN_Exxx.
+ */
+int xl_blkfront_resume(struct xl_blkfront *dev);
 
 /*
  * Direct connection (tests without xenstore): allocate and grant a ring of

@@ -102,6 +102,12 @@ int xl_evtchn_set_priority(evtchn_port_t port, unsigned int priority);
 int xl_evtchn_bind_vcpu(evtchn_port_t port, unsigned int cpu);
 
 enum xl_port_type xl_evtchn_port_type(evtchn_port_t port);
+/*
+ * port is bound in the core with this handler and data: an owner's check
+ * that a number it holds is still its own (after a resume lost it, the
+ * number may be free or another owner's).
+ */
+bool xl_evtchn_port_is(evtchn_port_t port, xl_evtchn_handler_t fn, void *data);
 unsigned int xl_evtchn_port_cpu(evtchn_port_t port);
 uint64_t xl_evtchn_port_count(evtchn_port_t port);
 

@@ -45,6 +45,9 @@ struct xl_gnttab_stats {
 	uint64_t deferred_released; /* ... released from it later */
 	uint64_t exhausted;	    /* grant_access found no free ref */
 	uint64_t deferred_visited;  /* deferred refs looked at by retries */
+	uint64_t restores;	    /* resumes into a new domain */
+	uint64_t restore_voided;    /* used refs found invalid after one */
+	uint64_t restore_released;  /* deferred refs freed by one */
 };
 
 /* 0, or -XEN_Exxx (what Xen or the host returned). */
@@ -69,7 +72,8 @@ int xl_gnttab_grant_access(domid_t domid, uint64_t gfn, bool readonly,
  * End access: 0 when the entry went back to invalid and the ref to the
  * free list; -XEN_EBUSY while the peer maps it, -XEN_EIO if the entry is
  * not as granted (nothing changed: the caller still owns the ref and the
- * page stays shared); -XEN_EINVAL for a ref that is not granted.
+ * page stays shared); -XEN_EINVAL for a ref that is not granted;
+ * -XEN_EAGAIN while suspended (xl_gnttab_suspend).
  */
 int xl_gnttab_end_access(grant_ref_t ref);
 /*
@@ -105,5 +109,28 @@ bool xl_gnttab_is_deferred(grant_ref_t ref);
 bool xl_gnttab_is_mapped(grant_ref_t ref);
 
 void xl_gnttab_get_stats(struct xl_gnttab_stats *st);
+
+/*
+ * Save/restore (docs/save-restore.md).  xl_gnttab_suspend() before
+ * SCHEDOP_shutdown(SHUTDOWN_suspend): from then until
+ * xl_gnttab_resume(), grant_access and end_access answer -XEN_EAGAIN
+ * (the end_access_* variants defer) and deferred refs are not retried:
+ * which table the entries are in is not known until the resume.
+ *
+ * xl_gnttab_resume(cancelled), after the hypercall returned, thread
+ * context, after xl_evtchn_resume() and xl_clock_resume():
+ *  - the same domain (cancelled, or the frames still reported at our
+ *    gfns by GNTTABOP_setup_table): nothing but the thaw;
+ *  - a new domain: its frames mapped again at the same gfns
+ *    (XENMAPSPACE_grant_table, checked with setup_table, as at init);
+ *    its table is empty (no entry of the old one is carried), so every
+ *    ref still held is invalid and its end_access succeeds (the owner
+ *    grants again for the new backend: Linux's frontends do); every
+ *    deferred ref is free (its mapper was the old domain's backend),
+ *    its page freed.  A failed mapping leaves the table not ready.
+ * 0 or -XEN_Exxx.
+ */
+int xl_gnttab_suspend(void);
+int xl_gnttab_resume(bool cancelled);
 
 #endif /* XENLITE_GNTTAB_H */

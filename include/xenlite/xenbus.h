@@ -75,6 +75,14 @@ struct xl_xenbus_ops {
 	 * we granted) or the wait gave up.
 	 */
 	void (*disconnect)(struct xl_xenbus_device *dev, bool closing);
+	/*
+	 * Optional: after a restore into a new domain (xl_xenbus_resume):
+	 * drop the connection to the old backend without a handshake (its
+	 * port and grants went with the old domain) and keep the I/O to
+	 * re-issue; the handshake with the new backend follows (probe,
+	 * connect).  0, or an error (the device stays down).
+	 */
+	int (*resume)(struct xl_xenbus_device *dev);
 	/* Optional: every backend state change seen, after the above. */
 	void (*backend_changed)(struct xl_xenbus_device *dev,
 				enum xenbus_state state);
@@ -101,6 +109,7 @@ struct xl_xenbus_device {
 	unsigned int restarts; /* disconnects for a backend restart */
 	unsigned int resets;   /* backends left Connected or Closing by an
 				* earlier frontend, reset */
+	unsigned int resumes;  /* xl_xenbus_resume() calls */
 	struct xl_xs_watch watch;
 };
 
@@ -116,6 +125,13 @@ int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 			  const struct xl_xenbus_ops *ops, void *priv);
 /* Unwatch; disconnects first if still probed (no state written). */
 void xl_xenbus_device_fini(struct xl_xenbus_device *dev);
+/*
+ * After xl_xs_resume() returned 1 (restored into a new domain): the
+ * watch on the old backend dropped, ops->resume(), the links read again,
+ * state Initialising, the new backend's state watched; poll/wait then
+ * drive the handshake as at init.  Thread context.  0 or -XEN_Exxx.
+ */
+int xl_xenbus_resume(struct xl_xenbus_device *dev);
 
 /*
  * Run pending watch callbacks and, if the backend state changed, the state

@@ -126,9 +126,10 @@ struct xl_xs_watch {
 	char token[16];
 	xl_xs_watch_fn fn;
 	void *arg;
-	uint32_t overflow; /* atomic: events lost to a full queue */
-	uint32_t running;  /* atomic: callback in progress */
-	uint64_t fired;	   /* callbacks run */
+	uint32_t overflow;   /* atomic: events lost to a full queue */
+	uint32_t running;    /* atomic: callback in progress */
+	uint64_t fired;	     /* callbacks run */
+	uint32_t resume_gen; /* xl_xs_resume's pass (under the lock) */
 };
 
 int xl_xs_watch(struct xl_xs_watch *w, const char *path, xl_xs_watch_fn fn,
@@ -146,17 +147,21 @@ bool xl_xs_watches_pending(void);
 unsigned long xl_xs_idle_until(bool (*done)(void *), void *arg);
 
 struct xl_xs_stats {
-	uint64_t requests;	/* requests sent */
-	uint64_t replies;	/* replies matched to a request */
-	uint64_t events;	/* WATCH_EVENT messages received */
-	uint64_t events_lost;	/* ... that found the queue full */
-	uint64_t bad_replies;	/* replies rejected by the parser */
-	uint64_t resyncs;	/* framing errors: ring contents dropped */
-	uint64_t stale;		/* replies for requests failed earlier */
-	uint64_t ring_waits;	/* times a sender found the ring full */
-	uint64_t timeouts;	/* requests given up (xl_xs_set_timeout) */
-	uint64_t pump_deferred; /* pump runs that stopped on their budget */
-	uint64_t pump_max;	/* most ring bytes one pump run took in */
+	uint64_t requests;	 /* requests sent */
+	uint64_t replies;	 /* replies matched to a request */
+	uint64_t events;	 /* WATCH_EVENT messages received */
+	uint64_t events_lost;	 /* ... that found the queue full */
+	uint64_t bad_replies;	 /* replies rejected by the parser */
+	uint64_t resyncs;	 /* framing errors: ring contents dropped */
+	uint64_t stale;		 /* replies for requests failed earlier */
+	uint64_t ring_waits;	 /* times a sender found the ring full */
+	uint64_t timeouts;	 /* requests given up (xl_xs_set_timeout) */
+	uint64_t pump_deferred;	 /* pump runs that stopped on their budget */
+	uint64_t pump_max;	 /* most ring bytes one pump run took in */
+	uint64_t restores;	 /* resumes into a new domain */
+	uint64_t restore_failed; /* requests in flight failed by them */
+	uint64_t rewatched;	 /* watches registered again by them */
+	uint64_t rewatch_errors; /* ... that xenstored refused */
 };
 
 /*
@@ -169,6 +174,36 @@ struct xl_xs_stats {
  */
 #define XL_XS_PUMP_BUDGET (XENSTORE_RING_SIZE / 2)
 void xl_xs_get_stats(struct xl_xs_stats *st);
+
+/*
+ * Save/restore (docs/save-restore.md).  Thread context.
+ *
+ * xl_xs_suspend(timeout_ns), first, before the other vCPUs are held and
+ * with delivery enabled: no new message goes into the ring from now on
+ * (requests made meanwhile queue and go out after the resume); waits up
+ * to timeout_ns (0: not at all) for the requests in flight to be
+ * answered (Linux's xs_suspend() waits for them).  Returns how many are
+ * still in flight (0: quiet).
+ *
+ * xl_xs_resume(cancelled), after xl_gnttab_resume():
+ *  - the same domain (cancelled, or our store port still bound: the
+ *    event-channel resume of a new domain loses it): the queued requests
+ *    go out; nothing else is done (the watches are xenstored's still);
+ *  - a new domain: the ring and store port the host reports now
+ *    (xl_os_xenstore_ring), the store port bound; requests in flight
+ *    fail with -XEN_ENOTCONN (xenstored may or may not have done them);
+ *    what the ring held for us is dropped; wake-up IPIs the event resume
+ *    lost bound again; the queued requests go out; every watch is
+ *    registered again with its token, so xenstored fires each once and
+ *    then on every change (Linux's xs_resume()).  A transaction open
+ *    across a restore is the old connection's: its requests fail with
+ *    xenstored's error (-XEN_ENOENT); start it again.
+ * 1 after a restore (the xenbus devices are then resumed:
+ * xl_xenbus_resume()), 0 in the same domain, or -XEN_Exxx (no connection
+ * to the new xenstore).
+ */
+int xl_xs_suspend(uint64_t timeout_ns);
+int xl_xs_resume(bool cancelled);
 
 /* --- the reply parser, a pure function (fuzzed by fuzz/xs-reply-fuzz.c) --- */
 
