@@ -344,6 +344,15 @@ bool xl_gnttab_ready(void)
 
 /* --- save / restore (docs/save-restore.md) ------------------------------- */
 
+/*
+ * The freeze covers only the masked section around the hypercall, as
+ * Linux's gnttab_suspend() / gnttab_resume() run inside xen_suspend()
+ * under stop_machine() with interrupts off (drivers/xen/manage.c): no
+ * handler and no other vCPU can grant or end while the table is frozen.
+ * Frozen earlier, with delivery on, a completion's end answered
+ * -XEN_EAGAIN and blkfront took the grant for one the backend still
+ * mapped: the device broken (resume/blk/cancel_slow).
+ */
 int xl_gnttab_suspend(void)
 {
 	unsigned long flags;
@@ -454,7 +463,11 @@ int xl_gnttab_resume(bool cancelled)
 	}
 	gt.frozen = false;
 	gt_unlock(flags);
-	gt_free_released();
+	/*
+	 * Delivery is masked here (see xl_gnttab_suspend()): the pages of
+	 * released refs wait on gt.to_free for the next thread-context call
+	 * (xl_gnttab_retry_deferred(), an end_access_page).
+	 */
 	return 0;
 }
 

@@ -49,7 +49,9 @@
  * the old one itself).  hv's xenstored: the old connection released, the
  * new domain introduced on the same ring (hv/xenstore.c hv_xs_restore).
  */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "hv-internal.h"
 #include "hv-xs.h"
@@ -134,6 +136,16 @@ static long hv_domain_restore(struct hv_domain *d, uint64_t jump)
 	return 0;
 }
 
+/* The toolstack's time (plan.toolstack_ns), whole even if a signal cuts in. */
+static void hv_toolstack_wait(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL),
+			       .tv_nsec = (long)(ns % 1000000000ULL) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 /*
  * SCHEDOP_shutdown(SHUTDOWN_suspend) with a plan: the toolstack's save,
  * then its cancel or restore, as seen from the calling vCPU.
@@ -147,6 +159,8 @@ long hv_domain_suspend(struct hv_vcpu *v)
 	plan = d->suspend_plan;
 	pthread_mutex_unlock(&d->timer_lock);
 	hv_stat_inc(d, suspends);
+	if (plan.toolstack_ns)
+		hv_toolstack_wait(plan.toolstack_ns);
 	if (plan.cancel) {
 		hv_stat_inc(d, suspend_cancels);
 		return hv_cancel_returncode(d);

@@ -74,9 +74,14 @@ static long raw_suspend(void)
 	return xl_hc_sched_op(SCHEDOP_shutdown, &sd);
 }
 
+/* The next cycle's toolstack time (hv_suspend_plan.toolstack_ns). */
+static uint64_t plan_toolstack_ns;
+
 static void plan(bool cancel, uint64_t jump)
 {
-	struct hv_suspend_plan p = { .cancel = cancel, .time_jump_ns = jump };
+	struct hv_suspend_plan p = { .cancel = cancel,
+				     .time_jump_ns = jump,
+				     .toolstack_ns = plan_toolstack_ns };
 
 	hv_domain_set_suspend_plan(dom(), &p);
 }
@@ -350,10 +355,12 @@ static void lost_fn(evtchn_port_t port, enum xl_port_type type,
 }
 
 /*
- * The guest's side of one cycle, on vCPU 0 with the others held: note
- * the ports, suspend, then (restored) map shared_info and register the
- * callback again and resume the event channels.  The hypercall's return
- * (1 cancelled, 0 resumed) or a negative error.
+ * The guest's side of one cycle, on vCPU 0 with the others held and
+ * delivery masked: note the ports, freeze the grant table, suspend, then
+ * (restored) map shared_info and register the callback again, resume
+ * the grant table and the event channels (docs/save-restore.md, steps
+ * 2-5; Linux's xen_suspend()).  The hypercall's return (1 cancelled, 0
+ * resumed) or a negative error.
  */
 static uint64_t resumed_at; /* pvclock when the hypercall returned */
 
@@ -365,6 +372,8 @@ static long cycle(bool cancel, uint64_t jump)
 
 	memset(&lost_log, 0, sizeof(lost_log));
 	r = xl_evtchn_suspend();
+	if (!r)
+		r = xl_gnttab_suspend();
 	if (r)
 		goto out;
 	plan(cancel, jump);
@@ -380,7 +389,10 @@ static long cycle(bool cancel, uint64_t jump)
 		if (r)
 			goto out;
 	}
-	r = xl_evtchn_resume(rc == 1, lost_fn);
+	/* Thawed before any handler can run (Linux: gnttab_resume()). */
+	r = xl_gnttab_resume(rc == 1);
+	if (!r)
+		r = xl_evtchn_resume(rc == 1, lost_fn);
 out:
 	/* Events owed to vCPU 0 run here, once. */
 	xl_os_irq_restore(flags);
@@ -1017,22 +1029,12 @@ static enum xt_result t_cancel_zero_empty(void)
 /* --- grant table (xen-gnttab.c) ----------------------------------------- */
 
 /*
- * One cycle in the core's order with the grant table: frozen before the
- * suspend, resumed after the event channels (docs/save-restore.md).
+ * One cycle in the core's order with the grant table: frozen and thawed
+ * inside the masked section, around the hypercall (cycle()).
  */
 static long cycle_gt(bool cancel, uint64_t jump)
 {
-	long rc;
-	int r;
-
-	r = xl_gnttab_suspend();
-	if (r)
-		return r;
-	rc = cycle(cancel, jump);
-	if (rc < 0)
-		return rc;
-	r = xl_gnttab_resume(rc == 1);
-	return r ? r : rc;
+	return cycle(cancel, jump);
 }
 
 static int gt_reinit(void)
@@ -1339,13 +1341,13 @@ static enum xt_result t_gnttab_cancel_zero(void)
 
 	MODE_INIT(M_FIFO);
 	GT_SET_UP(&g);
-	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
 	XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
 	plan(true, 0);
 	XT_ASSERT_EQ(raw_suspend(), 0);
 	hv_domain_set_suspend_plan(dom(), NULL);
-	XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
 	XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
 	res = gt_check_kept(&g);
 	gt_set_free(&g);
 	xl_gnttab_fini();
@@ -1412,7 +1414,8 @@ static enum xt_result t_gnttab_repeat(void)
 
 /*
  * The whole order with xenstore: quiesced first (delivery on, before the
- * others are held), then the cycle, then grants and xenstore resumed.
+ * others are held), then the cycle (the grant table frozen and thawed
+ * inside it), then xenstore resumed.
  * hold: hold the other vCPUs (a test whose vCPU 1 is blocked in a
  * request cannot: it is then blocked in the client's wait, and nothing
  * is raised for it until the xenstore resume).  *busy: what
@@ -1426,9 +1429,6 @@ static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
 	int r;
 
 	*busy = xl_xs_suspend(quiesce);
-	r = xl_gnttab_suspend();
-	if (r)
-		return r;
 	if (hold && !hold_others(&h))
 		return -XEN_ETIMEDOUT;
 	rc = cycle(cancel, jump);
@@ -1436,9 +1436,7 @@ static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
 		release_others(&h);
 	if (rc < 0)
 		return rc;
-	r = xl_gnttab_resume(rc == 1);
-	if (!r)
-		r = xl_xs_resume(rc == 1);
+	r = xl_xs_resume(rc == 1);
 	/* xl_xs_resume(): 1 restored, 0 the same domain. */
 	if (r == (rc == 0 ? 1 : 0))
 		r = 0;
@@ -1596,15 +1594,15 @@ static enum xt_result xs_cancel(bool flagged)
 	} else {
 		/* Told nothing: each resume's own probe must see it. */
 		XT_ASSERT_EQ(xl_xs_suspend(XS_QUIESCE_NS), 0);
-		XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
 		XT_ASSERT(hold_others(&h));
 		XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+		XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
 		plan(true, 0);
 		XT_ASSERT_EQ(raw_suspend(), 1);
 		hv_domain_set_suspend_plan(dom(), NULL);
+		XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
 		XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
 		release_others(&h);
-		XT_ASSERT_EQ(xl_gnttab_resume(false), 0);
 		XT_ASSERT_EQ(xl_xs_resume(false), 0); /* the same domain */
 	}
 	XT_ASSERT_EQ(hv_xs_domain_port(dom()), port);
@@ -2171,22 +2169,43 @@ static enum xt_result t_blk_repeat(void)
 /*
  * A cancel with writes in flight: the same backend and ring, nothing
  * re-issued (xl_xs_resume says the same domain, so the device is not
- * resumed), every write done once by the old backend.
+ * resumed), every write done once by the old backend.  toolstack_ns:
+ * how long the toolstack takes to cancel (hv_suspend_plan); with it the
+ * old backend answers while the guest is suspended, and those answers
+ * are handled as soon as delivery is on again: each must complete OK
+ * (the grant table is thawed before then), none fails, the device stays
+ * connected.
  */
-static enum xt_result t_blk_cancel(void)
+static enum xt_result blk_cancel(uint64_t toolstack_ns)
 {
 	struct xl_blkfront_stats st;
-	struct hv_blkback_stats bs;
+	struct hv_blkback_stats bs, bs0;
+	uint64_t in_window;
 	int busy;
+	long rc;
 
 	RB_SETUP();
 	if (rb_submit(1) != XT_PASS)
 		return XT_FAIL;
 	XT_ASSERT(xl_blkfront_inflight(rb.dev) > 0);
-	XT_ASSERT_EQ(cycle_xs(true, 0, true, 0, &busy), 1);
+	hv_blkback_get_stats(rb.bb, &bs0);
+	plan_toolstack_ns = toolstack_ns;
+	rc = cycle_xs(true, 0, true, 0, &busy);
+	plan_toolstack_ns = 0;
+	XT_ASSERT_EQ(rc, 1);
+	hv_blkback_get_stats(rb.bb, &bs);
+	in_window = bs.responses - bs0.responses;
+	xt_log("%llu of %u answered during the cycle",
+	       (unsigned long long)in_window, RB_N);
+	if (toolstack_ns) /* answers landed while suspended */
+		XT_ASSERT(in_window >= 1 && in_window <= RB_N);
 	RB_WAIT_ALL();
 	xl_blkfront_get_stats(rb.dev, &st);
 	hv_blkback_get_stats(rb.bb, &bs);
+	XT_ASSERT(!xl_blkfront_broken(rb.dev));
+	XT_ASSERT_EQ(st.grant_mapped, 0);
+	XT_ASSERT_EQ(st.eio, 0);
+	XT_ASSERT_EQ(st.ok, RB_N);
 	XT_ASSERT_EQ(st.resumes, 0);
 	XT_ASSERT_EQ(st.reissued, 0);
 	XT_ASSERT_EQ(st.submitted, RB_N);
@@ -2202,6 +2221,17 @@ static enum xt_result t_blk_cancel(void)
 	RB_CHECK(1);
 	rb_teardown();
 	return XT_PASS;
+}
+
+static enum xt_result t_blk_cancel(void)
+{
+	return blk_cancel(0);
+}
+
+/* The toolstack takes 1.5 s: some writes are answered meanwhile. */
+static enum xt_result t_blk_cancel_slow(void)
+{
+	return blk_cancel(1500ULL * MS);
 }
 
 #define MODES(name)                             \
@@ -2271,6 +2301,7 @@ const struct xt_test xt_resume_tests[] = {
 	RT("xs/repeat", t_xs_repeat, 2, false, XT_F_XENSTORE),
 	RT("blk/restore", t_blk_restore, 2, false, XT_F_XENSTORE),
 	RT("blk/cancel", t_blk_cancel, 2, false, XT_F_XENSTORE),
+	RT("blk/cancel_slow", t_blk_cancel_slow, 2, false, XT_F_XENSTORE),
 	RT("blk/repeat", t_blk_repeat, 2, false, XT_F_XENSTORE),
 };
 

@@ -379,6 +379,13 @@ void hv_domain_set_evtchn_hook(struct hv_domain *d, hv_evtchn_hook_fn fn,
 struct hv_suspend_plan {
 	bool cancel;
 	uint64_t time_jump_ns;
+	/*
+	 * How long the toolstack takes between the save and the cancel or
+	 * the restore (xc_domain_save() .. xc_domain_resume() or the new
+	 * domain's unpause): the hypercall sleeps that long, the domain
+	 * paused, while backends and their threads run on.
+	 */
+	uint64_t toolstack_ns;
 };
 /* NULL: no plan (the default).  Safe from any thread between cycles. */
 void hv_domain_set_suspend_plan(struct hv_domain *d,

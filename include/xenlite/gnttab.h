@@ -111,14 +111,21 @@ bool xl_gnttab_is_mapped(grant_ref_t ref);
 void xl_gnttab_get_stats(struct xl_gnttab_stats *st);
 
 /*
- * Save/restore (docs/save-restore.md).  xl_gnttab_suspend() before
- * SCHEDOP_shutdown(SHUTDOWN_suspend): from then until
- * xl_gnttab_resume(), grant_access and end_access answer -XEN_EAGAIN
- * (the end_access_* variants defer) and deferred refs are not retried:
- * which table the entries are in is not known until the resume.
+ * Save/restore (docs/save-restore.md).  Both run in the held, masked
+ * section around SCHEDOP_shutdown(SHUTDOWN_suspend) (every other vCPU
+ * held outside the API, delivery masked on this one; Linux calls
+ * gnttab_suspend() / gnttab_resume() inside xen_suspend(), under
+ * stop_machine()): xl_gnttab_suspend() after xl_evtchn_suspend(), right
+ * before the hypercall; xl_gnttab_resume(cancelled) right after it (and
+ * the host's shared_info / callback step), before xl_evtchn_resume().
+ * In between grant_access and end_access answer -XEN_EAGAIN (the
+ * end_access_* variants defer) and deferred refs are not retried: which
+ * table the entries are in is not known until the resume.  No handler
+ * runs in between, so no completion sees the frozen table.
  *
- * xl_gnttab_resume(cancelled), after the hypercall returned, thread
- * context, after xl_evtchn_resume() and xl_clock_resume():
+ * xl_gnttab_resume(cancelled) allocates and frees nothing (delivery is
+ * masked): pages of released refs are freed by the next
+ * xl_gnttab_retry_deferred() in thread context.
  *  - the same domain (cancelled, or the frames still reported at our
  *    gfns by GNTTABOP_setup_table): nothing but the thaw;
  *  - a new domain: its frames mapped again at the same gfns
@@ -127,7 +134,7 @@ void xl_gnttab_get_stats(struct xl_gnttab_stats *st);
  *    ref still held is invalid and its end_access succeeds (the owner
  *    grants again for the new backend: Linux's frontends do); every
  *    deferred ref is free (its mapper was the old domain's backend),
- *    its page freed.  A failed mapping leaves the table not ready.
+ *    its page freed later.  A failed mapping leaves the table not ready.
  * 0 or -XEN_Exxx.
  */
 int xl_gnttab_suspend(void);
