@@ -30,6 +30,13 @@
 #define XS_EVQ_SIZE 16384U /* watch event queue, bytes */
 #define XS_ABANDONED 64U   /* ids of requests failed before their reply */
 #define XS_TX_DEFAULT_TRIES 16U
+/*
+ * Open transactions, each a slot.  xenstored allows 10 a connection by
+ * default (Xen 4.17 tools/xenstore xenstored_core.c quota_max_transaction),
+ * Linux's xenbus no fixed number; 32 here.
+ */
+#define XS_TX_SLOTS 32U
+#define XS_TX_SLOT_BITS 5U
 
 struct xs_req {
 	struct xs_req *next;
@@ -42,6 +49,24 @@ struct xs_req {
 	uint32_t done; /* atomic */
 	bool orphan;   /* the sender timed out: completion frees it */
 	unsigned int cpu;
+	xl_xs_tx_t tx;	   /* the caller's handle, XL_XS_NO_TX for none */
+	uint32_t conn_gen; /* the connection that answered (xs.conn_gen) */
+};
+
+/*
+ * An open transaction.  The caller's xl_xs_tx_t is a handle of ours, not
+ * xenstored's id: xenstored numbers each connection's transactions from
+ * 1 (Xen 4.17 xenstored_transaction.c do_transaction_start(),
+ * conn->next_transaction_id, 1 in new_connection(); oxenstored's
+ * initial_next_tid = 1), so after a restore the new connection hands out
+ * the ids the old one did, and an old id sent again would land in
+ * someone else's new transaction.  handle 0: the slot is free; wire 0:
+ * the start is not answered yet.
+ */
+struct xs_tx_slot {
+	xl_xs_tx_t handle; /* seq << XS_TX_SLOT_BITS | slot */
+	uint32_t wire;	   /* xenstored's id on connection conn_gen */
+	uint32_t conn_gen;
 };
 
 struct xs_iov {
@@ -90,6 +115,16 @@ static struct {
 	bool suspended;
 	uint32_t quiesce_cpu;
 	uint32_t rewatch_gen;
+	/*
+	 * conn_gen: the connection, one more at each restore.  A transaction
+	 * of an older one is dead: its requests fail with -XEN_ENOENT in the
+	 * client, never sent (Linux instead makes xs_suspend() wait for every
+	 * transaction to end, xs_suspend_enter(); one held across a save
+	 * blocks the save).
+	 */
+	uint32_t conn_gen;
+	uint32_t tx_seq;
+	struct xs_tx_slot tx[XS_TX_SLOTS];
 	struct xl_xs_stats st;
 } xs;
 
@@ -375,6 +410,7 @@ static void xs_complete_locked(struct xs_req *r, int err)
 		return;
 	}
 	r->err = err;
+	r->conn_gen = xs.conn_gen;
 	xl_xchg32(&r->done, 1);
 	/* r may be freed from here on. */
 	if (cpu != xl_os_vcpu_id() && cpu < xs.nr_cpus && xs.ipi[cpu])
@@ -874,6 +910,35 @@ static int xs_wait(struct xs_req *r)
 	return -XEN_ETIMEDOUT;
 }
 
+/*
+ * The slot of handle tx, or NULL.  Under xs.lock.
+ */
+static struct xs_tx_slot *xs_tx_slot_locked(xl_xs_tx_t tx)
+{
+	struct xs_tx_slot *t = &xs.tx[tx & (XS_TX_SLOTS - 1)];
+
+	return tx != XL_XS_NO_TX && t->handle == tx ? t : NULL;
+}
+
+/*
+ * xenstored's id for handle tx on the current connection; -XEN_ENOENT
+ * (what xenstored answers for an id it does not know) for a handle not
+ * open, or open on a connection before a restore: that id is not sent.
+ */
+static int xs_tx_wire_locked(xl_xs_tx_t tx, uint32_t *wire)
+{
+	struct xs_tx_slot *t = xs_tx_slot_locked(tx);
+
+	if (!t || !t->wire)
+		return -XEN_ENOENT;
+	if (t->conn_gen != xs.conn_gen) {
+		xs.st.tx_dead++;
+		return -XEN_ENOENT;
+	}
+	*wire = t->wire;
+	return 0;
+}
+
 /* Send a request and wait for its reply; *out owns the reply. */
 static int xs_talk(xl_xs_tx_t tx, uint32_t type, const struct xs_iov *iov,
 		   unsigned int niov, struct xs_req **out)
@@ -909,11 +974,15 @@ static int xs_talk(xl_xs_tx_t tx, uint32_t type, const struct xs_iov *iov,
 	r->type = type;
 
 	flags = xs_lock();
-	if (!xl_read32(&xs.ready)) {
+	rc = xl_read32(&xs.ready) ? 0 : -XEN_ENODEV;
+	if (!rc && tx != XL_XS_NO_TX)
+		rc = xs_tx_wire_locked(tx, &h.tx_id);
+	if (rc) {
 		xs_unlock(flags);
 		xs_req_free(r);
-		return -XEN_ENODEV;
+		return rc;
 	}
+	r->tx = tx;
 	r->cpu = xl_os_vcpu_id();
 	r->req_id = h.req_id = xs.next_req_id++;
 	xs_memcpy(r->msg, &h, XS_HDR);
@@ -1090,6 +1159,32 @@ static void xs_thaw(void)
 }
 
 /*
+ * Queued while suspended, unsent, in a transaction of the old connection:
+ * fail with -XEN_ENOENT rather than send the old id to the new one.  A
+ * message begun (msg_off) is not among them: the quiesce finished it.
+ */
+static void xs_fail_queued_tx_locked(void)
+{
+	struct xs_req **pp = &xs.sendq, *r;
+
+	xs.sendq_tail = &xs.sendq;
+	while ((r = *pp)) {
+		if (r->tx == XL_XS_NO_TX || r->msg_off) {
+			pp = &r->next;
+			xs.sendq_tail = pp;
+			continue;
+		}
+		*pp = r->next;
+		r->next = NULL;
+		xs.st.tx_dead++;
+		/* Completed as if in flight: link it there first. */
+		*xs.inflight_tail = r;
+		xs.inflight_tail = &r->next;
+		xs_complete_locked(r, -XEN_ENOENT);
+	}
+}
+
+/*
  * The watches again on the new connection, with their tokens (Linux's
  * xs_resume(): xs_watch() for each, after xb_init_comms()).  Each is
  * picked and marked under the lock, its path and token copied, and the
@@ -1185,6 +1280,9 @@ static int xs_reconnect(void)
 	for (r = xs.inflight; r; r = r->next)
 		xs.st.restore_failed++;
 	xs_fail_inflight_locked(-XEN_ENOTCONN);
+	/* Every open transaction is the old connection's from now on. */
+	xs.conn_gen++;
+	xs_fail_queued_tx_locked();
 	xs.intf = intf;
 	xs.port = port;
 	xs.rx_have = 0;
@@ -1381,15 +1479,66 @@ int xl_xs_get_perms(xl_xs_tx_t tx, const char *path, char *buf, size_t size)
 	return xs_reply_into(tx, XS_GET_PERMS, path, buf, size);
 }
 
+/* A free slot taken for a start; its handle, or XL_XS_NO_TX if none. */
+static xl_xs_tx_t xs_tx_reserve(void)
+{
+	unsigned long flags = xs_lock();
+	xl_xs_tx_t h = XL_XS_NO_TX;
+	uint32_t i, seq;
+
+	for (i = 0; i < XS_TX_SLOTS; i++) {
+		if (xs.tx[i].handle)
+			continue;
+		seq = ++xs.tx_seq & (0xffffffffU >> XS_TX_SLOT_BITS);
+		if (!seq)
+			seq = xs.tx_seq = 1;
+		h = seq << XS_TX_SLOT_BITS | i;
+		xs.tx[i] = (struct xs_tx_slot){ .handle = h };
+		break;
+	}
+	xs_unlock(flags);
+	return h;
+}
+
+/* The slot of handle tx free again (if it is still tx's). */
+static void xs_tx_release(xl_xs_tx_t tx)
+{
+	unsigned long flags = xs_lock();
+	struct xs_tx_slot *t = xs_tx_slot_locked(tx);
+
+	if (t)
+		t->handle = XL_XS_NO_TX;
+	xs_unlock(flags);
+}
+
+/* Fill the reserved slot with xenstored's id and the answering connection. */
+static void xs_tx_open(xl_xs_tx_t tx, uint32_t wire, uint32_t conn_gen)
+{
+	unsigned long flags = xs_lock();
+	struct xs_tx_slot *t = xs_tx_slot_locked(tx);
+
+	if (t) {
+		t->wire = wire;
+		t->conn_gen = conn_gen;
+	}
+	xs_unlock(flags);
+}
+
 int xl_xs_transaction_start(xl_xs_tx_t *tx)
 {
 	struct xs_iov iov = { "", 1 };
 	struct xs_req *r;
 	uint32_t i, v = 0;
-	int rc = xs_talk(XL_XS_NO_TX, XS_TRANSACTION_START, &iov, 1, &r);
+	xl_xs_tx_t h = xs_tx_reserve();
+	int rc;
 
-	if (rc)
+	if (h == XL_XS_NO_TX)
+		return -XEN_ENOSPC;
+	rc = xs_talk(XL_XS_NO_TX, XS_TRANSACTION_START, &iov, 1, &r);
+	if (rc) {
+		xs_tx_release(h);
 		return rc;
+	}
 	/* The parser checked: 1 .. 10 digits and a NUL. */
 	for (i = 0; i + 1 < r->reply_len; i++) {
 		uint32_t d = (uint32_t)(r->reply[i] - '0');
@@ -1402,17 +1551,29 @@ int xl_xs_transaction_start(xl_xs_tx_t *tx)
 	}
 	if (!rc && !v)
 		rc = -XEN_EIO; /* 0 means "no transaction" */
-	if (!rc)
-		*tx = v;
+	if (!rc) {
+		xs_tx_open(h, v, r->conn_gen);
+		*tx = h;
+	} else {
+		xs_tx_release(h);
+	}
 	xs_req_free(r);
 	return rc;
 }
 
+/*
+ * xenstored ends the transaction whatever the answer (xenstored_
+ * transaction.c do_transaction_end(): the transaction is freed before a
+ * commit is tried); one of a connection before a restore is not sent.
+ * Either way the handle is closed.
+ */
 int xl_xs_transaction_end(xl_xs_tx_t tx, bool abort)
 {
 	struct xs_iov iov = { abort ? "F" : "T", 2 };
+	int rc = xs_simple(tx, XS_TRANSACTION_END, &iov, 1);
 
-	return xs_simple(tx, XS_TRANSACTION_END, &iov, 1);
+	xs_tx_release(tx);
+	return rc;
 }
 
 int xl_xs_transaction_run(int (*body)(xl_xs_tx_t tx, void *arg), void *arg,

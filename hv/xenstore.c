@@ -141,7 +141,8 @@ struct xs_conn {
 	unsigned int out_replies, out_events; /* queued, by kind */
 	XENSTORE_RING_IDX rsp_prod; /* ours: never re-read from the ring */
 	unsigned int ntx;
-	bool broken; /* protocol error: no longer served */
+	uint32_t next_tx; /* this connection's next transaction id, from 1 */
+	bool broken;	  /* protocol error: no longer served */
 	bool paused;
 	bool need_notify;
 	int kick; /* atomic: xs_kick() ran */
@@ -161,7 +162,7 @@ static struct {
 	struct xs_conn *conns;
 	struct xs_watch *watches;
 	struct xs_tx *txs;
-	uint32_t next_tx;
+	uint32_t next_tx; /* domain 0's (no connection) */
 	struct xs_d0_event *d0_events, **d0_tail;
 
 	pthread_mutex_t wake_lock;
@@ -901,6 +902,7 @@ static void xs_tx_unlink(struct xs_tx *t)
 static int xs_tx_start(struct xs_conn *c, uint32_t *id)
 {
 	struct xs_tx *t;
+	uint32_t *nxt;
 
 	if (c && c->ntx >= XS_MAX_TX_PER_CONN)
 		return -XEN_ENOSPC;
@@ -912,9 +914,19 @@ static int xs_tx_start(struct xs_conn *c, uint32_t *id)
 		free(t);
 		return -XEN_ENOMEM;
 	}
+	/*
+	 * Per connection, from 1, skipping ids in use: Xen 4.17's C
+	 * xenstored, do_transaction_start() ("Pick an unused transaction
+	 * identifier": conn->next_transaction_id++ until
+	 * transaction_lookup() finds none), the counter set to 1 in
+	 * new_connection(); oxenstored's connection next_tid starts at
+	 * initial_next_tid = 1.  So a restored domain's new connection
+	 * hands out the ids its old one did (resume/xs/tx_collide).
+	 */
+	nxt = c ? &c->next_tx : &xs.next_tx;
 	do
-		t->id = xs.next_tx++;
-	while (!t->id);
+		t->id = (*nxt)++;
+	while (!t->id || xs_tx_find(c, t->id));
 	t->conn = c;
 	t->ops_tail = &t->ops;
 	t->next = xs.txs;
@@ -1997,6 +2009,7 @@ static int xs_introduce(struct hv_domain *d, bool restore)
 	c->gfn = HV_XS_RING_GFN(d->nr_pages);
 	c->intf = hv_gfn_to_virt(d, c->gfn);
 	c->out_tail = &c->out;
+	c->next_tx = 1;
 	snprintf(c->prefix, sizeof(c->prefix), "/local/domain/%u/", c->domid);
 	if (!c->intf) {
 		free(c);

@@ -1822,6 +1822,45 @@ static enum xt_result xs_tx_across(bool cancel)
 	return XT_PASS;
 }
 
+/*
+ * A transaction open across a restore must not reach the new
+ * connection's transaction of the same id: xenstored numbers each
+ * connection's transactions from 1 (hv as Xen's), so the old one's id is
+ * the first one the new connection hands out.  The old transaction's
+ * write and end fail with -XEN_ENOENT, nothing of it is written, the new
+ * one commits only its own write.
+ */
+static enum xt_result t_xs_tx_collide(void)
+{
+	struct xl_xs_stats s0, s1;
+	xl_xs_tx_t tx, tx2;
+	int busy;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx), 0);
+	XT_ASSERT_EQ(xl_xs_write(tx, "data/t1", "a"), 0);
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, XS_QUIESCE_NS, &busy), 0);
+	/* After the resume another thread starts its own transaction. */
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx2), 0);
+	XT_ASSERT_EQ(xl_xs_write(tx2, "data/t3", "c"), 0);
+	/* The old thread goes on with its (dead) transaction. */
+	xl_xs_get_stats(&s0);
+	XT_ASSERT_EQ(xl_xs_write(tx, "data/t2", "b"), -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx, false), -XEN_ENOENT);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.tx_dead - s0.tx_dead, 2); /* neither was sent */
+	XT_ASSERT_EQ(s1.requests - s0.requests, 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx2, false), 0);
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/t1", NULL, 0, NULL),
+		     -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/t2", NULL, 0, NULL),
+		     -XEN_ENOENT);
+	READ_IS("data/t3", "c");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
 static enum xt_result t_xs_tx_restore(void)
 {
 	return xs_tx_across(false);
@@ -2298,6 +2337,7 @@ const struct xt_test xt_resume_tests[] = {
 	RT("xs/queued", t_xs_queued, 2, false, XT_F_XENSTORE),
 	RT("xs/tx_restore", t_xs_tx_restore, 2, false, XT_F_XENSTORE),
 	RT("xs/tx_cancel", t_xs_tx_cancel, 2, false, XT_F_XENSTORE),
+	RT("xs/tx_collide", t_xs_tx_collide, 2, false, XT_F_XENSTORE),
 	RT("xs/repeat", t_xs_repeat, 2, false, XT_F_XENSTORE),
 	RT("blk/restore", t_blk_restore, 2, false, XT_F_XENSTORE),
 	RT("blk/cancel", t_blk_cancel, 2, false, XT_F_XENSTORE),

@@ -33,7 +33,11 @@
 #include <xenlite/xen.h>
 #include <xen/io/xs_wire.h>
 
-/* A transaction id, 0 for none (the wire's tx_id). */
+/*
+ * A transaction, 0 for none: the client's handle, mapped to xenstored's
+ * id on the connection that opened it (xen-xenstore.c, struct
+ * xs_tx_slot).
+ */
 typedef uint32_t xl_xs_tx_t;
 #define XL_XS_NO_TX ((xl_xs_tx_t)0)
 
@@ -162,6 +166,8 @@ struct xl_xs_stats {
 	uint64_t restore_failed; /* requests in flight failed by them */
 	uint64_t rewatched;	 /* watches registered again by them */
 	uint64_t rewatch_errors; /* ... that xenstored refused */
+	uint64_t tx_dead;	 /* requests refused, unsent: their
+				    transaction was opened before a restore */
 };
 
 /*
@@ -196,8 +202,10 @@ void xl_xs_get_stats(struct xl_xs_stats *st);
  *    lost bound again; the queued requests go out; every watch is
  *    registered again with its token, so xenstored fires each once and
  *    then on every change (Linux's xs_resume()).  A transaction open
- *    across a restore is the old connection's: its requests fail with
- *    xenstored's error (-XEN_ENOENT); start it again.
+ *    across a restore is the old connection's: its requests and its end
+ *    fail with -XEN_ENOENT in the client, never sent (the new
+ *    connection numbers its transactions from 1 again: an old id would
+ *    be a new transaction's); start it again.
  * 1 after a restore (the xenbus devices are then resumed:
  * xl_xenbus_resume()), 0 in the same domain, or -XEN_Exxx (no connection
  * to the new xenstore).
