@@ -123,6 +123,11 @@ static struct {
 	 * blocks the save).
 	 */
 	uint32_t conn_gen;
+	/*
+	 * Time suspended (xs_wait() does not count it): susp_at, when the
+	 * suspension under way began; susp_ns, the total of those ended.
+	 */
+	uint64_t susp_at, susp_ns;
 	uint32_t tx_seq;
 	struct xs_tx_slot tx[XS_TX_SLOTS];
 	struct xl_xs_stats st;
@@ -878,30 +883,91 @@ static void xs_idle_deadline(bool (*cond)(void *), void *arg, uint64_t deadline)
 	}
 }
 
+/* Take r off the send queue if none of it is in the ring.  Under xs.lock. */
+static bool xs_unqueue_unsent_locked(struct xs_req *r)
+{
+	struct xs_req **pp;
+
+	if (r->msg_off)
+		return false;
+	for (pp = &xs.sendq; *pp; pp = &(*pp)->next) {
+		if (*pp != r)
+			continue;
+		*pp = r->next;
+		if (xs.sendq_tail == &r->next)
+			xs.sendq_tail = pp;
+		r->next = NULL;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The time r has waited, not counting the time suspended (xl_xs_suspend()
+ * .. xl_xs_resume(): nothing is answered then, and a restore jumps the
+ * clock to the new host's).  susp0: xs.susp_ns when r began waiting, plus
+ * the part of a suspension under way then that was before it (not r's).
+ * Under xs.lock.
+ */
+static uint64_t xs_waited_locked(uint64_t start, uint64_t susp0)
+{
+	uint64_t now = xl_clock_now(), susp = xs.susp_ns - susp0;
+
+	if (xs.suspended)
+		susp += now - xs.susp_at;
+	return now - start - susp;
+}
+
 static int xs_wait(struct xs_req *r)
 {
-	uint64_t timeout = xl_read64(&xs_timeout_ns);
+	uint64_t timeout = xl_read64(&xs_timeout_ns), start, susp0, waited;
 	unsigned long flags;
 	uint32_t id = 0, type = 0;
-	bool orphaned = false;
+	bool orphaned = false, unsent = false;
 
 	if (!timeout) {
 		xl_wait_until(xs_req_done, r);
 		return 0;
 	}
-	xs_idle_deadline(xs_req_done, r, xl_clock_now() + timeout);
-	if (xs_req_done(r))
-		return 0;
 	flags = xs_lock();
-	if (!xs_req_done(r)) {
+	start = xl_clock_now();
+	susp0 = xs.susp_ns;
+	if (xs.suspended) /* the part before start is not r's */
+		susp0 += start - xs.susp_at;
+	xs_unlock(flags);
+	for (;;) {
+		flags = xs_lock();
+		waited = xs_waited_locked(start, susp0);
+		xs_unlock(flags);
+		if (waited < timeout)
+			xs_idle_deadline(xs_req_done, r,
+					 xl_clock_now() + timeout - waited);
+		if (xs_req_done(r))
+			return 0;
+		flags = xs_lock();
+		if (xs_req_done(r) ||
+		    xs_waited_locked(start, susp0) < timeout) {
+			xs_unlock(flags);
+			continue; /* done, or woken early / suspended meanwhile */
+		}
 		/* Read under the lock: once unlocked the pump may free r. */
 		id = r->req_id;
 		type = r->type;
-		r->orphan = true;
 		xs.st.timeouts++;
 		orphaned = true;
+		/*
+		 * Given up: if none of it is in the ring, it is never sent
+		 * (xenstored must not do what the caller was told failed);
+		 * a message begun is finished and its reply dropped.
+		 */
+		unsent = xs_unqueue_unsent_locked(r);
+		if (!unsent)
+			r->orphan = true;
+		xs_unlock(flags);
+		break;
 	}
-	xs_unlock(flags);
+	if (unsent)
+		xs_req_free(r);
 	if (!orphaned)
 		return 0;
 	xl_err("xenstore: request %u (type %u) unanswered after %llu ms: "
@@ -1134,6 +1200,8 @@ int xl_xs_suspend(uint64_t timeout_ns)
 	if (!xl_read32(&xs.ready))
 		return 0;
 	flags = xs_lock();
+	if (!xs.suspended)
+		xs.susp_at = xl_clock_now();
 	xs.suspended = true;
 	xl_write32(&xs.quiesce_cpu, xl_os_vcpu_id());
 	xs_unlock(flags);
@@ -1153,6 +1221,9 @@ static void xs_thaw(void)
 {
 	unsigned long flags = xs_lock();
 
+	/* After a restore, now is the new host's: the jump is not counted. */
+	if (xs.suspended)
+		xs.susp_ns += xl_clock_now() - xs.susp_at;
 	xs.suspended = false;
 	xs_unlock(flags);
 	xs_pump();

@@ -1421,6 +1421,14 @@ static enum xt_result t_gnttab_repeat(void)
  * is raised for it until the xenstore resume).  *busy: what
  * xl_xs_suspend() left in flight.
  */
+/*
+ * If set, sent once the cycle returned and before the xenstore resume: a
+ * vCPU blocked in the client runs an upcall there and looks at its
+ * deadline in the new host's time (as a real vCPU does when its timer,
+ * re-armed at the clock resume, fires).
+ */
+static evtchn_port_t kick_before_xs_resume;
+
 static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
 		     int *busy)
 {
@@ -1436,6 +1444,10 @@ static long cycle_xs(bool cancel, uint64_t jump, bool hold, uint64_t quiesce,
 		release_others(&h);
 	if (rc < 0)
 		return rc;
+	if (kick_before_xs_resume) {
+		xl_evtchn_send(kick_before_xs_resume);
+		xt_sleep_ns(20 * MS); /* it looked at its deadline */
+	}
 	r = xl_xs_resume(rc == 1);
 	/* xl_xs_resume(): 1 restored, 0 the same domain. */
 	if (r == (rc == 0 ? 1 : 0))
@@ -1780,6 +1792,103 @@ static enum xt_result t_xs_queued(void)
 	XT_ASSERT_EQ(st.restore_failed, 0);
 	XT_ASSERT_EQ(st.stale, s0.stale);
 	READ_IS("data/q", "5");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+static void noop_handler(evtchn_port_t port, void *data)
+{
+	(void)port;
+	(void)data;
+}
+
+/*
+ * A write queued while suspended, across a restore to a host up 60 s
+ * longer (more than the client's 30 s timeout): it waited only a moment,
+ * so it must not time out when its vCPU wakes before the xenstore resume
+ * with the new host's time; it goes out on the new connection and
+ * returns 0, once.  The time suspended is not counted.
+ */
+static enum xt_result t_xs_queued_jump(void)
+{
+	struct xs_send snd = { "data/q", "5", 1, 0 };
+	struct xl_xs_stats s0, st;
+	evtchn_port_t ipi;
+	uint64_t want;
+	int busy;
+	long rc;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	XT_ASSERT(60000ULL * MS > xl_xs_get_timeout());
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, noop_handler, NULL, &ipi), 0);
+	xl_xs_get_stats(&s0);
+	want = s0.requests + 1;
+	XT_ASSERT_EQ(xl_xs_suspend(XS_QUIESCE_NS), 0);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(
+		xt_wait_until(xs_requests_reached, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(20 * MS);
+	kick_before_xs_resume = ipi;
+	rc = cycle_xs(false, 60000ULL * MS, false, XS_QUIESCE_NS, &busy);
+	kick_before_xs_resume = 0;
+	XT_ASSERT_EQ(rc, 0);
+	xt_wait_on(1);
+	xl_evtchn_close(ipi);
+	XT_ASSERT_EQ(XT_LOAD(&snd.returned), 1);
+	XT_ASSERT_EQ(snd.rc, 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.timeouts, s0.timeouts);
+	XT_ASSERT_EQ(st.requests - s0.requests, 1);
+	READ_IS("data/q", "5");
+	xl_gnttab_fini();
+	return XT_PASS;
+}
+
+/*
+ * A request its sender gave up on before any of it went into the ring
+ * is never sent: xenstored paused, a 3000-byte write fills the ring
+ * (begun, so it must finish), a second write queued behind it times out
+ * (100 ms); once xenstored reads again the first is done, the second
+ * never (its node absent, xenstored saw exactly one write).
+ */
+static enum xt_result t_xs_orphan_unsent(void)
+{
+	static char big[3001];
+	struct xs_send snd = { "data/big", big, 1, 0 };
+	struct xl_xs_stats s0, st;
+	struct hv_xs_stats h0, h1;
+	uint64_t want, old = xl_xs_get_timeout();
+	char v[8];
+	int rc;
+
+	XS_UP();
+	XT_ASSERT_EQ(gt_reinit(), 0);
+	memset(big, 'b', sizeof(big) - 1);
+	hv_xs_get_stats(dom(), &h0);
+	xl_xs_get_stats(&s0);
+	want = s0.requests + 1;
+	hv_xs_pause(dom(), true);
+	xt_start_on(1, xs_send_fn, &snd);
+	XT_ASSERT(
+		xt_wait_until(xs_requests_reached, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(20 * MS); /* vCPU 1 waits with the 30 s timeout */
+	xl_xs_set_timeout(100 * MS);
+	rc = xl_xs_write(XL_XS_NO_TX, "data/o2", "x");
+	xl_xs_set_timeout(old);
+	XT_ASSERT_EQ(rc, -XEN_ETIMEDOUT);
+	hv_xs_pause(dom(), false);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(snd.rc, 0);
+	/* A round trip after: anything sent before it was read first. */
+	XT_ASSERT_EQ(xl_xs_write(XL_XS_NO_TX, "data/o3", "y"), 0);
+	XT_ASSERT_EQ(xl_xs_read(XL_XS_NO_TX, "data/o2", v, sizeof(v), NULL),
+		     -XEN_ENOENT);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.timeouts - s0.timeouts, 1);
+	XT_ASSERT_EQ(st.stale, s0.stale); /* nothing of it answered */
+	hv_xs_get_stats(dom(), &h1);
+	XT_ASSERT_EQ(h1.requests - h0.requests, 3); /* big, o3, the read */
 	xl_gnttab_fini();
 	return XT_PASS;
 }
@@ -2335,6 +2444,8 @@ const struct xt_test xt_resume_tests[] = {
 	RT("xs/inflight", t_xs_inflight, 2, false, XT_F_XENSTORE),
 	RT("xs/inflight_done", t_xs_inflight_done, 2, false, XT_F_XENSTORE),
 	RT("xs/queued", t_xs_queued, 2, false, XT_F_XENSTORE),
+	RT("xs/queued_jump", t_xs_queued_jump, 2, false, XT_F_XENSTORE),
+	RT("xs/orphan_unsent", t_xs_orphan_unsent, 2, false, XT_F_XENSTORE),
 	RT("xs/tx_restore", t_xs_tx_restore, 2, false, XT_F_XENSTORE),
 	RT("xs/tx_cancel", t_xs_tx_cancel, 2, false, XT_F_XENSTORE),
 	RT("xs/tx_collide", t_xs_tx_collide, 2, false, XT_F_XENSTORE),

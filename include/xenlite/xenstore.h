@@ -49,10 +49,12 @@ typedef uint32_t xl_xs_tx_t;
 int xl_xs_init(void);
 /*
  * How long a request waits for its reply before it fails with
- * -XEN_ETIMEDOUT (0: for good, as Linux's xenbus does).  The request is
- * not taken back: it still goes out whole and its late reply is dropped
- * (counted in stale).  A timed-out write or transaction may therefore
- * still take effect.  Any context; takes effect for the next request.
+ * -XEN_ETIMEDOUT (0: for good, as Linux's xenbus does).  The time
+ * suspended (xl_xs_suspend() .. xl_xs_resume()) is not counted.  A
+ * request none of which is in the ring yet is taken back: never sent.
+ * One begun still goes out whole and its late reply is dropped (counted
+ * in stale): such a timed-out write or transaction may still take
+ * effect.  Any context; takes effect for the next request.
  */
 #define XL_XS_TIMEOUT_DEFAULT_NS 30000000000ULL /* 30 s */
 void xl_xs_set_timeout(uint64_t timeout_ns);
