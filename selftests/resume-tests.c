@@ -2315,6 +2315,163 @@ static enum xt_result t_blk_repeat(void)
 }
 
 /*
+ * The new domain's backend: order-1 rings, no flush, sectors of the disk
+ * offered (the file is the same), one worker (requests done in ring
+ * order).
+ */
+static enum xt_result rb_new_backend_as(uint64_t sectors)
+{
+	struct hv_blkback_config c;
+	int err = 0;
+
+	hv_blkback_destroy(rb.bb);
+	memset(&c, 0, sizeof(c));
+	c.d = dom();
+	c.devid = RB_DEVID;
+	c.sectors = sectors;
+	c.file = rb.file;
+	c.xenstore = true;
+	c.max_ring_order = 1;
+	c.no_flush = true;
+	c.nr_workers = 1;
+	rb.bb = hv_blkback_create(&c, &err);
+	XT_ASSERT_MSG(rb.bb != NULL, "blkback: %d", err);
+	return XT_PASS;
+}
+
+/* Which writes the old backend completed: none can complete after this. */
+static unsigned int rb_done_before(bool *done)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < RB_N; i++) {
+		done[i] = XT_LOAD(&rb.calls[i]) != 0;
+		n += done[i];
+	}
+	return n;
+}
+
+/*
+ * A restore onto a backend offering a disk half the size: the kept
+ * writes past its end fail with the submit's -XEN_EINVAL and are never
+ * sent; the rest are re-issued and done.  Exact: each write completes
+ * once, those the old backend had not done and that lie past the new end
+ * fail, the others are OK, recheck_failed and the new backend's request
+ * count match.
+ */
+static enum xt_result t_blk_restore_smaller(void)
+{
+	struct xl_blkfront_stats st0, st;
+	struct hv_blkback_stats bs;
+	bool old_done[RB_N];
+	unsigned int i, nold, nfail = 0;
+	int busy;
+
+	RB_SETUP();
+	xl_blkfront_get_stats(rb.dev, &st0);
+	if (rb_submit(1) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, 0, &busy), 0);
+	nold = rb_done_before(old_done);
+	if (rb_new_backend_as(RB_N / 2 * 8) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT_EQ(xl_blkfront_resume(rb.dev), 0);
+	XT_ASSERT(xt_wait_until(rb_all_done, NULL, RB_WAIT_NS));
+	xt_sleep_ns(100 * MS);
+	xl_blkfront_poll(rb.dev);
+	XT_ASSERT_EQ(XT_LOAD(&rb.done), RB_N);
+	for (i = 0; i < RB_N; i++) {
+		int want = !old_done[i] && i >= RB_N / 2 ? -XEN_EINVAL : 0;
+
+		XT_ASSERT_EQ(XT_LOAD(&rb.calls[i]), 1);
+		XT_ASSERT_MSG(rb.status[i] == want, "write %u: %d, want %d", i,
+			      rb.status[i], want);
+		nfail += want != 0;
+	}
+	xl_blkfront_get_stats(rb.dev, &st);
+	hv_blkback_get_stats(rb.bb, &bs);
+	xt_log("%u done by the old backend, %u past the new end failed", nold,
+	       nfail);
+	XT_ASSERT(nfail >= 1 && nfail <= RB_N / 2);
+	XT_ASSERT_EQ(st.reissued - st0.reissued, RB_N - nold);
+	XT_ASSERT_EQ(st.recheck_failed - st0.recheck_failed, nfail);
+	XT_ASSERT_EQ(bs.requests, RB_N - nold - nfail);
+	XT_ASSERT_EQ(bs.responses, RB_N - nold - nfail);
+	rb_teardown();
+	return XT_PASS;
+}
+
+/*
+ * Overlapping writes in flight at a restore go to the new backend in the
+ * order they went on the old ring: eight writes of sector 0..7, each its
+ * own pattern; the new backend (one worker) does them in ring order, so
+ * the disk ends with the last one re-issued, as it would have without
+ * the restore.  Re-issued in another order, an older write lands last.
+ */
+static enum xt_result t_blk_restore_order(void)
+{
+	enum { K = 8 };
+	bool old_done[RB_N];
+	uint8_t *buf;
+	unsigned int i, k, last = K, bad = 0, held;
+	int busy;
+
+	RB_SETUP();
+	rb.done = 0;
+	for (i = 0; i < K; i++) {
+		for (k = 0; k < XL_PAGE_SIZE; k++)
+			((uint8_t *)rb.pg[i])[k] = rb_byte(7, i, k);
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&rb.req[i], XL_BLK_WRITE, 0,
+						&rb.pg[i], 1, 0, XL_PAGE_SIZE),
+			     0);
+		rb.req[i].done = rb_done;
+		rb.calls[i] = 0;
+		XT_ASSERT_EQ(xl_blkfront_submit(rb.dev, &rb.req[i]), 0);
+	}
+	for (i = K; i < RB_N; i++)
+		rb.calls[i] = 1; /* not used here */
+	XT_ASSERT_EQ(cycle_xs(false, JUMP_NS, true, 0, &busy), 0);
+	rb_done_before(old_done);
+	for (i = 0; i < K; i++)
+		if (!old_done[i])
+			last = i;
+	XT_ASSERT_MSG(last < K && last > 0,
+		      "the old backend did too many: last re-issued %u", last);
+	if (rb_new_backend_as(RB_SECTORS) != XT_PASS)
+		return XT_FAIL;
+	XT_ASSERT_EQ(xl_blkfront_resume(rb.dev), 0);
+	rb.done += RB_N - K;
+	XT_ASSERT(xt_wait_until(rb_all_done, NULL, RB_WAIT_NS));
+	for (i = 0; i < K; i++)
+		XT_ASSERT_EQ(rb.status[i], 0);
+	buf = xl_os_alloc_page();
+	XT_ASSERT(buf != NULL);
+	{
+		struct xl_blk_req r;
+
+		memset(&r, 0, sizeof(r));
+		XT_ASSERT_EQ(xl_blk_req_set_buf(&r, XL_BLK_READ, 0,
+						(void **)&buf, 1, 0,
+						XL_PAGE_SIZE),
+			     0);
+		XT_ASSERT_EQ(xl_blkfront_io_sync(rb.dev, &r), 0);
+	}
+	for (k = 0; k < XL_PAGE_SIZE; k++)
+		bad += buf[k] != rb_byte(7, last, k);
+	for (held = 0; held < K; held++)
+		if (buf[0] == rb_byte(7, held, 0) &&
+		    buf[1] == rb_byte(7, held, 1))
+			break;
+	xt_log("last re-issued write %u; sector 0 holds write %u's data (%u: none)",
+	       last, held, K);
+	xl_os_free_page(buf);
+	XT_ASSERT_MSG(!bad, "%u bytes of sector 0..7 not write %u's", bad,
+		      last);
+	rb_teardown();
+	return XT_PASS;
+}
+
+/*
  * A cancel with writes in flight: the same backend and ring, nothing
  * re-issued (xl_xs_resume says the same domain, so the device is not
  * resumed), every write done once by the old backend.  toolstack_ns:
@@ -2454,6 +2611,9 @@ const struct xt_test xt_resume_tests[] = {
 	RT("blk/cancel", t_blk_cancel, 2, false, XT_F_XENSTORE),
 	RT("blk/cancel_slow", t_blk_cancel_slow, 2, false, XT_F_XENSTORE),
 	RT("blk/repeat", t_blk_repeat, 2, false, XT_F_XENSTORE),
+	RT("blk/restore_smaller", t_blk_restore_smaller, 2, false,
+	   XT_F_XENSTORE),
+	RT("blk/restore_order", t_blk_restore_order, 2, false, XT_F_XENSTORE),
 };
 
 const unsigned int xt_resume_nr_tests =
