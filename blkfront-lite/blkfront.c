@@ -389,6 +389,21 @@ static evtchn_port_t blk_kick_queue(struct xl_blkfront *dev,
 		 */
 		rc = blk_bounce_ok(dev, req) ? blk_place(dev, req) :
 					       -XEN_ENOMEM;
+		if (rc == -XEN_EAGAIN) {
+			/*
+			 * The grant table is frozen (xl_gnttab_suspend(): a
+			 * save under way, docs/save-restore.md).  Nothing was
+			 * granted; the request waits at the head of the queue
+			 * for the next kick after the thaw (a completion, a
+			 * submit, xl_blkfront_process()).
+			 */
+			req->next = dev->q_head;
+			dev->q_head = req;
+			if (!dev->q_tail)
+				dev->q_tail = req;
+			dev->st.frozen_waits++;
+			break;
+		}
 		if (rc) {
 			req->status = rc;
 			blk_account(dev, rc);

@@ -2472,6 +2472,44 @@ static enum xt_result t_blk_restore_order(void)
 }
 
 /*
+ * A submit that finds the grant table frozen (a host calling
+ * xl_gnttab_suspend() outside the masked section) waits in the queue
+ * rather than failing with -XEN_EAGAIN; after the thaw the next kick
+ * places it and it completes OK, once.
+ */
+static enum xt_result t_blk_frozen_submit(void)
+{
+	struct xl_blkfront_stats st0, st;
+
+	RB_SETUP();
+	xl_blkfront_get_stats(rb.dev, &st0);
+	memset(rb.pg[0], 0x5a, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_blk_req_set_buf(&rb.req[0], XL_BLK_WRITE, 0, &rb.pg[0],
+					1, 0, XL_PAGE_SIZE),
+		     0);
+	rb.req[0].done = rb_done;
+	rb.done = 0;
+	rb.calls[0] = 0;
+	XT_ASSERT_EQ(xl_gnttab_suspend(), 0);
+	XT_ASSERT_EQ(xl_blkfront_submit(rb.dev, &rb.req[0]), 0);
+	xt_sleep_ns(50 * MS);
+	XT_ASSERT_EQ(XT_LOAD(&rb.calls[0]), 0);
+	XT_ASSERT_EQ(xl_blkfront_inflight(rb.dev), 0);
+	XT_ASSERT_EQ(xl_gnttab_resume(true), 0);
+	xl_blkfront_process(rb.dev);
+	XT_ASSERT_EQ(xl_blkfront_inflight(rb.dev), 1);
+	rb.done = RB_N - 1;
+	XT_ASSERT(xt_wait_until(rb_all_done, NULL, RB_WAIT_NS));
+	XT_ASSERT_EQ(XT_LOAD(&rb.calls[0]), 1);
+	XT_ASSERT_EQ(rb.status[0], 0);
+	xl_blkfront_get_stats(rb.dev, &st);
+	XT_ASSERT_EQ(st.frozen_waits - st0.frozen_waits, 1);
+	XT_ASSERT_EQ(st.submitted - st0.submitted, 1);
+	rb_teardown();
+	return XT_PASS;
+}
+
+/*
  * A cancel with writes in flight: the same backend and ring, nothing
  * re-issued (xl_xs_resume says the same domain, so the device is not
  * resumed), every write done once by the old backend.  toolstack_ns:
@@ -2614,6 +2652,7 @@ const struct xt_test xt_resume_tests[] = {
 	RT("blk/restore_smaller", t_blk_restore_smaller, 2, false,
 	   XT_F_XENSTORE),
 	RT("blk/restore_order", t_blk_restore_order, 2, false, XT_F_XENSTORE),
+	RT("blk/frozen_submit", t_blk_frozen_submit, 2, false, XT_F_XENSTORE),
 };
 
 const unsigned int xt_resume_nr_tests =

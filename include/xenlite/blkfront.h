@@ -102,6 +102,7 @@ struct xl_blkfront_stats {
 	uint64_t resumes;	 /* xl_blkfront_resume() after a restore */
 	uint64_t reissued;	 /* requests in flight taken back by them */
 	uint64_t recheck_failed; /* kept requests the new backend can't do */
+	uint64_t frozen_waits;	 /* kicks that found the grant table frozen */
 };
 
 struct xl_blkfront;
