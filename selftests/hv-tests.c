@@ -728,6 +728,63 @@ static enum xt_result timer_early_periodic(void)
 }
 
 /*
+ * xl_wait_until() on a host with a scheduler (os.h, xl_os_wait(): it
+ * sleeps the caller until done(arg) is true and returns 0): the core
+ * returns 0 at once, with no look of its own at done and no idle.  hv's
+ * vCPUs answer -XEN_ENOSYS (they idle instead); the hook stands in for a
+ * host that sleeps, looking at done as a host does after each upcall.
+ * The condition turns true on its third look, so every look is counted.
+ */
+struct slept_arg {
+	unsigned int looks;	 /* done() calls, the host's and the core's */
+	unsigned int host_looks; /* the host's */
+	unsigned long ret;	 /* xl_wait_until() */
+	struct xl_idle_stats s0, s1;
+};
+
+static bool slept_done(void *arg)
+{
+	struct slept_arg *a = arg;
+
+	return ++a->looks >= 3;
+}
+
+static long slept_os_wait(bool (*done)(void *), void *arg)
+{
+	struct slept_arg *a = arg;
+
+	do
+		a->host_looks++;
+	while (!done(arg));
+	return 0;
+}
+
+static void slept_wait(void *arg)
+{
+	struct slept_arg *a = arg;
+
+	xl_idle_get_stats(1, &a->s0);
+	hv_guest_set_os_wait(slept_os_wait);
+	a->ret = xl_wait_until(slept_done, a);
+	hv_guest_set_os_wait(NULL);
+	xl_idle_get_stats(1, &a->s1);
+}
+
+static enum xt_result wait_until_slept(void)
+{
+	struct slept_arg a = { 0 };
+
+	xt_run_on(1, slept_wait, &a);
+	XT_ASSERT_EQ(a.ret, 0);
+	XT_ASSERT_EQ(a.host_looks, 3);
+	XT_ASSERT_EQ(a.looks, 3); /* none by the core after the host's 0 */
+	XT_ASSERT_EQ(a.s1.blocks, a.s0.blocks);
+	XT_ASSERT_EQ(a.s1.skipped, a.s0.skipped);
+	XT_ASSERT_EQ(a.s1.polls, a.s0.polls);
+	return XT_PASS;
+}
+
+/*
  * A kick signal that never arrives (hv_faults.drop_kicks): what TSan's
  * runtime did to 1 run in ~200 of time/sshot_past.  vCPU 0 spins in guest
  * code while vCPU 1 sends it an IPI whose kick is dropped; hv must send
@@ -2251,6 +2308,7 @@ const struct xt_test xt_hv_tests[] = {
 	{ "hv/timer_early_sshot", XT_HV, 1, false, timer_early_sshot, 0 },
 	{ "hv/timer_early_periodic", XT_HV, 1, false, timer_early_periodic, 0 },
 	{ "hv/kick_lost", XT_HV, 2, false, kick_lost, 0 },
+	{ "hv/wait_until_slept", XT_HV, 2, false, wait_until_slept, 0 },
 	{ "fifo/close_rebind_race", XT_HV, 3, false, fifo_close_rebind_race,
 	  0 },
 	{ "2l/close_rebind_race", XT_HV, 3, false, l2_close_rebind_race, 0 },

@@ -72,6 +72,14 @@ void hv_guest_fail_zalloc(long after);
 /* Blocks xl_os_zalloc() handed out and xl_os_free() not yet given back. */
 long hv_guest_zalloc_live(void);
 
+/*
+ * Tests: make xl_os_wait() behave as a host with a scheduler (os.h: it
+ * sleeps the caller until done(arg) and returns 0) by calling fn instead
+ * of answering -XEN_ENOSYS; NULL restores hv's own answer.  For every
+ * domain and vCPU: set it around the call under test only.
+ */
+void hv_guest_set_os_wait(long (*fn)(bool (*done)(void *), void *arg));
+
 /* --- trace rings (xl_os_trace) ------------------------------------------- */
 
 #define HV_GUEST_TRACE_ENTRIES 4096 /* per vCPU, a power of two */

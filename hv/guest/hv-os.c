@@ -388,12 +388,23 @@ void xl_os_safe_halt(void)
 		xl_write8(&vi->evtchn_upcall_mask, 1);
 }
 
-/* hv's guest threads are vCPUs, not schedulable threads: they idle. */
+static long (*os_wait_fn)(bool (*)(void *), void *);
+
+void hv_guest_set_os_wait(long (*fn)(bool (*done)(void *), void *arg))
+{
+	__atomic_store_n(&os_wait_fn, fn, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * hv's guest threads are vCPUs, not schedulable threads: they idle
+ * (unless a test stands in for a host that sleeps, hv_guest_set_os_wait).
+ */
 long xl_os_wait(bool (*done)(void *), void *arg)
 {
-	(void)done;
-	(void)arg;
-	return -XEN_ENOSYS;
+	long (*fn)(bool (*)(void *), void *) =
+		__atomic_load_n(&os_wait_fn, __ATOMIC_SEQ_CST);
+
+	return fn ? fn(done, arg) : -XEN_ENOSYS;
 }
 
 uint64_t xl_os_rdtsc(void)
