@@ -71,6 +71,15 @@ unsigned int hv_guest_pages_in_use(struct hv_domain *d);
 void hv_guest_fail_zalloc(long after);
 /* Blocks xl_os_zalloc() handed out and xl_os_free() not yet given back. */
 long hv_guest_zalloc_live(void);
+/* The same for xl_os_alloc_page(): the page after `after` more fails. */
+void hv_guest_fail_page(long after);
+/*
+ * xl_os_alloc_page() and xl_os_zalloc() calls made with the calling
+ * vCPU's events masked (os.h forbids them: a host's allocator may sleep).
+ */
+uint64_t hv_guest_masked_allocs(void);
+/* xl_os_free_page() calls on no page of the guest's or a free one. */
+uint64_t hv_guest_bad_frees(void);
 
 /*
  * Tests: make xl_os_wait() behave as a host with a scheduler (os.h: it
