@@ -785,6 +785,200 @@ static enum xt_result wait_until_slept(void)
 }
 
 /*
+ * xl_clock_now() hands out the highest reading so far: a reading that
+ * another vCPU published while this one was between its load of the
+ * maximum and its compare-exchange is not undercut.  The explore hook
+ * stalls vCPU 0 at that compare-exchange (the first read-modify-write of
+ * the call) until vCPU 1 has made and returned its own, later, reading;
+ * vCPU 0's then returns at least that, and so does every reading after.
+ */
+static struct {
+	uint32_t armed, stalled, other_done; /* atomic */
+	uint64_t other;			     /* vCPU 1's reading */
+} cnr;
+
+static void cnr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&cnr.armed))
+		return;
+	XT_STORE(&cnr.armed, 0);
+	XT_STORE(&cnr.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&cnr.other_done) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static void cnr_other(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	while (!XT_LOAD(&cnr.stalled) && xt_now_ns() < end)
+		sched_yield();
+	cnr.other = xl_clock_now();
+	XT_STORE(&cnr.other_done, 1);
+}
+
+static enum xt_result clock_now_race(void)
+{
+	uint64_t mine, after;
+
+	memset(&cnr, 0, sizeof(cnr));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	(void)xl_clock_now();
+	xt_start_on(1, cnr_other, NULL);
+	XT_STORE(&cnr.armed, 1);
+	hv_explore_set_hook(cnr_hook);
+	mine = xl_clock_now();
+	hv_explore_set_hook(NULL);
+	XT_STORE(&cnr.armed, 0);
+	XT_STORE(&cnr.stalled, 1); /* vCPU 1 goes on if the hook never ran */
+	xt_wait_on(1);
+	after = xl_clock_now();
+	XT_ASSERT_EQ(XT_LOAD(&cnr.other_done), 1);
+	xt_log("vCPU 0 %llu, vCPU 1 %llu, after %llu", (unsigned long long)mine,
+	       (unsigned long long)cnr.other, (unsigned long long)after);
+	XT_ASSERT(mine >= cnr.other);
+	XT_ASSERT(after >= cnr.other);
+	return XT_PASS;
+}
+
+/*
+ * The clockevent's mode word (clk.state) changes in one compare-exchange
+ * per step, so two vCPUs bringing their clockevent up at once cannot
+ * both set the mode, nor lose a vCPU from the count.  The explore hook
+ * stalls vCPU 0's xl_clock_init() at its first read-modify-write (in
+ * cfg_get) while another vCPU's init runs whole:
+ *  - vCPU 0 asks singleshot with the mode free, vCPU 1 sets periodic
+ *    meanwhile: vCPU 0 gets -EBUSY, the mode is periodic;
+ *  - vCPU 1 holds the mode, vCPU 0 counts itself in while vCPU 2 does:
+ *    three counted, so after vCPUs 1 and 2 stop, vCPU 0 still holds the
+ *    mode: vCPU 3 asking another one gets -EBUSY;
+ *  - vCPU 0, refused the mode, counts itself out (its 2nd RMW) while
+ *    vCPU 1 counts itself in: once the holders stop, the mode is free.
+ */
+static struct {
+	uint32_t armed, stalled, go; /* atomic */
+	uint32_t at, seen;	     /* act at vCPU 0's at-th point */
+	struct xl_clock_config cfg[4];
+	int rc[4];
+} ccr;
+
+static void ccr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&ccr.armed) || ++ccr.seen != ccr.at)
+		return;
+	XT_STORE(&ccr.armed, 0);
+	XT_STORE(&ccr.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&ccr.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static void ccr_init(void *arg)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+
+	ccr.rc[cpu] = xl_clock_init(&ccr.cfg[cpu]);
+}
+
+static void ccr_init_when_stalled(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	while (!XT_LOAD(&ccr.stalled) && xt_now_ns() < end)
+		sched_yield();
+	ccr_init(arg);
+	XT_STORE(&ccr.go, 1);
+}
+
+static void ccr_fini(void *arg)
+{
+	xl_clock_fini();
+}
+
+/* vCPU 0's init stalled at its at-th RMW while vCPU other's runs whole. */
+static void ccr_race(unsigned int other, uint32_t at)
+{
+	XT_STORE(&ccr.stalled, 0);
+	XT_STORE(&ccr.go, 0);
+	ccr.at = at;
+	ccr.seen = 0;
+	xt_start_on(other, ccr_init_when_stalled, NULL);
+	XT_STORE(&ccr.armed, 1);
+	hv_explore_set_hook(ccr_hook);
+	ccr_init(NULL);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&ccr.armed, 0);
+	XT_STORE(&ccr.stalled, 1);
+	xt_wait_on(other);
+}
+
+static enum xt_result clock_cfg_race(void)
+{
+	const struct xl_clock_config ss = { .mode = XL_CLOCK_SINGLESHOT };
+	const struct xl_clock_config per = { .mode = XL_CLOCK_PERIODIC,
+					     .hz = 100 };
+	unsigned int cpu;
+
+	XT_ASSERT(xt_nr_vcpus() >= 4);
+	memset(&ccr, 0, sizeof(ccr));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+
+	ccr.cfg[0] = ss;
+	ccr.cfg[1] = per;
+	ccr_race(1, 1);
+	XT_ASSERT_EQ(XT_LOAD(&ccr.go), 1);
+	XT_ASSERT_EQ(ccr.rc[1], 0);
+	XT_ASSERT_EQ(ccr.rc[0], -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+	xt_run_on(1, ccr_fini, NULL);
+
+	for (cpu = 0; cpu < 4; cpu++)
+		ccr.cfg[cpu] = ss;
+	ccr.cfg[3] = per;
+	xt_run_on(1, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[1], 0);
+	ccr_race(2, 1);
+	XT_ASSERT_EQ(XT_LOAD(&ccr.go), 1);
+	XT_ASSERT_EQ(ccr.rc[2], 0);
+	XT_ASSERT_EQ(ccr.rc[0], 0);
+	xt_run_on(1, ccr_fini, NULL);
+	xt_run_on(2, ccr_fini, NULL);
+	xt_run_on(3, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[3], -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	xl_clock_fini();
+	xt_run_on(3, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[3], 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+
+	/* vCPU 0 asks singleshot while vCPU 3 holds periodic: counted in,
+	 * then out again (cfg_put, its 2nd RMW), while vCPU 1 counts itself
+	 * in.  Once 3 and 1 are down the mode is free. */
+	ccr.cfg[0] = ss;
+	ccr.cfg[1] = per;
+	ccr.cfg[2] = ss;
+	ccr_race(1, 2);
+	XT_ASSERT_EQ(XT_LOAD(&ccr.go), 1);
+	XT_ASSERT_EQ(ccr.rc[1], 0);
+	XT_ASSERT_EQ(ccr.rc[0], -XEN_EBUSY);
+	xt_run_on(3, ccr_fini, NULL);
+	xt_run_on(1, ccr_fini, NULL);
+	xt_run_on(2, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[2], 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	return XT_PASS;
+}
+
+/*
  * A kick signal that never arrives (hv_faults.drop_kicks): what TSan's
  * runtime did to 1 run in ~200 of time/sshot_past.  vCPU 0 spins in guest
  * code while vCPU 1 sends it an IPI whose kick is dropped; hv must send
@@ -3089,6 +3283,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "hv/timer_early_periodic", XT_HV, 1, false, timer_early_periodic, 0 },
 	{ "hv/kick_lost", XT_HV, 2, false, kick_lost, 0 },
 	{ "hv/wait_until_slept", XT_HV, 2, false, wait_until_slept, 0 },
+	{ "hv/clock_now_race", XT_HV, 2, false, clock_now_race, 0 },
+	{ "hv/clock_cfg_race", XT_HV, 4, false, clock_cfg_race, 0 },
 	{ "fifo/close_rebind_race", XT_HV, 3, false, fifo_close_rebind_race,
 	  0 },
 	{ "2l/close_rebind_race", XT_HV, 3, false, l2_close_rebind_race, 0 },
