@@ -1918,7 +1918,7 @@ static void cres_body(void *arg)
 	a->rc_idle = xl_clock_resume();
 	xl_clock_get_stats(1, &a->s1);
 	xl_timer_setup(&a->m.t, tmr_fn, &a->m);
-	xl_timer_arm(&a->m.t, xl_clock_now() + 20 * MS);
+	xl_timer_arm(&a->m.t, xl_clock_now() + 500 * MS);
 	a->rc_armed = xl_clock_resume();
 	xl_clock_get_stats(1, &a->s2);
 	xt_wait_until(tmr_fired, &a->m, XT_EVENT_TIMEOUT_NS);
