@@ -978,6 +978,56 @@ static enum xt_result clock_cfg_race(void)
 	return XT_PASS;
 }
 
+struct cir_arg {
+	struct xl_clock_config cfg;
+	int rc;
+};
+
+/*
+ * xl_clock_init() failing after its VIRQ_TIMER bind (Xen refusing the
+ * periodic timer: hv_guest_fail_hypercall): the error comes back, the
+ * port is closed again and the vCPU counted out, so the next init on that
+ * vCPU binds VIRQ_TIMER anew (Xen refuses a second binding of a bound
+ * VIRQ, -EEXIST) and succeeds, in another mode too.
+ */
+static void cir_init(void *arg)
+{
+	struct cir_arg *a = arg;
+
+	a->rc = xl_clock_init(&a->cfg);
+}
+
+static void refused_init(void *arg)
+{
+	struct cir_arg *a = arg;
+
+	hv_guest_fail_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_set_periodic_timer,
+				-XEN_EINVAL);
+	a->rc = xl_clock_init(&a->cfg);
+	hv_guest_fail_hypercall(0, 0, 0);
+}
+
+static enum xt_result clock_init_refused(void)
+{
+	struct cir_arg per = { .cfg = { .mode = XL_CLOCK_PERIODIC,
+					.hz = 100 } };
+	struct cir_arg ss = { .cfg = { .mode = XL_CLOCK_SINGLESHOT } };
+	struct xl_clock_state st;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(1, refused_init, &per);
+	XT_ASSERT_EQ(per.rc, -XEN_EINVAL);
+	xl_clock_get_state(1, &st);
+	XT_ASSERT_EQ(st.port, 0);
+	xt_run_on(1, cir_init, &ss);
+	XT_ASSERT_EQ(ss.rc, 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	xl_clock_get_state(1, &st);
+	XT_ASSERT(st.port != 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(st.port), XL_PORT_VIRQ);
+	return XT_PASS;
+}
+
 /*
  * A kick signal that never arrives (hv_faults.drop_kicks): what TSan's
  * runtime did to 1 run in ~200 of time/sshot_past.  vCPU 0 spins in guest
@@ -3285,6 +3335,7 @@ const struct xt_test xt_hv_tests[] = {
 	{ "hv/wait_until_slept", XT_HV, 2, false, wait_until_slept, 0 },
 	{ "hv/clock_now_race", XT_HV, 2, false, clock_now_race, 0 },
 	{ "hv/clock_cfg_race", XT_HV, 4, false, clock_cfg_race, 0 },
+	{ "hv/clock_init_refused", XT_HV, 2, false, clock_init_refused, 0 },
 	{ "fifo/close_rebind_race", XT_HV, 3, false, fifo_close_rebind_race,
 	  0 },
 	{ "2l/close_rebind_race", XT_HV, 3, false, l2_close_rebind_race, 0 },

@@ -74,6 +74,12 @@ long hv_guest_zalloc_live(void);
 /* The same for xl_os_alloc_page(): the page after `after` more fails. */
 void hv_guest_fail_page(long after);
 /*
+ * The core's next hypercall op with first argument cmd (a VCPUOP_ or
+ * EVTCHNOP_ number) is not made and answers rc instead, once, on any
+ * vCPU (a Xen refusing what hv never refuses).
+ */
+void hv_guest_fail_hypercall(unsigned int op, unsigned long cmd, long rc);
+/*
  * xl_os_alloc_page() and xl_os_zalloc() calls made with the calling
  * vCPU's events masked (os.h forbids them: a host's allocator may sleep).
  */

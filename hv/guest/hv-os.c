@@ -68,9 +68,32 @@ static struct hv_guest *hv_guest_state(struct hv_domain *d)
 
 /* --- hypercalls ----------------------------------------------------------- */
 
+/* hv_guest_fail_hypercall(): the next (op, a1) call answers rc unmade. */
+static struct {
+	unsigned int op;
+	unsigned long cmd;
+	long rc;
+	uint32_t armed;
+} hc_fail;
+
+void hv_guest_fail_hypercall(unsigned int op, unsigned long cmd, long rc)
+{
+	hc_fail.op = op;
+	hc_fail.cmd = cmd;
+	hc_fail.rc = rc;
+	__atomic_store_n(&hc_fail.armed, 1, __ATOMIC_SEQ_CST);
+}
+
 long xl_os_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 		     unsigned long a3, unsigned long a4, unsigned long a5)
 {
+	uint32_t one = 1;
+
+	if (__atomic_load_n(&hc_fail.armed, __ATOMIC_SEQ_CST) &&
+	    op == hc_fail.op && a1 == hc_fail.cmd &&
+	    __atomic_compare_exchange_n(&hc_fail.armed, &one, 0, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return hc_fail.rc;
 	return hv_hypercall(op, a1, a2, a3, a4, a5);
 }
 
