@@ -253,7 +253,8 @@ static void guest_vcpu0(void)
 	struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
 	unsigned int cpu, n = 0, nr = xt_nr_vcpus();
 	enum xt_result r;
-	uint64_t repoke = 0;
+	uint64_t repoke = 0, masked0 = hv_guest_masked_allocs();
+	uint64_t bad0 = hv_guest_bad_frees();
 	int rc;
 
 	rc = hv_guest_attach_flags(attach_flags(xr.test));
@@ -290,6 +291,24 @@ static void guest_vcpu0(void)
 	if (!rc) {
 		xl_evtchn_fini();
 		hv_guest_detach();
+	}
+	/*
+	 * os.h: no allocation with events masked (a host's may sleep).  Not
+	 * for a guest that registered no upcall: a PV vCPU then keeps the
+	 * domain builder's mask, which is not the core's.
+	 */
+	if (!(xr.test->flags & XT_F_NO_UPCALL) &&
+	    hv_guest_masked_allocs() != masked0) {
+		xt_log("%llu allocation(s) made with events masked",
+		       (unsigned long long)(hv_guest_masked_allocs() -
+					    masked0));
+		r = XT_FAIL;
+	}
+	/* Every page given back was one the guest had (no double free). */
+	if (hv_guest_bad_frees() != bad0) {
+		xt_log("%llu xl_os_free_page() call(s) on no page in use",
+		       (unsigned long long)(hv_guest_bad_frees() - bad0));
+		r = XT_FAIL;
 	}
 	finish(r);
 	hv_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown,

@@ -728,6 +728,307 @@ static enum xt_result timer_early_periodic(void)
 }
 
 /*
+ * xl_wait_until() on a host with a scheduler (os.h, xl_os_wait(): it
+ * sleeps the caller until done(arg) is true and returns 0): the core
+ * returns 0 at once, with no look of its own at done and no idle.  hv's
+ * vCPUs answer -XEN_ENOSYS (they idle instead); the hook stands in for a
+ * host that sleeps, looking at done as a host does after each upcall.
+ * The condition turns true on its third look, so every look is counted.
+ */
+struct slept_arg {
+	unsigned int looks;	 /* done() calls, the host's and the core's */
+	unsigned int host_looks; /* the host's */
+	unsigned long ret;	 /* xl_wait_until() */
+	struct xl_idle_stats s0, s1;
+};
+
+static bool slept_done(void *arg)
+{
+	struct slept_arg *a = arg;
+
+	return ++a->looks >= 3;
+}
+
+static long slept_os_wait(bool (*done)(void *), void *arg)
+{
+	struct slept_arg *a = arg;
+
+	do
+		a->host_looks++;
+	while (!done(arg));
+	return 0;
+}
+
+static void slept_wait(void *arg)
+{
+	struct slept_arg *a = arg;
+
+	xl_idle_get_stats(1, &a->s0);
+	hv_guest_set_os_wait(slept_os_wait);
+	a->ret = xl_wait_until(slept_done, a);
+	hv_guest_set_os_wait(NULL);
+	xl_idle_get_stats(1, &a->s1);
+}
+
+static enum xt_result wait_until_slept(void)
+{
+	struct slept_arg a = { 0 };
+
+	xt_run_on(1, slept_wait, &a);
+	XT_ASSERT_EQ(a.ret, 0);
+	XT_ASSERT_EQ(a.host_looks, 3);
+	XT_ASSERT_EQ(a.looks, 3); /* none by the core after the host's 0 */
+	XT_ASSERT_EQ(a.s1.blocks, a.s0.blocks);
+	XT_ASSERT_EQ(a.s1.skipped, a.s0.skipped);
+	XT_ASSERT_EQ(a.s1.polls, a.s0.polls);
+	return XT_PASS;
+}
+
+/*
+ * xl_clock_now() hands out the highest reading so far: a reading that
+ * another vCPU published while this one was between its load of the
+ * maximum and its compare-exchange is not undercut.  The explore hook
+ * stalls vCPU 0 at that compare-exchange (the first read-modify-write of
+ * the call) until vCPU 1 has made and returned its own, later, reading;
+ * vCPU 0's then returns at least that, and so does every reading after.
+ */
+static struct {
+	uint32_t armed, stalled, other_done; /* atomic */
+	uint64_t other;			     /* vCPU 1's reading */
+} cnr;
+
+static void cnr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&cnr.armed))
+		return;
+	XT_STORE(&cnr.armed, 0);
+	XT_STORE(&cnr.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&cnr.other_done) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static void cnr_other(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	while (!XT_LOAD(&cnr.stalled) && xt_now_ns() < end)
+		sched_yield();
+	cnr.other = xl_clock_now();
+	XT_STORE(&cnr.other_done, 1);
+}
+
+static enum xt_result clock_now_race(void)
+{
+	uint64_t mine, after;
+
+	memset(&cnr, 0, sizeof(cnr));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	(void)xl_clock_now();
+	xt_start_on(1, cnr_other, NULL);
+	XT_STORE(&cnr.armed, 1);
+	hv_explore_set_hook(cnr_hook);
+	mine = xl_clock_now();
+	hv_explore_set_hook(NULL);
+	XT_STORE(&cnr.armed, 0);
+	XT_STORE(&cnr.stalled, 1); /* vCPU 1 goes on if the hook never ran */
+	xt_wait_on(1);
+	after = xl_clock_now();
+	XT_ASSERT_EQ(XT_LOAD(&cnr.other_done), 1);
+	xt_log("vCPU 0 %llu, vCPU 1 %llu, after %llu", (unsigned long long)mine,
+	       (unsigned long long)cnr.other, (unsigned long long)after);
+	XT_ASSERT(mine >= cnr.other);
+	XT_ASSERT(after >= cnr.other);
+	return XT_PASS;
+}
+
+/*
+ * The clockevent's mode word (clk.state) changes in one compare-exchange
+ * per step, so two vCPUs bringing their clockevent up at once cannot
+ * both set the mode, nor lose a vCPU from the count.  The explore hook
+ * stalls vCPU 0's xl_clock_init() at its first read-modify-write (in
+ * cfg_get) while another vCPU's init runs whole:
+ *  - vCPU 0 asks singleshot with the mode free, vCPU 1 sets periodic
+ *    meanwhile: vCPU 0 gets -EBUSY, the mode is periodic;
+ *  - vCPU 1 holds the mode, vCPU 0 counts itself in while vCPU 2 does:
+ *    three counted, so after vCPUs 1 and 2 stop, vCPU 0 still holds the
+ *    mode: vCPU 3 asking another one gets -EBUSY;
+ *  - vCPU 0, refused the mode, counts itself out (its 2nd RMW) while
+ *    vCPU 1 counts itself in: once the holders stop, the mode is free.
+ */
+static struct {
+	uint32_t armed, stalled, go; /* atomic */
+	uint32_t at, seen;	     /* act at vCPU 0's at-th point */
+	struct xl_clock_config cfg[4];
+	int rc[4];
+} ccr;
+
+static void ccr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&ccr.armed) || ++ccr.seen != ccr.at)
+		return;
+	XT_STORE(&ccr.armed, 0);
+	XT_STORE(&ccr.stalled, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&ccr.go) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static void ccr_init(void *arg)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+
+	ccr.rc[cpu] = xl_clock_init(&ccr.cfg[cpu]);
+}
+
+static void ccr_init_when_stalled(void *arg)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	while (!XT_LOAD(&ccr.stalled) && xt_now_ns() < end)
+		sched_yield();
+	ccr_init(arg);
+	XT_STORE(&ccr.go, 1);
+}
+
+static void ccr_fini(void *arg)
+{
+	xl_clock_fini();
+}
+
+/* vCPU 0's init stalled at its at-th RMW while vCPU other's runs whole. */
+static void ccr_race(unsigned int other, uint32_t at)
+{
+	XT_STORE(&ccr.stalled, 0);
+	XT_STORE(&ccr.go, 0);
+	ccr.at = at;
+	ccr.seen = 0;
+	xt_start_on(other, ccr_init_when_stalled, NULL);
+	XT_STORE(&ccr.armed, 1);
+	hv_explore_set_hook(ccr_hook);
+	ccr_init(NULL);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&ccr.armed, 0);
+	XT_STORE(&ccr.stalled, 1);
+	xt_wait_on(other);
+}
+
+static enum xt_result clock_cfg_race(void)
+{
+	const struct xl_clock_config ss = { .mode = XL_CLOCK_SINGLESHOT };
+	const struct xl_clock_config per = { .mode = XL_CLOCK_PERIODIC,
+					     .hz = 100 };
+	unsigned int cpu;
+
+	XT_ASSERT(xt_nr_vcpus() >= 4);
+	memset(&ccr, 0, sizeof(ccr));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+
+	ccr.cfg[0] = ss;
+	ccr.cfg[1] = per;
+	ccr_race(1, 1);
+	XT_ASSERT_EQ(XT_LOAD(&ccr.go), 1);
+	XT_ASSERT_EQ(ccr.rc[1], 0);
+	XT_ASSERT_EQ(ccr.rc[0], -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+	xt_run_on(1, ccr_fini, NULL);
+
+	for (cpu = 0; cpu < 4; cpu++)
+		ccr.cfg[cpu] = ss;
+	ccr.cfg[3] = per;
+	xt_run_on(1, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[1], 0);
+	ccr_race(2, 1);
+	XT_ASSERT_EQ(XT_LOAD(&ccr.go), 1);
+	XT_ASSERT_EQ(ccr.rc[2], 0);
+	XT_ASSERT_EQ(ccr.rc[0], 0);
+	xt_run_on(1, ccr_fini, NULL);
+	xt_run_on(2, ccr_fini, NULL);
+	xt_run_on(3, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[3], -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	xl_clock_fini();
+	xt_run_on(3, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[3], 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+
+	/* vCPU 0 asks singleshot while vCPU 3 holds periodic: counted in,
+	 * then out again (cfg_put, its 2nd RMW), while vCPU 1 counts itself
+	 * in.  Once 3 and 1 are down the mode is free. */
+	ccr.cfg[0] = ss;
+	ccr.cfg[1] = per;
+	ccr.cfg[2] = ss;
+	ccr_race(1, 2);
+	XT_ASSERT_EQ(XT_LOAD(&ccr.go), 1);
+	XT_ASSERT_EQ(ccr.rc[1], 0);
+	XT_ASSERT_EQ(ccr.rc[0], -XEN_EBUSY);
+	xt_run_on(3, ccr_fini, NULL);
+	xt_run_on(1, ccr_fini, NULL);
+	xt_run_on(2, ccr_init, NULL);
+	XT_ASSERT_EQ(ccr.rc[2], 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	return XT_PASS;
+}
+
+struct cir_arg {
+	struct xl_clock_config cfg;
+	int rc;
+};
+
+/*
+ * xl_clock_init() failing after its VIRQ_TIMER bind (Xen refusing the
+ * periodic timer: hv_guest_fail_hypercall): the error comes back, the
+ * port is closed again and the vCPU counted out, so the next init on that
+ * vCPU binds VIRQ_TIMER anew (Xen refuses a second binding of a bound
+ * VIRQ, -EEXIST) and succeeds, in another mode too.
+ */
+static void cir_init(void *arg)
+{
+	struct cir_arg *a = arg;
+
+	a->rc = xl_clock_init(&a->cfg);
+}
+
+static void refused_init(void *arg)
+{
+	struct cir_arg *a = arg;
+
+	hv_guest_fail_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_set_periodic_timer,
+				-XEN_EINVAL);
+	a->rc = xl_clock_init(&a->cfg);
+	hv_guest_fail_hypercall(0, 0, 0);
+}
+
+static enum xt_result clock_init_refused(void)
+{
+	struct cir_arg per = { .cfg = { .mode = XL_CLOCK_PERIODIC,
+					.hz = 100 } };
+	struct cir_arg ss = { .cfg = { .mode = XL_CLOCK_SINGLESHOT } };
+	struct xl_clock_state st;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(1, refused_init, &per);
+	XT_ASSERT_EQ(per.rc, -XEN_EINVAL);
+	xl_clock_get_state(1, &st);
+	XT_ASSERT_EQ(st.port, 0);
+	xt_run_on(1, cir_init, &ss);
+	XT_ASSERT_EQ(ss.rc, 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	xl_clock_get_state(1, &st);
+	XT_ASSERT(st.port != 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(st.port), XL_PORT_VIRQ);
+	return XT_PASS;
+}
+
+/*
  * A kick signal that never arrives (hv_faults.drop_kicks): what TSan's
  * runtime did to 1 run in ~200 of time/sshot_past.  vCPU 0 spins in guest
  * code while vCPU 1 sends it an IPI whose kick is dropped; hv must send
@@ -1021,6 +1322,12 @@ static enum xt_result fifo_fini_reset_fails(void)
 			xl_os_free_page(pg[i]);
 	}
 	XT_ASSERT_EQ(dirty, 0);
+	/*
+	 * The reset works now: the kept pages go back to this domain's
+	 * allocator, not to the next test's (the core's state is static).
+	 */
+	XT_ASSERT_EQ(xl_evtchn_fifo_reclaim(), 0);
+	XT_ASSERT(!xl_evtchn_fifo_stuck());
 	return XT_PASS;
 }
 
@@ -1061,16 +1368,32 @@ static enum xt_result fifo_reinit_after_fifo(void)
 static enum xt_result fifo_init_after_other_fifo(void)
 {
 	struct evtchn_init_control ic = { .vcpu = 0 };
+	struct hv_domain *d = hv_guest_domain();
 	struct xt_rec r = { 0 };
+	unsigned int i, pages;
 	evtchn_port_t p;
-	unsigned int i;
 	void *cb = xl_os_alloc_page();
 
 	XT_ASSERT(cb != NULL);
 	ic.control_gfn = xl_os_virt_to_gfn(cb);
 	XT_ASSERT_EQ(xt_evop(EVTCHNOP_init_control, &ic), 0);
+	pages = hv_guest_pages_in_use(d);
 	XT_ASSERT_EQ(xt_core_init(NULL), 0);
 	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	/*
+	 * After the reset and the second try: each vCPU its own control
+	 * block, none of them the earlier one, and the pages init took are
+	 * exactly those (one per vCPU) and the array's.
+	 */
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages + xt_nr_vcpus() + 1);
+	for (i = 0; i < xt_nr_vcpus(); i++) {
+		void *ci = hv_fifo_control_block(hv_domain_vcpu(d, i));
+
+		XT_ASSERT(ci != NULL && ci != cb);
+		if (i)
+			XT_ASSERT(ci != hv_fifo_control_block(
+						hv_domain_vcpu(d, i - 1)));
+	}
 	for (i = 0; i < xt_nr_vcpus(); i++) {
 		XT_ASSERT_EQ(xl_evtchn_bind_ipi(i, xt_rec_handler, &r, &p), 0);
 		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
@@ -1388,6 +1711,755 @@ static enum xt_result fifo_ready_empty_queue(void)
 }
 
 /*
+ * A new event-array page is set MASKED word by word, its 1024 words and
+ * not one more: the page after it in guest memory is someone else's.  The
+ * test places its own page right after the one the core will take (hv's
+ * allocator hands out the lowest free frame), with a marker in its first
+ * word, and makes the core grow the array into the frame before it.
+ */
+static void ebp_noop(evtchn_port_t port, void *data)
+{
+}
+
+static enum xt_result fifo_expand_page_bounds(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	uint32_t *a, *b, *w;
+	evtchn_port_t p = 0;
+	unsigned int i;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	while (p < 1023)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ebp_noop, NULL, &p), 0);
+	XT_ASSERT_EQ(p, 1023);
+	a = xl_os_alloc_page();
+	b = xl_os_alloc_page();
+	XT_ASSERT(a != NULL && b != NULL);
+	XT_ASSERT_EQ(hv_virt_to_gfn(d, b), hv_virt_to_gfn(d, a) + 1);
+	XT_ASSERT_EQ((char *)b - (char *)a, XL_PAGE_SIZE);
+	__atomic_store_n(&b[0], 0x5a5a5a5aU, __ATOMIC_SEQ_CST);
+	xl_os_free_page(a);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ebp_noop, NULL, &p), 0);
+	XT_ASSERT_EQ(p, 1024);
+	w = hv_fifo_event_word(d, 1024);
+	XT_ASSERT(w == a); /* the core took the frame before b */
+	XT_ASSERT_EQ(__atomic_load_n(&b[0], __ATOMIC_SEQ_CST), 0x5a5a5a5aU);
+	/* Every word of the page but the bound port's: MASKED alone. */
+	for (i = 1; i < 1024; i++)
+		XT_ASSERT_EQ(__atomic_load_n(&w[i], __ATOMIC_SEQ_CST),
+			     1U << EVTCHN_FIFO_MASKED);
+	xl_evtchn_fini();
+	xl_os_free_page(b);
+	return XT_PASS;
+}
+
+/*
+ * A bind whose new event-array page cannot be allocated: -ENOMEM, the
+ * port given back to Xen (closed, so the next bind gets the same number),
+ * the array as it was (no expand_array made, no page kept), and the same
+ * bind works once memory is there.
+ */
+static enum xt_result fifo_expand_enomem(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	struct evtchn_status st;
+	evtchn_port_t p = 0;
+	unsigned int pages;
+	int rc;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	while (p < 1023)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ebp_noop, NULL, &p), 0);
+	pages = hv_guest_pages_in_use(d);
+	hv_guest_fail_page(0);
+	rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p);
+	hv_guest_fail_page(-1);
+	XT_ASSERT_EQ(rc, -XEN_ENOMEM);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, 1024, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	XT_ASSERT_EQ(xl_evtchn_port_type(1024), XL_PORT_FREE);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) == NULL);
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, 1024);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) != NULL);
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages + 1);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, 1024);
+	return XT_PASS;
+}
+
+/*
+ * Xen refusing EVTCHNOP_expand_array once (its -ENOMEM, -EINVAL for a
+ * page it cannot map): the bind fails with Xen's error, the page the core
+ * allocated goes back (none kept, the array as it was), the port goes
+ * back to Xen, and the next bind grows the array.
+ */
+static long refuse_expand_hook(struct hv_vcpu *v, int cmd, void *arg,
+			       bool after, long rc, void *data)
+{
+	unsigned int *refused = data;
+
+	if (after || cmd != EVTCHNOP_expand_array || *refused)
+		return 0;
+	*refused = 1;
+	return -XEN_EINVAL;
+}
+
+static enum xt_result fifo_expand_refused(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	struct evtchn_status st;
+	unsigned int pages, refused = 0;
+	evtchn_port_t p = 0;
+	int rc;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	while (p < 1023)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ebp_noop, NULL, &p), 0);
+	pages = hv_guest_pages_in_use(d);
+	hv_domain_set_evtchn_hook(d, refuse_expand_hook, &refused);
+	rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(refused, 1);
+	XT_ASSERT_EQ(rc, -XEN_EINVAL);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, 1024, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) == NULL);
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, 1024);
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages + 1);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	return XT_PASS;
+}
+
+/*
+ * A port two pages past the event array's end (a toolstack port, taken
+ * over with bind_existing while the guest has one page): the setup adds
+ * both pages, in order, and the port works.
+ */
+static void e2p_consumer(struct hv_domain *d, uint32_t port, void *arg)
+{
+}
+
+static enum xt_result fifo_expand_two_pages(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	int port = 0;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	while (port >= 0 && port < 2048)
+		port = hv_evtchn_alloc_xen_unbound(d, e2p_consumer, NULL);
+	XT_ASSERT_EQ(port, 2048);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) == NULL);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(2048, xt_rec_handler, &r), 0);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) != NULL);
+	XT_ASSERT(hv_fifo_event_word(d, 2048) != NULL);
+	XT_ASSERT(hv_fifo_event_word(d, 3072) == NULL);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(d, 2048), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT_EQ(r.last_port, 2048);
+	return XT_PASS;
+}
+
+/*
+ * Xen answering a bind with a port past the FIFO ABI (131072 =
+ * EVTCHN_FIFO_NR_CHANNELS, the first number a LINK cannot name: a
+ * corrupt or hostile hypervisor, the hook rewriting EVTCHNOP_bind_ipi's
+ * output): the core refuses it as invalid, -EINVAL, both from thread
+ * context and from a handler (where a port it would have to grow the
+ * array for is -EWOULDBLOCK instead: this one is not a matter of memory),
+ * and installs nothing.
+ */
+struct hostile_port {
+	uint32_t rewrites; /* atomic */
+	int rc_handler;
+	uint32_t done; /* atomic */
+};
+
+static long hostile_port_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			      long rc, void *data)
+{
+	struct hostile_port *h = data;
+
+	if (!after || cmd != EVTCHNOP_bind_ipi || rc)
+		return 0;
+	((struct evtchn_bind_ipi *)arg)->port = EVTCHN_FIFO_NR_CHANNELS;
+	__atomic_fetch_add(&h->rewrites, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static struct hostile_port hostile_port;
+
+static void hostile_port_handler(evtchn_port_t port, void *data)
+{
+	evtchn_port_t q = 0;
+
+	if (XT_LOAD(&hostile_port.done))
+		return;
+	hostile_port.rc_handler = xl_evtchn_bind_ipi(0, ebp_noop, NULL, &q);
+	XT_STORE(&hostile_port.done, 1);
+}
+
+static enum xt_result fifo_hostile_port_past_abi(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	evtchn_port_t h, q = 0;
+	int rc;
+
+	memset(&hostile_port, 0, sizeof(hostile_port));
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, hostile_port_handler, NULL, &h), 0);
+	hv_domain_set_evtchn_hook(d, hostile_port_hook, &hostile_port);
+	rc = xl_evtchn_bind_ipi(0, ebp_noop, NULL, &q);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(hostile_port.rewrites, 1);
+	XT_ASSERT_EQ(rc, -XEN_EINVAL);
+	XT_ASSERT_EQ(q, 0);
+	hv_domain_set_evtchn_hook(d, hostile_port_hook, &hostile_port);
+	rc = xl_evtchn_send(h);
+	if (!rc)
+		xt_wait_until(flag_set, &hostile_port.done,
+			      XT_EVENT_TIMEOUT_NS);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&hostile_port.done), 1);
+	XT_ASSERT_EQ(hostile_port.rewrites, 2);
+	XT_ASSERT_EQ(hostile_port.rc_handler, -XEN_EINVAL);
+	return XT_PASS;
+}
+
+/*
+ * fifo_unmask's local exchange against a word that changes around it,
+ * forced with the explore hook on the test's own vCPU (0), whose call
+ * makes no other read-modify-write of the core:
+ *  - Xen sets PENDING between the unmask's read and its exchange (a send
+ *    to the masked port landing then): the exchange fails, and the retry
+ *    sees PENDING and hands the unmask to Xen, which links the event: it
+ *    is handled once, the port unmasked.
+ *  - a mask made just after the unmask's exchange (another vCPU's
+ *    xl_evtchn_mask, whose RMW would come next): it stands, as the later
+ *    of the two; the unmask makes no second exchange that would undo it.
+ */
+static struct {
+	uint32_t *word;
+	uint32_t armed; /* atomic: the point (1st, 2nd) to act at */
+	uint32_t seen;	/* atomic: vCPU 0's atomic points while armed */
+	uint32_t bits;	/* what to set in the word there */
+	uint32_t acted; /* atomic */
+} uxr;
+
+static void uxr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&uxr.armed))
+		return;
+	if (XT_ADD(&uxr.seen, 1) != XT_LOAD(&uxr.armed))
+		return;
+	__atomic_fetch_or(uxr.word, uxr.bits, __ATOMIC_SEQ_CST);
+	XT_STORE(&uxr.acted, 1);
+}
+
+static enum xt_result uxr_unmask(uint32_t at, uint32_t bits, evtchn_port_t p)
+{
+	int rc;
+
+	XT_STORE(&uxr.seen, 0);
+	XT_STORE(&uxr.acted, 0);
+	uxr.bits = bits;
+	XT_STORE(&uxr.armed, at);
+	hv_explore_set_hook(uxr_hook);
+	rc = xl_evtchn_unmask(p);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&uxr.armed, 0);
+	XT_ASSERT_EQ(rc, 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_unmask_exchange_races(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	uxr.word = hv_fifo_event_word(d, p);
+	XT_ASSERT(uxr.word != NULL);
+	/* Xen's PENDING lands between the read and the exchange. */
+	xl_evtchn_mask(p);
+	XT_ASSERT_EQ(__atomic_load_n(uxr.word, __ATOMIC_SEQ_CST),
+		     1U << EVTCHN_FIFO_MASKED);
+	XT_ASSERT_EQ(uxr_unmask(1, 1U << EVTCHN_FIFO_PENDING, p), XT_PASS);
+	XT_ASSERT_EQ(XT_LOAD(&uxr.acted), 1);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+	XT_ASSERT(!xl_evtchn_is_masked(p));
+	XT_ASSERT(!xl_evtchn_is_pending(p));
+	/* A mask right after the exchange stands. */
+	xl_evtchn_mask(p);
+	XT_ASSERT_EQ(uxr_unmask(2, 1U << EVTCHN_FIFO_MASKED, p), XT_PASS);
+	XT_ASSERT_EQ(XT_LOAD(&uxr.seen), 1); /* one exchange, no second */
+	XT_ASSERT_EQ(XT_LOAD(&uxr.acted), 0);
+	XT_ASSERT(!xl_evtchn_is_masked(p));
+	/* Both halves: the port still works, once per send. */
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 2);
+	return XT_PASS;
+}
+
+/*
+ * The mask and the clear of PENDING are one read-modify-write each, so a
+ * bit another party sets in the same instant stays: forced with the
+ * explore hook at vCPU 0's first atomic point of the call (uxr_hook):
+ *  - Xen's send sets PENDING while the guest masks (Xen sets PENDING
+ *    first and tests MASKED after, evtchn_fifo_set_pending: seeing the
+ *    mask, it links nothing): the word is MASKED and PENDING, and the
+ *    unmask hands the event to Xen, which delivers it once;
+ *  - another vCPU masks the port while this one clears its PENDING: the
+ *    mask stands.
+ */
+static enum xt_result fifo_rmw_window(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	uxr.word = hv_fifo_event_word(d, p);
+	XT_ASSERT(uxr.word != NULL);
+	XT_ASSERT_EQ(__atomic_load_n(uxr.word, __ATOMIC_SEQ_CST), 0);
+
+	XT_STORE(&uxr.seen, 0);
+	XT_STORE(&uxr.acted, 0);
+	uxr.bits = 1U << EVTCHN_FIFO_PENDING;
+	XT_STORE(&uxr.armed, 1);
+	hv_explore_set_hook(uxr_hook);
+	xl_evtchn_mask(p);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&uxr.armed, 0);
+	XT_ASSERT_EQ(XT_LOAD(&uxr.acted), 1);
+	XT_ASSERT_EQ(__atomic_load_n(uxr.word, __ATOMIC_SEQ_CST),
+		     (1U << EVTCHN_FIFO_MASKED) | (1U << EVTCHN_FIFO_PENDING));
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+
+	XT_ASSERT_EQ(__atomic_load_n(uxr.word, __ATOMIC_SEQ_CST), 0);
+	XT_STORE(&uxr.seen, 0);
+	XT_STORE(&uxr.acted, 0);
+	uxr.bits = 1U << EVTCHN_FIFO_MASKED;
+	XT_STORE(&uxr.armed, 1);
+	hv_explore_set_hook(uxr_hook);
+	xl_evtchn_clear_pending(p);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&uxr.armed, 0);
+	XT_ASSERT_EQ(XT_LOAD(&uxr.acted), 1);
+	XT_ASSERT_EQ(__atomic_load_n(uxr.word, __ATOMIC_SEQ_CST),
+		     1U << EVTCHN_FIFO_MASKED);
+	XT_ASSERT(xl_evtchn_is_masked(p));
+	XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 2);
+	return XT_PASS;
+}
+
+/*
+ * What an upcall counts as handled (its trace's UPCALL_EXIT value, and
+ * "spurious" when 0): each event dispatched, and nothing else.  One
+ * upcall each, on vCPU 0: a real event (1); a READY queue that is empty
+ * (0); a queue head beyond the array, dropped (0); an event linked and
+ * then masked before the upcall ran (0, a masked event seen); an event
+ * linked and its PENDING then cleared (0).  Then the masked one's unmask
+ * delivers it (1).
+ */
+static bool uhc_last_exit(uint64_t *val)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct hv_guest_trace_entry e[16];
+	uint64_t since = hv_guest_trace_count(d, 0);
+	unsigned int n;
+
+	since = since > 16 ? since - 16 : 0;
+	n = hv_guest_trace_read(d, 0, &since, e, 16);
+	while (n--)
+		if (e[n].what == XL_TRACE_UPCALL_EXIT) {
+			*val = e[n].val;
+			return true;
+		}
+	return false;
+}
+
+/* Raise an upcall on vCPU 0 with no event behind it. */
+static void uhc_raise(void)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = 1 };
+
+	__atomic_store_n(&xl_os_vcpu_info(0)->evtchn_upcall_pending, 1,
+			 __ATOMIC_SEQ_CST);
+	(void)xt_evop(EVTCHNOP_status, &st); /* delivered on its return */
+}
+
+#define UHC_CHECK(ups, spur, handled)                             \
+	do {                                                      \
+		uint64_t v_ = ~0ULL;                              \
+		xl_evtchn_get_stats(0, &st);                      \
+		XT_ASSERT_EQ(st.upcalls - st0.upcalls, (ups));    \
+		XT_ASSERT_EQ(st.spurious - st0.spurious, (spur)); \
+		XT_ASSERT(uhc_last_exit(&v_));                    \
+		XT_ASSERT_EQ(v_, (handled));                      \
+	} while (0)
+
+static enum xt_result fifo_upcall_handled_counts(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xl_evtchn_stats st0, st;
+	evtchn_fifo_control_block_t *cb;
+	struct xt_rec r = { 0 };
+	unsigned long flags;
+	evtchn_port_t p;
+
+	hv_guest_trace_set(true);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	cb = hv_fifo_control_block(hv_domain_vcpu(d, 0));
+	XT_ASSERT(cb != NULL);
+	xl_evtchn_get_stats(0, &st0);
+
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	UHC_CHECK(1, 0, 1);
+
+	__atomic_fetch_or(&cb->ready, 1U << 3, __ATOMIC_SEQ_CST);
+	uhc_raise();
+	UHC_CHECK(2, 1, 0);
+
+	__atomic_store_n(&cb->head[3], 131072, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&cb->ready, 1U << 3, __ATOMIC_SEQ_CST);
+	uhc_raise();
+	__atomic_store_n(&cb->head[3], 0, __ATOMIC_SEQ_CST);
+	UHC_CHECK(3, 2, 0);
+
+	flags = xl_os_irq_save();
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	xl_evtchn_mask(p);
+	xl_os_irq_restore(flags);
+	UHC_CHECK(4, 3, 0);
+	XT_ASSERT_EQ(st.masked_seen - st0.masked_seen, 1);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 1);
+
+	flags = xl_os_irq_save();
+	XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	xl_os_irq_restore(flags);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	UHC_CHECK(5, 3, 1);
+
+	flags = xl_os_irq_save();
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	xl_evtchn_clear_pending(p);
+	xl_os_irq_restore(flags);
+	UHC_CHECK(6, 4, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 2);
+	XT_ASSERT_EQ(st.events - st0.events, 2);
+	XT_ASSERT_EQ(st.masked_seen - st0.masked_seen, 1);
+	XT_ASSERT_EQ(st.stray, st0.stray);
+	return XT_PASS;
+}
+
+/*
+ * An upcall on a vCPU the FIFO instance has no control block for (init
+ * for fewer vCPUs than the domain has; a stray or spurious upcall there):
+ * nothing to read, handled nothing, counted spurious.
+ */
+static void uncb_raise(void *arg)
+{
+	struct xl_evtchn_stats *st = arg;
+
+	xl_evtchn_get_stats(1, &st[0]);
+	__atomic_store_n(&xl_os_vcpu_info(1)->evtchn_upcall_pending, 1,
+			 __ATOMIC_SEQ_CST);
+	(void)xl_hc_xen_version(XENVER_version, NULL);
+	xl_evtchn_get_stats(1, &st[1]);
+}
+
+static enum xt_result fifo_upcall_no_control_block(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = 1 };
+	struct hv_domain *d = hv_guest_domain();
+	struct xl_evtchn_stats st[2];
+	struct hv_guest_trace_entry e[8];
+	uint64_t since;
+	unsigned int n;
+
+	XT_ASSERT(xt_nr_vcpus() >= 2);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT(hv_fifo_control_block(hv_domain_vcpu(d, 1)) == NULL);
+	xt_run_on(1, uncb_raise, st);
+	XT_ASSERT_EQ(st[1].upcalls - st[0].upcalls, 1);
+	XT_ASSERT_EQ(st[1].spurious - st[0].spurious, 1);
+	XT_ASSERT_EQ(st[1].events, st[0].events);
+	since = hv_guest_trace_count(d, 1);
+	since = since > 8 ? since - 8 : 0;
+	n = hv_guest_trace_read(d, 1, &since, e, 8);
+	while (n && e[n - 1].what != XL_TRACE_UPCALL_EXIT)
+		n--;
+	XT_ASSERT(n > 0);
+	XT_ASSERT_EQ(e[n - 1].val, 0);
+	return XT_PASS;
+}
+
+/*
+ * The consumer takes READY with one exchange, so a queue Xen makes ready
+ * in the same instant is served: forced with the explore hook at the
+ * upcall's first read-modify-write after it cleared evtchn_upcall_pending
+ * (the READY exchange of fifo_handle_events), where the hook sets the
+ * READY bit of queue 3, on which Xen linked port q (its bit withheld until
+ * then).  Both events are handled, q's first (the higher priority).
+ */
+static struct {
+	evtchn_fifo_control_block_t *cb;
+	struct vcpu_info *vi;
+	uint32_t armed, acted; /* atomic */
+} rxw;
+
+static void rxw_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&rxw.armed) ||
+	    __atomic_load_n(&rxw.vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
+		return;
+	XT_STORE(&rxw.armed, 0);
+	__atomic_fetch_or(&rxw.cb->ready, 1U << 3, __ATOMIC_SEQ_CST);
+	XT_STORE(&rxw.acted, 1);
+}
+
+static enum xt_result fifo_ready_exchange_window(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	unsigned long flags;
+	evtchn_port_t p, q;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &q), 0);
+	XT_ASSERT_EQ(xl_evtchn_set_priority(q, 3), 0);
+	rxw.cb = hv_fifo_control_block(hv_domain_vcpu(d, 0));
+	rxw.vi = xl_os_vcpu_info(0);
+	XT_ASSERT(rxw.cb != NULL && rxw.vi != NULL);
+	XT_STORE(&rxw.acted, 0);
+
+	flags = xl_os_irq_save();
+	XT_ASSERT_EQ(xl_evtchn_send(q), 0);
+	XT_ASSERT_EQ(__atomic_load_n(&rxw.cb->head[3], __ATOMIC_SEQ_CST), q);
+	__atomic_fetch_and(&rxw.cb->ready, ~(1U << 3), __ATOMIC_SEQ_CST);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(__atomic_load_n(&rxw.cb->ready, __ATOMIC_SEQ_CST),
+		     1U << EVTCHN_FIFO_PRIORITY_DEFAULT);
+	XT_STORE(&rxw.armed, 1);
+	hv_explore_set_hook(rxw_hook);
+	xl_os_irq_restore(flags);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&rxw.armed, 0);
+	XT_ASSERT_EQ(XT_LOAD(&rxw.acted), 1);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 2);
+	XT_ASSERT_EQ(r.last_port, p);
+	return XT_PASS;
+}
+
+/*
+ * A bind from a handler whose port would need a new event-array page:
+ * refused, -EWOULDBLOCK, before anything is allocated (no page taken with
+ * delivery masked, os.h; the array not grown), and nothing left bound in
+ * Xen.  From thread context the same bind grows the array.
+ */
+static struct {
+	uint32_t done; /* atomic */
+	int rc;
+	evtchn_port_t q;
+} bnp;
+
+static void bnp_handler(evtchn_port_t port, void *data)
+{
+	if (XT_LOAD(&bnp.done))
+		return;
+	bnp.rc = xl_evtchn_bind_ipi(0, ebp_noop, NULL, &bnp.q);
+	XT_STORE(&bnp.done, 1);
+}
+
+static enum xt_result fifo_bind_in_handler_no_page(void)
+{
+	struct hv_domain *d = hv_guest_domain();
+	uint64_t masked0 = hv_guest_masked_allocs();
+	unsigned int pages;
+	evtchn_port_t h, p = 0;
+	uint32_t first;
+	int open0;
+
+	memset(&bnp, 0, sizeof(bnp));
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, bnp_handler, NULL, &h), 0);
+	while (p < 1023)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ebp_noop, NULL, &p), 0);
+	pages = hv_guest_pages_in_use(d);
+	open0 = hv_evtchn_open_ports(d, &first, 1);
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &bnp.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(bnp.rc, -XEN_EWOULDBLOCK);
+	XT_ASSERT_EQ(hv_guest_masked_allocs(), masked0);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) == NULL);
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(d, &first, 1), open0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ebp_noop, NULL, &p), 0);
+	XT_ASSERT_EQ(p, 1024);
+	XT_ASSERT(hv_fifo_event_word(d, 1024) != NULL);
+	return XT_PASS;
+}
+
+/*
+ * FIFO's pages cannot all be had at init (the event array's, then each
+ * vCPU's control block): every page is allocated before the first
+ * EVTCHNOP_init_control, so a failure leaves Xen on 2-level, which init
+ * then takes, with every page it did get given back.  Then a full init
+ * is FIFO.
+ */
+static long count_init_control_hook(struct hv_vcpu *v, int cmd, void *arg,
+				    bool after, long rc, void *data)
+{
+	if (!after && cmd == EVTCHNOP_init_control)
+		__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result fifo_init_enomem(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = 2 };
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int pages0 = hv_guest_pages_in_use(d), calls = 0;
+	long after;
+	int rc;
+
+	XT_ASSERT(xt_nr_vcpus() >= 2);
+	for (after = 0; after <= 2; after++) {
+		hv_domain_set_evtchn_hook(d, count_init_control_hook, &calls);
+		hv_guest_fail_page(after);
+		rc = xl_evtchn_init(&cfg);
+		hv_guest_fail_page(-1);
+		hv_domain_set_evtchn_hook(d, NULL, NULL);
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_2L);
+		XT_ASSERT_EQ(calls, 0);
+		XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0);
+		XT_ASSERT(!xl_evtchn_fifo_stuck());
+		xl_evtchn_fini();
+		XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0);
+	}
+	XT_ASSERT_EQ(xl_evtchn_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	/* The array page and one control block per vCPU. */
+	XT_ASSERT_EQ(hv_guest_pages_in_use(d), pages0 + 3);
+	return XT_PASS;
+}
+
+/*
+ * A control block head naming a port the event array does not hold (a
+ * corrupt or hostile hypervisor: Xen links only ports below its
+ * num_evtchns, and a LINK is 17 bits, but head[] is a 32-bit word the
+ * guest must not trust): 131072, the first port past the 128 pages a LINK
+ * can name (the page index equal to the pages table's size), the largest
+ * 32-bit value, and 1024, a port in range on a page not yet added.  Each
+ * time the queue is dropped (its READY bit gone) without a word read or
+ * written, and the real event on another queue is handled once.
+ */
+static enum xt_result fifo_head_beyond_array(void)
+{
+	static const uint32_t bogus[] = { 131072, 0xffffffffU, 1024 };
+	const uint32_t MP = (1U << EVTCHN_FIFO_MASKED) |
+			    (1U << EVTCHN_FIFO_PENDING);
+	struct hv_domain *d = hv_guest_domain();
+	struct xl_evtchn_stats st;
+	evtchn_fifo_control_block_t *cb;
+	struct xt_rec r = { 0 }, ra = { 0 };
+	evtchn_port_t p, a;
+	unsigned int i;
+	uint32_t *wa;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	/*
+	 * Port a, masked and pending (on no queue): a consumer that took a
+	 * stale cursor for the dropped queue would find it there (a masked
+	 * event seen, the word touched).
+	 */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &ra, &a), 0);
+	xl_evtchn_mask(a);
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	wa = hv_fifo_event_word(d, a);
+	XT_ASSERT(wa != NULL);
+	XT_ASSERT_EQ(__atomic_load_n(wa, __ATOMIC_SEQ_CST), MP);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT(p < 1024); /* one page of the array, port 1024 not in it */
+	XT_ASSERT(hv_fifo_event_word(d, 1024) == NULL);
+	cb = hv_fifo_control_block(hv_domain_vcpu(d, 0));
+	XT_ASSERT(cb != NULL);
+	for (i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
+		__atomic_store_n(&cb->head[3], bogus[i], __ATOMIC_SEQ_CST);
+		__atomic_fetch_or(&cb->ready, 1U << 3, __ATOMIC_SEQ_CST);
+		XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 1), i + 1);
+		XT_ASSERT_EQ(xt_rec_settle(&r), i + 1);
+		XT_ASSERT_EQ(r.last_port, p);
+		XT_ASSERT_EQ(__atomic_load_n(&cb->ready, __ATOMIC_SEQ_CST) &
+				     (1U << 3),
+			     0);
+		XT_ASSERT_EQ(__atomic_load_n(&cb->head[3], __ATOMIC_SEQ_CST),
+			     bogus[i]);
+	}
+	__atomic_store_n(&cb->head[3], 0, __ATOMIC_SEQ_CST);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.stray, 0);
+	XT_ASSERT_EQ(st.masked_seen, 0);
+	XT_ASSERT_EQ(st.events, i);
+	XT_ASSERT_EQ(__atomic_load_n(wa, __ATOMIC_SEQ_CST), MP);
+	XT_ASSERT_EQ(xt_rec_settle(&ra), 0);
+	return XT_PASS;
+}
+
+/*
  * The window inside the FIFO consumer between unlinking the head
  * (unlink_head: LINKED cleared, the word's PENDING seen) and taking its
  * PENDING bit (take_pending): another vCPU may clear PENDING
@@ -1435,6 +2507,7 @@ static bool tpw_fired(void *arg)
 static enum xt_result take_pending_window(enum tpw_act act)
 {
 	struct hv_domain *d = hv_guest_domain();
+	struct xl_evtchn_stats st0, st;
 	struct xt_rec r = { 0 };
 	evtchn_port_t p;
 	bool fired;
@@ -1449,6 +2522,7 @@ static enum xt_result take_pending_window(enum tpw_act act)
 			    .cpu = 1,
 			    .act = act };
 	XT_ASSERT(tpw.word != NULL);
+	xl_evtchn_get_stats(1, &st0);
 	__atomic_store_n(&tpw.armed, 1, __ATOMIC_SEQ_CST);
 	hv_explore_set_hook(tpw_hook);
 	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
@@ -1457,6 +2531,13 @@ static enum xt_result take_pending_window(enum tpw_act act)
 	XT_ASSERT(fired);
 	XT_ASSERT_EQ(__atomic_load_n(&tpw.fired, __ATOMIC_SEQ_CST), 1);
 	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	/* That upcall handled nothing: counted spurious, no masked seen
+	 * (the word was unmasked when unlinked). */
+	xl_evtchn_get_stats(1, &st);
+	XT_ASSERT_EQ(st.upcalls - st0.upcalls, 1);
+	XT_ASSERT_EQ(st.spurious - st0.spurious, 1);
+	XT_ASSERT_EQ(st.events - st0.events, 0);
+	XT_ASSERT_EQ(st.masked_seen - st0.masked_seen, 0);
 	if (act == TPW_CLEAR) {
 		XT_ASSERT(!xl_evtchn_is_pending(p));
 		XT_ASSERT(!xl_evtchn_is_masked(p));
@@ -2251,6 +3332,10 @@ const struct xt_test xt_hv_tests[] = {
 	{ "hv/timer_early_sshot", XT_HV, 1, false, timer_early_sshot, 0 },
 	{ "hv/timer_early_periodic", XT_HV, 1, false, timer_early_periodic, 0 },
 	{ "hv/kick_lost", XT_HV, 2, false, kick_lost, 0 },
+	{ "hv/wait_until_slept", XT_HV, 2, false, wait_until_slept, 0 },
+	{ "hv/clock_now_race", XT_HV, 2, false, clock_now_race, 0 },
+	{ "hv/clock_cfg_race", XT_HV, 4, false, clock_cfg_race, 0 },
+	{ "hv/clock_init_refused", XT_HV, 2, false, clock_init_refused, 0 },
 	{ "fifo/close_rebind_race", XT_HV, 3, false, fifo_close_rebind_race,
 	  0 },
 	{ "2l/close_rebind_race", XT_HV, 3, false, l2_close_rebind_race, 0 },
@@ -2264,6 +3349,27 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_partial_init_keeps_ports, 0 },
 	{ "fifo/ready_empty_queue", XT_HV, 1, false, fifo_ready_empty_queue,
 	  0 },
+	{ "fifo/head_beyond_array", XT_HV, 1, false, fifo_head_beyond_array,
+	  0 },
+	{ "fifo/expand_page_bounds", XT_HV, 1, false, fifo_expand_page_bounds,
+	  0 },
+	{ "fifo/expand_enomem", XT_HV, 1, false, fifo_expand_enomem, 0 },
+	{ "fifo/expand_refused", XT_HV, 1, false, fifo_expand_refused, 0 },
+	{ "fifo/expand_two_pages", XT_HV, 1, false, fifo_expand_two_pages, 0 },
+	{ "fifo/hostile_port_past_abi", XT_HV, 1, false,
+	  fifo_hostile_port_past_abi, 0 },
+	{ "fifo/unmask_exchange_races", XT_HV, 1, false,
+	  fifo_unmask_exchange_races, 0 },
+	{ "fifo/rmw_window", XT_HV, 1, false, fifo_rmw_window, 0 },
+	{ "fifo/upcall_handled_counts", XT_HV, 1, false,
+	  fifo_upcall_handled_counts, 0 },
+	{ "fifo/init_enomem", XT_HV, 2, false, fifo_init_enomem, 0 },
+	{ "fifo/bind_in_handler_no_page", XT_HV, 1, false,
+	  fifo_bind_in_handler_no_page, 0 },
+	{ "fifo/ready_exchange_window", XT_HV, 1, false,
+	  fifo_ready_exchange_window, 0 },
+	{ "fifo/upcall_no_control_block", XT_HV, 2, false,
+	  fifo_upcall_no_control_block, 0 },
 	{ "fifo/take_pending_cleared", XT_HV, 2, false,
 	  fifo_take_pending_cleared, 0 },
 	{ "fifo/take_pending_masked", XT_HV, 2, false, fifo_take_pending_masked,

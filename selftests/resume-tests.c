@@ -2596,6 +2596,160 @@ MODES(cancel)
 MODES(cancel_zero)
 MODES(repeat)
 
+/*
+ * FIFO's pages across a restore: each control block is zeroed, its 1024
+ * words and not one more (the test's own page right after the last
+ * control block keeps its marker), and the event array comes back with
+ * exactly the pages it had: port 1024, past the one page, is not covered
+ * and its bind grows the array, so the port works.
+ */
+static void rp_noop(evtchn_port_t port, void *data)
+{
+}
+
+static enum xt_result t_fifo_pages(void)
+{
+	struct xt_rec r = { 0 };
+	unsigned int nr = xt_nr_vcpus();
+	uint32_t *cb_last, *mark;
+	evtchn_port_t p = 0;
+	struct hold h;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(4096), 0);
+	MODE_INIT(M_FIFO);
+	cb_last = hv_fifo_control_block(hv_domain_vcpu(dom(), nr - 1));
+	XT_ASSERT(cb_last != NULL);
+	mark = xl_os_alloc_page();
+	XT_ASSERT(mark != NULL);
+	XT_ASSERT_EQ(hv_virt_to_gfn(dom(), mark),
+		     hv_virt_to_gfn(dom(), cb_last) + 1);
+	XT_STORE(&mark[0], 0x5a5a5a5aU);
+	while (p < 1023)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, rp_noop, NULL, &p), 0);
+	XT_ASSERT_EQ(p, 1023);
+
+	XT_ASSERT(hold_others(&h));
+	XT_ASSERT_EQ(cycle(false, JUMP_NS), 0);
+	release_others(&h);
+
+	XT_ASSERT_EQ(XT_LOAD(&mark[0]), 0x5a5a5a5aU);
+	xl_os_free_page(mark);
+	XT_ASSERT(hv_fifo_event_word(dom(), 1023) != NULL);
+	XT_ASSERT(hv_fifo_event_word(dom(), 1024) == NULL);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, 1024);
+	XT_ASSERT(hv_fifo_event_word(dom(), 1024) != NULL);
+	SEND_N(p, &r, NR_SENDS);
+	return XT_PASS;
+}
+
+/*
+ * The new domain refusing FIFO's registration at the restore: vCPU 1's
+ * EVTCHNOP_init_control, or the event array's EVTCHNOP_expand_array
+ * (after every control block was taken): Xen is on FIFO for part of the
+ * guest, so neither FIFO nor 2-level works, and xl_evtchn_resume() says
+ * so, -EIO, instead of carrying on.  vCPU 0's refused with -ENOSYS (a
+ * host without FIFO) is the other case: nothing was registered, and the
+ * resume comes up on 2-level, its ports working.
+ */
+struct refuse {
+	int cmd;
+	uint32_t vcpu; /* init_control's vCPU to refuse */
+	long rc;
+	uint32_t refused;
+};
+
+static long refuse_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			long rc, void *data)
+{
+	struct refuse *f = data;
+
+	if (after || cmd != f->cmd)
+		return 0;
+	if (cmd == EVTCHNOP_init_control &&
+	    ((struct evtchn_init_control *)arg)->vcpu != f->vcpu)
+		return 0;
+	f->refused++;
+	return f->rc;
+}
+
+static long cycle_refused(struct refuse *f)
+{
+	unsigned long flags = xl_os_irq_save();
+	long rc;
+	int r;
+
+	memset(&lost_log, 0, sizeof(lost_log));
+	r = xl_evtchn_suspend();
+	if (r)
+		goto out;
+	plan(false, JUMP_NS);
+	rc = raw_suspend();
+	hv_domain_set_suspend_plan(dom(), NULL);
+	if (rc) {
+		r = rc < 0 ? (int)rc : -XEN_EEXIST;
+		goto out;
+	}
+	r = hv_guest_resume();
+	if (r)
+		goto out;
+	hv_domain_set_evtchn_hook(dom(), refuse_hook, f);
+	r = xl_evtchn_resume(false, lost_fn);
+	hv_domain_set_evtchn_hook(dom(), NULL, NULL);
+out:
+	xl_os_irq_restore(flags);
+	return r;
+}
+
+static enum xt_result fifo_refused_one(struct refuse f, int want)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	struct hold h;
+	long rc;
+
+	MODE_INIT(M_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT(hold_others(&h));
+	rc = cycle_refused(&f);
+	release_others(&h);
+	XT_ASSERT_EQ(f.refused, 1);
+	XT_ASSERT_EQ(rc, want);
+	if (want)
+		return XT_PASS;
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_2L);
+	XT_ASSERT_EQ(xl_evtchn_port_type(p), XL_PORT_IPI);
+	SEND_N(p, &r, NR_SENDS);
+	return XT_PASS;
+}
+
+static enum xt_result t_fifo_refused(void)
+{
+	struct refuse ic1 = { .cmd = EVTCHNOP_init_control,
+			      .vcpu = 1,
+			      .rc = -XEN_ENOMEM };
+	struct refuse ea = { .cmd = EVTCHNOP_expand_array, .rc = -XEN_ENOMEM };
+	struct refuse ic0 = { .cmd = EVTCHNOP_init_control,
+			      .vcpu = 0,
+			      .rc = -XEN_ENOSYS };
+
+	if (fifo_refused_one(ic1, -XEN_EIO) != XT_PASS) {
+		xt_log("init_control of vCPU 1 refused");
+		return XT_FAIL;
+	}
+	xl_evtchn_fini();
+	if (fifo_refused_one(ea, -XEN_EIO) != XT_PASS) {
+		xt_log("expand_array refused");
+		return XT_FAIL;
+	}
+	xl_evtchn_fini();
+	if (fifo_refused_one(ic0, 0) != XT_PASS) {
+		xt_log("init_control of vCPU 0 refused (no FIFO)");
+		return XT_FAIL;
+	}
+	return XT_PASS;
+}
+
 #define RT(n, fn_, vcpus, peer, fl)                                         \
 	{                                                                   \
 		.name = "resume/" n, .backends = XT_HV, .min_vcpus = vcpus, \
@@ -2623,6 +2777,8 @@ const struct xt_test xt_resume_tests[] = {
 	RT("2l/cancel_zero", l2_cancel_zero, 1, false, XT_F_NO_UPCALL),
 	RT("fifo/repeat", fifo_repeat, 2, false, XT_F_FLAVOURS),
 	RT("2l/repeat", l2_repeat, 2, false, XT_F_FLAVOURS),
+	RT("fifo/pages", t_fifo_pages, 2, false, 0),
+	RT("fifo/refused", t_fifo_refused, 2, false, 0),
 	RT("fifo/cancel_empty", t_cancel_empty, 1, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero_empty", t_cancel_zero_empty, 1, false,
 	   XT_F_NO_UPCALL),

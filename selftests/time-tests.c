@@ -1624,6 +1624,329 @@ static enum xt_result time_runstate(void)
 	return XT_PASS;
 }
 
+/*
+ * The cap on callbacks per VIRQ_TIMER is XL_TIMER_RUNS_PER_VIRQ exactly:
+ * one more timer than that, all due at the same deadline (armed with
+ * delivery masked, so all are in the heap before the VIRQ), run that many
+ * in one VIRQ and the last in a later one.
+ */
+#define RPV_N (XL_TIMER_RUNS_PER_VIRQ + 1)
+
+struct rpv {
+	struct xl_timer t[RPV_N];
+	uint64_t virq_at[RPV_N]; /* the VIRQ count seen by each callback */
+	uint32_t runs;		 /* atomic */
+	int rc;
+};
+
+static void rpv_fn(struct xl_timer *t)
+{
+	struct rpv *a = t->data;
+	uint32_t i = (uint32_t)(t - a->t);
+
+	a->virq_at[i] = virq_count(xl_os_vcpu_id());
+	XT_ADD(&a->runs, 1);
+}
+
+static bool rpv_done(void *arg)
+{
+	return XT_LOAD(&((struct rpv *)arg)->runs) == RPV_N;
+}
+
+static void rpv_body(void *arg)
+{
+	struct rpv *a = arg;
+	unsigned long flags;
+	uint64_t d;
+	unsigned int i;
+
+	flags = xl_os_irq_save();
+	d = xl_clock_now() + 2 * MS;
+	for (i = 0; i < RPV_N && !a->rc; i++) {
+		xl_timer_setup(&a->t[i], rpv_fn, a);
+		a->rc = xl_timer_arm(&a->t[i], d);
+	}
+	xl_os_irq_restore(flags);
+	if (!a->rc && !xt_wait_until(rpv_done, a, XT_EVENT_TIMEOUT_NS))
+		a->rc = -1;
+}
+
+static enum xt_result time_sshot_runs_per_virq(void)
+{
+	static struct rpv a;
+	unsigned int i, first = 0, in_first = 0;
+
+	a = (struct rpv){ .rc = 0 };
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xt_run_on(1, rpv_body, &a);
+	XT_ASSERT_EQ(a.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&a.runs), RPV_N);
+	for (i = 0; i < RPV_N; i++)
+		if (!first || a.virq_at[i] < first)
+			first = (unsigned int)a.virq_at[i];
+	for (i = 0; i < RPV_N; i++)
+		in_first += a.virq_at[i] == first;
+	XT_ASSERT_EQ(in_first, XL_TIMER_RUNS_PER_VIRQ);
+	return XT_PASS;
+}
+
+/*
+ * A callback that re-arms its own timer, inside the VIRQ that ran it
+ * (run_expired(): "due only since the VIRQ came, and ran in it already"
+ * waits for the next VIRQ).  The first run's fired_at is the VIRQ's own
+ * clock reading (start), and the timer was due 1 ms before it, far more
+ * than a callback takes, so the slow-tick rule is not what decides:
+ *  - re-armed for fired_at, a deadline the VIRQ's reading had reached: it
+ *    runs again in the same VIRQ;
+ *  - re-armed for fired_at + 1 ns, past that reading: the next VIRQ;
+ *  - re-armed for its own deadline again (1 ms before the VIRQ): the same
+ *    VIRQ (a deadline that did not move is no slow tick).
+ */
+struct rearm_in {
+	struct xl_timer t;
+	bool same;	     /* re-arm for its own deadline again */
+	uint64_t add;	     /* else the re-arm's deadline: fired_at + add */
+	uint64_t virq_at[2]; /* the VIRQ count at each run */
+	uint32_t runs;	     /* atomic */
+	int rc;
+};
+
+static void rearm_in_fn(struct xl_timer *t)
+{
+	struct rearm_in *a = t->data;
+	uint32_t n = XT_LOAD(&a->runs);
+
+	a->virq_at[n] = virq_count(xl_os_vcpu_id());
+	if (!n)
+		a->rc = xl_timer_arm(t, a->same ? t->deadline :
+						  t->fired_at + a->add);
+	XT_STORE(&a->runs, n + 1);
+}
+
+static bool rearm_in_done(void *arg)
+{
+	return XT_LOAD(&((struct rearm_in *)arg)->runs) == 2;
+}
+
+static void rearm_in_body(void *arg)
+{
+	struct rearm_in *a = arg;
+
+	xl_timer_setup(&a->t, rearm_in_fn, a);
+	a->rc = xl_timer_arm(&a->t, xl_clock_now() - MS);
+	if (!a->rc && !xt_wait_until(rearm_in_done, a, XT_EVENT_TIMEOUT_NS))
+		a->rc = -1;
+	xl_timer_cancel(&a->t);
+}
+
+static enum xt_result time_sshot_rearm_in_virq(void)
+{
+	struct rearm_in same = { .add = 0 }, next = { .add = 1 };
+	struct rearm_in again = { .same = true };
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xt_run_on(1, rearm_in_body, &same);
+	XT_ASSERT_EQ(same.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&same.runs), 2);
+	XT_ASSERT_EQ(same.virq_at[1], same.virq_at[0]);
+	xt_run_on(1, rearm_in_body, &next);
+	XT_ASSERT_EQ(next.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&next.runs), 2);
+	XT_ASSERT(next.virq_at[1] > next.virq_at[0]);
+	/* Its own deadline again: due before the VIRQ, not a slow tick
+	 * (the deadline did not move): the same VIRQ. */
+	xt_run_on(1, rearm_in_body, &again);
+	XT_ASSERT_EQ(again.rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&again.runs), 2);
+	XT_ASSERT_EQ(again.virq_at[1], again.virq_at[0]);
+	return XT_PASS;
+}
+
+/*
+ * Callbacks that re-arm leave Xen alone until the VIRQ's timers are done,
+ * then one set_singleshot_timer for the earliest (timer_virq(): in_run):
+ * two timers due together, each re-arming itself later (5 ms and 3 ms
+ * ahead: the second becomes the earliest), see the same count of
+ * programs in their callbacks, before and after their re-arm.
+ */
+struct rpo {
+	struct xl_timer t[2];
+	uint64_t programs_in[2];  /* stats.programs at each run, in order */
+	uint64_t programs_out[2]; /* ... after its re-arm */
+	uint64_t p0;		  /* before the arms */
+	uint32_t runs;		  /* atomic */
+	int rc;
+};
+
+static uint64_t programs_of(unsigned int cpu)
+{
+	struct xl_clock_stats st;
+
+	xl_clock_get_stats(cpu, &st);
+	return st.programs;
+}
+
+static void rpo_fn(struct xl_timer *t)
+{
+	struct rpo *a = t->data;
+	uint32_t i = (uint32_t)(t - a->t);
+
+	uint32_t k = XT_LOAD(&a->runs);
+
+	if (k < 2)
+		a->programs_in[k] = programs_of(xl_os_vcpu_id());
+	if (!a->rc)
+		a->rc = xl_timer_arm(t, t->fired_at + (i ? 3 : 5) * MS);
+	if (k < 2)
+		a->programs_out[k] = programs_of(xl_os_vcpu_id());
+	XT_ADD(&a->runs, 1);
+}
+
+static bool rpo_two(void *arg)
+{
+	return XT_LOAD(&((struct rpo *)arg)->runs) >= 2;
+}
+
+static void rpo_body(void *arg)
+{
+	struct rpo *a = arg;
+	unsigned long flags;
+	uint64_t d;
+
+	flags = xl_os_irq_save();
+	d = xl_clock_now() - MS;
+	xl_timer_setup(&a->t[0], rpo_fn, a);
+	xl_timer_setup(&a->t[1], rpo_fn, a);
+	a->p0 = programs_of(1);
+	a->rc = xl_timer_arm(&a->t[0], d) || xl_timer_arm(&a->t[1], d);
+	xl_os_irq_restore(flags);
+	if (!a->rc && !xt_wait_until(rpo_two, a, XT_EVENT_TIMEOUT_NS))
+		a->rc = -1;
+	xl_timer_cancel(&a->t[0]);
+	xl_timer_cancel(&a->t[1]);
+}
+
+static enum xt_result time_sshot_rearm_programs_once(void)
+{
+	struct rpo a = { .rc = 0 };
+
+	CLOCK_UP(XL_CLOCK_SINGLESHOT, 0);
+	xt_run_on(1, rpo_body, &a);
+	XT_ASSERT_EQ(a.rc, 0);
+	XT_ASSERT_EQ(a.programs_in[0], a.programs_in[1]);
+	/* The second re-arm makes its timer the earliest: still no
+	 * program from inside the callback. */
+	XT_ASSERT_EQ(a.programs_out[0], a.programs_in[0]);
+	XT_ASSERT_EQ(a.programs_out[1], a.programs_in[1]);
+	/* The arm of the first (past) deadline programmed Xen once. */
+	XT_ASSERT_EQ(a.programs_in[0], a.p0 + 1);
+	return XT_PASS;
+}
+
+/*
+ * What the mode's holders do not give up: with vCPU 1 running periodic
+ * at 100 Hz, vCPU 0 asking 1001 Hz is refused for the rate itself
+ * (-EINVAL, before any look at the mode: not -EBUSY), and a fini on
+ * vCPU 2, which never started a clockevent, does nothing (it must not
+ * count vCPU 1 out): vCPU 3 asking singleshot is still -EBUSY.
+ */
+struct held_arg {
+	struct xl_clock_config cfg;
+	int rc;
+};
+
+static void held_init(void *arg)
+{
+	struct held_arg *a = arg;
+
+	a->rc = xl_clock_init(&a->cfg);
+}
+
+static void held_fini(void *arg)
+{
+	xl_clock_fini();
+}
+
+static enum xt_result time_clock_mode_held(void)
+{
+	struct held_arg per = { .cfg = { .mode = XL_CLOCK_PERIODIC,
+					 .hz = 100 } };
+	struct held_arg fast = { .cfg = { .mode = XL_CLOCK_PERIODIC,
+					  .hz = 1001 } };
+	struct held_arg ss = { .cfg = { .mode = XL_CLOCK_SINGLESHOT } };
+
+	XT_ASSERT(xt_nr_vcpus() >= 4);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(1, held_init, &per);
+	XT_ASSERT_EQ(per.rc, 0);
+	xt_run_on(0, held_init, &fast);
+	XT_ASSERT_EQ(fast.rc, -XEN_EINVAL);
+	xt_run_on(2, held_fini, NULL);
+	xt_run_on(3, held_init, &ss);
+	XT_ASSERT_EQ(ss.rc, -XEN_EBUSY);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_PERIODIC);
+	xt_run_on(1, held_fini, NULL);
+	xt_run_on(3, held_init, &ss);
+	XT_ASSERT_EQ(ss.rc, 0);
+	XT_ASSERT_EQ(xl_clock_mode(), XL_CLOCK_SINGLESHOT);
+	return XT_PASS;
+}
+
+/*
+ * xl_clock_resume() as the restore path calls it, on a live domain (what
+ * it does is the same): on a vCPU without a clockevent, -ENODEV; with no
+ * timer, nothing for Xen (no program, no stop: nothing is armed after a
+ * restore); with one, its deadline programmed again (Xen forgot it), and
+ * the timer still fires once.
+ */
+struct cres_arg {
+	struct tmr m;
+	struct xl_clock_stats s0, s1, s2;
+	int rc_none, rc_idle, rc_armed;
+};
+
+static void cres_none(void *arg)
+{
+	((struct cres_arg *)arg)->rc_none = xl_clock_resume();
+}
+
+static void cres_body(void *arg)
+{
+	struct cres_arg *a = arg;
+
+	xl_clock_get_stats(1, &a->s0);
+	a->rc_idle = xl_clock_resume();
+	xl_clock_get_stats(1, &a->s1);
+	xl_timer_setup(&a->m.t, tmr_fn, &a->m);
+	xl_timer_arm(&a->m.t, xl_clock_now() + 500 * MS);
+	a->rc_armed = xl_clock_resume();
+	xl_clock_get_stats(1, &a->s2);
+	xt_wait_until(tmr_fired, &a->m, XT_EVENT_TIMEOUT_NS);
+}
+
+static enum xt_result time_clock_resume_calls(void)
+{
+	struct cres_arg a = { .rc_none = 1 };
+
+	XT_ASSERT(xt_nr_vcpus() >= 3);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	xt_run_on(2, cres_none, &a);
+	XT_ASSERT_EQ(a.rc_none, -XEN_ENODEV);
+	XT_ASSERT_EQ(clock_start(XL_CLOCK_SINGLESHOT, 0), XT_PASS);
+	xt_run_on(1, cres_body, &a);
+	XT_ASSERT_EQ(a.rc_idle, 0);
+	XT_ASSERT_EQ(a.s1.programs, a.s0.programs);
+	XT_ASSERT_EQ(a.s1.stops, a.s0.stops);
+	XT_ASSERT_EQ(a.rc_armed, 0);
+	/* The arm programmed once, the resume once more: same deadline. */
+	XT_ASSERT_EQ(a.s2.programs, a.s1.programs + 2);
+	XT_ASSERT_EQ(a.s2.stops, a.s1.stops);
+	XT_ASSERT_EQ(XT_LOAD(&a.m.fired), 1);
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&a.m.fired), 1);
+	return XT_PASS;
+}
+
 #define TT(name, back, vcpus, flags)                                  \
 	{                                                             \
 		"time/" #name, back, vcpus, false, time_##name, flags \
@@ -1640,6 +1963,11 @@ const struct xt_test xt_time_tests[] = {
 	TT(sshot_heap_order, XT_ALL, 1, 0),
 	TT(sshot_heap_random, XT_ALL, 1, 0),
 	TT(sshot_programs, XT_ALL, 1, 0),
+	TT(sshot_runs_per_virq, XT_HV, 2, 0),
+	TT(sshot_rearm_in_virq, XT_HV, 2, 0),
+	TT(sshot_rearm_programs_once, XT_HV, 2, 0),
+	TT(clock_mode_held, XT_HV, 4, 0),
+	TT(clock_resume_calls, XT_HV, 3, 0),
 	TT(sshot_rearm, XT_ALL, 2, 0),
 	TT(clock_init_rules, XT_ALL, 2, 0),
 	TT(clock_fini_clears, XT_ALL, 1, 0),

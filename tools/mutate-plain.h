@@ -8,6 +8,14 @@
  * vCPU's update between the two can be lost (the bug the operator plants).
  * Statement expressions, because the file is included before any header
  * the core file names (no uint32_t yet).
+ *
+ * Between the load and the store each one passes hv's explore point
+ * HV_XP_ATOMIC (HV_XP of hv/guest/xenlite_host.h, expanded where the
+ * mutant uses it, after the core's headers), where the real operation
+ * passes it just before: a test hook that writes the word at that point
+ * (another vCPU's or Xen's update landing in the window) sees it kept by
+ * the atomic and lost by the plain load and store.  Without HV_EXPLORE
+ * the point is nothing.
  */
 #ifndef XENLITE_MUTATE_PLAIN_H
 #define XENLITE_MUTATE_PLAIN_H
@@ -16,6 +24,7 @@
 	({                                                  \
 		__typeof__(p) mp_p_ = (p);                  \
 		__typeof__(*mp_p_) mp_o_ = *mp_p_;          \
+		HV_XP(HV_XP_ATOMIC);                        \
 		if (mp_o_ == (__typeof__(*mp_p_))(o))       \
 			*mp_p_ = (n);                       \
 		mp_o_;                                      \
@@ -27,6 +36,7 @@
 	({                                                  \
 		__typeof__(p) mp_p_ = (p);                  \
 		__typeof__(*mp_p_) mp_o_ = *mp_p_;          \
+		HV_XP(HV_XP_ATOMIC);                        \
 		*mp_p_ = (v);                               \
 		mp_o_;                                      \
 	})
@@ -38,6 +48,7 @@
 	({                                                  \
 		__typeof__(p) mp_p_ = (p);                  \
 		__typeof__(*mp_p_) mp_o_ = *mp_p_;          \
+		HV_XP(HV_XP_ATOMIC);                        \
 		*mp_p_ = mp_o_ op(v);                       \
 		mp_o_;                                      \
 	})

@@ -71,6 +71,29 @@ unsigned int hv_guest_pages_in_use(struct hv_domain *d);
 void hv_guest_fail_zalloc(long after);
 /* Blocks xl_os_zalloc() handed out and xl_os_free() not yet given back. */
 long hv_guest_zalloc_live(void);
+/* The same for xl_os_alloc_page(): the page after `after` more fails. */
+void hv_guest_fail_page(long after);
+/*
+ * The core's next hypercall op with first argument cmd (a VCPUOP_ or
+ * EVTCHNOP_ number) is not made and answers rc instead, once, on any
+ * vCPU (a Xen refusing what hv never refuses).
+ */
+void hv_guest_fail_hypercall(unsigned int op, unsigned long cmd, long rc);
+/*
+ * xl_os_alloc_page() and xl_os_zalloc() calls made with the calling
+ * vCPU's events masked (os.h forbids them: a host's allocator may sleep).
+ */
+uint64_t hv_guest_masked_allocs(void);
+/* xl_os_free_page() calls on no page of the guest's or a free one. */
+uint64_t hv_guest_bad_frees(void);
+
+/*
+ * Tests: make xl_os_wait() behave as a host with a scheduler (os.h: it
+ * sleeps the caller until done(arg) and returns 0) by calling fn instead
+ * of answering -XEN_ENOSYS; NULL restores hv's own answer.  For every
+ * domain and vCPU: set it around the call under test only.
+ */
+void hv_guest_set_os_wait(long (*fn)(bool (*done)(void *), void *arg));
 
 /* --- trace rings (xl_os_trace) ------------------------------------------- */
 

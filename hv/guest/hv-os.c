@@ -68,9 +68,32 @@ static struct hv_guest *hv_guest_state(struct hv_domain *d)
 
 /* --- hypercalls ----------------------------------------------------------- */
 
+/* hv_guest_fail_hypercall(): the next (op, a1) call answers rc unmade. */
+static struct {
+	unsigned int op;
+	unsigned long cmd;
+	long rc;
+	uint32_t armed;
+} hc_fail;
+
+void hv_guest_fail_hypercall(unsigned int op, unsigned long cmd, long rc)
+{
+	hc_fail.op = op;
+	hc_fail.cmd = cmd;
+	hc_fail.rc = rc;
+	__atomic_store_n(&hc_fail.armed, 1, __ATOMIC_SEQ_CST);
+}
+
 long xl_os_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 		     unsigned long a3, unsigned long a4, unsigned long a5)
 {
+	uint32_t one = 1;
+
+	if (__atomic_load_n(&hc_fail.armed, __ATOMIC_SEQ_CST) &&
+	    op == hc_fail.op && a1 == hc_fail.cmd &&
+	    __atomic_compare_exchange_n(&hc_fail.armed, &one, 0, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return hc_fail.rc;
 	return hv_hypercall(op, a1, a2, a3, a4, a5);
 }
 
@@ -118,6 +141,50 @@ __thread int hv_tsan_release_next;
  */
 static void *(*volatile hv_page_memset)(void *, int, size_t) = memset;
 
+/*
+ * os.h: neither allocator may be called with events masked (a host's
+ * may sleep).  hv's do not sleep, so such a call is counted here for the
+ * tests to see (hv_guest_masked_allocs()) instead of going unnoticed.
+ */
+static uint64_t masked_allocs;
+
+uint64_t hv_guest_masked_allocs(void)
+{
+	return __atomic_load_n(&masked_allocs, __ATOMIC_SEQ_CST);
+}
+
+static void note_masked_alloc(void)
+{
+	struct vcpu_info *vi;
+
+	if (!hv_current())
+		return;
+	vi = xl_os_vcpu_info(xl_os_vcpu_id());
+	if (vi && __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
+		__atomic_fetch_add(&masked_allocs, 1, __ATOMIC_SEQ_CST);
+}
+
+/* hv_guest_fail_page(): as zalloc_fail_after, for xl_os_alloc_page(). */
+static long page_fail_after = -1;
+
+void hv_guest_fail_page(long after)
+{
+	__atomic_store_n(&page_fail_after, after, __ATOMIC_SEQ_CST);
+}
+
+static bool page_fail_now(void)
+{
+	long n = __atomic_load_n(&page_fail_after, __ATOMIC_SEQ_CST);
+
+	while (n >= 0) {
+		if (__atomic_compare_exchange_n(&page_fail_after, &n, n - 1,
+						false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return !n;
+	}
+	return false;
+}
+
 void *xl_os_alloc_page(void)
 {
 	struct hv_domain *d = hv_guest_cur_domain();
@@ -125,7 +192,8 @@ void *xl_os_alloc_page(void)
 	int64_t gfn;
 	void *page;
 
-	if (!g)
+	note_masked_alloc();
+	if (!g || page_fail_now())
 		return NULL;
 	pthread_mutex_lock(&g->lock);
 	gfn = hv_guest_find_free(g);
@@ -143,6 +211,19 @@ void *xl_os_alloc_page(void)
 	return page;
 }
 
+/*
+ * xl_os_free_page() of something that is no page of the guest's, or of a
+ * page not in use (a double free): a bug of the caller's, which a host's
+ * allocator would not survive.  hv ignores it and counts it, for the
+ * tests to see (hv_guest_bad_frees()).
+ */
+static uint64_t bad_frees;
+
+uint64_t hv_guest_bad_frees(void)
+{
+	return __atomic_load_n(&bad_frees, __ATOMIC_SEQ_CST);
+}
+
 void xl_os_free_page(void *page)
 {
 	struct hv_domain *d = hv_guest_cur_domain();
@@ -152,8 +233,11 @@ void xl_os_free_page(void *page)
 	if (!g || !page)
 		return;
 	gfn = hv_virt_to_gfn(d, page);
-	if (gfn < 0 || (uint64_t)gfn >= g->nr_pages ||
-	    (uint64_t)gfn == g->shinfo_gfn ||
+	if (gfn < 0 || (uint64_t)gfn >= g->nr_pages) {
+		__atomic_fetch_add(&bad_frees, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if ((uint64_t)gfn == g->shinfo_gfn ||
 	    (g->store_gfn && (uint64_t)gfn == g->store_gfn))
 		return;
 	pthread_mutex_lock(&g->lock);
@@ -162,6 +246,8 @@ void xl_os_free_page(void *page)
 		g->in_use--;
 		if ((unsigned int)gfn < g->hint)
 			g->hint = (unsigned int)gfn;
+	} else {
+		__atomic_fetch_add(&bad_frees, 1, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_unlock(&g->lock);
 }
@@ -199,6 +285,7 @@ void *xl_os_zalloc(size_t size)
 	long n = __atomic_load_n(&zalloc_fail_after, __ATOMIC_SEQ_CST);
 	void *p;
 
+	note_masked_alloc();
 	while (n >= 0) {
 		if (__atomic_compare_exchange_n(&zalloc_fail_after, &n, n - 1,
 						false, __ATOMIC_SEQ_CST,
@@ -388,12 +475,23 @@ void xl_os_safe_halt(void)
 		xl_write8(&vi->evtchn_upcall_mask, 1);
 }
 
-/* hv's guest threads are vCPUs, not schedulable threads: they idle. */
+static long (*os_wait_fn)(bool (*)(void *), void *);
+
+void hv_guest_set_os_wait(long (*fn)(bool (*done)(void *), void *arg))
+{
+	__atomic_store_n(&os_wait_fn, fn, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * hv's guest threads are vCPUs, not schedulable threads: they idle
+ * (unless a test stands in for a host that sleeps, hv_guest_set_os_wait).
+ */
 long xl_os_wait(bool (*done)(void *), void *arg)
 {
-	(void)done;
-	(void)arg;
-	return -XEN_ENOSYS;
+	long (*fn)(bool (*)(void *), void *) =
+		__atomic_load_n(&os_wait_fn, __ATOMIC_SEQ_CST);
+
+	return fn ? fn(done, arg) : -XEN_ENOSYS;
 }
 
 uint64_t xl_os_rdtsc(void)
