@@ -89,6 +89,13 @@ struct xl_xenbus_ops {
 };
 
 #define XL_XENBUS_PATH_MAX 256
+/*
+ * Reads of a state node that fail with a transient error (not ENOENT or
+ * EINVAL) are made this many times in a row before the state is taken as
+ * unknown; poll/wait then read again, waiting 1 ms, doubled up to 10 ms,
+ * between such rounds.
+ */
+#define XL_XENBUS_READ_TRIES 3
 
 struct xl_xenbus_device {
 	char nodename[XL_XENBUS_PATH_MAX]; /* e.g. device/vbd/51712 */
@@ -98,18 +105,23 @@ struct xl_xenbus_device {
 	enum xenbus_state backend_state;   /* last read */
 	const struct xl_xenbus_ops *ops;
 	void *priv;
-	int error;	       /* the last probe/connect error, or 0 */
-	bool probed;	       /* probe succeeded, no disconnect since */
-	bool held;	       /* disconnect(false) not yet followed up */
-	bool closing_by_us;    /* xl_xenbus_close() in progress */
-	bool stale;	       /* backend Connected before our probe: reset */
-	bool reread;	       /* an event's read failed: read again */
-	uint32_t changed;      /* atomic: backend state watch fired */
-	unsigned int connects; /* times connect succeeded */
-	unsigned int restarts; /* disconnects for a backend restart */
-	unsigned int resets;   /* backends left Connected or Closing by an
+	int error;	    /* the last probe/connect error, or 0 */
+	bool probed;	    /* probe succeeded, no disconnect since */
+	bool held;	    /* disconnect(false) not yet followed up */
+	bool closing_by_us; /* xl_xenbus_close() in progress */
+	bool stale;	    /* backend Connected before our probe: reset */
+	bool reread;	    /* an event's read failed: read again */
+	bool init_unread;   /* the read at init failed each time */
+	bool gone;	    /* the toolstack removes the device */
+	int read_error;	    /* the last failed read's error */
+	unsigned int read_failures; /* failed re-reads in a row */
+	uint64_t read_backoff_ns;   /* the wait before the next re-read */
+	uint32_t changed;	    /* atomic: backend state watch fired */
+	unsigned int connects;	    /* times connect succeeded */
+	unsigned int restarts;	    /* disconnects for a backend restart */
+	unsigned int resets;	    /* backends left Connected or Closing by an
 				* earlier frontend, reset */
-	unsigned int resumes;  /* xl_xenbus_resume() calls */
+	unsigned int resumes;	    /* xl_xenbus_resume() calls */
 	struct xl_xs_watch watch;
 };
 
