@@ -27,7 +27,10 @@
  *                           Initialising
  *   Closing                 disconnect(true) if probed (or if a restart
  *                           left the driver holding queued I/O),
- *                           Closing -> Closed
+ *                           Closing -> Closed; but Initialising, never
+ *                           probed, after our read at init failed: an
+ *                           earlier frontend's close, reset as Connected
+ *                           is
  *   Closed                  the same, unless we are Closed already, or
  *                           Initialising and never probed: a backend
  *                           that served an earlier frontend and waits for
@@ -419,6 +422,9 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
  * writes our Closed and waits for its Closed, retrying a failed read
  * there.  Our Initialising afterwards brings it back to InitWait.  A
  * timeout is logged and the attach goes on: its own wait then ends it.
+ * Linux picks its first write by the backend's state (Closing for
+ * Connected, Closed for Closing, Initialising alone for Closed); ours is
+ * always Closing, which a Closing blkback answers with Closing again.
  */
 static bool xb_offline(struct xl_xenbus_device *dev)
 {
@@ -475,8 +481,13 @@ static bool xb_needs_reset(enum xenbus_state be)
  * its Connected from one for ours.  Our Closing overwrites the stale
  * Initialised, and its Closed comes only after it handled everything
  * before (xenwatch handles one event at a time), so the reset ends
- * whatever it connected.  Linux's xenbus_check_frontend() likewise
- * looks at the frontend's own state at boot.
+ * whatever it connected.  Linux's xenbus_check_frontend() (at boot,
+ * drivers/xen/xenbus/xenbus_probe.c) looks at the frontend's own state
+ * too, but resets only for Connected or Closed there, never Initialised:
+ * it has no answer to this case.  A node we cannot read (a transient
+ * error each time) is taken as left up: a reset too many costs one
+ * Closing/Closed round trip, one too few the hang above
+ * (blk/reattach_node_read_error, blk/reattach_node_reads_fail).
  */
 static bool xb_node_left_up(struct xl_xenbus_device *dev)
 {

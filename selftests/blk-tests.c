@@ -2869,8 +2869,8 @@ static enum xt_result blk_reattach_stale_initialised_late(void)
 /*
  * The backend is Connected to a gone frontend's ring, the frontend node
  * says Initialising (a frontend in between wrote it and died before it
- * reset anything), and the new frontend's read of the backend's state at
- * init fails (a transient xenstored error): it must not take the
+ * reset anything), and each of the new frontend's reads of the backend's
+ * state at init fails (a transient xenstored error): it must not take the
  * Connected its watch then reports for an answer to a ring it never
  * published.
  */
@@ -2888,7 +2888,8 @@ static enum xt_result b_reattach_read_error(struct env *e, void *arg)
 		XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
 		XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateConnected);
 		backend_state_path(h.read_path, sizeof(h.read_path));
-		h.read_fail = 1;
+		/* Each read at init: the watch's Connected tells (stale). */
+		h.read_fail = XL_XENBUS_READ_TRIES;
 		h.read_fail_err = -XEN_EAGAIN;
 		hv_xs_set_hostile(hv_guest_domain(), &h);
 		r = stale_reattach(e, pg);
@@ -3181,6 +3182,7 @@ static enum xt_result b_reset_read_error(struct env *e, void *arg)
 	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
 	struct reset_read_error t = { .d = hv_guest_domain() };
 	struct hv_xs_hostile h;
+	uint64_t errs;
 	void *pg[1];
 	enum xt_result r;
 
@@ -3200,9 +3202,18 @@ static enum xt_result b_reset_read_error(struct env *e, void *arg)
 	h.read_hook_nth = 1;
 	h.read_hook = reset_reads_fail;
 	h.read_hook_arg = &t;
+	errs = hv_guest_log_count(XL_LOG_ERR);
 	hv_xs_set_hostile(hv_guest_domain(), &h);
 	r = stale_reattach(e, pg);
 	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	/*
+	 * And the reset's waits did not give up (an error logged): a read
+	 * that failed was read again, not waited on for an event that had
+	 * come and gone.
+	 */
+	errs = hv_guest_log_count(XL_LOG_ERR) - errs;
+	if (r == XT_PASS)
+		XT_ASSERT_EQ(errs, 0);
 out:
 	free_pages(pg, 1);
 	xl_clock_fini();
@@ -3426,10 +3437,11 @@ static enum xt_result blk_read_error_backoff(void)
 }
 
 /*
- * The first read of the backend's state by our watch (InitWait) fails
- * each time, and the backend writes nothing more until we answer: only
- * the re-read from xl_xenbus_poll() sees its InitWait (without it the
- * attach waits out its timeout).
+ * The reads of the backend's state by our watch fail each time, for both
+ * its events (its first firing, the InitWait that answers our
+ * Initialising), and the backend writes nothing more until we answer:
+ * only the re-read from xl_xenbus_poll() sees its InitWait (without it
+ * the attach waits out its timeout).
  */
 struct first_event_fails {
 	struct hv_domain *d;
@@ -3443,13 +3455,14 @@ static void first_event_fails(void *arg)
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.read_path, t->path, sizeof(h.read_path));
-	h.read_fail = XL_XENBUS_READ_TRIES;
+	h.read_fail = 2 * XL_XENBUS_READ_TRIES;
 	h.read_fail_err = -XEN_EAGAIN;
 	hv_xs_set_hostile(t->d, &h);
 }
 
 static enum xt_result b_attach_watch_read_error(struct env *e, void *arg)
 {
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
 	struct first_event_fails t = { .d = hv_guest_domain() };
 	struct hv_xs_hostile h;
 	struct hv_xs_stats a, b;
@@ -3457,6 +3470,8 @@ static enum xt_result b_attach_watch_read_error(struct env *e, void *arg)
 
 	(void)arg;
 	memset(&h, 0, sizeof(h));
+	/* The attach's own bound (STALE_ATTACH_NS) needs the clock. */
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
 	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
 	xl_blkfront_free(e->dev);
 	e->dev = xl_blkfront_alloc(DEVID);
@@ -3472,9 +3487,10 @@ static enum xt_result b_attach_watch_read_error(struct env *e, void *arg)
 	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
 	hv_xs_set_hostile(hv_guest_domain(), NULL);
 	hv_xs_get_stats(hv_guest_domain(), &b);
+	xl_clock_fini();
 	XT_ASSERT_MSG(rc == 0, "attach: %d, backend %d", rc,
 		      hv_blkback_state(e->bb));
-	XT_ASSERT_EQ(b.hostile - a.hostile, XL_XENBUS_READ_TRIES);
+	XT_ASSERT_EQ(b.hostile - a.hostile, 2 * XL_XENBUS_READ_TRIES);
 	XT_ASSERT_EQ(xl_blkfront_resets(e->dev), 0);
 	XT_ASSERT_EQ(xl_blkfront_restarts(e->dev), 0);
 	return XT_PASS;
