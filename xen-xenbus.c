@@ -760,6 +760,7 @@ struct xb_close_wait {
 	struct xl_xenbus_device *dev;
 	uint64_t deadline;
 	bool want_closed; /* Closed itself, not Closing */
+	bool seen;	  /* a read of this wait succeeded */
 };
 
 static bool xb_backend_closed(struct xl_xenbus_device *dev)
@@ -782,7 +783,9 @@ static bool xb_close_done(void *p)
 {
 	struct xb_close_wait *w = p;
 
-	return xb_close_reached(w) || xl_clock_now() >= w->deadline;
+	/* As xb_close_wait() decides: not on a state it did not read. */
+	return (w->seen && xb_close_reached(w)) ||
+	       xl_clock_now() >= w->deadline;
 }
 
 /*
@@ -794,8 +797,9 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
 {
 	struct xl_xenbus_device *dev = w->dev;
 	enum xenbus_state be;
-	bool read_failed, seen = false;
+	bool read_failed;
 
+	w->seen = false;
 	for (;;) {
 		xl_xenbus_poll(dev);
 		/*
@@ -815,9 +819,9 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
 		if (!read_failed) {
 			dev->backend_state = be;
 			dev->read_backoff_ns = 0;
-			seen = true;
+			w->seen = true;
 		}
-		if (seen && xb_close_reached(w))
+		if (w->seen && xb_close_reached(w))
 			return 0;
 		if (xl_clock_now() >= w->deadline)
 			return -XEN_ETIMEDOUT;
@@ -843,7 +847,7 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
  */
 int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 {
-	struct xb_close_wait w = { dev, 0, false };
+	struct xb_close_wait w = { dev, 0, false, false };
 	struct xl_timer t;
 	bool armed = false;
 	int rc = 0;
