@@ -422,10 +422,19 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
  * writes our Closed and waits for its Closed, retrying a failed read
  * there.  Our Initialising afterwards brings it back to InitWait.  A
  * timeout is logged and the attach goes on: its own wait then ends it.
- * Linux picks its first write by the backend's state (Closing for
- * Connected, Closed for Closing, Initialising alone for Closed); ours is
- * always Closing, which a Closing blkback answers with Closing again.
+ * The first write depends on the backend's state, as in Linux's
+ * xenbus_reset_frontend() (drivers/xen/xenbus/xenbus_probe.c), for a
+ * Closing backend: our Closed alone (it waits for just that; a Closing
+ * would only be answered with Closing again: blk/reattach_closing).  Not
+ * for a Closed one, which Linux gives our Initialising alone: it is reset
+ * only when our node is left up, and a blkback that read that node's
+ * Initialised or Connected before our Initialising (its xenwatch runs
+ * late) maps the stale ring and goes Connected after it, perhaps after
+ * our probe; our Closing first makes its Closed come after that.
  */
+static int xb_close_handshake(struct xl_xenbus_device *dev, uint64_t timeout_ns,
+			      bool closing_first);
+
 static bool xb_offline(struct xl_xenbus_device *dev)
 {
 	unsigned long online;
@@ -457,7 +466,7 @@ static int xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
 	xl_warn("xenbus: %s: backend %s (%s) left to an earlier frontend: resetting it\n",
 		dev->nodename, dev->otherend, xl_xenbus_state_name(be));
 	dev->resets++;
-	rc = xl_xenbus_close(dev, 0);
+	rc = xb_close_handshake(dev, 0, be != XenbusStateClosing);
 	if ((!rc && dev->backend_state == XenbusStateUnknown) ||
 	    xb_offline(dev) || xb_removed(dev)) {
 		xl_warn("xenbus: %s: backend %s removed during the reset\n",
@@ -845,7 +854,8 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
  * (Linux's xenbus_dev_shutdown() waits 5 s) or the caller's timeout per
  * wait; the disconnect then defers what it still maps.
  */
-int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
+static int xb_close_handshake(struct xl_xenbus_device *dev, uint64_t timeout_ns,
+			      bool closing_first)
 {
 	struct xb_close_wait w = { dev, 0, false, false };
 	struct xl_timer t;
@@ -858,8 +868,10 @@ int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 	xl_timer_setup(&t, xb_timer_fn, NULL);
 	armed = xl_timer_arm(&t, w.deadline) == 0;
 	if (dev->state != XenbusStateClosed) {
-		xl_xenbus_switch_state(dev, XenbusStateClosing);
-		rc = xb_close_wait(&w, armed);
+		if (closing_first) {
+			xl_xenbus_switch_state(dev, XenbusStateClosing);
+			rc = xb_close_wait(&w, armed);
+		}
 		xl_xenbus_switch_state(dev, XenbusStateClosed);
 	}
 	if (!rc) {
@@ -881,4 +893,9 @@ int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 	xb_disconnect(dev, true);
 	dev->closing_by_us = false;
 	return rc;
+}
+
+int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
+{
+	return xb_close_handshake(dev, timeout_ns, true);
 }

@@ -2708,25 +2708,78 @@ static bool wait_backend(struct hv_blkback *bb, int want)
 }
 
 /*
+ * The frontend's state as written, each value (hv's watches run on the
+ * xenstore service thread before the guest's next request is read).
+ */
+#define FE_STATES_MAX 32
+
+struct fe_states {
+	char path[128];
+	uint32_t n; /* atomic */
+	int v[FE_STATES_MAX];
+};
+
+static void fe_state_seen(const char *path, const char *token, void *arg)
+{
+	struct fe_states *f = arg;
+	char *s = hv_xs_read(f->path, NULL, NULL);
+	uint32_t i = XT_LOAD(&f->n);
+
+	(void)path;
+	(void)token;
+	if (i < FE_STATES_MAX) {
+		f->v[i] = s ? atoi(s) : -1;
+		XT_STORE(&f->n, i + 1);
+	}
+	free(s);
+}
+
+static bool fe_states_any(void *arg)
+{
+	return XT_LOAD(&((struct fe_states *)arg)->n) > 0;
+}
+
+/*
  * An earlier frontend wrote Closing and died: the backend answered
  * Closing and waits for our Closed.  The new frontend must finish that
  * close (our Closed, its Closed) before Initialising; it used to take
  * the backend's Closing for a close of its own and fail the attach with
- * -ENODEV.
+ * -ENODEV.  Our first write is Closed, as Linux's xenbus_reset_frontend()
+ * does for a Closing backend (a Closing of ours would only be answered
+ * with Closing again).
  */
 static enum xt_result b_reattach_closing(struct env *e, void *arg)
 {
+	static const char token[] = "fe-states";
+	struct fe_states f;
 	void *pg[1];
 	enum xt_result r;
+	uint32_t i, n;
 
 	(void)arg;
+	memset(&f, 0, sizeof(f));
+	snprintf(f.path, sizeof(f.path), "/local/domain/%u/device/vbd/%u/state",
+		 hv_domain_id(hv_guest_domain()), DEVID);
 	XT_ASSERT(alloc_pages(pg, 1));
 	r = stale_write(e, pg);
 	if (r == XT_PASS) {
 		XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
 		XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing),
 			      "backend %d", hv_blkback_state(e->bb));
+		XT_ASSERT_EQ(hv_xs_watch(f.path, token, fe_state_seen, &f), 0);
+		/* Its firing at registration, then only our writes. */
+		XT_ASSERT(xt_wait_until(fe_states_any, &f, 5000000000ULL));
+		XT_STORE(&f.n, 0);
 		r = stale_reattach(e, pg);
+		hv_xs_unwatch(f.path, token);
+		n = XT_LOAD(&f.n);
+		for (i = 0; i < n && i < 6; i++)
+			xt_log("frontend state %u: %d", i, f.v[i]);
+		if (r == XT_PASS) {
+			XT_ASSERT(n >= 4);
+			XT_ASSERT_EQ(f.v[0], XenbusStateClosed);
+			XT_ASSERT_EQ(f.v[1], XenbusStateInitialising);
+		}
 	}
 	free_pages(pg, 1);
 	return r;
