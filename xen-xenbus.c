@@ -885,9 +885,9 @@ static int xb_close_handshake(struct xl_xenbus_device *dev, uint64_t timeout_ns,
 		rc = xb_close_wait(&w, armed);
 	}
 	if (rc)
-		xl_warn("xenbus: %s: backend still %s after our %s: gave up\n",
-			dev->nodename, xl_xenbus_state_name(dev->backend_state),
-			w.want_closed ? "Closed" : "Closing");
+		xl_err("xenbus: %s: backend still %s after our %s: gave up\n",
+		       dev->nodename, xl_xenbus_state_name(dev->backend_state),
+		       w.want_closed ? "Closed" : "Closing");
 	if (armed)
 		xl_timer_cancel(&t);
 	xb_disconnect(dev, true);
