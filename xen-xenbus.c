@@ -27,7 +27,10 @@
  *                           Initialising
  *   Closing                 disconnect(true) if probed (or if a restart
  *                           left the driver holding queued I/O),
- *                           Closing -> Closed
+ *                           Closing -> Closed; but Initialising, never
+ *                           probed, after our read at init failed: an
+ *                           earlier frontend's close, reset as Connected
+ *                           is
  *   Closed                  the same, unless we are Closed already, or
  *                           Initialising and never probed: a backend
  *                           that served an earlier frontend and waits for
@@ -40,6 +43,7 @@
  */
 
 #include <xenlite/clockevent.h>
+#include <xenlite/idle.h>
 #include <xenlite/xenbus.h>
 
 static size_t xb_strlen(const char *s)
@@ -222,20 +226,75 @@ static int xb_try_backend_state(struct xl_xenbus_device *dev,
 	return rc;
 }
 
-static enum xenbus_state xb_read_backend_state(struct xl_xenbus_device *dev)
-{
-	enum xenbus_state be = XenbusStateUnknown;
+#define XB_READ_TRIES XL_XENBUS_READ_TRIES
 
-	xb_try_backend_state(dev, &be);
-	return be;
+/* A transient error is tried again at once, XB_READ_TRIES reads in all. */
+static bool xb_transient(int rc)
+{
+	return rc && rc != -XEN_ENOENT && rc != -XEN_EINVAL;
 }
 
-#define XB_READ_TRIES 3
+/* <base>/<key> as a number, a transient error tried again. */
+static int xb_read_uint_retry(const char *base, const char *key,
+			      unsigned long *v)
+{
+	char path[XL_XENBUS_PATH_MAX + 16];
+	unsigned int tries = 0;
+	int rc;
+
+	if (!xb_join(path, sizeof(path), base, key))
+		return -XEN_E2BIG;
+	while (xb_transient(rc = xl_xs_read_uint(XL_XS_NO_TX, path, v)) &&
+	       ++tries < XB_READ_TRIES)
+		;
+	return rc;
+}
+
+static int xb_backend_state_retry(struct xl_xenbus_device *dev,
+				  enum xenbus_state *be)
+{
+	unsigned int tries = 0;
+	int rc;
+
+	while ((rc = xb_try_backend_state(dev, be)) && ++tries < XB_READ_TRIES)
+		;
+	return rc;
+}
+
+/*
+ * The toolstack removed the device: our own directory's link to the
+ * backend is gone (libxl__device_destroy() removes both directories).
+ * The backend's state then cannot tell: xenstored answers a read of a
+ * node that is not there EACCES, not ENOENT, when the reader may not read
+ * its closest ancestor (xenstored_core.c, get_node()), as a guest may not
+ * read dom0's backend/vbd/<domid>.
+ */
+static bool xb_removed(struct xl_xenbus_device *dev)
+{
+	unsigned long id;
+
+	return xb_read_uint_retry(dev->nodename, "backend-id", &id) ==
+	       -XEN_ENOENT;
+}
+
+/*
+ * A read of the backend's state failed XB_READ_TRIES times: warn on the
+ * 1st, 2nd, 4th, 8th ... such failure in a row (an error that persists,
+ * EACCES after a permission change, would log on every re-read).
+ */
+static void xb_read_failed(struct xl_xenbus_device *dev, int rc)
+{
+	dev->read_error = rc;
+	dev->read_failures++;
+	if (dev->read_failures & (dev->read_failures - 1))
+		return;
+	xl_warn("xenbus: %s: reading %s/state: %d (%u times in a row), read again later\n",
+		dev->nodename, dev->otherend, rc, dev->read_failures);
+}
 
 static void xb_backend_changed(struct xl_xenbus_device *dev)
 {
 	enum xenbus_state be = XenbusStateUnknown;
-	unsigned int tries = 0;
 	int rc;
 
 	/*
@@ -247,14 +306,18 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 	 * backend's last for a while: blk/reset_read_error).
 	 */
 	dev->reread = false;
-	while ((rc = xb_try_backend_state(dev, &be)) && ++tries < XB_READ_TRIES)
-		;
+	rc = xb_backend_state_retry(dev, &be);
 	if (rc) {
-		xl_warn("xenbus: %s: reading %s/state: %d, read again later\n",
-			dev->nodename, dev->otherend, rc);
+		xb_read_failed(dev, rc);
 		dev->reread = true;
+		if (!dev->closing_by_us && xb_removed(dev)) {
+			dev->reread = false;
+			dev->gone = true;
+		}
 		return;
 	}
+	dev->read_failures = 0;
+	dev->read_backoff_ns = 0;
 	dev->backend_state = be;
 	if (dev->closing_by_us)
 		goto out;
@@ -300,6 +363,18 @@ static void xb_backend_changed(struct xl_xenbus_device *dev)
 			xb_connect(dev);
 		break;
 	case XenbusStateClosing:
+		/*
+		 * Our read at init failed (no reset then): a Closing seen
+		 * before our probe may be an earlier frontend's close, which
+		 * waits for a Closed of ours (blk/reattach_closing_reads_fail).
+		 * Reset it as Connected above (xb_reset_backend() checks the
+		 * toolstack's "online" first).
+		 */
+		if (dev->init_unread && !dev->probed &&
+		    dev->state == XenbusStateInitialising) {
+			dev->stale = true;
+			break;
+		}
 		xb_close(dev);
 		break;
 	case XenbusStateClosed:
@@ -347,13 +422,58 @@ static void xb_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
  * writes our Closed and waits for its Closed, retrying a failed read
  * there.  Our Initialising afterwards brings it back to InitWait.  A
  * timeout is logged and the attach goes on: its own wait then ends it.
+ * The first write depends on the backend's state, as in Linux's
+ * xenbus_reset_frontend() (drivers/xen/xenbus/xenbus_probe.c), for a
+ * Closing backend: our Closed alone (it waits for just that; a Closing
+ * would only be answered with Closing again: blk/reattach_closing).  Not
+ * for a Closed one, which Linux gives our Initialising alone: it is reset
+ * only when our node is left up, and a blkback that read that node's
+ * Initialised or Connected before our Initialising (its xenwatch runs
+ * late) maps the stale ring and goes Connected after it, perhaps after
+ * our probe; our Closing first makes its Closed come after that.
  */
-static void xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
+static int xb_close_handshake(struct xl_xenbus_device *dev, uint64_t timeout_ns,
+			      bool closing_first);
+
+static bool xb_offline(struct xl_xenbus_device *dev)
 {
+	unsigned long online;
+
+	return !xb_read_uint_retry(dev->otherend, "online", &online) && !online;
+}
+
+/*
+ * 0, or -XEN_ENODEV when the toolstack is removing the device: a Closing
+ * backend whose "online" is 0 (libxl's device removal,
+ * libxl__initiate_device_generic_remove(), writes online 0 and the
+ * backend's Closing in one transaction, waits for its Closed, then
+ * removes both directories; Linux's blkback, not online, unregisters at
+ * our Closed: frontend_changed(), xenbus_dev_is_online()), before any
+ * write of ours; or a backend whose directory went (Unknown) or that went
+ * offline during the reset.  Writing our state then would make a stray
+ * node in a directory being removed, and wait for an InitWait that never
+ * comes.  An "online" that cannot be read is not 0: the reset goes on.
+ */
+static int xb_reset_backend(struct xl_xenbus_device *dev, enum xenbus_state be)
+{
+	int rc;
+
+	if (be == XenbusStateClosing && xb_offline(dev)) {
+		xl_warn("xenbus: %s: backend %s Closing and offline: the toolstack removes the device\n",
+			dev->nodename, dev->otherend);
+		return -XEN_ENODEV;
+	}
 	xl_warn("xenbus: %s: backend %s (%s) left to an earlier frontend: resetting it\n",
 		dev->nodename, dev->otherend, xl_xenbus_state_name(be));
 	dev->resets++;
-	xl_xenbus_close(dev, 0);
+	rc = xb_close_handshake(dev, 0, be != XenbusStateClosing);
+	if ((!rc && dev->backend_state == XenbusStateUnknown) ||
+	    xb_offline(dev) || xb_removed(dev)) {
+		xl_warn("xenbus: %s: backend %s removed during the reset\n",
+			dev->nodename, dev->otherend);
+		return -XEN_ENODEV;
+	}
+	return 0;
 }
 
 static bool xb_needs_reset(enum xenbus_state be)
@@ -370,16 +490,23 @@ static bool xb_needs_reset(enum xenbus_state be)
  * its Connected from one for ours.  Our Closing overwrites the stale
  * Initialised, and its Closed comes only after it handled everything
  * before (xenwatch handles one event at a time), so the reset ends
- * whatever it connected.  Linux's xenbus_check_frontend() likewise
- * looks at the frontend's own state at boot.
+ * whatever it connected.  Linux's xenbus_check_frontend() (at boot,
+ * drivers/xen/xenbus/xenbus_probe.c) looks at the frontend's own state
+ * too, but resets only for Connected or Closed there, never Initialised:
+ * it has no answer to this case.  A node we cannot read (a transient
+ * error each time) is taken as left up: a reset too many costs one
+ * Closing/Closed round trip, one too few the hang above
+ * (blk/reattach_node_read_error, blk/reattach_node_reads_fail).
  */
 static bool xb_node_left_up(struct xl_xenbus_device *dev)
 {
-	char path[XL_XENBUS_PATH_MAX + 8];
 	unsigned long v;
+	int rc = xb_read_uint_retry(dev->nodename, "state", &v);
 
-	xb_join(path, sizeof(path), dev->nodename, "state");
-	return !xl_xs_read_uint(XL_XS_NO_TX, path, &v) &&
+	/* Not read (a transient error each time): assume the worst. */
+	if (xb_transient(rc))
+		return true;
+	return !rc &&
 	       (v == XenbusStateInitialised || v == XenbusStateConnected);
 }
 
@@ -422,10 +549,20 @@ static int xb_talk_to_otherend(struct xl_xenbus_device *dev)
 	rc = xl_xs_watch(&dev->watch, path, xb_watch_fn, dev);
 	if (rc)
 		return rc;
-	be = xb_read_backend_state(dev);
+	/*
+	 * A read that fails each time leaves the backend's state unknown:
+	 * Connected is caught by the state machine (stale), and so is
+	 * Closing with init_unread; no reset here on an error that may
+	 * persist (the reset's waits would spend their 5 s on it).
+	 */
+	dev->init_unread = xb_backend_state_retry(dev, &be) != 0;
+	if (dev->init_unread)
+		be = XenbusStateUnknown;
+	rc = 0;
 	if (xb_needs_reset(be) || xb_node_left_up(dev))
-		xb_reset_backend(dev, be);
-	rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
+		rc = xb_reset_backend(dev, be);
+	if (!rc)
+		rc = xl_xenbus_switch_state(dev, XenbusStateInitialising);
 	if (rc)
 		xl_xs_unwatch(&dev->watch);
 	return rc;
@@ -487,6 +624,11 @@ void xl_xenbus_device_fini(struct xl_xenbus_device *dev)
 	xb_disconnect(dev, true);
 }
 
+static void xb_timer_fn(struct xl_timer *t)
+{
+	(void)t; /* the upcall that ran this ends the block */
+}
+
 unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev)
 {
 	unsigned int ran = xl_xs_run_watches();
@@ -497,10 +639,60 @@ unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev)
 	/* Not from the reset's own waits (xl_xenbus_close() polls). */
 	if (dev->stale && !dev->closing_by_us) {
 		dev->stale = false;
-		xb_reset_backend(dev, XenbusStateConnected);
-		xl_xenbus_switch_state(dev, XenbusStateInitialising);
+		dev->init_unread = false;
+		if (xb_reset_backend(dev, dev->backend_state))
+			dev->gone = true;
+		else
+			xl_xenbus_switch_state(dev, XenbusStateInitialising);
 	}
 	return ran;
+}
+
+struct xb_backoff {
+	uint64_t until;
+};
+
+static bool xb_backoff_done(void *p)
+{
+	const struct xb_backoff *b = p;
+
+	return xl_xs_watches_pending() || xl_clock_now() >= b->until;
+}
+
+/*
+ * After a read of the backend's state failed XB_READ_TRIES times, wait
+ * before the next: XB_BACKOFF_MIN_NS, doubled after each further failure
+ * up to XB_BACKOFF_MAX_NS, or less to a deadline (0: none); a watch event
+ * ends it early.  The host's sleep (xl_wait_until(): xl_os_wait(), else
+ * an idle vCPU) with a timer for the end; without a timer (no
+ * xl_clock_init()) nothing would end the sleep: spin to it then.  An error
+ * that persists (EACCES) used to be read again at once, tens of thousands
+ * of reads a second (blk/read_error_backoff).
+ */
+#define XB_BACKOFF_MIN_NS 1000000ULL
+#define XB_BACKOFF_MAX_NS 10000000ULL
+
+static void xb_read_backoff(struct xl_xenbus_device *dev, uint64_t deadline)
+{
+	uint64_t d = dev->read_backoff_ns ? 2 * dev->read_backoff_ns :
+					    XB_BACKOFF_MIN_NS;
+	struct xb_backoff b;
+	struct xl_timer t;
+
+	if (d > XB_BACKOFF_MAX_NS)
+		d = XB_BACKOFF_MAX_NS;
+	dev->read_backoff_ns = d;
+	b.until = xl_clock_now() + d;
+	if (deadline && b.until > deadline)
+		b.until = deadline;
+	xl_timer_setup(&t, xb_timer_fn, NULL);
+	if (xl_timer_arm(&t, b.until) == 0) {
+		xl_wait_until(xb_backoff_done, &b);
+		xl_timer_cancel(&t);
+		return;
+	}
+	while (!xb_backoff_done(&b))
+		xl_cpu_relax();
 }
 
 struct xb_wait {
@@ -513,13 +705,8 @@ static bool xb_wait_done(void *p)
 {
 	struct xb_wait *w = p;
 
-	return w->dev->state == w->want || w->dev->reread ||
+	return w->dev->state == w->want ||
 	       (w->deadline && xl_clock_now() >= w->deadline);
-}
-
-static void xb_timer_fn(struct xl_timer *t)
-{
-	(void)t; /* the upcall that ran this ends the block */
 }
 
 int xl_xenbus_wait(struct xl_xenbus_device *dev, enum xenbus_state want,
@@ -545,16 +732,28 @@ int xl_xenbus_wait(struct xl_xenbus_device *dev, enum xenbus_state want,
 			rc = 0;
 			break;
 		}
+		if (dev->gone) {
+			rc = -XEN_ENODEV;
+			break;
+		}
 		if (dev->state == XenbusStateClosed &&
 		    (!from_closed || dev->error)) {
 			rc = dev->error ? dev->error : -XEN_ENODEV;
 			break;
 		}
 		if (w.deadline && xl_clock_now() >= w.deadline) {
-			rc = -XEN_ETIMEDOUT;
+			/* Say why: the backend's state could not be read. */
+			rc = dev->reread ? dev->read_error : -XEN_ETIMEDOUT;
+			if (dev->reread)
+				xl_err("xenbus: %s: gave up: reading %s/state failed %u times in a row: %d\n",
+				       dev->nodename, dev->otherend,
+				       dev->read_failures, rc);
 			break;
 		}
-		xl_xs_idle_until(xb_wait_done, &w);
+		if (dev->reread)
+			xb_read_backoff(dev, w.deadline);
+		else
+			xl_xs_idle_until(xb_wait_done, &w);
 	}
 	if (armed)
 		xl_timer_cancel(&t);
@@ -570,6 +769,7 @@ struct xb_close_wait {
 	struct xl_xenbus_device *dev;
 	uint64_t deadline;
 	bool want_closed; /* Closed itself, not Closing */
+	bool seen;	  /* a read of this wait succeeded */
 };
 
 static bool xb_backend_closed(struct xl_xenbus_device *dev)
@@ -592,7 +792,9 @@ static bool xb_close_done(void *p)
 {
 	struct xb_close_wait *w = p;
 
-	return xb_close_reached(w) || xl_clock_now() >= w->deadline;
+	/* As xb_close_wait() decides: not on a state it did not read. */
+	return (w->seen && xb_close_reached(w)) ||
+	       xl_clock_now() >= w->deadline;
 }
 
 /*
@@ -604,8 +806,9 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
 {
 	struct xl_xenbus_device *dev = w->dev;
 	enum xenbus_state be;
-	bool read_failed, seen = false;
+	bool read_failed;
 
+	w->seen = false;
 	for (;;) {
 		xl_xenbus_poll(dev);
 		/*
@@ -618,15 +821,22 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
 		 * state, not for a failed read.
 		 */
 		read_failed = xb_try_backend_state(dev, &be) != 0;
+		if (read_failed && xb_removed(dev)) {
+			read_failed = false;
+			be = XenbusStateUnknown;
+		}
 		if (!read_failed) {
 			dev->backend_state = be;
-			seen = true;
+			dev->read_backoff_ns = 0;
+			w->seen = true;
 		}
-		if (seen && xb_close_reached(w))
+		if (w->seen && xb_close_reached(w))
 			return 0;
 		if (xl_clock_now() >= w->deadline)
 			return -XEN_ETIMEDOUT;
-		if (armed && !read_failed)
+		if (read_failed)
+			xb_read_backoff(dev, w->deadline);
+		else if (armed)
 			xl_xs_idle_until(xb_close_done, w);
 		else
 			xl_cpu_relax();
@@ -644,9 +854,10 @@ static int xb_close_wait(struct xb_close_wait *w, bool armed)
  * (Linux's xenbus_dev_shutdown() waits 5 s) or the caller's timeout per
  * wait; the disconnect then defers what it still maps.
  */
-int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
+static int xb_close_handshake(struct xl_xenbus_device *dev, uint64_t timeout_ns,
+			      bool closing_first)
 {
-	struct xb_close_wait w = { dev, 0, false };
+	struct xb_close_wait w = { dev, 0, false, false };
 	struct xl_timer t;
 	bool armed = false;
 	int rc = 0;
@@ -657,8 +868,10 @@ int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 	xl_timer_setup(&t, xb_timer_fn, NULL);
 	armed = xl_timer_arm(&t, w.deadline) == 0;
 	if (dev->state != XenbusStateClosed) {
-		xl_xenbus_switch_state(dev, XenbusStateClosing);
-		rc = xb_close_wait(&w, armed);
+		if (closing_first) {
+			xl_xenbus_switch_state(dev, XenbusStateClosing);
+			rc = xb_close_wait(&w, armed);
+		}
 		xl_xenbus_switch_state(dev, XenbusStateClosed);
 	}
 	if (!rc) {
@@ -672,12 +885,17 @@ int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
 		rc = xb_close_wait(&w, armed);
 	}
 	if (rc)
-		xl_warn("xenbus: %s: backend still %s after our %s: gave up\n",
-			dev->nodename, xl_xenbus_state_name(dev->backend_state),
-			w.want_closed ? "Closed" : "Closing");
+		xl_err("xenbus: %s: backend still %s after our %s: gave up\n",
+		       dev->nodename, xl_xenbus_state_name(dev->backend_state),
+		       w.want_closed ? "Closed" : "Closing");
 	if (armed)
 		xl_timer_cancel(&t);
 	xb_disconnect(dev, true);
 	dev->closing_by_us = false;
 	return rc;
+}
+
+int xl_xenbus_close(struct xl_xenbus_device *dev, uint64_t timeout_ns)
+{
+	return xb_close_handshake(dev, timeout_ns, true);
 }

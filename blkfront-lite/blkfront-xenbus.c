@@ -211,6 +211,11 @@ unsigned int xl_blkfront_restarts(struct xl_blkfront *dev)
 	return dev->xb ? dev->xb->xb.restarts : 0;
 }
 
+unsigned int xl_blkfront_resets(struct xl_blkfront *dev)
+{
+	return dev->xb ? dev->xb->xb.resets : 0;
+}
+
 unsigned int xl_blkfront_xenbus_state(struct xl_blkfront *dev)
 {
 	return dev->xb ? (unsigned int)dev->xb->xb.state : XenbusStateUnknown;

@@ -109,8 +109,9 @@ struct hv_blkback {
 	char bpath[96], fpath[96], fstate[112], token[32];
 	int xb_state; /* ours, atomic */
 	bool watching;
-	bool restarting; /* atomic: hostile restart, InitWait after Closed */
-	bool dying;	 /* atomic: hostile init_closed, Closed for good */
+	bool restarting;   /* atomic: hostile restart, InitWait after Closed */
+	bool dying;	   /* atomic: hostile init_closed, Closed for good */
+	bool unregistered; /* atomic: Closed while not online: gone */
 
 	/* cfg.watch_delay_us: the backend's own xenwatch thread. */
 	pthread_mutex_t xw_lock;
@@ -974,6 +975,19 @@ static void bb_write_features(struct hv_blkback *bb)
 	bb_xs_printf(bb, "max-ring-page-order", "%llu", bb->cfg.max_ring_order);
 }
 
+/* The toolstack's "online" (Linux's xenbus_dev_is_online(): 0 if absent). */
+static bool bb_offline(struct hv_blkback *bb)
+{
+	char path[160], *s;
+	bool off;
+
+	snprintf(path, sizeof(path), "%s/online", bb->bpath);
+	s = hv_xs_read(path, NULL, NULL);
+	off = !s || strcmp(s, "1") != 0;
+	free(s);
+	return off;
+}
+
 /* frontend_changed() of xen-blkback/xenbus.c. */
 static void bb_frontend_changed(struct hv_blkback *bb)
 {
@@ -1024,6 +1038,21 @@ static void bb_frontend_changed(struct hv_blkback *bb)
 		bb_disconnect(bb);
 		if (me != XenbusStateClosed)
 			bb_switch_state(bb, XenbusStateClosed);
+		/*
+		 * Not online (hv_blkback_toolstack_remove()): Linux's blkback
+		 * unregisters the device (frontend_changed(): Closed, then
+		 * device_unregister() unless xenbus_dev_is_online()), and
+		 * libxl, which waited for this Closed, removes both
+		 * directories (libxl__device_destroy()): at once here, the
+		 * worst case for a frontend.
+		 */
+		if (bb_offline(bb)) {
+			__atomic_store_n(&bb->unregistered, true,
+					 __ATOMIC_RELEASE);
+			hv_xs_rm(bb->bpath);
+			hv_xs_rm(bb->fpath);
+			break;
+		}
 		/* Our hostile restart: come back as a new backend would. */
 		if (__atomic_exchange_n(&bb->restarting, false,
 					__ATOMIC_ACQ_REL)) {
@@ -1043,6 +1072,8 @@ static void bb_watch_event(struct hv_blkback *bb)
 	pthread_mutex_lock(&bb->lock);
 	silent = bb->hostile.ignore_frontend;
 	pthread_mutex_unlock(&bb->lock);
+	if (__atomic_load_n(&bb->unregistered, __ATOMIC_ACQUIRE))
+		silent = true;
 	if (!silent)
 		bb_frontend_changed(bb);
 }
@@ -1091,6 +1122,16 @@ static void *bb_xenwatch(void *arg)
 void hv_blkback_frontend_changed(struct hv_blkback *bb)
 {
 	bb_frontend_changed(bb);
+}
+
+void hv_blkback_toolstack_remove(struct hv_blkback *bb)
+{
+	struct hv_vcpu *v = bb_enter();
+
+	/* online first: a reader of the state then sees online 0 too. */
+	bb_xs_printf(bb, "online", "%llu", 0);
+	bb_xs_printf(bb, "state", "%llu", XenbusStateClosing);
+	bb_leave(v);
 }
 
 static int bb_xs_perm(const char *path, uint16_t owner, uint16_t reader)

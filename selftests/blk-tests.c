@@ -23,6 +23,7 @@
 #include <xenlite/evtchn.h>
 #include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
+#include <xenlite/xenbus.h>
 #include <xenlite/xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -2674,6 +2675,8 @@ static enum xt_result stale_reattach(struct env *e, void **pg)
 	memset(pg[0], 0, 4096);
 	XT_ASSERT_EQ(bounded_io(e, XL_BLK_READ, 40, pg, 1), 0);
 	XT_ASSERT_EQ(check_disk_pattern(pg[0], 40 * 512, 4096, 77), 0);
+	/* One reset: at init, or (stale) when the watch reports it. */
+	XT_ASSERT_EQ(xl_blkfront_resets(e->dev), 1);
 	return XT_PASS;
 }
 
@@ -2705,25 +2708,78 @@ static bool wait_backend(struct hv_blkback *bb, int want)
 }
 
 /*
+ * The frontend's state as written, each value (hv's watches run on the
+ * xenstore service thread before the guest's next request is read).
+ */
+#define FE_STATES_MAX 32
+
+struct fe_states {
+	char path[128];
+	uint32_t n; /* atomic */
+	int v[FE_STATES_MAX];
+};
+
+static void fe_state_seen(const char *path, const char *token, void *arg)
+{
+	struct fe_states *f = arg;
+	char *s = hv_xs_read(f->path, NULL, NULL);
+	uint32_t i = XT_LOAD(&f->n);
+
+	(void)path;
+	(void)token;
+	if (i < FE_STATES_MAX) {
+		f->v[i] = s ? atoi(s) : -1;
+		XT_STORE(&f->n, i + 1);
+	}
+	free(s);
+}
+
+static bool fe_states_any(void *arg)
+{
+	return XT_LOAD(&((struct fe_states *)arg)->n) > 0;
+}
+
+/*
  * An earlier frontend wrote Closing and died: the backend answered
  * Closing and waits for our Closed.  The new frontend must finish that
  * close (our Closed, its Closed) before Initialising; it used to take
  * the backend's Closing for a close of its own and fail the attach with
- * -ENODEV.
+ * -ENODEV.  Our first write is Closed, as Linux's xenbus_reset_frontend()
+ * does for a Closing backend (a Closing of ours would only be answered
+ * with Closing again).
  */
 static enum xt_result b_reattach_closing(struct env *e, void *arg)
 {
+	static const char token[] = "fe-states";
+	struct fe_states f;
 	void *pg[1];
 	enum xt_result r;
+	uint32_t i, n;
 
 	(void)arg;
+	memset(&f, 0, sizeof(f));
+	snprintf(f.path, sizeof(f.path), "/local/domain/%u/device/vbd/%u/state",
+		 hv_domain_id(hv_guest_domain()), DEVID);
 	XT_ASSERT(alloc_pages(pg, 1));
 	r = stale_write(e, pg);
 	if (r == XT_PASS) {
 		XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
 		XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing),
 			      "backend %d", hv_blkback_state(e->bb));
+		XT_ASSERT_EQ(hv_xs_watch(f.path, token, fe_state_seen, &f), 0);
+		/* Its firing at registration, then only our writes. */
+		XT_ASSERT(xt_wait_until(fe_states_any, &f, 5000000000ULL));
+		XT_STORE(&f.n, 0);
 		r = stale_reattach(e, pg);
+		hv_xs_unwatch(f.path, token);
+		n = XT_LOAD(&f.n);
+		for (i = 0; i < n && i < 6; i++)
+			xt_log("frontend state %u: %d", i, f.v[i]);
+		if (r == XT_PASS) {
+			XT_ASSERT(n >= 4);
+			XT_ASSERT_EQ(f.v[0], XenbusStateClosed);
+			XT_ASSERT_EQ(f.v[1], XenbusStateInitialising);
+		}
 	}
 	free_pages(pg, 1);
 	return r;
@@ -2866,8 +2922,8 @@ static enum xt_result blk_reattach_stale_initialised_late(void)
 /*
  * The backend is Connected to a gone frontend's ring, the frontend node
  * says Initialising (a frontend in between wrote it and died before it
- * reset anything), and the new frontend's read of the backend's state at
- * init fails (a transient xenstored error): it must not take the
+ * reset anything), and each of the new frontend's reads of the backend's
+ * state at init fails (a transient xenstored error): it must not take the
  * Connected its watch then reports for an answer to a ring it never
  * published.
  */
@@ -2885,7 +2941,8 @@ static enum xt_result b_reattach_read_error(struct env *e, void *arg)
 		XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
 		XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateConnected);
 		backend_state_path(h.read_path, sizeof(h.read_path));
-		h.read_fail = 1;
+		/* Each read at init: the watch's Connected tells (stale). */
+		h.read_fail = XL_XENBUS_READ_TRIES;
 		h.read_fail_err = -XEN_EAGAIN;
 		hv_xs_set_hostile(hv_guest_domain(), &h);
 		r = stale_reattach(e, pg);
@@ -3078,6 +3135,28 @@ static bool backend_stalled(void *arg)
 	return hv_blkback_stalled(arg);
 }
 
+/* The earlier frontend's ring: one page, granted, Initialised. */
+static enum xt_result stale_ring(struct stale_fe *s)
+{
+	char path[64];
+
+	s->page = xl_os_alloc_page();
+	XT_ASSERT(s->page);
+	memset(s->page, 0, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(s->page),
+					    false, &s->ref),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, stale_irq, NULL, &s->port), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
+	XT_ASSERT_EQ(xl_xs_rm(XL_XS_NO_TX, path), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s->ref), 0);
+	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
+	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s->port), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialised), 0);
+	return XT_PASS;
+}
+
 static enum xt_result b_stale_connect_late(struct env *e, void *arg)
 {
 	struct hv_blk_hostile stall = { .stall_connect = true };
@@ -3085,7 +3164,6 @@ static enum xt_result b_stale_connect_late(struct env *e, void *arg)
 	struct stale_fe s;
 	void *pg[1];
 	enum xt_result r;
-	char path[64];
 
 	(void)arg;
 	memset(&s, 0, sizeof(s));
@@ -3099,21 +3177,9 @@ static enum xt_result b_stale_connect_late(struct env *e, void *arg)
 	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateInitWait), "backend %d",
 		      hv_blkback_state(e->bb));
 	hv_blkback_set_hostile(e->bb, &stall);
-	/* The earlier frontend's ring: one page, granted, Initialised. */
-	s.page = xl_os_alloc_page();
-	XT_ASSERT(s.page);
-	memset(s.page, 0, XL_PAGE_SIZE);
-	XT_ASSERT_EQ(xl_gnttab_grant_access(0, xl_os_virt_to_gfn(s.page), false,
-					    &s.ref),
-		     0);
-	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(0, stale_irq, NULL, &s.port), 0);
-	snprintf(path, sizeof(path), "device/vbd/%u/ring-page-order", DEVID);
-	XT_ASSERT_EQ(xl_xs_rm(XL_XS_NO_TX, path), 0);
-	snprintf(path, sizeof(path), "device/vbd/%u/ring-ref", DEVID);
-	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s.ref), 0);
-	snprintf(path, sizeof(path), "device/vbd/%u/event-channel", DEVID);
-	XT_ASSERT_EQ(xl_xs_printf(XL_XS_NO_TX, path, "%u", s.port), 0);
-	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialised), 0);
+	r = stale_ring(&s);
+	if (r != XT_PASS)
+		goto out;
 	XT_ASSERT_MSG(xt_wait_until(backend_stalled, e->bb, 5000000000ULL),
 		      "the backend never read the earlier frontend's ring");
 	backend_state_path(h.read_path, sizeof(h.read_path));
@@ -3169,6 +3235,7 @@ static enum xt_result b_reset_read_error(struct env *e, void *arg)
 	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
 	struct reset_read_error t = { .d = hv_guest_domain() };
 	struct hv_xs_hostile h;
+	uint64_t errs;
 	void *pg[1];
 	enum xt_result r;
 
@@ -3188,9 +3255,18 @@ static enum xt_result b_reset_read_error(struct env *e, void *arg)
 	h.read_hook_nth = 1;
 	h.read_hook = reset_reads_fail;
 	h.read_hook_arg = &t;
+	errs = hv_guest_log_count(XL_LOG_ERR);
 	hv_xs_set_hostile(hv_guest_domain(), &h);
 	r = stale_reattach(e, pg);
 	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	/*
+	 * And the reset's waits did not give up (an error logged): a read
+	 * that failed was read again, not waited on for an event that had
+	 * come and gone.
+	 */
+	errs = hv_guest_log_count(XL_LOG_ERR) - errs;
+	if (r == XT_PASS)
+		XT_ASSERT_EQ(errs, 0);
 out:
 	free_pages(pg, 1);
 	xl_clock_fini();
@@ -3205,6 +3281,348 @@ static const struct hv_blkback_config lagging_backend = {
 static enum xt_result blk_reset_read_error(void)
 {
 	return with_env(b_reset_read_error, NULL, &lagging_backend, 0, true);
+}
+
+/*
+ * Our own node says Initialised (an earlier frontend's ring R0, read by a
+ * lagging blkback that stalls before mapping it) and our read of that
+ * node at init fails (a transient xenstored error): that read used to
+ * count as "not left up", so no reset: we published R1 and connected on
+ * the Connected the backend then wrote for R0, and the backend ignored
+ * R1 (I/O never answered).  The read must be tried again (arg 1: one
+ * failure) or, failing each time, count as left up (arg
+ * XL_XENBUS_READ_TRIES).  The backend resumes just after the first read
+ * of its state that follows our failed reads (never, if we read our node
+ * fewer times: the attach then times out).
+ */
+struct node_read_error {
+	struct hv_domain *d;
+	struct hv_blkback *bb;
+	char bpath[128];
+};
+
+static void node_read_failed(void *arg)
+{
+	struct node_read_error *c = arg;
+	struct hv_xs_hostile h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.read_path, c->bpath, sizeof(h.read_path));
+	h.read_hook_nth = 1;
+	h.read_hook = stall_release;
+	h.read_hook_arg = c->bb;
+	hv_xs_set_hostile(c->d, &h);
+}
+
+static enum xt_result b_node_read_error(struct env *e, void *arg)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	unsigned int fails = (unsigned int)(uintptr_t)arg;
+	struct hv_blk_hostile stall = { .stall_connect = true };
+	struct node_read_error c = { .d = hv_guest_domain(), .bb = e->bb };
+	struct hv_xs_hostile h;
+	struct stale_fe s;
+	void *pg[1];
+	enum xt_result r;
+
+	memset(&s, 0, sizeof(s));
+	memset(&h, 0, sizeof(h));
+	/* The attach's own bound (STALE_ATTACH_NS) needs the clock. */
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	XT_ASSERT_EQ(fe_state_write(XenbusStateInitialising), 0);
+	XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateInitWait), "backend %d",
+		      hv_blkback_state(e->bb));
+	hv_blkback_set_hostile(e->bb, &stall);
+	r = stale_ring(&s);
+	if (r != XT_PASS)
+		goto out;
+	XT_ASSERT_MSG(xt_wait_until(backend_stalled, e->bb, 5000000000ULL),
+		      "the backend never read the earlier frontend's ring");
+	backend_state_path(c.bpath, sizeof(c.bpath));
+	snprintf(h.read_path, sizeof(h.read_path),
+		 "/local/domain/%u/device/vbd/%u/state",
+		 hv_domain_id(hv_guest_domain()), DEVID);
+	h.read_fail = fails;
+	h.read_fail_err = -XEN_EAGAIN;
+	h.read_hook_nth = fails;
+	h.read_hook = node_read_failed;
+	h.read_hook_arg = &c;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	r = stale_reattach(e, pg);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_blkback_release_stall(e->bb);
+	if (e->dev && xl_blkfront_connected(e->dev))
+		xl_blkfront_detach(e->dev, 0);
+out:
+	hv_blkback_set_hostile(e->bb, NULL);
+	hv_blkback_release_stall(e->bb);
+	stale_release(&s);
+	free_pages(pg, 1);
+	xl_clock_fini();
+	return r;
+}
+
+static enum xt_result blk_reattach_node_read_error(void)
+{
+	return with_env(b_node_read_error, (void *)(uintptr_t)1, &async_backend,
+			0, true);
+}
+
+static enum xt_result blk_reattach_node_reads_fail(void)
+{
+	return with_env(b_node_read_error,
+			(void *)(uintptr_t)XL_XENBUS_READ_TRIES, &async_backend,
+			0, true);
+}
+
+/*
+ * An earlier frontend's Closing answered (the backend waits for its
+ * Closed), and our read of the backend's state at init fails: once (it
+ * is read again: arg 1), or each time (arg XL_XENBUS_READ_TRIES: the
+ * Closing the watch then reports before our probe is reset as a stale
+ * Connected is).  It used to read as Unknown: no reset, and the Closing
+ * closed us: attach -ENODEV.
+ */
+static enum xt_result b_closing_read_error(struct env *e, void *arg)
+{
+	struct hv_xs_hostile h;
+	void *pg[1];
+	enum xt_result r;
+
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT(alloc_pages(pg, 1));
+	r = stale_write(e, pg);
+	if (r == XT_PASS) {
+		XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
+		XT_ASSERT_MSG(wait_backend(e->bb, XenbusStateClosing),
+			      "backend %d", hv_blkback_state(e->bb));
+		backend_state_path(h.read_path, sizeof(h.read_path));
+		h.read_fail = (unsigned int)(uintptr_t)arg;
+		h.read_fail_err = -XEN_EAGAIN;
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		r = stale_reattach(e, pg);
+		hv_xs_set_hostile(hv_guest_domain(), NULL);
+	}
+	free_pages(pg, 1);
+	return r;
+}
+
+static enum xt_result blk_reattach_closing_read_error(void)
+{
+	return with_env(b_closing_read_error, (void *)(uintptr_t)1,
+			&async_backend, 0, true);
+}
+
+static enum xt_result blk_reattach_closing_reads_fail(void)
+{
+	return with_env(b_closing_read_error,
+			(void *)(uintptr_t)XL_XENBUS_READ_TRIES, &async_backend,
+			0, true);
+}
+
+/*
+ * Every read of the backend's state fails with an error that persists
+ * (EACCES: a permission changed).  The attach's wait used to read again
+ * at once, for ever: 22,426 failed reads and about 7,400 warnings in a
+ * 1 s attach, and without a timeout it would never idle.  Now it backs
+ * off (1 ms doubled up to 10 ms between rounds of XL_XENBUS_READ_TRIES
+ * reads: at most 300 reads a second, fewer under load), warns on the
+ * 1st, 2nd, 4th ... round, and the bounded attach ends with the read's
+ * error.
+ */
+#define BACKOFF_ATTACH_NS 1000000000ULL
+#define BACKOFF_MAX_READS 600 /* twice 300 (a 1 s attach) */
+#define BACKOFF_MAX_WARNS 12  /* log2(100 rounds) + 1, and margin */
+
+static enum xt_result b_read_error_backoff(struct env *e, void *arg)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct hv_xs_hostile h;
+	struct hv_xs_stats a, b;
+	uint64_t warns, t0, ns, reads;
+	enum xt_result r = XT_FAIL;
+	int rc;
+
+	(void)arg;
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	memset(&h, 0, sizeof(h));
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(DEVID);
+	backend_state_path(h.read_path, sizeof(h.read_path));
+	h.read_fail = 100000000;
+	h.read_fail_err = -XEN_EACCES;
+	hv_xs_get_stats(hv_guest_domain(), &a);
+	warns = hv_guest_log_count(XL_LOG_WARN);
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	t0 = xl_clock_now();
+	rc = xl_blkfront_attach(e->dev, BACKOFF_ATTACH_NS);
+	ns = xl_clock_now() - t0;
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_xs_get_stats(hv_guest_domain(), &b);
+	warns = hv_guest_log_count(XL_LOG_WARN) - warns;
+	reads = b.hostile - a.hostile;
+	xt_log("attach %d after %llu ms; %llu failed reads, %llu warnings", rc,
+	       (unsigned long long)ns / 1000000, (unsigned long long)reads,
+	       (unsigned long long)warns);
+	XT_ASSERT_EQ(rc, -XEN_EACCES);
+	/* Reads per second of attach: two-sided (the last round whole). */
+	XT_ASSERT(reads >= 2 * XL_XENBUS_READ_TRIES);
+	XT_ASSERT_MSG(reads * 1000000000ULL <= BACKOFF_MAX_READS * ns,
+		      "%llu reads in %llu ms", (unsigned long long)reads,
+		      (unsigned long long)ns / 1000000);
+	XT_ASSERT(warns >= 1);
+	XT_ASSERT_MSG(warns <= BACKOFF_MAX_WARNS, "%llu warnings",
+		      (unsigned long long)warns);
+	r = XT_PASS;
+	xl_clock_fini();
+	return r;
+}
+
+static enum xt_result blk_read_error_backoff(void)
+{
+	return with_env(b_read_error_backoff, NULL, NULL, 0, true);
+}
+
+/*
+ * The reads of the backend's state by our watch fail each time, for both
+ * its events (its first firing, the InitWait that answers our
+ * Initialising), and the backend writes nothing more until we answer:
+ * only the re-read from xl_xenbus_poll() sees its InitWait (without it
+ * the attach waits out its timeout).
+ */
+struct first_event_fails {
+	struct hv_domain *d;
+	char path[128];
+};
+
+static void first_event_fails(void *arg)
+{
+	struct first_event_fails *t = arg;
+	struct hv_xs_hostile h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.read_path, t->path, sizeof(h.read_path));
+	h.read_fail = 2 * XL_XENBUS_READ_TRIES;
+	h.read_fail_err = -XEN_EAGAIN;
+	hv_xs_set_hostile(t->d, &h);
+}
+
+static enum xt_result b_attach_watch_read_error(struct env *e, void *arg)
+{
+	const struct xl_clock_config ccfg = { .mode = XL_CLOCK_SINGLESHOT };
+	struct first_event_fails t = { .d = hv_guest_domain() };
+	struct hv_xs_hostile h;
+	struct hv_xs_stats a, b;
+	int rc;
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	/* The attach's own bound (STALE_ATTACH_NS) needs the clock. */
+	XT_ASSERT_EQ(xl_clock_init(&ccfg), 0);
+	XT_ASSERT_EQ(xl_blkfront_detach(e->dev, 0), 0);
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(e->dev);
+	/* Read 1 is at init (it succeeds: Closed); then the watch's. */
+	backend_state_path(t.path, sizeof(t.path));
+	memcpy(h.read_path, t.path, sizeof(h.read_path));
+	h.read_hook_nth = 1;
+	h.read_hook = first_event_fails;
+	h.read_hook_arg = &t;
+	hv_xs_get_stats(hv_guest_domain(), &a);
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	hv_xs_get_stats(hv_guest_domain(), &b);
+	xl_clock_fini();
+	XT_ASSERT_MSG(rc == 0, "attach: %d, backend %d", rc,
+		      hv_blkback_state(e->bb));
+	XT_ASSERT_EQ(b.hostile - a.hostile, 2 * XL_XENBUS_READ_TRIES);
+	XT_ASSERT_EQ(xl_blkfront_resets(e->dev), 0);
+	XT_ASSERT_EQ(xl_blkfront_restarts(e->dev), 0);
+	return XT_PASS;
+}
+
+static enum xt_result blk_attach_watch_read_error(void)
+{
+	return with_env(b_attach_watch_read_error, NULL, NULL, 0, true);
+}
+
+/*
+ * `xl block-detach` of a dead frontend: the toolstack wrote online 0 and
+ * the backend's Closing, and removes both directories once the backend is
+ * Closed.  Resetting that backend took it to Closed (and, not online,
+ * unregistered), the toolstack removed the directories, and we wrote
+ * Initialising into the removed one (a stray node) and waited out the
+ * attach's timeout.  Now: -ENODEV, and nothing written; arg true: the
+ * removal starts just after our read of "online" (1): the reset runs,
+ * the backend's directory goes, -ENODEV and no Initialising written.
+ */
+static void toolstack_removes(void *arg)
+{
+	hv_blkback_toolstack_remove(arg);
+}
+
+static enum xt_result b_toolstack_remove(struct env *e, void *arg)
+{
+	bool during = arg != NULL;
+	struct hv_xs_hostile h;
+	char path[160], *v;
+	int rc, err = 0;
+
+	memset(&h, 0, sizeof(h));
+	/* The frontend dies Connected (no close). */
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(DEVID);
+	XT_ASSERT(e->dev);
+	if (!during) {
+		hv_blkback_toolstack_remove(e->bb);
+		XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateConnected);
+	} else {
+		XT_ASSERT_EQ(fe_state_write(XenbusStateClosing), 0);
+		XT_ASSERT(wait_backend(e->bb, XenbusStateClosing));
+		snprintf(h.read_path, sizeof(h.read_path),
+			 "/local/domain/0/backend/vbd/%u/%u/online",
+			 hv_domain_id(hv_guest_domain()), DEVID);
+		h.read_hook_nth = 1;
+		h.read_hook = toolstack_removes;
+		h.read_hook_arg = e->bb;
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+	}
+	rc = xl_blkfront_attach(e->dev, STALE_ATTACH_NS);
+	hv_xs_set_hostile(hv_guest_domain(), NULL);
+	XT_ASSERT_MSG(rc == -XEN_ENODEV, "attach: %d, backend %d", rc,
+		      hv_blkback_state(e->bb));
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u/state",
+		 hv_domain_id(hv_guest_domain()), DEVID);
+	v = hv_xs_read(path, NULL, &err);
+	xt_log("frontend state node after: %s (%d)", v ? v : "none", err);
+	if (during) {
+		/* Removed, and not made again by a write of ours. */
+		XT_ASSERT_MSG(!v, "stray node: %s", v);
+	} else {
+		/* Untouched: the dead frontend's Connected. */
+		XT_ASSERT(v && !strcmp(v, "4"));
+		XT_ASSERT_EQ(hv_blkback_state(e->bb), XenbusStateConnected);
+	}
+	free(v);
+	return XT_PASS;
+}
+
+static enum xt_result blk_reattach_toolstack_remove(void)
+{
+	return with_env(b_toolstack_remove, NULL, NULL, 0, true);
+}
+
+static enum xt_result blk_reattach_removed_during_reset(void)
+{
+	return with_env(b_toolstack_remove, (void *)1, NULL, 0, true);
 }
 
 #define BT(n, v, f)                                    \
@@ -3267,6 +3685,14 @@ const struct xt_test xt_blk_tests[] = {
 	BT(watch_read_error, 1, XT_F_XENSTORE),
 	BT(reattach_stale_connect_late, 1, XT_F_XENSTORE),
 	BT(reset_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_node_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_node_reads_fail, 1, XT_F_XENSTORE),
+	BT(reattach_closing_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_closing_reads_fail, 1, XT_F_XENSTORE),
+	BT(read_error_backoff, 1, XT_F_XENSTORE),
+	BT(attach_watch_read_error, 1, XT_F_XENSTORE),
+	BT(reattach_toolstack_remove, 1, XT_F_XENSTORE),
+	BT(reattach_removed_during_reset, 1, XT_F_XENSTORE),
 	BT(close_silent_backend_bounded, 1, XT_F_XENSTORE),
 	BT(backend_close_reconnect_200, 1, XT_F_XENSTORE),
 	BT(sync_done_remote_cpu, 3, 0),

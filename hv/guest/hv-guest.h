@@ -126,4 +126,8 @@ uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu);
  */
 void hv_guest_trace_set(bool on);
 
+/* Messages the core logged at level (XL_LOG_*), shown or not, so far. */
+#define HV_GUEST_LOG_LEVELS 8
+uint64_t hv_guest_log_count(int level);
+
 #endif /* HV_GUEST_H */

@@ -548,6 +548,16 @@ int xl_os_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
  * written with one write(2) so lines from vCPUs do not interleave, and so a
  * log from an upcall (a signal handler here) does not re-enter stdio.
  */
+static uint64_t hv_guest_logs[HV_GUEST_LOG_LEVELS];
+
+uint64_t hv_guest_log_count(int level)
+{
+	return level >= 0 && level < HV_GUEST_LOG_LEVELS ?
+		       __atomic_load_n(&hv_guest_logs[level],
+				       __ATOMIC_RELAXED) :
+		       0;
+}
+
 void xl_os_log(int level, const char *fmt, ...)
 {
 	char msg[512], out[640];
@@ -556,6 +566,8 @@ void xl_os_log(int level, const char *fmt, ...)
 	va_list ap;
 	int saved_errno = errno;
 
+	if (level >= 0 && level < HV_GUEST_LOG_LEVELS)
+		__atomic_fetch_add(&hv_guest_logs[level], 1, __ATOMIC_RELAXED);
 	if (level > hv_guest_level())
 		return;
 	va_start(ap, fmt);

@@ -229,6 +229,15 @@ void hv_blkback_set_hostile(struct hv_blkback *bb,
  * thread (an hv_xs_hostile read hook) or a test's.
  */
 void hv_blkback_frontend_changed(struct hv_blkback *bb);
+/*
+ * The toolstack's device removal (`xl block-detach`; libxl's
+ * libxl__initiate_device_generic_remove()): "online" 0 and the backend's
+ * state Closing written over the backend driver's (which does not see
+ * it).  The backend, at the frontend's Closed, then goes Closed and,
+ * not online, unregisters (answers nothing more), and the toolstack
+ * removes both directories.
+ */
+void hv_blkback_toolstack_remove(struct hv_blkback *bb);
 /* End a stall_connect: the connect goes on with what it read. */
 void hv_blkback_release_stall(struct hv_blkback *bb);
 /* A stall_connect is waiting (it read the references). */

@@ -203,6 +203,8 @@ void xl_blkfront_get_ring(struct xl_blkfront *dev,
 			  struct xl_blkfront_ring_state *rs);
 /* The xenbus frontend state machine's counters (0 without xenbus). */
 unsigned int xl_blkfront_restarts(struct xl_blkfront *dev);
+/* Backends left to an earlier frontend that the attach reset (xenbus). */
+unsigned int xl_blkfront_resets(struct xl_blkfront *dev);
 /*
  * Our xenbus state (an enum xenbus_state of public io/xenbus.h), or
  * XenbusStateUnknown (0) without xenbus: Closing or Closed once the

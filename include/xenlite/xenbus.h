@@ -10,10 +10,13 @@
  *   any          -> Closing -> Closed (backend Closing/Closed, or
  *                                   xl_xenbus_close())
  * reacting to <backend>/state through a watch.  A backend that restarts
- * (back to InitWait, Initialising or Initialised while we are Initialised
- * or Connected) or closes mid-operation makes the frontend call
- * ops->disconnect() first, then go through the handshake again when the
- * backend comes back (InitWait from Closed re-runs probe).
+ * (back to InitWait or Initialised while we are Connected; Initialising,
+ * or its node gone, while we are Initialised or Connected) or closes
+ * mid-operation makes the frontend call ops->disconnect() first, then go
+ * through the handshake again when the backend comes back (InitWait from
+ * Closed re-runs probe).  An InitWait while we are Initialised is a
+ * backend yet to handle our Initialised (Linux's blkback handles it late,
+ * on its xenwatch thread), not a restart: we wait.
  *
  * Driver callbacks run in thread context, never in upcall context, from
  * xl_xenbus_poll() / xl_xenbus_wait() (which run the xenstore watch
@@ -89,6 +92,13 @@ struct xl_xenbus_ops {
 };
 
 #define XL_XENBUS_PATH_MAX 256
+/*
+ * Reads of a state node that fail with a transient error (not ENOENT or
+ * EINVAL) are made this many times in a row before the state is taken as
+ * unknown; poll/wait then read again, waiting 1 ms, doubled up to 10 ms,
+ * between such rounds.
+ */
+#define XL_XENBUS_READ_TRIES 3
 
 struct xl_xenbus_device {
 	char nodename[XL_XENBUS_PATH_MAX]; /* e.g. device/vbd/51712 */
@@ -98,18 +108,23 @@ struct xl_xenbus_device {
 	enum xenbus_state backend_state;   /* last read */
 	const struct xl_xenbus_ops *ops;
 	void *priv;
-	int error;	       /* the last probe/connect error, or 0 */
-	bool probed;	       /* probe succeeded, no disconnect since */
-	bool held;	       /* disconnect(false) not yet followed up */
-	bool closing_by_us;    /* xl_xenbus_close() in progress */
-	bool stale;	       /* backend Connected before our probe: reset */
-	bool reread;	       /* an event's read failed: read again */
-	uint32_t changed;      /* atomic: backend state watch fired */
-	unsigned int connects; /* times connect succeeded */
-	unsigned int restarts; /* disconnects for a backend restart */
-	unsigned int resets;   /* backends left Connected or Closing by an
+	int error;	    /* the last probe/connect error, or 0 */
+	bool probed;	    /* probe succeeded, no disconnect since */
+	bool held;	    /* disconnect(false) not yet followed up */
+	bool closing_by_us; /* xl_xenbus_close() in progress */
+	bool stale;	    /* backend Connected before our probe: reset */
+	bool reread;	    /* an event's read failed: read again */
+	bool init_unread;   /* the read at init failed each time */
+	bool gone;	    /* the toolstack removes the device */
+	int read_error;	    /* the last failed read's error */
+	unsigned int read_failures; /* failed re-reads in a row */
+	uint64_t read_backoff_ns;   /* the wait before the next re-read */
+	uint32_t changed;	    /* atomic: backend state watch fired */
+	unsigned int connects;	    /* times connect succeeded */
+	unsigned int restarts;	    /* disconnects for a backend restart */
+	unsigned int resets;	    /* backends left Connected or Closing by an
 				* earlier frontend, reset */
-	unsigned int resumes;  /* xl_xenbus_resume() calls */
+	unsigned int resumes;	    /* xl_xenbus_resume() calls */
 	struct xl_xs_watch watch;
 };
 
@@ -117,9 +132,12 @@ struct xl_xenbus_device {
  * Read <nodename>/backend and backend-id, watch <backend>/state (its first
  * firing runs the state machine), reset a backend an earlier frontend left
  * Connected or Closing, or any backend when our node says Initialised or
- * Connected (our Closing and Closed, waiting for its; at most
- * XL_XENBUS_CLOSE_WAIT_NS), write state Initialising.  0, or the xenstore
- * error (-XEN_ENOENT when the toolstack made no such device).
+ * Connected or cannot be read (our Closing and Closed, waiting for its; at
+ * most XL_XENBUS_CLOSE_WAIT_NS), write state Initialising.  0, or the
+ * xenstore error (-XEN_ENOENT when the toolstack made no such device), or
+ * -XEN_ENODEV when the toolstack is removing the device (a Closing backend
+ * whose "online" is 0, or one removed during the reset: nothing written
+ * after that).
  */
 int xl_xenbus_device_init(struct xl_xenbus_device *dev, const char *nodename,
 			  const struct xl_xenbus_ops *ops, void *priv);
@@ -141,7 +159,9 @@ unsigned int xl_xenbus_poll(struct xl_xenbus_device *dev);
 /*
  * Poll and idle until the frontend state is want (0), it went to Closed
  * while waiting for something else (-XEN_ENODEV, or dev->error if a probe
- * or connect failed), or timeout_ns passed (-XEN_ETIMEDOUT).  A wait that
+ * or connect failed), the toolstack removed the device (-XEN_ENODEV), or
+ * timeout_ns passed (-XEN_ETIMEDOUT; or, when the backend's state could
+ * not be read since the last try, that read's error, e.g. -XEN_EACCES).  A wait that
  * starts Closed waits for the backend to come back (InitWait) and fails
  * early only on a probe/connect error.
  */
