@@ -286,7 +286,8 @@ FORMAT_FILES += $(wildcard fuzz/*.c)
 FORMAT_FILES += tools/linux-blkbench.c tools/xen-hvm-e9.c tools/evtchn-peer.c
 
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
-FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h
+FORMAT_FILES += $(wildcard linux/*.c linux/xt-include/*.h) linux/xenlite_host.h \
+	linux/xl-linux.h
 
 format:
 	clang-format -i $(FORMAT_FILES)
