@@ -3,8 +3,8 @@
  * xt: the xenlite selftest framework.  One suite, a table of tests; each
  * test declares the backends it runs on.  Tests are portable guest code:
  * they use only <xenlite/...> and the environment below, which each
- * backend's runner provides (selftests/hv-runner.c on hv/; the test kernel
- * on real Xen later).  Output is kselftest-style TAP 13 with a closing
+ * backend's runner provides (selftests/hv-runner.c on hv/,
+ * testkernel/runner.c on real Xen, linux/xt-host.c in xenlite.ko).  Output is kselftest-style TAP 13 with a closing
  * "N passed, N failed, N skipped" line.
  *
  * A test body runs on vCPU 0 of a fresh guest (the core is NOT initialised:
