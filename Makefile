@@ -56,7 +56,7 @@ HV_OBJS := $(patsubst %.c,$(O)/%.o,$(HV_SRCS) $(GUEST_SRCS))
 TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 
-.PHONY: all setup check check-hv check-xen check-tsan check-asan stress explore \
+.PHONY: all setup check check-hv check-xen check-xen-long check-tsan check-asan stress explore \
 	bench bench-stability \
 	bench-xen demo soak-hvm \
 	format lint shellcheck clean variants help
@@ -144,6 +144,13 @@ check:
 
 # Real Xen 4.17 under QEMU (tools/xen-run installs its own packages), and
 # the fidelity of hv's verdicts to Xen's.
+# The long real-Xen runs, outside make check: the hvm suite (xenlite.ko
+# and the xt tables in it) with Debian 12's 6.12 as the domUs' kernel
+# (XEN_HVM_GUEST_KVER=newest; dom0 stays 6.1).
+check-xen-long:
+	@tools/setup --quiet
+	XEN_HVM_GUEST_KVER=newest tools/xen-run hvm
+
 check-xen:
 	@tools/setup --quiet
 	@CHECKS="hv xen xenpv xendomu xenpvdomu fidelity hvm" tools/run-checks
@@ -286,7 +293,8 @@ FORMAT_FILES += $(wildcard fuzz/*.c)
 FORMAT_FILES += tools/linux-blkbench.c tools/xen-hvm-e9.c tools/evtchn-peer.c
 
 # The module's glue (linux/trace.h is TRACE_EVENT macros, kernel layout).
-FORMAT_FILES += $(wildcard linux/*.c) linux/xenlite_host.h linux/xl-linux.h
+FORMAT_FILES += $(wildcard linux/*.c linux/xt-include/*.h) linux/xenlite_host.h \
+	linux/xl-linux.h
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -333,6 +341,8 @@ help:
 	@echo '  check-xen   the suite in the test kernel as PVH dom0 and as a PVH'
 	@echo '              domU on real Xen under QEMU (tools/xen-run), and'
 	@echo '              hv/Xen fidelity'
+	@echo '  check-xen-long  the hvm suite with 6.12 as the domUs kernel'
+	@echo '              (XEN_HVM_GUEST_KVER=newest tools/xen-run hvm)'
 	@echo '  check-tsan  the same under ThreadSanitizer'
 	@echo '  check-asan  the same under AddressSanitizer + UBSan'
 	@echo '  soak-hvm    xenlite.ko on real Xen: the trace-cmd step 20 times,'

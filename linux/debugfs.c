@@ -12,6 +12,7 @@
  *                                  in this domain, EVTCHNOP_alloc_unbound +
  *                                  bind_interdomain to DOMID_SELF), N round
  *                                  trips, the second end moved to CPU
+ *   xt      the xt selftest tables in the module (linux/xt-host.c)
  *   console write-only: the bytes go to Xen's debug port 0xe9
  *           The test result: "<cmd> sent=S handled=H wrong_cpu=W p50_ns=.. p99_ns=..
  *           max_ns=.. ok|FAIL"; latency is ktime from before the send to
@@ -393,6 +394,7 @@ int xlk_debugfs_init(void)
 	debugfs_create_file("stats", 0444, dir, NULL, &stats_fops);
 	debugfs_create_file("test", 0600, dir, NULL, &test_fops);
 	debugfs_create_file("console", 0200, dir, NULL, &console_fops);
+	xlk_xt_init(dir);
 	return 0;
 }
 
@@ -401,4 +403,6 @@ void xlk_debugfs_fini(void)
 	/* Waits for open files' operations to finish (debugfs_remove). */
 	debugfs_remove(dir);
 	dir = NULL;
+	/* No new run once the file is gone; then the last run's threads. */
+	xlk_xt_fini();
 }

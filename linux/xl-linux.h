@@ -77,4 +77,22 @@ void xlk_clock_note_lateness(unsigned int cpu, u64 late_ns);
 int xlk_debugfs_init(void);
 void xlk_debugfs_fini(void);
 
+/*
+ * xt-host.c: the xt selftest tables in the module, debugfs xenlite/xt
+ * (Kbuild: XENLITE_XT=y, the default, defines XLK_XT).
+ */
+struct dentry;
+#ifdef XLK_XT
+void xlk_xt_init(struct dentry *dir);
+void xlk_xt_fini(void);
+#else
+static inline void xlk_xt_init(struct dentry *dir)
+{
+}
+
+static inline void xlk_xt_fini(void)
+{
+}
+#endif
+
 #endif /* XENLITE_LINUX_H */

@@ -358,12 +358,15 @@ static void peer_post(unsigned int pcpu, struct pmbox *cmd)
 {
 	struct pmbox *m = &xr.p[pcpu];
 
-	if (!xr.peer || pcpu >= xt_peer_nr_vcpus())
+	if (!xr.peer || pcpu >= xt_peer_nr_vcpus()) {
 		xtr_host_panic("peer vCPU %u does not exist", pcpu);
+		return;
+	}
 	pthread_mutex_lock(&m->lock);
 	if (m->state == XTR_MB_POSTED || m->state == XTR_MB_RUNNING) {
 		pthread_mutex_unlock(&m->lock);
 		xtr_host_panic("peer vCPU %u busy", pcpu);
+		return;
 	}
 	m->cmd = cmd->cmd;
 	m->op = cmd->op;

@@ -127,6 +127,8 @@ int xt_core_init(const struct xl_evtchn_config *cfg)
 {
 	struct xl_evtchn_config def = { .nr_vcpus = xt_nr_vcpus() };
 
+	if (host && host->core_init)
+		return host->core_init(cfg ? cfg : &def);
 	return xl_evtchn_init(cfg ? cfg : &def);
 }
 
@@ -160,13 +162,17 @@ void xt_start_on(unsigned int cpu, void (*fn)(void *), void *arg)
 {
 	struct gmbox *m = &mbox[cpu];
 
-	if (cpu == xtr_host_self() || cpu >= xt_nr_vcpus())
+	if (cpu == xtr_host_self() || cpu >= xt_nr_vcpus()) {
 		xtr_host_panic("xt_start_on: bad vCPU %u (caller %u)", cpu,
 			       xtr_host_self());
+		return;
+	}
 	if (XT_LOAD(&m->state) == XTR_MB_DONE)
 		XT_STORE(&m->state, XTR_MB_IDLE);
-	if (XT_LOAD(&m->state) != XTR_MB_IDLE)
+	if (XT_LOAD(&m->state) != XTR_MB_IDLE) {
 		xtr_host_panic("xt_start_on: vCPU %u busy", cpu);
+		return;
+	}
 	m->fn = fn;
 	m->arg = arg;
 	XT_STORE(&m->state, XTR_MB_POSTED);
@@ -286,9 +292,14 @@ static void run_test(unsigned int idx, const struct xt_test *t, bool excluded)
 		return;
 	}
 	if (!(t->backends & xt_backend())) {
+		const char *why = host->why_not ? host->why_not(t) : NULL;
+
 		skipped++;
-		emit("ok %u %s # SKIP not on %s\n", idx, t->name,
-		     xt_backend_name());
+		if (why)
+			emit("ok %u %s # SKIP %s\n", idx, t->name, why);
+		else
+			emit("ok %u %s # SKIP not on %s\n", idx, t->name,
+			     xt_backend_name());
 		return;
 	}
 	if (t->min_vcpus > host->nr_vcpus) {

@@ -25,17 +25,24 @@
 /* --- hooks: each backend runner provides these -------------------------- */
 
 /* The host's vsnprintf (libc's on hv, tk_vsnprintf in the test kernel). */
-int xtr_host_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int xtr_host_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* Write the formatted text to the TAP stream as it is (whole lines). */
-void xtr_host_vprintf(const char *fmt, va_list ap);
+void xtr_host_vprintf(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 /*
  * Write each line of the formatted text as a TAP comment: "# file:line:
  * text" for xt_fail_msg(), "# text" when file is NULL (xt_log()).
  */
-void xtr_host_vcomment(const char *file, int line, const char *fmt, va_list ap);
-/* A mailbox misused (bad or busy vCPU): say so and end the whole run. */
-void xtr_host_panic(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+void xtr_host_vcomment(const char *file, int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/*
+ * A mailbox misused (bad or busy vCPU): say so and end the whole run.  hv
+ * and the test kernel stop there; the Linux module cannot stop the kernel,
+ * so its panic ends the run's output and returns, and callers return
+ * after it (not noreturn: objtool would see a call that falls through).
+ */
+void xtr_host_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The calling guest vCPU's id (~0U off the guest's vCPUs). */
 unsigned int xtr_host_self(void);
 /* Wake guest vCPU cpu out of its halt in xtr_secondary_step(). */
@@ -60,6 +67,17 @@ struct xtr_host {
 	bool quiet_totals;     /* a quiet run that failed prints its totals */
 	/* Run test t (TAP number idx) in a fresh guest: its result. */
 	enum xt_result (*run)(unsigned int idx, const struct xt_test *t);
+	/*
+	 * xt_core_init() of a host whose core is already up (the Linux
+	 * module's): 0 when the live core is what cfg asks for.  NULL: the
+	 * core is brought up, xl_evtchn_init(cfg).
+	 */
+	int (*core_init)(const struct xl_evtchn_config *cfg);
+	/*
+	 * The reason after "# SKIP" for a test whose backends lack this
+	 * one.  NULL, or NULL returned: "not on <backend name>".
+	 */
+	const char *(*why_not)(const struct xt_test *t);
 };
 
 /* xt_main() of the backend: parse argv, run the tables, print the TAP. */

@@ -134,14 +134,15 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-uint64_t xt_percentile(uint64_t *v, unsigned int n, double pct)
+uint64_t xt_percentile(uint64_t *v, unsigned int n, unsigned int pct)
 {
 	unsigned int i;
 
 	if (!n)
 		return 0;
 	qsort(v, n, sizeof(*v), cmp_u64);
-	i = (unsigned int)(pct / 100.0 * (n - 1) + 0.5);
+	/* floor(pct / 100 * (n - 1) + 0.5), in integers. */
+	i = (unsigned int)((2ULL * pct * (n - 1) + 100) / 200);
 	return v[i < n ? i : n - 1];
 }
 

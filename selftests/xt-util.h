@@ -80,7 +80,11 @@ long xt_status(domid_t dom, evtchn_port_t port, struct evtchn_status *st);
 /* Sum of the core's per-vCPU stats. */
 void xt_stats_sum(struct xl_evtchn_stats *sum);
 
-/* Percentile of an array of samples (sorted in place). */
-uint64_t xt_percentile(uint64_t *v, unsigned int n, double pct);
+/*
+ * Percentile pct (0..100) of an array of samples (sorted in place): the
+ * sample at the nearest rank, pct * (n - 1) / 100 rounded.  Integer only:
+ * the Linux host builds it into a kernel module, where there is no FPU.
+ */
+uint64_t xt_percentile(uint64_t *v, unsigned int n, unsigned int pct);
 
 #endif /* XT_UTIL_H */

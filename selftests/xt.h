@@ -3,8 +3,8 @@
  * xt: the xenlite selftest framework.  One suite, a table of tests; each
  * test declares the backends it runs on.  Tests are portable guest code:
  * they use only <xenlite/...> and the environment below, which each
- * backend's runner provides (selftests/hv-runner.c on hv/; the test kernel
- * on real Xen later).  Output is kselftest-style TAP 13 with a closing
+ * backend's runner provides (selftests/hv-runner.c on hv/,
+ * testkernel/runner.c on real Xen, linux/xt-host.c in xenlite.ko).  Output is kselftest-style TAP 13 with a closing
  * "N passed, N failed, N skipped" line.
  *
  * A test body runs on vCPU 0 of a fresh guest (the core is NOT initialised:
@@ -24,6 +24,15 @@ enum xt_result { XT_PASS = 0, XT_FAIL = 1, XT_SKIP = 2 };
 #define XT_XEN_DOMU (1U << 2) /* test kernel as PVH domU on real Xen */
 #define XT_XEN (XT_XEN_DOM0 | XT_XEN_DOMU)
 #define XT_ALL (XT_HV | XT_XEN)
+/*
+ * xenlite.ko in a Linux HVM domU (linux/xt-host.c): the core is live,
+ * brought up by the module and running the guest's tick, idle and disk,
+ * so a test runs there only when it says so (not part of XT_ALL): it
+ * must leave the core up, touch only ports it bound itself and not count
+ * the core's global statistics.  xt_core_init() does not re-initialise
+ * there; it checks that the live core is what the test asks for.
+ */
+#define XT_LINUX (1U << 3)
 
 struct xt_test {
 	const char *name;
