@@ -27,6 +27,7 @@
  */
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/atomic.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -74,6 +75,9 @@ static struct {
 	bool watching, rescan;
 	int init_rc;
 	struct completion started;
+	/* For debugfs (xlk_blk_counts), read without the thread. */
+	atomic_t nr_disks;
+	atomic64_t added, removed, gone, io_errors;
 } xlb;
 
 /* --- the I/O path ------------------------------------------------------- */
@@ -86,6 +90,8 @@ static void xlk_blk_done(struct xl_blk_req *req)
 	c->status = req->status ? BLK_STS_IOERR : BLK_STS_OK;
 	if (req->status == -XEN_EOPNOTSUPP)
 		c->status = BLK_STS_NOTSUPP;
+	if (req->status)
+		atomic64_inc(&xlb.io_errors);
 	blk_mq_complete_request(rq);
 }
 
@@ -259,6 +265,8 @@ static int xlk_disk_add(struct xlk_disk *d)
 	}
 	d->disk = g;
 	d->added = true;
+	atomic_inc(&xlb.nr_disks);
+	atomic64_inc(&xlb.added);
 	pr_info("xlblk%u: device/vbd/%u, %llu sectors of %u bytes%s%s, ring order %u\n",
 		d->index, d->devid, (unsigned long long)d->feat.sectors,
 		d->feat.sector_size, d->feat.flush ? ", flush" : "",
@@ -292,6 +300,8 @@ static void xlk_disk_free(struct xlk_disk *d)
 		put_disk(d->disk);
 		blk_mq_free_tag_set(&d->tags);
 		d->added = false;
+		atomic_dec(&xlb.nr_disks);
+		atomic64_inc(&xlb.removed);
 		pr_info("xlblk%u: device/vbd/%u removed\n", d->index, d->devid);
 	}
 	if (d->dev)
@@ -508,6 +518,15 @@ static int xlk_blk_thread(void *unused)
 	}
 	xlk_blk_stop();
 	return 0;
+}
+
+void xlk_blk_counts(struct xlk_blk_counts *c)
+{
+	c->disks = atomic_read(&xlb.nr_disks);
+	c->added = atomic64_read(&xlb.added);
+	c->removed = atomic64_read(&xlb.removed);
+	c->gone = atomic64_read(&xlb.gone);
+	c->io_errors = atomic64_read(&xlb.io_errors);
 }
 
 int xlk_blk_init(void)

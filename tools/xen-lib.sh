@@ -20,6 +20,16 @@
 #   xlib_copy_bins ROOT F.. copy files F (absolute paths) into ROOT at the
 #                           same paths, with every library ldd names for them
 #   xlib_copy_tree ROOT D.. copy directories D (absolute) into ROOT
+#   xlib_standins DIR BIN SONAME..  in DIR, a stand-in for each library
+#                           SONAME that BIN links: the functions BIN takes
+#                           from it, each calling abort(), under the symbol
+#                           versions BIN asks for (for engines of a tool
+#                           that a guest never uses, whose libraries are
+#                           large)
+#   xlib_copy_bin_standins ROOT DIR BIN  copy BIN into ROOT with the
+#                           libraries ld.so loads for it when DIR's
+#                           stand-ins come first, each at the path of the
+#                           library it stands for
 #   xlib_mod_order KVER M.. module names M with their dependencies, deps
 #                           first, as paths under /lib/modules/KVER
 #   xlib_cpio_gz DIR OUT    newc cpio of DIR's contents, gzipped, to OUT
@@ -72,6 +82,8 @@ xlib__pkg_of()
 	busybox) echo busybox-static ;;
 	cpio) echo cpio ;;
 	cyclictest) echo rt-tests ;;
+	fio) echo fio ;;
+	readelf) echo binutils ;;
 	modinfo) echo kmod ;;
 	ldd) echo libc-bin ;;
 	gzip | gunzip) echo gzip ;;
@@ -215,6 +227,79 @@ xlib_copy_tree()
 		mkdir -p "$root$(dirname "$d")"
 		cp -a "$d" "$root$(dirname "$d")/"
 	done
+}
+
+xlib_standins()
+{
+	local dir=$1 bin=$2 so real c vs syms ver sym type
+	shift 2
+
+	xlib_need gcc readelf
+	mkdir -p "$dir"
+	for so; do
+		real=$(ldd "$bin" | awk -v s="$so" '$1 == s && $3 ~ /^\// { print $3 }')
+		[[ -n $real ]] || xlib_die "$bin does not link $so"
+		# What BIN imports (name, version) that the real library
+		# defines: "FUNC name@VERSION" or "FUNC name".
+		syms=$(comm -12 \
+			<(readelf -W --dyn-syms "$bin" | awk '$7 == "UND" && $4 != "NOTYPE" { print $8 }' |
+				sed 's/ (.*//; s/@.*//' | LC_ALL=C sort -u) \
+			<(readelf -W --dyn-syms "$real" | awk '$7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT") { print $8 }' |
+				sed 's/@.*//' | LC_ALL=C sort -u))
+		[[ -n $syms ]] || xlib_die "$bin takes nothing from $so"
+		c=$dir/$so.c vs=$dir/$so.map
+		{
+			echo "/* stand-in for $so, made by tools/xen-lib.sh xlib_standins */"
+			echo "#include <stdlib.h>"
+		} >"$c"
+		: >"$vs.tmp"
+		for sym in $syms; do
+			type=$(readelf -W --dyn-syms "$real" | awk -v s="$sym" '$7 != "UND" { n = $8; sub(/@.*/, "", n); if (n == s) { print $4; exit } }')
+			[[ $type == FUNC ]] || xlib_die "$so: $sym is a $type, not a function"
+			echo "void $sym(void) { abort(); }" >>"$c"
+			# the version BIN asks for, if any
+			ver=$(readelf -W --dyn-syms "$bin" | awk -v s="$sym" '$7 == "UND" { n = $8; sub(/ .*/, "", n); if (index(n, s "@") == 1) { sub(/^[^@]*@/, "", n); print n; exit } }')
+			echo "${ver:--} $sym" >>"$vs.tmp"
+		done
+		if awk '$1 == "-" { u = 1 } $1 != "-" { v = 1 } END { exit !(u && v) }' "$vs.tmp"; then
+			xlib_die "$so: $bin asks for some symbols with versions, some without"
+		fi
+		if awk '$1 != "-" { f = 1 } END { exit !f }' "$vs.tmp"; then
+			LC_ALL=C sort "$vs.tmp" | awk '
+				$1 != v { if (v != "") print "};"; v = $1; print v " {"; print "  global:" }
+				{ print "    " $2 ";" }
+				END { print "  local: *;"; print "};" }' >"$vs"
+			gcc -shared -fPIC -O2 -o "$dir/$so" -Wl,-soname,"$so" -Wl,--version-script,"$vs" "$c" ||
+				xlib_die "building the stand-in $so"
+		else
+			gcc -shared -fPIC -O2 -o "$dir/$so" -Wl,-soname,"$so" "$c" ||
+				xlib_die "building the stand-in $so"
+		fi
+		rm -f "$vs.tmp"
+		echo "$real" >"$dir/$so.path"
+	done
+}
+
+xlib_copy_bin_standins()
+{
+	local root=$1 dir=$2 bin=$3 lib so
+
+	xlib__put "$root" "$bin"
+	while read -r lib; do
+		[[ -n $lib ]] || continue
+		if [[ $lib == "$dir"/* ]]; then
+			so=${lib##*/}
+			mkdir -p "$root$(dirname "$(cat "$dir/$so.path")")"
+			cp "$lib" "$root$(cat "$dir/$so.path")"
+		else
+			xlib__put "$root" "$lib"
+		fi
+	done < <(LD_LIBRARY_PATH=$dir ldd "$bin" 2>/dev/null |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+		     $1 ~ /^\// { print $1 }')
+	if LD_LIBRARY_PATH=$dir ldd "$bin" 2>/dev/null | grep -q 'not found'; then
+		xlib_die "ldd $bin: missing libraries with the stand-ins"
+	fi
 }
 
 xlib_mod_order()
