@@ -231,21 +231,25 @@ xlib_copy_tree()
 
 xlib_standins()
 {
-	local dir=$1 bin=$2 so real c vs syms ver sym type
+	local dir=$1 bin=$2 so real c vs syms sym type ver bsyms rsyms
 	shift 2
 
 	xlib_need gcc readelf
 	mkdir -p "$dir"
+	# BIN's imports, "name version" ("-" without one).
+	bsyms=$(readelf -W --dyn-syms "$bin" | awk '$7 == "UND" && $4 != "NOTYPE" {
+		n = $8; sub(/ .*/, "", n); v = "-"
+		if (index(n, "@")) { v = n; sub(/^[^@]*@+/, "", v); sub(/@.*/, "", n) }
+		print n, v }')
 	for so; do
 		real=$(ldd "$bin" | awk -v s="$so" '$1 == s && $3 ~ /^\// { print $3 }')
 		[[ -n $real ]] || xlib_die "$bin does not link $so"
-		# What BIN imports (name, version) that the real library
-		# defines: "FUNC name@VERSION" or "FUNC name".
-		syms=$(comm -12 \
-			<(readelf -W --dyn-syms "$bin" | awk '$7 == "UND" && $4 != "NOTYPE" { print $8 }' |
-				sed 's/ (.*//; s/@.*//' | LC_ALL=C sort -u) \
-			<(readelf -W --dyn-syms "$real" | awk '$7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT") { print $8 }' |
-				sed 's/@.*//' | LC_ALL=C sort -u))
+		# The real library's definitions, "name type".
+		rsyms=$(readelf -W --dyn-syms "$real" | awk '$7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT") {
+			n = $8; sub(/@.*/, "", n); print n, $4 }' | LC_ALL=C sort -u)
+		# What BIN takes from it: "name version type".
+		syms=$(awk 'NR == FNR { t[$1] = $2; next } ($1 in t) { print $1, $2, t[$1] }' \
+			<(printf '%s\n' "$rsyms") <(printf '%s\n' "$bsyms") | LC_ALL=C sort -u)
 		[[ -n $syms ]] || xlib_die "$bin takes nothing from $so"
 		c=$dir/$so.c vs=$dir/$so.map
 		{
@@ -253,18 +257,15 @@ xlib_standins()
 			echo "#include <stdlib.h>"
 		} >"$c"
 		: >"$vs.tmp"
-		for sym in $syms; do
-			type=$(readelf -W --dyn-syms "$real" | awk -v s="$sym" '$7 != "UND" { n = $8; sub(/@.*/, "", n); if (n == s) { print $4; exit } }')
+		while read -r sym ver type; do
 			[[ $type == FUNC ]] || xlib_die "$so: $sym is a $type, not a function"
 			echo "void $sym(void) { abort(); }" >>"$c"
-			# the version BIN asks for, if any
-			ver=$(readelf -W --dyn-syms "$bin" | awk -v s="$sym" '$7 == "UND" { n = $8; sub(/ .*/, "", n); if (index(n, s "@") == 1) { sub(/^[^@]*@/, "", n); print n; exit } }')
-			echo "${ver:--} $sym" >>"$vs.tmp"
-		done
-		if awk '$1 == "-" { u = 1 } $1 != "-" { v = 1 } END { exit !(u && v) }' "$vs.tmp"; then
+			echo "$ver $sym" >>"$vs.tmp"
+		done <<<"$syms"
+		if grep -q '^- ' "$vs.tmp" && grep -qv '^- ' "$vs.tmp"; then
 			xlib_die "$so: $bin asks for some symbols with versions, some without"
 		fi
-		if awk '$1 != "-" { f = 1 } END { exit !f }' "$vs.tmp"; then
+		if grep -qv '^- ' "$vs.tmp"; then
 			LC_ALL=C sort "$vs.tmp" | awk '
 				$1 != v { if (v != "") print "};"; v = $1; print v " {"; print "  global:" }
 				{ print "    " $2 ";" }
@@ -282,9 +283,11 @@ xlib_standins()
 
 xlib_copy_bin_standins()
 {
-	local root=$1 dir=$2 bin=$3 lib so
+	local root=$1 dir=$2 bin=$3 lib so libs
 
 	xlib__put "$root" "$bin"
+	libs=$(LD_LIBRARY_PATH=$dir ldd "$bin" 2>/dev/null) || xlib_die "ldd $bin failed"
+	[[ $libs != *"not found"* ]] || xlib_die "ldd $bin: missing libraries with the stand-ins"
 	while read -r lib; do
 		[[ -n $lib ]] || continue
 		if [[ $lib == "$dir"/* ]]; then
@@ -294,12 +297,8 @@ xlib_copy_bin_standins()
 		else
 			xlib__put "$root" "$lib"
 		fi
-	done < <(LD_LIBRARY_PATH=$dir ldd "$bin" 2>/dev/null |
-		awk '$2 == "=>" && $3 ~ /^\// { print $3 }
-		     $1 ~ /^\// { print $1 }')
-	if LD_LIBRARY_PATH=$dir ldd "$bin" 2>/dev/null | grep -q 'not found'; then
-		xlib_die "ldd $bin: missing libraries with the stand-ins"
-	fi
+	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+		     $1 ~ /^\// { print $1 }' <<<"$libs")
 }
 
 xlib_mod_order()
