@@ -64,6 +64,7 @@ struct xlk_disk {
 	bool stopped; /* queue stopped over a backend restart */
 	bool closing; /* being freed: no more requeueing */
 	bool bad;     /* features we cannot serve: never a disk */
+	bool gone;    /* its device/vbd/<devid> node was removed */
 };
 
 static struct {
@@ -291,7 +292,9 @@ static void xlk_disk_free(struct xlk_disk *d)
 		blk_mark_disk_dead(d->disk);
 	if (d->added && d->stopped)
 		blk_mq_start_stopped_hw_queues(d->disk->queue, true);
-	if (d->dev && xl_blkfront_xenbus_state(d->dev) != XenbusStateClosed)
+	/* A vbd that is gone has no state node to write our close to. */
+	if (d->dev && !d->gone &&
+	    xl_blkfront_xenbus_state(d->dev) != XenbusStateClosed)
 		xl_blkfront_detach(d->dev, XLK_DETACH_NS);
 	if (d->dev)
 		xl_blkfront_disconnect(d->dev, true);
@@ -372,10 +375,37 @@ static void xlk_disk_probe(unsigned int devid)
 	xlk_disk_try_add(d);
 }
 
-/* New vbds (xl block-attach): the children of device/vbd. */
+/* Whether the n names in buf (device/vbd's children) include devid. */
+static bool xlk_vbd_listed(const char *buf, int n, unsigned int devid)
+{
+	unsigned long v;
+	int i;
+
+	for (i = 0; i < n; i++, buf += strlen(buf) + 1)
+		if (!kstrtoul(buf, 10, &v) && v == devid)
+			return true;
+	return false;
+}
+
+/*
+ * The children of device/vbd against our disks.  New ones (xl
+ * block-attach) are probed.  A disk whose node is gone goes: `xl
+ * block-detach -f`, or xl's own detach once the backend did not close in
+ * 10 s, removes the frontend's directory (and device/vbd with its last
+ * child) in the transaction that sets the backend Closing, without
+ * waiting for us (libxl_device.c, libxl__initiate_device_generic_remove,
+ * LIBXL__FORCE_ON).  Our Closing then cannot be written (the guest may
+ * not create nodes under device/, which is read-only to it), so our state
+ * stays where it was: without this the disk stayed, its queue stopped,
+ * every later request waiting for ever, and a vbd attached again under
+ * the same devid never got a disk.  Linux's xenbus does the same on the
+ * frontend node's removal (xenbus_dev_changed -> device_unregister ->
+ * blkfront_remove).  A read that fails otherwise changes nothing.
+ */
 static void xlk_blk_scan(void)
 {
 	char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	struct xlk_disk *d, *t;
 	unsigned long devid;
 	char *name;
 	int n, i;
@@ -383,6 +413,22 @@ static void xlk_blk_scan(void)
 	if (!buf)
 		return;
 	n = xl_xs_directory(XL_XS_NO_TX, "device/vbd", buf, PAGE_SIZE);
+	if (n == -XEN_ENOENT)
+		n = 0;
+	if (n < 0) {
+		kfree(buf);
+		return;
+	}
+	list_for_each_entry_safe(d, t, &xlb.disks, link)
+	{
+		if (xlk_vbd_listed(buf, n, d->devid))
+			continue;
+		pr_info("xlblk%u: device/vbd/%u is gone from xenstore\n",
+			d->index, d->devid);
+		d->gone = true;
+		atomic64_inc(&xlb.gone);
+		xlk_disk_free(d);
+	}
 	for (i = 0, name = buf; i < n; i++, name += strlen(name) + 1) {
 		if (kstrtoul(name, 10, &devid) || devid > UINT_MAX)
 			continue;
