@@ -27,6 +27,7 @@
  */
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/atomic.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -63,6 +64,7 @@ struct xlk_disk {
 	bool stopped; /* queue stopped over a backend restart */
 	bool closing; /* being freed: no more requeueing */
 	bool bad;     /* features we cannot serve: never a disk */
+	bool gone;    /* its device/vbd/<devid> node was removed */
 };
 
 static struct {
@@ -74,6 +76,9 @@ static struct {
 	bool watching, rescan;
 	int init_rc;
 	struct completion started;
+	/* For debugfs (xlk_blk_counts), read without the thread. */
+	atomic_t nr_disks;
+	atomic64_t added, removed, gone, io_errors;
 } xlb;
 
 /* --- the I/O path ------------------------------------------------------- */
@@ -86,6 +91,8 @@ static void xlk_blk_done(struct xl_blk_req *req)
 	c->status = req->status ? BLK_STS_IOERR : BLK_STS_OK;
 	if (req->status == -XEN_EOPNOTSUPP)
 		c->status = BLK_STS_NOTSUPP;
+	if (req->status)
+		atomic64_inc(&xlb.io_errors);
 	blk_mq_complete_request(rq);
 }
 
@@ -259,6 +266,8 @@ static int xlk_disk_add(struct xlk_disk *d)
 	}
 	d->disk = g;
 	d->added = true;
+	atomic_inc(&xlb.nr_disks);
+	atomic64_inc(&xlb.added);
 	pr_info("xlblk%u: device/vbd/%u, %llu sectors of %u bytes%s%s, ring order %u\n",
 		d->index, d->devid, (unsigned long long)d->feat.sectors,
 		d->feat.sector_size, d->feat.flush ? ", flush" : "",
@@ -283,7 +292,9 @@ static void xlk_disk_free(struct xlk_disk *d)
 		blk_mark_disk_dead(d->disk);
 	if (d->added && d->stopped)
 		blk_mq_start_stopped_hw_queues(d->disk->queue, true);
-	if (d->dev && xl_blkfront_xenbus_state(d->dev) != XenbusStateClosed)
+	/* A vbd that is gone has no state node to write our close to. */
+	if (d->dev && !d->gone &&
+	    xl_blkfront_xenbus_state(d->dev) != XenbusStateClosed)
 		xl_blkfront_detach(d->dev, XLK_DETACH_NS);
 	if (d->dev)
 		xl_blkfront_disconnect(d->dev, true);
@@ -292,6 +303,8 @@ static void xlk_disk_free(struct xlk_disk *d)
 		put_disk(d->disk);
 		blk_mq_free_tag_set(&d->tags);
 		d->added = false;
+		atomic_dec(&xlb.nr_disks);
+		atomic64_inc(&xlb.removed);
 		pr_info("xlblk%u: device/vbd/%u removed\n", d->index, d->devid);
 	}
 	if (d->dev)
@@ -362,10 +375,37 @@ static void xlk_disk_probe(unsigned int devid)
 	xlk_disk_try_add(d);
 }
 
-/* New vbds (xl block-attach): the children of device/vbd. */
+/* Whether the n names in buf (device/vbd's children) include devid. */
+static bool xlk_vbd_listed(const char *buf, int n, unsigned int devid)
+{
+	unsigned long v;
+	int i;
+
+	for (i = 0; i < n; i++, buf += strlen(buf) + 1)
+		if (!kstrtoul(buf, 10, &v) && v == devid)
+			return true;
+	return false;
+}
+
+/*
+ * The children of device/vbd against our disks.  New ones (xl
+ * block-attach) are probed.  A disk whose node is gone goes: `xl
+ * block-detach -f`, or xl's own detach once the backend did not close in
+ * 10 s, removes the frontend's directory (and device/vbd with its last
+ * child) in the transaction that sets the backend Closing, without
+ * waiting for us (libxl_device.c, libxl__initiate_device_generic_remove,
+ * LIBXL__FORCE_ON).  Our Closing then cannot be written (the guest may
+ * not create nodes under device/, which is read-only to it), so our state
+ * stays where it was: without this the disk stayed, its queue stopped,
+ * every later request waiting for ever, and a vbd attached again under
+ * the same devid never got a disk.  Linux's xenbus does the same on the
+ * frontend node's removal (xenbus_dev_changed -> device_unregister ->
+ * blkfront_remove).  A read that fails otherwise changes nothing.
+ */
 static void xlk_blk_scan(void)
 {
 	char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	struct xlk_disk *d, *t;
 	unsigned long devid;
 	char *name;
 	int n, i;
@@ -373,6 +413,22 @@ static void xlk_blk_scan(void)
 	if (!buf)
 		return;
 	n = xl_xs_directory(XL_XS_NO_TX, "device/vbd", buf, PAGE_SIZE);
+	if (n == -XEN_ENOENT)
+		n = 0;
+	if (n < 0) {
+		kfree(buf);
+		return;
+	}
+	list_for_each_entry_safe(d, t, &xlb.disks, link)
+	{
+		if (xlk_vbd_listed(buf, n, d->devid))
+			continue;
+		pr_info("xlblk%u: device/vbd/%u is gone from xenstore\n",
+			d->index, d->devid);
+		d->gone = true;
+		atomic64_inc(&xlb.gone);
+		xlk_disk_free(d);
+	}
 	for (i = 0, name = buf; i < n; i++, name += strlen(name) + 1) {
 		if (kstrtoul(name, 10, &devid) || devid > UINT_MAX)
 			continue;
@@ -508,6 +564,15 @@ static int xlk_blk_thread(void *unused)
 	}
 	xlk_blk_stop();
 	return 0;
+}
+
+void xlk_blk_counts(struct xlk_blk_counts *c)
+{
+	c->disks = atomic_read(&xlb.nr_disks);
+	c->added = atomic64_read(&xlb.added);
+	c->removed = atomic64_read(&xlb.removed);
+	c->gone = atomic64_read(&xlb.gone);
+	c->io_errors = atomic64_read(&xlb.io_errors);
 }
 
 int xlk_blk_init(void)

@@ -4,7 +4,9 @@
  *
  *   stats   per vCPU: upcalls, the core's event, clock and idle counters,
  *           hypercalls, the timer lateness histogram; per bound port: type,
- *           vCPU and events handled
+ *           vCPU and events handled; the grant table ("gnttab refs=N
+ *           free=N deferred=N ...": with no disk, every ref is free and
+ *           none deferred) and the block devices ("blk disks=N ...")
  *   test    write a command, read its result line:
  *             ipi TO FROM N        N IPIs from CPU FROM to an IPI port on
  *                                  CPU TO, each waited for (2 s)
@@ -35,6 +37,7 @@
 
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 #include <xenlite/idle.h>
 
 #include "xl-linux.h"
@@ -95,6 +98,32 @@ static void show_cpu(struct seq_file *m, unsigned int cpu)
 	seq_putc(m, '\n');
 }
 
+/*
+ * The grant table as the block devices left it: refs, free and deferred
+ * are now; the rest counts since the load.  Before xl_gnttab_init() (or
+ * with blk=0) there is no table: no line.
+ */
+static void show_grants(struct seq_file *m)
+{
+	struct xl_gnttab_stats gs;
+	struct xlk_blk_counts bc;
+
+	if (xl_gnttab_ready()) {
+		xl_gnttab_get_stats(&gs);
+		seq_printf(
+			m,
+			"gnttab refs=%u free=%u deferred_now=%u granted=%llu ended=%llu busy=%llu deferred_total=%llu deferred_released=%llu exhausted=%llu\n",
+			xl_gnttab_nr_refs(), xl_gnttab_nr_free(),
+			xl_gnttab_nr_deferred(), gs.granted, gs.ended, gs.busy,
+			gs.deferred, gs.deferred_released, gs.exhausted);
+	}
+	xlk_blk_counts(&bc);
+	seq_printf(
+		m,
+		"blk disks=%u added=%llu removed=%llu gone=%llu io_errors=%llu\n",
+		bc.disks, bc.added, bc.removed, bc.gone, bc.io_errors);
+}
+
 static int stats_show(struct seq_file *m, void *unused)
 {
 	unsigned int cpu, max = xl_evtchn_max_ports();
@@ -106,6 +135,7 @@ static int stats_show(struct seq_file *m, void *unused)
 		   xl_clock_mode() == XL_CLOCK_PERIODIC ? "periodic" :
 							  "singleshot",
 		   xl_os_nr_vcpus());
+	show_grants(m);
 	cpus_read_lock();
 	for_each_online_cpu(cpu) show_cpu(m, cpu);
 	cpus_read_unlock();

@@ -45,6 +45,13 @@ extern resource_size_t xlk_bar_len;
 /* blk.c: blkfront-lite as /dev/xlblkN (xenstore, grants, blk-mq). */
 int xlk_blk_init(void);
 void xlk_blk_fini(void);
+/* Since the load: disks now, added and removed; removed because their
+ * device/vbd node vanished (a forced detach); requests failed. */
+struct xlk_blk_counts {
+	unsigned int disks;
+	u64 added, removed, gone, io_errors;
+};
+void xlk_blk_counts(struct xlk_blk_counts *c);
 
 /* upcall.c */
 enum xlk_upcall_mode {

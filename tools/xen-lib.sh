@@ -20,6 +20,16 @@
 #   xlib_copy_bins ROOT F.. copy files F (absolute paths) into ROOT at the
 #                           same paths, with every library ldd names for them
 #   xlib_copy_tree ROOT D.. copy directories D (absolute) into ROOT
+#   xlib_standins DIR BIN SONAME..  in DIR, a stand-in for each library
+#                           SONAME that BIN links: the functions BIN takes
+#                           from it, each calling abort(), under the symbol
+#                           versions BIN asks for (for engines of a tool
+#                           that a guest never uses, whose libraries are
+#                           large)
+#   xlib_copy_bin_standins ROOT DIR BIN  copy BIN into ROOT with the
+#                           libraries ld.so loads for it when DIR's
+#                           stand-ins come first, each at the path of the
+#                           library it stands for
 #   xlib_mod_order KVER M.. module names M with their dependencies, deps
 #                           first, as paths under /lib/modules/KVER
 #   xlib_cpio_gz DIR OUT    newc cpio of DIR's contents, gzipped, to OUT
@@ -72,6 +82,8 @@ xlib__pkg_of()
 	busybox) echo busybox-static ;;
 	cpio) echo cpio ;;
 	cyclictest) echo rt-tests ;;
+	fio) echo fio ;;
+	readelf) echo binutils ;;
 	modinfo) echo kmod ;;
 	ldd) echo libc-bin ;;
 	gzip | gunzip) echo gzip ;;
@@ -215,6 +227,78 @@ xlib_copy_tree()
 		mkdir -p "$root$(dirname "$d")"
 		cp -a "$d" "$root$(dirname "$d")/"
 	done
+}
+
+xlib_standins()
+{
+	local dir=$1 bin=$2 so real c vs syms sym type ver bsyms rsyms
+	shift 2
+
+	xlib_need gcc readelf
+	mkdir -p "$dir"
+	# BIN's imports, "name version" ("-" without one).
+	bsyms=$(readelf -W --dyn-syms "$bin" | awk '$7 == "UND" && $4 != "NOTYPE" {
+		n = $8; sub(/ .*/, "", n); v = "-"
+		if (index(n, "@")) { v = n; sub(/^[^@]*@+/, "", v); sub(/@.*/, "", n) }
+		print n, v }')
+	for so; do
+		real=$(ldd "$bin" | awk -v s="$so" '$1 == s && $3 ~ /^\// { print $3 }')
+		[[ -n $real ]] || xlib_die "$bin does not link $so"
+		# The real library's definitions, "name type".
+		rsyms=$(readelf -W --dyn-syms "$real" | awk '$7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT") {
+			n = $8; sub(/@.*/, "", n); print n, $4 }' | LC_ALL=C sort -u)
+		# What BIN takes from it: "name version type".
+		syms=$(awk 'NR == FNR { t[$1] = $2; next } ($1 in t) { print $1, $2, t[$1] }' \
+			<(printf '%s\n' "$rsyms") <(printf '%s\n' "$bsyms") | LC_ALL=C sort -u)
+		[[ -n $syms ]] || xlib_die "$bin takes nothing from $so"
+		c=$dir/$so.c vs=$dir/$so.map
+		{
+			echo "/* stand-in for $so, made by tools/xen-lib.sh xlib_standins */"
+			echo "#include <stdlib.h>"
+		} >"$c"
+		: >"$vs.tmp"
+		while read -r sym ver type; do
+			[[ $type == FUNC ]] || xlib_die "$so: $sym is a $type, not a function"
+			echo "void $sym(void) { abort(); }" >>"$c"
+			echo "$ver $sym" >>"$vs.tmp"
+		done <<<"$syms"
+		if grep -q '^- ' "$vs.tmp" && grep -qv '^- ' "$vs.tmp"; then
+			xlib_die "$so: $bin asks for some symbols with versions, some without"
+		fi
+		if grep -qv '^- ' "$vs.tmp"; then
+			LC_ALL=C sort "$vs.tmp" | awk '
+				$1 != v { if (v != "") print "};"; v = $1; print v " {"; print "  global:" }
+				{ print "    " $2 ";" }
+				END { print "  local: *;"; print "};" }' >"$vs"
+			gcc -shared -fPIC -O2 -o "$dir/$so" -Wl,-soname,"$so" -Wl,--version-script,"$vs" "$c" ||
+				xlib_die "building the stand-in $so"
+		else
+			gcc -shared -fPIC -O2 -o "$dir/$so" -Wl,-soname,"$so" "$c" ||
+				xlib_die "building the stand-in $so"
+		fi
+		rm -f "$vs.tmp"
+		echo "$real" >"$dir/$so.path"
+	done
+}
+
+xlib_copy_bin_standins()
+{
+	local root=$1 dir=$2 bin=$3 lib so libs
+
+	xlib__put "$root" "$bin"
+	libs=$(LD_LIBRARY_PATH=$dir ldd "$bin" 2>/dev/null) || xlib_die "ldd $bin failed"
+	[[ $libs != *"not found"* ]] || xlib_die "ldd $bin: missing libraries with the stand-ins"
+	while read -r lib; do
+		[[ -n $lib ]] || continue
+		if [[ $lib == "$dir"/* ]]; then
+			so=${lib##*/}
+			mkdir -p "$root$(dirname "$(cat "$dir/$so.path")")"
+			cp "$lib" "$root$(cat "$dir/$so.path")"
+		else
+			xlib__put "$root" "$lib"
+		fi
+	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+		     $1 ~ /^\// { print $1 }' <<<"$libs")
 }
 
 xlib_mod_order()
