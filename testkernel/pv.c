@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 
 #include "tk.h"
 
@@ -153,6 +154,60 @@ long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
 	}
 	*va = ring_va[which];
 	return 0;
+}
+
+/*
+ * Grant frames, the PV way (os.h xl_os_grant_frames): a PV guest has no
+ * p2m in Xen, so XENMEM_add_to_physmap(XENMAPSPACE_grant_table) is not for
+ * it (Xen 4.17 xenmem_add_to_physmap(), common/memory.c: -EACCES unless
+ * paging_mode_translate).  GNTTABOP_setup_table grows the table to nr
+ * frames and reports each frame's number, which for a PV domain is the
+ * machine frame itself (gnttab_setup_table() -> gnttab_shared_gfn() ->
+ * mfn_to_gfn(), arch/x86/include/asm/p2m.h: the mfn when not translated).
+ * The frames are Xen's pages shared with the domain (gnttab_grow_table ->
+ * gnttab_create_shared_page), so the domain may map them writable: each is
+ * put in the L1 entry of a page of ours with HYPERVISOR_update_va_mapping,
+ * as Linux's PV gnttab_map() -> arch_gnttab_map_shared()
+ * (arch/x86/xen/grant-table.c: set_pte_at(mfn_pte(frames[i]))) and
+ * Mini-OS's arch_init_gnttab() (arch/x86/mm.c: map_frames) do.  The pages
+ * stay at the same addresses for the domain's life; a later call with the
+ * same frames leaves their entries as they are.
+ */
+int tk_pv_grant_frames(unsigned int nr, uint64_t *mfns, void **va)
+{
+	static uint8_t gnt_va[XL_GNTTAB_MAX_FRAMES][4096]
+		__attribute__((aligned(4096)));
+	static uint64_t mapped[XL_GNTTAB_MAX_FRAMES]; /* mfn there, 0: none */
+	xen_pfn_t frames[XL_GNTTAB_MAX_FRAMES];
+	struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = nr };
+	unsigned int i;
+	long rc;
+
+	if (!nr || nr > XL_GNTTAB_MAX_FRAMES)
+		return -XEN_EINVAL;
+	set_xen_guest_handle(st.frame_list, frames);
+	rc = tk_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+			  (unsigned long)&st, 1, 0, 0);
+	if (rc)
+		return (int)rc;
+	if (st.status != GNTST_okay)
+		return -XEN_EINVAL;
+	for (i = 0; i < nr; i++) {
+		if (mapped[i] != frames[i]) {
+			rc = tk_hypercall(__HYPERVISOR_update_va_mapping,
+					  (unsigned long)gnt_va[i],
+					  (frames[i] << XL_PAGE_SHIFT) |
+						  PTE_PRESENT | PTE_RW |
+						  PTE_ACCESSED | PTE_DIRTY,
+					  UVMF_INVLPG | UVMF_LOCAL, 0, 0);
+			if (rc)
+				return (int)rc;
+			mapped[i] = frames[i];
+		}
+		mfns[i] = frames[i];
+		va[i] = gnt_va[i];
+	}
+	return XL_OS_GRANT_FRAMES_MAPPED;
 }
 
 uint64_t tk_pv_pfn_to_mfn(uint64_t pfn)
