@@ -57,6 +57,9 @@ extern const uint8_t tk_pv_trap_stubs[], tk_pv_event_entry[],
 	tk_pv_failsafe_entry[], tk_pv_nmi_entry[], tk_pv_ap_entry[];
 extern uint8_t tk_boot_stack_top[];
 
+/* LDT index 1, RPL 3: no descriptor, as the domain has no LDT. */
+#define TK_PV_BAD_DS 0x000fU
+
 /* PTE bits (x86 paging); Xen adds _PAGE_USER for a 64-bit PV kernel. */
 #define PTE_PRESENT 0x001UL
 #define PTE_RW 0x002UL
@@ -373,6 +376,22 @@ long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top)
 	ctx.event_callback_eip = (uintptr_t)tk_pv_event_entry;
 	ctx.failsafe_callback_eip = (uintptr_t)tk_pv_failsafe_entry;
 	ctx.gs_base_kernel = (uintptr_t)&tk_cpus[cpu];
+	if (cpu == 1 && strstr(tk_boot_cmdline(), "tk_failsafe")) {
+		/*
+		 * The failsafe path, on purpose: a %ds Xen cannot load.
+		 * arch_set_info_guest fixes up CS and SS only; the data
+		 * selectors are taken as given, and load_segments
+		 * (xen/arch/x86/domain.c), at the vCPU's first context
+		 * switch in, faults on this one (an LDT selector, and the
+		 * domain has no LDT), loads NUL instead and bounces the
+		 * vCPU into the failsafe callback before its first
+		 * instruction.  tk_pv_failsafe prints the frame and crashes
+		 * the domain.  %gs:0 must name the vCPU by then.
+		 */
+		ctx.user_regs.ds = TK_PV_BAD_DS;
+		tk_cpus[cpu].id = cpu;
+		ctx.flags |= VGCF_failsafe_disables_events;
+	}
 	xl_write8(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_mask, 1);
 	return tk_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, cpu,
 			    (unsigned long)&ctx, 0, 0);
@@ -433,10 +452,13 @@ void tk_pv_failsafe(struct tk_pv_failsafe_frame *f)
 		  tk_cpu_id(), (unsigned long long)f->ds,
 		  (unsigned long long)f->es, (unsigned long long)f->fs,
 		  (unsigned long long)f->gs);
-	tk_printf("RIP %04llx:%016llx RFLAGS %016llx RSP %04llx:%016llx\n",
-		  (unsigned long long)f->cs, (unsigned long long)f->rip,
-		  (unsigned long long)f->rflags, (unsigned long long)f->ss,
-		  (unsigned long long)f->rsp);
+	/* Bits 32-39 of the CS slot: evtchn_upcall_mask before the bounce. */
+	tk_printf("RIP %04llx:%016llx RFLAGS %016llx RSP %04llx:%016llx "
+		  "upcall mask %llu\n",
+		  (unsigned long long)(f->cs & 0xffff),
+		  (unsigned long long)f->rip, (unsigned long long)f->rflags,
+		  (unsigned long long)f->ss, (unsigned long long)f->rsp,
+		  (unsigned long long)((f->cs >> 32) & 0xff));
 	tk_printf("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 		  (unsigned long long)f->rax, (unsigned long long)f->rbx,
 		  (unsigned long long)f->rcx, (unsigned long long)f->rdx);
