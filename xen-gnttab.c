@@ -7,7 +7,11 @@
  * per frame at a gfn the host gives (xl_os_grant_frames), then
  * GNTTABOP_setup_table, which for a translated guest reports the gfn each
  * frame is mapped at (Xen 4.17 gnttab_setup_table() -> gnttab_shared_gfn()
- * = mfn_to_gfn()): a check that the mappings took.
+ * = mfn_to_gfn()): a check that the mappings took.  A classic PV guest has
+ * no p2m in Xen (mfn_to_gfn() is the mfn): its host maps the machine
+ * frames setup_table reports with its own page-table updates and says so
+ * (XL_OS_GRANT_FRAMES_MAPPED, os.h), and the check is then that Xen still
+ * reports those frames.
  *
  * Entry protocol, from the comment at the top of public/grant_table.h:
  *  - "Introducing a valid entry": write frame and domid, a write barrier,
@@ -291,9 +295,10 @@ int xl_gnttab_init(void)
 		return -XEN_ENOSPC;
 	}
 	rc = xl_os_grant_frames(nr, gt.gfn, va);
-	if (rc)
-		return rc;
-	rc = gt_map_frames(nr);
+	if (rc == 0)
+		rc = gt_map_frames(nr);
+	else if (rc == XL_OS_GRANT_FRAMES_MAPPED)
+		rc = 0; /* a PV host mapped what setup_table gave it (os.h) */
 	if (!rc)
 		rc = gt_check_setup(nr);
 	if (rc)

@@ -114,18 +114,7 @@ enum xt_result xt_blk_env_init(struct xt_blk_env *e)
 	e->disk = true;
 	if (xl_gnttab_ready())
 		xl_gnttab_fini();
-	rc = xl_gnttab_init();
-	/*
-	 * The test kernel's PV flavour: a PV guest maps the machine frames
-	 * GNTTABOP_setup_table reports (XENMEM_add_to_physmap is for
-	 * translated guests), which its xl_os_grant_frames does not do yet.
-	 */
-	if (rc == -XEN_EOPNOTSUPP) {
-		xt_skip_reason("the host cannot map grant frames (PV: "
-			       "GNTTABOP_setup_table frames, not mapped yet)");
-		return XT_SKIP;
-	}
-	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
 	for (i = 0; i < MAX_PAGES; i++) {
 		e->pages[i] = xl_os_alloc_page();
 		XT_ASSERT(e->pages[i]);

@@ -25,6 +25,10 @@
  *                        the global HVM_PARAM_CALLBACK_IRQ vector
  *   tk_ud2               execute ud2 before the tests (checks the crash path:
  *                        register dump, SHUTDOWN_crash)
+ *   tk_failsafe          PV only: start vCPU 1 with a %ds Xen cannot load,
+ *                        so that Xen bounces it into the failsafe callback
+ *                        (pv.c; checks that path: the selectors and
+ *                        registers printed, SHUTDOWN_crash)
  *   debugcon             also write the console to I/O port 0xe9, which Xen
  *                        prints on its own console as "(dN) ..." lines
  *   idle=block           idle through SCHEDOP_block (sti; nop; vmcall, an

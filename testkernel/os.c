@@ -60,10 +60,17 @@ void xl_os_free(void *p)
 	free(p);
 }
 
+#ifdef TK_PV
+/* PV: the machine frames GNTTABOP_setup_table reports, mapped in pv.c. */
+int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
+{
+	return tk_pv_grant_frames(nr, gfns, va);
+}
+#else
 /*
- * Grant frames go over RAM pages of ours, as Linux's HVM setup maps them
- * over a reserved range (gnttab_setup_auto_xlat_frames): the RAM page at
- * each gfn is replaced by the frame.  Taken once and kept: they stay
+ * PVH: grant frames go over RAM pages of ours, as Linux's HVM setup maps
+ * them over a reserved range (gnttab_setup_auto_xlat_frames): the RAM page
+ * at each gfn is replaced by the frame.  Taken once and kept: they stay
  * grant frames for the domain's life.
  */
 int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
@@ -72,14 +79,6 @@ int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 	static unsigned int nr_frames;
 	unsigned int i;
 
-#ifdef TK_PV
-	/*
-	 * A PV guest maps the machine frames GNTTABOP_setup_table reports;
-	 * XENMEM_add_to_physmap(XENMAPSPACE_grant_table) is for translated
-	 * guests only.  Not done here yet.
-	 */
-	return -XEN_EOPNOTSUPP;
-#endif
 	if (nr > XL_GNTTAB_MAX_FRAMES)
 		return -XEN_EINVAL;
 	for (; nr_frames < nr; nr_frames++) {
@@ -93,6 +92,7 @@ int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 	}
 	return 0;
 }
+#endif
 
 struct shared_info *xl_os_shared_info(void)
 {

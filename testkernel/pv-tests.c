@@ -16,6 +16,7 @@
 
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 #include <xenlite/hypercall.h>
 
 #include "tk.h"
@@ -394,6 +395,87 @@ static enum xt_result pv_unmask_delivers(void)
 	return XT_PASS;
 }
 
+/*
+ * The grant table of a PV guest, end to end through Xen.  A PV guest maps
+ * the machine frames GNTTABOP_setup_table reports with its own page-table
+ * update (pv.c, tk_pv_grant_frames); XENMEM_add_to_physmap is for
+ * translated guests.  A grant written through our mapping must be the one
+ * Xen reads: grant a page to ourselves and GNTTABOP_copy from the ref into
+ * a second page by frame (Xen 4.17 gnttab_copy_claim_buf ->
+ * acquire_grant_for_copy -> _set_status_v1, which checks the entry's
+ * GTF_permit_access and that its domid is the copying domain's).  Once the
+ * ref is ended, the same copy must fail (GNTST_general_error: "Bad flags")
+ * and leave the page untouched.  PV grants carry machine frames: the
+ * frame in the entry and the destination gmfn are xl_os_virt_to_gfn's.
+ */
+static long copy_by_ref(grant_ref_t ref, void *dst, int16_t *status)
+{
+	struct gnttab_copy c;
+	long rc;
+
+	memset(&c, 0, sizeof(c));
+	c.source.u.ref = ref;
+	c.source.domid = DOMID_SELF;
+	c.dest.u.gmfn = xl_os_virt_to_gfn(dst);
+	c.dest.domid = DOMID_SELF;
+	c.len = XL_PAGE_SIZE;
+	c.flags = GNTCOPY_source_gref;
+	rc = xl_os_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_copy,
+			     (unsigned long)&c, 1, 0, 0);
+	*status = c.status;
+	return rc;
+}
+
+static bool all_bytes(const uint8_t *p, uint8_t v)
+{
+	unsigned int i;
+
+	for (i = 0; i < XL_PAGE_SIZE; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static enum xt_result grant_copy_body(uint8_t *src, uint8_t *dst)
+{
+	grant_ref_t ref;
+	int16_t status;
+	unsigned int i;
+
+	XT_ASSERT(src && dst);
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	XT_ASSERT_EQ(xl_gnttab_init(), 0);
+	for (i = 0; i < XL_PAGE_SIZE; i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	memset(dst, 0xee, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(xl_gnttab_grant_access(xt_domid(), xl_os_virt_to_gfn(src),
+					    true, &ref),
+		     0);
+	XT_ASSERT_EQ(copy_by_ref(ref, dst, &status), 0);
+	XT_ASSERT_EQ(status, GNTST_okay);
+	XT_ASSERT_EQ(memcmp(src, dst, XL_PAGE_SIZE), 0);
+	/* Ended: flags 0, so Xen must refuse the ref. */
+	XT_ASSERT_EQ(xl_gnttab_end_access(ref), 0);
+	memset(dst, 0xee, XL_PAGE_SIZE);
+	XT_ASSERT_EQ(copy_by_ref(ref, dst, &status), 0);
+	XT_ASSERT_EQ(status, GNTST_general_error);
+	XT_ASSERT(all_bytes(dst, 0xee));
+	return XT_PASS;
+}
+
+static enum xt_result pv_grant_copy(void)
+{
+	uint8_t *src = xl_os_alloc_page(), *dst = xl_os_alloc_page();
+	enum xt_result r = grant_copy_body(src, dst);
+
+	if (xl_gnttab_ready())
+		xl_gnttab_fini();
+	xl_os_free_page(src);
+	xl_os_free_page(dst);
+	return r;
+}
+
 #define PT(name, vcpus)                                         \
 	{                                                       \
 		"pv/" #name, XT_XEN, vcpus, false, pv_##name, 0 \
@@ -403,6 +485,7 @@ const struct xt_test tk_pv_tests[] = {
 	PT(default_tick, 1),	    PT(block_masked_pending, 1),
 	PT(block_masked_sleeps, 1), PT(set_timer_op, 1),
 	PT(callback_reentry, 1),    PT(unmask_delivers, 1),
+	PT(grant_copy, 1),
 };
 
 const unsigned int tk_pv_nr_tests =

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 
 #include "tk.h"
 
@@ -55,6 +56,9 @@ static uint8_t tk_shinfo_va[4096] __attribute__((aligned(4096)));
 extern const uint8_t tk_pv_trap_stubs[], tk_pv_event_entry[],
 	tk_pv_failsafe_entry[], tk_pv_nmi_entry[], tk_pv_ap_entry[];
 extern uint8_t tk_boot_stack_top[];
+
+/* LDT index 1, RPL 3: no descriptor, as the domain has no LDT. */
+#define TK_PV_BAD_DS 0x000fU
 
 /* PTE bits (x86 paging); Xen adds _PAGE_USER for a 64-bit PV kernel. */
 #define PTE_PRESENT 0x001UL
@@ -153,6 +157,60 @@ long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
 	}
 	*va = ring_va[which];
 	return 0;
+}
+
+/*
+ * Grant frames, the PV way (os.h xl_os_grant_frames): a PV guest has no
+ * p2m in Xen, so XENMEM_add_to_physmap(XENMAPSPACE_grant_table) is not for
+ * it (Xen 4.17 xenmem_add_to_physmap(), common/memory.c: -EACCES unless
+ * paging_mode_translate).  GNTTABOP_setup_table grows the table to nr
+ * frames and reports each frame's number, which for a PV domain is the
+ * machine frame itself (gnttab_setup_table() -> gnttab_shared_gfn() ->
+ * mfn_to_gfn(), arch/x86/include/asm/p2m.h: the mfn when not translated).
+ * The frames are Xen's pages shared with the domain (gnttab_grow_table ->
+ * gnttab_create_shared_page), so the domain may map them writable: each is
+ * put in the L1 entry of a page of ours with HYPERVISOR_update_va_mapping,
+ * as Linux's PV gnttab_map() -> arch_gnttab_map_shared()
+ * (arch/x86/xen/grant-table.c: set_pte_at(mfn_pte(frames[i]))) and
+ * Mini-OS's arch_init_gnttab() (arch/x86/mm.c: map_frames) do.  The pages
+ * stay at the same addresses for the domain's life; a later call with the
+ * same frames leaves their entries as they are.
+ */
+int tk_pv_grant_frames(unsigned int nr, uint64_t *mfns, void **va)
+{
+	static uint8_t gnt_va[XL_GNTTAB_MAX_FRAMES][4096]
+		__attribute__((aligned(4096)));
+	static uint64_t mapped[XL_GNTTAB_MAX_FRAMES]; /* mfn there, 0: none */
+	xen_pfn_t frames[XL_GNTTAB_MAX_FRAMES];
+	struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = nr };
+	unsigned int i;
+	long rc;
+
+	if (!nr || nr > XL_GNTTAB_MAX_FRAMES)
+		return -XEN_EINVAL;
+	set_xen_guest_handle(st.frame_list, frames);
+	rc = tk_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+			  (unsigned long)&st, 1, 0, 0);
+	if (rc)
+		return (int)rc;
+	if (st.status != GNTST_okay)
+		return -XEN_EINVAL;
+	for (i = 0; i < nr; i++) {
+		if (mapped[i] != frames[i]) {
+			rc = tk_hypercall(__HYPERVISOR_update_va_mapping,
+					  (unsigned long)gnt_va[i],
+					  (frames[i] << XL_PAGE_SHIFT) |
+						  PTE_PRESENT | PTE_RW |
+						  PTE_ACCESSED | PTE_DIRTY,
+					  UVMF_INVLPG | UVMF_LOCAL, 0, 0);
+			if (rc)
+				return (int)rc;
+			mapped[i] = frames[i];
+		}
+		mfns[i] = frames[i];
+		va[i] = gnt_va[i];
+	}
+	return XL_OS_GRANT_FRAMES_MAPPED;
 }
 
 uint64_t tk_pv_pfn_to_mfn(uint64_t pfn)
@@ -318,6 +376,22 @@ long tk_pv_vcpu_initialise(unsigned int cpu, uint64_t stack_top)
 	ctx.event_callback_eip = (uintptr_t)tk_pv_event_entry;
 	ctx.failsafe_callback_eip = (uintptr_t)tk_pv_failsafe_entry;
 	ctx.gs_base_kernel = (uintptr_t)&tk_cpus[cpu];
+	if (cpu == 1 && strstr(tk_boot_cmdline(), "tk_failsafe")) {
+		/*
+		 * The failsafe path, on purpose: a %ds Xen cannot load.
+		 * arch_set_info_guest fixes up CS and SS only; the data
+		 * selectors are taken as given, and load_segments
+		 * (xen/arch/x86/domain.c), at the vCPU's first context
+		 * switch in, faults on this one (an LDT selector, and the
+		 * domain has no LDT), loads NUL instead and bounces the
+		 * vCPU into the failsafe callback before its first
+		 * instruction.  tk_pv_failsafe prints the frame and crashes
+		 * the domain.  %gs:0 must name the vCPU by then.
+		 */
+		ctx.user_regs.ds = TK_PV_BAD_DS;
+		tk_cpus[cpu].id = cpu;
+		ctx.flags |= VGCF_failsafe_disables_events;
+	}
 	xl_write8(&tk_shinfo->vcpu_info[cpu].evtchn_upcall_mask, 1);
 	return tk_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, cpu,
 			    (unsigned long)&ctx, 0, 0);
@@ -378,10 +452,13 @@ void tk_pv_failsafe(struct tk_pv_failsafe_frame *f)
 		  tk_cpu_id(), (unsigned long long)f->ds,
 		  (unsigned long long)f->es, (unsigned long long)f->fs,
 		  (unsigned long long)f->gs);
-	tk_printf("RIP %04llx:%016llx RFLAGS %016llx RSP %04llx:%016llx\n",
-		  (unsigned long long)f->cs, (unsigned long long)f->rip,
-		  (unsigned long long)f->rflags, (unsigned long long)f->ss,
-		  (unsigned long long)f->rsp);
+	/* Bits 32-39 of the CS slot: evtchn_upcall_mask before the bounce. */
+	tk_printf("RIP %04llx:%016llx RFLAGS %016llx RSP %04llx:%016llx "
+		  "upcall mask %llu\n",
+		  (unsigned long long)(f->cs & 0xffff),
+		  (unsigned long long)f->rip, (unsigned long long)f->rflags,
+		  (unsigned long long)f->ss, (unsigned long long)f->rsp,
+		  (unsigned long long)((f->cs >> 32) & 0xff));
 	tk_printf("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 		  (unsigned long long)f->rax, (unsigned long long)f->rbx,
 		  (unsigned long long)f->rcx, (unsigned long long)f->rdx);

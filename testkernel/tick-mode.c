@@ -24,8 +24,9 @@
  *   tick-cdf MODE N P K US...     lateness CDF of mode MODE (0..2), points
  *                                 K, K+1, ... of P over N samples
  *                                 (print_cdf)
- *   latency xenlite-<dom0|domu> p50 US p99 US max US n N
- *   latency-resume xenlite-<dom0|domu> p50 US p99 US max US n N
+ *   latency xenlite-GUEST p50 US p99 US max US n N
+ *   latency-resume xenlite-GUEST p50 US p99 US max US n N
+ *                                 GUEST: dom0, domu (PVH), pvdom0, pvdomu
  *   latency-skipped S deadlines of D in T ms
  *   latency-cdf N P K US...       wake-latency CDF, as tick-cdf
  *   latency-resume-cdf N P K US...  the same for the idle loop's resumption
@@ -207,14 +208,23 @@ static void print_cdf(const char *tag, int mode, const uint64_t *v,
 	}
 }
 
+/* The guest in the latency lines: dom0, domu, pvdom0 or pvdomu. */
+static const char *guest_tag(void)
+{
+	bool pv = !strcmp(tk_flavour, "PV");
+
+	if (tk_is_dom0)
+		return pv ? "pvdom0" : "dom0";
+	return pv ? "pvdomu" : "domu";
+}
+
 static void print_latency(const char *what, uint64_t *v, unsigned int n)
 {
 	struct us a, b, c;
 	uint64_t p50 = xt_percentile(v, n, 50), p99 = xt_percentile(v, n, 99);
 
 	tk_printf("%s xenlite-%s p50 %s p99 %s max %s n %u\n", what,
-		  tk_is_dom0 ? "dom0" : "domu", us(&a, p50), us(&b, p99),
-		  us(&c, v[n - 1]), n);
+		  guest_tag(), us(&a, p50), us(&b, p99), us(&c, v[n - 1]), n);
 }
 
 int tk_tick_main(const struct tk_tick_opts *o)
@@ -255,8 +265,8 @@ int tk_tick_main(const struct tk_tick_opts *o)
 	if (rc)
 		tk_printf("tick: a measurement failed (see above)\n");
 
-	tk_snprintf(host, sizeof(host), "Xen %ld.%ld PVH %s", ver >> 16,
-		    ver & 0xffff, tk_is_dom0 ? "dom0" : "domU");
+	tk_snprintf(host, sizeof(host), "Xen %ld.%ld %s %s", ver >> 16,
+		    ver & 0xffff, tk_flavour, tk_is_dom0 ? "dom0" : "domU");
 	xt_tick_print_table(md_out, &rep);
 	for (i = 0; i < XT_TICK_NR_MODES; i++) {
 		const struct xt_tick_result *r = &modes[i].r;
@@ -275,8 +285,7 @@ int tk_tick_main(const struct tk_tick_opts *o)
 		print_cdf("latency-cdf", -1, lat.fire, lat.n);
 		print_cdf("latency-resume-cdf", -1, lat.resume, lat.n);
 	} else {
-		tk_printf("latency xenlite-%s failed\n",
-			  tk_is_dom0 ? "dom0" : "domu");
+		tk_printf("latency xenlite-%s failed\n", guest_tag());
 		rc = 1;
 	}
 	xl_os_free(lat.fire);

@@ -280,6 +280,8 @@ void tk_pv_measure_tick(void);
 /* The PV tests' table (struct xt_test, xt.h) is declared in main.c. */
 /* Pseudo-physical frame -> machine frame (start_info's mfn_list). */
 uint64_t tk_pv_pfn_to_mfn(uint64_t pfn);
+/* os.h xl_os_grant_frames for PV: setup_table's frames, mapped here. */
+int tk_pv_grant_frames(unsigned int nr, uint64_t *mfns, void **va);
 #endif
 
 /* C entry points from head.S. */

@@ -77,13 +77,24 @@ void *xl_os_zalloc(size_t size);
 void xl_os_free(void *p);
 
 /*
- * Grant table frames (xen-gnttab.c): nr gfns (nr <= XL_GNTTAB_MAX_FRAMES)
- * the host says are free to map over with XENMEM_add_to_physmap
- * (XENMAPSPACE_grant_table), and in va[] the address each will be readable
- * at once mapped.  The same gfns on every call for the domain's life (a
+ * Grant table frames (xen-gnttab.c), nr <= XL_GNTTAB_MAX_FRAMES.
+ *
+ * A translated guest (HVM/PVH): nr gfns the host says are free to map
+ * over with XENMEM_add_to_physmap (XENMAPSPACE_grant_table), and in va[]
+ * the address each will be readable at once mapped; returns 0 and the
+ * core maps them.  The same gfns on every call for the domain's life (a
  * grant frame is never unmapped, so they are never handed out again).
- * 0, or -XEN_ENOMEM / -XEN_ENOSYS.
+ *
+ * A classic PV guest (not translated: Xen 4.17's xenmem_add_to_physmap()
+ * refuses it with -EACCES): the host itself asks GNTTABOP_setup_table for
+ * the nr frames, maps each machine frame it reports at va[i] with its own
+ * page-table update, puts the frame numbers in gfns[] and returns
+ * XL_OS_GRANT_FRAMES_MAPPED; the core skips add_to_physmap and only checks
+ * that setup_table still reports those frames.
+ *
+ * Or -XEN_ENOMEM / -XEN_ENOSYS / the hypercall's error.
  */
+#define XL_OS_GRANT_FRAMES_MAPPED 1
 int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va);
 
 /*
