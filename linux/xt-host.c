@@ -464,7 +464,8 @@ static bool xt_thread(void)
  * the test's.  Xen hands a port to one binder at a time (evtchn_close
  * frees it before get_free_port can return it), so the record of a port
  * follows its last bind.  A close by the test's threads of a port it did
- * not bind is counted (xx.lost): the port was the guest's.
+ * not bind is counted (xx.lost): the port was the guest's.  Called in any
+ * context, the upcall's too: atomic bit operations, no lock.
  */
 void xlk_xt_evtchn_done(int cmd, void *arg)
 {
@@ -497,7 +498,12 @@ void xlk_xt_evtchn_done(int cmd, void *arg)
 	default:
 		return;
 	}
-	mine = xt_thread();
+	/*
+	 * Also a bind from an upcall during a test: the guest's handlers
+	 * (clockevent, xenstore, blkfront, the debugfs checks') never bind,
+	 * a test's may (a handler binding on another vCPU's CPU).
+	 */
+	mine = xt_thread() || (!in_task() && READ_ONCE(xx.test));
 	if (port >= XT_PORT_TRACK) {
 		if (mine)
 			atomic_inc(&xx.untracked);
