@@ -961,6 +961,16 @@ bool xl_evtchn_port_is(evtchn_port_t port, xl_evtchn_handler_t fn, void *data)
 	       xl_read_ulong(&p->data) == (unsigned long)data;
 }
 
+bool xl_evtchn_port_owner(evtchn_port_t port, xl_evtchn_handler_t *fn,
+			  void **data)
+{
+	struct xl_port *p = bound_port(port);
+
+	*fn = p ? (xl_evtchn_handler_t)xl_read_ulong(&p->fn) : NULL;
+	*data = p ? (void *)xl_read_ulong(&p->data) : NULL;
+	return p && *fn;
+}
+
 unsigned int xl_evtchn_port_cpu(evtchn_port_t port)
 {
 	return xl_evtchn_port_cpu_raw(port);

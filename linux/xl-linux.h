@@ -92,12 +92,18 @@ struct dentry;
 #ifdef XLK_XT
 void xlk_xt_init(struct dentry *dir);
 void xlk_xt_fini(void);
+/* xl_os_hypercall(): event channel op cmd(arg) returned 0. */
+void xlk_xt_evtchn_done(int cmd, void *arg);
 #else
 static inline void xlk_xt_init(struct dentry *dir)
 {
 }
 
 static inline void xlk_xt_fini(void)
+{
+}
+
+static inline void xlk_xt_evtchn_done(int cmd, void *arg)
 {
 }
 #endif

@@ -20,8 +20,15 @@
  *   - xt_core_init() does not initialise: it checks that the live core is
  *     what the test asks for (core_init_live());
  *   - between tests there is no domain reset: the ports a test left
- *     bound (through the core or raw hypercalls) are closed, found by
- *     EVTCHNOP_status over the low ports before and after it.
+ *     bound are closed as soon as its body returns, and only those: the
+ *     guest binds and closes its own meanwhile (a disk attached, a
+ *     loopback from debugfs).  A test's ports are the ones bound by its
+ *     threads' event channel hypercalls (xlk_xt_evtchn_done(), called by
+ *     xl_os_hypercall(); core or raw) and not closed since, and any port
+ *     the core has bound to xt_rec_handler or to data on those threads'
+ *     stacks (a bind from a test handler on another CPU).  A close of a
+ *     port the test did not bind, by its threads, fails the test: that
+ *     port was the guest's.
  *
  * Threads: the runner ("xlxt/N", bound to the CPU of vCPU 0) runs the test
  * bodies, as the other hosts run them on vCPU 0; one worker per other
@@ -47,6 +54,7 @@
 #include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/sched/task_stack.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
@@ -57,11 +65,15 @@
 
 #include "xl-linux.h"
 #include "xt-runner.h"
+#include "xt-util.h"
 
 #define XT_OUT_MAX (512 * 1024)
 #define XT_ARGS_MAX 16
-/* Ports scanned around each test: the tests bind a few dozen at most. */
-#define XT_PORT_SCAN 512
+/*
+ * Ports whose binds and closes are tracked (FIFO allows 2^17): the tests
+ * run here bind a few dozen at most; a bind above is counted and fails.
+ */
+#define XT_PORT_TRACK 4096
 
 /* The test kernel's tables (testkernel/Makefile's TEST_SRCS), its order. */
 static struct xt_suite suites[5];
@@ -86,6 +98,8 @@ static struct {
 	spinlock_t lock;
 	/* The run. */
 	struct task_struct *runner;
+	struct task_struct *self[XL_MAX_VCPUS]; /* each thread, as it runs */
+	bool finished; /* xtr_main() returned: no test body is running */
 	struct task_struct *worker[XL_MAX_VCPUS];
 	unsigned int cpu_of[XL_MAX_VCPUS]; /* vCPU -> Linux CPU */
 	unsigned int nr;		   /* vCPUs 0..nr-1 with upcalls */
@@ -97,11 +111,17 @@ static struct {
 	char args[256];
 	char *argv[XT_ARGS_MAX + 2];
 	int argc;
+	unsigned int timeout_s; /* xtr.timeout_s at load: each run's default */
 	/* The test running now, for the watchdog. */
 	struct delayed_work watchdog;
 	const struct xt_test *test;
 	unsigned int idx;
-	DECLARE_BITMAP(open_before, XT_PORT_SCAN);
+	/* Ports the test's threads bound and nobody closed since. */
+	DECLARE_BITMAP(bound, XT_PORT_TRACK);
+	atomic_t untracked; /* binds by the test's threads above the bitmap */
+	atomic_t lost;	    /* closes by them of ports not theirs */
+	evtchn_port_t lost_port;
+	bool cleaning; /* the runner closes the test's ports: not the test */
 } xx;
 
 static DEFINE_MUTEX(xt_lock); /* starts and ends of runs */
@@ -144,12 +164,15 @@ void xtr_host_vcomment(const char *file, int line, const char *fmt, va_list ap)
 			 line);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	do {
+		char line[sizeof(prefix) + sizeof(msg) + 1];
+		int n;
+
 		nl = strchr(p, '\n');
 		if (nl)
 			*nl = 0;
-		out_append(prefix, strlen(prefix));
-		out_append(p, strlen(p));
-		out_append("\n", 1);
+		/* One append, one lock hold: another thread's line cannot split it. */
+		n = snprintf(line, sizeof(line), "%s%s\n", prefix, p);
+		out_append(line, min_t(size_t, n, sizeof(line) - 1));
 		p = nl ? nl + 1 : NULL;
 	} while (p && *p);
 }
@@ -402,6 +425,7 @@ static int worker_fn(void *arg)
 {
 	unsigned int v = (unsigned int)(unsigned long)arg;
 
+	WRITE_ONCE(xx.self[v], current);
 	while (!kthread_should_stop()) {
 		wait_event_idle(xx.wq[v],
 				READ_ONCE(xx.kick[v]) || kthread_should_stop());
@@ -422,49 +446,119 @@ static bool port_open(evtchn_port_t port)
 	       st.status != EVTCHNSTAT_closed;
 }
 
-static void ports_snapshot(unsigned long *open)
+/* current is one of this run's threads (in a task, or an upcall on it). */
+static bool xt_thread(void)
 {
-	evtchn_port_t p;
+	unsigned int v;
 
-	bitmap_zero(open, XT_PORT_SCAN);
-	for (p = 1; p < XT_PORT_SCAN; p++)
-		if (port_open(p))
-			__set_bit(p, open);
+	for (v = 0; v < XL_MAX_VCPUS; v++)
+		if (READ_ONCE(xx.self[v]) == current)
+			return true;
+	return false;
 }
 
 /*
- * Close what the test left bound: through the core if it knows the port.
- * A port that was bound before the test and is closed after it is the
- * guest's (its tick, its IPIs, xenstore, a disk), which a test must never
- * touch: that is counted, and the test fails (run_one()).
+ * xl_os_hypercall(): an event channel op cmd(arg) succeeded.  Binds by the
+ * test's threads are recorded, binds by anyone else and every close clear
+ * the record: so a number the guest got after the test closed it is not
+ * the test's.  Xen hands a port to one binder at a time (evtchn_close
+ * frees it before get_free_port can return it), so the record of a port
+ * follows its last bind.  A close by the test's threads of a port it did
+ * not bind is counted (xx.lost): the port was the guest's.  Called in any
+ * context, the upcall's too: atomic bit operations, no lock.
+ */
+void xlk_xt_evtchn_done(int cmd, void *arg)
+{
+	evtchn_port_t port;
+	bool mine;
+
+	/* Binds and closes only: not the sends of the guest's disk path. */
+	switch (cmd) {
+	case EVTCHNOP_alloc_unbound:
+		port = ((struct evtchn_alloc_unbound *)arg)->port;
+		break;
+	case EVTCHNOP_bind_interdomain:
+		port = ((struct evtchn_bind_interdomain *)arg)->local_port;
+		break;
+	case EVTCHNOP_bind_virq:
+		port = ((struct evtchn_bind_virq *)arg)->port;
+		break;
+	case EVTCHNOP_bind_ipi:
+		port = ((struct evtchn_bind_ipi *)arg)->port;
+		break;
+	case EVTCHNOP_close:
+		port = ((struct evtchn_close *)arg)->port;
+		if ((port >= XT_PORT_TRACK ||
+		     !test_and_clear_bit(port, xx.bound)) &&
+		    xt_thread() && !READ_ONCE(xx.cleaning)) {
+			WRITE_ONCE(xx.lost_port, port);
+			atomic_inc(&xx.lost);
+		}
+		return;
+	default:
+		return;
+	}
+	/*
+	 * Also a bind from an upcall during a test: the guest's handlers
+	 * (clockevent, xenstore, blkfront, the debugfs checks') never bind,
+	 * a test's may (a handler binding on another vCPU's CPU).
+	 */
+	mine = xt_thread() || (!in_task() && READ_ONCE(xx.test));
+	if (port >= XT_PORT_TRACK) {
+		if (mine)
+			atomic_inc(&xx.untracked);
+		return;
+	}
+	if (mine)
+		set_bit(port, xx.bound);
+	else
+		clear_bit(port, xx.bound);
+}
+
+/* Close port, through the core if it has it bound. */
+static void port_close(evtchn_port_t port)
+{
+	struct evtchn_close cl = { .port = port };
+
+	if (xl_evtchn_port_type(port) != XL_PORT_FREE)
+		xl_evtchn_close(port);
+	else
+		xl_hc_event_channel_op(EVTCHNOP_close, &cl);
+}
+
+/*
+ * Close the ports the test left bound (above), and only those.  Returns
+ * how many of them were VIRQ ports bound to data on a stack of the test's
+ * (xtr_close_stale_ports()): a test bug, as it fails on hv.
  */
 static unsigned int ports_cleanup(const char *name)
 {
-	unsigned int n = 0, lost = 0;
+	unsigned int v, n = 0, virqs = 0;
 	evtchn_port_t p;
 
-	for (p = 1; p < XT_PORT_SCAN; p++) {
-		struct evtchn_close cl = { .port = p };
+	WRITE_ONCE(xx.cleaning, true);
+	for (v = 0; v < XL_MAX_VCPUS; v++) {
+		struct task_struct *k = READ_ONCE(xx.self[v]);
+		uintptr_t lo;
 
-		if (test_bit(p, xx.open_before)) {
-			if (!port_open(p)) {
-				xt_log("runner: %s: port %u, bound before the test (the guest's), is closed",
-				       name, p);
-				lost++;
-			}
+		if (!k)
 			continue;
-		}
-		if (!port_open(p))
-			continue;
-		if (xl_evtchn_port_type(p) != XL_PORT_FREE)
-			xl_evtchn_close(p);
-		else
-			xl_hc_event_channel_op(EVTCHNOP_close, &cl);
+		lo = (uintptr_t)task_stack_page(k);
+		virqs += xtr_close_stale_ports(name, lo, lo + THREAD_SIZE,
+					       v ? NULL : xt_rec_handler,
+					       !xtr.verbose);
+	}
+	for_each_set_bit(p, xx.bound, XT_PORT_TRACK)
+	{
+		if (port_open(p))
+			port_close(p);
+		clear_bit(p, xx.bound);
 		n++;
 	}
+	WRITE_ONCE(xx.cleaning, false);
 	if (n && xtr.verbose)
 		xt_log("runner: %s: closed %u port(s) it left bound", name, n);
-	return lost;
+	return virqs;
 }
 
 static void watchdog_fn(struct work_struct *w)
@@ -483,6 +577,7 @@ static void watchdog_fn(struct work_struct *w)
 
 static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 {
+	unsigned int virqs;
 	enum xt_result r;
 	u64 t0;
 
@@ -490,19 +585,42 @@ static enum xt_result run_one(unsigned int idx, const struct xt_test *t)
 		xt_skip_reason("an earlier test timed out or bailed out");
 		return XT_SKIP;
 	}
-	ports_snapshot(xx.open_before);
+	atomic_set(&xx.lost, 0);
+	atomic_set(&xx.untracked, 0);
 	xx.idx = idx;
 	WRITE_ONCE(xx.test, t);
 	schedule_delayed_work(&xx.watchdog, (unsigned long)xtr.timeout_s * HZ);
 	t0 = ktime_get_ns();
 	r = t->fn();
-	/* Work a test started and never waited for. */
+	/*
+	 * First, before this thread's next frames reuse the test's: close
+	 * its ports, so that no event (VIRQ_DEBUG from `xl debug-keys`, a
+	 * late loopback notification) runs a handler on its dead frames.
+	 */
+	virqs = ports_cleanup(t->name);
+	/* Work a test started and never waited for, and what it bound. */
 	xtr_drain(xx.nr);
+	virqs += ports_cleanup(t->name);
 	cancel_delayed_work_sync(&xx.watchdog);
 	WRITE_ONCE(xx.test, NULL);
-	if (ports_cleanup(t->name) && r != XT_FAIL) {
+	if (r != XT_FAIL && virqs) {
 		xt_fail_msg(__FILE__, __LINE__,
-			    "%s closed a port of the guest's", t->name);
+			    "%s left a VIRQ port bound to its stack", t->name);
+		r = XT_FAIL;
+	}
+	if (r != XT_FAIL && atomic_read(&xx.lost)) {
+		xt_fail_msg(
+			__FILE__, __LINE__,
+			"%s closed %d port(s) it did not bind (the guest's), the last %u",
+			t->name, atomic_read(&xx.lost),
+			READ_ONCE(xx.lost_port));
+		r = XT_FAIL;
+	}
+	if (r != XT_FAIL && atomic_read(&xx.untracked)) {
+		xt_fail_msg(
+			__FILE__, __LINE__,
+			"%s bound %d port(s) above %u, which the runner does not track",
+			t->name, atomic_read(&xx.untracked), XT_PORT_TRACK);
 		r = XT_FAIL;
 	}
 	if (xtr.verbose) {
@@ -545,12 +663,41 @@ static void workers_stop(void)
 	unsigned int v;
 
 	for (v = 0; v < XL_MAX_VCPUS; v++) {
+		/* Before the task can go: xt_thread() compares pointers. */
+		WRITE_ONCE(xx.self[v], NULL);
 		if (!xx.worker[v])
 			continue;
 		kthread_stop(xx.worker[v]);
 		put_task_struct(xx.worker[v]);
 		xx.worker[v] = NULL;
 	}
+}
+
+/*
+ * A run that printed no totals (-l, a "Bail out!") gets an end line all
+ * the same, so that a reader waiting for its end (tools/guest/hvm-xt)
+ * does not wait for its timeout.  Written even to a closed output.
+ */
+static void run_ended(void)
+{
+	static const char end[] = "# xt: the run ended without totals\n";
+	unsigned int a, b, c;
+	unsigned long flags;
+	size_t i;
+	char tail[64];
+
+	spin_lock_irqsave(&xx.lock, flags);
+	i = xx.len > 0 ? xx.len - 1 : 0;
+	while (i > 0 && xx.out[i - 1] != '\n')
+		i--;
+	strscpy(tail, xx.out + i, min_t(size_t, sizeof(tail), xx.len - i + 1));
+	if (sscanf(tail, "%u passed, %u failed, %u skipped", &a, &b, &c) != 3 &&
+	    xx.len + sizeof(end) < XT_OUT_MAX) {
+		memcpy(xx.out + xx.len, end, sizeof(end) - 1);
+		/* Pairs with xt_read()'s acquire, as in out_append(). */
+		smp_store_release(&xx.len, xx.len + sizeof(end) - 1);
+	}
+	spin_unlock_irqrestore(&xx.lock, flags);
 }
 
 static int runner_fn(void *unused)
@@ -562,9 +709,12 @@ static int runner_fn(void *unused)
 		.core_init = core_init_live,
 		.why_not = why_not,
 	};
+	WRITE_ONCE(xx.self[0], current);
 	suites_fill();
 	xx.domid = find_domid();
 	xtr_main(&host, xx.argc, xx.argv, suites, ARRAY_SIZE(suites));
+	run_ended();
+	WRITE_ONCE(xx.finished, true);
 	WRITE_ONCE(xx.done, true);
 	/* Until the next run or the unload stops this thread. */
 	while (!kthread_should_stop()) {
@@ -597,6 +747,7 @@ static unsigned int vcpus_map(void)
 static void run_end(void)
 {
 	if (xx.runner) {
+		WRITE_ONCE(xx.self[0], NULL);
 		kthread_stop(xx.runner);
 		put_task_struct(xx.runner);
 		xx.runner = NULL;
@@ -621,10 +772,19 @@ static int run_start(const char *args)
 {
 	struct task_struct *k;
 	unsigned int v;
+	const struct xt_test *t;
 	char *p;
 
-	if (xx.runner && !READ_ONCE(xx.done))
+	/*
+	 * A test body still running (the watchdog bit and it never
+	 * returned): kthread_stop() would wait for it under xt_lock.
+	 */
+	if (xx.runner && !READ_ONCE(xx.finished)) {
+		t = READ_ONCE(xx.test);
+		if (READ_ONCE(xx.done) && t)
+			pr_warn("a test is still stuck: %s\n", t->name);
 		return -EBUSY;
+	}
 	run_end();
 	if (!xx.out) {
 		xx.out = vzalloc(XT_OUT_MAX);
@@ -634,6 +794,10 @@ static int run_start(const char *args)
 	xx.len = 0;
 	xx.closed = false;
 	xx.done = false;
+	xx.finished = false;
+	/* -v and -t are this run's: the next starts from the defaults. */
+	xtr.verbose = false;
+	xtr.timeout_s = xx.timeout_s;
 	xx.stop = false;
 	xx.nr = vcpus_map();
 	if (!xx.nr)
@@ -716,13 +880,18 @@ void xlk_xt_init(struct dentry *dir)
 	unsigned int i;
 
 	spin_lock_init(&xx.lock);
+	xx.timeout_s = xtr.timeout_s;
 	INIT_DELAYED_WORK(&xx.watchdog, watchdog_fn);
 	for (i = 0; i < XL_MAX_VCPUS; i++)
 		init_waitqueue_head(&xx.wq[i]);
 	debugfs_create_file("xt", 0600, dir, NULL, &xt_fops);
 }
 
-/* After the debugfs file is gone: no new run; stop the last one's threads. */
+/*
+ * After the debugfs file is gone: no new run; stop the last one's threads.
+ * A test that timed out and is still stuck in the kernel is waited for
+ * here (kthread_stop): the unload blocks until it returns.
+ */
 void xlk_xt_fini(void)
 {
 	mutex_lock(&xt_lock);

@@ -492,6 +492,8 @@ static enum xt_result default_tick(void)
 		/* HVM/PVH vCPUs start with no periodic timer. */
 		xt_sleep_ns(50 * MS);
 		XT_ASSERT_EQ(XT_LOAD(&r.count), 0);
+		/* r is this frame's: no VIRQ may reach it after we return. */
+		XT_ASSERT_EQ(xl_evtchn_close(p), 0);
 		return XT_PASS;
 	}
 	/* pv/domain.c: "PV guests by default have a 100Hz ticker". */

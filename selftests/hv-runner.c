@@ -248,6 +248,9 @@ static void clock_fini_on(void *arg)
 	xl_clock_fini();
 }
 
+/* How far below guest_vcpu0()'s frame a test's frames may reach. */
+#define STALE_SPAN (1024 * 1024)
+
 static void guest_vcpu0(void)
 {
 	struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
@@ -271,6 +274,21 @@ static void guest_vcpu0(void)
 		r = xr.test->fn();
 		/* Work a test started and never waited for. */
 		xtr_drain(nr);
+		/*
+		 * The test's frames were below this one: a VIRQ port
+		 * still bound to data there is a test bug (on a live
+		 * guest an event from outside would make its handler
+		 * write a dead stack, linux/xt-host.c).
+		 */
+		if (xtr_close_stale_ports(xr.test->name,
+					  (uintptr_t)&sd - STALE_SPAN,
+					  (uintptr_t)&sd, NULL, !xtr.verbose) &&
+		    r == XT_PASS) {
+			xt_fail_msg(__FILE__, __LINE__,
+				    "%s left a VIRQ port bound to its stack",
+				    xr.test->name);
+			r = XT_FAIL;
+		}
 	}
 	/* The xenstore client goes before the ports it uses. */
 	if (!rc)

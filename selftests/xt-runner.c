@@ -272,6 +272,32 @@ static bool selected(const struct xt_test *t, int nsel, char **sel)
 }
 
 /* The digits at the start of s (no libc atoi in the test kernel). */
+unsigned int xtr_close_stale_ports(const char *name, uintptr_t lo, uintptr_t hi,
+				   xl_evtchn_handler_t also, bool quiet)
+{
+	unsigned int max = xl_evtchn_max_ports(), virqs = 0;
+	xl_evtchn_handler_t fn;
+	evtchn_port_t port;
+	void *data;
+	bool virq;
+
+	for (port = 1; port < max; port++) {
+		if (!xl_evtchn_port_owner(port, &fn, &data))
+			continue;
+		if (!(also && fn == also) &&
+		    ((uintptr_t)data < lo || (uintptr_t)data >= hi))
+			continue;
+		virq = xl_evtchn_port_type(port) == XL_PORT_VIRQ;
+		virqs += virq;
+		if (virq || !quiet)
+			xt_log("runner: %s: %s port %u left bound to a test handler or to data on the test's stack",
+			       name, virq ? "VIRQ" : "a", port);
+		/* xl_evtchn_close() waits out a running handler: none after. */
+		xl_evtchn_close(port);
+	}
+	return virqs;
+}
+
 unsigned int xtr_to_uint(const char *s)
 {
 	unsigned int v = 0;

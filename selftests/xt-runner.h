@@ -114,6 +114,19 @@ void xtr_secondary_step(unsigned int cpu, const int *quit);
 /* The state of vCPU cpu's mailbox as a word, for a dump (racy). */
 const char *xtr_mbox_name(unsigned int cpu);
 
+/*
+ * After a test body returned: close every port the core has bound to a
+ * handler whose data lies in [lo, hi) (the test's stack: its frames are
+ * gone, and an event would make the handler write a dead frame), or whose
+ * handler is also (when not NULL: a handler only the tests use).  Returns
+ * how many of them were VIRQ ports, which Xen or the toolstack may raise
+ * at any time (VIRQ_DEBUG by `xl debug-keys`): a test must close those
+ * itself, and a host fails it.  The others get events only from the test
+ * itself; they are logged unless quiet.
+ */
+unsigned int xtr_close_stale_ports(const char *name, uintptr_t lo, uintptr_t hi,
+				   xl_evtchn_handler_t also, bool quiet);
+
 /* The decimal digits at the start of s (no libc atoi in the test kernel). */
 unsigned int xtr_to_uint(const char *s);
 

@@ -108,6 +108,14 @@ enum xl_port_type xl_evtchn_port_type(evtchn_port_t port);
  * number may be free or another owner's).
  */
 bool xl_evtchn_port_is(evtchn_port_t port, xl_evtchn_handler_t fn, void *data);
+/*
+ * The handler and data port is bound with in the core: true, or false
+ * (*fn, *data NULL) when the core does not have it bound.  A snapshot: the
+ * owner may close it at once.  For a host that must find the ports of an
+ * owner it does not know the numbers of (the Linux module's xt runner).
+ */
+bool xl_evtchn_port_owner(evtchn_port_t port, xl_evtchn_handler_t *fn,
+			  void **data);
 unsigned int xl_evtchn_port_cpu(evtchn_port_t port);
 uint64_t xl_evtchn_port_count(evtchn_port_t port);
 
