@@ -26,11 +26,12 @@ static long hv_add_to_physmap(struct hv_vcpu *v, struct xen_add_to_physmap *x)
 		return -XEN_ESRCH;
 
 	/*
-	 * xatp_permission_check() (Xen 4.17 xen/common/memory.c), before
-	 * xenmem_add_to_physmap() is reached: "if ( !paging_mode_translate(d)
-	 * ) return -EACCES;" -- a classic PV domain has no p2m in Xen to add
-	 * to, whatever the space.  Then xsm_add_to_physmap(XSM_TARGET): a
-	 * domU may only change its own physmap.
+	 * xatp_permission_check() (Xen 4.17 xen/common/memory.c), called
+	 * by do_memory_op() before xenmem_add_to_physmap(): -EACCES unless
+	 * paging_mode_translate(d), whatever the space -- a classic PV
+	 * domain has no p2m in Xen to add to.  Then
+	 * xsm_add_to_physmap(XSM_TARGET): a domU may only change its own
+	 * physmap.
 	 */
 	if (hv_is_pv(d)) {
 		rc = -XEN_EACCES;

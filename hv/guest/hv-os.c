@@ -311,11 +311,6 @@ void xl_os_free(void *p)
 }
 
 /*
- * Grant frames live in the arena: pages taken from the allocator once per
- * domain and kept (hv reads the entries at the gfn the guest maps them at,
- * hv/gnttab.c), so a second xl_gnttab_init() gets the same gfns.
- */
-/*
  * PV (os.h): the frames GNTTABOP_setup_table reports are machine frames
  * that the host maps itself, as testkernel/pv.c does with
  * update_va_mapping; here the "mapping" is hv_gnttab_pv_frame().  Called
@@ -345,6 +340,11 @@ static int hv_guest_pv_grant_frames(struct hv_domain *d, unsigned int nr,
 	return XL_OS_GRANT_FRAMES_MAPPED;
 }
 
+/*
+ * Grant frames live in the arena: pages taken from the allocator once per
+ * domain and kept (hv reads the entries at the gfn the guest maps them at,
+ * hv/gnttab.c), so a second xl_gnttab_init() gets the same gfns.  PV: above.
+ */
 int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 {
 	struct hv_domain *d = hv_guest_cur_domain();
