@@ -75,7 +75,8 @@ static struct {
 	void *to_free;	       /* released pages, linked through word 0 */
 	uint32_t free_head, nr_free;
 	uint32_t def_head, def_tail, nr_deferred; /* oldest first */
-	bool frozen; /* xl_gnttab_suspend() .. xl_gnttab_resume() */
+	bool frozen;	/* xl_gnttab_suspend() .. xl_gnttab_resume() */
+	bool host_maps; /* XL_OS_GRANT_FRAMES_MAPPED at init: a PV host */
 	struct xl_gnttab_stats stats;
 } gt;
 
@@ -295,9 +296,10 @@ int xl_gnttab_init(void)
 		return -XEN_ENOSPC;
 	}
 	rc = xl_os_grant_frames(nr, gt.gfn, va);
+	gt.host_maps = rc == XL_OS_GRANT_FRAMES_MAPPED;
 	if (rc == 0)
 		rc = gt_map_frames(nr);
-	else if (rc == XL_OS_GRANT_FRAMES_MAPPED)
+	else if (gt.host_maps)
 		rc = 0; /* a PV host mapped what setup_table gave it (os.h) */
 	if (!rc)
 		rc = gt_check_setup(nr);
@@ -430,6 +432,41 @@ static void gt_reconcile_restored(void)
 	}
 }
 
+/*
+ * A restored domain's frames are other frames (Xen 4.17: the new domain's
+ * grant_table_init()), mapped again as at init.  A translated guest puts
+ * them at its gfns again with add_to_physmap.  A PV host maps them itself
+ * (os.h): add_to_physmap is refused to a PV domain (-EACCES from
+ * xatp_permission_check(), xen/common/memory.c), so the host is asked
+ * again and maps the machine frames setup_table reports now, as Linux's
+ * gnttab_resume() -> gnttab_map() -> arch_gnttab_map_shared() does
+ * (drivers/xen/grant-table.c, arch/x86/xen/grant-table.c).  The new
+ * frame numbers and addresses are taken under gt.lock (frozen anyway).
+ */
+static int gt_remap_frames(void)
+{
+	void *va[XL_GNTTAB_MAX_FRAMES];
+	uint64_t mfn[XL_GNTTAB_MAX_FRAMES];
+	unsigned long flags;
+	unsigned int i;
+	int rc;
+
+	if (!gt.host_maps)
+		return gt_map_frames(gt.nr_frames);
+	rc = xl_os_grant_frames(gt.nr_frames, mfn, va);
+	if (rc != XL_OS_GRANT_FRAMES_MAPPED) {
+		xl_err("gnttab: host did not map the restored frames: %d", rc);
+		return rc < 0 ? rc : -XEN_EINVAL;
+	}
+	flags = gt_lock();
+	for (i = 0; i < gt.nr_frames; i++) {
+		gt.gfn[i] = mfn[i];
+		gt.frame[i] = va[i];
+	}
+	gt_unlock(flags);
+	return 0;
+}
+
 int xl_gnttab_resume(bool cancelled)
 {
 	unsigned long flags;
@@ -451,8 +488,8 @@ int xl_gnttab_resume(bool cancelled)
 		cancelled = !rc;
 	}
 	if (!cancelled) {
-		/* As at init: XENMAPSPACE_grant_table per frame, checked. */
-		rc = gt_map_frames(gt.nr_frames);
+		/* As at init (gt_remap_frames()), checked. */
+		rc = gt_remap_frames();
 		if (!rc)
 			rc = gt_check_setup(gt.nr_frames);
 		if (rc) {

@@ -34,6 +34,12 @@
 #define HV_GNT_MAX_REFS (HV_GNT_MAX_FRAMES * HV_GNT_PER_FRAME)
 /* mfn_to_gfn() of a frame that is in no p2m: INVALID_M2P_ENTRY. */
 #define HV_INVALID_GFN (~(xen_pfn_t)0)
+/*
+ * hv's machine frame numbers of a PV domain's grant frames: outside any
+ * arena (gfn = page index), a new number for each table (epoch), as a
+ * restored domain's frames are other machine pages.
+ */
+#define HV_PV_MFN_BASE 0x40000000ULL
 
 /* Xen's struct active_grant_entry, the part v1 needs. */
 struct hv_gnt_active {
@@ -47,7 +53,15 @@ struct hv_gnttab {
 	pthread_mutex_t lock;
 	unsigned int nr_frames;		/* nr_grant_frames() */
 	int64_t gfn[HV_GNT_MAX_FRAMES]; /* where the guest mapped each, -1 */
-	struct hv_gnt_active *active;	/* HV_GNT_MAX_REFS entries */
+	/*
+	 * A classic PV domain (hv_is_pv): no p2m to map a frame into
+	 * (add_to_physmap is refused, memory.c), so each frame has storage
+	 * of its own, Xen's shared page (gnttab_create_shared_page), that
+	 * the guest maps by machine frame (hv_gnttab_pv_frame).  Allocated
+	 * at the first growth to it, kept for the domain's life.
+	 */
+	void *pv_frame[HV_GNT_MAX_FRAMES];
+	struct hv_gnt_active *active;		   /* HV_GNT_MAX_REFS entries */
 	uint64_t maps, unmaps, map_errors, mapped; /* under lock */
 	/*
 	 * A restore makes a new domain (hv_gnttab_restore_reset): its
@@ -62,6 +76,8 @@ struct hv_gnttab {
 	void *hook_data;	/* atomic */
 };
 
+static void hv_gnttab_grow(struct hv_domain *d, unsigned int req);
+
 int hv_gnttab_init(struct hv_domain *d)
 {
 	struct hv_gnttab *gt = calloc(1, sizeof(*gt));
@@ -75,17 +91,22 @@ int hv_gnttab_init(struct hv_domain *d)
 		return -XEN_ENOMEM;
 	}
 	pthread_mutex_init(&gt->lock, NULL);
-	/* grant_table_init() -> gnttab_grow_table(d, 0): one frame. */
-	gt->nr_frames = HV_GNT_INITIAL_FRAMES;
 	for (i = 0; i < HV_GNT_MAX_FRAMES; i++)
 		gt->gfn[i] = -1;
 	d->gnttab = gt;
+	/* grant_table_init() -> gnttab_grow_table(d, 0): one frame. */
+	hv_gnttab_grow(d, HV_GNT_INITIAL_FRAMES);
+	if (!gt->nr_frames) {
+		hv_gnttab_destroy(d);
+		return -XEN_ENOMEM;
+	}
 	return 0;
 }
 
 void hv_gnttab_destroy(struct hv_domain *d)
 {
 	struct hv_gnttab *gt = d->gnttab;
+	unsigned int i;
 
 	if (!gt)
 		return;
@@ -93,18 +114,71 @@ void hv_gnttab_destroy(struct hv_domain *d)
 		fprintf(stderr, "# hv: d%u destroyed with %llu grants mapped\n",
 			d->domid, (unsigned long long)gt->mapped);
 	pthread_mutex_destroy(&gt->lock);
+	for (i = 0; i < HV_GNT_MAX_FRAMES; i++)
+		free(gt->pv_frame[i]);
 	free(gt->active);
 	free(gt);
 	d->gnttab = NULL;
 }
 
-/* gnttab_grow_table(): under gt->lock; frames are storage-less here. */
-static void hv_gnttab_grow(struct hv_gnttab *gt, unsigned int req)
+/*
+ * gnttab_grow_table(): under gt->lock.  A translated domain's frames are
+ * storage-less here (the arena page they are mapped at); a PV domain's
+ * get cleared pages (clear_page() in gnttab_grow_table()), or the growth
+ * stops short, as Xen's does when an allocation fails.
+ */
+static void hv_gnttab_grow(struct hv_domain *d, unsigned int req)
 {
+	struct hv_gnttab *gt = d->gnttab;
+
 	if (req < HV_GNT_INITIAL_FRAMES)
 		req = HV_GNT_INITIAL_FRAMES;
-	if (req > gt->nr_frames && req <= HV_GNT_MAX_FRAMES)
+	if (req > HV_GNT_MAX_FRAMES)
+		return;
+	if (hv_is_pv(d)) {
+		for (; gt->nr_frames < req; gt->nr_frames++) {
+			void **f = &gt->pv_frame[gt->nr_frames];
+
+			if (!*f)
+				*f = aligned_alloc(HV_PAGE_SIZE, HV_PAGE_SIZE);
+			if (!*f)
+				return;
+			memset(*f, 0, HV_PAGE_SIZE);
+		}
+		return;
+	}
+	if (req > gt->nr_frames)
 		gt->nr_frames = req;
+}
+
+/* Under gt->lock: the machine frame of a PV domain's frame idx. */
+static xen_pfn_t hv_gnttab_pv_mfn(const struct hv_gnttab *gt, unsigned int idx)
+{
+	return (xen_pfn_t)(HV_PV_MFN_BASE +
+			   (uint64_t)gt->epoch * HV_GNT_MAX_FRAMES + idx);
+}
+
+/*
+ * A PV guest's page-table update that maps machine frame mfn, as far as
+ * a grant frame goes: Xen allows it for a frame shared with the domain
+ * (get_page_from_l1e(): share_xen_page_with_guest() made the domain its
+ * owner).  hv has no page tables: the frame's storage, or NULL if mfn is
+ * not one of d's current grant frames.
+ */
+void *hv_gnttab_pv_frame(struct hv_domain *d, uint64_t mfn)
+{
+	struct hv_gnttab *gt = d->gnttab;
+	void *va = NULL;
+	unsigned int i;
+
+	if (!hv_is_pv(d))
+		return NULL;
+	pthread_mutex_lock(&gt->lock);
+	for (i = 0; i < gt->nr_frames; i++)
+		if (hv_gnttab_pv_mfn(gt, i) == mfn)
+			va = gt->pv_frame[i];
+	pthread_mutex_unlock(&gt->lock);
+	return va;
 }
 
 /*
@@ -127,7 +201,7 @@ int hv_gnttab_map_frame(struct hv_domain *d, unsigned long idx, uint64_t gpfn)
 		return -XEN_EINVAL;
 	pthread_mutex_lock(&gt->lock);
 	if (idx >= gt->nr_frames && idx < HV_GNT_MAX_FRAMES)
-		hv_gnttab_grow(gt, (unsigned int)idx + 1);
+		hv_gnttab_grow(d, (unsigned int)idx + 1);
 	if (idx >= gt->nr_frames) {
 		rc = -XEN_EINVAL;
 		goto out;
@@ -222,14 +296,18 @@ static long hv_gnttab_setup_table(struct hv_vcpu *v, void *arg,
 		goto out;
 	gt = d->gnttab;
 	pthread_mutex_lock(&gt->lock);
-	if (op.nr_frames > HV_GNT_MAX_FRAMES) {
+	hv_gnttab_grow(d, op.nr_frames);
+	if (op.nr_frames > gt->nr_frames) {
 		op.status = GNTST_general_error;
 	} else {
-		hv_gnttab_grow(gt, op.nr_frames);
 		op.status = GNTST_okay;
 		for (i = 0; i < op.nr_frames; i++)
-			list[i] = gt->gfn[i] >= 0 ? (xen_pfn_t)gt->gfn[i] :
-						    HV_INVALID_GFN;
+			if (hv_is_pv(d)) /* mfn_to_gfn(): the mfn itself */
+				list[i] = hv_gnttab_pv_mfn(gt, i);
+			else
+				list[i] = gt->gfn[i] >= 0 ?
+						  (xen_pfn_t)gt->gfn[i] :
+						  HV_INVALID_GFN;
 	}
 	pthread_mutex_unlock(&gt->lock);
 	hv_domain_put(d);
@@ -291,6 +369,12 @@ static grant_entry_v1_t *hv_gnt_entry(struct hv_domain *d, grant_ref_t ref)
 	int64_t gfn = d->gnttab->gfn[ref / HV_GNT_PER_FRAME];
 	grant_entry_v1_t *f;
 
+	if (hv_is_pv(d)) {
+		if (ref / HV_GNT_PER_FRAME >= d->gnttab->nr_frames)
+			return NULL;
+		f = d->gnttab->pv_frame[ref / HV_GNT_PER_FRAME];
+		return f ? &f[ref % HV_GNT_PER_FRAME] : NULL;
+	}
 	if (gfn < 0)
 		return NULL;
 	f = hv_gfn_to_virt(d, (uint64_t)gfn);
@@ -487,8 +571,12 @@ void hv_gnttab_restore_reset(struct hv_domain *d)
 	gt->stale += gt->mapped;
 	gt->mapped = 0;
 	gt->nr_frames = HV_GNT_INITIAL_FRAMES;
-	for (i = 0; i < HV_GNT_MAX_FRAMES; i++)
+	for (i = 0; i < HV_GNT_MAX_FRAMES; i++) {
 		__atomic_store_n(&gt->gfn[i], -1, __ATOMIC_RELEASE);
+		/* PV: other machine frames (new mfns by epoch), cleared. */
+		if (gt->pv_frame[i])
+			memset(gt->pv_frame[i], 0, HV_PAGE_SIZE);
+	}
 	memset(gt->active, 0, HV_GNT_MAX_REFS * sizeof(*gt->active));
 	pthread_mutex_unlock(&gt->lock);
 }

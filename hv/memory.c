@@ -25,8 +25,18 @@ static long hv_add_to_physmap(struct hv_vcpu *v, struct xen_add_to_physmap *x)
 	if (!d)
 		return -XEN_ESRCH;
 
-	/* xatp_permission_check() -> xsm_add_to_physmap(XSM_TARGET): a domU
-	 * may only change its own physmap. */
+	/*
+	 * xatp_permission_check() (Xen 4.17 xen/common/memory.c), called
+	 * by do_memory_op() before xenmem_add_to_physmap(): -EACCES unless
+	 * paging_mode_translate(d), whatever the space -- a classic PV
+	 * domain has no p2m in Xen to add to.  Then
+	 * xsm_add_to_physmap(XSM_TARGET): a domU may only change its own
+	 * physmap.
+	 */
+	if (hv_is_pv(d)) {
+		rc = -XEN_EACCES;
+		goto out;
+	}
 	if (d != v->domain) {
 		rc = -XEN_EPERM;
 		goto out;

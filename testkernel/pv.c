@@ -65,6 +65,7 @@ extern uint8_t tk_boot_stack_top[];
 #define PTE_RW 0x002UL
 #define PTE_ACCESSED 0x020UL
 #define PTE_DIRTY 0x040UL
+#define PTE_NX (1UL << 63)
 
 /*
  * Before tk_main: remember start_info, map shared_info at tk_shinfo_va and
@@ -162,8 +163,8 @@ long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
 /*
  * Grant frames, the PV way (os.h xl_os_grant_frames): a PV guest has no
  * p2m in Xen, so XENMEM_add_to_physmap(XENMAPSPACE_grant_table) is not for
- * it (Xen 4.17 xenmem_add_to_physmap(), common/memory.c: -EACCES unless
- * paging_mode_translate).  GNTTABOP_setup_table grows the table to nr
+ * it (Xen 4.17 do_memory_op() -> xatp_permission_check(), common/memory.c:
+ * -EACCES unless paging_mode_translate, before xenmem_add_to_physmap()).  GNTTABOP_setup_table grows the table to nr
  * frames and reports each frame's number, which for a PV domain is the
  * machine frame itself (gnttab_setup_table() -> gnttab_shared_gfn() ->
  * mfn_to_gfn(), arch/x86/include/asm/p2m.h: the mfn when not translated).
@@ -174,8 +175,27 @@ long tk_boot_ring(enum tk_ring which, void **va, uint32_t *port)
  * (arch/x86/xen/grant-table.c: set_pte_at(mfn_pte(frames[i]))) and
  * Mini-OS's arch_init_gnttab() (arch/x86/mm.c: map_frames) do.  The pages
  * stay at the same addresses for the domain's life; a later call with the
- * same frames leaves their entries as they are.
+ * same frames leaves their entries as they are, one after a restore (new
+ * machine frames, xl_gnttab_resume()) maps the new ones.
+ *
+ * The flush: UVMF_INVLPG | UVMF_ALL, every vCPU of the domain (Xen 4.17
+ * do_update_va_mapping(), arch/x86/mm.c: d->dirty_cpumask), not only this
+ * one: xl_gnttab_init() may run with the other vCPUs up, and one of them
+ * may hold the .bss page's old translation.  Not executable (NX), as
+ * Linux's PAGE_KERNEL: allowed in an L1 entry only if the CPU has NX
+ * (arch_init_memory(): base_disallow_mask, _PAGE_NX is 0 without it).
  */
+static uint64_t tk_pv_nx(void)
+{
+	uint32_t a, b, c, d;
+
+	tk_cpuid(0x80000000U, 0, &a, &b, &c, &d);
+	if (a < 0x80000001U)
+		return 0;
+	tk_cpuid(0x80000001U, 0, &a, &b, &c, &d);
+	return (d & (1U << 20)) ? PTE_NX : 0; /* CPUID.80000001H:EDX.NX */
+}
+
 int tk_pv_grant_frames(unsigned int nr, uint64_t *mfns, void **va)
 {
 	static uint8_t gnt_va[XL_GNTTAB_MAX_FRAMES][4096]
@@ -201,8 +221,9 @@ int tk_pv_grant_frames(unsigned int nr, uint64_t *mfns, void **va)
 					  (unsigned long)gnt_va[i],
 					  (frames[i] << XL_PAGE_SHIFT) |
 						  PTE_PRESENT | PTE_RW |
-						  PTE_ACCESSED | PTE_DIRTY,
-					  UVMF_INVLPG | UVMF_LOCAL, 0, 0);
+						  PTE_ACCESSED | PTE_DIRTY |
+						  tk_pv_nx(),
+					  UVMF_INVLPG | UVMF_ALL, 0, 0);
 			if (rc)
 				return (int)rc;
 			mapped[i] = frames[i];

@@ -19,6 +19,8 @@
 #include <xenlite/gnttab.h>
 #include <xenlite/xen.h>
 
+#include <xen/grant_table.h>
+
 #include <xen/callback.h>
 
 #include "hv-guest.h"
@@ -309,9 +311,39 @@ void xl_os_free(void *p)
 }
 
 /*
+ * PV (os.h): the frames GNTTABOP_setup_table reports are machine frames
+ * that the host maps itself, as testkernel/pv.c does with
+ * update_va_mapping; here the "mapping" is hv_gnttab_pv_frame().  Called
+ * again at a restore, it maps the new domain's frames.
+ */
+static int hv_guest_pv_grant_frames(struct hv_domain *d, unsigned int nr,
+				    uint64_t *mfns, void **va)
+{
+	xen_pfn_t frames[XL_GNTTAB_MAX_FRAMES];
+	struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = nr };
+	unsigned int i;
+	long rc;
+
+	set_xen_guest_handle(st.frame_list, frames);
+	rc = xl_os_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table,
+			     (unsigned long)&st, 1, 0, 0);
+	if (rc)
+		return (int)rc;
+	if (st.status != GNTST_okay)
+		return -XEN_EINVAL;
+	for (i = 0; i < nr; i++) {
+		va[i] = hv_gnttab_pv_frame(d, frames[i]);
+		if (!va[i])
+			return -XEN_EINVAL;
+		mfns[i] = frames[i];
+	}
+	return XL_OS_GRANT_FRAMES_MAPPED;
+}
+
+/*
  * Grant frames live in the arena: pages taken from the allocator once per
  * domain and kept (hv reads the entries at the gfn the guest maps them at,
- * hv/gnttab.c), so a second xl_gnttab_init() gets the same gfns.
+ * hv/gnttab.c), so a second xl_gnttab_init() gets the same gfns.  PV: above.
  */
 int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 {
@@ -322,8 +354,10 @@ int xl_os_grant_frames(unsigned int nr, uint64_t *gfns, void **va)
 
 	if (!g)
 		return -XEN_ESRCH;
-	if (nr > XL_GNTTAB_MAX_FRAMES)
+	if (!nr || nr > XL_GNTTAB_MAX_FRAMES)
 		return -XEN_EINVAL;
+	if (hv_domain_flavour(d) == HV_FLAVOUR_PV)
+		return hv_guest_pv_grant_frames(d, nr, gfns, va);
 	while (g->gnt_nr < nr) {
 		void *p = xl_os_alloc_page();
 
@@ -852,18 +886,29 @@ int hv_guest_attach_flags(unsigned int flags)
 	else
 		g->store_gfn = 0;
 
-	memset(&xatp, 0, sizeof(xatp));
-	xatp.domid = DOMID_SELF;
-	xatp.space = XENMAPSPACE_shared_info;
-	xatp.idx = 0;
-	xatp.gpfn = g->shinfo_gfn;
-	rc = hv_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-			  (unsigned long)&xatp, 0, 0, 0);
-	if (rc) {
-		hv_guest_free(g);
-		return (int)rc;
+	/*
+	 * PV: the domain builder hands shared_info over in start_info (a
+	 * machine frame the kernel maps itself, testkernel/pv.c); Xen 4.17
+	 * refuses add_to_physmap to a domain that is not translated
+	 * (xatp_permission_check(), hv/memory.c).  The arena page stays
+	 * reserved all the same, so the page accounting is one flavour's.
+	 */
+	if (hv_domain_flavour(d) == HV_FLAVOUR_PV) {
+		g->shinfo = hv_domain_shared_info(d);
+	} else {
+		memset(&xatp, 0, sizeof(xatp));
+		xatp.domid = DOMID_SELF;
+		xatp.space = XENMAPSPACE_shared_info;
+		xatp.idx = 0;
+		xatp.gpfn = g->shinfo_gfn;
+		rc = hv_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+				  (unsigned long)&xatp, 0, 0, 0);
+		if (rc) {
+			hv_guest_free(g);
+			return (int)rc;
+		}
+		g->shinfo = hv_gfn_to_virt(d, g->shinfo_gfn);
 	}
-	g->shinfo = hv_gfn_to_virt(d, g->shinfo_gfn);
 	g->vcpu_vector = hv_domain_flavour(d) != HV_FLAVOUR_PV &&
 			 (flags & HV_GUEST_VCPU_VECTOR);
 	hv_domain_set_guest(d, g);
@@ -896,10 +941,13 @@ int hv_guest_resume(void)
 
 	if (!g)
 		return -XEN_ESRCH;
+	/* PV: shared_info is where start_info says, kept by a restore. */
+	if (hv_domain_flavour(d) == HV_FLAVOUR_PV)
+		return 0;
 	xatp.gpfn = g->shinfo_gfn;
 	rc = hv_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
 			  (unsigned long)&xatp, 0, 0, 0);
-	if (!rc && hv_domain_flavour(d) != HV_FLAVOUR_PV)
+	if (!rc)
 		rc = hv_guest_register_pvh();
 	return (int)rc;
 }

@@ -182,6 +182,12 @@ void *hv_domain_arena(const struct hv_domain *d);
 unsigned int hv_domain_nr_pages(const struct hv_domain *d);
 void *hv_gfn_to_virt(struct hv_domain *d, uint64_t gfn);
 int64_t hv_virt_to_gfn(const struct hv_domain *d, const void *va);
+/*
+ * A PV domain's grant frame by the machine frame GNTTABOP_setup_table
+ * reports: what the guest's page-table update would map (gnttab.c), NULL
+ * if mfn is not one of the domain's current grant frames.
+ */
+void *hv_gnttab_pv_frame(struct hv_domain *d, uint64_t mfn);
 
 /* A pointer the guest side (hv/guest) keeps per domain. */
 void hv_domain_set_guest(struct hv_domain *d, void *guest);

@@ -85,12 +85,15 @@ void xl_os_free(void *p);
  * core maps them.  The same gfns on every call for the domain's life (a
  * grant frame is never unmapped, so they are never handed out again).
  *
- * A classic PV guest (not translated: Xen 4.17's xenmem_add_to_physmap()
- * refuses it with -EACCES): the host itself asks GNTTABOP_setup_table for
- * the nr frames, maps each machine frame it reports at va[i] with its own
- * page-table update, puts the frame numbers in gfns[] and returns
- * XL_OS_GRANT_FRAMES_MAPPED; the core skips add_to_physmap and only checks
- * that setup_table still reports those frames.
+ * A classic PV guest (not translated: Xen 4.17's xatp_permission_check()
+ * refuses it add_to_physmap with -EACCES, xen/common/memory.c): the host
+ * itself asks GNTTABOP_setup_table for the nr frames, maps each machine
+ * frame it reports at va[i] with its own page-table update, puts the frame
+ * numbers in gfns[] and returns XL_OS_GRANT_FRAMES_MAPPED; the core skips
+ * add_to_physmap and only checks that setup_table still reports those
+ * frames.  Such a host is called again by xl_gnttab_resume() after a
+ * restore (events masked, the same nr: no allocation then), to map the new
+ * domain's frames, which are other machine frames; va[] may change.
  *
  * Or -XEN_ENOMEM / -XEN_ENOSYS / the hypercall's error.
  */
