@@ -527,13 +527,19 @@ static enum xt_result owed_vs_storm(bool force_2level)
 {
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
 					.force_2level = force_2level };
-	struct storm s = { .d = hv_guest_domain() };
+	/*
+	 * Static, as q: the storm port stays bound when an assertion returns
+	 * early, and a handler still running on the victim then reads s (a
+	 * dead stack frame would be the runner's next one: TSan saw that).
+	 */
+	static struct storm s;
 	static struct owed_q q;
 	struct xl_evtchn_stats st;
 	unsigned int port_max, ev_max, upcalls;
 	uint64_t storm_at_done, q_at_done;
 	bool done;
 
+	s = (struct storm){ .d = hv_guest_domain() };
 	q = (struct owed_q){ .d = hv_guest_domain() };
 	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 	XT_ASSERT_EQ(xen_port(storm_handler, &s, &s.port), 0);
@@ -551,6 +557,8 @@ static enum xt_result owed_vs_storm(bool force_2level)
 	XT_STORE(&s.on, 0);
 	xt_wait_until(owed_q_done, &q, XT_EVENT_TIMEOUT_NS);
 	xt_sleep_ns(XT_SETTLE_NS);
+	/* Waits out a storm handler still running on the victim. */
+	XT_ASSERT_EQ(xl_evtchn_close(s.port), 0);
 	xl_evtchn_get_stats(VICTIM, &st);
 	xt_log("Q runs %llu of %u while P stormed, %llu at the end (vCPU "
 	       "%u: %llu); storm runs %llu then, %llu at the end; victim: "
