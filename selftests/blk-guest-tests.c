@@ -481,6 +481,22 @@ static enum xt_result gblk_overlap(void)
 	return with_genv(overlap_body);
 }
 
+/* A new frontend on the same vbd reads back what seed wrote before. */
+static enum xt_result reattach_reads_back(struct xt_blk_env *e,
+					  unsigned int seed)
+{
+	unsigned int bad = 0;
+
+	xl_blkfront_free(e->dev);
+	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
+	XT_ASSERT(e->dev);
+	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
+	fill(e, 300, 0, 8 * SEC, 0, false);
+	XT_ASSERT_EQ(io(e, XL_BLK_READ, 300, 0, 8 * SEC), 0);
+	XT_ASSERT(check(e, 300, 0, 8 * SEC, seed, &bad));
+	return XT_PASS;
+}
+
 /*
  * A frontend that goes away without closing (a crash, a kexec, a driver
  * freed while attached: xl_blkfront_free() unwatches and ends the ring's
@@ -493,18 +509,9 @@ static enum xt_result gblk_overlap(void)
  */
 static enum xt_result reattach_body(struct xt_blk_env *e)
 {
-	unsigned int bad = 0;
-
 	fill(e, 300, 0, 8 * SEC, 5, true);
 	XT_ASSERT_EQ(io(e, XL_BLK_WRITE, 300, 0, 8 * SEC), 0);
-	xl_blkfront_free(e->dev);
-	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
-	XT_ASSERT(e->dev);
-	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
-	fill(e, 300, 0, 8 * SEC, 0, false);
-	XT_ASSERT_EQ(io(e, XL_BLK_READ, 300, 0, 8 * SEC), 0);
-	XT_ASSERT(check(e, 300, 0, 8 * SEC, 5, &bad));
-	return XT_PASS;
+	return reattach_reads_back(e, 5);
 }
 
 static enum xt_result gblk_reattach(void)
@@ -537,7 +544,6 @@ static enum xt_result reattach_closing_body(struct xt_blk_env *e)
 	struct be_state_wait w = { .want = XenbusStateClosing };
 	char be[128];
 	size_t len;
-	unsigned int bad = 0;
 
 	fill(e, 300, 0, 8 * SEC, 6, true);
 	XT_ASSERT_EQ(io(e, XL_BLK_WRITE, 300, 0, 8 * SEC), 0);
@@ -552,14 +558,7 @@ static enum xt_result reattach_closing_body(struct xt_blk_env *e)
 		     0);
 	XT_ASSERT_MSG(xt_wait_until(be_state_is, &w, ATTACH_NS),
 		      "backend never answered Closing");
-	xl_blkfront_free(e->dev);
-	e->dev = xl_blkfront_alloc(XT_BLK_DEVID);
-	XT_ASSERT(e->dev);
-	XT_ASSERT_EQ(xl_blkfront_attach(e->dev, ATTACH_NS), 0);
-	fill(e, 300, 0, 8 * SEC, 0, false);
-	XT_ASSERT_EQ(io(e, XL_BLK_READ, 300, 0, 8 * SEC), 0);
-	XT_ASSERT(check(e, 300, 0, 8 * SEC, 6, &bad));
-	return XT_PASS;
+	return reattach_reads_back(e, 6);
 }
 
 static enum xt_result gblk_reattach_closing(void)
