@@ -2,9 +2,10 @@
 /*
  * Tests of the PV ABI itself, run by the PV test kernel only (the table
  * is in its suite list, main.c; hv does not run them yet): the default
- * periodic tick, SCHEDOP_block with events masked, set_timer_op beside
- * VCPUOP_set_singleshot_timer, and evtchn_upcall_mask around the event
- * callback.  They are host tests (they read this kernel's boot record and
+ * periodic tick, SCHEDOP_block with events masked, and
+ * evtchn_upcall_mask around the event callback (set_timer_op, in both
+ * hypercall tables of Xen 4.17's hypercall-defs.c, is the portable
+ * time/set_timer_op).  They are host tests (they read this kernel's boot record and
  * vcpu_info directly), in the xt framework and TAP of the portable suite.
  *
  * The default tick is measured once at boot (tk_pv_measure_tick, before
@@ -234,86 +235,6 @@ static enum xt_result pv_block_masked_sleeps(void)
 	return XT_PASS;
 }
 
-/* --- set_timer_op and VCPUOP_set_singleshot_timer ---------------------------------- */
-
-static long set_timer_op(uint64_t abs_ns)
-{
-	return xl_os_hypercall(__HYPERVISOR_set_timer_op, abs_ns, 0, 0, 0, 0);
-}
-
-/*
- * Both arm the one singleshot timer of the vCPU (do_set_timer_op,
- * common/sched/core.c; VCPUOP_set_singleshot_timer, common/domain.c):
- * each replaces what the other armed, and 0 / VCPUOP_stop_singleshot_timer
- * cancels either; a deadline in the past fires at once through both.
- */
-static enum xt_result pv_set_timer_op(void)
-{
-	static struct xt_rec tmr;
-	evtchn_port_t tp;
-	uint64_t now, fired;
-
-	memset(&tmr, 0, sizeof(tmr));
-	XT_ASSERT_EQ(xt_core_init(NULL), 0);
-	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_TIMER, 0, xt_rec_handler, &tmr,
-					 &tp),
-		     0);
-	xl_hc_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL);
-
-	/*
-	 * set_timer_op fires once, not before its deadline by Xen's clock,
-	 * which may be ahead of this vCPU's by XT_CLOCK_SKEW_NS.
-	 */
-	now = xl_clock_now();
-	XT_ASSERT_EQ(set_timer_op(now + 50 * MS), 0);
-	XT_ASSERT_EQ(xt_rec_wait(&tmr, 1), 1);
-	fired = xl_clock_now();
-	if (fired < now + 50 * MS)
-		xt_log("VIRQ_TIMER %llu ns early by this vCPU's clock",
-		       (unsigned long long)(now + 50 * MS - fired));
-	XT_ASSERT_MSG(fired + XT_CLOCK_SKEW_NS >= now + 50 * MS,
-		      "VIRQ_TIMER %llu ns before the deadline",
-		      (unsigned long long)(now + 50 * MS - fired));
-	xt_sleep_ns(50 * MS);
-	XT_ASSERT_EQ(XT_LOAD(&tmr.count), 1);
-
-	/* set_timer_op(0) cancels. */
-	XT_ASSERT_EQ(set_timer_op(xl_clock_now() + 30 * MS), 0);
-	XT_ASSERT_EQ(set_timer_op(0), 0);
-	xt_sleep_ns(80 * MS);
-	XT_ASSERT_EQ(XT_LOAD(&tmr.count), 1);
-
-	/* The singleshot op replaces a set_timer_op deadline (one timer). */
-	now = xl_clock_now();
-	XT_ASSERT_EQ(set_timer_op(now + 20 * MS), 0);
-	XT_ASSERT_EQ(sshot(now + 150 * MS, 0), 0);
-	xt_sleep_ns(80 * MS);
-	XT_ASSERT_EQ(XT_LOAD(&tmr.count), 1);
-	XT_ASSERT_EQ(xt_rec_wait(&tmr, 2), 2);
-	XT_ASSERT(xl_clock_now() >= now + 150 * MS);
-
-	/* VCPUOP_stop_singleshot_timer cancels a set_timer_op deadline. */
-	XT_ASSERT_EQ(set_timer_op(xl_clock_now() + 30 * MS), 0);
-	XT_ASSERT_EQ(xl_hc_vcpu_op(VCPUOP_stop_singleshot_timer, 0, NULL), 0);
-	xt_sleep_ns(80 * MS);
-	XT_ASSERT_EQ(XT_LOAD(&tmr.count), 2);
-
-	/*
-	 * A past deadline fires at once through either op: Xen 4.17.7
-	 * ignores VCPU_SSHOTTMR_future (commit 7b5155a79e, "xen/vcpu:
-	 * ignore VCPU_SSHOTTMR_future"; 4.17.0 returned -ETIME).
-	 */
-	now = xl_clock_now();
-	XT_ASSERT_EQ(sshot(now - 1 * MS, VCPU_SSHOTTMR_future), 0);
-	XT_ASSERT_EQ(xt_rec_wait(&tmr, 3), 3);
-	XT_ASSERT_EQ(set_timer_op(xl_clock_now() - 1 * MS), 0);
-	XT_ASSERT_EQ(xt_rec_wait(&tmr, 4), 4);
-	XT_ASSERT_MSG(xl_clock_now() - now < 1000 * MS,
-		      "past deadlines took %llu ms to fire",
-		      (unsigned long long)((xl_clock_now() - now) / MS));
-	return XT_PASS;
-}
-
 /* --- evtchn_upcall_mask around the event callback --------------------------------- */
 
 static struct {
@@ -483,9 +404,8 @@ static enum xt_result pv_grant_copy(void)
 
 const struct xt_test tk_pv_tests[] = {
 	PT(default_tick, 1),	    PT(block_masked_pending, 1),
-	PT(block_masked_sleeps, 1), PT(set_timer_op, 1),
-	PT(callback_reentry, 1),    PT(unmask_delivers, 1),
-	PT(grant_copy, 1),
+	PT(block_masked_sleeps, 1), PT(callback_reentry, 1),
+	PT(unmask_delivers, 1),	    PT(grant_copy, 1),
 };
 
 const unsigned int tk_pv_nr_tests =
