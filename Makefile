@@ -58,7 +58,7 @@ RUNNER_OBJS := $(filter-out $(O)/selftests/main.o,$(TEST_OBJS))
 
 .PHONY: all setup check check-hv check-xen check-xen-long check-tsan check-asan stress explore \
 	bench bench-stability \
-	bench-xen demo soak-hvm \
+	bench-xen demo soak-hvm soak-hvm-load \
 	format lint shellcheck clean variants help
 
 all: $(O)/xl-selftest $(O)/xl-stress $(O)/xl-bench $(O)/xl-tick $(O)/xl-drift
@@ -161,6 +161,17 @@ check-xen:
 soak-hvm:
 	@tools/setup --quiet --xen
 	@XEN_HVM_SETUP=0 tools/xen-run hvm -r 20
+
+# Load/unload churn of xenlite.ko on real Xen, with stock modules of the
+# guest kernel as the control (tools/xen-hvm --churn, docs/linux-module.md):
+# CHURN_CYCLES cycles in each domU of XEN_HVM_CHURN_KINDS, triple faults
+# counted per kind with Xen's dump and each vCPU's CPU record
+# (out/hvm/churn.txt).  Not part of check: a domU's boot alone takes
+# minutes of nested TCG.
+CHURN_CYCLES ?= 10
+soak-hvm-load:
+	@tools/setup --quiet --xen
+	@XEN_HVM_SETUP=0 tools/xen-run hvm --churn $(CHURN_CYCLES)
 
 stress: all
 	$(O)/xl-stress --long
@@ -347,6 +358,9 @@ help:
 	@echo '  check-asan  the same under AddressSanitizer + UBSan'
 	@echo '  soak-hvm    xenlite.ko on real Xen: the trace-cmd step 20 times,'
 	@echo '              hangs counted (tools/xen-run hvm -r 20; not in check)'
+	@echo '  soak-hvm-load  xenlite.ko loaded and unloaded CHURN_CYCLES=10 times'
+	@echo '              per domU, stock modules as the control, triple faults'
+	@echo '              counted (tools/xen-run hvm --churn N; not in check)'
 	@echo '  stress      the long stress run'
 	@echo '  explore     the concurrency tests under EXPLORE_SEEDS=2000 seeds of'
 	@echo '              adversarial schedules (tools/explore, XL_EXPLORE_SEED)'
