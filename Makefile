@@ -208,11 +208,16 @@ demo: all
 # The real-Xen benchmarks: the same tick run, ending in
 # "ratio xen_timer_p99_vs_linux <value> <=1.00", then blkfront-lite beside
 # Linux's xen-blkfront on dom0's xen-blkback in one boot, ending in
-# "ratio blk_vs_linux_blkfront <value> >=1.00"; both run, either failing
-# fails the target.
+# "ratio blk_vs_linux_blkfront <value> >=1.00", then xenlite.ko's
+# /dev/xlblk0 beside xen-blkfront in two HVM domUs of one boot
+# (tools/xen-hvm --blkbench, BENCH_XEN_K trials), ending in
+# "ratio linux_xlblk_vs_xen_blkfront MEDIAN [LO, HI] >=1.00 ...";
+# all run, any failing fails the target.
+BENCH_XEN_K ?= 8
 bench-xen:
 	@tools/setup --quiet
-	@rc=0; tools/xen-run tick || rc=1; tools/xen-run blkbench || rc=1; exit $$rc
+	@rc=0; tools/xen-run tick || rc=1; tools/xen-run blkbench || rc=1; \
+		tools/xen-run hvm --blkbench $(BENCH_XEN_K) || rc=1; exit $$rc
 
 # The Linux side of the real-Xen block benchmark: static, for the Linux
 # PVH domU's busybox initramfs (tools/xen-domu --linux-job blkbench).
@@ -336,7 +341,10 @@ help:
 	@echo '              comparison and wake latency as dom0 and domU vs Linux'
 	@echo '  bench-xen   that real-Xen part alone (ratio xen_timer_p99_vs_linux),'
 	@echo '              then blkfront-lite vs Linux xen-blkfront (ratio'
-	@echo '              blk_vs_linux_blkfront, tools/xen-run blkbench)'
+	@echo '              blk_vs_linux_blkfront, tools/xen-run blkbench), then'
+	@echo '              xenlite.ko /dev/xlblk0 vs xen-blkfront in HVM domUs'
+	@echo '              (ratio linux_xlblk_vs_xen_blkfront, tools/xen-hvm'
+	@echo '              --blkbench BENCH_XEN_K, default 8)'
 	@echo '  fuzz        each libFuzzer harness (fuzz/) for FUZZ_RUNS=10^7 executions'
 	@echo '  mutate      mutation score of the core (tools/mutate, out/mutate.md;'
 	@echo '              MUTATE_JOBS, MUTATE_FILES)'
