@@ -904,7 +904,9 @@ static int xs_tx_start(struct xs_conn *c, uint32_t *id)
 	struct xs_tx *t;
 	uint32_t *nxt;
 
-	if (c && c->ntx >= XS_MAX_TX_PER_CONN)
+	if (c && c->ntx >= (c->hostile.max_transactions ?
+				    c->hostile.max_transactions :
+				    XS_MAX_TX_PER_CONN))
 		return -XEN_ENOSPC;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -1369,6 +1371,12 @@ static int xs_req_transaction_start(struct xs_req *r)
 	if (rc)
 		return rc;
 	len = snprintf(out, sizeof(out), "%u", id);
+	if (r->c->hostile.tx_id[0]) {
+		/* hv_xs_hostile.tx_id: another id than the one opened. */
+		len = snprintf(out, sizeof(out), "%s", r->c->hostile.tx_id);
+		r->c->hostile.tx_id[0] = '\0';
+		r->c->st.hostile++;
+	}
 	xs_reply(r->c, XS_TRANSACTION_START, out, (unsigned int)len + 1);
 	return 0;
 }

@@ -1647,6 +1647,376 @@ static enum xt_result xs_parser(void)
 	return XT_PASS;
 }
 
+/*
+ * The parser at each bound, one byte either side: a body of exactly
+ * XENSTORE_PAYLOAD_MAX and one more, a message of exactly a header, the
+ * transaction id's 1 and 10 digits and the digits' range, the type
+ * numbers around the removed XS_RESTRICT and XS_TYPE_COUNT, an event
+ * with an empty path or an empty token, an error name with its NUL.
+ * A byte past the body is never part of the message: it is set to
+ * something else than a NUL.
+ */
+static enum xt_result parse_is(const char *b, size_t n, uint32_t type,
+			       uint32_t id, enum xl_xs_parse_rc want)
+{
+	struct xl_xs_reply rep;
+	size_t used;
+
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, type, id, &rep, &used), want);
+	return XT_PASS;
+}
+
+#define PARSE_IS(b, n, type, id, want)                           \
+	do {                                                     \
+		if (parse_is(b, n, type, id, want) != XT_PASS) { \
+			xt_log("parse_is at line %d", __LINE__); \
+			return XT_FAIL;                          \
+		}                                                \
+	} while (0)
+
+static size_t mk_poison(char *b, uint32_t type, uint32_t id, const void *body,
+			uint32_t len)
+{
+	size_t n = mk(b, type, id, body, len);
+
+	memset(b + n, 'Z', 8);
+	return n;
+}
+
+static const struct {
+	const char *name;
+	int err;
+} xs_err_names[] = {
+	/* xsd_errors[] of xs_wire.h. */
+	{ "EINVAL", -XEN_EINVAL },	 { "EACCES", -XEN_EACCES },
+	{ "EEXIST", -XEN_EEXIST },	 { "EISDIR", -XEN_EISDIR },
+	{ "ENOENT", -XEN_ENOENT },	 { "ENOMEM", -XEN_ENOMEM },
+	{ "ENOSPC", -XEN_ENOSPC },	 { "EIO", -XEN_EIO },
+	{ "ENOTEMPTY", -XEN_ENOTEMPTY }, { "ENOSYS", -XEN_ENOSYS },
+	{ "EROFS", -XEN_EROFS },	 { "EBUSY", -XEN_EBUSY },
+	{ "EAGAIN", -XEN_EAGAIN },	 { "EISCONN", -XEN_EISCONN },
+	{ "E2BIG", -XEN_E2BIG },	 { "EPERM", -XEN_EPERM },
+};
+
+static enum xt_result xs_parser_bounds(void)
+{
+	static char b[64 + XENSTORE_PAYLOAD_MAX];
+	struct xl_xs_reply rep;
+	size_t n, used;
+	uint32_t t;
+
+	/* Exactly XENSTORE_PAYLOAD_MAX is a message; one more is not. */
+	memset(b, 'v', sizeof(b));
+	mk(b, XS_READ, 7, "", 0);
+	((struct xsd_sockmsg *)b)->len = XENSTORE_PAYLOAD_MAX;
+	n = sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX;
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(used, n);
+	XT_ASSERT_EQ(rep.len, XENSTORE_PAYLOAD_MAX);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n - 1, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, n);
+	((struct xsd_sockmsg *)b)->len = XENSTORE_PAYLOAD_MAX + 1;
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n + 1, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_BAD_LEN);
+
+	/* A header and no body: exactly XS_HDR bytes, one less is short. */
+	n = mk_poison(b, XS_DIRECTORY, 7, "", 0);
+	XT_ASSERT_EQ(n, sizeof(struct xsd_sockmsg));
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_DIRECTORY, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(used, n);
+	XT_ASSERT_EQ(rep.len, 0);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n - 1, XS_DIRECTORY, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, n);
+	/* Less than a header: it needs a header, whatever its len says. */
+	n = mk_poison(b, XS_WRITE, 7, "OK", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, sizeof(struct xsd_sockmsg) - 1,
+				       XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, sizeof(struct xsd_sockmsg));
+	/* ... but a string reply may not be empty. */
+	n = mk_poison(b, XS_WRITE, 7, "", 0);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+
+	/* The terminator is the body's last byte, not the one after it. */
+	n = mk_poison(b, XS_WRITE, 7, "OK", 2);
+	b[n] = '\0';
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+	n = mk_poison(b, XS_WRITE, 7, "O\0", 3);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_OK);
+
+	/* An OK reply after an error reply: err is 0 again. */
+	n = mk_poison(b, XS_ERROR, 7, "EACCES", 7);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EACCES);
+	n = mk_poison(b, XS_WRITE, 7, "OK", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, 0);
+	XT_ASSERT(rep.ev_path == NULL && rep.ev_token == NULL);
+	/* An error name is the whole string: "EPERM" is not "EPER". */
+	n = mk_poison(b, XS_ERROR, 7, "EPERM", 6);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EPERM);
+	n = mk_poison(b, XS_ERROR, 7, "EPER", 5);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EIO);
+	n = mk_poison(b, XS_ERROR, 7, "\0", 1);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EIO);
+	/* Every name of xsd_errors[], whole: one letter changed, first or
+	 * last, or one fewer, is not that name. */
+	for (t = 0; t < sizeof(xs_err_names) / sizeof(xs_err_names[0]); t++) {
+		const char *e = xs_err_names[t].name;
+		size_t el = strlen(e);
+		char x[16];
+
+		XT_ASSERT_EQ(xl_xs_errno(e, el), xs_err_names[t].err);
+		memcpy(x, e, el + 1);
+		x[0] = 'X';
+		XT_ASSERT_EQ(xl_xs_errno(x, el), -XEN_EIO);
+		memcpy(x, e, el + 1);
+		x[el - 1] = 'X';
+		XT_ASSERT_EQ(xl_xs_errno(x, el), -XEN_EIO);
+		XT_ASSERT_EQ(xl_xs_errno(e, el - 1), -XEN_EIO);
+	}
+	n = mk_poison(b, XS_ERROR, 7, "EIO\0\0", 5);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_ERROR, 7, "", 0);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+	n = mk_poison(b, XS_ERROR, 7, "EIO", 3);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+
+	/* Transaction ids: 1 to 10 digits, each of '0'..'9'. */
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "1", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "", 1);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "", 0);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_UNTERMINATED);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "4294967295", 11);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "1234567890", 11);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "12345678901", 12);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "0", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "9", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "/", 2); /* '0' - 1 */
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, ":", 2); /* '9' + 1 */
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "x5", 3);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "5\0", 3);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "12", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_UNTERMINATED);
+
+	/* Events: an empty path and an empty token are still two strings. */
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "\0tok", 5);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_INVALID, 0, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT(!strcmp(rep.ev_path, "") && !strcmp(rep.ev_token, "tok"));
+	XT_ASSERT(rep.ev_token == b + sizeof(struct xsd_sockmsg) + 1);
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "pa\0", 4);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_INVALID, 0, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT(!strcmp(rep.ev_path, "pa") && !strcmp(rep.ev_token, ""));
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "pa", 3);
+	PARSE_IS(b, n, XS_INVALID, 0, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "pa\0t", 4);
+	PARSE_IS(b, n, XS_INVALID, 0, XL_XS_PARSE_UNTERMINATED);
+	/* An event is taken whatever the request waited for. */
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "p\0t", 4);
+	PARSE_IS(b, n, XS_READ, 9, XL_XS_PARSE_OK);
+
+	/* Types: XS_RESTRICT (XS_SET_TARGET + 1) and XS_TYPE_COUNT are
+	 * not ones, their neighbours are. */
+	for (t = XS_SET_TARGET; t <= XS_TYPE_COUNT; t++) {
+		enum xl_xs_parse_rc want = t == XS_SET_TARGET + 1 ||
+							   t == XS_TYPE_COUNT ?
+						   XL_XS_PARSE_BAD_TYPE :
+						   XL_XS_PARSE_OK;
+
+		n = mk_poison(b, t, 7, "OK", 3);
+		PARSE_IS(b, n, XS_INVALID, 0, want);
+	}
+	/* Any type with no expected one, and the expected one's req_id
+	 * only when one is expected. */
+	n = mk_poison(b, XS_WRITE, 7, "OK", 3);
+	PARSE_IS(b, n, XS_INVALID, 0, XL_XS_PARSE_OK);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_OK);
+	PARSE_IS(b, n, XS_MKDIR, 7, XL_XS_PARSE_BAD_TYPE);
+	PARSE_IS(b, n, XS_WRITE, 6, XL_XS_PARSE_BAD_REQ_ID);
+	n = mk_poison(b, XS_ERROR, 7, "EAGAIN", 7);
+	PARSE_IS(b, n, XS_MKDIR, 7, XL_XS_PARSE_OK);
+	PARSE_IS(b, n, XS_MKDIR, 8, XL_XS_PARSE_BAD_REQ_ID);
+	return XT_PASS;
+}
+
+/*
+ * The API's size checks at their bounds: a buffer of exactly the value
+ * and its NUL and one byte less, a directory or permission list of
+ * exactly the buffer and one more, xl_xs_vprintf()'s 255 and 256
+ * characters, read_uint's largest value and one more, a length that
+ * does not fit 32 bits, every transaction slot taken.
+ */
+static enum xt_result xs_api_bounds(void)
+{
+	static char big[300];
+	struct hv_xs_hostile h = { 0 };
+	struct hv_xs_stats hs;
+	xl_xs_tx_t tx[33];
+	char buf[64], *v;
+	unsigned long u;
+	size_t len;
+	int err, n;
+	unsigned int i;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/v", "12345"), 0);
+	memset(buf, 'q', sizeof(buf));
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, 6, &len), 0);
+	XT_ASSERT_EQ(len, 5);
+	XT_ASSERT(!memcmp(buf, "12345", 6));
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, 5, &len), -XEN_ENOSPC);
+	XT_ASSERT_EQ(len, 5);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, 6, NULL), 0);
+	v = xl_xs_read_alloc(0, "ab/v", &err);
+	XT_ASSERT(v != NULL);
+	XT_ASSERT_EQ(err, 0);
+	XT_ASSERT(!strcmp(v, "12345"));
+	xl_os_free(v);
+	v = xl_xs_read_alloc(0, "ab/none", &err);
+	XT_ASSERT(v == NULL);
+	XT_ASSERT_EQ(err, -XEN_ENOENT);
+
+	/* read_uint: 0, the largest unsigned long, one more, no digits,
+	 * the characters either side of '0'..'9', too long for its buffer. */
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "0"), 0);
+	u = 7;
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "9"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, 9);
+	snprintf(buf, sizeof(buf), "%lu", ~0UL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", buf), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, ~0UL);
+	snprintf(buf, sizeof(buf), "%lu", ~0UL - 9);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", buf), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, ~0UL - 9);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "18446744073709551616"), 0);
+	u = 7;
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(u, 7);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "18446744073709551620"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", ""), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "1/"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", ":1"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "00000000000000000000001"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0); /* 23: fits */
+	XT_ASSERT_EQ(u, 1);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "000000000000000000000001"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/none", &u), -XEN_ENOENT);
+
+	/* directory: "a\0b\0" is 4 bytes: a 4-byte buffer holds it. */
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/d/a", ""), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/d/b", ""), 0);
+	memset(buf, 'q', sizeof(buf));
+	XT_ASSERT_EQ(xl_xs_directory(0, "ab/d", buf, 4), 2);
+	XT_ASSERT(!memcmp(buf, "a\0b\0q", 5));
+	XT_ASSERT_EQ(xl_xs_directory(0, "ab/d", buf, 3), -XEN_ENOSPC);
+	XT_ASSERT_EQ(xl_xs_directory(0, "ab/none", buf, 3), -XEN_ENOENT);
+	snprintf(big, sizeof(big), "n%u", xt_domid());
+	n = (int)strlen(big) + 1;
+	XT_ASSERT_EQ(xl_xs_get_perms(0, "ab/v", buf, (size_t)n), n);
+	XT_ASSERT(!memcmp(buf, big, (size_t)n));
+	XT_ASSERT_EQ(xl_xs_get_perms(0, "ab/v", buf, (size_t)n - 1),
+		     -XEN_ENOSPC);
+
+	/* vprintf's buffer: 255 characters and the NUL fit, 256 do not. */
+	memset(big, 'p', 255);
+	big[255] = '\0';
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", big), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 255);
+	memset(big, 'p', 256);
+	big[256] = '\0';
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", big), -XEN_E2BIG);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 255);
+
+	/* A length over 32 bits is not cut to its low bits. */
+	XT_ASSERT_EQ(xl_xs_write_bytes(0, "ab/v", "x", ((size_t)1 << 32) + 1),
+		     -XEN_E2BIG);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 5);
+
+	/* Transaction ids: the largest, one more, 0 (no transaction). */
+	strcpy(h.tx_id, "4294967295");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), 0);
+	XT_ASSERT(tx[0] != XL_XS_NO_TX);
+	/* hv opened another id: this one it does not know. */
+	XT_ASSERT_EQ(xl_xs_write(tx[0], "ab/v", "1"), -XEN_ENOENT);
+	xl_xs_transaction_end(tx[0], true);
+	strcpy(h.tx_id, "4294967296");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), -XEN_EIO);
+	strcpy(h.tx_id, "4294967300");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), -XEN_EIO);
+	strcpy(h.tx_id, "0");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), -XEN_EIO);
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	XT_ASSERT_EQ(hs.hostile, 4);
+	/* The three refused ones took no slot; the hv ends of all four
+	 * go with the domain. */
+
+	/* 32 transactions at once (a xenstored allowing 40), the 33rd
+	 * refused before it is sent; a slot freed is taken again, under a
+	 * new handle. */
+	h.tx_id[0] = '\0';
+	h.max_transactions = 40;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	for (i = 0; i < 32; i++)
+		XT_ASSERT_MSG(xl_xs_transaction_start(&tx[i]) == 0, "tx %u", i);
+	for (i = 1; i < 32; i++)
+		XT_ASSERT(tx[i] != tx[0] && tx[i] != XL_XS_NO_TX);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[32]), -XEN_ENOSPC);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[31], true), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[32]), 0);
+	XT_ASSERT(tx[32] != tx[31]);
+	XT_ASSERT_EQ(xl_xs_write(tx[31], "ab/v", "1"), -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_write(tx[32], "ab/v", "x"), 0);
+	for (i = 0; i < 31; i++)
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx[i], true), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[32], false), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(len == 1 && buf[0] == 'x');
+	XT_ASSERT_EQ(xl_xs_rm(0, "ab"), 0);
+	return XT_PASS;
+}
+
 /* --- xenbus through a fake backend ------------------------------------------------- */
 
 /*
@@ -2867,6 +3237,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/reset_watches", XT_HV, 1, false, xs_reset_watches, XS_F },
 	{ "xs/directory_part", XT_HV, 1, false, xs_directory_part, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
+	{ "xs/parser_bounds", XT_HV, 1, false, xs_parser_bounds, 0 },
+	{ "xs/api_bounds", XT_HV, 1, false, xs_api_bounds, XS_F },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },

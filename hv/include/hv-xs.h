@@ -127,6 +127,15 @@ struct hv_xs_hostile {
 	 *                  backend that acts just after the guest's read.
 	 * Counted down; hv_xs_set_hostile() restarts the count of reads.
 	 */
+	/*
+	 * tx_id: the next TRANSACTION_START reply carries this string as
+	 * the id (its NUL added) instead of the one the transaction got,
+	 * which stays open in hv; cleared once used.  max_transactions:
+	 * open transactions the connection may have, 0 for xenstored's
+	 * default 10 (its --transaction option); not counted down.
+	 */
+	char tx_id[16];
+	unsigned int max_transactions;
 	char read_path[128];
 	unsigned int read_fail;
 	int read_fail_err;
