@@ -1092,6 +1092,17 @@ static void xs_reply(struct xs_conn *c, uint32_t type, const void *body,
 	c->st.replies++;
 	if (type == XS_ERROR)
 		c->st.errors++;
+	if (c->hostile.stray_reply) {
+		/* hv_xs_hostile.stray_reply: a copy for no request first. */
+		struct xs_msg *s = xs_msg_new(type, c->hostile.stray_req_id,
+					      c->in_hdr.tx_id, body, len);
+
+		if (s) {
+			c->hostile.stray_reply--;
+			c->st.hostile++;
+			xs_queue(c, s);
+		}
+	}
 	if (xs_hostile(c, m)) {
 		/* rsp_prod jumps a ring and a bit past what the guest read. */
 		XENSTORE_RING_IDX cons =

@@ -976,6 +976,46 @@ static enum xt_result hostile(enum hmode m)
 	return XT_PASS;
 }
 
+/*
+ * A reply to no request ahead of the real one: xenstored answers in
+ * order, so the client fails its oldest request with EIO and remembers
+ * its id; the real reply that follows is then dropped as stale, not
+ * taken as another bad reply.  Twice: a stray id never used, then id 0
+ * (no request has it; the abandoned ids list has one entry).
+ */
+static enum xt_result xs_stray_reply(void)
+{
+	static const uint32_t ids[] = { 0x5a5a0000U, 0 };
+	struct hv_xs_hostile h = { 0 };
+	struct xl_xs_stats s0, s1;
+	struct hv_xs_stats hs;
+	char buf[64];
+	unsigned int i;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "st", "0"), 0);
+	for (i = 0; i < 2; i++) {
+		xl_xs_get_stats(&s0);
+		h.stray_reply = 1;
+		h.stray_req_id = ids[i];
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		XT_ASSERT_EQ(xl_xs_write(0, "st", i ? "2" : "1"), -XEN_EIO);
+		/* Both replies were in the ring before the write failed. */
+		xl_xs_get_stats(&s1);
+		XT_ASSERT_EQ(s1.bad_replies - s0.bad_replies, 1);
+		XT_ASSERT_EQ(s1.stale - s0.stale, 1);
+		XT_ASSERT_EQ(s1.replies - s0.replies, 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "st", buf, sizeof(buf), NULL), 0);
+		XT_ASSERT(!strcmp(buf, i ? "2" : "1"));
+		xl_xs_get_stats(&s1);
+		XT_ASSERT_EQ(s1.bad_replies - s0.bad_replies, 1);
+		XT_ASSERT_EQ(s1.replies - s0.replies, 1);
+	}
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	XT_ASSERT_EQ(hs.hostile, 2);
+	return XT_PASS;
+}
+
 static enum xt_result xs_hostile_req_id(void)
 {
 	return hostile(H_REQ_ID);
@@ -3228,6 +3268,7 @@ const struct xt_test xt_xs_tests[] = {
 	  XS_F },
 	{ "xs/hostile_rsp_prod", XT_HV, 1, false, xs_hostile_rsp_prod, XS_F },
 	{ "xs/hostile_type", XT_HV, 1, false, xs_hostile_type, XS_F },
+	{ "xs/stray_reply", XT_HV, 1, false, xs_stray_reply, XS_F },
 	{ "xs/bad_request_len", XT_HV, 1, false, xs_bad_request_len, XS_F },
 	{ "xs/bad_request_ringidx", XT_HV, 1, false, xs_bad_request_ringidx,
 	  XS_F },

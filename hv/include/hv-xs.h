@@ -135,6 +135,13 @@ struct hv_xs_hostile {
 	 * default 10 (its --transaction option); not counted down.
 	 */
 	char tx_id[16];
+	/*
+	 * stray_reply: the next stray_reply replies are each preceded by a
+	 * copy of themselves with req_id stray_req_id, a reply to no
+	 * request (a confused daemon).
+	 */
+	unsigned int stray_reply;
+	uint32_t stray_req_id;
 	unsigned int max_transactions;
 	char read_path[128];
 	unsigned int read_fail;
