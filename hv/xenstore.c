@@ -147,6 +147,8 @@ struct xs_conn {
 	bool need_notify;
 	int kick; /* atomic: xs_kick() ran */
 	struct hv_xs_hostile hostile;
+	struct xs_msg *held;	 /* hostile.reorder: the reply held back */
+	unsigned int held_after; /* ... until this many more are queued */
 	unsigned int reads_seen; /* hostile.read_path READs since set */
 	bool hook_due;		 /* hostile.read_hook: run after this pass */
 	pthread_t flood_thread;	 /* hostile.flood; started and stopped by */
@@ -1115,6 +1117,22 @@ static void xs_reply(struct xs_conn *c, uint32_t type, const void *body,
 				 __ATOMIC_RELEASE);
 		c->need_notify = true;
 		free(m);
+		return;
+	}
+	if (c->held) {
+		/* hostile.reorder: the held reply after held_after others. */
+		xs_queue(c, m);
+		if (!--c->held_after) {
+			xs_queue(c, c->held);
+			c->held = NULL;
+		}
+		return;
+	}
+	if (c->hostile.reorder) {
+		c->held = m;
+		c->held_after = c->hostile.reorder;
+		c->hostile.reorder = 0;
+		c->st.hostile++;
 		return;
 	}
 	xs_queue(c, m);
@@ -2152,6 +2170,7 @@ void hv_xs_release(struct hv_domain *d)
 		mn = m->next;
 		free(m);
 	}
+	free(c->held);
 	free(c);
 }
 

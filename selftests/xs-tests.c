@@ -1016,6 +1016,66 @@ static enum xt_result xs_stray_reply(void)
 	return XT_PASS;
 }
 
+/*
+ * Replies out of order while a second request is in flight: A (vCPU 1)
+ * is answered after B and C (vCPU 0), so B leaves the list of requests
+ * in flight from its tail with A still in it, and C goes in behind A.
+ * Each gets its own reply; none is taken as bad.
+ */
+struct oo_arg {
+	int rc;
+};
+
+static void oo_fn(void *p)
+{
+	struct oo_arg *a = p;
+
+	a->rc = xl_xs_write(0, "oo/a", "A");
+}
+
+static bool oo_held(void *arg)
+{
+	struct hv_xs_stats hs;
+
+	(void)arg;
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	return hs.hostile == 1;
+}
+
+static enum xt_result xs_out_of_order(void)
+{
+	struct hv_xs_hostile h = { .reorder = 2 };
+	struct oo_arg a = { .rc = 1 };
+	struct xl_xs_stats s0, s1;
+	uint64_t old = xl_xs_get_timeout();
+	char buf[16];
+	int rb, rc;
+
+	XS_UP();
+	xl_xs_set_timeout(20000 * MS);
+	xl_xs_get_stats(&s0);
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	xt_start_on(1, oo_fn, &a);
+	XT_ASSERT(xt_wait_until(oo_held, NULL, 10000 * MS));
+	rb = xl_xs_write(0, "oo/b", "B");
+	rc = xl_xs_write(0, "oo/c", "C");
+	xt_wait_on(1);
+	xl_xs_set_timeout(old);
+	XT_ASSERT_EQ(rb, 0);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(a.rc, 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.replies - s0.replies, 3);
+	XT_ASSERT_EQ(s1.bad_replies, s0.bad_replies);
+	XT_ASSERT_EQ(s1.stale, s0.stale);
+	/* The list is whole again: a request after them all. */
+	XT_ASSERT_EQ(xl_xs_read(0, "oo/a", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "A"));
+	XT_ASSERT_EQ(xl_xs_read(0, "oo/c", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "C"));
+	return XT_PASS;
+}
+
 static enum xt_result xs_hostile_req_id(void)
 {
 	return hostile(H_REQ_ID);
@@ -3269,6 +3329,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/hostile_rsp_prod", XT_HV, 1, false, xs_hostile_rsp_prod, XS_F },
 	{ "xs/hostile_type", XT_HV, 1, false, xs_hostile_type, XS_F },
 	{ "xs/stray_reply", XT_HV, 1, false, xs_stray_reply, XS_F },
+	{ "xs/out_of_order", XT_HV, 2, false, xs_out_of_order, XS_F },
 	{ "xs/bad_request_len", XT_HV, 1, false, xs_bad_request_len, XS_F },
 	{ "xs/bad_request_ringidx", XT_HV, 1, false, xs_bad_request_ringidx,
 	  XS_F },

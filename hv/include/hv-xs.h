@@ -142,6 +142,12 @@ struct hv_xs_hostile {
 	 */
 	unsigned int stray_reply;
 	uint32_t stray_req_id;
+	/*
+	 * reorder: the next reply is held back and written after the
+	 * reorder replies that follow it (xenstored answers in order; a
+	 * daemon that does not).  Set once, used once.
+	 */
+	unsigned int reorder;
 	unsigned int max_transactions;
 	char read_path[128];
 	unsigned int read_fail;
