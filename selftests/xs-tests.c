@@ -1076,6 +1076,97 @@ static enum xt_result xs_out_of_order(void)
 	return XT_PASS;
 }
 
+/*
+ * xl_xs_suspend() on vCPU 1 waiting for a request of vCPU 0: xenstored
+ * (paused) answers 50 ms into the wait, the reply is taken in by the
+ * store port's upcall on vCPU 0, and that completion wakes vCPU 1, which
+ * returns then with nothing busy, not at its 20 s bound (asserted: under
+ * 10 s, whatever the load).  With the core's clock: the wait blocks
+ * until its timer or an event, rather than polling the store port itself.
+ */
+static struct {
+	struct hv_domain *dom;
+	int suspending; /* atomic */
+	int done;	/* atomic */
+	int busy;
+	uint64_t took;
+} sq;
+
+static void *sq_unpause(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	(void)arg;
+	while (!XT_LOAD(&sq.suspending))
+		sched_yield();
+	nanosleep(&ts, NULL);
+	hv_xs_pause(sq.dom, false);
+	return NULL;
+}
+
+static bool sq_sent(void *arg)
+{
+	struct xl_xs_stats st;
+
+	(void)arg;
+	xl_xs_get_stats(&st);
+	return st.requests == 1;
+}
+
+static void sq_fn(void *p)
+{
+	uint64_t t0;
+
+	(void)p;
+	if (!xt_wait_until(sq_sent, NULL, 10000 * MS)) {
+		sq.busy = -1;
+		__atomic_store_n(&sq.suspending, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sq.done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&sq.suspending, 1, __ATOMIC_RELEASE);
+	t0 = xt_now_ns();
+	sq.busy = xl_xs_suspend(20000 * MS);
+	sq.took = xt_now_ns() - t0;
+	__atomic_store_n(&sq.done, 1, __ATOMIC_RELEASE);
+}
+
+static bool sq_done(void *arg)
+{
+	(void)arg;
+	return XT_LOAD(&sq.done) != 0;
+}
+
+static enum xt_result xs_suspend_wakes(void)
+{
+	pthread_t th;
+	char buf[8];
+	int rc;
+
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	memset(&sq, 0, sizeof(sq));
+	sq.dom = hv_guest_domain();
+	hv_xs_pause(sq.dom, true);
+	XT_ASSERT_EQ(pthread_create(&th, NULL, sq_unpause, NULL), 0);
+	xt_start_on(1, sq_fn, NULL);
+	rc = xl_xs_write(0, "sq", "1");
+	/* Not xt_wait_on(): its pokes would wake vCPU 1 too. */
+	XT_ASSERT(xt_wait_until(sq_done, NULL, 30000 * MS));
+	xt_wait_on(1);
+	pthread_join(th, NULL);
+	XT_ASSERT_EQ(xl_xs_resume(true), 0);
+	xt_log("suspend waited %llu ms", (unsigned long long)(sq.took / MS));
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(sq.busy, 0);
+	XT_ASSERT(sq.took < 10000 * MS);
+	XT_ASSERT_EQ(xl_xs_read(0, "sq", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "1"));
+	return XT_PASS;
+}
+
 static enum xt_result xs_hostile_req_id(void)
 {
 	return hostile(H_REQ_ID);
@@ -3330,6 +3421,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/hostile_type", XT_HV, 1, false, xs_hostile_type, XS_F },
 	{ "xs/stray_reply", XT_HV, 1, false, xs_stray_reply, XS_F },
 	{ "xs/out_of_order", XT_HV, 2, false, xs_out_of_order, XS_F },
+	{ "xs/suspend_wakes", XT_HV, 2, false, xs_suspend_wakes, XS_F },
 	{ "xs/bad_request_len", XT_HV, 1, false, xs_bad_request_len, XS_F },
 	{ "xs/bad_request_ringidx", XT_HV, 1, false, xs_bad_request_ringidx,
 	  XS_F },
