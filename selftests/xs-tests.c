@@ -733,6 +733,127 @@ static enum xt_result xs_watch_flood(void)
 	return XT_PASS;
 }
 
+/*
+ * The watch event queue (16 KiB of records: u16, u16, token, path) at
+ * its bound: events whose records fill it to the last byte are all
+ * kept, each run with its own path; the same with one byte more loses
+ * the last one, and that watch's callback runs once for its own path
+ * instead.  No callback runs while it fills (hv writes, the guest only
+ * takes the events in).  Then an event for a token no watch has: taken
+ * in and dropped, nothing left pending.
+ */
+#define EVQ_BYTES 16384U
+
+struct evq_rec {
+	unsigned int n, bad;
+	char path[EVQ_BYTES / 8][128];
+	unsigned int want;
+};
+
+static void evq_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct evq_rec *r = arg;
+
+	(void)w;
+	if (r->n < r->want && strcmp(path, r->path[r->n]))
+		r->bad++;
+	r->n++;
+}
+
+static enum xt_result evq_fill(unsigned int extra)
+{
+	static struct evq_rec r;
+	struct xl_xs_watch w = { 0 };
+	struct xl_xs_stats s0, s1;
+	struct hv_xs_hostile h = { 0 };
+	char dir[64], node[128];
+	unsigned int fixed, left, i = 0, k, n;
+	uint64_t ran;
+
+	memset(&r, 0, sizeof(r));
+	dom_path(dir, sizeof(dir), "evq");
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "evq"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, dir, evq_fn, &r), 0);
+	/* The registration's event: the watch's own path. */
+	fixed = 4 + (unsigned int)strlen(w.token);
+	snprintf(r.path[i++], sizeof(r.path[0]), "%s", dir);
+	left = EVQ_BYTES + extra - (fixed + (unsigned int)strlen(dir));
+	/* dir/NAME, NAME of 1 .. 30 characters, until left is used up. */
+	while (left) {
+		unsigned int base = fixed + (unsigned int)strlen(dir) + 1;
+
+		k = left - base > 30 ? 30 : left - base;
+		if (left - base > 30 && left - base - 30 < base + 1)
+			k = left - base - (base + 1);
+		XT_ASSERT(k >= 1 && k <= 60);
+		n = (unsigned int)strlen(dir);
+		memcpy(node, dir, n);
+		node[n] = '/';
+		memset(node + n + 1, 'a' + i % 26, k);
+		node[n + 1 + k] = '\0';
+		memcpy(r.path[i++], node, n + 2 + k);
+		left -= fixed + (unsigned int)strlen(node);
+		XT_ASSERT(i < EVQ_BYTES / 8);
+	}
+	r.want = i;
+	xl_xs_get_stats(&s0);
+	for (k = 1; k < i; k++)
+		XT_ASSERT_EQ(hv_xs_write(r.path[k], "v"), 0);
+	/* Behind them all in the ring: every event before it is in. */
+	XT_ASSERT_EQ(xl_xs_write(0, "evq-end", "1"), 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(r.n, 0);
+	XT_ASSERT_EQ(s1.events - s0.events, i - 1);
+	XT_ASSERT_EQ(s1.events_lost - s0.events_lost, extra ? 1 : 0);
+	ran = xl_xs_run_watches();
+	xt_log("%u records, %u bytes more than the queue: %llu callbacks", i,
+	       extra, (unsigned long long)ran);
+	if (!extra) {
+		XT_ASSERT_EQ(ran, i);
+		XT_ASSERT_EQ(r.n, i);
+		XT_ASSERT_EQ(r.bad, 0);
+	} else {
+		/* All but the last in order, then the overflow's own path. */
+		XT_ASSERT_EQ(ran, i);
+		XT_ASSERT_EQ(r.bad, 1);
+		XT_ASSERT_EQ(w.overflow, 0);
+	}
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
+
+	/* Events for a token nobody has: dropped, nothing pending. */
+	xl_xs_get_stats(&s0);
+	strcpy(h.flood_path, "evq/nobody");
+	strcpy(h.flood_token, "xlffff");
+	h.flood = true;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	xt_sleep_ns(20 * MS);
+	h.flood = false;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_write(0, "evq-end", "2"), 0);
+	xl_xs_get_stats(&s1);
+	xt_log("%llu events for no watch",
+	       (unsigned long long)(s1.events - s0.events));
+	XT_ASSERT(s1.events - s0.events > 0);
+	XT_ASSERT_EQ(s1.events_lost, s0.events_lost);
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	return XT_PASS;
+}
+
+static enum xt_result xs_evq_exact(void)
+{
+	XS_UP();
+	return evq_fill(0);
+}
+
+static enum xt_result xs_evq_one_over(void)
+{
+	XS_UP();
+	return evq_fill(1);
+}
+
 /* An idle vCPU wakes for a watch event another vCPU's upcall queued. */
 struct idle_watch {
 	struct wrec r;
@@ -3409,6 +3530,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/tx_concurrent", XT_HV, 2, false, xs_tx_concurrent, XS_F },
 	{ "xs/watches", XT_HV, 1, false, xs_watches, XS_F },
 	{ "xs/watch_flood", XT_HV, 1, false, xs_watch_flood, XS_F },
+	{ "xs/evq_exact", XT_HV, 1, false, xs_evq_exact, XS_F },
+	{ "xs/evq_one_over", XT_HV, 1, false, xs_evq_one_over, XS_F },
 	{ "xs/idle_wakeup", XT_HV, 2, false, xs_idle_wakeup, XS_F },
 	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
 	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
