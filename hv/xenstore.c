@@ -516,6 +516,7 @@ static void xs_send_event(struct xs_watch *w, const char *abspath)
 		path = abspath + strlen(w->conn->prefix);
 	if (w->conn) {
 		size_t pl = strlen(path), tl = strlen(w->token);
+		unsigned int len;
 		char *b;
 
 		if (w->conn->out_events >= XS_MAX_QUEUED_EVENTS) {
@@ -527,8 +528,14 @@ static void xs_send_event(struct xs_watch *w, const char *abspath)
 			return;
 		memcpy(b, path, pl + 1);
 		memcpy(b + pl + 1, w->token, tl + 1);
-		xs_queue(w->conn, xs_msg_new(XS_WATCH_EVENT, 0, 0, b,
-					     (unsigned int)(pl + tl + 2)));
+		len = (unsigned int)(pl + tl + 2);
+		if (w->conn->hostile.event_no_token) {
+			/* hv_xs_hostile.event_no_token: "path\0" only. */
+			w->conn->hostile.event_no_token--;
+			w->conn->st.hostile++;
+			len = (unsigned int)pl + 1;
+		}
+		xs_queue(w->conn, xs_msg_new(XS_WATCH_EVENT, 0, 0, b, len));
 		free(b);
 		w->conn->st.events++;
 	} else {

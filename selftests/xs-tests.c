@@ -821,6 +821,23 @@ static enum xt_result evq_fill(unsigned int extra)
 	XT_ASSERT(!xl_xs_watches_pending());
 	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
 
+	/* An event without its token: dropped as bad, the next one kept. */
+	xl_xs_get_stats(&s0);
+	h.event_no_token = 1;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(hv_xs_write(r.path[1], "w"), 0);
+	XT_ASSERT_EQ(hv_xs_write(r.path[2], "w"), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "evq-end", "3"), 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.bad_replies - s0.bad_replies, 1);
+	XT_ASSERT_EQ(s1.events - s0.events, 1);
+	r.n = 0;
+	r.want = 1;
+	memcpy(r.path[0], r.path[2], sizeof(r.path[0]));
+	XT_ASSERT_EQ(xl_xs_run_watches(), 1);
+	XT_ASSERT_EQ(r.bad, extra ? 1 : 0);
+	h.event_no_token = 0;
+
 	/* Events for a token nobody has: dropped, nothing pending. */
 	xl_xs_get_stats(&s0);
 	strcpy(h.flood_path, "evq/nobody");
@@ -2329,6 +2346,37 @@ static enum xt_result xs_api_bounds(void)
 	return XT_PASS;
 }
 
+/*
+ * The pump's byte accounting: one request whose reply is 19 bytes (a
+ * header and "OK\0") reads 19 bytes in its largest run and defers
+ * nothing; a reply of XENSTORE_PAYLOAD_MAX (four ring-fulls) is read in
+ * runs of at most XL_XS_PUMP_BUDGET bytes, the budget reached.
+ */
+static enum xt_result xs_pump_bytes(void)
+{
+	char *v = malloc(XENSTORE_PAYLOAD_MAX + 1), abs[96];
+	struct xl_xs_stats st;
+	size_t len;
+
+	XS_UP();
+	XT_ASSERT(v);
+	XT_ASSERT_EQ(xl_xs_write(0, "pb", "1"), 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.requests, 1);
+	XT_ASSERT_EQ(st.replies, 1);
+	XT_ASSERT_EQ(st.pump_max, sizeof(struct xsd_sockmsg) + 3);
+	XT_ASSERT_EQ(st.pump_deferred, 0);
+	memset(v, 'b', XENSTORE_PAYLOAD_MAX);
+	dom_path(abs, sizeof(abs), "pb");
+	XT_ASSERT_EQ(hv_xs_write_bytes(abs, v, XENSTORE_PAYLOAD_MAX), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "pb", v, XENSTORE_PAYLOAD_MAX + 1, &len), 0);
+	XT_ASSERT_EQ(len, XENSTORE_PAYLOAD_MAX);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.pump_max, XL_XS_PUMP_BUDGET);
+	free(v);
+	return XT_PASS;
+}
+
 /* --- xenbus through a fake backend ------------------------------------------------- */
 
 /*
@@ -3556,6 +3604,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
 	{ "xs/parser_bounds", XT_HV, 1, false, xs_parser_bounds, 0 },
 	{ "xs/api_bounds", XT_HV, 1, false, xs_api_bounds, XS_F },
+	{ "xs/pump_bytes", XT_HV, 1, false, xs_pump_bytes, XS_F },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },

@@ -148,6 +148,8 @@ struct hv_xs_hostile {
 	 * daemon that does not).  Set once, used once.
 	 */
 	unsigned int reorder;
+	/* The next event_no_token watch events carry the path only. */
+	unsigned int event_no_token;
 	unsigned int max_transactions;
 	char read_path[128];
 	unsigned int read_fail;
