@@ -1060,6 +1060,49 @@ static enum xt_result xs_timeout(void)
 	return XT_PASS;
 }
 
+/*
+ * Timeouts with the ring full (xenstored paused): a 3000-byte write, a
+ * ring-full of it in the ring, times out and is still finished once
+ * xenstored reads again (the framing holds; its late reply is dropped);
+ * a write queued behind it, none of it in the ring, times out and is
+ * never sent (xenstored must not do what the caller was told failed).
+ */
+static enum xt_result xs_timeout_partial(void)
+{
+	uint64_t old = xl_xs_get_timeout();
+	struct xl_xs_stats s0, s1;
+	char *v = malloc(3001), *r = malloc(3001);
+	size_t len;
+	int ra, rb;
+
+	XS_UP();
+	XT_ASSERT(v && r);
+	memset(v, 'p', 3000);
+	v[3000] = '\0';
+	xl_xs_get_stats(&s0);
+	xl_xs_set_timeout(50 * MS);
+	hv_xs_pause(hv_guest_domain(), true);
+	ra = xl_xs_write(0, "tp/a", v);
+	rb = xl_xs_write(0, "tp/b", "x");
+	xl_xs_set_timeout(old);
+	hv_xs_pause(hv_guest_domain(), false);
+	XT_ASSERT_EQ(ra, -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(rb, -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(xl_xs_read(0, "tp/a", r, 3001, &len), 0);
+	XT_ASSERT_EQ(len, 3000);
+	XT_ASSERT(!memcmp(r, v, 3000));
+	XT_ASSERT_EQ(xl_xs_read(0, "tp/b", r, 3001, &len), -XEN_ENOENT);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.timeouts - s0.timeouts, 2);
+	XT_ASSERT_EQ(s1.stale - s0.stale, 1);
+	XT_ASSERT_EQ(s1.bad_replies, s0.bad_replies);
+	/* a's late reply (taken in, then dropped) and the two reads. */
+	XT_ASSERT_EQ(s1.replies - s0.replies, 3);
+	free(v);
+	free(r);
+	return XT_PASS;
+}
+
 /* --- hostile xenstored ------------------------------------------------------------- */
 
 enum hmode { H_REQ_ID, H_LEN, H_UNTERM, H_PROD, H_TYPE };
@@ -3584,6 +3627,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
 	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
 	{ "xs/timeout", XT_HV, 1, false, xs_timeout, XS_F },
+	{ "xs/timeout_partial", XT_HV, 1, false, xs_timeout_partial, XS_F },
 	{ "xs/hostile_req_id", XT_HV, 1, false, xs_hostile_req_id, XS_F },
 	{ "xs/hostile_len", XT_HV, 1, false, xs_hostile_len, XS_F },
 	{ "xs/hostile_unterminated", XT_HV, 1, false, xs_hostile_unterminated,
