@@ -1065,8 +1065,27 @@ static enum xt_result xs_timeout(void)
  * ring-full of it in the ring, times out and is still finished once
  * xenstored reads again (the framing holds; its late reply is dropped);
  * a write queued behind it, none of it in the ring, times out and is
- * never sent (xenstored must not do what the caller was told failed).
+ * never sent (xenstored must not do what the caller was told failed);
+ * a third one, from vCPU 1 and queued behind the first, goes out after
+ * it.
  */
+static int tp_rc;
+
+static void tp_fn(void *p)
+{
+	(void)p;
+	tp_rc = xl_xs_write(0, "tp/c", "c");
+}
+
+static bool tp_queued(void *arg)
+{
+	const struct xl_xs_stats *s0 = arg;
+	struct xl_xs_stats st;
+
+	xl_xs_get_stats(&st);
+	return st.requests - s0->requests == 3;
+}
+
 static enum xt_result xs_timeout_partial(void)
 {
 	uint64_t old = xl_xs_get_timeout();
@@ -1084,10 +1103,20 @@ static enum xt_result xs_timeout_partial(void)
 	hv_xs_pause(hv_guest_domain(), true);
 	ra = xl_xs_write(0, "tp/a", v);
 	rb = xl_xs_write(0, "tp/b", "x");
-	xl_xs_set_timeout(old);
+	/* c, from vCPU 1, waits (10 s) behind the rest of a: queued at the
+	 * tail the removal of b (the tail then) left. */
+	xl_xs_set_timeout(10000 * MS);
+	tp_rc = 1;
+	xt_start_on(1, tp_fn, NULL);
+	XT_ASSERT(xt_wait_until(tp_queued, &s0, 10000 * MS));
 	hv_xs_pause(hv_guest_domain(), false);
+	xt_wait_on(1);
+	xl_xs_set_timeout(old);
 	XT_ASSERT_EQ(ra, -XEN_ETIMEDOUT);
 	XT_ASSERT_EQ(rb, -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(tp_rc, 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "tp/c", r, 3001, &len), 0);
+	XT_ASSERT(len == 1 && r[0] == 'c');
 	XT_ASSERT_EQ(xl_xs_read(0, "tp/a", r, 3001, &len), 0);
 	XT_ASSERT_EQ(len, 3000);
 	XT_ASSERT(!memcmp(r, v, 3000));
@@ -1096,8 +1125,8 @@ static enum xt_result xs_timeout_partial(void)
 	XT_ASSERT_EQ(s1.timeouts - s0.timeouts, 2);
 	XT_ASSERT_EQ(s1.stale - s0.stale, 1);
 	XT_ASSERT_EQ(s1.bad_replies, s0.bad_replies);
-	/* a's late reply (taken in, then dropped) and the two reads. */
-	XT_ASSERT_EQ(s1.replies - s0.replies, 3);
+	/* a's late reply (taken in, then dropped), c's, the three reads. */
+	XT_ASSERT_EQ(s1.replies - s0.replies, 5);
 	free(v);
 	free(r);
 	return XT_PASS;
@@ -3049,6 +3078,56 @@ static enum xt_result xb_waits_block(void)
 }
 
 /*
+ * A request xenstored answers 100 ms late (paused, then unpaused by a
+ * host thread) blocks its vCPU meanwhile, with the default timeout and
+ * with none (0: wait for good), and then succeeds: at least half the
+ * wait is blocked time (a vCPU that spins has none), and with no
+ * timeout it does not give up.
+ */
+static struct hv_domain *wb_dom;
+
+static void *wb_unpause(void *arg)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	hv_xs_pause(wb_dom, false);
+	return NULL;
+}
+
+static enum xt_result xs_waits_block(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	uint64_t old = xl_xs_get_timeout(), t0, b0, dt, db;
+	unsigned int i;
+	pthread_t th;
+	int rc;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	wb_dom = hv_guest_domain();
+	for (i = 0; i < 2; i++) {
+		xl_xs_set_timeout(i ? 0 : old);
+		hv_xs_pause(wb_dom, true);
+		XT_ASSERT_EQ(pthread_create(&th, NULL, wb_unpause, NULL), 0);
+		b0 = blocked_ns();
+		t0 = xt_now_ns();
+		rc = xl_xs_write(0, "wb", i ? "1" : "0");
+		dt = xt_now_ns() - t0;
+		db = blocked_ns() - b0;
+		pthread_join(th, NULL);
+		xl_xs_set_timeout(old);
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT_MSG(db >= 50 * MS && dt >= 90 * MS,
+			      "timeout %s: %llu ns blocked of %llu",
+			      i ? "0" : "default", (unsigned long long)db,
+			      (unsigned long long)dt);
+	}
+	return XT_PASS;
+}
+
+/*
  * A probe that fails closes the device with its error; a later wait from
  * Closed forgets that error and waits for the backend to come back (times
  * out, not the old error at once); the backend's Closed then InitWait
@@ -3627,7 +3706,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
 	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
 	{ "xs/timeout", XT_HV, 1, false, xs_timeout, XS_F },
-	{ "xs/timeout_partial", XT_HV, 1, false, xs_timeout_partial, XS_F },
+	{ "xs/timeout_partial", XT_HV, 2, false, xs_timeout_partial, XS_F },
+	{ "xs/waits_block", XT_HV, 1, false, xs_waits_block, XS_F },
 	{ "xs/hostile_req_id", XT_HV, 1, false, xs_hostile_req_id, XS_F },
 	{ "xs/hostile_len", XT_HV, 1, false, xs_hostile_len, XS_F },
 	{ "xs/hostile_unterminated", XT_HV, 1, false, xs_hostile_unterminated,
