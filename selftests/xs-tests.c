@@ -2449,6 +2449,35 @@ static enum xt_result xs_pump_bytes(void)
 	return XT_PASS;
 }
 
+/*
+ * A second xl_xs_init() on a live client is refused with -XEN_EBUSY and
+ * changes nothing: the ring indexes, the watches and the statistics stay,
+ * and the next requests and events work.
+ */
+static enum xt_result xs_init_twice(void)
+{
+	struct xl_xs_watch w = { 0 };
+	struct xl_xs_stats st;
+	struct wrec r;
+	char buf[16];
+
+	XS_UP();
+	memset(&r, 0, sizeof(r));
+	XT_ASSERT_EQ(xl_xs_write(0, "it", "1"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "it", wrec_fn, &r), 0);
+	XT_ASSERT_EQ(xl_xs_init(), -XEN_EBUSY);
+	XT_ASSERT(xl_xs_ready());
+	XT_ASSERT_EQ(xl_xs_write(0, "it", "2"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "it", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "2"));
+	XT_ASSERT_EQ(wrec_wait(&r, 2), 2);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.requests, 4);
+	XT_ASSERT_EQ(st.replies, 4);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	return XT_PASS;
+}
+
 /* --- xenbus through a fake backend ------------------------------------------------- */
 
 /*
@@ -3729,6 +3758,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/parser_bounds", XT_HV, 1, false, xs_parser_bounds, 0 },
 	{ "xs/api_bounds", XT_HV, 1, false, xs_api_bounds, XS_F },
 	{ "xs/pump_bytes", XT_HV, 1, false, xs_pump_bytes, XS_F },
+	{ "xs/init_twice", XT_HV, 1, false, xs_init_twice, XS_F },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
