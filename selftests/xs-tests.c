@@ -3436,6 +3436,48 @@ static enum xt_result xs_init_fails(void)
 }
 
 /*
+ * xl_xs_init failing at the second vCPU's IPI (EVTCHNOP_bind_ipi refused
+ * with -XEN_ENOSPC): the error is returned, the client is not ready, the
+ * first vCPU's IPI is closed again, and a later init works.
+ */
+static long xs_ipifail_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	struct xs_initfail *f = data;
+
+	(void)v;
+	if (cmd != EVTCHNOP_bind_ipi)
+		return 0;
+	if (!after && f->nr_ipi == 1)
+		return -XEN_ENOSPC;
+	if (after && !rc && f->nr_ipi < XL_MAX_VCPUS)
+		f->ipi[f->nr_ipi++] = ((struct evtchn_bind_ipi *)arg)->port;
+	return 0;
+}
+
+static enum xt_result xs_init_ipi_fails(void)
+{
+	struct xs_initfail f = { .nr_ipi = 0 };
+	struct evtchn_status st;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), xs_ipifail_hook, &f);
+	rc = xl_xs_init();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, -XEN_ENOSPC);
+	XT_ASSERT(!xl_xs_ready());
+	XT_ASSERT_EQ(f.nr_ipi, 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(f.ipi[0]), XL_PORT_FREE);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, f.ipi[0], &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/ipi", "1"), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/ipi", "2"), 0);
+	return XT_PASS;
+}
+
+/*
  * Every request gives back what it allocated (the request, its message
  * and reply buffers: xs_req_free), on success, on a Xen error reply, in a
  * transaction, around a watch, and when one of its three allocations
@@ -3761,6 +3803,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/init_twice", XT_HV, 1, false, xs_init_twice, XS_F },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
+	{ "xs/init_ipi_fails", XT_HV, 2, false, xs_init_ipi_fails, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
