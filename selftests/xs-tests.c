@@ -3478,6 +3478,41 @@ static enum xt_result xs_init_ipi_fails(void)
 }
 
 /*
+ * xl_xs_fini() twice: the second does nothing.  Between them the ports
+ * the first closed are taken by IPIs of someone else (the lowest free
+ * ports, the IPIs' and the store port's numbers again): the second fini
+ * leaves them bound.  Then xl_xs_init() connects again.
+ */
+static void fini2_fn(evtchn_port_t port, void *data)
+{
+	(void)port;
+	(void)data;
+}
+
+static enum xt_result xs_fini_twice(void)
+{
+	evtchn_port_t p[4];
+	unsigned int i;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "f2", "1"), 0);
+	xl_xs_fini();
+	XT_ASSERT(!xl_xs_ready());
+	for (i = 0; i < 4; i++)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, fini2_fn, NULL, &p[i]), 0);
+	xl_xs_fini();
+	for (i = 0; i < 4; i++)
+		XT_ASSERT_MSG(xl_evtchn_port_type(p[i]) == XL_PORT_IPI,
+			      "port %u closed by a second fini", p[i]);
+	XT_ASSERT_EQ(xl_xs_write(0, "f2", "2"), -XEN_ENODEV);
+	for (i = 0; i < 4; i++)
+		xl_evtchn_close(p[i]);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "f2", "3"), 0);
+	return XT_PASS;
+}
+
+/*
  * Every request gives back what it allocated (the request, its message
  * and reply buffers: xs_req_free), on success, on a Xen error reply, in a
  * transaction, around a watch, and when one of its three allocations
@@ -3804,6 +3839,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/init_ipi_fails", XT_HV, 2, false, xs_init_ipi_fails, XS_F },
+	{ "xs/fini_twice", XT_HV, 1, false, xs_fini_twice, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
