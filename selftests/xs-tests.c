@@ -3478,7 +3478,8 @@ static enum xt_result xs_init_ipi_fails(void)
 }
 
 /*
- * xl_xs_fini() twice: the second does nothing.  Between them the ports
+ * xl_xs_fini() closes every vCPU's IPI (2 vCPUs), and twice: the second
+ * does nothing.  Between them the ports
  * the first closed are taken by IPIs of someone else (the lowest free
  * ports, the IPIs' and the store port's numbers again): the second fini
  * leaves them bound.  Then xl_xs_init() connects again.
@@ -3491,13 +3492,28 @@ static void fini2_fn(evtchn_port_t port, void *data)
 
 static enum xt_result xs_fini_twice(void)
 {
+	struct xs_initfail f = { .nr_ipi = 0 };
+	struct evtchn_status st;
 	evtchn_port_t p[4];
 	unsigned int i;
+	int rc;
 
-	XS_UP();
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), xs_ipifail_hook, &f);
+	f.nr_ipi = 2; /* no failure: only record the IPIs bound */
+	rc = xl_xs_init();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(f.nr_ipi, 2 + xt_nr_vcpus());
 	XT_ASSERT_EQ(xl_xs_write(0, "f2", "1"), 0);
 	xl_xs_fini();
 	XT_ASSERT(!xl_xs_ready());
+	/* Every vCPU's IPI closed, in the core and in Xen. */
+	for (i = 2; i < f.nr_ipi; i++) {
+		XT_ASSERT_EQ(xl_evtchn_port_type(f.ipi[i]), XL_PORT_FREE);
+		XT_ASSERT_EQ(xt_status(DOMID_SELF, f.ipi[i], &st), 0);
+		XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	}
 	for (i = 0; i < 4; i++)
 		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, fini2_fn, NULL, &p[i]), 0);
 	xl_xs_fini();
@@ -3839,7 +3855,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/init_ipi_fails", XT_HV, 2, false, xs_init_ipi_fails, XS_F },
-	{ "xs/fini_twice", XT_HV, 1, false, xs_fini_twice, XS_F },
+	{ "xs/fini_twice", XT_HV, 2, false, xs_fini_twice, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
