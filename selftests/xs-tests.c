@@ -3529,6 +3529,25 @@ static enum xt_result xs_fini_twice(void)
 }
 
 /*
+ * Suspend and resume of a client that is not connected (never
+ * initialised, or finished): nothing in flight, nothing to do.
+ */
+static enum xt_result xs_suspend_not_ready(void)
+{
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_xs_suspend(0), 0);
+	XT_ASSERT_EQ(xl_xs_resume(true), 0);
+	XT_ASSERT_EQ(xl_xs_resume(false), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "snr", "1"), 0);
+	xl_xs_fini();
+	XT_ASSERT_EQ(xl_xs_suspend(0), 0);
+	XT_ASSERT_EQ(xl_xs_resume(false), 0);
+	XT_ASSERT(!xl_xs_ready());
+	return XT_PASS;
+}
+
+/*
  * Every request gives back what it allocated (the request, its message
  * and reply buffers: xs_req_free), on success, on a Xen error reply, in a
  * transaction, around a watch, and when one of its three allocations
@@ -3856,6 +3875,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
 	{ "xs/init_ipi_fails", XT_HV, 2, false, xs_init_ipi_fails, XS_F },
 	{ "xs/fini_twice", XT_HV, 2, false, xs_fini_twice, XS_F },
+	{ "xs/suspend_not_ready", XT_HV, 1, false, xs_suspend_not_ready, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
