@@ -146,6 +146,9 @@ struct xs_conn {
 	bool paused;
 	bool need_notify;
 	int kick; /* atomic: xs_kick() ran */
+	/* atomic: hv_xs_stats.notifies, counted by xs_kick() unlocked, so
+	 * apart from st (which hv_xs_get_stats copies under xs.lock) */
+	uint64_t notifies;
 	struct hv_xs_hostile hostile;
 	struct xs_msg *held;	 /* hostile.reorder: the reply held back */
 	unsigned int held_after; /* ... until this many more are queued */
@@ -2019,7 +2022,7 @@ static void xs_kick(struct hv_domain *d, uint32_t port, void *arg)
 	(void)d;
 	(void)port;
 	__atomic_store_n(&c->kick, 1, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&c->st.notifies, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->notifies, 1, __ATOMIC_RELAXED);
 	xs_wake();
 }
 
@@ -2282,7 +2285,7 @@ void hv_xs_get_stats(struct hv_domain *d, struct hv_xs_stats *st)
 	v = xs_enter();
 	pthread_mutex_lock(&xs.lock);
 	*st = c->st;
-	st->notifies = __atomic_load_n(&c->st.notifies, __ATOMIC_RELAXED);
+	st->notifies = __atomic_load_n(&c->notifies, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&xs.lock);
 	xs_leave(v);
 }
