@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <hv.h>
 #include <hv-guest.h>
@@ -2383,6 +2384,17 @@ static enum xt_result xs_api_bounds(void)
 	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", big), -XEN_E2BIG);
 	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
 	XT_ASSERT_EQ(len, 255);
+
+	/* An empty result is a value; a format the host cannot format (a
+	 * wide character the C locale has no byte for: vsnprintf -1,
+	 * EILSEQ) is -XEN_EINVAL, and nothing is written. */
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", ""), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 0);
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%lc", (wint_t)0xd800),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 0);
 
 	/* A length over 32 bits is not cut to its low bits. */
 	XT_ASSERT_EQ(xl_xs_write_bytes(0, "ab/v", "x", ((size_t)1 << 32) + 1),
