@@ -2402,6 +2402,17 @@ static enum xt_result xs_api_bounds(void)
 	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, sizeof(buf), &len), 0);
 	XT_ASSERT_EQ(len, 5);
 
+	/* xenstored refusing a start (its quota, here 1): the error, and
+	 * the client's slot is free again. */
+	h.max_transactions = 1;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[1]), -XEN_ENOSPC);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[0], true), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[1]), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[1], true), 0);
+	h.max_transactions = 0;
+
 	/* Transaction ids: the largest, one more, 0 (no transaction). */
 	strcpy(h.tx_id, "4294967295");
 	hv_xs_set_hostile(hv_guest_domain(), &h);
