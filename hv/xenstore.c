@@ -1425,7 +1425,9 @@ static int xs_req_transaction_end(struct xs_req *r)
 	const char *v = r->v[0];
 	int rc;
 
-	if (r->nargs < 1 || (strcmp(v, "T") && strcmp(v, "F")))
+	/* onearg(): one string, the whole body ("F\0" or "T\0"). */
+	if (r->nargs < 1 || strlen(v) + 1 != r->c->in_hdr.len ||
+	    (strcmp(v, "T") && strcmp(v, "F")))
 		return -XEN_EINVAL;
 	if (!r->x.tx)
 		return -XEN_ENOENT;

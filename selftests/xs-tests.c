@@ -1988,6 +1988,10 @@ static enum xt_result xs_directory_part(void)
 	XS_GOT(got, "OK:OK|");
 	XT_ASSERT(dpart_is(k, "dp", "9", NULL, NULL, "e\0", 3));
 	XT_ASSERT(dpart_is(0, "dp", "9", NULL, NULL, "", 1));
+	/* TRANSACTION_END's one argument is the whole body (4.17's
+	 * onearg()): a byte after "F\0" is EINVAL, the transaction stays. */
+	xs_raw(XS_TRANSACTION_END, k, "F\0F", 3, got, sizeof(got));
+	XS_GOT(got, "ERROR:EINVAL|");
 	xs_raw(XS_TRANSACTION_END, k, "F", 2, got, sizeof(got));
 	XS_GOT(got, "OK:OK|");
 	return XT_PASS;
