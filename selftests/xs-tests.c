@@ -3667,6 +3667,41 @@ static enum xt_result xs_no_leak(void)
 }
 
 /*
+ * xl_xs_watch()'s refusals, each before anything is sent or kept: no
+ * path or no callback (-XEN_EINVAL), the path's copy not allocated
+ * (-XEN_ENOMEM): xenstored saw no request, no allocation is left, and
+ * a watch made afterwards works.
+ */
+static enum xt_result xs_watch_refused(void)
+{
+	struct xl_xs_watch w;
+	struct hv_xs_stats h0, h1;
+	struct wrec r;
+	long live0;
+	int rc;
+
+	XS_UP();
+	memset(&r, 0, sizeof(r));
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	live0 = hv_guest_zalloc_live();
+	XT_ASSERT_EQ(xl_xs_watch(&w, NULL, wrec_fn, &r), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "wr", NULL, &r), -XEN_EINVAL);
+	hv_guest_fail_zalloc(0);
+	rc = xl_xs_watch(&w, "wr", wrec_fn, &r);
+	hv_guest_fail_zalloc(-1);
+	XT_ASSERT_EQ(rc, -XEN_ENOMEM);
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	hv_xs_get_stats(hv_guest_domain(), &h1);
+	XT_ASSERT_EQ(h1.requests, h0.requests);
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_watch(&w, "wr", wrec_fn, &r), 0);
+	XT_ASSERT_EQ(wrec_wait(&r, 1), 1);
+	XT_ASSERT(!strcmp(r.all[0], "wr"));
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	return XT_PASS;
+}
+
+/*
  * xl_xs_printf through the host's formatter (xl_os_vsnprintf(), os.h) at
  * the edges of the conversions the core uses: zero and the signs of %d
  * and %lld (no "-0"), the extremes of each length, %x, %c, %s and %%;
@@ -3922,6 +3957,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/init_ipi_fails", XT_HV, 2, false, xs_init_ipi_fails, XS_F },
 	{ "xs/fini_twice", XT_HV, 2, false, xs_fini_twice, XS_F },
 	{ "xs/suspend_not_ready", XT_HV, 1, false, xs_suspend_not_ready, XS_F },
+	{ "xs/watch_refused", XT_HV, 1, false, xs_watch_refused, XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
