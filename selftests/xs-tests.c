@@ -3670,7 +3670,8 @@ static enum xt_result xs_no_leak(void)
  * xl_xs_watch()'s refusals, each before anything is sent or kept: no
  * path or no callback (-XEN_EINVAL), the path's copy not allocated
  * (-XEN_ENOMEM): xenstored saw no request, no allocation is left, and
- * a watch made afterwards works.
+ * a watch made afterwards works; once unwatched, xenstored sends nothing
+ * for it.
  */
 static enum xt_result xs_watch_refused(void)
 {
@@ -3698,6 +3699,16 @@ static enum xt_result xs_watch_refused(void)
 	XT_ASSERT_EQ(wrec_wait(&r, 1), 1);
 	XT_ASSERT(!strcmp(r.all[0], "wr"));
 	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	/* Unwatched in xenstored too: a change there sends no event. */
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	XT_ASSERT_EQ(xl_xs_write(0, "wr", "1"), 0);
+	hv_xs_get_stats(hv_guest_domain(), &h1);
+	XT_ASSERT_EQ(h1.events, h0.events);
+	XT_ASSERT_EQ(h1.requests - h0.requests, 1);
+	/* Twice: not a watch any more, nothing sent. */
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), -XEN_EINVAL);
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	XT_ASSERT_EQ(h0.requests, h1.requests);
 	return XT_PASS;
 }
 
