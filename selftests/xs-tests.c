@@ -3713,6 +3713,47 @@ static enum xt_result xs_watch_refused(void)
 }
 
 /*
+ * A callback that unwatches its own watch: the unwatch does not wait for
+ * the callback it is called from (that would never end) and returns 0;
+ * the watch then never fires again, in the client or in xenstored.
+ */
+struct self_uw {
+	unsigned int calls;
+	int rc;
+};
+
+static void self_uw_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct self_uw *u = arg;
+
+	(void)path;
+	if (!u->calls++)
+		u->rc = xl_xs_unwatch(w);
+}
+
+static enum xt_result xs_unwatch_in_callback(void)
+{
+	struct xl_xs_watch w = { 0 };
+	struct self_uw u = { 0, 1 };
+	struct hv_xs_stats h0, h1;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_watch(&w, "su", self_uw_fn, &u), 0);
+	/* The registration's event, taken in with the reply. */
+	XT_ASSERT_EQ(xl_xs_run_watches(), 1);
+	XT_ASSERT_EQ(u.calls, 1);
+	XT_ASSERT_EQ(u.rc, 0);
+	XT_ASSERT(w.path == NULL);
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	XT_ASSERT_EQ(xl_xs_write(0, "su", "1"), 0);
+	hv_xs_get_stats(hv_guest_domain(), &h1);
+	XT_ASSERT_EQ(h1.events, h0.events);
+	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
+	XT_ASSERT_EQ(u.calls, 1);
+	return XT_PASS;
+}
+
+/*
  * xl_xs_printf through the host's formatter (xl_os_vsnprintf(), os.h) at
  * the edges of the conversions the core uses: zero and the signs of %d
  * and %lld (no "-0"), the extremes of each length, %x, %c, %s and %%;
@@ -3969,6 +4010,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/fini_twice", XT_HV, 2, false, xs_fini_twice, XS_F },
 	{ "xs/suspend_not_ready", XT_HV, 1, false, xs_suspend_not_ready, XS_F },
 	{ "xs/watch_refused", XT_HV, 1, false, xs_watch_refused, XS_F },
+	{ "xs/unwatch_in_callback", XT_HV, 1, false, xs_unwatch_in_callback,
+	  XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },
