@@ -860,6 +860,75 @@ static enum xt_result evq_fill(unsigned int extra)
 	return XT_PASS;
 }
 
+/*
+ * Two watches losing events to a full queue: each one's callback runs
+ * once for its own path when the queue is run, the second one too (the
+ * overflow flag is set again after the first), and with that path whole
+ * (it is shorter than the event paths before it).
+ */
+struct ov_rec {
+	unsigned int n, own;
+	char want[64];
+	char last[160];
+};
+
+static void ov_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct ov_rec *r = arg;
+
+	(void)w;
+	r->n++;
+	r->own += !strcmp(path, r->want);
+	snprintf(r->last, sizeof(r->last), "%s", path);
+}
+
+static enum xt_result xs_evq_two_over(void)
+{
+	static struct ov_rec a, b;
+	struct xl_xs_watch wa = { 0 }, wb = { 0 };
+	struct xl_xs_stats s0, s1;
+	char node[160];
+	unsigned int i;
+
+	XS_UP();
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	dom_path(a.want, sizeof(a.want), "ova");
+	dom_path(b.want, sizeof(b.want), "ovb");
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "ova"), 0);
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "ovb"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&wa, a.want, ov_fn, &a), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&wb, b.want, ov_fn, &b), 0);
+	XT_ASSERT_EQ(xl_xs_run_watches(), 2);
+	a.n = a.own = b.n = b.own = 0;
+	xl_xs_get_stats(&s0);
+	/* 300 records of about 100 bytes: the 16 KiB queue overflows. */
+	for (i = 0; i < 300; i++) {
+		snprintf(node, sizeof(node), "%s/%070u", a.want, i);
+		XT_ASSERT_EQ(hv_xs_write(node, "v"), 0);
+	}
+	/* Longer than any of a's: it does not fit where a's last did not. */
+	snprintf(node, sizeof(node), "%s/%090u", b.want, 0);
+	XT_ASSERT_EQ(hv_xs_write(node, "v"), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "ov-end", "1"), 0);
+	xl_xs_get_stats(&s1);
+	xt_log("%llu events, %llu lost",
+	       (unsigned long long)(s1.events - s0.events),
+	       (unsigned long long)(s1.events_lost - s0.events_lost));
+	XT_ASSERT_EQ(s1.events - s0.events, 301);
+	XT_ASSERT(s1.events_lost - s0.events_lost >= 2);
+	xl_xs_run_watches();
+	/* a: the events kept, then one run for its own path; b: only that. */
+	XT_ASSERT_EQ(a.own, 1);
+	XT_ASSERT_EQ(a.n, 300 - (s1.events_lost - s0.events_lost - 1) + 1);
+	XT_ASSERT_EQ(b.n, 1);
+	XT_ASSERT_MSG(b.own == 1, "watch b ran for '%s'", b.last);
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_unwatch(&wa), 0);
+	XT_ASSERT_EQ(xl_xs_unwatch(&wb), 0);
+	return XT_PASS;
+}
+
 static enum xt_result xs_evq_exact(void)
 {
 	XS_UP();
@@ -3976,6 +4045,7 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/watch_flood", XT_HV, 1, false, xs_watch_flood, XS_F },
 	{ "xs/evq_exact", XT_HV, 1, false, xs_evq_exact, XS_F },
 	{ "xs/evq_one_over", XT_HV, 1, false, xs_evq_one_over, XS_F },
+	{ "xs/evq_two_over", XT_HV, 1, false, xs_evq_two_over, XS_F },
 	{ "xs/idle_wakeup", XT_HV, 2, false, xs_idle_wakeup, XS_F },
 	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
 	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
