@@ -3823,6 +3823,92 @@ static enum xt_result xs_unwatch_in_callback(void)
 }
 
 /*
+ * One dispatcher at a time, and an unwatch from another vCPU waits for
+ * the callback: vCPU 0 runs the watches, whose first callback holds
+ * until a host thread releases it (150 ms); meanwhile vCPU 1 runs the
+ * watches too (0: vCPU 0 dispatches; the second event stays queued),
+ * then unwatches the held watch, which returns only once the callback
+ * is over.
+ */
+static struct {
+	int in_cb, release, cb_done; /* atomic */
+	unsigned int ran1;
+	int uw_rc, done_at_return;
+	struct xl_xs_watch w;
+} de;
+
+static void de_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	uint64_t t0 = xt_now_ns();
+
+	(void)w;
+	(void)path;
+	(void)arg;
+	if (XT_LOAD(&de.in_cb))
+		return;
+	__atomic_store_n(&de.in_cb, 1, __ATOMIC_SEQ_CST);
+	while (!XT_LOAD(&de.release) && xt_now_ns() - t0 < 10000 * MS)
+		sched_yield();
+	__atomic_store_n(&de.cb_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *de_release(void *arg)
+{
+	struct timespec ts = { 0, 150 * 1000 * 1000 };
+	uint64_t t0 = xt_now_ns();
+
+	(void)arg;
+	while (!XT_LOAD(&de.in_cb) && xt_now_ns() - t0 < 10000 * MS)
+		sched_yield();
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&de.release, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool de_in_cb(void *arg)
+{
+	(void)arg;
+	return XT_LOAD(&de.in_cb) != 0;
+}
+
+static void de_vcpu1(void *arg)
+{
+	(void)arg;
+	if (!xt_wait_until(de_in_cb, NULL, 10000 * MS))
+		return;
+	de.ran1 = xl_xs_run_watches();
+	de.uw_rc = xl_xs_unwatch(&de.w);
+	de.done_at_return = XT_LOAD(&de.cb_done);
+}
+
+static enum xt_result xs_dispatch_exclusive(void)
+{
+	pthread_t th;
+	unsigned int ran;
+
+	XS_UP();
+	memset(&de, 0, sizeof(de));
+	de.uw_rc = 1;
+	de.ran1 = 99;
+	XT_ASSERT_EQ(xl_xs_watch(&de.w, "de", de_fn, NULL), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "de", "1"), 0);
+	/* Two events queued: the registration's and the write's. */
+	XT_ASSERT(xl_xs_watches_pending());
+	XT_ASSERT_EQ(pthread_create(&th, NULL, de_release, NULL), 0);
+	xt_start_on(1, de_vcpu1, NULL);
+	ran = xl_xs_run_watches();
+	pthread_join(th, NULL);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(de.ran1, 0);
+	XT_ASSERT_EQ(de.uw_rc, 0);
+	XT_ASSERT_EQ(de.done_at_return, 1);
+	/* vCPU 0 ran the held callback, then found the watch gone. */
+	XT_ASSERT_EQ(ran, 1);
+	XT_ASSERT(!xl_xs_watches_pending());
+	return XT_PASS;
+}
+
+/*
  * xl_xs_printf through the host's formatter (xl_os_vsnprintf(), os.h) at
  * the edges of the conversions the core uses: zero and the signs of %d
  * and %lld (no "-0"), the extremes of each length, %x, %c, %s and %%;
@@ -4081,6 +4167,8 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/suspend_not_ready", XT_HV, 1, false, xs_suspend_not_ready, XS_F },
 	{ "xs/watch_refused", XT_HV, 1, false, xs_watch_refused, XS_F },
 	{ "xs/unwatch_in_callback", XT_HV, 1, false, xs_unwatch_in_callback,
+	  XS_F },
+	{ "xs/dispatch_exclusive", XT_HV, 2, false, xs_dispatch_exclusive,
 	  XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
