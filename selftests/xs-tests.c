@@ -908,7 +908,7 @@ static enum xt_result xs_evq_two_over(void)
 		XT_ASSERT_EQ(hv_xs_write(node, "v"), 0);
 	}
 	/* Longer than any of a's: it does not fit where a's last did not. */
-	snprintf(node, sizeof(node), "%s/%090u", b.want, 0);
+	snprintf(node, sizeof(node), "%s/%090u", b.want, 0U);
 	XT_ASSERT_EQ(hv_xs_write(node, "v"), 0);
 	XT_ASSERT_EQ(xl_xs_write(0, "ov-end", "1"), 0);
 	xl_xs_get_stats(&s1);
