@@ -146,7 +146,12 @@ struct xs_conn {
 	bool paused;
 	bool need_notify;
 	int kick; /* atomic: xs_kick() ran */
+	/* atomic: hv_xs_stats.notifies, counted by xs_kick() unlocked, so
+	 * apart from st (which hv_xs_get_stats copies under xs.lock) */
+	uint64_t notifies;
 	struct hv_xs_hostile hostile;
+	struct xs_msg *held;	 /* hostile.reorder: the reply held back */
+	unsigned int held_after; /* ... until this many more are queued */
 	unsigned int reads_seen; /* hostile.read_path READs since set */
 	bool hook_due;		 /* hostile.read_hook: run after this pass */
 	pthread_t flood_thread;	 /* hostile.flood; started and stopped by */
@@ -514,6 +519,7 @@ static void xs_send_event(struct xs_watch *w, const char *abspath)
 		path = abspath + strlen(w->conn->prefix);
 	if (w->conn) {
 		size_t pl = strlen(path), tl = strlen(w->token);
+		unsigned int len;
 		char *b;
 
 		if (w->conn->out_events >= XS_MAX_QUEUED_EVENTS) {
@@ -525,8 +531,14 @@ static void xs_send_event(struct xs_watch *w, const char *abspath)
 			return;
 		memcpy(b, path, pl + 1);
 		memcpy(b + pl + 1, w->token, tl + 1);
-		xs_queue(w->conn, xs_msg_new(XS_WATCH_EVENT, 0, 0, b,
-					     (unsigned int)(pl + tl + 2)));
+		len = (unsigned int)(pl + tl + 2);
+		if (w->conn->hostile.event_no_token) {
+			/* hv_xs_hostile.event_no_token: "path\0" only. */
+			w->conn->hostile.event_no_token--;
+			w->conn->st.hostile++;
+			len = (unsigned int)pl + 1;
+		}
+		xs_queue(w->conn, xs_msg_new(XS_WATCH_EVENT, 0, 0, b, len));
 		free(b);
 		w->conn->st.events++;
 	} else {
@@ -904,7 +916,9 @@ static int xs_tx_start(struct xs_conn *c, uint32_t *id)
 	struct xs_tx *t;
 	uint32_t *nxt;
 
-	if (c && c->ntx >= XS_MAX_TX_PER_CONN)
+	if (c && c->ntx >= (c->hostile.max_transactions ?
+				    c->hostile.max_transactions :
+				    XS_MAX_TX_PER_CONN))
 		return -XEN_ENOSPC;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -1090,6 +1104,17 @@ static void xs_reply(struct xs_conn *c, uint32_t type, const void *body,
 	c->st.replies++;
 	if (type == XS_ERROR)
 		c->st.errors++;
+	if (c->hostile.stray_reply) {
+		/* hv_xs_hostile.stray_reply: a copy for no request first. */
+		struct xs_msg *s = xs_msg_new(type, c->hostile.stray_req_id,
+					      c->in_hdr.tx_id, body, len);
+
+		if (s) {
+			c->hostile.stray_reply--;
+			c->st.hostile++;
+			xs_queue(c, s);
+		}
+	}
 	if (xs_hostile(c, m)) {
 		/* rsp_prod jumps a ring and a bit past what the guest read. */
 		XENSTORE_RING_IDX cons =
@@ -1102,6 +1127,22 @@ static void xs_reply(struct xs_conn *c, uint32_t type, const void *body,
 				 __ATOMIC_RELEASE);
 		c->need_notify = true;
 		free(m);
+		return;
+	}
+	if (c->held) {
+		/* hostile.reorder: the held reply after held_after others. */
+		xs_queue(c, m);
+		if (!--c->held_after) {
+			xs_queue(c, c->held);
+			c->held = NULL;
+		}
+		return;
+	}
+	if (c->hostile.reorder) {
+		c->held = m;
+		c->held_after = c->hostile.reorder;
+		c->hostile.reorder = 0;
+		c->st.hostile++;
 		return;
 	}
 	xs_queue(c, m);
@@ -1369,6 +1410,12 @@ static int xs_req_transaction_start(struct xs_req *r)
 	if (rc)
 		return rc;
 	len = snprintf(out, sizeof(out), "%u", id);
+	if (r->c->hostile.tx_id[0]) {
+		/* hv_xs_hostile.tx_id: another id than the one opened. */
+		len = snprintf(out, sizeof(out), "%s", r->c->hostile.tx_id);
+		r->c->hostile.tx_id[0] = '\0';
+		r->c->st.hostile++;
+	}
 	xs_reply(r->c, XS_TRANSACTION_START, out, (unsigned int)len + 1);
 	return 0;
 }
@@ -1378,7 +1425,9 @@ static int xs_req_transaction_end(struct xs_req *r)
 	const char *v = r->v[0];
 	int rc;
 
-	if (r->nargs < 1 || (strcmp(v, "T") && strcmp(v, "F")))
+	/* onearg(): one string, the whole body ("F\0" or "T\0"). */
+	if (r->nargs < 1 || strlen(v) + 1 != r->c->in_hdr.len ||
+	    (strcmp(v, "T") && strcmp(v, "F")))
 		return -XEN_EINVAL;
 	if (!r->x.tx)
 		return -XEN_ENOENT;
@@ -1975,7 +2024,7 @@ static void xs_kick(struct hv_domain *d, uint32_t port, void *arg)
 	(void)d;
 	(void)port;
 	__atomic_store_n(&c->kick, 1, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&c->st.notifies, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->notifies, 1, __ATOMIC_RELAXED);
 	xs_wake();
 }
 
@@ -2133,6 +2182,7 @@ void hv_xs_release(struct hv_domain *d)
 		mn = m->next;
 		free(m);
 	}
+	free(c->held);
 	free(c);
 }
 
@@ -2237,7 +2287,7 @@ void hv_xs_get_stats(struct hv_domain *d, struct hv_xs_stats *st)
 	v = xs_enter();
 	pthread_mutex_lock(&xs.lock);
 	*st = c->st;
-	st->notifies = __atomic_load_n(&c->st.notifies, __ATOMIC_RELAXED);
+	st->notifies = __atomic_load_n(&c->notifies, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&xs.lock);
 	xs_leave(v);
 }

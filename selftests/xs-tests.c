@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <hv.h>
 #include <hv-guest.h>
@@ -733,6 +734,213 @@ static enum xt_result xs_watch_flood(void)
 	return XT_PASS;
 }
 
+/*
+ * The watch event queue (16 KiB of records: u16, u16, token, path) at
+ * its bound: events whose records fill it to the last byte are all
+ * kept, each run with its own path; the same with one byte more loses
+ * the last one, and that watch's callback runs once for its own path
+ * instead.  No callback runs while it fills (hv writes, the guest only
+ * takes the events in).  Then an event for a token no watch has: taken
+ * in and dropped, nothing left pending.
+ */
+#define EVQ_BYTES 16384U
+
+struct evq_rec {
+	unsigned int n, bad;
+	char path[EVQ_BYTES / 8][128];
+	unsigned int want;
+};
+
+static void evq_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct evq_rec *r = arg;
+
+	(void)w;
+	if (r->n < r->want && strcmp(path, r->path[r->n]))
+		r->bad++;
+	r->n++;
+}
+
+static enum xt_result evq_fill(unsigned int extra)
+{
+	static struct evq_rec r;
+	struct xl_xs_watch w = { 0 };
+	struct xl_xs_stats s0, s1;
+	struct hv_xs_hostile h = { 0 };
+	char dir[64], node[128];
+	unsigned int fixed, left, i = 0, k, n;
+	uint64_t ran;
+
+	memset(&r, 0, sizeof(r));
+	dom_path(dir, sizeof(dir), "evq");
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "evq"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, dir, evq_fn, &r), 0);
+	/* The registration's event: the watch's own path. */
+	fixed = 4 + (unsigned int)strlen(w.token);
+	snprintf(r.path[i++], sizeof(r.path[0]), "%s", dir);
+	left = EVQ_BYTES + extra - (fixed + (unsigned int)strlen(dir));
+	/* dir/NAME, NAME of 1 .. 30 characters, until left is used up. */
+	while (left) {
+		unsigned int base = fixed + (unsigned int)strlen(dir) + 1;
+
+		k = left - base > 30 ? 30 : left - base;
+		if (left - base > 30 && left - base - 30 < base + 1)
+			k = left - base - (base + 1);
+		XT_ASSERT(k >= 1 && k <= 60);
+		n = (unsigned int)strlen(dir);
+		memcpy(node, dir, n);
+		node[n] = '/';
+		memset(node + n + 1, 'a' + i % 26, k);
+		node[n + 1 + k] = '\0';
+		memcpy(r.path[i++], node, n + 2 + k);
+		left -= fixed + (unsigned int)strlen(node);
+		XT_ASSERT(i < EVQ_BYTES / 8);
+	}
+	r.want = i;
+	xl_xs_get_stats(&s0);
+	for (k = 1; k < i; k++)
+		XT_ASSERT_EQ(hv_xs_write(r.path[k], "v"), 0);
+	/* Behind them all in the ring: every event before it is in. */
+	XT_ASSERT_EQ(xl_xs_write(0, "evq-end", "1"), 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(r.n, 0);
+	XT_ASSERT_EQ(s1.events - s0.events, i - 1);
+	XT_ASSERT_EQ(s1.events_lost - s0.events_lost, extra ? 1 : 0);
+	ran = xl_xs_run_watches();
+	xt_log("%u records, %u bytes more than the queue: %llu callbacks", i,
+	       extra, (unsigned long long)ran);
+	if (!extra) {
+		XT_ASSERT_EQ(ran, i);
+		XT_ASSERT_EQ(r.n, i);
+		XT_ASSERT_EQ(r.bad, 0);
+	} else {
+		/* All but the last in order, then the overflow's own path. */
+		XT_ASSERT_EQ(ran, i);
+		XT_ASSERT_EQ(r.bad, 1);
+		XT_ASSERT_EQ(w.overflow, 0);
+	}
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
+
+	/* An event without its token: dropped as bad, the next one kept. */
+	xl_xs_get_stats(&s0);
+	h.event_no_token = 1;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(hv_xs_write(r.path[1], "w"), 0);
+	XT_ASSERT_EQ(hv_xs_write(r.path[2], "w"), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "evq-end", "3"), 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.bad_replies - s0.bad_replies, 1);
+	XT_ASSERT_EQ(s1.events - s0.events, 1);
+	r.n = 0;
+	r.want = 1;
+	memcpy(r.path[0], r.path[2], sizeof(r.path[0]));
+	XT_ASSERT_EQ(xl_xs_run_watches(), 1);
+	XT_ASSERT_EQ(r.bad, extra ? 1 : 0);
+	h.event_no_token = 0;
+
+	/* Events for a token nobody has: dropped, nothing pending. */
+	xl_xs_get_stats(&s0);
+	strcpy(h.flood_path, "evq/nobody");
+	strcpy(h.flood_token, "xlffff");
+	h.flood = true;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	xt_sleep_ns(20 * MS);
+	h.flood = false;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_write(0, "evq-end", "2"), 0);
+	xl_xs_get_stats(&s1);
+	xt_log("%llu events for no watch",
+	       (unsigned long long)(s1.events - s0.events));
+	XT_ASSERT(s1.events - s0.events > 0);
+	XT_ASSERT_EQ(s1.events_lost, s0.events_lost);
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	return XT_PASS;
+}
+
+/*
+ * Two watches losing events to a full queue: each one's callback runs
+ * once for its own path when the queue is run, the second one too (the
+ * overflow flag is set again after the first), and with that path whole
+ * (it is shorter than the event paths before it).
+ */
+struct ov_rec {
+	unsigned int n, own;
+	char want[64];
+	char last[160];
+};
+
+static void ov_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct ov_rec *r = arg;
+
+	(void)w;
+	r->n++;
+	r->own += !strcmp(path, r->want);
+	snprintf(r->last, sizeof(r->last), "%s", path);
+}
+
+static enum xt_result xs_evq_two_over(void)
+{
+	static struct ov_rec a, b;
+	struct xl_xs_watch wa = { 0 }, wb = { 0 };
+	struct xl_xs_stats s0, s1;
+	char node[160];
+	unsigned int i;
+
+	XS_UP();
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	dom_path(a.want, sizeof(a.want), "ova");
+	dom_path(b.want, sizeof(b.want), "ovb");
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "ova"), 0);
+	XT_ASSERT_EQ(xl_xs_mkdir(0, "ovb"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&wa, a.want, ov_fn, &a), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&wb, b.want, ov_fn, &b), 0);
+	XT_ASSERT_EQ(xl_xs_run_watches(), 2);
+	a.n = a.own = b.n = b.own = 0;
+	xl_xs_get_stats(&s0);
+	/* 300 records of about 100 bytes: the 16 KiB queue overflows. */
+	for (i = 0; i < 300; i++) {
+		snprintf(node, sizeof(node), "%s/%070u", a.want, i);
+		XT_ASSERT_EQ(hv_xs_write(node, "v"), 0);
+	}
+	/* Longer than any of a's: it does not fit where a's last did not. */
+	snprintf(node, sizeof(node), "%s/%090u", b.want, 0U);
+	XT_ASSERT_EQ(hv_xs_write(node, "v"), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "ov-end", "1"), 0);
+	xl_xs_get_stats(&s1);
+	xt_log("%llu events, %llu lost",
+	       (unsigned long long)(s1.events - s0.events),
+	       (unsigned long long)(s1.events_lost - s0.events_lost));
+	XT_ASSERT_EQ(s1.events - s0.events, 301);
+	XT_ASSERT(s1.events_lost - s0.events_lost >= 2);
+	xl_xs_run_watches();
+	/* a: the events kept, then one run for its own path; b: only that. */
+	XT_ASSERT_EQ(a.own, 1);
+	XT_ASSERT_EQ(a.n, 300 - (s1.events_lost - s0.events_lost - 1) + 1);
+	XT_ASSERT_EQ(b.n, 1);
+	XT_ASSERT_MSG(b.own == 1, "watch b ran for '%s'", b.last);
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_unwatch(&wa), 0);
+	XT_ASSERT_EQ(xl_xs_unwatch(&wb), 0);
+	return XT_PASS;
+}
+
+static enum xt_result xs_evq_exact(void)
+{
+	XS_UP();
+	return evq_fill(0);
+}
+
+static enum xt_result xs_evq_one_over(void)
+{
+	XS_UP();
+	return evq_fill(1);
+}
+
 /* An idle vCPU wakes for a watch event another vCPU's upcall queued. */
 struct idle_watch {
 	struct wrec r;
@@ -922,6 +1130,97 @@ static enum xt_result xs_timeout(void)
 	return XT_PASS;
 }
 
+/*
+ * Timeouts with the ring full (xenstored paused): a 3000-byte write, a
+ * ring-full of it in the ring, times out and is still finished once
+ * xenstored reads again (the framing holds; its late reply is dropped);
+ * a write queued behind it, none of it in the ring, times out and is
+ * never sent (xenstored must not do what the caller was told failed);
+ * a third one, from vCPU 1 and queued behind the first, goes out after
+ * it.
+ */
+static int tp_rc;
+
+static void tp_fn(void *p)
+{
+	(void)p;
+	tp_rc = xl_xs_write(0, "tp/c", "c");
+}
+
+static bool tp_queued(void *arg)
+{
+	const struct xl_xs_stats *s0 = arg;
+	struct xl_xs_stats st;
+
+	xl_xs_get_stats(&st);
+	return st.requests - s0->requests == 3;
+}
+
+static struct hv_domain *tp_dom;
+
+static void *tp_unpause(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	hv_xs_pause(tp_dom, false);
+	return NULL;
+}
+
+static enum xt_result xs_timeout_partial(void)
+{
+	uint64_t old = xl_xs_get_timeout();
+	struct xl_xs_stats s0, s1;
+	char *v = malloc(3001), *r = malloc(3001);
+	pthread_t th;
+	size_t len;
+	int ra, rb, rr;
+
+	XS_UP();
+	XT_ASSERT(v && r);
+	memset(v, 'p', 3000);
+	v[3000] = '\0';
+	xl_xs_get_stats(&s0);
+	xl_xs_set_timeout(50 * MS);
+	hv_xs_pause(hv_guest_domain(), true);
+	ra = xl_xs_write(0, "tp/a", v);
+	rb = xl_xs_write(0, "tp/b", "x");
+	/* c, from vCPU 1, waits (10 s) behind the rest of a: queued at the
+	 * tail the removal of b (the tail then) left. */
+	xl_xs_set_timeout(10000 * MS);
+	tp_rc = 1;
+	xt_start_on(1, tp_fn, NULL);
+	XT_ASSERT(xt_wait_until(tp_queued, &s0, 10000 * MS));
+	/* xenstored reads again 50 ms on, with vCPU 0 blocked in the read
+	 * below: the upcall that takes in a's late reply (and frees the
+	 * orphan) runs at the end of that block, not in a signal. */
+	tp_dom = hv_guest_domain();
+	XT_ASSERT_EQ(pthread_create(&th, NULL, tp_unpause, NULL), 0);
+	rr = xl_xs_read(0, "tp/b", r, 3001, &len);
+	pthread_join(th, NULL);
+	xt_wait_on(1);
+	xl_xs_set_timeout(old);
+	XT_ASSERT_EQ(ra, -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(rb, -XEN_ETIMEDOUT);
+	XT_ASSERT_EQ(tp_rc, 0);
+	XT_ASSERT_EQ(rr, -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_read(0, "tp/c", r, 3001, &len), 0);
+	XT_ASSERT(len == 1 && r[0] == 'c');
+	XT_ASSERT_EQ(xl_xs_read(0, "tp/a", r, 3001, &len), 0);
+	XT_ASSERT_EQ(len, 3000);
+	XT_ASSERT(!memcmp(r, v, 3000));
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.timeouts - s0.timeouts, 2);
+	XT_ASSERT_EQ(s1.stale - s0.stale, 1);
+	XT_ASSERT_EQ(s1.bad_replies, s0.bad_replies);
+	/* a's late reply (taken in, then dropped), c's, the three reads. */
+	XT_ASSERT_EQ(s1.replies - s0.replies, 5);
+	free(v);
+	free(r);
+	return XT_PASS;
+}
+
 /* --- hostile xenstored ------------------------------------------------------------- */
 
 enum hmode { H_REQ_ID, H_LEN, H_UNTERM, H_PROD, H_TYPE };
@@ -973,6 +1272,197 @@ static enum xt_result hostile(enum hmode m)
 	}
 	hv_xs_get_stats(hv_guest_domain(), &hs);
 	XT_ASSERT_EQ(hs.hostile, 3);
+	return XT_PASS;
+}
+
+/*
+ * A reply to no request ahead of the real one: xenstored answers in
+ * order, so the client fails its oldest request with EIO and remembers
+ * its id; the real reply that follows is then dropped as stale, not
+ * taken as another bad reply.  Twice: a stray id never used, then id 0
+ * (no request has it; the abandoned ids list has one entry).
+ */
+static enum xt_result xs_stray_reply(void)
+{
+	static const uint32_t ids[] = { 0x5a5a0000U, 0 };
+	struct hv_xs_hostile h = { 0 };
+	struct xl_xs_stats s0, s1;
+	struct hv_xs_stats hs;
+	char buf[64];
+	unsigned int i;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "st", "0"), 0);
+	for (i = 0; i < 2; i++) {
+		xl_xs_get_stats(&s0);
+		h.stray_reply = 1;
+		h.stray_req_id = ids[i];
+		hv_xs_set_hostile(hv_guest_domain(), &h);
+		XT_ASSERT_EQ(xl_xs_write(0, "st", i ? "2" : "1"), -XEN_EIO);
+		/* Both replies were in the ring before the write failed. */
+		xl_xs_get_stats(&s1);
+		XT_ASSERT_EQ(s1.bad_replies - s0.bad_replies, 1);
+		XT_ASSERT_EQ(s1.stale - s0.stale, 1);
+		XT_ASSERT_EQ(s1.replies - s0.replies, 0);
+		XT_ASSERT_EQ(xl_xs_read(0, "st", buf, sizeof(buf), NULL), 0);
+		XT_ASSERT(!strcmp(buf, i ? "2" : "1"));
+		xl_xs_get_stats(&s1);
+		XT_ASSERT_EQ(s1.bad_replies - s0.bad_replies, 1);
+		XT_ASSERT_EQ(s1.replies - s0.replies, 1);
+	}
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	XT_ASSERT_EQ(hs.hostile, 2);
+	return XT_PASS;
+}
+
+/*
+ * Replies out of order while a second request is in flight: A (vCPU 1)
+ * is answered after B and C (vCPU 0), so B leaves the list of requests
+ * in flight from its tail with A still in it, and C goes in behind A.
+ * Each gets its own reply; none is taken as bad.
+ */
+struct oo_arg {
+	int rc;
+};
+
+static void oo_fn(void *p)
+{
+	struct oo_arg *a = p;
+
+	a->rc = xl_xs_write(0, "oo/a", "A");
+}
+
+static bool oo_held(void *arg)
+{
+	struct hv_xs_stats hs;
+
+	(void)arg;
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	return hs.hostile == 1;
+}
+
+static enum xt_result xs_out_of_order(void)
+{
+	struct hv_xs_hostile h = { .reorder = 2 };
+	struct oo_arg a = { .rc = 1 };
+	struct xl_xs_stats s0, s1;
+	uint64_t old = xl_xs_get_timeout();
+	char buf[16];
+	int rb, rc;
+
+	XS_UP();
+	xl_xs_set_timeout(20000 * MS);
+	xl_xs_get_stats(&s0);
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	xt_start_on(1, oo_fn, &a);
+	XT_ASSERT(xt_wait_until(oo_held, NULL, 10000 * MS));
+	rb = xl_xs_write(0, "oo/b", "B");
+	rc = xl_xs_write(0, "oo/c", "C");
+	xt_wait_on(1);
+	xl_xs_set_timeout(old);
+	XT_ASSERT_EQ(rb, 0);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(a.rc, 0);
+	xl_xs_get_stats(&s1);
+	XT_ASSERT_EQ(s1.replies - s0.replies, 3);
+	XT_ASSERT_EQ(s1.bad_replies, s0.bad_replies);
+	XT_ASSERT_EQ(s1.stale, s0.stale);
+	/* The list is whole again: a request after them all. */
+	XT_ASSERT_EQ(xl_xs_read(0, "oo/a", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "A"));
+	XT_ASSERT_EQ(xl_xs_read(0, "oo/c", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "C"));
+	return XT_PASS;
+}
+
+/*
+ * xl_xs_suspend() on vCPU 1 waiting for a request of vCPU 0: xenstored
+ * (paused) answers 50 ms into the wait, the reply is taken in by the
+ * store port's upcall on vCPU 0, and that completion wakes vCPU 1, which
+ * returns then with nothing busy, not at its 20 s bound (asserted: under
+ * 10 s, whatever the load).  With the core's clock: the wait blocks
+ * until its timer or an event, rather than polling the store port itself.
+ */
+static struct {
+	struct hv_domain *dom;
+	int suspending; /* atomic */
+	int done;	/* atomic */
+	int busy;
+	uint64_t took;
+} sq;
+
+static void *sq_unpause(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	(void)arg;
+	while (!XT_LOAD(&sq.suspending))
+		sched_yield();
+	nanosleep(&ts, NULL);
+	hv_xs_pause(sq.dom, false);
+	return NULL;
+}
+
+static bool sq_sent(void *arg)
+{
+	struct xl_xs_stats st;
+
+	(void)arg;
+	xl_xs_get_stats(&st);
+	return st.requests == 1;
+}
+
+static void sq_fn(void *p)
+{
+	uint64_t t0;
+
+	(void)p;
+	if (!xt_wait_until(sq_sent, NULL, 10000 * MS)) {
+		sq.busy = -1;
+		__atomic_store_n(&sq.suspending, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sq.done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&sq.suspending, 1, __ATOMIC_RELEASE);
+	t0 = xt_now_ns();
+	sq.busy = xl_xs_suspend(20000 * MS);
+	sq.took = xt_now_ns() - t0;
+	__atomic_store_n(&sq.done, 1, __ATOMIC_RELEASE);
+}
+
+static bool sq_done(void *arg)
+{
+	(void)arg;
+	return XT_LOAD(&sq.done) != 0;
+}
+
+static enum xt_result xs_suspend_wakes(void)
+{
+	pthread_t th;
+	char buf[8];
+	int rc;
+
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	memset(&sq, 0, sizeof(sq));
+	sq.dom = hv_guest_domain();
+	hv_xs_pause(sq.dom, true);
+	XT_ASSERT_EQ(pthread_create(&th, NULL, sq_unpause, NULL), 0);
+	xt_start_on(1, sq_fn, NULL);
+	rc = xl_xs_write(0, "sq", "1");
+	/* Not xt_wait_on(): its pokes would wake vCPU 1 too. */
+	XT_ASSERT(xt_wait_until(sq_done, NULL, 30000 * MS));
+	xt_wait_on(1);
+	pthread_join(th, NULL);
+	XT_ASSERT_EQ(xl_xs_resume(true), 0);
+	xt_log("suspend waited %llu ms", (unsigned long long)(sq.took / MS));
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(sq.busy, 0);
+	XT_ASSERT(sq.took < 10000 * MS);
+	XT_ASSERT_EQ(xl_xs_read(0, "sq", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "1"));
 	return XT_PASS;
 }
 
@@ -1567,6 +2057,10 @@ static enum xt_result xs_directory_part(void)
 	XS_GOT(got, "OK:OK|");
 	XT_ASSERT(dpart_is(k, "dp", "9", NULL, NULL, "e\0", 3));
 	XT_ASSERT(dpart_is(0, "dp", "9", NULL, NULL, "", 1));
+	/* TRANSACTION_END's one argument is the whole body (4.17's
+	 * onearg()): a byte after "F\0" is EINVAL, the transaction stays. */
+	xs_raw(XS_TRANSACTION_END, k, "F\0F", 3, got, sizeof(got));
+	XS_GOT(got, "ERROR:EINVAL|");
 	xs_raw(XS_TRANSACTION_END, k, "F", 2, got, sizeof(got));
 	XS_GOT(got, "OK:OK|");
 	return XT_PASS;
@@ -1644,6 +2138,458 @@ static enum xt_result xs_parser(void)
 	((struct xsd_sockmsg *)b)->len = XENSTORE_PAYLOAD_MAX + 1;
 	XT_ASSERT_EQ(xl_xs_parse_reply(b, sizeof(b), XS_READ, 7, &rep, &used),
 		     XL_XS_PARSE_BAD_LEN);
+	return XT_PASS;
+}
+
+/*
+ * The parser at each bound, one byte either side: a body of exactly
+ * XENSTORE_PAYLOAD_MAX and one more, a message of exactly a header, the
+ * transaction id's 1 and 10 digits and the digits' range, the type
+ * numbers around the removed XS_RESTRICT and XS_TYPE_COUNT, an event
+ * with an empty path or an empty token, an error name with its NUL.
+ * A byte past the body is never part of the message: it is set to
+ * something else than a NUL.
+ */
+static enum xt_result parse_is(const char *b, size_t n, uint32_t type,
+			       uint32_t id, enum xl_xs_parse_rc want)
+{
+	struct xl_xs_reply rep;
+	size_t used;
+
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, type, id, &rep, &used), want);
+	return XT_PASS;
+}
+
+#define PARSE_IS(b, n, type, id, want)                           \
+	do {                                                     \
+		if (parse_is(b, n, type, id, want) != XT_PASS) { \
+			xt_log("parse_is at line %d", __LINE__); \
+			return XT_FAIL;                          \
+		}                                                \
+	} while (0)
+
+static size_t mk_poison(char *b, uint32_t type, uint32_t id, const void *body,
+			uint32_t len)
+{
+	size_t n = mk(b, type, id, body, len);
+
+	memset(b + n, 'Z', 8);
+	return n;
+}
+
+static const struct {
+	const char *name;
+	int err;
+} xs_err_names[] = {
+	/* xsd_errors[] of xs_wire.h. */
+	{ "EINVAL", -XEN_EINVAL },	 { "EACCES", -XEN_EACCES },
+	{ "EEXIST", -XEN_EEXIST },	 { "EISDIR", -XEN_EISDIR },
+	{ "ENOENT", -XEN_ENOENT },	 { "ENOMEM", -XEN_ENOMEM },
+	{ "ENOSPC", -XEN_ENOSPC },	 { "EIO", -XEN_EIO },
+	{ "ENOTEMPTY", -XEN_ENOTEMPTY }, { "ENOSYS", -XEN_ENOSYS },
+	{ "EROFS", -XEN_EROFS },	 { "EBUSY", -XEN_EBUSY },
+	{ "EAGAIN", -XEN_EAGAIN },	 { "EISCONN", -XEN_EISCONN },
+	{ "E2BIG", -XEN_E2BIG },	 { "EPERM", -XEN_EPERM },
+};
+
+static enum xt_result xs_parser_bounds(void)
+{
+	static char b[64 + XENSTORE_PAYLOAD_MAX];
+	struct xl_xs_reply rep;
+	size_t n, used;
+	uint32_t t;
+
+	/* Exactly XENSTORE_PAYLOAD_MAX is a message; one more is not. */
+	memset(b, 'v', sizeof(b));
+	mk(b, XS_READ, 7, "", 0);
+	((struct xsd_sockmsg *)b)->len = XENSTORE_PAYLOAD_MAX;
+	n = sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX;
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(used, n);
+	XT_ASSERT_EQ(rep.len, XENSTORE_PAYLOAD_MAX);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n - 1, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, n);
+	((struct xsd_sockmsg *)b)->len = XENSTORE_PAYLOAD_MAX + 1;
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n + 1, XS_READ, 7, &rep, &used),
+		     XL_XS_PARSE_BAD_LEN);
+
+	/* A header and no body: exactly XS_HDR bytes, one less is short. */
+	n = mk_poison(b, XS_DIRECTORY, 7, "", 0);
+	XT_ASSERT_EQ(n, sizeof(struct xsd_sockmsg));
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_DIRECTORY, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(used, n);
+	XT_ASSERT_EQ(rep.len, 0);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n - 1, XS_DIRECTORY, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, n);
+	/* Less than a header: it needs a header, whatever its len says. */
+	n = mk_poison(b, XS_WRITE, 7, "OK", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, sizeof(struct xsd_sockmsg) - 1,
+				       XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_SHORT);
+	XT_ASSERT_EQ(used, sizeof(struct xsd_sockmsg));
+	/* ... but a string reply may not be empty. */
+	n = mk_poison(b, XS_WRITE, 7, "", 0);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+
+	/* The terminator is the body's last byte, not the one after it. */
+	n = mk_poison(b, XS_WRITE, 7, "OK", 2);
+	b[n] = '\0';
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+	n = mk_poison(b, XS_WRITE, 7, "O\0", 3);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_OK);
+
+	/* An OK reply after an error reply: err is 0 again. */
+	n = mk_poison(b, XS_ERROR, 7, "EACCES", 7);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EACCES);
+	n = mk_poison(b, XS_WRITE, 7, "OK", 3);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, 0);
+	XT_ASSERT(rep.ev_path == NULL && rep.ev_token == NULL);
+	/* An error name is the whole string: "EPERM" is not "EPER". */
+	n = mk_poison(b, XS_ERROR, 7, "EPERM", 6);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EPERM);
+	n = mk_poison(b, XS_ERROR, 7, "EPER", 5);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EIO);
+	n = mk_poison(b, XS_ERROR, 7, "\0", 1);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_WRITE, 7, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT_EQ(rep.err, -XEN_EIO);
+	/* Every name of xsd_errors[], whole: one letter changed, first or
+	 * last, or one fewer, is not that name. */
+	for (t = 0; t < sizeof(xs_err_names) / sizeof(xs_err_names[0]); t++) {
+		const char *e = xs_err_names[t].name;
+		size_t el = strlen(e);
+		char x[16];
+
+		XT_ASSERT_EQ(xl_xs_errno(e, el), xs_err_names[t].err);
+		memcpy(x, e, el + 1);
+		x[0] = 'X';
+		XT_ASSERT_EQ(xl_xs_errno(x, el), -XEN_EIO);
+		memcpy(x, e, el + 1);
+		x[el - 1] = 'X';
+		XT_ASSERT_EQ(xl_xs_errno(x, el), -XEN_EIO);
+		XT_ASSERT_EQ(xl_xs_errno(e, el - 1), -XEN_EIO);
+	}
+	n = mk_poison(b, XS_ERROR, 7, "EIO\0\0", 5);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_ERROR, 7, "", 0);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+	n = mk_poison(b, XS_ERROR, 7, "EIO", 3);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_UNTERMINATED);
+
+	/* Transaction ids: 1 to 10 digits, each of '0'..'9'. */
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "1", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "", 1);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "", 0);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_UNTERMINATED);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "4294967295", 11);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "1234567890", 11);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "12345678901", 12);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "0", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "9", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_OK);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "/", 2); /* '0' - 1 */
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, ":", 2); /* '9' + 1 */
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "x5", 3);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "5\0", 3);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_TRANSACTION_START, 7, "12", 2);
+	PARSE_IS(b, n, XS_TRANSACTION_START, 7, XL_XS_PARSE_UNTERMINATED);
+
+	/* Events: an empty path and an empty token are still two strings. */
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "\0tok", 5);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_INVALID, 0, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT(!strcmp(rep.ev_path, "") && !strcmp(rep.ev_token, "tok"));
+	XT_ASSERT(rep.ev_token == b + sizeof(struct xsd_sockmsg) + 1);
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "pa\0", 4);
+	XT_ASSERT_EQ(xl_xs_parse_reply(b, n, XS_INVALID, 0, &rep, &used),
+		     XL_XS_PARSE_OK);
+	XT_ASSERT(!strcmp(rep.ev_path, "pa") && !strcmp(rep.ev_token, ""));
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "pa", 3);
+	PARSE_IS(b, n, XS_INVALID, 0, XL_XS_PARSE_BAD_BODY);
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "pa\0t", 4);
+	PARSE_IS(b, n, XS_INVALID, 0, XL_XS_PARSE_UNTERMINATED);
+	/* An event is taken whatever the request waited for. */
+	n = mk_poison(b, XS_WATCH_EVENT, 0, "p\0t", 4);
+	PARSE_IS(b, n, XS_READ, 9, XL_XS_PARSE_OK);
+
+	/* Types: XS_RESTRICT (XS_SET_TARGET + 1) and XS_TYPE_COUNT are
+	 * not ones, their neighbours are. */
+	for (t = XS_SET_TARGET; t <= XS_TYPE_COUNT; t++) {
+		enum xl_xs_parse_rc want = t == XS_SET_TARGET + 1 ||
+							   t == XS_TYPE_COUNT ?
+						   XL_XS_PARSE_BAD_TYPE :
+						   XL_XS_PARSE_OK;
+
+		n = mk_poison(b, t, 7, "OK", 3);
+		PARSE_IS(b, n, XS_INVALID, 0, want);
+	}
+	/* Any type with no expected one, and the expected one's req_id
+	 * only when one is expected. */
+	n = mk_poison(b, XS_WRITE, 7, "OK", 3);
+	PARSE_IS(b, n, XS_INVALID, 0, XL_XS_PARSE_OK);
+	PARSE_IS(b, n, XS_WRITE, 7, XL_XS_PARSE_OK);
+	PARSE_IS(b, n, XS_MKDIR, 7, XL_XS_PARSE_BAD_TYPE);
+	PARSE_IS(b, n, XS_WRITE, 6, XL_XS_PARSE_BAD_REQ_ID);
+	n = mk_poison(b, XS_ERROR, 7, "EAGAIN", 7);
+	PARSE_IS(b, n, XS_MKDIR, 7, XL_XS_PARSE_OK);
+	PARSE_IS(b, n, XS_MKDIR, 8, XL_XS_PARSE_BAD_REQ_ID);
+	return XT_PASS;
+}
+
+/*
+ * The API's size checks at their bounds: a buffer of exactly the value
+ * and its NUL and one byte less, a directory or permission list of
+ * exactly the buffer and one more, xl_xs_vprintf()'s 255 and 256
+ * characters, read_uint's largest value and one more, a length that
+ * does not fit 32 bits, every transaction slot taken.
+ */
+static enum xt_result xs_api_bounds(void)
+{
+	static char big[300];
+	struct hv_xs_hostile h = { 0 };
+	struct hv_xs_stats hs;
+	xl_xs_tx_t tx[33];
+	char buf[64], *v;
+	unsigned long u;
+	size_t len;
+	int err, n;
+	unsigned int i;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/v", "12345"), 0);
+	memset(buf, 'q', sizeof(buf));
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, 6, &len), 0);
+	XT_ASSERT_EQ(len, 5);
+	XT_ASSERT(!memcmp(buf, "12345", 6));
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, 5, &len), -XEN_ENOSPC);
+	XT_ASSERT_EQ(len, 5);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, 6, NULL), 0);
+	v = xl_xs_read_alloc(0, "ab/v", &err);
+	XT_ASSERT(v != NULL);
+	XT_ASSERT_EQ(err, 0);
+	XT_ASSERT(!strcmp(v, "12345"));
+	xl_os_free(v);
+	v = xl_xs_read_alloc(0, "ab/none", &err);
+	XT_ASSERT(v == NULL);
+	XT_ASSERT_EQ(err, -XEN_ENOENT);
+
+	/* read_uint: 0, the largest unsigned long, one more, no digits,
+	 * the characters either side of '0'..'9', too long for its buffer. */
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "0"), 0);
+	u = 7;
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "9"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, 9);
+	snprintf(buf, sizeof(buf), "%lu", ~0UL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", buf), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, ~0UL);
+	snprintf(buf, sizeof(buf), "%lu", ~0UL - 9);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", buf), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0);
+	XT_ASSERT_EQ(u, ~0UL - 9);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "18446744073709551616"), 0);
+	u = 7;
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(u, 7);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "18446744073709551620"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", ""), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "1/"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", ":1"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "00000000000000000000001"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), 0); /* 23: fits */
+	XT_ASSERT_EQ(u, 1);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/u", "000000000000000000000001"), 0);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/u", &u), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_read_uint(0, "ab/none", &u), -XEN_ENOENT);
+
+	/* directory: "a\0b\0" is 4 bytes: a 4-byte buffer holds it. */
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/d/a", ""), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "ab/d/b", ""), 0);
+	memset(buf, 'q', sizeof(buf));
+	XT_ASSERT_EQ(xl_xs_directory(0, "ab/d", buf, 4), 2);
+	XT_ASSERT(!memcmp(buf, "a\0b\0q", 5));
+	XT_ASSERT_EQ(xl_xs_directory(0, "ab/d", buf, 3), -XEN_ENOSPC);
+	XT_ASSERT_EQ(xl_xs_directory(0, "ab/none", buf, 3), -XEN_ENOENT);
+	snprintf(big, sizeof(big), "n%u", xt_domid());
+	n = (int)strlen(big) + 1;
+	XT_ASSERT_EQ(xl_xs_get_perms(0, "ab/v", buf, (size_t)n), n);
+	XT_ASSERT(!memcmp(buf, big, (size_t)n));
+	XT_ASSERT_EQ(xl_xs_get_perms(0, "ab/v", buf, (size_t)n - 1),
+		     -XEN_ENOSPC);
+
+	/* vprintf's buffer: 255 characters and the NUL fit, 256 do not. */
+	memset(big, 'p', 255);
+	big[255] = '\0';
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", big), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 255);
+	memset(big, 'p', 256);
+	big[256] = '\0';
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", big), -XEN_E2BIG);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 255);
+
+	/* An empty result is a value; a format the host cannot format (a
+	 * wide character the C locale has no byte for: vsnprintf -1,
+	 * EILSEQ) is -XEN_EINVAL, and nothing is written. */
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%s", ""), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 0);
+	XT_ASSERT_EQ(xl_xs_printf(0, "ab/p", "%lc", (wint_t)0xd800),
+		     -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/p", big, sizeof(big), &len), 0);
+	XT_ASSERT_EQ(len, 0);
+
+	/* A length over 32 bits is not cut to its low bits. */
+	XT_ASSERT_EQ(xl_xs_write_bytes(0, "ab/v", "x", ((size_t)1 << 32) + 1),
+		     -XEN_E2BIG);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, sizeof(buf), &len), 0);
+	XT_ASSERT_EQ(len, 5);
+
+	/* xenstored refusing a start (its quota, here 1): the error, and
+	 * the client's slot is free again. */
+	h.max_transactions = 1;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[1]), -XEN_ENOSPC);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[0], true), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[1]), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[1], true), 0);
+	h.max_transactions = 0;
+
+	/* Transaction ids: the largest, one more, 0 (no transaction). */
+	strcpy(h.tx_id, "4294967295");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), 0);
+	XT_ASSERT(tx[0] != XL_XS_NO_TX);
+	/* hv opened another id: this one it does not know. */
+	XT_ASSERT_EQ(xl_xs_write(tx[0], "ab/v", "1"), -XEN_ENOENT);
+	xl_xs_transaction_end(tx[0], true);
+	strcpy(h.tx_id, "4294967296");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), -XEN_EIO);
+	strcpy(h.tx_id, "4294967300");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), -XEN_EIO);
+	strcpy(h.tx_id, "0");
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[0]), -XEN_EIO);
+	hv_xs_get_stats(hv_guest_domain(), &hs);
+	XT_ASSERT_EQ(hs.hostile, 4);
+	/* The three refused ones took no slot; the hv ends of all four
+	 * go with the domain. */
+
+	/* 32 transactions at once (a xenstored allowing 40), the 33rd
+	 * refused before it is sent; a slot freed is taken again, under a
+	 * new handle. */
+	h.tx_id[0] = '\0';
+	h.max_transactions = 40;
+	hv_xs_set_hostile(hv_guest_domain(), &h);
+	for (i = 0; i < 32; i++)
+		XT_ASSERT_MSG(xl_xs_transaction_start(&tx[i]) == 0, "tx %u", i);
+	for (i = 1; i < 32; i++)
+		XT_ASSERT(tx[i] != tx[0] && tx[i] != XL_XS_NO_TX);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[32]), -XEN_ENOSPC);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[31], true), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_start(&tx[32]), 0);
+	XT_ASSERT(tx[32] != tx[31]);
+	XT_ASSERT_EQ(xl_xs_write(tx[31], "ab/v", "1"), -XEN_ENOENT);
+	XT_ASSERT_EQ(xl_xs_write(tx[32], "ab/v", "x"), 0);
+	for (i = 0; i < 31; i++)
+		XT_ASSERT_EQ(xl_xs_transaction_end(tx[i], true), 0);
+	XT_ASSERT_EQ(xl_xs_transaction_end(tx[32], false), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "ab/v", buf, sizeof(buf), &len), 0);
+	XT_ASSERT(len == 1 && buf[0] == 'x');
+	XT_ASSERT_EQ(xl_xs_rm(0, "ab"), 0);
+	return XT_PASS;
+}
+
+/*
+ * The pump's byte accounting: one request whose reply is 19 bytes (a
+ * header and "OK\0") reads 19 bytes in its largest run and defers
+ * nothing; a reply of XENSTORE_PAYLOAD_MAX (four ring-fulls) is read in
+ * runs of at most XL_XS_PUMP_BUDGET bytes, the budget reached.
+ */
+static enum xt_result xs_pump_bytes(void)
+{
+	char *v = malloc(XENSTORE_PAYLOAD_MAX + 1), abs[96];
+	struct xl_xs_stats st;
+	size_t len;
+
+	XS_UP();
+	XT_ASSERT(v);
+	XT_ASSERT_EQ(xl_xs_write(0, "pb", "1"), 0);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.requests, 1);
+	XT_ASSERT_EQ(st.replies, 1);
+	XT_ASSERT_EQ(st.pump_max, sizeof(struct xsd_sockmsg) + 3);
+	XT_ASSERT_EQ(st.pump_deferred, 0);
+	memset(v, 'b', XENSTORE_PAYLOAD_MAX);
+	dom_path(abs, sizeof(abs), "pb");
+	XT_ASSERT_EQ(hv_xs_write_bytes(abs, v, XENSTORE_PAYLOAD_MAX), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "pb", v, XENSTORE_PAYLOAD_MAX + 1, &len), 0);
+	XT_ASSERT_EQ(len, XENSTORE_PAYLOAD_MAX);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.pump_max, XL_XS_PUMP_BUDGET);
+	free(v);
+	return XT_PASS;
+}
+
+/*
+ * A second xl_xs_init() on a live client is refused with -XEN_EBUSY and
+ * changes nothing: the ring indexes, the watches and the statistics stay,
+ * and the next requests and events work.
+ */
+static enum xt_result xs_init_twice(void)
+{
+	struct xl_xs_watch w = { 0 };
+	struct xl_xs_stats st;
+	struct wrec r;
+	char buf[16];
+
+	XS_UP();
+	memset(&r, 0, sizeof(r));
+	XT_ASSERT_EQ(xl_xs_write(0, "it", "1"), 0);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "it", wrec_fn, &r), 0);
+	XT_ASSERT_EQ(xl_xs_init(), -XEN_EBUSY);
+	XT_ASSERT(xl_xs_ready());
+	XT_ASSERT_EQ(xl_xs_write(0, "it", "2"), 0);
+	XT_ASSERT_EQ(xl_xs_read(0, "it", buf, sizeof(buf), NULL), 0);
+	XT_ASSERT(!strcmp(buf, "2"));
+	XT_ASSERT_EQ(wrec_wait(&r, 2), 2);
+	xl_xs_get_stats(&st);
+	XT_ASSERT_EQ(st.requests, 4);
+	XT_ASSERT_EQ(st.replies, 4);
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
 	return XT_PASS;
 }
 
@@ -2276,6 +3222,56 @@ static enum xt_result xb_waits_block(void)
 }
 
 /*
+ * A request xenstored answers 100 ms late (paused, then unpaused by a
+ * host thread) blocks its vCPU meanwhile, with the default timeout and
+ * with none (0: wait for good), and then succeeds: at least half the
+ * wait is blocked time (a vCPU that spins has none), and with no
+ * timeout it does not give up.
+ */
+static struct hv_domain *wb_dom;
+
+static void *wb_unpause(void *arg)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	hv_xs_pause(wb_dom, false);
+	return NULL;
+}
+
+static enum xt_result xs_waits_block(void)
+{
+	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	uint64_t old = xl_xs_get_timeout(), t0, b0, dt, db;
+	unsigned int i;
+	pthread_t th;
+	int rc;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_clock_init(&cc), 0);
+	wb_dom = hv_guest_domain();
+	for (i = 0; i < 2; i++) {
+		xl_xs_set_timeout(i ? 0 : old);
+		hv_xs_pause(wb_dom, true);
+		XT_ASSERT_EQ(pthread_create(&th, NULL, wb_unpause, NULL), 0);
+		b0 = blocked_ns();
+		t0 = xt_now_ns();
+		rc = xl_xs_write(0, "wb", i ? "1" : "0");
+		dt = xt_now_ns() - t0;
+		db = blocked_ns() - b0;
+		pthread_join(th, NULL);
+		xl_xs_set_timeout(old);
+		XT_ASSERT_EQ(rc, 0);
+		XT_ASSERT_MSG(db >= 50 * MS && dt >= 90 * MS,
+			      "timeout %s: %llu ns blocked of %llu",
+			      i ? "0" : "default", (unsigned long long)db,
+			      (unsigned long long)dt);
+	}
+	return XT_PASS;
+}
+
+/*
  * A probe that fails closes the device with its error; a later wait from
  * Closed forgets that error and waits for the backend to come back (times
  * out, not the old error at once); the backend's Closed then InitWait
@@ -2555,6 +3551,118 @@ static enum xt_result xs_init_fails(void)
 }
 
 /*
+ * xl_xs_init failing at the second vCPU's IPI (EVTCHNOP_bind_ipi refused
+ * with -XEN_ENOSPC): the error is returned, the client is not ready, the
+ * first vCPU's IPI is closed again, and a later init works.
+ */
+static long xs_ipifail_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	struct xs_initfail *f = data;
+
+	(void)v;
+	if (cmd != EVTCHNOP_bind_ipi)
+		return 0;
+	if (!after && f->nr_ipi == 1)
+		return -XEN_ENOSPC;
+	if (after && !rc && f->nr_ipi < XL_MAX_VCPUS)
+		f->ipi[f->nr_ipi++] = ((struct evtchn_bind_ipi *)arg)->port;
+	return 0;
+}
+
+static enum xt_result xs_init_ipi_fails(void)
+{
+	struct xs_initfail f = { .nr_ipi = 0 };
+	struct evtchn_status st;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), xs_ipifail_hook, &f);
+	rc = xl_xs_init();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, -XEN_ENOSPC);
+	XT_ASSERT(!xl_xs_ready());
+	XT_ASSERT_EQ(f.nr_ipi, 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(f.ipi[0]), XL_PORT_FREE);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, f.ipi[0], &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/ipi", "1"), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "data/ipi", "2"), 0);
+	return XT_PASS;
+}
+
+/*
+ * xl_xs_fini() closes every vCPU's IPI (2 vCPUs), and twice: the second
+ * does nothing.  Between them the ports
+ * the first closed are taken by IPIs of someone else (the lowest free
+ * ports, the IPIs' and the store port's numbers again): the second fini
+ * leaves them bound.  Then xl_xs_init() connects again.
+ */
+static void fini2_fn(evtchn_port_t port, void *data)
+{
+	(void)port;
+	(void)data;
+}
+
+static enum xt_result xs_fini_twice(void)
+{
+	struct xs_initfail f = { .nr_ipi = 0 };
+	struct evtchn_status st;
+	evtchn_port_t p[4];
+	unsigned int i;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), xs_ipifail_hook, &f);
+	f.nr_ipi = 2; /* no failure: only record the IPIs bound */
+	rc = xl_xs_init();
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(f.nr_ipi, 2 + xt_nr_vcpus());
+	XT_ASSERT_EQ(xl_xs_write(0, "f2", "1"), 0);
+	xl_xs_fini();
+	XT_ASSERT(!xl_xs_ready());
+	/* Every vCPU's IPI closed, in the core and in Xen. */
+	for (i = 2; i < f.nr_ipi; i++) {
+		XT_ASSERT_EQ(xl_evtchn_port_type(f.ipi[i]), XL_PORT_FREE);
+		XT_ASSERT_EQ(xt_status(DOMID_SELF, f.ipi[i], &st), 0);
+		XT_ASSERT_EQ(st.status, EVTCHNSTAT_closed);
+	}
+	for (i = 0; i < 4; i++)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, fini2_fn, NULL, &p[i]), 0);
+	xl_xs_fini();
+	for (i = 0; i < 4; i++)
+		XT_ASSERT_MSG(xl_evtchn_port_type(p[i]) == XL_PORT_IPI,
+			      "port %u closed by a second fini", p[i]);
+	XT_ASSERT_EQ(xl_xs_write(0, "f2", "2"), -XEN_ENODEV);
+	for (i = 0; i < 4; i++)
+		xl_evtchn_close(p[i]);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "f2", "3"), 0);
+	return XT_PASS;
+}
+
+/*
+ * Suspend and resume of a client that is not connected (never
+ * initialised, or finished): nothing in flight, nothing to do.
+ */
+static enum xt_result xs_suspend_not_ready(void)
+{
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_xs_suspend(0), 0);
+	XT_ASSERT_EQ(xl_xs_resume(true), 0);
+	XT_ASSERT_EQ(xl_xs_resume(false), 0);
+	XT_ASSERT_EQ(xl_xs_init(), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "snr", "1"), 0);
+	xl_xs_fini();
+	XT_ASSERT_EQ(xl_xs_suspend(0), 0);
+	XT_ASSERT_EQ(xl_xs_resume(false), 0);
+	XT_ASSERT(!xl_xs_ready());
+	return XT_PASS;
+}
+
+/*
  * Every request gives back what it allocated (the request, its message
  * and reply buffers: xs_req_free), on success, on a Xen error reply, in a
  * transaction, around a watch, and when one of its three allocations
@@ -2624,6 +3732,179 @@ static enum xt_result xs_no_leak(void)
 	XT_ASSERT_EQ(xl_xs_read(0, "data/leak", buf, sizeof(buf), &len), 0);
 	XT_ASSERT(!strcmp(buf, "w"));
 	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	return XT_PASS;
+}
+
+/*
+ * xl_xs_watch()'s refusals, each before anything is sent or kept: no
+ * path or no callback (-XEN_EINVAL), the path's copy not allocated
+ * (-XEN_ENOMEM): xenstored saw no request, no allocation is left, and
+ * a watch made afterwards works; once unwatched, xenstored sends nothing
+ * for it.
+ */
+static enum xt_result xs_watch_refused(void)
+{
+	struct xl_xs_watch w;
+	struct hv_xs_stats h0, h1;
+	struct wrec r;
+	long live0;
+	int rc;
+
+	XS_UP();
+	memset(&r, 0, sizeof(r));
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	live0 = hv_guest_zalloc_live();
+	XT_ASSERT_EQ(xl_xs_watch(&w, NULL, wrec_fn, &r), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_xs_watch(&w, "wr", NULL, &r), -XEN_EINVAL);
+	hv_guest_fail_zalloc(0);
+	rc = xl_xs_watch(&w, "wr", wrec_fn, &r);
+	hv_guest_fail_zalloc(-1);
+	XT_ASSERT_EQ(rc, -XEN_ENOMEM);
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), live0);
+	hv_xs_get_stats(hv_guest_domain(), &h1);
+	XT_ASSERT_EQ(h1.requests, h0.requests);
+	XT_ASSERT(!xl_xs_watches_pending());
+	XT_ASSERT_EQ(xl_xs_watch(&w, "wr", wrec_fn, &r), 0);
+	XT_ASSERT_EQ(wrec_wait(&r, 1), 1);
+	XT_ASSERT(!strcmp(r.all[0], "wr"));
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), 0);
+	/* Unwatched in xenstored too: a change there sends no event. */
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	XT_ASSERT_EQ(xl_xs_write(0, "wr", "1"), 0);
+	hv_xs_get_stats(hv_guest_domain(), &h1);
+	XT_ASSERT_EQ(h1.events, h0.events);
+	XT_ASSERT_EQ(h1.requests - h0.requests, 1);
+	/* Twice: not a watch any more, nothing sent. */
+	XT_ASSERT_EQ(xl_xs_unwatch(&w), -XEN_EINVAL);
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	XT_ASSERT_EQ(h0.requests, h1.requests);
+	return XT_PASS;
+}
+
+/*
+ * A callback that unwatches its own watch: the unwatch does not wait for
+ * the callback it is called from (that would never end) and returns 0;
+ * the watch then never fires again, in the client or in xenstored.
+ */
+struct self_uw {
+	unsigned int calls;
+	int rc;
+};
+
+static void self_uw_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	struct self_uw *u = arg;
+
+	(void)path;
+	if (!u->calls++)
+		u->rc = xl_xs_unwatch(w);
+}
+
+static enum xt_result xs_unwatch_in_callback(void)
+{
+	struct xl_xs_watch w = { 0 };
+	struct self_uw u = { 0, 1 };
+	struct hv_xs_stats h0, h1;
+
+	XS_UP();
+	XT_ASSERT_EQ(xl_xs_watch(&w, "su", self_uw_fn, &u), 0);
+	/* The registration's event, taken in with the reply. */
+	XT_ASSERT_EQ(xl_xs_run_watches(), 1);
+	XT_ASSERT_EQ(u.calls, 1);
+	XT_ASSERT_EQ(u.rc, 0);
+	XT_ASSERT(w.path == NULL);
+	hv_xs_get_stats(hv_guest_domain(), &h0);
+	XT_ASSERT_EQ(xl_xs_write(0, "su", "1"), 0);
+	hv_xs_get_stats(hv_guest_domain(), &h1);
+	XT_ASSERT_EQ(h1.events, h0.events);
+	XT_ASSERT_EQ(xl_xs_run_watches(), 0);
+	XT_ASSERT_EQ(u.calls, 1);
+	return XT_PASS;
+}
+
+/*
+ * One dispatcher at a time, and an unwatch from another vCPU waits for
+ * the callback: vCPU 0 runs the watches, whose first callback holds
+ * until a host thread releases it (150 ms); meanwhile vCPU 1 runs the
+ * watches too (0: vCPU 0 dispatches; the second event stays queued),
+ * then unwatches the held watch, which returns only once the callback
+ * is over.
+ */
+static struct {
+	int in_cb, release, cb_done; /* atomic */
+	unsigned int ran1;
+	int uw_rc, done_at_return;
+	struct xl_xs_watch w;
+} de;
+
+static void de_fn(struct xl_xs_watch *w, const char *path, void *arg)
+{
+	uint64_t t0 = xt_now_ns();
+
+	(void)w;
+	(void)path;
+	(void)arg;
+	if (XT_LOAD(&de.in_cb))
+		return;
+	__atomic_store_n(&de.in_cb, 1, __ATOMIC_SEQ_CST);
+	while (!XT_LOAD(&de.release) && xt_now_ns() - t0 < 10000 * MS)
+		sched_yield();
+	__atomic_store_n(&de.cb_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *de_release(void *arg)
+{
+	struct timespec ts = { 0, 150 * 1000 * 1000 };
+	uint64_t t0 = xt_now_ns();
+
+	(void)arg;
+	while (!XT_LOAD(&de.in_cb) && xt_now_ns() - t0 < 10000 * MS)
+		sched_yield();
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&de.release, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool de_in_cb(void *arg)
+{
+	(void)arg;
+	return XT_LOAD(&de.in_cb) != 0;
+}
+
+static void de_vcpu1(void *arg)
+{
+	(void)arg;
+	if (!xt_wait_until(de_in_cb, NULL, 10000 * MS))
+		return;
+	de.ran1 = xl_xs_run_watches();
+	de.uw_rc = xl_xs_unwatch(&de.w);
+	de.done_at_return = XT_LOAD(&de.cb_done);
+}
+
+static enum xt_result xs_dispatch_exclusive(void)
+{
+	pthread_t th;
+	unsigned int ran;
+
+	XS_UP();
+	memset(&de, 0, sizeof(de));
+	de.uw_rc = 1;
+	de.ran1 = 99;
+	XT_ASSERT_EQ(xl_xs_watch(&de.w, "de", de_fn, NULL), 0);
+	XT_ASSERT_EQ(xl_xs_write(0, "de", "1"), 0);
+	/* Two events queued: the registration's and the write's. */
+	XT_ASSERT(xl_xs_watches_pending());
+	XT_ASSERT_EQ(pthread_create(&th, NULL, de_release, NULL), 0);
+	xt_start_on(1, de_vcpu1, NULL);
+	ran = xl_xs_run_watches();
+	pthread_join(th, NULL);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(de.ran1, 0);
+	XT_ASSERT_EQ(de.uw_rc, 0);
+	XT_ASSERT_EQ(de.done_at_return, 1);
+	/* vCPU 0 ran the held callback, then found the watch gone. */
+	XT_ASSERT_EQ(ran, 1);
+	XT_ASSERT(!xl_xs_watches_pending());
 	return XT_PASS;
 }
 
@@ -2848,16 +4129,24 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/tx_concurrent", XT_HV, 2, false, xs_tx_concurrent, XS_F },
 	{ "xs/watches", XT_HV, 1, false, xs_watches, XS_F },
 	{ "xs/watch_flood", XT_HV, 1, false, xs_watch_flood, XS_F },
+	{ "xs/evq_exact", XT_HV, 1, false, xs_evq_exact, XS_F },
+	{ "xs/evq_one_over", XT_HV, 1, false, xs_evq_one_over, XS_F },
+	{ "xs/evq_two_over", XT_HV, 1, false, xs_evq_two_over, XS_F },
 	{ "xs/idle_wakeup", XT_HV, 2, false, xs_idle_wakeup, XS_F },
 	{ "xs/concurrent", XT_HV, 2, false, xs_concurrent, XS_F },
 	{ "xs/ring_full", XT_HV, 2, false, xs_ring_full, XS_F },
 	{ "xs/timeout", XT_HV, 1, false, xs_timeout, XS_F },
+	{ "xs/timeout_partial", XT_HV, 2, false, xs_timeout_partial, XS_F },
+	{ "xs/waits_block", XT_HV, 1, false, xs_waits_block, XS_F },
 	{ "xs/hostile_req_id", XT_HV, 1, false, xs_hostile_req_id, XS_F },
 	{ "xs/hostile_len", XT_HV, 1, false, xs_hostile_len, XS_F },
 	{ "xs/hostile_unterminated", XT_HV, 1, false, xs_hostile_unterminated,
 	  XS_F },
 	{ "xs/hostile_rsp_prod", XT_HV, 1, false, xs_hostile_rsp_prod, XS_F },
 	{ "xs/hostile_type", XT_HV, 1, false, xs_hostile_type, XS_F },
+	{ "xs/stray_reply", XT_HV, 1, false, xs_stray_reply, XS_F },
+	{ "xs/out_of_order", XT_HV, 2, false, xs_out_of_order, XS_F },
+	{ "xs/suspend_wakes", XT_HV, 2, false, xs_suspend_wakes, XS_F },
 	{ "xs/bad_request_len", XT_HV, 1, false, xs_bad_request_len, XS_F },
 	{ "xs/bad_request_ringidx", XT_HV, 1, false, xs_bad_request_ringidx,
 	  XS_F },
@@ -2867,8 +4156,20 @@ const struct xt_test xt_xs_tests[] = {
 	{ "xs/reset_watches", XT_HV, 1, false, xs_reset_watches, XS_F },
 	{ "xs/directory_part", XT_HV, 1, false, xs_directory_part, XS_F },
 	{ "xs/parser", XT_HV, 1, false, xs_parser, 0 },
+	{ "xs/parser_bounds", XT_HV, 1, false, xs_parser_bounds, 0 },
+	{ "xs/api_bounds", XT_HV, 1, false, xs_api_bounds, XS_F },
+	{ "xs/pump_bytes", XT_HV, 1, false, xs_pump_bytes, XS_F },
+	{ "xs/init_twice", XT_HV, 1, false, xs_init_twice, XS_F },
 	{ "xs/hv_api", XT_HV, 1, false, xs_hv_api, 0 },
 	{ "xs/init_fails", XT_HV, 1, false, xs_init_fails, XS_F },
+	{ "xs/init_ipi_fails", XT_HV, 2, false, xs_init_ipi_fails, XS_F },
+	{ "xs/fini_twice", XT_HV, 2, false, xs_fini_twice, XS_F },
+	{ "xs/suspend_not_ready", XT_HV, 1, false, xs_suspend_not_ready, XS_F },
+	{ "xs/watch_refused", XT_HV, 1, false, xs_watch_refused, XS_F },
+	{ "xs/unwatch_in_callback", XT_HV, 1, false, xs_unwatch_in_callback,
+	  XS_F },
+	{ "xs/dispatch_exclusive", XT_HV, 2, false, xs_dispatch_exclusive,
+	  XS_F },
 	{ "xs/printf_edges", XT_HV, 1, false, xs_printf_edges, XS_F },
 	{ "xs/no_leak", XT_HV, 1, false, xs_no_leak, XS_F },
 	{ "xs/release_1", XT_HV, 1, false, xs_release_1, XS_F },

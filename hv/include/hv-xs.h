@@ -127,6 +127,30 @@ struct hv_xs_hostile {
 	 *                  backend that acts just after the guest's read.
 	 * Counted down; hv_xs_set_hostile() restarts the count of reads.
 	 */
+	/*
+	 * tx_id: the next TRANSACTION_START reply carries this string as
+	 * the id (its NUL added) instead of the one the transaction got,
+	 * which stays open in hv; cleared once used.  max_transactions:
+	 * open transactions the connection may have, 0 for xenstored's
+	 * default 10 (its --transaction option); not counted down.
+	 */
+	char tx_id[16];
+	/*
+	 * stray_reply: the next stray_reply replies are each preceded by a
+	 * copy of themselves with req_id stray_req_id, a reply to no
+	 * request (a confused daemon).
+	 */
+	unsigned int stray_reply;
+	uint32_t stray_req_id;
+	/*
+	 * reorder: the next reply is held back and written after the
+	 * reorder replies that follow it (xenstored answers in order; a
+	 * daemon that does not).  Set once, used once.
+	 */
+	unsigned int reorder;
+	/* The next event_no_token watch events carry the path only. */
+	unsigned int event_no_token;
+	unsigned int max_transactions;
 	char read_path[128];
 	unsigned int read_fail;
 	int read_fail_err;
