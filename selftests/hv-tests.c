@@ -1455,11 +1455,17 @@ static enum xt_result fifo_partial_init_keeps_ports(void)
  * Ports the core must refuse by itself, without asking Xen: port 0 (never
  * a channel, Xen's port_is_valid()), the first invalid index of the ABI
  * (max_channels(): EVTCHN_FIFO_NR_CHANNELS, or 2-level's 64 x 64 = 4096)
- * and beyond, and a port it closed.  Every call answers exactly as a port
- * the core does not have (-EINVAL, false, XL_PORT_FREE, XL_MAX_VCPUS), and
- * none of them makes an EVTCHNOP (counted by the hook): a checked-late
- * port would still get Xen's -EINVAL, but would reach Xen (and, for
- * bind_existing, the port table) first.
+ * and beyond, the first index past the core's port table
+ * (EVTCHN_FIFO_NR_CHANNELS, whatever the ABI), and a port it closed.
+ * Every call answers exactly as a port the core does not have (-EINVAL,
+ * false, XL_PORT_FREE, XL_MAX_VCPUS), and none of them makes an EVTCHNOP
+ * (counted by the hook): a checked-late port would still get Xen's
+ * -EINVAL, but would reach Xen (and, for bind_existing, the port table)
+ * first.  The same calls are made again from a handler on vCPU 0: the
+ * table's look-up must stop at its last chunk there too, where the words
+ * that follow the chunk array (vCPU 0's upcall state, xen-evtchn.c
+ * struct xl_ev) are nonzero, so an index one past the end reads a
+ * pointer that is none (found by tools/mutate, port_lookup's >= as >).
  */
 struct bad_ports {
 	unsigned int ops; /* EVTCHNOPs issued while counting */
@@ -1494,22 +1500,60 @@ static enum xt_result bad_port_calls(evtchn_port_t port, struct bad_ports *b)
 	return XT_PASS;
 }
 
+#define NR_BAD_PORTS 5
+
+static void bad_ports_list(evtchn_port_t *bad)
+{
+	unsigned int max = xl_evtchn_max_ports();
+
+	bad[0] = 0;
+	bad[1] = max;
+	bad[2] = max + 1;
+	bad[3] = EVTCHN_FIFO_NR_CHANNELS;
+	bad[4] = 0xffffffffu;
+}
+
+/* The calls of bad_port_calls() from a handler (upcall context). */
+static struct {
+	struct bad_ports b;
+	uint32_t done;	  /* atomic */
+	uint32_t cpu;	  /* the vCPU the handler ran on */
+	evtchn_port_t at; /* the first port whose calls failed, or 0 */
+	enum xt_result res;
+} bph;
+
+static void bad_ports_handler(evtchn_port_t port, void *data)
+{
+	evtchn_port_t bad[NR_BAD_PORTS];
+	unsigned int i;
+
+	if (XT_LOAD(&bph.done))
+		return;
+	bph.cpu = xl_os_vcpu_id();
+	bph.res = XT_PASS;
+	bad_ports_list(bad);
+	for (i = 0; i < NR_BAD_PORTS && bph.res == XT_PASS; i++) {
+		bph.res = bad_port_calls(bad[i], &bph.b);
+		bph.at = bad[i];
+	}
+	XT_STORE(&bph.done, 1);
+}
+
 static enum xt_result bad_ports(bool force_2level)
 {
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
 					.force_2level = force_2level };
+	evtchn_port_t p, h, bad[NR_BAD_PORTS];
 	struct bad_ports b = { 0 };
 	struct xt_rec r = { 0 };
 	unsigned int max, i;
-	evtchn_port_t p;
 	long rc;
 
 	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 	max = xl_evtchn_max_ports();
 	XT_ASSERT_EQ(max, force_2level ? 64 * 64 : EVTCHN_FIFO_NR_CHANNELS);
-	for (i = 0; i < 4; i++) {
-		const evtchn_port_t bad[] = { 0, max, max + 1, 0xffffffffu };
-
+	bad_ports_list(bad);
+	for (i = 0; i < NR_BAD_PORTS; i++) {
 		p = bad[i];
 		if (bad_port_calls(p, &b) != XT_PASS) {
 			xt_log("port %u", p);
@@ -1523,6 +1567,17 @@ static enum xt_result bad_ports(bool force_2level)
 		XT_ASSERT_EQ(rc, -XEN_EINVAL);
 		XT_ASSERT_EQ(b.ops, 0);
 		XT_ASSERT_EQ(xl_evtchn_port_type(p), XL_PORT_FREE);
+	}
+	/* From a handler on vCPU 0. */
+	memset(&bph, 0, sizeof(bph));
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, bad_ports_handler, NULL, &h), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &bph.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(xl_evtchn_close(h), 0);
+	XT_ASSERT_EQ(bph.cpu, 0);
+	if (bph.res != XT_PASS) {
+		xt_log("port %u, from a handler", bph.at);
+		return XT_FAIL;
 	}
 	/* A port the core had and closed: its table entry is there, free. */
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
@@ -1595,6 +1650,107 @@ static enum xt_result fifo_bind_enomem(void)
 static enum xt_result l2_bind_enomem(void)
 {
 	return bind_enomem(true);
+}
+
+/*
+ * Two binds whose ports share a port-table chunk that neither finds
+ * (xen-evtchn.c port_entry: allocated with no lock held, published under
+ * xl_ev.lock only if the slot is still empty).  vCPU 1's bind (port 512,
+ * the first of chunk 1) is held, by the explore point hook, at its first
+ * read-modify-write after its chunk was allocated (the one that takes
+ * xl_ev.lock), until vCPU 0 has bound port 513, which allocated and
+ * published a chunk of its own.  vCPU 1 then finds the slot taken: it
+ * must free its chunk and use the published one.  Both ports work and
+ * the guest holds exactly one block more than before the two binds (a
+ * loser that kept its chunk leaks a block; one that published it over
+ * the winner's loses port 513's entry).
+ */
+static struct pcr {
+	long live0;	 /* zalloc blocks before the two binds */
+	uint32_t armed;	 /* atomic: the hook may hold vCPU 1 */
+	uint32_t held;	 /* atomic: vCPU 1 was held */
+	uint32_t a_done; /* atomic: vCPU 0's bind returned */
+	int rc_b;
+	evtchn_port_t pb;
+	struct xt_rec rb;
+} pcr;
+
+static void pcr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 1 ||
+	    !XT_LOAD(&pcr.armed) || hv_guest_zalloc_live() <= pcr.live0)
+		return;
+	XT_STORE(&pcr.armed, 0);
+	XT_STORE(&pcr.held, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&pcr.a_done) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static void pcr_bind_b(void *arg)
+{
+	pcr.rc_b = xl_evtchn_bind_ipi(1, xt_rec_handler, &pcr.rb, &pcr.pb);
+}
+
+static enum xt_result port_chunk_race(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xt_rec r = { 0 }, ra = { 0 };
+	evtchn_port_t p = 0, pa = 0;
+	unsigned int n = 0;
+	bool held;
+	int rc = -1;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&pcr, 0, sizeof(pcr));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	while (p < CORE_PORT_CHUNK - 1 && n++ < CORE_PORT_CHUNK)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, CORE_PORT_CHUNK - 1);
+	pcr.live0 = hv_guest_zalloc_live();
+	XT_STORE(&pcr.armed, 1);
+	hv_explore_set_hook(pcr_hook);
+	xt_start_on(1, pcr_bind_b, NULL);
+	held = xt_wait_until(flag_set, &pcr.held, XT_EVENT_TIMEOUT_NS);
+	if (held)
+		rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &ra, &pa);
+	XT_STORE(&pcr.a_done, 1);
+	xt_wait_on(1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(held);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(pcr.rc_b, 0);
+	XT_ASSERT_EQ(pcr.pb, CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(pa, CORE_PORT_CHUNK + 1);
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), pcr.live0 + 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(pcr.pb), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_type(pa), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_send(pcr.pb), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(pa), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&pcr.rb, 1), 1);
+	XT_ASSERT_EQ(xt_rec_wait(&ra, 1), 1);
+	XT_ASSERT_EQ(pcr.rb.last_port, pcr.pb);
+	XT_ASSERT_EQ(pcr.rb.last_cpu, 1);
+	XT_ASSERT_EQ(ra.last_port, pa);
+	XT_ASSERT_EQ(ra.last_cpu, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_port_chunk_race(void)
+{
+	return port_chunk_race(false);
+}
+
+static enum xt_result l2_port_chunk_race(void)
+{
+	return port_chunk_race(true);
 }
 
 /*
@@ -3312,6 +3468,238 @@ static enum xt_result l2_close_rebind_no_stale(void)
 	return XT_PASS;
 }
 
+/*
+ * The claim of a port's handler (xen-evtchn.c port_claim, port_release)
+ * raced by a second vCPU, forced with the explore point hook on 2-level,
+ * where the claim's compare-exchange is the first read-modify-write of
+ * the core after the scan took the port's PENDING bit (l2_handle_port).
+ * A loopback port b is raised on vCPU 1, whose claim is held at its
+ * first compare-exchange; meanwhile b is moved to vCPU 2 and raised
+ * again, and vCPU 2 claims it and enters the handler.  Then:
+ *   claim_busy      vCPU 1 goes on while vCPU 2's handler runs: its
+ *                   exchange finds the claim taken and asks vCPU 2 for
+ *                   another run (XL_RUN_AGAIN), so the handler runs twice
+ *                   on vCPU 2, never on vCPU 1, never concurrently.  A
+ *                   claim that read the idle word before vCPU 2 took it
+ *                   and wrote ACTIVE over it without an atomic compare
+ *                   ran the handler on both at once.
+ *   claim_released  vCPU 1's first exchange finds the claim taken, and
+ *                   vCPU 1 is held again before its second one (asking
+ *                   for a re-run) until vCPU 2's handler returned and
+ *                   released the claim: the second exchange fails on the
+ *                   idle word, and the third takes the claim afresh.  One
+ *                   run each on vCPU 2 and vCPU 1, two events, two runs
+ *                   (a retry that took the idle word as a busy one set
+ *                   XL_RUN_AGAIN alone and ran the handler twice).
+ *   claim_at_release  vCPU 2's handler returns and vCPU 2 is held at its
+ *                   release's exchange until vCPU 1's claim has asked for
+ *                   a re-run: the release finds XL_RUN_AGAIN and runs
+ *                   the handler again on vCPU 2 (a release that read
+ *                   ACTIVE before the claim and wrote idle over AGAIN
+ *                   without an atomic compare lost the second event).
+ * The hook reads b's PENDING bit in shared_info (hv guest memory) to find
+ * vCPU 1's claim; the runs are counted per vCPU by the handler.
+ */
+enum cw_mode { CW_BUSY, CW_RELEASED, CW_AT_RELEASE };
+
+static struct cw {
+	unsigned long *pend_word; /* shared_info word holding b's PENDING */
+	unsigned long pend_bit;
+	enum cw_mode mode;
+	uint32_t a_phase;      /* vCPU 1's points from its claim's first one */
+	uint32_t a_seen;       /* vCPU 1 saw b pending at a point */
+	uint32_t a_held;       /* atomic: vCPU 1 is held at its claim */
+	uint32_t a_passed;     /* atomic: vCPU 1 made its first exchange */
+	uint32_t a_claimed;    /* atomic: vCPU 1's claim returned */
+	uint32_t b_in;	       /* atomic: vCPU 2's handler entered */
+	uint32_t b_out;	       /* atomic: vCPU 2's first run returned */
+	uint32_t b_points;     /* vCPU 2's points after b_out */
+	uint32_t b_at_release; /* atomic: vCPU 2 is held at its release */
+	uint32_t b_released;   /* atomic: vCPU 2 released the claim */
+	uint32_t in, concurrent;
+	uint32_t runs[4];
+} cw;
+
+static void cw_wait(const uint32_t *flag)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	while (!XT_LOAD(flag) && xt_now_ns() < end)
+		sched_yield();
+}
+
+/* vCPU 2, after its first run returned. */
+static void cw_hook_b(void)
+{
+	if (XT_LOAD(&cw.b_released))
+		return;
+	/* The first point is the release's exchange, the second one
+	 * comes after it (the scan goes on). */
+	if (++cw.b_points == 2) {
+		XT_STORE(&cw.b_released, 1);
+		return;
+	}
+	if (cw.mode == CW_AT_RELEASE) {
+		XT_STORE(&cw.b_at_release, 1);
+		cw_wait(&cw.a_claimed);
+	}
+}
+
+/* vCPU 1. */
+static void cw_hook_a(void)
+{
+	if (!cw.a_phase) {
+		if (__atomic_load_n(cw.pend_word, __ATOMIC_SEQ_CST) &
+		    cw.pend_bit) {
+			cw.a_seen = 1;
+			return;
+		}
+		if (!cw.a_seen)
+			return;
+	}
+	switch (++cw.a_phase) {
+	case 1:
+		/* PENDING taken: the claim's first exchange. */
+		XT_STORE(&cw.a_held, 1);
+		cw_wait(cw.mode == CW_AT_RELEASE ? &cw.b_at_release : &cw.b_in);
+		return;
+	case 2:
+		/* Its second exchange (the first one found it taken). */
+		XT_STORE(&cw.a_passed, 1);
+		if (cw.mode == CW_RELEASED)
+			cw_wait(&cw.b_released);
+		return;
+	case 3:
+		/* The scan goes on: the claim returned. */
+		XT_STORE(&cw.a_claimed, 1);
+		return;
+	default:
+		return;
+	}
+}
+
+static void cw_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	unsigned int id;
+
+	if (pt != HV_XP_ATOMIC || !v)
+		return;
+	id = hv_vcpu_id(v);
+	if (id == 2 && XT_LOAD(&cw.b_out))
+		cw_hook_b();
+	else if (id == 1)
+		cw_hook_a();
+}
+
+static void cw_handler(evtchn_port_t port, void *data)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+
+	if (XT_ADD(&cw.in, 1) != 1)
+		XT_ADD(&cw.concurrent, 1);
+	XT_ADD(&cw.runs[cpu % 4], 1);
+	if (cpu == 2 && !XT_LOAD(&cw.b_in)) {
+		XT_STORE(&cw.b_in, 1);
+		if (cw.mode != CW_AT_RELEASE)
+			cw_wait(&cw.a_passed);
+		XT_ADD(&cw.in, -1);
+		XT_STORE(&cw.b_out, 1);
+		return;
+	}
+	XT_ADD(&cw.in, -1);
+}
+
+/* Runs on every vCPU reached *arg. */
+static bool cw_runs(void *arg)
+{
+	return XT_LOAD(&cw.runs[0]) + XT_LOAD(&cw.runs[1]) +
+		       XT_LOAD(&cw.runs[2]) + XT_LOAD(&cw.runs[3]) >=
+	       *(uint32_t *)arg;
+}
+
+static enum xt_result claim_window(enum cw_mode mode)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xt_rec ra = { 0 };
+	uint32_t want;
+	evtchn_port_t a, b;
+	bool held;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&cw, 0, sizeof(cw));
+	cw.mode = mode;
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
+					     &a),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, cw_handler, NULL,
+						&b),
+		     0);
+	/* The bind-time event (evtchn_bind_interdomain), on vCPU 0. */
+	want = 1;
+	XT_ASSERT(xt_wait_until(cw_runs, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&cw.runs[0]), 1);
+	XT_STORE(&cw.runs[0], 0);
+	cw.pend_word = (unsigned long *)xl_os_shared_info()->evtchn_pending +
+		       b / XL_BITS_PER_LONG;
+	cw.pend_bit = 1UL << (b % XL_BITS_PER_LONG);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 1), 0);
+	hv_explore_set_hook(cw_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	held = xt_wait_until(flag_set, &cw.a_held, XT_EVENT_TIMEOUT_NS);
+	if (held) {
+		/* vCPU 1 holds the event it took; b goes to vCPU 2. */
+		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 2), 0);
+		XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	}
+	want = 2;
+	xt_wait_until(cw_runs, &want, XT_EVENT_TIMEOUT_NS);
+	xt_rec_settle(&ra);
+	want = 3; /* a third run would come now */
+	xt_wait_until(cw_runs, &want, 2 * XT_SETTLE_NS);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(held);
+	XT_ASSERT_EQ(XT_LOAD(&cw.b_in), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.a_passed), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.a_claimed), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.b_released), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.concurrent), 0);
+	XT_ASSERT_EQ(XT_LOAD(&cw.runs[0]), 0);
+	XT_ASSERT_EQ(XT_LOAD(&cw.runs[3]), 0);
+	if (mode == CW_RELEASED) {
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[2]), 1);
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[1]), 1);
+	} else {
+		if (mode == CW_AT_RELEASE)
+			XT_ASSERT_EQ(XT_LOAD(&cw.b_at_release), 1);
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[2]), 2);
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[1]), 0);
+	}
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(a), 0);
+	return XT_PASS;
+}
+
+static enum xt_result l2_claim_busy(void)
+{
+	return claim_window(CW_BUSY);
+}
+
+static enum xt_result l2_claim_released(void)
+{
+	return claim_window(CW_RELEASED);
+}
+
+static enum xt_result l2_claim_at_release(void)
+{
+	return claim_window(CW_AT_RELEASE);
+}
+
 const struct xt_test xt_hv_tests[] = {
 	{ "hv/pvclock_update_storm", XT_HV, 2, false, pvclock_update_storm, 0 },
 	{ "fifo/spurious", XT_HV, 1, false, fifo_spurious, 0 },
@@ -3385,6 +3773,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
 	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
 	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
+	{ "fifo/port_chunk_race", XT_HV, 2, false, fifo_port_chunk_race, 0 },
+	{ "2l/port_chunk_race", XT_HV, 2, false, l2_port_chunk_race, 0 },
 	{ "fifo/close_each_other", XT_HV, 3, false, fifo_close_each_other, 0 },
 	{ "fifo/bind_in_handler_expand", XT_HV, 2, false,
 	  fifo_bind_in_handler_expand, 0 },
@@ -3395,6 +3785,9 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_no_stale", XT_HV, 2, false, l2_close_rebind_no_stale,
 	  0 },
+	{ "2l/claim_busy", XT_HV, 3, false, l2_claim_busy, 0 },
+	{ "2l/claim_released", XT_HV, 3, false, l2_claim_released, 0 },
+	{ "2l/claim_at_release", XT_HV, 3, false, l2_claim_at_release, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =
