@@ -3469,6 +3469,102 @@ static enum xt_result l2_close_rebind_no_stale(void)
 }
 
 /*
+ * Events on ports the core never bound (bound and unmasked behind its
+ * back with raw EVTCHNOPs: Xen's FIFO links them, and the consumer takes
+ * them): each is counted stray on the vCPU that took it, and no handler
+ * runs.  One port has a free entry in a chunk of the core's port table
+ * (the core's own port, 1, made chunk 0), one is past every chunk the
+ * core allocated (port 512 and up: no entry at all, xen-evtchn.c
+ * dispatch_entry's !p).  Exactly two stray events, no handled one.
+ */
+struct stray_wait {
+	uint64_t want;
+};
+
+static bool stray_reached(void *arg)
+{
+	struct xl_evtchn_stats st;
+
+	xl_evtchn_get_stats(0, &st);
+	return st.stray >= ((struct stray_wait *)arg)->want;
+}
+
+static long raw_loopback(evtchn_port_t *a, evtchn_port_t *b)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	long rc = xt_evop(EVTCHNOP_alloc_unbound, &au);
+
+	if (rc)
+		return rc;
+	bi.remote_port = au.port;
+	rc = xt_evop(EVTCHNOP_bind_interdomain, &bi);
+	*a = au.port;
+	*b = bi.local_port;
+	return rc;
+}
+
+static enum xt_result fifo_stray_events(void)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct xl_evtchn_stats st0, st;
+	struct stray_wait w;
+	struct xt_rec r = { 0 };
+	evtchn_port_t lp, a1, b1, a2, b2, fill = 0, first_fill;
+	struct evtchn_unmask um;
+	struct evtchn_close cl;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &lp), 0);
+	XT_ASSERT(lp < CORE_PORT_CHUNK);
+	/* b1: chunk 0, bound in Xen only (raised at bind, masked). */
+	XT_ASSERT_EQ(raw_loopback(&a1, &b1), 0);
+	XT_ASSERT(b1 < CORE_PORT_CHUNK);
+	/* Unbound placeholders up to 511, then b2 past the core's table. */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	first_fill = au.port;
+	while (au.port < CORE_PORT_CHUNK - 1) {
+		fill = au.port;
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	}
+	fill = au.port;
+	XT_ASSERT_EQ(raw_loopback(&a2, &b2), 0);
+	XT_ASSERT_EQ(a2, CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(b2, CORE_PORT_CHUNK + 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b2), XL_PORT_FREE);
+	xl_evtchn_get_stats(0, &st0);
+	/* Xen clears MASKED and links the pending events (vCPU 0). */
+	um.port = b1;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_unmask, &um), 0);
+	um.port = b2;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_unmask, &um), 0);
+	w.want = st0.stray + 2;
+	XT_ASSERT(xt_wait_until(stray_reached, &w, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.stray - st0.stray, 2);
+	XT_ASSERT_EQ(st.events - st0.events, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_count(b1), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b1), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b2), XL_PORT_FREE);
+	for (cl.port = first_fill; cl.port <= fill; cl.port++)
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = a1;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = b1;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = a2;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = b2;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(lp), 0);
+	return XT_PASS;
+}
+
+/*
  * The claim of a port's handler (xen-evtchn.c port_claim, port_release)
  * raced by a second vCPU, forced with the explore point hook on 2-level,
  * where the claim's compare-exchange is the first read-modify-write of
@@ -3785,6 +3881,7 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_no_stale", XT_HV, 2, false, l2_close_rebind_no_stale,
 	  0 },
+	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
 	{ "2l/claim_busy", XT_HV, 3, false, l2_claim_busy, 0 },
 	{ "2l/claim_released", XT_HV, 3, false, l2_claim_released, 0 },
 	{ "2l/claim_at_release", XT_HV, 3, false, l2_claim_at_release, 0 },
