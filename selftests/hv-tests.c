@@ -3565,6 +3565,86 @@ static enum xt_result fifo_stray_events(void)
 }
 
 /*
+ * A handler that enables event delivery (xl_os_irq_restore(0)) while an
+ * event for its vCPU is pending: hv runs the upcall nested in the handler
+ * (the hypercall that xl_os_irq_restore makes to force delivery, as
+ * Linux's xen_force_evtchn_callback).  With a per-vCPU vector (an edge,
+ * XT_F_VCPU_VECTOR), once: the domain's level-style callback would be
+ * taken again for as long as the handler leaves delivery enabled with
+ * evtchn_upcall_pending set (hv/vcpu.c hv_deliver re-checks the level
+ * after each upcall).  The nested instance only counts
+ * itself and asks the running one for another pass (xen-evtchn.c
+ * xl_evtchn_upcall, depth): port q's handler runs once, after h's
+ * returned, never inside it; exactly one nested upcall on vCPU 0.
+ */
+static struct nu {
+	evtchn_port_t q;
+	long send_rc;
+	uint32_t h_in;			   /* atomic: h's handler is running */
+	uint32_t h_runs, q_runs, q_inside; /* atomic */
+} nu;
+
+static void nu_h(evtchn_port_t port, void *data)
+{
+	XT_STORE(&nu.h_in, 1);
+	if (XT_ADD(&nu.h_runs, 1) == 1) {
+		nu.send_rc = xl_evtchn_send(nu.q);
+		xl_os_irq_restore(0);
+		(void)xl_os_irq_save();
+	}
+	XT_STORE(&nu.h_in, 0);
+}
+
+static void nu_q(evtchn_port_t port, void *data)
+{
+	if (XT_LOAD(&nu.h_in))
+		XT_ADD(&nu.q_inside, 1);
+	XT_ADD(&nu.q_runs, 1);
+}
+
+static bool nu_q_ran(void *arg)
+{
+	return XT_LOAD(&nu.q_runs) != 0;
+}
+
+static enum xt_result nested_upcall(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xl_evtchn_stats st0, st;
+	evtchn_port_t h;
+
+	memset(&nu, 0, sizeof(nu));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, nu_q, NULL, &nu.q), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, nu_h, NULL, &h), 0);
+	xl_evtchn_get_stats(0, &st0);
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(nu_q_ran, NULL, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(nu.send_rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&nu.h_runs), 1);
+	XT_ASSERT_EQ(XT_LOAD(&nu.q_runs), 1);
+	XT_ASSERT_EQ(XT_LOAD(&nu.q_inside), 0);
+	XT_ASSERT_EQ(st.nested - st0.nested, 1);
+	XT_ASSERT_EQ(st.events - st0.events, 2);
+	XT_ASSERT_EQ(xl_evtchn_close(h), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(nu.q), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_nested_upcall(void)
+{
+	return nested_upcall(false);
+}
+
+static enum xt_result l2_nested_upcall(void)
+{
+	return nested_upcall(true);
+}
+
+/*
  * The claim of a port's handler (xen-evtchn.c port_claim, port_release)
  * raced by a second vCPU, forced with the explore point hook on 2-level,
  * where the claim's compare-exchange is the first read-modify-write of
@@ -3882,6 +3962,10 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/close_rebind_no_stale", XT_HV, 2, false, l2_close_rebind_no_stale,
 	  0 },
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
+	{ "fifo/nested_upcall", XT_HV, 1, false, fifo_nested_upcall,
+	  XT_F_VCPU_VECTOR },
+	{ "2l/nested_upcall", XT_HV, 1, false, l2_nested_upcall,
+	  XT_F_VCPU_VECTOR },
 	{ "2l/claim_busy", XT_HV, 3, false, l2_claim_busy, 0 },
 	{ "2l/claim_released", XT_HV, 3, false, l2_claim_released, 0 },
 	{ "2l/claim_at_release", XT_HV, 3, false, l2_claim_at_release, 0 },
