@@ -467,7 +467,8 @@ static enum xt_result send_n(evtchn_port_t port, struct xt_rec *r, uint64_t n)
 
 /*
  * Every IPI and VIRQ port bound again at its number, on its vCPU, with
- * its handler, FIFO priority and mask: an IPI per vCPU, VIRQ_DEBUG on
+ * its handler, FIFO priority (the one set, or the default for those never
+ * set) and mask: an IPI per vCPU, VIRQ_DEBUG on
  * vCPU 1, a hole below them (a port closed before the suspend), one IPI
  * masked.  After the restore each port takes NR_SENDS events, each
  * handled exactly once on its vCPU; the masked one holds an event until
@@ -513,8 +514,16 @@ static enum xt_result t_ports(enum mode m)
 	}
 	XEN_HAS(virq, EVTCHNSTAT_virq, 1);
 	XEN_HAS(masked, EVTCHNSTAT_ipi, 1);
-	if (m == M_FIFO)
+	if (m == M_FIFO) {
 		XT_ASSERT_EQ(hv_evtchn_port_priority(dom(), ipi[0]), 3);
+		/* The others were never set: the new domain's default
+		 * (event_fifo.c), no EVTCHNOP_set_priority made for them. */
+		for (cpu = 1; cpu < nr; cpu++)
+			XT_ASSERT_EQ(hv_evtchn_port_priority(dom(), ipi[cpu]),
+				     EVTCHN_FIFO_PRIORITY_DEFAULT);
+		XT_ASSERT_EQ(hv_evtchn_port_priority(dom(), virq),
+			     EVTCHN_FIFO_PRIORITY_DEFAULT);
+	}
 	XT_ASSERT(xl_evtchn_is_masked(masked));
 	XT_ASSERT(!xl_evtchn_is_masked(ipi[0]));
 
