@@ -3350,7 +3350,11 @@ static enum xt_result l2_close_fails_mid_scan(void)
  * give-back, or what guards it), lets the close finish, and then lets the
  * scan go on.  Checked: the number is bound again by a new IPI, which
  * gets exactly 0 events, the old handler none, nothing stray, and the
- * port is not pending.
+ * port is not pending.  close_rebind_held binds the number again before
+ * the scan goes on: the give-back then finds the entry bound (a new
+ * binding), and only the binding's generation (port_forget's gen) tells
+ * it is not the one the bit was taken from; the new IPI still gets no
+ * event before its first send.
  */
 static struct crg {
 	struct vcpu_info *vi;
@@ -3404,7 +3408,7 @@ static bool vcpu1_upcall_ended(void *arg)
 	return upcall_ended_on(1);
 }
 
-static enum xt_result l2_close_rebind_no_stale(void)
+static enum xt_result close_rebind(bool rebind_held)
 {
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
 					.force_2level = true };
@@ -3431,6 +3435,10 @@ static enum xt_result l2_close_rebind_no_stale(void)
 		rc = xl_evtchn_close(crg.port);
 		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
 		held = XT_LOAD(&crg.held) != 0;
+		/* The number bound again while the scan is still held. */
+		if (rebind_held && held)
+			rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2,
+						 &again);
 	}
 	XT_STORE(&crg.go, 1);
 	XT_STORE(&crg.go2, 1);
@@ -3444,7 +3452,8 @@ static enum xt_result l2_close_rebind_no_stale(void)
 	pending = cfm_bit((unsigned long *)xl_os_shared_info()->evtchn_pending,
 			  crg.port);
 	/* The lowest free port: the number just closed. */
-	rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2, &again);
+	if (!rebind_held)
+		rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2, &again);
 	XT_ASSERT_EQ(rc2, 0);
 	XT_ASSERT_EQ(again, crg.port);
 	xt_stats_sum(&st);
@@ -3468,12 +3477,23 @@ static enum xt_result l2_close_rebind_no_stale(void)
 	return XT_PASS;
 }
 
+static enum xt_result l2_close_rebind_no_stale(void)
+{
+	return close_rebind(false);
+}
+
+static enum xt_result l2_close_rebind_held(void)
+{
+	return close_rebind(true);
+}
+
 /*
  * Events on ports the core never bound (bound and unmasked behind its
  * back with raw EVTCHNOPs: Xen's FIFO links them, and the consumer takes
  * them): each is counted stray on the vCPU that took it, and no handler
  * runs.  One port has a free entry in a chunk of the core's port table
- * (the core's own port, 1, made chunk 0), one is past every chunk the
+ * (a number the core bound and closed: its entry keeps no handler), one
+ * is past every chunk the
  * core allocated (port 512 and up: no entry at all, xen-evtchn.c
  * dispatch_entry's !p).  Exactly two stray events, no handled one.
  */
@@ -3512,7 +3532,7 @@ static enum xt_result fifo_stray_events(void)
 	struct xl_evtchn_stats st0, st;
 	struct stray_wait w;
 	struct xt_rec r = { 0 };
-	evtchn_port_t lp, a1, b1, a2, b2, fill = 0, first_fill;
+	evtchn_port_t lp, c1, c2, a1, b1, a2, b2, fill = 0, first_fill;
 	struct evtchn_unmask um;
 	struct evtchn_close cl;
 
@@ -3520,9 +3540,16 @@ static enum xt_result fifo_stray_events(void)
 	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &lp), 0);
 	XT_ASSERT(lp < CORE_PORT_CHUNK);
+	/* Two ports the core binds and closes: their numbers come back
+	 * (the lowest free) as the raw pair's. */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &c1), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &c2), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(c1), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(c2), 0);
 	/* b1: chunk 0, bound in Xen only (raised at bind, masked). */
 	XT_ASSERT_EQ(raw_loopback(&a1, &b1), 0);
-	XT_ASSERT(b1 < CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(a1, c1);
+	XT_ASSERT_EQ(b1, c2);
 	/* Unbound placeholders up to 511, then b2 past the core's table. */
 	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
 	first_fill = au.port;
@@ -3961,6 +3988,7 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_no_stale", XT_HV, 2, false, l2_close_rebind_no_stale,
 	  0 },
+	{ "2l/close_rebind_held", XT_HV, 2, false, l2_close_rebind_held, 0 },
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
 	{ "fifo/nested_upcall", XT_HV, 1, false, fifo_nested_upcall,
 	  XT_F_VCPU_VECTOR },
