@@ -18,9 +18,10 @@
 
 enum mode { M_FIFO, M_2L, M_NOFIFO };
 
-static enum xt_result mode_init(enum mode m)
+/* The core on vCPUs 0 .. n - 1, in mode m. */
+static enum xt_result mode_init_n(enum mode m, unsigned int n)
 {
-	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+	struct xl_evtchn_config cfg = { .nr_vcpus = n,
 					.force_2level = m == M_2L };
 	int rc;
 
@@ -35,12 +36,13 @@ static enum xt_result mode_init(enum mode m)
 	return XT_PASS;
 }
 
-#define MODE_INIT(m)                               \
-	do {                                       \
-		enum xt_result mr_ = mode_init(m); \
-		if (mr_ != XT_PASS)                \
-			return mr_;                \
+#define MODE_INIT_N(m, n)                                   \
+	do {                                                \
+		enum xt_result mr_ = mode_init_n((m), (n)); \
+		if (mr_ != XT_PASS)                         \
+			return mr_;                         \
 	} while (0)
+#define MODE_INIT(m) MODE_INIT_N(m, xt_nr_vcpus())
 
 /* The record is healthy: right port, never concurrent with itself. */
 #define REC_OK(r, port)                               \
@@ -955,6 +957,57 @@ static enum xt_result t_bind_existing_notify_vcpu1(enum mode m)
 }
 
 /*
+ * A port the toolstack bound whose notify vCPU is one the core does not
+ * serve: the core runs on vCPUs 0 and 1 only, and the port notifies
+ * vCPU 2, the first one past them.  bind_existing moves it to vCPU 0 in
+ * Xen first (EVTCHNOP_bind_vcpu: Xen's status then says 0), records 0,
+ * and its events run there, each once (2-level scans a port only on the
+ * vCPU recorded, and vCPU 2 runs no upcall of ours).
+ */
+static enum xt_result t_bind_existing_unserved_vcpu(enum mode m)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	struct evtchn_bind_vcpu bv = { .vcpu = 2 };
+	struct evtchn_close cl = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	evtchn_port_t a, b;
+	unsigned int i;
+
+	MODE_INIT_N(m, 2);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	a = au.port;
+	bi.remote_port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	b = bi.local_port;
+	bv.port = b;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_vcpu, &bv), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.vcpu, 2);
+	/* evtchn_bind_interdomain raised b: delivered once bound here. */
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_INTERDOMAIN);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(b), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.vcpu, 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 0);
+	for (i = 0; i < 5; i++) {
+		XT_ASSERT_EQ(send_port(a), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 2), i + 2);
+	}
+	REC_OK(&r, b);
+	XT_ASSERT_EQ(r.cpu_mask, 1);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	return XT_PASS;
+}
+
+/*
  * fini while an upcall runs on another vCPU.  The handler (vCPU 1) closes
  * its own port, so fini finds nothing bound to wait for, then stays in
  * its upcall up to 300 ms.  fini frees the port table and the FIFO
@@ -1061,13 +1114,14 @@ MODES(rebind_tour)
 MODES(reinit)
 MODES(set_priority)
 MODES(bind_existing_notify_vcpu1)
+MODES(bind_existing_unserved_vcpu)
 MODES(fini_while_upcall)
 
 /* --- FIFO only ----------------------------------------------------------- */
 
 static enum xt_result fifo_init(void)
 {
-	return mode_init(M_FIFO);
+	return mode_init_n(M_FIFO, xt_nr_vcpus());
 }
 
 #define FIFO_INIT()                               \
@@ -1390,6 +1444,8 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(reinit, XT_ALL, 1, false),
 	T3(set_priority, XT_ALL, 1, false),
 	T3(bind_existing_notify_vcpu1, XT_ALL, 2, false),
+	/* hv: a domain with more vCPUs than the core serves. */
+	T3(bind_existing_unserved_vcpu, XT_HV, 3, false),
 	T3(fini_while_upcall, XT_ALL, 2, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
 	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt, 0 },
