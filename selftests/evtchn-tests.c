@@ -1008,6 +1008,86 @@ static enum xt_result t_bind_existing_unserved_vcpu(enum mode m)
 }
 
 /*
+ * unbind_existing from a handler: of another port it is refused,
+ * -EDEADLK, with nothing changed (it would wait for that port's handler,
+ * as close does: xen-evtchn.c close_must_wait_here); the port stays bound
+ * and takes its events, and thread context unbinds it.  A handler may
+ * unbind its own port.
+ */
+static struct ue {
+	evtchn_port_t other; /* the port the IPI's handler tries */
+	int rc_other, rc_self;
+	uint32_t done, self_done; /* atomic */
+} ue;
+
+static void ue_ipi(evtchn_port_t port, void *data)
+{
+	if (XT_LOAD(&ue.done))
+		return;
+	ue.rc_other = xl_evtchn_unbind_existing(ue.other);
+	XT_STORE(&ue.done, 1);
+}
+
+static void ue_self(evtchn_port_t port, void *data)
+{
+	struct xt_rec *r = data;
+
+	xt_rec_handler(port, r);
+	if (XT_LOAD(&r->count) == 3) {
+		ue.rc_self = xl_evtchn_unbind_existing(port);
+		XT_STORE(&ue.self_done, 1);
+	}
+}
+
+static bool ue_flag(void *arg)
+{
+	return XT_LOAD((uint32_t *)arg) != 0;
+}
+
+static enum xt_result t_unbind_existing_in_handler(enum mode m)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	struct evtchn_close cl = { 0 };
+	struct xt_rec r = { 0 };
+	evtchn_port_t a, b, h;
+
+	memset(&ue, 0, sizeof(ue));
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	a = au.port;
+	bi.remote_port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	b = bi.local_port;
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, ue_self, &r), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1); /* raised at bind */
+	ue.other = b;
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ue_ipi, NULL, &h), 0);
+	XT_ASSERT_EQ(send_port(h), 0);
+	XT_ASSERT(xt_wait_until(ue_flag, &ue.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(ue.rc_other, -XEN_EDEADLK);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_INTERDOMAIN);
+	XT_ASSERT(!xl_evtchn_is_masked(b));
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	/* Its own handler unbinds it on the third event. */
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT(xt_wait_until(ue_flag, &ue.self_done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(ue.rc_self, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_FREE);
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 3);
+	REC_OK(&r, b);
+	XT_ASSERT_EQ(xl_evtchn_close(h), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = b;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	return XT_PASS;
+}
+
+/*
  * fini while an upcall runs on another vCPU.  The handler (vCPU 1) closes
  * its own port, so fini finds nothing bound to wait for, then stays in
  * its upcall up to 300 ms.  fini frees the port table and the FIFO
@@ -1115,6 +1195,7 @@ MODES(reinit)
 MODES(set_priority)
 MODES(bind_existing_notify_vcpu1)
 MODES(bind_existing_unserved_vcpu)
+MODES(unbind_existing_in_handler)
 MODES(fini_while_upcall)
 
 /* --- FIFO only ----------------------------------------------------------- */
@@ -1446,6 +1527,7 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(bind_existing_notify_vcpu1, XT_ALL, 2, false),
 	/* hv: a domain with more vCPUs than the core serves. */
 	T3(bind_existing_unserved_vcpu, XT_HV, 3, false),
+	T3(unbind_existing_in_handler, XT_HV, 1, false),
 	T3(fini_while_upcall, XT_ALL, 2, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
 	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt, 0 },
