@@ -3592,6 +3592,67 @@ static enum xt_result fifo_stray_events(void)
 }
 
 /*
+ * bind_existing of a port notifying a vCPU the core does not serve, whose
+ * move to vCPU 0 (EVTCHNOP_bind_vcpu) fails: the error comes back and
+ * nothing is installed (the port would be recorded on vCPU 0 while Xen
+ * notifies vCPU 2); a second try, the move allowed, takes it.
+ */
+static long fail_bind_vcpu_hook(struct hv_vcpu *v, int cmd, void *arg,
+				bool after, long rc, void *data)
+{
+	if (after || cmd != EVTCHNOP_bind_vcpu)
+		return 0;
+	__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return -XEN_EIO;
+}
+
+static enum xt_result bind_existing_move_fails(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = 2,
+					.force_2level = force_2level };
+	struct evtchn_bind_vcpu bv = { .vcpu = 2 };
+	struct evtchn_close cl = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	unsigned int fails = 0;
+	evtchn_port_t a, b;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(raw_loopback(&a, &b), 0);
+	bv.port = b;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_vcpu, &bv), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), fail_bind_vcpu_hook,
+				  &fails);
+	rc = xl_evtchn_bind_existing(b, xt_rec_handler, &r);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(fails, 1);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_FREE);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.vcpu, 2);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(b), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1); /* raised at bind */
+	XT_ASSERT_EQ(r.last_cpu, 0);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bind_existing_move_fails(void)
+{
+	return bind_existing_move_fails(false);
+}
+
+static enum xt_result l2_bind_existing_move_fails(void)
+{
+	return bind_existing_move_fails(true);
+}
+
+/*
  * A handler that enables event delivery (xl_os_irq_restore(0)) while an
  * event for its vCPU is pending: hv runs the upcall nested in the handler
  * (the hypercall that xl_os_irq_restore makes to force delivery, as
@@ -3990,6 +4051,10 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_held", XT_HV, 2, false, l2_close_rebind_held, 0 },
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
+	{ "fifo/bind_existing_move_fails", XT_HV, 3, false,
+	  fifo_bind_existing_move_fails, 0 },
+	{ "2l/bind_existing_move_fails", XT_HV, 3, false,
+	  l2_bind_existing_move_fails, 0 },
 	{ "fifo/nested_upcall", XT_HV, 1, false, fifo_nested_upcall,
 	  XT_F_VCPU_VECTOR },
 	{ "2l/nested_upcall", XT_HV, 1, false, l2_nested_upcall,
