@@ -1567,6 +1567,8 @@ static enum xt_result bad_ports(bool force_2level)
 		XT_ASSERT_EQ(rc, -XEN_EINVAL);
 		XT_ASSERT_EQ(b.ops, 0);
 		XT_ASSERT_EQ(xl_evtchn_port_type(p), XL_PORT_FREE);
+		/* No entry (or port 0's, never bound): no handler runs. */
+		XT_ASSERT_EQ(xl_evtchn_port_count(p), 0);
 	}
 	/* From a handler on vCPU 0. */
 	memset(&bph, 0, sizeof(bph));
@@ -3577,6 +3579,7 @@ static enum xt_result fifo_stray_events(void)
 	XT_ASSERT_EQ(xl_evtchn_port_count(b1), 0);
 	XT_ASSERT_EQ(xl_evtchn_port_type(b1), XL_PORT_FREE);
 	XT_ASSERT_EQ(xl_evtchn_port_type(b2), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_port_count(b2), 0);
 	for (cl.port = first_fill; cl.port <= fill; cl.port++)
 		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
 	cl.port = a1;
