@@ -3656,6 +3656,121 @@ static enum xt_result l2_bind_existing_move_fails(void)
 }
 
 /*
+ * init for more vCPUs than the guest has, or than the core's tables
+ * (XL_MAX_VCPUS): -EINVAL, and nothing set up (no ABI, ports refused with
+ * -ENODEV); then init for the guest's vCPUs works.
+ */
+static enum xt_result init_bad_vcpus(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .force_2level = force_2level };
+	const unsigned int bad[] = { xt_nr_vcpus() + 1, XL_MAX_VCPUS + 1 };
+	struct xt_rec r = { 0 };
+	unsigned int i;
+	evtchn_port_t p;
+
+	for (i = 0; i < 2; i++) {
+		cfg.nr_vcpus = bad[i];
+		XT_ASSERT_EQ(xt_core_init(&cfg), -XEN_EINVAL);
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p),
+			     -XEN_ENODEV);
+	}
+	cfg.nr_vcpus = xt_nr_vcpus();
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(),
+		     force_2level ? XL_EVTCHN_ABI_2L : XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(xt_nr_vcpus() - 1, xt_rec_handler, &r,
+					&p),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, xt_nr_vcpus() - 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_init_bad_vcpus(void)
+{
+	return init_bad_vcpus(false);
+}
+
+static enum xt_result l2_init_bad_vcpus(void)
+{
+	return init_bad_vcpus(true);
+}
+
+/*
+ * init when the domain cannot be brought back to 2-level (EVTCHNOP_reset
+ * refused, -EAGAIN, by the hook):
+ *  - FIFO set up part-way (Xen refuses vCPU 1's control block, -EIO)
+ *    and the reset that undoes it fails: the domain is still on FIFO
+ *    (xl_evtchn_fifo_stuck), so init fails with -EIO rather than fall
+ *    back to 2-level behind Xen's back;
+ *  - init again while stuck: the reclaim's reset fails, and init returns
+ *    its -EAGAIN;
+ * each leaving no ABI.  With the reset allowed, init takes FIFO again.
+ */
+struct init_stuck {
+	bool fail_init_control; /* vCPU 1's EVTCHNOP_init_control: -EIO */
+	unsigned int resets, init_controls; /* atomic: refused */
+};
+
+static long init_stuck_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	struct init_stuck *is = data;
+
+	if (after)
+		return 0;
+	if (cmd == EVTCHNOP_reset) {
+		__atomic_fetch_add(&is->resets, 1, __ATOMIC_SEQ_CST);
+		return -XEN_EAGAIN;
+	}
+	if (cmd == EVTCHNOP_init_control && is->fail_init_control &&
+	    ((struct evtchn_init_control *)arg)->vcpu == 1) {
+		__atomic_fetch_add(&is->init_controls, 1, __ATOMIC_SEQ_CST);
+		return -XEN_EIO;
+	}
+	return 0;
+}
+
+static enum xt_result fifo_init_stuck(void)
+{
+	struct init_stuck is = { .fail_init_control = true };
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	int rc;
+
+	hv_domain_set_evtchn_hook(d, init_stuck_hook, &is);
+	rc = xt_core_init(NULL);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(is.init_controls, 1);
+	XT_ASSERT_EQ(is.resets, 1);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	is.fail_init_control = false;
+	is.resets = 0;
+	hv_domain_set_evtchn_hook(d, init_stuck_hook, &is);
+	rc = xt_core_init(NULL);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(is.resets, 1);
+	XT_ASSERT_EQ(rc, -XEN_EAGAIN);
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT(!xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	return XT_PASS;
+}
+
+/*
  * A handler that enables event delivery (xl_os_irq_restore(0)) while an
  * event for its vCPU is pending: hv runs the upcall nested in the handler
  * (the hypercall that xl_os_irq_restore makes to force delivery, as
@@ -4054,6 +4169,9 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_held", XT_HV, 2, false, l2_close_rebind_held, 0 },
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
+	{ "fifo/init_stuck", XT_HV, 2, false, fifo_init_stuck, 0 },
+	{ "fifo/init_bad_vcpus", XT_HV, 1, false, fifo_init_bad_vcpus, 0 },
+	{ "2l/init_bad_vcpus", XT_HV, 1, false, l2_init_bad_vcpus, 0 },
 	{ "fifo/bind_existing_move_fails", XT_HV, 3, false,
 	  fifo_bind_existing_move_fails, 0 },
 	{ "2l/bind_existing_move_fails", XT_HV, 3, false,
