@@ -3771,6 +3771,63 @@ static enum xt_result fifo_init_stuck(void)
 }
 
 /*
+ * fini's EVTCHNOP_reset closes every port of the domain; the toolstack's
+ * (bound before the core ran: an interdomain port to the peer, and an
+ * unbound one offered to it) are bound again at their numbers
+ * (xen-evtchn.c xl_evtchn_reset_domain), and nothing else is left open:
+ * exactly those two ports, in the same states, after fini.
+ */
+static enum xt_result fini_keeps_ports(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_bind_interdomain bi = { .remote_dom = xt_peer_domid() };
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = xt_peer_domid() };
+	struct evtchn_close cl = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	evtchn_port_t pp, p;
+	uint32_t open[4];
+
+	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
+	bi.remote_port = pp;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	xl_evtchn_fini();
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), open, 4), 2);
+	XT_ASSERT_EQ(open[0], bi.local_port);
+	XT_ASSERT_EQ(open[1], au.port);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, bi.local_port, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.u.interdomain.dom, xt_peer_domid());
+	XT_ASSERT_EQ(st.u.interdomain.port, pp);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, au.port, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_unbound);
+	XT_ASSERT_EQ(st.u.unbound.dom, xt_peer_domid());
+	cl.port = bi.local_port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = au.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	XT_ASSERT_EQ(xt_peer_close(0, pp), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_keeps_ports(void)
+{
+	return fini_keeps_ports(false);
+}
+
+static enum xt_result l2_fini_keeps_ports(void)
+{
+	return fini_keeps_ports(true);
+}
+
+/*
  * A handler that enables event delivery (xl_os_irq_restore(0)) while an
  * event for its vCPU is pending: hv runs the upcall nested in the handler
  * (the hypercall that xl_os_irq_restore makes to force delivery, as
@@ -4169,6 +4226,8 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_held", XT_HV, 2, false, l2_close_rebind_held, 0 },
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
+	{ "fifo/fini_keeps_ports", XT_HV, 1, true, fifo_fini_keeps_ports, 0 },
+	{ "2l/fini_keeps_ports", XT_HV, 1, true, l2_fini_keeps_ports, 0 },
 	{ "fifo/init_stuck", XT_HV, 2, false, fifo_init_stuck, 0 },
 	{ "fifo/init_bad_vcpus", XT_HV, 1, false, fifo_init_bad_vcpus, 0 },
 	{ "2l/init_bad_vcpus", XT_HV, 1, false, l2_init_bad_vcpus, 0 },
