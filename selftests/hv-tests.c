@@ -3772,11 +3772,15 @@ static enum xt_result fifo_init_stuck(void)
 
 /*
  * fini's EVTCHNOP_reset closes every port of the domain; the toolstack's
- * (bound before the core ran: an interdomain port to the peer, and an
- * unbound one offered to it) are bound again at their numbers
- * (xen-evtchn.c xl_evtchn_reset_domain), and nothing else is left open:
- * exactly those two ports, in the same states, after fini.
+ * (bound before the core ran: an interdomain port to the peer at 1, and
+ * an unbound one offered to it at 66, above 64 free numbers, which the
+ * rebind fills with as many placeholders, its most: xen-evtchn.c
+ * FILL_MAX) are bound again at their numbers (xl_evtchn_reset_domain),
+ * and nothing else is left open: exactly those two ports, in the same
+ * states, after fini.
  */
+#define FKP_UNBOUND 65 /* the last placeholder: 2 .. 65 are 64 numbers */
+
 static enum xt_result fini_keeps_ports(bool force_2level)
 {
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
@@ -3784,7 +3788,7 @@ static enum xt_result fini_keeps_ports(bool force_2level)
 	struct evtchn_bind_interdomain bi = { .remote_dom = xt_peer_domid() };
 	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
 					   .remote_dom = xt_peer_domid() };
-	struct evtchn_close cl = { 0 };
+	struct evtchn_close cl = { 0 }, ph;
 	struct evtchn_status st;
 	struct xt_rec r = { 0 };
 	evtchn_port_t pp, p;
@@ -3793,7 +3797,20 @@ static enum xt_result fini_keeps_ports(bool force_2level)
 	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
 	bi.remote_port = pp;
 	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	XT_ASSERT_EQ(bi.local_port, 1);
+	/* The unbound one at 66: 64 numbers free below it, as many
+	 * placeholders as the reset's rebind may take (FILL_MAX). */
+	for (ph.port = 2; ph.port <= FKP_UNBOUND; ph.port++) {
+		struct evtchn_alloc_unbound fill = { .dom = DOMID_SELF,
+						     .remote_dom = DOMID_SELF };
+
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &fill), 0);
+		XT_ASSERT_EQ(fill.port, ph.port);
+	}
 	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	XT_ASSERT_EQ(au.port, FKP_UNBOUND + 1);
+	for (ph.port = 2; ph.port <= FKP_UNBOUND; ph.port++)
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &ph), 0);
 	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
 	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
