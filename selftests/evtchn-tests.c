@@ -1129,6 +1129,41 @@ static bool fwu_out(void *arg)
 	return XT_LOAD(&((struct fwu *)arg)->in_handler) == 2;
 }
 
+/*
+ * The same with the roles swapped: the upcall on vCPU 0 (the test's own,
+ * taken on return from its send), fini on the last vCPU, which must wait
+ * for vCPU 0's upcall as for any other (quiesce_upcalls skips only the
+ * caller's own vCPU).
+ */
+static struct fwu fwu0;
+
+static void fwu0_fini(void *arg)
+{
+	if (!xt_wait_until(fwu_in, &fwu0, XT_EVENT_TIMEOUT_NS))
+		return;
+	xl_evtchn_fini();
+	XT_STORE(&fwu0.fini_done, 1);
+}
+
+static enum xt_result t_fini_while_upcall0(enum mode m)
+{
+	unsigned int last = xt_nr_vcpus() - 1;
+	evtchn_port_t p;
+
+	fwu0 = (struct fwu){ 0 };
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, fwu_handler, &fwu0, &p), 0);
+	xt_start_on(last, fwu0_fini, NULL);
+	XT_ASSERT_EQ(send_port(p), 0);
+	XT_ASSERT(xt_wait_until(fwu_out, &fwu0, XT_EVENT_TIMEOUT_NS));
+	xt_wait_on(last);
+	XT_ASSERT_EQ(fwu0.close_rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&fwu0.fini_done), 1);
+	XT_ASSERT_EQ(fwu0.saw_fini_done, 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	return XT_PASS;
+}
+
 static enum xt_result t_fini_while_upcall(enum mode m)
 {
 	static struct fwu f;
@@ -1197,6 +1232,7 @@ MODES(bind_existing_notify_vcpu1)
 MODES(bind_existing_unserved_vcpu)
 MODES(unbind_existing_in_handler)
 MODES(fini_while_upcall)
+MODES(fini_while_upcall0)
 
 /* --- FIFO only ----------------------------------------------------------- */
 
@@ -1529,6 +1565,7 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(bind_existing_unserved_vcpu, XT_HV, 3, false),
 	T3(unbind_existing_in_handler, XT_HV, 1, false),
 	T3(fini_while_upcall, XT_ALL, 2, false),
+	T3(fini_while_upcall0, XT_HV, 2, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
 	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt, 0 },
 	{ "fifo/close_linked_busy", XT_ALL, 1, false, fifo_close_linked_busy,
