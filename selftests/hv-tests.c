@@ -3771,6 +3771,41 @@ static enum xt_result fifo_init_stuck(void)
 }
 
 /*
+ * fini closes every port the core bound, port 1 and the highest alike:
+ * an unbound port (1, the first bind), an interdomain loopback pair and
+ * an IPI.  Those it left open would look like the toolstack's to the
+ * reset (note_open_ports) and be bound again; after fini no port is open.
+ */
+static enum xt_result fini_closes_own(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xt_rec r = { 0 }, rb = { 0 };
+	evtchn_port_t u, a, b, i;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(
+		xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r, &u), 0);
+	XT_ASSERT_EQ(u, 1);
+	XT_ASSERT_EQ(xt_loopback(&r, &rb, &a, &b), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &i), 0);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 4);
+	xl_evtchn_fini();
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_closes_own(void)
+{
+	return fini_closes_own(false);
+}
+
+static enum xt_result l2_fini_closes_own(void)
+{
+	return fini_closes_own(true);
+}
+
+/*
  * fini's EVTCHNOP_reset closes every port of the domain; the toolstack's
  * (bound before the core ran: an interdomain port to the peer at 1, and
  * an unbound one offered to it at 66, above 64 free numbers, which the
@@ -4244,6 +4279,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/close_rebind_held", XT_HV, 2, false, l2_close_rebind_held, 0 },
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
 	{ "fifo/fini_keeps_ports", XT_HV, 1, true, fifo_fini_keeps_ports, 0 },
+	{ "fifo/fini_closes_own", XT_HV, 2, false, fifo_fini_closes_own, 0 },
+	{ "2l/fini_closes_own", XT_HV, 2, false, l2_fini_closes_own, 0 },
 	{ "2l/fini_keeps_ports", XT_HV, 1, true, l2_fini_keeps_ports, 0 },
 	{ "fifo/init_stuck", XT_HV, 2, false, fifo_init_stuck, 0 },
 	{ "fifo/init_bad_vcpus", XT_HV, 1, false, fifo_init_bad_vcpus, 0 },
