@@ -3795,6 +3795,49 @@ static enum xt_result fini_closes_own(bool force_2level)
 	return XT_PASS;
 }
 
+/*
+ * fini's walk skips a chunk the core never allocated, and only that: the
+ * core's only port is at 1024, the first of chunk 2, with chunks 0 and 1
+ * never allocated (ports 1 .. 1023 were bound raw, and closed again, to
+ * push the core's bind there).  fini closes it: no port open after.
+ */
+static enum xt_result fini_after_gap(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_close cl;
+	struct xt_rec r = { 0 };
+	evtchn_port_t u;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(2047), 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	for (cl.port = 1; cl.port < 2 * CORE_PORT_CHUNK; cl.port++) {
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+		XT_ASSERT_EQ(au.port, cl.port);
+	}
+	XT_ASSERT_EQ(
+		xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r, &u), 0);
+	XT_ASSERT_EQ(u, 2 * CORE_PORT_CHUNK);
+	for (cl.port = 1; cl.port < 2 * CORE_PORT_CHUNK; cl.port++)
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 1);
+	xl_evtchn_fini();
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_after_gap(void)
+{
+	return fini_after_gap(false);
+}
+
+static enum xt_result l2_fini_after_gap(void)
+{
+	return fini_after_gap(true);
+}
+
 static enum xt_result fifo_fini_closes_own(void)
 {
 	return fini_closes_own(false);
@@ -4280,6 +4323,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
 	{ "fifo/fini_keeps_ports", XT_HV, 1, true, fifo_fini_keeps_ports, 0 },
 	{ "fifo/fini_closes_own", XT_HV, 2, false, fifo_fini_closes_own, 0 },
+	{ "fifo/fini_after_gap", XT_HV, 1, false, fifo_fini_after_gap, 0 },
+	{ "2l/fini_after_gap", XT_HV, 1, false, l2_fini_after_gap, 0 },
 	{ "2l/fini_closes_own", XT_HV, 2, false, l2_fini_closes_own, 0 },
 	{ "2l/fini_keeps_ports", XT_HV, 1, true, l2_fini_keeps_ports, 0 },
 	{ "fifo/init_stuck", XT_HV, 2, false, fifo_init_stuck, 0 },
