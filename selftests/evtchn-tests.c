@@ -606,6 +606,8 @@ static enum xt_result no_instance(evtchn_port_t port)
 	XT_ASSERT_EQ(xl_evtchn_unmask(port), -XEN_EINVAL);
 	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
 	XT_ASSERT_EQ(xl_evtchn_unbind_existing(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_suspend(), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, NULL), -XEN_ENODEV);
 	XT_ASSERT(!xl_evtchn_is_pending(port));
 	XT_ASSERT(!xl_evtchn_is_masked(port));
 	XT_ASSERT_EQ(xl_evtchn_port_type(port), XL_PORT_FREE);
@@ -1012,11 +1014,12 @@ static enum xt_result t_bind_existing_unserved_vcpu(enum mode m)
  * -EDEADLK, with nothing changed (it would wait for that port's handler,
  * as close does: xen-evtchn.c close_must_wait_here); the port stays bound
  * and takes its events, and thread context unbinds it.  A handler may
- * unbind its own port.
+ * unbind its own port.  suspend and resume from a handler are refused
+ * the same way.
  */
 static struct ue {
 	evtchn_port_t other; /* the port the IPI's handler tries */
-	int rc_other, rc_self;
+	int rc_other, rc_self, rc_suspend, rc_resume;
 	uint32_t done, self_done; /* atomic */
 } ue;
 
@@ -1025,6 +1028,8 @@ static void ue_ipi(evtchn_port_t port, void *data)
 	if (XT_LOAD(&ue.done))
 		return;
 	ue.rc_other = xl_evtchn_unbind_existing(ue.other);
+	ue.rc_suspend = xl_evtchn_suspend();
+	ue.rc_resume = xl_evtchn_resume(false, NULL);
 	XT_STORE(&ue.done, 1);
 }
 
@@ -1067,6 +1072,10 @@ static enum xt_result t_unbind_existing_in_handler(enum mode m)
 	XT_ASSERT_EQ(send_port(h), 0);
 	XT_ASSERT(xt_wait_until(ue_flag, &ue.done, XT_EVENT_TIMEOUT_NS));
 	XT_ASSERT_EQ(ue.rc_other, -XEN_EDEADLK);
+	/* Nor may a handler suspend or resume the core (docs/save-restore.md:
+	 * thread context, every other vCPU quiesced). */
+	XT_ASSERT_EQ(ue.rc_suspend, -XEN_EDEADLK);
+	XT_ASSERT_EQ(ue.rc_resume, -XEN_EDEADLK);
 	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_INTERDOMAIN);
 	XT_ASSERT(!xl_evtchn_is_masked(b));
 	XT_ASSERT_EQ(send_port(a), 0);
