@@ -937,11 +937,16 @@ static enum xt_result t_cancel(enum mode m)
  */
 static enum xt_result t_cancel_zero(enum mode m)
 {
-	struct xt_rec r = { 0 };
-	evtchn_port_t ipi;
+	struct xt_rec r = { 0 }, rv = { 0 };
+	evtchn_port_t ipi, virq;
 	int open;
 
 	MODE_INIT(m);
+	/* The probe (port_still_bound) is the first VIRQ or IPI port: a
+	 * VIRQ, whose type and VIRQ must both match Xen's. */
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler, &rv,
+					 &virq),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &ipi), 0);
 	open = hv_evtchn_open_ports(dom(), NULL, 0);
 	memset(&lost_log, 0, sizeof(lost_log));
@@ -953,10 +958,14 @@ static enum xt_result t_cancel_zero(enum mode m)
 	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
 	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), open);
 	XEN_HAS(ipi, EVTCHNSTAT_ipi, 0);
+	XEN_HAS(virq, EVTCHNSTAT_virq, 0);
 	XT_ASSERT_EQ(xl_evtchn_port_type(ipi), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_type(virq), XL_PORT_VIRQ);
 	/* No upcall registered: the event waits, pending and unmasked. */
 	XT_ASSERT_EQ(xl_evtchn_send(ipi), 0);
 	XT_ASSERT(xl_evtchn_is_pending(ipi) && !xl_evtchn_is_masked(ipi));
+	/* rv is this frame's. */
+	XT_ASSERT_EQ(xl_evtchn_close(virq), 0);
 	return XT_PASS;
 }
 
