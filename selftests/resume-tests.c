@@ -932,6 +932,52 @@ static enum xt_result t_cancel(enum mode m)
 }
 
 /*
+ * A restore whose placeholder allocation fails (EVTCHNOP_alloc_unbound
+ * refused, -ENOSPC, by the hook: the new domain out of ports): the IPI
+ * cannot be bound again at its number, so it is lost, reported once to
+ * the lost callback and forgotten, and the resume goes on (rebind_at
+ * gives up on the error rather than retry it for ever).
+ */
+static long fail_alloc_unbound_hook(struct hv_vcpu *v, int cmd, void *arg,
+				    bool after, long rc, void *data)
+{
+	if (after || cmd != EVTCHNOP_alloc_unbound)
+		return 0;
+	__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return -XEN_ENOSPC;
+}
+
+static enum xt_result t_fill_fails(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	unsigned int refused = 0;
+	evtchn_port_t ipi;
+	struct hold h;
+	long rc;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &ipi), 0);
+	XT_ASSERT(hold_others(&h));
+	hv_domain_set_evtchn_hook(dom(), fail_alloc_unbound_hook, &refused);
+	rc = cycle(false, JUMP_NS);
+	hv_domain_set_evtchn_hook(dom(), NULL, NULL);
+	release_others(&h);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(refused, 1);
+	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 1);
+	XT_ASSERT_EQ(lost_log.port[0], ipi);
+	XT_ASSERT_EQ(lost_log.type[0], XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_type(ipi), XL_PORT_FREE);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), 0);
+	/* The core works on: a new bind takes the lowest free number. */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &ipi), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(ipi), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
+/*
  * A cancel that returns 0 (PVH without HVM_PARAM_CALLBACK_IRQ): the core
  * finds its ports still bound in Xen and changes nothing; no port lost.
  */
@@ -966,6 +1012,35 @@ static enum xt_result t_cancel_zero(enum mode m)
 	XT_ASSERT(xl_evtchn_is_pending(ipi) && !xl_evtchn_is_masked(ipi));
 	/* rv is this frame's. */
 	XT_ASSERT_EQ(xl_evtchn_close(virq), 0);
+	return XT_PASS;
+}
+
+/*
+ * The same with only an unbound port (no VIRQ or IPI to probe): that
+ * port decides, found still bound, so nothing is redone and nothing lost
+ * (2-level would otherwise set up again and lose it: an unbound port is
+ * never bound again at a resume).
+ */
+static enum xt_result t_cancel_zero_unbound(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t u;
+	int open;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(
+		xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r, &u), 0);
+	open = hv_evtchn_open_ports(dom(), NULL, 0);
+	memset(&lost_log, 0, sizeof(lost_log));
+	XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+	plan(true, 0);
+	XT_ASSERT_EQ(raw_suspend(), 0);
+	hv_domain_set_suspend_plan(dom(), NULL);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
+	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), open);
+	XEN_HAS(u, EVTCHNSTAT_unbound, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(u), XL_PORT_UNBOUND);
 	return XT_PASS;
 }
 
@@ -2649,6 +2724,8 @@ static enum xt_result t_blk_cancel_slow(void)
 	}
 
 MODES(ports)
+MODES(fill_fails)
+MODES(cancel_zero_unbound)
 MODES(pending)
 MODES(lost)
 MODES(timers)
@@ -2824,6 +2901,8 @@ const struct xt_test xt_resume_tests[] = {
 	   XT_F_NO_UPCALL),
 	RT("fifo/ports", fifo_ports, 2, false, XT_F_FLAVOURS),
 	RT("2l/ports", l2_ports, 2, false, XT_F_FLAVOURS),
+	RT("fifo/fill_fails", fifo_fill_fails, 2, false, 0),
+	RT("2l/fill_fails", l2_fill_fails, 2, false, 0),
 	RT("fifo/pending", fifo_pending, 2, false, XT_F_FLAVOURS),
 	RT("2l/pending", l2_pending, 2, false, XT_F_FLAVOURS),
 	RT("fifo/lost", fifo_lost, 1, true, 0),
@@ -2836,6 +2915,10 @@ const struct xt_test xt_resume_tests[] = {
 	RT("2l/cancel", l2_cancel, 2, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero", fifo_cancel_zero, 1, false, XT_F_NO_UPCALL),
 	RT("2l/cancel_zero", l2_cancel_zero, 1, false, XT_F_NO_UPCALL),
+	RT("fifo/cancel_zero_unbound", fifo_cancel_zero_unbound, 1, false,
+	   XT_F_NO_UPCALL),
+	RT("2l/cancel_zero_unbound", l2_cancel_zero_unbound, 1, false,
+	   XT_F_NO_UPCALL),
 	RT("fifo/repeat", fifo_repeat, 2, false, XT_F_FLAVOURS),
 	RT("2l/repeat", l2_repeat, 2, false, XT_F_FLAVOURS),
 	RT("fifo/pages", t_fifo_pages, 2, false, 0),
