@@ -469,7 +469,8 @@ static enum xt_result send_n(evtchn_port_t port, struct xt_rec *r, uint64_t n)
  * Every IPI and VIRQ port bound again at its number, on its vCPU, with
  * its handler, FIFO priority (the one set, or the default for those never
  * set) and mask: an IPI per vCPU, VIRQ_DEBUG on vCPU 0 bound raw and
- * taken over with bind_existing (bound again as the same VIRQ), VIRQ_DEBUG on
+ * taken over with bind_existing (bound again as the same VIRQ), the
+ * global VIRQ_CONSOLE moved to vCPU 1 (bound on 0, moved), VIRQ_DEBUG on
  * vCPU 1, a hole below them (a port closed before the suspend), one IPI
  * masked.  After the restore each port takes NR_SENDS events, each
  * handled exactly once on its vCPU; the masked one holds an event until
@@ -481,7 +482,7 @@ static enum xt_result t_ports(enum mode m)
 	struct xt_rec r[XL_MAX_VCPUS] = { 0 }, rv = { 0 }, rm = { 0 },
 		      rx = { 0 };
 	struct evtchn_bind_virq bx = { .virq = VIRQ_DEBUG, .vcpu = 0 };
-	evtchn_port_t ipi[XL_MAX_VCPUS], hole, virq, masked, taken;
+	evtchn_port_t ipi[XL_MAX_VCPUS], hole, virq, masked, taken, gv;
 	unsigned int cpu, nr = xt_nr_vcpus();
 	struct evtchn_status st;
 	struct hold h;
@@ -502,6 +503,12 @@ static enum xt_result t_ports(enum mode m)
 	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_virq, &bx), 0);
 	taken = bx.port;
 	XT_ASSERT_EQ(xl_evtchn_bind_existing(taken, xt_rec_handler, &rx), 0);
+	/* A global VIRQ, bound on vCPU 0 (Xen binds it nowhere else) and
+	 * moved to vCPU 1: bound on 0 and moved again at the resume. */
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_CONSOLE, 0, xt_rec_handler, &rx,
+					 &gv),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(gv, 1), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(hole), 0);
 	xl_evtchn_mask(masked);
 	if (m == M_FIFO)
@@ -515,7 +522,7 @@ static enum xt_result t_ports(enum mode m)
 	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
 	XT_ASSERT_EQ(xl_evtchn_abi(),
 		     m == M_FIFO ? XL_EVTCHN_ABI_FIFO : XL_EVTCHN_ABI_2L);
-	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), nr + 3);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), nr + 4);
 	for (cpu = 0; cpu < nr; cpu++) {
 		XT_ASSERT_EQ(xl_evtchn_port_type(ipi[cpu]), XL_PORT_IPI);
 		XT_ASSERT_EQ(xl_evtchn_port_cpu(ipi[cpu]), cpu);
@@ -524,6 +531,8 @@ static enum xt_result t_ports(enum mode m)
 	XEN_HAS(virq, EVTCHNSTAT_virq, 1);
 	XEN_HAS(masked, EVTCHNSTAT_ipi, 1);
 	XEN_HAS(taken, EVTCHNSTAT_virq, 0);
+	XEN_HAS(gv, EVTCHNSTAT_virq, 1);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(gv), 1);
 	XT_ASSERT_EQ(xt_status(DOMID_SELF, taken, &st), 0);
 	XT_ASSERT_EQ(st.u.virq, VIRQ_DEBUG);
 	XT_ASSERT_EQ(xl_evtchn_port_type(taken), XL_PORT_VIRQ);
@@ -565,6 +574,7 @@ static enum xt_result t_ports(enum mode m)
 	/* rv is this frame's: no VIRQ may reach its handler after we return. */
 	XT_ASSERT_EQ(xl_evtchn_close(virq), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(taken), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(gv), 0);
 	return XT_PASS;
 }
 
