@@ -2106,6 +2106,48 @@ static enum xt_result fifo_hostile_port_past_abi(void)
 }
 
 /*
+ * The same on 2-level: Xen answering a bind with port 4096 (64 x 64, the
+ * first number past shared_info's bitmaps; the hook rewrites
+ * EVTCHNOP_bind_ipi's output): the core refuses it, -ENOSPC (l2_setup),
+ * and installs nothing; the next bind works.
+ */
+static long hostile_l2_port_hook(struct hv_vcpu *v, int cmd, void *arg,
+				 bool after, long rc, void *data)
+{
+	if (!after || cmd != EVTCHNOP_bind_ipi || rc)
+		return 0;
+	((struct evtchn_bind_ipi *)arg)->port = 64 * 64;
+	__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result l2_hostile_port_past_abi(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int rewrites = 0;
+	struct xt_rec r = { 0 };
+	evtchn_port_t q = 0;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	hv_domain_set_evtchn_hook(d, hostile_l2_port_hook, &rewrites);
+	rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &q);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(rewrites, 1);
+	XT_ASSERT_EQ(rc, -XEN_ENOSPC);
+	XT_ASSERT_EQ(q, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(64 * 64), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &q), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_port, q);
+	XT_ASSERT_EQ(xl_evtchn_close(q), 0);
+	return XT_PASS;
+}
+
+/*
  * fifo_unmask's local exchange against a word that changes around it,
  * forced with the explore hook on the test's own vCPU (0), whose call
  * makes no other read-modify-write of the core:
@@ -4280,6 +4322,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/expand_two_pages", XT_HV, 1, false, fifo_expand_two_pages, 0 },
 	{ "fifo/hostile_port_past_abi", XT_HV, 1, false,
 	  fifo_hostile_port_past_abi, 0 },
+	{ "2l/hostile_port_past_abi", XT_HV, 1, false, l2_hostile_port_past_abi,
+	  0 },
 	{ "fifo/unmask_exchange_races", XT_HV, 1, false,
 	  fifo_unmask_exchange_races, 0 },
 	{ "fifo/rmw_window", XT_HV, 1, false, fifo_rmw_window, 0 },
