@@ -2148,6 +2148,57 @@ static enum xt_result l2_hostile_port_past_abi(void)
 }
 
 /*
+ * 2-level scans a port only on the vCPU it is bound to (l2_cpu_bits):
+ * after bind_vcpu moved port b from vCPU 0 to vCPU 1, vCPU 0's scan does
+ * not take it even when it scans b's word for another port.  Forced:
+ * vCPU 1 holds delivery masked while b is raised (pending for vCPU 1),
+ * then a, an IPI of vCPU 0 in the same word, is raised: vCPU 0 runs a
+ * only, and b runs on vCPU 1 once it unmasks.
+ */
+static uint32_t l2m_go; /* atomic */
+
+static void l2m_hold(void *arg)
+{
+	unsigned long flags = xl_os_irq_save();
+
+	xt_wait_until(flag_set, &l2m_go, XT_EVENT_TIMEOUT_NS);
+	xl_os_irq_restore(flags);
+}
+
+static enum xt_result l2_moved_port_scan(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xt_rec ra = { 0 }, rb = { 0 };
+	evtchn_port_t a, x, b;
+	uint64_t before;
+
+	XT_STORE(&l2m_go, 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xt_loopback(NULL, &rb, &x, &b), 0); /* b raised once */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &ra, &a), 0);
+	XT_ASSERT_EQ(a / 64, b / 64);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 1), 0);
+	xt_start_on(1, l2m_hold, NULL);
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(xl_evtchn_send(x), 0); /* b: pending for vCPU 1 */
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&ra, 1), 1);
+	before = xt_rec_settle(&rb);
+	XT_STORE(&l2m_go, 1);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(before, 1);
+	XT_ASSERT_EQ(xt_rec_wait(&rb, 2), 2);
+	XT_ASSERT_EQ(rb.last_cpu, 1);
+	XT_ASSERT_EQ(ra.last_cpu, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&ra), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(a), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(x), 0);
+	return XT_PASS;
+}
+
+/*
  * fifo_unmask's local exchange against a word that changes around it,
  * forced with the explore hook on the test's own vCPU (0), whose call
  * makes no other read-modify-write of the core:
@@ -4324,6 +4375,7 @@ const struct xt_test xt_hv_tests[] = {
 	  fifo_hostile_port_past_abi, 0 },
 	{ "2l/hostile_port_past_abi", XT_HV, 1, false, l2_hostile_port_past_abi,
 	  0 },
+	{ "2l/moved_port_scan", XT_HV, 2, false, l2_moved_port_scan, 0 },
 	{ "fifo/unmask_exchange_races", XT_HV, 1, false,
 	  fifo_unmask_exchange_races, 0 },
 	{ "fifo/rmw_window", XT_HV, 1, false, fifo_rmw_window, 0 },
