@@ -2199,6 +2199,72 @@ static enum xt_result l2_moved_port_scan(void)
 }
 
 /*
+ * xl_evtchn_clear_pending on 2-level clears one bit of a shared_info word
+ * that Xen writes too: a PENDING bit Xen sets for another port of the
+ * word meanwhile must survive.  Forced with the explore point hook on the
+ * test's vCPU: at the clear's read-modify-write, "Xen" (the hook) sets
+ * masked port q's bit in the same word; afterwards p is not pending and
+ * q still is, and q's unmask delivers it once.
+ */
+static struct cpw {
+	unsigned long *word, q_bit;
+	uint32_t armed, fired; /* atomic */
+} cpw;
+
+static void cpw_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&cpw.armed))
+		return;
+	XT_STORE(&cpw.armed, 0);
+	__atomic_fetch_or(cpw.word, cpw.q_bit, __ATOMIC_SEQ_CST);
+	XT_STORE(&cpw.fired, 1);
+}
+
+static enum xt_result l2_clear_pending_window(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xt_rec rp = { 0 }, rq = { 0 };
+	evtchn_port_t p, q;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&cpw, 0, sizeof(cpw));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rp, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rq, &q), 0);
+	XT_ASSERT_EQ(p / 64, q / 64);
+	xl_evtchn_mask(p);
+	xl_evtchn_mask(q);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT(xl_evtchn_is_pending(p));
+	XT_ASSERT(!xl_evtchn_is_pending(q));
+	cpw.word =
+		(unsigned long *)xl_os_shared_info()->evtchn_pending + q / 64;
+	cpw.q_bit = 1UL << (q % 64);
+	XT_STORE(&cpw.armed, 1);
+	hv_explore_set_hook(cpw_hook);
+	xl_evtchn_clear_pending(p);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&cpw.armed, 0);
+	XT_ASSERT_EQ(XT_LOAD(&cpw.fired), 1);
+	XT_ASSERT(!xl_evtchn_is_pending(p));
+	XT_ASSERT(xl_evtchn_is_pending(q));
+	XT_ASSERT_EQ(xl_evtchn_unmask(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rq, 1), 1);
+	XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&rp), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&rq), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(q), 0);
+	return XT_PASS;
+}
+
+/*
  * fifo_unmask's local exchange against a word that changes around it,
  * forced with the explore hook on the test's own vCPU (0), whose call
  * makes no other read-modify-write of the core:
@@ -4376,6 +4442,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/hostile_port_past_abi", XT_HV, 1, false, l2_hostile_port_past_abi,
 	  0 },
 	{ "2l/moved_port_scan", XT_HV, 2, false, l2_moved_port_scan, 0 },
+	{ "2l/clear_pending_window", XT_HV, 1, false, l2_clear_pending_window,
+	  0 },
 	{ "fifo/unmask_exchange_races", XT_HV, 1, false,
 	  fifo_unmask_exchange_races, 0 },
 	{ "fifo/rmw_window", XT_HV, 1, false, fifo_rmw_window, 0 },
