@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hv-explore.h>
 #include <hv-guest.h>
 #include <hv-xs.h>
 #include <hv.h>
 
 #include <xenlite/clockevent.h>
+#include <xenlite/evtchn-ops.h>
 #include <xenlite/xen.h>
 #include <xenlite/xenstore.h>
 
@@ -261,10 +263,16 @@ out:
 	XT_ASSERT_EQ(ipi.concurrent + peer.concurrent, 0);
 	XT_ASSERT_EQ(ipi.last_cpu, VICTIM);
 	XT_ASSERT_EQ(peer.last_cpu, VICTIM);
-	/* The storm was cut into upcalls of at most one port's share. */
+	/*
+	 * The storm was cut into upcalls of one port's share: the storm
+	 * port is pending again as soon as its handler returns, so an
+	 * upcall that the other ports leave alone runs it exactly
+	 * XL_UPCALL_PORT_SHARE times (budget_charge: the share's count
+	 * starts at 0 each upcall), and the ring holds many such upcalls.
+	 */
 	XT_ASSERT(st.deferred > 0 && st.deferred <= st.upcalls);
 	XT_ASSERT(upcalls > 0);
-	XT_ASSERT(port_max >= 1 && port_max <= XL_UPCALL_PORT_SHARE);
+	XT_ASSERT_EQ(port_max, XL_UPCALL_PORT_SHARE);
 	XT_ASSERT(ev_max >= 1 && ev_max <= XL_UPCALL_BUDGET);
 	return XT_PASS;
 }
@@ -995,6 +1003,92 @@ static enum xt_result l2_many_ports(void)
 }
 
 /*
+ * An upcall rescans while evtchn_upcall_pending was set again during its
+ * scan, at most XL_UPCALL_PASSES times (xen-evtchn.c xl_evtchn_upcall),
+ * then defers the rest to a re-raised upcall.  Forced with the explore
+ * point hook: at the read barrier between the victim's scan and its
+ * check of evtchn_upcall_pending (its upcall's only barrier on 2-level,
+ * with no clock on the victim), hv raises port P again if it is not
+ * pending, UP_RAISES times in all; each pass runs P once.  So the upcalls run P exactly
+ * XL_UPCALL_PASSES times each, UP_RAISES / XL_UPCALL_PASSES of them
+ * deferred, then one last run.
+ */
+#define UP_RAISES (3 * XL_UPCALL_PASSES)
+
+static struct up {
+	struct hv_domain *d;
+	evtchn_port_t port;
+	unsigned long *pend_word, pend_bit; /* P's PENDING in shared_info */
+	uint32_t armed;			    /* atomic */
+	uint32_t raises;		    /* the victim's hook only */
+	uint64_t runs;			    /* atomic */
+} up;
+
+static void up_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+
+	if (pt != HV_XP_BARRIER || !v || hv_vcpu_id(v) != VICTIM ||
+	    !XT_LOAD(&up.armed) || up.raises >= UP_RAISES)
+		return;
+	/* Only where the raise makes a run: not at a barrier of the idle
+	 * loop while the re-raised upcall has yet to take P. */
+	if (__atomic_load_n(up.pend_word, __ATOMIC_SEQ_CST) & up.pend_bit)
+		return;
+	up.raises++;
+	hv_evtchn_notify_guest(up.d, up.port);
+}
+
+static void up_handler(evtchn_port_t port, void *data)
+{
+	XT_ADD(&up.runs, 1);
+}
+
+static enum xt_result l2_upcall_passes(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xl_evtchn_stats st0, st;
+	unsigned int port_max, ev_max, upcalls;
+	bool done;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&up, 0, sizeof(up));
+	up.d = hv_guest_domain();
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xen_port(up_handler, NULL, &up.port), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(up.port, VICTIM), 0);
+	up.pend_word = (unsigned long *)xl_os_shared_info()->evtchn_pending +
+		       up.port / XL_BITS_PER_LONG;
+	up.pend_bit = 1UL << (up.port % XL_BITS_PER_LONG);
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_STORE(&up.runs, 0);
+	xl_evtchn_get_stats(VICTIM, &st0);
+	XT_STORE(&up.armed, 1);
+	hv_explore_set_hook(up_hook);
+	XT_ASSERT_EQ(hv_evtchn_notify_guest(up.d, up.port), 0);
+	done = wait_count(&up.runs, UP_RAISES + 1, XT_EVENT_TIMEOUT_NS);
+	xt_sleep_ns(XT_SETTLE_NS);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&up.armed, 0);
+	trace_max_per_upcall(VICTIM, up.port, &port_max, &ev_max, &upcalls);
+	xl_evtchn_get_stats(VICTIM, &st);
+	xt_log("runs %llu, raises %u; %u whole upcalls: at most %u runs of P "
+	       "in one; deferred %llu",
+	       (unsigned long long)XT_LOAD(&up.runs), up.raises, upcalls,
+	       port_max, (unsigned long long)(st.deferred - st0.deferred));
+	XT_ASSERT(done);
+	XT_ASSERT_EQ(up.raises, UP_RAISES);
+	XT_ASSERT_EQ(XT_LOAD(&up.runs), UP_RAISES + 1);
+	XT_ASSERT_EQ(port_max, XL_UPCALL_PASSES);
+	XT_ASSERT_EQ(st.deferred - st0.deferred, UP_RAISES / XL_UPCALL_PASSES);
+	XT_ASSERT_EQ(xl_evtchn_close(up.port), 0);
+	return XT_PASS;
+}
+
+/*
  * Every budget test also runs as NAME@vec: per-vCPU vectors, which Xen
  * raises only on evtchn_upcall_pending's 0 -> 1 edge, so work the budget
  * left behind waits for the core's self-IPI (xl_os_upcall_reraise()).
@@ -1018,6 +1112,7 @@ const struct xt_test xt_budget_tests[] = {
 	  XT_F_XENSTORE | V },
 	{ "budget/fifo_many_ports", XT_HV, 1, false, fifo_many_ports, V },
 	{ "budget/2l_many_ports", XT_HV, 1, false, l2_many_ports, V },
+	{ "budget/2l_upcall_passes", XT_HV, 2, false, l2_upcall_passes, V },
 };
 
 const unsigned int xt_budget_nr_tests =

@@ -18,9 +18,10 @@
 
 enum mode { M_FIFO, M_2L, M_NOFIFO };
 
-static enum xt_result mode_init(enum mode m)
+/* The core on vCPUs 0 .. n - 1, in mode m. */
+static enum xt_result mode_init_n(enum mode m, unsigned int n)
 {
-	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+	struct xl_evtchn_config cfg = { .nr_vcpus = n,
 					.force_2level = m == M_2L };
 	int rc;
 
@@ -35,12 +36,13 @@ static enum xt_result mode_init(enum mode m)
 	return XT_PASS;
 }
 
-#define MODE_INIT(m)                               \
-	do {                                       \
-		enum xt_result mr_ = mode_init(m); \
-		if (mr_ != XT_PASS)                \
-			return mr_;                \
+#define MODE_INIT_N(m, n)                                   \
+	do {                                                \
+		enum xt_result mr_ = mode_init_n((m), (n)); \
+		if (mr_ != XT_PASS)                         \
+			return mr_;                         \
 	} while (0)
+#define MODE_INIT(m) MODE_INIT_N(m, xt_nr_vcpus())
 
 /* The record is healthy: right port, never concurrent with itself. */
 #define REC_OK(r, port)                               \
@@ -604,6 +606,8 @@ static enum xt_result no_instance(evtchn_port_t port)
 	XT_ASSERT_EQ(xl_evtchn_unmask(port), -XEN_EINVAL);
 	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
 	XT_ASSERT_EQ(xl_evtchn_unbind_existing(port), -XEN_EINVAL);
+	XT_ASSERT_EQ(xl_evtchn_suspend(), -XEN_ENODEV);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, NULL), -XEN_ENODEV);
 	XT_ASSERT(!xl_evtchn_is_pending(port));
 	XT_ASSERT(!xl_evtchn_is_masked(port));
 	XT_ASSERT_EQ(xl_evtchn_port_type(port), XL_PORT_FREE);
@@ -955,6 +959,144 @@ static enum xt_result t_bind_existing_notify_vcpu1(enum mode m)
 }
 
 /*
+ * A port the toolstack bound whose notify vCPU is one the core does not
+ * serve: the core runs on vCPUs 0 and 1 only, and the port notifies
+ * vCPU 2, the first one past them.  bind_existing moves it to vCPU 0 in
+ * Xen first (EVTCHNOP_bind_vcpu: Xen's status then says 0), records 0,
+ * and its events run there, each once (2-level scans a port only on the
+ * vCPU recorded, and vCPU 2 runs no upcall of ours).
+ */
+static enum xt_result t_bind_existing_unserved_vcpu(enum mode m)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	struct evtchn_bind_vcpu bv = { .vcpu = 2 };
+	struct evtchn_close cl = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	evtchn_port_t a, b;
+	unsigned int i;
+
+	MODE_INIT_N(m, 2);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	a = au.port;
+	bi.remote_port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	b = bi.local_port;
+	bv.port = b;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_vcpu, &bv), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.vcpu, 2);
+	/* evtchn_bind_interdomain raised b: delivered once bound here. */
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_INTERDOMAIN);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(b), 0);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.vcpu, 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 0);
+	for (i = 0; i < 5; i++) {
+		XT_ASSERT_EQ(send_port(a), 0);
+		XT_ASSERT_EQ(xt_rec_wait(&r, i + 2), i + 2);
+	}
+	REC_OK(&r, b);
+	XT_ASSERT_EQ(r.cpu_mask, 1);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	return XT_PASS;
+}
+
+/*
+ * unbind_existing from a handler: of another port it is refused,
+ * -EDEADLK, with nothing changed (it would wait for that port's handler,
+ * as close does: xen-evtchn.c close_must_wait_here); the port stays bound
+ * and takes its events, and thread context unbinds it.  A handler may
+ * unbind its own port.  suspend and resume from a handler are refused
+ * the same way.
+ */
+static struct ue {
+	evtchn_port_t other; /* the port the IPI's handler tries */
+	int rc_other, rc_self, rc_suspend, rc_resume;
+	uint32_t done, self_done; /* atomic */
+} ue;
+
+static void ue_ipi(evtchn_port_t port, void *data)
+{
+	if (XT_LOAD(&ue.done))
+		return;
+	ue.rc_other = xl_evtchn_unbind_existing(ue.other);
+	ue.rc_suspend = xl_evtchn_suspend();
+	ue.rc_resume = xl_evtchn_resume(false, NULL);
+	XT_STORE(&ue.done, 1);
+}
+
+static void ue_self(evtchn_port_t port, void *data)
+{
+	struct xt_rec *r = data;
+
+	xt_rec_handler(port, r);
+	if (XT_LOAD(&r->count) == 3) {
+		ue.rc_self = xl_evtchn_unbind_existing(port);
+		XT_STORE(&ue.self_done, 1);
+	}
+}
+
+static bool ue_flag(void *arg)
+{
+	return XT_LOAD((uint32_t *)arg) != 0;
+}
+
+static enum xt_result t_unbind_existing_in_handler(enum mode m)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	struct evtchn_close cl = { 0 };
+	struct xt_rec r = { 0 };
+	evtchn_port_t a, b, h;
+
+	memset(&ue, 0, sizeof(ue));
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	a = au.port;
+	bi.remote_port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	b = bi.local_port;
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, ue_self, &r), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1); /* raised at bind */
+	ue.other = b;
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, ue_ipi, NULL, &h), 0);
+	XT_ASSERT_EQ(send_port(h), 0);
+	XT_ASSERT(xt_wait_until(ue_flag, &ue.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(ue.rc_other, -XEN_EDEADLK);
+	/* Nor may a handler suspend or resume the core (docs/save-restore.md:
+	 * thread context, every other vCPU quiesced). */
+	XT_ASSERT_EQ(ue.rc_suspend, -XEN_EDEADLK);
+	XT_ASSERT_EQ(ue.rc_resume, -XEN_EDEADLK);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_INTERDOMAIN);
+	XT_ASSERT(!xl_evtchn_is_masked(b));
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 2), 2);
+	/* Its own handler unbinds it on the third event. */
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT(xt_wait_until(ue_flag, &ue.self_done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(ue.rc_self, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_FREE);
+	XT_ASSERT_EQ(send_port(a), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 3);
+	REC_OK(&r, b);
+	XT_ASSERT_EQ(xl_evtchn_close(h), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = b;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	return XT_PASS;
+}
+
+/*
  * fini while an upcall runs on another vCPU.  The handler (vCPU 1) closes
  * its own port, so fini finds nothing bound to wait for, then stays in
  * its upcall up to 300 ms.  fini frees the port table and the FIFO
@@ -994,6 +1136,41 @@ static bool fwu_in(void *arg)
 static bool fwu_out(void *arg)
 {
 	return XT_LOAD(&((struct fwu *)arg)->in_handler) == 2;
+}
+
+/*
+ * The same with the roles swapped: the upcall on vCPU 0 (the test's own,
+ * taken on return from its send), fini on the last vCPU, which must wait
+ * for vCPU 0's upcall as for any other (quiesce_upcalls skips only the
+ * caller's own vCPU).
+ */
+static struct fwu fwu0;
+
+static void fwu0_fini(void *arg)
+{
+	if (!xt_wait_until(fwu_in, &fwu0, XT_EVENT_TIMEOUT_NS))
+		return;
+	xl_evtchn_fini();
+	XT_STORE(&fwu0.fini_done, 1);
+}
+
+static enum xt_result t_fini_while_upcall0(enum mode m)
+{
+	unsigned int last = xt_nr_vcpus() - 1;
+	evtchn_port_t p;
+
+	fwu0 = (struct fwu){ 0 };
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, fwu_handler, &fwu0, &p), 0);
+	xt_start_on(last, fwu0_fini, NULL);
+	XT_ASSERT_EQ(send_port(p), 0);
+	XT_ASSERT(xt_wait_until(fwu_out, &fwu0, XT_EVENT_TIMEOUT_NS));
+	xt_wait_on(last);
+	XT_ASSERT_EQ(fwu0.close_rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&fwu0.fini_done), 1);
+	XT_ASSERT_EQ(fwu0.saw_fini_done, 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	return XT_PASS;
 }
 
 static enum xt_result t_fini_while_upcall(enum mode m)
@@ -1061,13 +1238,16 @@ MODES(rebind_tour)
 MODES(reinit)
 MODES(set_priority)
 MODES(bind_existing_notify_vcpu1)
+MODES(bind_existing_unserved_vcpu)
+MODES(unbind_existing_in_handler)
 MODES(fini_while_upcall)
+MODES(fini_while_upcall0)
 
 /* --- FIFO only ----------------------------------------------------------- */
 
 static enum xt_result fifo_init(void)
 {
-	return mode_init(M_FIFO);
+	return mode_init_n(M_FIFO, xt_nr_vcpus());
 }
 
 #define FIFO_INIT()                               \
@@ -1390,7 +1570,11 @@ const struct xt_test xt_evtchn_tests[] = {
 	T3(reinit, XT_ALL, 1, false),
 	T3(set_priority, XT_ALL, 1, false),
 	T3(bind_existing_notify_vcpu1, XT_ALL, 2, false),
+	/* hv: a domain with more vCPUs than the core serves. */
+	T3(bind_existing_unserved_vcpu, XT_HV, 3, false),
+	T3(unbind_existing_in_handler, XT_HV, 1, false),
 	T3(fini_while_upcall, XT_ALL, 2, false),
+	T3(fini_while_upcall0, XT_HV, 2, false),
 	{ "fifo/priority_order", XT_ALL, 1, false, fifo_priority_order, 0 },
 	{ "fifo/priority_preempt", XT_ALL, 1, false, fifo_priority_preempt, 0 },
 	{ "fifo/close_linked_busy", XT_ALL, 1, false, fifo_close_linked_busy,

@@ -1455,11 +1455,17 @@ static enum xt_result fifo_partial_init_keeps_ports(void)
  * Ports the core must refuse by itself, without asking Xen: port 0 (never
  * a channel, Xen's port_is_valid()), the first invalid index of the ABI
  * (max_channels(): EVTCHN_FIFO_NR_CHANNELS, or 2-level's 64 x 64 = 4096)
- * and beyond, and a port it closed.  Every call answers exactly as a port
- * the core does not have (-EINVAL, false, XL_PORT_FREE, XL_MAX_VCPUS), and
- * none of them makes an EVTCHNOP (counted by the hook): a checked-late
- * port would still get Xen's -EINVAL, but would reach Xen (and, for
- * bind_existing, the port table) first.
+ * and beyond, the first index past the core's port table
+ * (EVTCHN_FIFO_NR_CHANNELS, whatever the ABI), and a port it closed.
+ * Every call answers exactly as a port the core does not have (-EINVAL,
+ * false, XL_PORT_FREE, XL_MAX_VCPUS), and none of them makes an EVTCHNOP
+ * (counted by the hook): a checked-late port would still get Xen's
+ * -EINVAL, but would reach Xen (and, for bind_existing, the port table)
+ * first.  The same calls are made again from a handler on vCPU 0: the
+ * table's look-up must stop at its last chunk there too, where the words
+ * that follow the chunk array (vCPU 0's upcall state, xen-evtchn.c
+ * struct xl_ev) are nonzero, so an index one past the end reads a
+ * pointer that is none (found by tools/mutate, port_lookup's >= as >).
  */
 struct bad_ports {
 	unsigned int ops; /* EVTCHNOPs issued while counting */
@@ -1494,22 +1500,60 @@ static enum xt_result bad_port_calls(evtchn_port_t port, struct bad_ports *b)
 	return XT_PASS;
 }
 
+#define NR_BAD_PORTS 5
+
+static void bad_ports_list(evtchn_port_t *bad)
+{
+	unsigned int max = xl_evtchn_max_ports();
+
+	bad[0] = 0;
+	bad[1] = max;
+	bad[2] = max + 1;
+	bad[3] = EVTCHN_FIFO_NR_CHANNELS;
+	bad[4] = 0xffffffffu;
+}
+
+/* The calls of bad_port_calls() from a handler (upcall context). */
+static struct {
+	struct bad_ports b;
+	uint32_t done;	  /* atomic */
+	uint32_t cpu;	  /* the vCPU the handler ran on */
+	evtchn_port_t at; /* the first port whose calls failed, or 0 */
+	enum xt_result res;
+} bph;
+
+static void bad_ports_handler(evtchn_port_t port, void *data)
+{
+	evtchn_port_t bad[NR_BAD_PORTS];
+	unsigned int i;
+
+	if (XT_LOAD(&bph.done))
+		return;
+	bph.cpu = xl_os_vcpu_id();
+	bph.res = XT_PASS;
+	bad_ports_list(bad);
+	for (i = 0; i < NR_BAD_PORTS && bph.res == XT_PASS; i++) {
+		bph.res = bad_port_calls(bad[i], &bph.b);
+		bph.at = bad[i];
+	}
+	XT_STORE(&bph.done, 1);
+}
+
 static enum xt_result bad_ports(bool force_2level)
 {
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
 					.force_2level = force_2level };
+	evtchn_port_t p, h, bad[NR_BAD_PORTS];
 	struct bad_ports b = { 0 };
 	struct xt_rec r = { 0 };
 	unsigned int max, i;
-	evtchn_port_t p;
 	long rc;
 
 	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
 	max = xl_evtchn_max_ports();
 	XT_ASSERT_EQ(max, force_2level ? 64 * 64 : EVTCHN_FIFO_NR_CHANNELS);
-	for (i = 0; i < 4; i++) {
-		const evtchn_port_t bad[] = { 0, max, max + 1, 0xffffffffu };
-
+	bad_ports_list(bad);
+	for (i = 0; i < NR_BAD_PORTS; i++) {
 		p = bad[i];
 		if (bad_port_calls(p, &b) != XT_PASS) {
 			xt_log("port %u", p);
@@ -1523,6 +1567,19 @@ static enum xt_result bad_ports(bool force_2level)
 		XT_ASSERT_EQ(rc, -XEN_EINVAL);
 		XT_ASSERT_EQ(b.ops, 0);
 		XT_ASSERT_EQ(xl_evtchn_port_type(p), XL_PORT_FREE);
+		/* No entry (or port 0's, never bound): no handler runs. */
+		XT_ASSERT_EQ(xl_evtchn_port_count(p), 0);
+	}
+	/* From a handler on vCPU 0. */
+	memset(&bph, 0, sizeof(bph));
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, bad_ports_handler, NULL, &h), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(flag_set, &bph.done, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(xl_evtchn_close(h), 0);
+	XT_ASSERT_EQ(bph.cpu, 0);
+	if (bph.res != XT_PASS) {
+		xt_log("port %u, from a handler", bph.at);
+		return XT_FAIL;
 	}
 	/* A port the core had and closed: its table entry is there, free. */
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
@@ -1595,6 +1652,107 @@ static enum xt_result fifo_bind_enomem(void)
 static enum xt_result l2_bind_enomem(void)
 {
 	return bind_enomem(true);
+}
+
+/*
+ * Two binds whose ports share a port-table chunk that neither finds
+ * (xen-evtchn.c port_entry: allocated with no lock held, published under
+ * xl_ev.lock only if the slot is still empty).  vCPU 1's bind (port 512,
+ * the first of chunk 1) is held, by the explore point hook, at its first
+ * read-modify-write after its chunk was allocated (the one that takes
+ * xl_ev.lock), until vCPU 0 has bound port 513, which allocated and
+ * published a chunk of its own.  vCPU 1 then finds the slot taken: it
+ * must free its chunk and use the published one.  Both ports work and
+ * the guest holds exactly one block more than before the two binds (a
+ * loser that kept its chunk leaks a block; one that published it over
+ * the winner's loses port 513's entry).
+ */
+static struct pcr {
+	long live0;	 /* zalloc blocks before the two binds */
+	uint32_t armed;	 /* atomic: the hook may hold vCPU 1 */
+	uint32_t held;	 /* atomic: vCPU 1 was held */
+	uint32_t a_done; /* atomic: vCPU 0's bind returned */
+	int rc_b;
+	evtchn_port_t pb;
+	struct xt_rec rb;
+} pcr;
+
+static void pcr_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	uint64_t end;
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 1 ||
+	    !XT_LOAD(&pcr.armed) || hv_guest_zalloc_live() <= pcr.live0)
+		return;
+	XT_STORE(&pcr.armed, 0);
+	XT_STORE(&pcr.held, 1);
+	end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+	while (!XT_LOAD(&pcr.a_done) && xt_now_ns() < end)
+		sched_yield();
+}
+
+static void pcr_bind_b(void *arg)
+{
+	pcr.rc_b = xl_evtchn_bind_ipi(1, xt_rec_handler, &pcr.rb, &pcr.pb);
+}
+
+static enum xt_result port_chunk_race(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xt_rec r = { 0 }, ra = { 0 };
+	evtchn_port_t p = 0, pa = 0;
+	unsigned int n = 0;
+	bool held;
+	int rc = -1;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&pcr, 0, sizeof(pcr));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	while (p < CORE_PORT_CHUNK - 1 && n++ < CORE_PORT_CHUNK)
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(p, CORE_PORT_CHUNK - 1);
+	pcr.live0 = hv_guest_zalloc_live();
+	XT_STORE(&pcr.armed, 1);
+	hv_explore_set_hook(pcr_hook);
+	xt_start_on(1, pcr_bind_b, NULL);
+	held = xt_wait_until(flag_set, &pcr.held, XT_EVENT_TIMEOUT_NS);
+	if (held)
+		rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &ra, &pa);
+	XT_STORE(&pcr.a_done, 1);
+	xt_wait_on(1);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(held);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(pcr.rc_b, 0);
+	XT_ASSERT_EQ(pcr.pb, CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(pa, CORE_PORT_CHUNK + 1);
+	XT_ASSERT_EQ(hv_guest_zalloc_live(), pcr.live0 + 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(pcr.pb), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_type(pa), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_send(pcr.pb), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(pa), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&pcr.rb, 1), 1);
+	XT_ASSERT_EQ(xt_rec_wait(&ra, 1), 1);
+	XT_ASSERT_EQ(pcr.rb.last_port, pcr.pb);
+	XT_ASSERT_EQ(pcr.rb.last_cpu, 1);
+	XT_ASSERT_EQ(ra.last_port, pa);
+	XT_ASSERT_EQ(ra.last_cpu, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_port_chunk_race(void)
+{
+	return port_chunk_race(false);
+}
+
+static enum xt_result l2_port_chunk_race(void)
+{
+	return port_chunk_race(true);
 }
 
 /*
@@ -1944,6 +2102,165 @@ static enum xt_result fifo_hostile_port_past_abi(void)
 	XT_ASSERT_EQ(XT_LOAD(&hostile_port.done), 1);
 	XT_ASSERT_EQ(hostile_port.rewrites, 2);
 	XT_ASSERT_EQ(hostile_port.rc_handler, -XEN_EINVAL);
+	return XT_PASS;
+}
+
+/*
+ * The same on 2-level: Xen answering a bind with port 4096 (64 x 64, the
+ * first number past shared_info's bitmaps; the hook rewrites
+ * EVTCHNOP_bind_ipi's output): the core refuses it, -ENOSPC (l2_setup),
+ * and installs nothing; the next bind works.
+ */
+static long hostile_l2_port_hook(struct hv_vcpu *v, int cmd, void *arg,
+				 bool after, long rc, void *data)
+{
+	if (!after || cmd != EVTCHNOP_bind_ipi || rc)
+		return 0;
+	((struct evtchn_bind_ipi *)arg)->port = 64 * 64;
+	__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static enum xt_result l2_hostile_port_past_abi(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct hv_domain *d = hv_guest_domain();
+	unsigned int rewrites = 0;
+	struct xt_rec r = { 0 };
+	evtchn_port_t q = 0;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	hv_domain_set_evtchn_hook(d, hostile_l2_port_hook, &rewrites);
+	rc = xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &q);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(rewrites, 1);
+	XT_ASSERT_EQ(rc, -XEN_ENOSPC);
+	XT_ASSERT_EQ(q, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(64 * 64), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &q), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_port, q);
+	XT_ASSERT_EQ(xl_evtchn_close(q), 0);
+	return XT_PASS;
+}
+
+/*
+ * 2-level scans a port only on the vCPU it is bound to (l2_cpu_bits):
+ * after bind_vcpu moved port b from vCPU 0 to vCPU 1, vCPU 0's scan does
+ * not take it even when it scans b's word for another port.  Forced:
+ * vCPU 1 holds delivery masked while b is raised (pending for vCPU 1),
+ * then a, an IPI of vCPU 0 in the same word, is raised: vCPU 0 runs a
+ * only, and b runs on vCPU 1 once it unmasks.
+ */
+static uint32_t l2m_go; /* atomic */
+
+static void l2m_hold(void *arg)
+{
+	unsigned long flags = xl_os_irq_save();
+
+	xt_wait_until(flag_set, &l2m_go, XT_EVENT_TIMEOUT_NS);
+	xl_os_irq_restore(flags);
+}
+
+static enum xt_result l2_moved_port_scan(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xt_rec ra = { 0 }, rb = { 0 };
+	evtchn_port_t a, x, b;
+	uint64_t before;
+
+	XT_STORE(&l2m_go, 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xt_loopback(NULL, &rb, &x, &b), 0); /* b raised once */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &ra, &a), 0);
+	XT_ASSERT_EQ(a / 64, b / 64);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 1), 0);
+	xt_start_on(1, l2m_hold, NULL);
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(xl_evtchn_send(x), 0); /* b: pending for vCPU 1 */
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&ra, 1), 1);
+	before = xt_rec_settle(&rb);
+	XT_STORE(&l2m_go, 1);
+	xt_wait_on(1);
+	XT_ASSERT_EQ(before, 1);
+	XT_ASSERT_EQ(xt_rec_wait(&rb, 2), 2);
+	XT_ASSERT_EQ(rb.last_cpu, 1);
+	XT_ASSERT_EQ(ra.last_cpu, 0);
+	XT_ASSERT_EQ(xt_rec_settle(&ra), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(a), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(x), 0);
+	return XT_PASS;
+}
+
+/*
+ * xl_evtchn_clear_pending on 2-level clears one bit of a shared_info word
+ * that Xen writes too: a PENDING bit Xen sets for another port of the
+ * word meanwhile must survive.  Forced with the explore point hook on the
+ * test's vCPU: at the clear's read-modify-write, "Xen" (the hook) sets
+ * masked port q's bit in the same word; afterwards p is not pending and
+ * q still is, and q's unmask delivers it once.
+ */
+static struct cpw {
+	unsigned long *word, q_bit;
+	uint32_t armed, fired; /* atomic */
+} cpw;
+
+static void cpw_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+
+	if (pt != HV_XP_ATOMIC || !v || hv_vcpu_id(v) != 0 ||
+	    !XT_LOAD(&cpw.armed))
+		return;
+	XT_STORE(&cpw.armed, 0);
+	__atomic_fetch_or(cpw.word, cpw.q_bit, __ATOMIC_SEQ_CST);
+	XT_STORE(&cpw.fired, 1);
+}
+
+static enum xt_result l2_clear_pending_window(void)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xt_rec rp = { 0 }, rq = { 0 };
+	evtchn_port_t p, q;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&cpw, 0, sizeof(cpw));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rp, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &rq, &q), 0);
+	XT_ASSERT_EQ(p / 64, q / 64);
+	xl_evtchn_mask(p);
+	xl_evtchn_mask(q);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT(xl_evtchn_is_pending(p));
+	XT_ASSERT(!xl_evtchn_is_pending(q));
+	cpw.word =
+		(unsigned long *)xl_os_shared_info()->evtchn_pending + q / 64;
+	cpw.q_bit = 1UL << (q % 64);
+	XT_STORE(&cpw.armed, 1);
+	hv_explore_set_hook(cpw_hook);
+	xl_evtchn_clear_pending(p);
+	hv_explore_set_hook(NULL);
+	XT_STORE(&cpw.armed, 0);
+	XT_ASSERT_EQ(XT_LOAD(&cpw.fired), 1);
+	XT_ASSERT(!xl_evtchn_is_pending(p));
+	XT_ASSERT(xl_evtchn_is_pending(q));
+	XT_ASSERT_EQ(xl_evtchn_unmask(q), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&rq, 1), 1);
+	XT_ASSERT_EQ(xl_evtchn_unmask(p), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&rp), 0);
+	XT_ASSERT_EQ(xt_rec_settle(&rq), 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(q), 0);
 	return XT_PASS;
 }
 
@@ -3194,7 +3511,11 @@ static enum xt_result l2_close_fails_mid_scan(void)
  * give-back, or what guards it), lets the close finish, and then lets the
  * scan go on.  Checked: the number is bound again by a new IPI, which
  * gets exactly 0 events, the old handler none, nothing stray, and the
- * port is not pending.
+ * port is not pending.  close_rebind_held binds the number again before
+ * the scan goes on: the give-back then finds the entry bound (a new
+ * binding), and only the binding's generation (port_forget's gen) tells
+ * it is not the one the bit was taken from; the new IPI still gets no
+ * event before its first send.
  */
 static struct crg {
 	struct vcpu_info *vi;
@@ -3248,7 +3569,7 @@ static bool vcpu1_upcall_ended(void *arg)
 	return upcall_ended_on(1);
 }
 
-static enum xt_result l2_close_rebind_no_stale(void)
+static enum xt_result close_rebind(bool rebind_held)
 {
 	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
 					.force_2level = true };
@@ -3275,6 +3596,10 @@ static enum xt_result l2_close_rebind_no_stale(void)
 		rc = xl_evtchn_close(crg.port);
 		hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
 		held = XT_LOAD(&crg.held) != 0;
+		/* The number bound again while the scan is still held. */
+		if (rebind_held && held)
+			rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2,
+						 &again);
 	}
 	XT_STORE(&crg.go, 1);
 	XT_STORE(&crg.go2, 1);
@@ -3288,7 +3613,8 @@ static enum xt_result l2_close_rebind_no_stale(void)
 	pending = cfm_bit((unsigned long *)xl_os_shared_info()->evtchn_pending,
 			  crg.port);
 	/* The lowest free port: the number just closed. */
-	rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2, &again);
+	if (!rebind_held)
+		rc2 = xl_evtchn_bind_ipi(1, xt_rec_handler, &r2, &again);
 	XT_ASSERT_EQ(rc2, 0);
 	XT_ASSERT_EQ(again, crg.port);
 	xt_stats_sum(&st);
@@ -3310,6 +3636,761 @@ static enum xt_result l2_close_rebind_no_stale(void)
 	XT_ASSERT_EQ(xt_rec_settle(&r2), 1);
 	XT_ASSERT_EQ(xl_evtchn_close(again), 0);
 	return XT_PASS;
+}
+
+static enum xt_result l2_close_rebind_no_stale(void)
+{
+	return close_rebind(false);
+}
+
+static enum xt_result l2_close_rebind_held(void)
+{
+	return close_rebind(true);
+}
+
+/*
+ * Events on ports the core never bound (bound and unmasked behind its
+ * back with raw EVTCHNOPs: Xen's FIFO links them, and the consumer takes
+ * them): each is counted stray on the vCPU that took it, and no handler
+ * runs.  One port has a free entry in a chunk of the core's port table
+ * (a number the core bound and closed: its entry keeps no handler), one
+ * is past every chunk the
+ * core allocated (port 512 and up: no entry at all, xen-evtchn.c
+ * dispatch_entry's !p).  Exactly two stray events, no handled one.
+ */
+struct stray_wait {
+	uint64_t want;
+};
+
+static bool stray_reached(void *arg)
+{
+	struct xl_evtchn_stats st;
+
+	xl_evtchn_get_stats(0, &st);
+	return st.stray >= ((struct stray_wait *)arg)->want;
+}
+
+static long raw_loopback(evtchn_port_t *a, evtchn_port_t *b)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_bind_interdomain bi = { .remote_dom = DOMID_SELF };
+	long rc = xt_evop(EVTCHNOP_alloc_unbound, &au);
+
+	if (rc)
+		return rc;
+	bi.remote_port = au.port;
+	rc = xt_evop(EVTCHNOP_bind_interdomain, &bi);
+	*a = au.port;
+	*b = bi.local_port;
+	return rc;
+}
+
+static enum xt_result fifo_stray_events(void)
+{
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct xl_evtchn_stats st0, st;
+	struct stray_wait w;
+	struct xt_rec r = { 0 };
+	evtchn_port_t lp, c1, c2, a1, b1, a2, b2, fill = 0, first_fill;
+	struct evtchn_unmask um;
+	struct evtchn_close cl;
+
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &lp), 0);
+	XT_ASSERT(lp < CORE_PORT_CHUNK);
+	/* Two ports the core binds and closes: their numbers come back
+	 * (the lowest free) as the raw pair's. */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &c1), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &c2), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(c1), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(c2), 0);
+	/* b1: chunk 0, bound in Xen only (raised at bind, masked). */
+	XT_ASSERT_EQ(raw_loopback(&a1, &b1), 0);
+	XT_ASSERT_EQ(a1, c1);
+	XT_ASSERT_EQ(b1, c2);
+	/* Unbound placeholders up to 511, then b2 past the core's table. */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	first_fill = au.port;
+	while (au.port < CORE_PORT_CHUNK - 1) {
+		fill = au.port;
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	}
+	fill = au.port;
+	XT_ASSERT_EQ(raw_loopback(&a2, &b2), 0);
+	XT_ASSERT_EQ(a2, CORE_PORT_CHUNK);
+	XT_ASSERT_EQ(b2, CORE_PORT_CHUNK + 1);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b2), XL_PORT_FREE);
+	xl_evtchn_get_stats(0, &st0);
+	/* Xen clears MASKED and links the pending events (vCPU 0). */
+	um.port = b1;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_unmask, &um), 0);
+	um.port = b2;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_unmask, &um), 0);
+	w.want = st0.stray + 2;
+	XT_ASSERT(xt_wait_until(stray_reached, &w, XT_EVENT_TIMEOUT_NS));
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(st.stray - st0.stray, 2);
+	XT_ASSERT_EQ(st.events - st0.events, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_count(b1), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b1), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b2), XL_PORT_FREE);
+	XT_ASSERT_EQ(xl_evtchn_port_count(b2), 0);
+	for (cl.port = first_fill; cl.port <= fill; cl.port++)
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = a1;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = b1;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = a2;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = b2;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(lp), 0);
+	return XT_PASS;
+}
+
+/*
+ * bind_existing of a port notifying a vCPU the core does not serve, whose
+ * move to vCPU 0 (EVTCHNOP_bind_vcpu) fails: the error comes back and
+ * nothing is installed (the port would be recorded on vCPU 0 while Xen
+ * notifies vCPU 2); a second try, the move allowed, takes it.
+ */
+static long fail_bind_vcpu_hook(struct hv_vcpu *v, int cmd, void *arg,
+				bool after, long rc, void *data)
+{
+	if (after || cmd != EVTCHNOP_bind_vcpu)
+		return 0;
+	__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return -XEN_EIO;
+}
+
+static enum xt_result bind_existing_move_fails(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = 2,
+					.force_2level = force_2level };
+	struct evtchn_bind_vcpu bv = { .vcpu = 2 };
+	struct evtchn_close cl = { 0 };
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	unsigned int fails = 0;
+	evtchn_port_t a, b;
+	int rc;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(raw_loopback(&a, &b), 0);
+	bv.port = b;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_vcpu, &bv), 0);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), fail_bind_vcpu_hook,
+				  &fails);
+	rc = xl_evtchn_bind_existing(b, xt_rec_handler, &r);
+	hv_domain_set_evtchn_hook(hv_guest_domain(), NULL, NULL);
+	XT_ASSERT_EQ(fails, 1);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT_EQ(xl_evtchn_port_type(b), XL_PORT_FREE);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, b, &st), 0);
+	XT_ASSERT_EQ(st.vcpu, 2);
+	XT_ASSERT_EQ(xt_rec_settle(&r), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(b, xt_rec_handler, &r), 0);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(b), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1); /* raised at bind */
+	XT_ASSERT_EQ(r.last_cpu, 0);
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	cl.port = a;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_bind_existing_move_fails(void)
+{
+	return bind_existing_move_fails(false);
+}
+
+static enum xt_result l2_bind_existing_move_fails(void)
+{
+	return bind_existing_move_fails(true);
+}
+
+/*
+ * init for more vCPUs than the guest has, or than the core's tables
+ * (XL_MAX_VCPUS): -EINVAL, and nothing set up (no ABI, ports refused with
+ * -ENODEV); then init for the guest's vCPUs works.
+ */
+static enum xt_result init_bad_vcpus(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .force_2level = force_2level };
+	const unsigned int bad[] = { xt_nr_vcpus() + 1, XL_MAX_VCPUS + 1 };
+	struct xt_rec r = { 0 };
+	unsigned int i;
+	evtchn_port_t p;
+
+	for (i = 0; i < 2; i++) {
+		cfg.nr_vcpus = bad[i];
+		XT_ASSERT_EQ(xt_core_init(&cfg), -XEN_EINVAL);
+		XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+		XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p),
+			     -XEN_ENODEV);
+	}
+	cfg.nr_vcpus = xt_nr_vcpus();
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_abi(),
+		     force_2level ? XL_EVTCHN_ABI_2L : XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(xt_nr_vcpus() - 1, xt_rec_handler, &r,
+					&p),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, xt_nr_vcpus() - 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_init_bad_vcpus(void)
+{
+	return init_bad_vcpus(false);
+}
+
+static enum xt_result l2_init_bad_vcpus(void)
+{
+	return init_bad_vcpus(true);
+}
+
+/*
+ * init when the domain cannot be brought back to 2-level (EVTCHNOP_reset
+ * refused, -EAGAIN, by the hook):
+ *  - FIFO set up part-way (Xen refuses vCPU 1's control block, -EIO)
+ *    and the reset that undoes it fails: the domain is still on FIFO
+ *    (xl_evtchn_fifo_stuck), so init fails with -EIO rather than fall
+ *    back to 2-level behind Xen's back;
+ *  - init again while stuck: the reclaim's reset fails, and init returns
+ *    its -EAGAIN;
+ * each leaving no ABI.  With the reset allowed, init takes FIFO again.
+ */
+struct init_stuck {
+	bool fail_init_control; /* vCPU 1's EVTCHNOP_init_control: -EIO */
+	unsigned int resets, init_controls; /* atomic: refused */
+};
+
+static long init_stuck_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
+			    long rc, void *data)
+{
+	struct init_stuck *is = data;
+
+	if (after)
+		return 0;
+	if (cmd == EVTCHNOP_reset) {
+		__atomic_fetch_add(&is->resets, 1, __ATOMIC_SEQ_CST);
+		return -XEN_EAGAIN;
+	}
+	if (cmd == EVTCHNOP_init_control && is->fail_init_control &&
+	    ((struct evtchn_init_control *)arg)->vcpu == 1) {
+		__atomic_fetch_add(&is->init_controls, 1, __ATOMIC_SEQ_CST);
+		return -XEN_EIO;
+	}
+	return 0;
+}
+
+static enum xt_result fifo_init_stuck(void)
+{
+	struct init_stuck is = { .fail_init_control = true };
+	struct hv_domain *d = hv_guest_domain();
+	struct xt_rec r = { 0 };
+	evtchn_port_t p;
+	int rc;
+
+	hv_domain_set_evtchn_hook(d, init_stuck_hook, &is);
+	rc = xt_core_init(NULL);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(is.init_controls, 1);
+	XT_ASSERT_EQ(is.resets, 1);
+	XT_ASSERT_EQ(rc, -XEN_EIO);
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	is.fail_init_control = false;
+	is.resets = 0;
+	hv_domain_set_evtchn_hook(d, init_stuck_hook, &is);
+	rc = xt_core_init(NULL);
+	hv_domain_set_evtchn_hook(d, NULL, NULL);
+	XT_ASSERT_EQ(is.resets, 1);
+	XT_ASSERT_EQ(rc, -XEN_EAGAIN);
+	XT_ASSERT(xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_NONE);
+	XT_ASSERT_EQ(xt_core_init(NULL), 0);
+	XT_ASSERT(!xl_evtchn_fifo_stuck());
+	XT_ASSERT_EQ(xl_evtchn_abi(), XL_EVTCHN_ABI_FIFO);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	XT_ASSERT_EQ(xl_evtchn_close(p), 0);
+	return XT_PASS;
+}
+
+/*
+ * fini closes every port the core bound, port 1 and the highest alike:
+ * an unbound port (1, the first bind), an interdomain loopback pair and
+ * an IPI.  Those it left open would look like the toolstack's to the
+ * reset (note_open_ports) and be bound again; after fini no port is open.
+ */
+static enum xt_result fini_closes_own(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xt_rec r = { 0 }, rb = { 0 };
+	evtchn_port_t u, a, b, i;
+
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(
+		xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r, &u), 0);
+	XT_ASSERT_EQ(u, 1);
+	XT_ASSERT_EQ(xt_loopback(&r, &rb, &a, &b), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &i), 0);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 4);
+	xl_evtchn_fini();
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 0);
+	return XT_PASS;
+}
+
+/*
+ * fini's walk skips a chunk the core never allocated, and only that: the
+ * core's only port is at 1024, the first of chunk 2, with chunks 0 and 1
+ * never allocated (ports 1 .. 1023 were bound raw, and closed again, to
+ * push the core's bind there).  fini closes it: no port open after.
+ */
+static enum xt_result fini_after_gap(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = DOMID_SELF };
+	struct evtchn_close cl;
+	struct xt_rec r = { 0 };
+	evtchn_port_t u;
+
+	XT_ASSERT_EQ(xt_set_max_evtchns(2047), 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	for (cl.port = 1; cl.port < 2 * CORE_PORT_CHUNK; cl.port++) {
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+		XT_ASSERT_EQ(au.port, cl.port);
+	}
+	XT_ASSERT_EQ(
+		xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r, &u), 0);
+	XT_ASSERT_EQ(u, 2 * CORE_PORT_CHUNK);
+	for (cl.port = 1; cl.port < 2 * CORE_PORT_CHUNK; cl.port++)
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 1);
+	xl_evtchn_fini();
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), NULL, 0), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_after_gap(void)
+{
+	return fini_after_gap(false);
+}
+
+static enum xt_result l2_fini_after_gap(void)
+{
+	return fini_after_gap(true);
+}
+
+static enum xt_result fifo_fini_closes_own(void)
+{
+	return fini_closes_own(false);
+}
+
+static enum xt_result l2_fini_closes_own(void)
+{
+	return fini_closes_own(true);
+}
+
+/*
+ * fini's EVTCHNOP_reset closes every port of the domain; the toolstack's
+ * (bound before the core ran: an interdomain port to the peer at 1, and
+ * an unbound one offered to it at 66, above 64 free numbers, which the
+ * rebind fills with as many placeholders, its most: xen-evtchn.c
+ * FILL_MAX) are bound again at their numbers (xl_evtchn_reset_domain),
+ * and nothing else is left open: exactly those two ports, in the same
+ * states, after fini.
+ */
+#define FKP_UNBOUND 65 /* the last placeholder: 2 .. 65 are 64 numbers */
+
+static enum xt_result fini_keeps_ports(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct evtchn_bind_interdomain bi = { .remote_dom = xt_peer_domid() };
+	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+					   .remote_dom = xt_peer_domid() };
+	struct evtchn_close cl = { 0 }, ph;
+	struct evtchn_status st;
+	struct xt_rec r = { 0 };
+	evtchn_port_t pp, p;
+	uint32_t open[4];
+
+	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp), 0);
+	bi.remote_port = pp;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+	XT_ASSERT_EQ(bi.local_port, 1);
+	/* The unbound one at 66: 64 numbers free below it, as many
+	 * placeholders as the reset's rebind may take (FILL_MAX). */
+	for (ph.port = 2; ph.port <= FKP_UNBOUND; ph.port++) {
+		struct evtchn_alloc_unbound fill = { .dom = DOMID_SELF,
+						     .remote_dom = DOMID_SELF };
+
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &fill), 0);
+		XT_ASSERT_EQ(fill.port, ph.port);
+	}
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+	XT_ASSERT_EQ(au.port, FKP_UNBOUND + 1);
+	for (ph.port = 2; ph.port <= FKP_UNBOUND; ph.port++)
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &ph), 0);
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &p), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(p), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	xl_evtchn_fini();
+	XT_ASSERT_EQ(hv_evtchn_open_ports(hv_guest_domain(), open, 4), 2);
+	XT_ASSERT_EQ(open[0], bi.local_port);
+	XT_ASSERT_EQ(open[1], au.port);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, bi.local_port, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_interdomain);
+	XT_ASSERT_EQ(st.u.interdomain.dom, xt_peer_domid());
+	XT_ASSERT_EQ(st.u.interdomain.port, pp);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, au.port, &st), 0);
+	XT_ASSERT_EQ(st.status, EVTCHNSTAT_unbound);
+	XT_ASSERT_EQ(st.u.unbound.dom, xt_peer_domid());
+	cl.port = bi.local_port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	cl.port = au.port;
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	XT_ASSERT_EQ(xt_peer_close(0, pp), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_fini_keeps_ports(void)
+{
+	return fini_keeps_ports(false);
+}
+
+static enum xt_result l2_fini_keeps_ports(void)
+{
+	return fini_keeps_ports(true);
+}
+
+/*
+ * A handler that enables event delivery (xl_os_irq_restore(0)) while an
+ * event for its vCPU is pending: hv runs the upcall nested in the handler
+ * (the hypercall that xl_os_irq_restore makes to force delivery, as
+ * Linux's xen_force_evtchn_callback).  With a per-vCPU vector (an edge,
+ * XT_F_VCPU_VECTOR), once: the domain's level-style callback would be
+ * taken again for as long as the handler leaves delivery enabled with
+ * evtchn_upcall_pending set (hv/vcpu.c hv_deliver re-checks the level
+ * after each upcall).  The nested instance only counts
+ * itself and asks the running one for another pass (xen-evtchn.c
+ * xl_evtchn_upcall, depth): port q's handler runs once, after h's
+ * returned, never inside it; exactly one nested upcall on vCPU 0.
+ */
+static struct nu {
+	evtchn_port_t q;
+	long send_rc;
+	uint32_t h_in;			   /* atomic: h's handler is running */
+	uint32_t h_runs, q_runs, q_inside; /* atomic */
+} nu;
+
+static void nu_h(evtchn_port_t port, void *data)
+{
+	XT_STORE(&nu.h_in, 1);
+	if (XT_ADD(&nu.h_runs, 1) == 1) {
+		nu.send_rc = xl_evtchn_send(nu.q);
+		xl_os_irq_restore(0);
+		(void)xl_os_irq_save();
+	}
+	XT_STORE(&nu.h_in, 0);
+}
+
+static void nu_q(evtchn_port_t port, void *data)
+{
+	if (XT_LOAD(&nu.h_in))
+		XT_ADD(&nu.q_inside, 1);
+	XT_ADD(&nu.q_runs, 1);
+}
+
+static bool nu_q_ran(void *arg)
+{
+	return XT_LOAD(&nu.q_runs) != 0;
+}
+
+static enum xt_result nested_upcall(bool force_2level)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = force_2level };
+	struct xl_evtchn_stats st0, st;
+	evtchn_port_t h;
+
+	memset(&nu, 0, sizeof(nu));
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, nu_q, NULL, &nu.q), 0);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, nu_h, NULL, &h), 0);
+	xl_evtchn_get_stats(0, &st0);
+	XT_ASSERT_EQ(xl_evtchn_send(h), 0);
+	XT_ASSERT(xt_wait_until(nu_q_ran, NULL, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	xl_evtchn_get_stats(0, &st);
+	XT_ASSERT_EQ(nu.send_rc, 0);
+	XT_ASSERT_EQ(XT_LOAD(&nu.h_runs), 1);
+	XT_ASSERT_EQ(XT_LOAD(&nu.q_runs), 1);
+	XT_ASSERT_EQ(XT_LOAD(&nu.q_inside), 0);
+	XT_ASSERT_EQ(st.nested - st0.nested, 1);
+	XT_ASSERT_EQ(st.events - st0.events, 2);
+	XT_ASSERT_EQ(xl_evtchn_close(h), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(nu.q), 0);
+	return XT_PASS;
+}
+
+static enum xt_result fifo_nested_upcall(void)
+{
+	return nested_upcall(false);
+}
+
+static enum xt_result l2_nested_upcall(void)
+{
+	return nested_upcall(true);
+}
+
+/*
+ * The claim of a port's handler (xen-evtchn.c port_claim, port_release)
+ * raced by a second vCPU, forced with the explore point hook on 2-level,
+ * where the claim's compare-exchange is the first read-modify-write of
+ * the core after the scan took the port's PENDING bit (l2_handle_port).
+ * A loopback port b is raised on vCPU 1, whose claim is held at its
+ * first compare-exchange; meanwhile b is moved to vCPU 2 and raised
+ * again, and vCPU 2 claims it and enters the handler.  Then:
+ *   claim_busy      vCPU 1 goes on while vCPU 2's handler runs: its
+ *                   exchange finds the claim taken and asks vCPU 2 for
+ *                   another run (XL_RUN_AGAIN), so the handler runs twice
+ *                   on vCPU 2, never on vCPU 1, never concurrently.  A
+ *                   claim that read the idle word before vCPU 2 took it
+ *                   and wrote ACTIVE over it without an atomic compare
+ *                   ran the handler on both at once.
+ *   claim_released  vCPU 1's first exchange finds the claim taken, and
+ *                   vCPU 1 is held again before its second one (asking
+ *                   for a re-run) until vCPU 2's handler returned and
+ *                   released the claim: the second exchange fails on the
+ *                   idle word, and the third takes the claim afresh.  One
+ *                   run each on vCPU 2 and vCPU 1, two events, two runs
+ *                   (a retry that took the idle word as a busy one set
+ *                   XL_RUN_AGAIN alone and ran the handler twice).
+ *   claim_at_release  vCPU 2's handler returns and vCPU 2 is held at its
+ *                   release's exchange until vCPU 1's claim has asked for
+ *                   a re-run: the release finds XL_RUN_AGAIN and runs
+ *                   the handler again on vCPU 2 (a release that read
+ *                   ACTIVE before the claim and wrote idle over AGAIN
+ *                   without an atomic compare lost the second event).
+ * The hook reads b's PENDING bit in shared_info (hv guest memory) to find
+ * vCPU 1's claim; the runs are counted per vCPU by the handler.
+ */
+enum cw_mode { CW_BUSY, CW_RELEASED, CW_AT_RELEASE };
+
+static struct cw {
+	unsigned long *pend_word; /* shared_info word holding b's PENDING */
+	unsigned long pend_bit;
+	enum cw_mode mode;
+	uint32_t a_phase;      /* vCPU 1's points from its claim's first one */
+	uint32_t a_seen;       /* vCPU 1 saw b pending at a point */
+	uint32_t a_held;       /* atomic: vCPU 1 is held at its claim */
+	uint32_t a_passed;     /* atomic: vCPU 1 made its first exchange */
+	uint32_t a_claimed;    /* atomic: vCPU 1's claim returned */
+	uint32_t b_in;	       /* atomic: vCPU 2's handler entered */
+	uint32_t b_out;	       /* atomic: vCPU 2's first run returned */
+	uint32_t b_points;     /* vCPU 2's points after b_out */
+	uint32_t b_at_release; /* atomic: vCPU 2 is held at its release */
+	uint32_t b_released;   /* atomic: vCPU 2 released the claim */
+	uint32_t in, concurrent;
+	uint32_t runs[4];
+} cw;
+
+static void cw_wait(const uint32_t *flag)
+{
+	uint64_t end = xt_now_ns() + XT_EVENT_TIMEOUT_NS;
+
+	while (!XT_LOAD(flag) && xt_now_ns() < end)
+		sched_yield();
+}
+
+/* vCPU 2, after its first run returned. */
+static void cw_hook_b(void)
+{
+	if (XT_LOAD(&cw.b_released))
+		return;
+	/* The first point is the release's exchange, the second one
+	 * comes after it (the scan goes on). */
+	if (++cw.b_points == 2) {
+		XT_STORE(&cw.b_released, 1);
+		return;
+	}
+	if (cw.mode == CW_AT_RELEASE) {
+		XT_STORE(&cw.b_at_release, 1);
+		cw_wait(&cw.a_claimed);
+	}
+}
+
+/* vCPU 1. */
+static void cw_hook_a(void)
+{
+	if (!cw.a_phase) {
+		if (__atomic_load_n(cw.pend_word, __ATOMIC_SEQ_CST) &
+		    cw.pend_bit) {
+			cw.a_seen = 1;
+			return;
+		}
+		if (!cw.a_seen)
+			return;
+	}
+	switch (++cw.a_phase) {
+	case 1:
+		/* PENDING taken: the claim's first exchange. */
+		XT_STORE(&cw.a_held, 1);
+		cw_wait(cw.mode == CW_AT_RELEASE ? &cw.b_at_release : &cw.b_in);
+		return;
+	case 2:
+		/* Its second exchange (the first one found it taken). */
+		XT_STORE(&cw.a_passed, 1);
+		if (cw.mode == CW_RELEASED)
+			cw_wait(&cw.b_released);
+		return;
+	case 3:
+		/* The scan goes on: the claim returned. */
+		XT_STORE(&cw.a_claimed, 1);
+		return;
+	default:
+		return;
+	}
+}
+
+static void cw_hook(enum hv_explore_point pt)
+{
+	struct hv_vcpu *v = hv_current();
+	unsigned int id;
+
+	if (pt != HV_XP_ATOMIC || !v)
+		return;
+	id = hv_vcpu_id(v);
+	if (id == 2 && XT_LOAD(&cw.b_out))
+		cw_hook_b();
+	else if (id == 1)
+		cw_hook_a();
+}
+
+static void cw_handler(evtchn_port_t port, void *data)
+{
+	unsigned int cpu = xl_os_vcpu_id();
+
+	if (XT_ADD(&cw.in, 1) != 1)
+		XT_ADD(&cw.concurrent, 1);
+	XT_ADD(&cw.runs[cpu % 4], 1);
+	if (cpu == 2 && !XT_LOAD(&cw.b_in)) {
+		XT_STORE(&cw.b_in, 1);
+		if (cw.mode != CW_AT_RELEASE)
+			cw_wait(&cw.a_passed);
+		XT_ADD(&cw.in, -1);
+		XT_STORE(&cw.b_out, 1);
+		return;
+	}
+	XT_ADD(&cw.in, -1);
+}
+
+/* Runs on every vCPU reached *arg. */
+static bool cw_runs(void *arg)
+{
+	return XT_LOAD(&cw.runs[0]) + XT_LOAD(&cw.runs[1]) +
+		       XT_LOAD(&cw.runs[2]) + XT_LOAD(&cw.runs[3]) >=
+	       *(uint32_t *)arg;
+}
+
+static enum xt_result claim_window(enum cw_mode mode)
+{
+	struct xl_evtchn_config cfg = { .nr_vcpus = xt_nr_vcpus(),
+					.force_2level = true };
+	struct xt_rec ra = { 0 };
+	uint32_t want;
+	evtchn_port_t a, b;
+	bool held;
+
+#ifndef HV_EXPLORE
+	XT_SKIP_IF(true, "hv built without HV_EXPLORE: no point hook");
+#endif
+	memset(&cw, 0, sizeof(cw));
+	cw.mode = mode;
+	XT_ASSERT_EQ(xt_core_init(&cfg), 0);
+	XT_ASSERT_EQ(xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &ra,
+					     &a),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(DOMID_SELF, a, cw_handler, NULL,
+						&b),
+		     0);
+	/* The bind-time event (evtchn_bind_interdomain), on vCPU 0. */
+	want = 1;
+	XT_ASSERT(xt_wait_until(cw_runs, &want, XT_EVENT_TIMEOUT_NS));
+	xt_sleep_ns(XT_SETTLE_NS);
+	XT_ASSERT_EQ(XT_LOAD(&cw.runs[0]), 1);
+	XT_STORE(&cw.runs[0], 0);
+	cw.pend_word = (unsigned long *)xl_os_shared_info()->evtchn_pending +
+		       b / XL_BITS_PER_LONG;
+	cw.pend_bit = 1UL << (b % XL_BITS_PER_LONG);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 1), 0);
+	hv_explore_set_hook(cw_hook);
+	XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	held = xt_wait_until(flag_set, &cw.a_held, XT_EVENT_TIMEOUT_NS);
+	if (held) {
+		/* vCPU 1 holds the event it took; b goes to vCPU 2. */
+		XT_ASSERT_EQ(xl_evtchn_bind_vcpu(b, 2), 0);
+		XT_ASSERT_EQ(xl_evtchn_send(a), 0);
+	}
+	want = 2;
+	xt_wait_until(cw_runs, &want, XT_EVENT_TIMEOUT_NS);
+	xt_rec_settle(&ra);
+	want = 3; /* a third run would come now */
+	xt_wait_until(cw_runs, &want, 2 * XT_SETTLE_NS);
+	hv_explore_set_hook(NULL);
+	XT_ASSERT(held);
+	XT_ASSERT_EQ(XT_LOAD(&cw.b_in), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.a_passed), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.a_claimed), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.b_released), 1);
+	XT_ASSERT_EQ(XT_LOAD(&cw.concurrent), 0);
+	XT_ASSERT_EQ(XT_LOAD(&cw.runs[0]), 0);
+	XT_ASSERT_EQ(XT_LOAD(&cw.runs[3]), 0);
+	if (mode == CW_RELEASED) {
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[2]), 1);
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[1]), 1);
+	} else {
+		if (mode == CW_AT_RELEASE)
+			XT_ASSERT_EQ(XT_LOAD(&cw.b_at_release), 1);
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[2]), 2);
+		XT_ASSERT_EQ(XT_LOAD(&cw.runs[1]), 0);
+	}
+	XT_ASSERT_EQ(xl_evtchn_close(b), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(a), 0);
+	return XT_PASS;
+}
+
+static enum xt_result l2_claim_busy(void)
+{
+	return claim_window(CW_BUSY);
+}
+
+static enum xt_result l2_claim_released(void)
+{
+	return claim_window(CW_RELEASED);
+}
+
+static enum xt_result l2_claim_at_release(void)
+{
+	return claim_window(CW_AT_RELEASE);
 }
 
 const struct xt_test xt_hv_tests[] = {
@@ -3358,6 +4439,11 @@ const struct xt_test xt_hv_tests[] = {
 	{ "fifo/expand_two_pages", XT_HV, 1, false, fifo_expand_two_pages, 0 },
 	{ "fifo/hostile_port_past_abi", XT_HV, 1, false,
 	  fifo_hostile_port_past_abi, 0 },
+	{ "2l/hostile_port_past_abi", XT_HV, 1, false, l2_hostile_port_past_abi,
+	  0 },
+	{ "2l/moved_port_scan", XT_HV, 2, false, l2_moved_port_scan, 0 },
+	{ "2l/clear_pending_window", XT_HV, 1, false, l2_clear_pending_window,
+	  0 },
 	{ "fifo/unmask_exchange_races", XT_HV, 1, false,
 	  fifo_unmask_exchange_races, 0 },
 	{ "fifo/rmw_window", XT_HV, 1, false, fifo_rmw_window, 0 },
@@ -3385,6 +4471,8 @@ const struct xt_test xt_hv_tests[] = {
 	{ "2l/bad_ports", XT_HV, 1, false, l2_bad_ports, 0 },
 	{ "fifo/bind_enomem", XT_HV, 1, false, fifo_bind_enomem, 0 },
 	{ "2l/bind_enomem", XT_HV, 1, false, l2_bind_enomem, 0 },
+	{ "fifo/port_chunk_race", XT_HV, 2, false, fifo_port_chunk_race, 0 },
+	{ "2l/port_chunk_race", XT_HV, 2, false, l2_port_chunk_race, 0 },
 	{ "fifo/close_each_other", XT_HV, 3, false, fifo_close_each_other, 0 },
 	{ "fifo/bind_in_handler_expand", XT_HV, 2, false,
 	  fifo_bind_in_handler_expand, 0 },
@@ -3395,6 +4483,28 @@ const struct xt_test xt_hv_tests[] = {
 	  0 },
 	{ "2l/close_rebind_no_stale", XT_HV, 2, false, l2_close_rebind_no_stale,
 	  0 },
+	{ "2l/close_rebind_held", XT_HV, 2, false, l2_close_rebind_held, 0 },
+	{ "fifo/stray_events", XT_HV, 1, false, fifo_stray_events, 0 },
+	{ "fifo/fini_keeps_ports", XT_HV, 1, true, fifo_fini_keeps_ports, 0 },
+	{ "fifo/fini_closes_own", XT_HV, 2, false, fifo_fini_closes_own, 0 },
+	{ "fifo/fini_after_gap", XT_HV, 1, false, fifo_fini_after_gap, 0 },
+	{ "2l/fini_after_gap", XT_HV, 1, false, l2_fini_after_gap, 0 },
+	{ "2l/fini_closes_own", XT_HV, 2, false, l2_fini_closes_own, 0 },
+	{ "2l/fini_keeps_ports", XT_HV, 1, true, l2_fini_keeps_ports, 0 },
+	{ "fifo/init_stuck", XT_HV, 2, false, fifo_init_stuck, 0 },
+	{ "fifo/init_bad_vcpus", XT_HV, 1, false, fifo_init_bad_vcpus, 0 },
+	{ "2l/init_bad_vcpus", XT_HV, 1, false, l2_init_bad_vcpus, 0 },
+	{ "fifo/bind_existing_move_fails", XT_HV, 3, false,
+	  fifo_bind_existing_move_fails, 0 },
+	{ "2l/bind_existing_move_fails", XT_HV, 3, false,
+	  l2_bind_existing_move_fails, 0 },
+	{ "fifo/nested_upcall", XT_HV, 1, false, fifo_nested_upcall,
+	  XT_F_VCPU_VECTOR },
+	{ "2l/nested_upcall", XT_HV, 1, false, l2_nested_upcall,
+	  XT_F_VCPU_VECTOR },
+	{ "2l/claim_busy", XT_HV, 3, false, l2_claim_busy, 0 },
+	{ "2l/claim_released", XT_HV, 3, false, l2_claim_released, 0 },
+	{ "2l/claim_at_release", XT_HV, 3, false, l2_claim_at_release, 0 },
 };
 
 const unsigned int xt_hv_nr_tests =

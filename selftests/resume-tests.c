@@ -467,7 +467,10 @@ static enum xt_result send_n(evtchn_port_t port, struct xt_rec *r, uint64_t n)
 
 /*
  * Every IPI and VIRQ port bound again at its number, on its vCPU, with
- * its handler, FIFO priority and mask: an IPI per vCPU, VIRQ_DEBUG on
+ * its handler, FIFO priority (the one set, or the default for those never
+ * set) and mask: an IPI per vCPU, VIRQ_DEBUG on vCPU 0 bound raw and
+ * taken over with bind_existing (bound again as the same VIRQ), the
+ * global VIRQ_CONSOLE moved to vCPU 1 (bound on 0, moved), VIRQ_DEBUG on
  * vCPU 1, a hole below them (a port closed before the suspend), one IPI
  * masked.  After the restore each port takes NR_SENDS events, each
  * handled exactly once on its vCPU; the masked one holds an event until
@@ -476,9 +479,12 @@ static enum xt_result send_n(evtchn_port_t port, struct xt_rec *r, uint64_t n)
  */
 static enum xt_result t_ports(enum mode m)
 {
-	struct xt_rec r[XL_MAX_VCPUS] = { 0 }, rv = { 0 }, rm = { 0 };
-	evtchn_port_t ipi[XL_MAX_VCPUS], hole, virq, masked;
+	struct xt_rec r[XL_MAX_VCPUS] = { 0 }, rv = { 0 }, rm = { 0 },
+		      rx = { 0 };
+	struct evtchn_bind_virq bx = { .virq = VIRQ_DEBUG, .vcpu = 0 };
+	evtchn_port_t ipi[XL_MAX_VCPUS], hole, virq, masked, taken, gv;
 	unsigned int cpu, nr = xt_nr_vcpus();
+	struct evtchn_status st;
 	struct hold h;
 	domid_t old = xt_domid();
 
@@ -492,6 +498,17 @@ static enum xt_result t_ports(enum mode m)
 					 &virq),
 		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &rm, &masked), 0);
+	/* VIRQ_DEBUG on vCPU 0, bound raw and taken over (bind_existing
+	 * learns the VIRQ from EVTCHNOP_status). */
+	XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_virq, &bx), 0);
+	taken = bx.port;
+	XT_ASSERT_EQ(xl_evtchn_bind_existing(taken, xt_rec_handler, &rx), 0);
+	/* A global VIRQ, bound on vCPU 0 (Xen binds it nowhere else) and
+	 * moved to vCPU 1: bound on 0 and moved again at the resume. */
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_CONSOLE, 0, xt_rec_handler, &rx,
+					 &gv),
+		     0);
+	XT_ASSERT_EQ(xl_evtchn_bind_vcpu(gv, 1), 0);
 	XT_ASSERT_EQ(xl_evtchn_close(hole), 0);
 	xl_evtchn_mask(masked);
 	if (m == M_FIFO)
@@ -505,7 +522,7 @@ static enum xt_result t_ports(enum mode m)
 	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
 	XT_ASSERT_EQ(xl_evtchn_abi(),
 		     m == M_FIFO ? XL_EVTCHN_ABI_FIFO : XL_EVTCHN_ABI_2L);
-	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), nr + 2);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), nr + 4);
 	for (cpu = 0; cpu < nr; cpu++) {
 		XT_ASSERT_EQ(xl_evtchn_port_type(ipi[cpu]), XL_PORT_IPI);
 		XT_ASSERT_EQ(xl_evtchn_port_cpu(ipi[cpu]), cpu);
@@ -513,8 +530,22 @@ static enum xt_result t_ports(enum mode m)
 	}
 	XEN_HAS(virq, EVTCHNSTAT_virq, 1);
 	XEN_HAS(masked, EVTCHNSTAT_ipi, 1);
-	if (m == M_FIFO)
+	XEN_HAS(taken, EVTCHNSTAT_virq, 0);
+	XEN_HAS(gv, EVTCHNSTAT_virq, 1);
+	XT_ASSERT_EQ(xl_evtchn_port_cpu(gv), 1);
+	XT_ASSERT_EQ(xt_status(DOMID_SELF, taken, &st), 0);
+	XT_ASSERT_EQ(st.u.virq, VIRQ_DEBUG);
+	XT_ASSERT_EQ(xl_evtchn_port_type(taken), XL_PORT_VIRQ);
+	if (m == M_FIFO) {
 		XT_ASSERT_EQ(hv_evtchn_port_priority(dom(), ipi[0]), 3);
+		/* The others were never set: the new domain's default
+		 * (event_fifo.c), no EVTCHNOP_set_priority made for them. */
+		for (cpu = 1; cpu < nr; cpu++)
+			XT_ASSERT_EQ(hv_evtchn_port_priority(dom(), ipi[cpu]),
+				     EVTCHN_FIFO_PRIORITY_DEFAULT);
+		XT_ASSERT_EQ(hv_evtchn_port_priority(dom(), virq),
+			     EVTCHN_FIFO_PRIORITY_DEFAULT);
+	}
 	XT_ASSERT(xl_evtchn_is_masked(masked));
 	XT_ASSERT(!xl_evtchn_is_masked(ipi[0]));
 
@@ -530,6 +561,11 @@ static enum xt_result t_ports(enum mode m)
 		XT_ASSERT_EQ(xt_rec_wait(&rv, cpu + 1), cpu + 1);
 	}
 	XT_ASSERT_EQ(rv.cpu_mask, 1U << 1);
+	XT_ASSERT_EQ(hv_send_guest_vcpu_virq(hv_domain_vcpu(dom(), 0),
+					     VIRQ_DEBUG),
+		     0);
+	XT_ASSERT_EQ(xt_rec_wait(&rx, 1), 1);
+	XT_ASSERT_EQ(rx.last_port, taken);
 	XT_ASSERT_EQ(xl_evtchn_send(masked), 0);
 	XT_ASSERT_EQ(xt_rec_settle(&rm), 0);
 	XT_ASSERT(xl_evtchn_is_pending(masked));
@@ -537,6 +573,8 @@ static enum xt_result t_ports(enum mode m)
 	XT_ASSERT_EQ(xt_rec_wait(&rm, 1), 1);
 	/* rv is this frame's: no VIRQ may reach its handler after we return. */
 	XT_ASSERT_EQ(xl_evtchn_close(virq), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(taken), 0);
+	XT_ASSERT_EQ(xl_evtchn_close(gv), 0);
 	return XT_PASS;
 }
 
@@ -595,8 +633,21 @@ static enum xt_result t_pending(enum mode m)
  * domid): reported once each to the callback with their type and data,
  * free in the port table, while the IPI beside them survives.  The owner
  * handshakes again: the peer offers a port for the new domid, the guest
- * binds it and takes the bind-time event and one send, exactly.
+ * binds it and takes the bind-time event and one send, exactly.  (FIFO:
+ * before that, an event on a lost number bound behind the core's back
+ * is stray: the forgotten entry keeps no handler.)
  */
+static uint64_t lost_stray0;
+
+static bool stray_more(void *arg)
+{
+	struct xl_evtchn_stats st;
+
+	(void)arg;
+	xl_evtchn_get_stats(0, &st);
+	return st.stray > lost_stray0;
+}
+
 static enum xt_result t_lost(enum mode m)
 {
 	struct xt_rec ri = { 0 }, rd = { 0 }, ru = { 0 }, rn = { 0 };
@@ -638,6 +689,36 @@ static enum xt_result t_lost(enum mode m)
 	XT_ASSERT_EQ(xl_evtchn_port_type(ipi), XL_PORT_IPI);
 	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), 1);
 	SEND_N(ipi, &ri, NR_SENDS);
+	if (m == M_FIFO) {
+		/*
+		 * The lost ports' numbers bound behind the core's back (a
+		 * raw loopback pair takes them, the lowest free) and the
+		 * bound end raised and unmasked: FIFO's consumer takes the
+		 * event for the forgotten entry, which has no handler, so it
+		 * is stray.
+		 */
+		struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
+						   .remote_dom = DOMID_SELF };
+		struct evtchn_bind_interdomain bi = { .remote_dom =
+							      DOMID_SELF };
+		struct evtchn_unmask um;
+		struct evtchn_close cl;
+		struct xl_evtchn_stats st0;
+
+		xl_evtchn_get_stats(0, &st0);
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_alloc_unbound, &au), 0);
+		bi.remote_port = au.port;
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_bind_interdomain, &bi), 0);
+		XT_ASSERT(bi.local_port == inter || bi.local_port == unb);
+		um.port = bi.local_port;
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_unmask, &um), 0);
+		lost_stray0 = st0.stray;
+		XT_ASSERT(xt_wait_until(stray_more, NULL, XT_EVENT_TIMEOUT_NS));
+		cl.port = au.port;
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+		cl.port = bi.local_port;
+		XT_ASSERT_EQ(xt_evop(EVTCHNOP_close, &cl), 0);
+	}
 	/* The handshake again, for the new domid. */
 	XT_ASSERT_EQ(xt_peer_alloc_unbound(0, xt_domid(), &pp2), 0);
 	XT_ASSERT_EQ(xl_evtchn_bind_interdomain(xt_peer_domid(), pp2,
@@ -904,16 +985,67 @@ static enum xt_result t_cancel(enum mode m)
 }
 
 /*
+ * A restore whose placeholder allocation fails (EVTCHNOP_alloc_unbound
+ * refused, -ENOSPC, by the hook: the new domain out of ports): the IPI
+ * cannot be bound again at its number, so it is lost, reported once to
+ * the lost callback and forgotten, and the resume goes on (rebind_at
+ * gives up on the error rather than retry it for ever).
+ */
+static long fail_alloc_unbound_hook(struct hv_vcpu *v, int cmd, void *arg,
+				    bool after, long rc, void *data)
+{
+	if (after || cmd != EVTCHNOP_alloc_unbound)
+		return 0;
+	__atomic_fetch_add((unsigned int *)data, 1, __ATOMIC_SEQ_CST);
+	return -XEN_ENOSPC;
+}
+
+static enum xt_result t_fill_fails(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	unsigned int refused = 0;
+	evtchn_port_t ipi;
+	struct hold h;
+	long rc;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &ipi), 0);
+	XT_ASSERT(hold_others(&h));
+	hv_domain_set_evtchn_hook(dom(), fail_alloc_unbound_hook, &refused);
+	rc = cycle(false, JUMP_NS);
+	hv_domain_set_evtchn_hook(dom(), NULL, NULL);
+	release_others(&h);
+	XT_ASSERT_EQ(rc, 0);
+	XT_ASSERT_EQ(refused, 1);
+	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 1);
+	XT_ASSERT_EQ(lost_log.port[0], ipi);
+	XT_ASSERT_EQ(lost_log.type[0], XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_type(ipi), XL_PORT_FREE);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), 0);
+	/* The core works on: a new bind takes the lowest free number. */
+	XT_ASSERT_EQ(xl_evtchn_bind_ipi(1, xt_rec_handler, &r, &ipi), 0);
+	XT_ASSERT_EQ(xl_evtchn_send(ipi), 0);
+	XT_ASSERT_EQ(xt_rec_wait(&r, 1), 1);
+	XT_ASSERT_EQ(r.last_cpu, 1);
+	return XT_PASS;
+}
+
+/*
  * A cancel that returns 0 (PVH without HVM_PARAM_CALLBACK_IRQ): the core
  * finds its ports still bound in Xen and changes nothing; no port lost.
  */
 static enum xt_result t_cancel_zero(enum mode m)
 {
-	struct xt_rec r = { 0 };
-	evtchn_port_t ipi;
+	struct xt_rec r = { 0 }, rv = { 0 };
+	evtchn_port_t ipi, virq;
 	int open;
 
 	MODE_INIT(m);
+	/* The probe (port_still_bound) is the first VIRQ or IPI port: a
+	 * VIRQ, whose type and VIRQ must both match Xen's. */
+	XT_ASSERT_EQ(xl_evtchn_bind_virq(VIRQ_DEBUG, 0, xt_rec_handler, &rv,
+					 &virq),
+		     0);
 	XT_ASSERT_EQ(xl_evtchn_bind_ipi(0, xt_rec_handler, &r, &ipi), 0);
 	open = hv_evtchn_open_ports(dom(), NULL, 0);
 	memset(&lost_log, 0, sizeof(lost_log));
@@ -925,10 +1057,43 @@ static enum xt_result t_cancel_zero(enum mode m)
 	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
 	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), open);
 	XEN_HAS(ipi, EVTCHNSTAT_ipi, 0);
+	XEN_HAS(virq, EVTCHNSTAT_virq, 0);
 	XT_ASSERT_EQ(xl_evtchn_port_type(ipi), XL_PORT_IPI);
+	XT_ASSERT_EQ(xl_evtchn_port_type(virq), XL_PORT_VIRQ);
 	/* No upcall registered: the event waits, pending and unmasked. */
 	XT_ASSERT_EQ(xl_evtchn_send(ipi), 0);
 	XT_ASSERT(xl_evtchn_is_pending(ipi) && !xl_evtchn_is_masked(ipi));
+	/* rv is this frame's. */
+	XT_ASSERT_EQ(xl_evtchn_close(virq), 0);
+	return XT_PASS;
+}
+
+/*
+ * The same with only an unbound port (no VIRQ or IPI to probe): that
+ * port decides, found still bound, so nothing is redone and nothing lost
+ * (2-level would otherwise set up again and lose it: an unbound port is
+ * never bound again at a resume).
+ */
+static enum xt_result t_cancel_zero_unbound(enum mode m)
+{
+	struct xt_rec r = { 0 };
+	evtchn_port_t u;
+	int open;
+
+	MODE_INIT(m);
+	XT_ASSERT_EQ(
+		xl_evtchn_alloc_unbound(DOMID_SELF, xt_rec_handler, &r, &u), 0);
+	open = hv_evtchn_open_ports(dom(), NULL, 0);
+	memset(&lost_log, 0, sizeof(lost_log));
+	XT_ASSERT_EQ(xl_evtchn_suspend(), 0);
+	plan(true, 0);
+	XT_ASSERT_EQ(raw_suspend(), 0);
+	hv_domain_set_suspend_plan(dom(), NULL);
+	XT_ASSERT_EQ(xl_evtchn_resume(false, lost_fn), 0);
+	XT_ASSERT_EQ(XT_LOAD(&lost_log.n), 0);
+	XT_ASSERT_EQ(hv_evtchn_open_ports(dom(), NULL, 0), open);
+	XEN_HAS(u, EVTCHNSTAT_unbound, 0);
+	XT_ASSERT_EQ(xl_evtchn_port_type(u), XL_PORT_UNBOUND);
 	return XT_PASS;
 }
 
@@ -2612,6 +2777,8 @@ static enum xt_result t_blk_cancel_slow(void)
 	}
 
 MODES(ports)
+MODES(fill_fails)
+MODES(cancel_zero_unbound)
 MODES(pending)
 MODES(lost)
 MODES(timers)
@@ -2787,6 +2954,8 @@ const struct xt_test xt_resume_tests[] = {
 	   XT_F_NO_UPCALL),
 	RT("fifo/ports", fifo_ports, 2, false, XT_F_FLAVOURS),
 	RT("2l/ports", l2_ports, 2, false, XT_F_FLAVOURS),
+	RT("fifo/fill_fails", fifo_fill_fails, 2, false, 0),
+	RT("2l/fill_fails", l2_fill_fails, 2, false, 0),
 	RT("fifo/pending", fifo_pending, 2, false, XT_F_FLAVOURS),
 	RT("2l/pending", l2_pending, 2, false, XT_F_FLAVOURS),
 	RT("fifo/lost", fifo_lost, 1, true, 0),
@@ -2799,6 +2968,10 @@ const struct xt_test xt_resume_tests[] = {
 	RT("2l/cancel", l2_cancel, 2, false, XT_F_FLAVOURS),
 	RT("fifo/cancel_zero", fifo_cancel_zero, 1, false, XT_F_NO_UPCALL),
 	RT("2l/cancel_zero", l2_cancel_zero, 1, false, XT_F_NO_UPCALL),
+	RT("fifo/cancel_zero_unbound", fifo_cancel_zero_unbound, 1, false,
+	   XT_F_NO_UPCALL),
+	RT("2l/cancel_zero_unbound", l2_cancel_zero_unbound, 1, false,
+	   XT_F_NO_UPCALL),
 	RT("fifo/repeat", fifo_repeat, 2, false, XT_F_FLAVOURS),
 	RT("2l/repeat", l2_repeat, 2, false, XT_F_FLAVOURS),
 	RT("fifo/pages", t_fifo_pages, 2, false, 0),
