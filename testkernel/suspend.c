@@ -204,7 +204,6 @@ static long cycle(struct tk_suspend_info *si, xl_evtchn_lost_fn lost)
 	si->before_ns = xl_clock_now();
 	si->before_tsc_ns = tk_now_ns();
 	hc = suspend_hypercall();
-	si->after_ns = xl_clock_now();
 	si->after_tsc_ns = tk_now_ns();
 	si->hypercall_rc = hc;
 	if (hc < 0) {
@@ -220,6 +219,12 @@ static long cycle(struct tk_suspend_info *si, xl_evtchn_lost_fn lost)
 			goto out;
 		}
 	}
+	/*
+	 * Only now: before host_resume() the page at shared_info's gfn is a
+	 * RAM copy of the old domain's, whose vcpu_time_info is the old
+	 * host's record (new TSC, old system time).
+	 */
+	si->after_ns = xl_clock_now();
 	/* Thawed before any handler can run (Linux: gnttab_resume()). */
 	r = xl_gnttab_resume(si->cancelled);
 	if (r) {
