@@ -23,6 +23,12 @@
  *  - loopback: an interdomain pair to ourselves, counted the same way.
  *    A restore loses it (its far end names the old domid): the lost
  *    callback reports both ends, and the pair is made again.
+ *  - blk, when the domain has xvda (tools/xen-domu --disk): before each
+ *    suspend SR_BLK_N one-page writes of a pattern of their own go out
+ *    and are not waited for, so some are in flight at the suspend
+ *    (after a restore blkfront-lite re-issues them to the new backend,
+ *    xl_blkfront_resume()); each must complete exactly once, OK, and
+ *    then every write of every round so far reads back as written.
  * The request: the control/shutdown watch, taken in a transaction
  * (suspend.c says why).  After the start and after each suspend, once
  * sr_ms of workload ran and the counts were checked, data/xenlite-sr/ready
@@ -38,9 +44,12 @@
  */
 #include <string.h>
 
+#include <xenlite/blkfront.h>
 #include <xenlite/clockevent.h>
 #include <xenlite/evtchn.h>
+#include <xenlite/gnttab.h>
 #include <xenlite/hypercall.h>
+#include <xenlite/idle.h>
 #include <xenlite/xenstore.h>
 
 #include "tk.h"
@@ -55,6 +64,10 @@
 #define SR_RESERVED 8
 #define SR_DIR "data/xenlite-sr"
 #define SR_DRAIN_NS (2000 * MS) /* for the last event of a phase */
+#define SR_BLK_DEVID 51712	/* xvda */
+#define SR_BLK_N 32
+#define SR_BLK_WAIT_NS (60000 * MS) /* a handshake under QEMU TCG */
+#define SR_BLK_BASE 8192	    /* first sector written */
 
 struct sr_firing {
 	uint64_t deadline;
@@ -320,6 +333,194 @@ static void events_check(const char *when)
 	}
 }
 
+/* --- blk ------------------------------------------------------------------------ */
+
+static struct {
+	struct xl_blkfront *dev;
+	struct xl_blk_req req[SR_BLK_N];
+	void *page[SR_BLK_N];
+	void *rpage;
+	uint32_t calls[SR_BLK_N];
+	int status[SR_BLK_N];
+	uint32_t done;
+	unsigned int rounds; /* rounds submitted */
+	uint64_t completed, reissued, bad_reads, errors;
+	bool have;
+	const char *why; /* the first failure */
+} blk;
+
+static uint64_t blk_sector(unsigned int round, unsigned int i)
+{
+	return SR_BLK_BASE + (uint64_t)round * SR_BLK_N * 8 + (uint64_t)i * 8;
+}
+
+static uint8_t blk_pattern(unsigned int round, unsigned int i, unsigned int b)
+{
+	return (uint8_t)(round * 131 + i * 7 + b * 13 + (b >> 8) + 1);
+}
+
+static int blk_setup(void)
+{
+	unsigned int i;
+	int rc = xt_blk_disk_get(SR_BLK_DEVID, 0);
+
+	if (rc == -XEN_ENODEV)
+		return 0;
+	if (!rc)
+		rc = xl_gnttab_init();
+	for (i = 0; !rc && i < SR_BLK_N; i++) {
+		blk.page[i] = xl_os_alloc_page();
+		if (!blk.page[i])
+			rc = -XEN_ENOMEM;
+	}
+	blk.rpage = rc ? NULL : xl_os_alloc_page();
+	if (!rc && !blk.rpage)
+		rc = -XEN_ENOMEM;
+	if (!rc) {
+		blk.dev = xl_blkfront_alloc(SR_BLK_DEVID);
+		rc = blk.dev ? xl_blkfront_attach(blk.dev, SR_BLK_WAIT_NS) :
+			       -XEN_ENOMEM;
+	}
+	if (rc) {
+		tk_printf("# sr: blk: xvda: %d\n", rc);
+		return rc;
+	}
+	blk.have = true;
+	return 0;
+}
+
+/* Upcall context on the port's vCPU: once per request. */
+static void blk_done(struct xl_blk_req *req)
+{
+	unsigned int i = (unsigned int)(req - blk.req);
+
+	blk.status[i] = req->status;
+	INC(&blk.calls[i]);
+	INC(&blk.done);
+}
+
+/* This round's writes, not waited for (in flight at the suspend). */
+static int blk_submit_round(void)
+{
+	unsigned int i, b, r = blk.rounds;
+	int rc;
+
+	if (!blk.have)
+		return 0;
+	STORE(&blk.done, 0);
+	for (i = 0; i < SR_BLK_N; i++) {
+		struct xl_blk_req *q = &blk.req[i];
+
+		for (b = 0; b < XL_PAGE_SIZE; b++)
+			((uint8_t *)blk.page[i])[b] = blk_pattern(r, i, b);
+		STORE(&blk.calls[i], 0);
+		blk.status[i] = 0;
+		memset(q, 0, sizeof(*q));
+		rc = xl_blk_req_set_buf(q, XL_BLK_WRITE, blk_sector(r, i),
+					&blk.page[i], 1, 0, XL_PAGE_SIZE);
+		q->done = blk_done;
+		if (!rc)
+			rc = xl_blkfront_submit(blk.dev, q);
+		if (rc) {
+			tk_printf("# sr: blk: round %u write %u: %d\n", r + 1,
+				  i, rc);
+			blk.why = "a submit failed";
+			/* What went out still completes: wait for those. */
+			while (i < SR_BLK_N) {
+				INC(&blk.calls[i]);
+				INC(&blk.done);
+				i++;
+			}
+			blk.rounds++;
+			return rc;
+		}
+	}
+	blk.rounds++;
+	return 0;
+}
+
+static bool blk_all_done(void *arg)
+{
+	(void)arg;
+	xl_blkfront_poll(blk.dev);
+	return LOAD(&blk.done) >= SR_BLK_N;
+}
+
+static int blk_read(uint64_t sector)
+{
+	struct xl_blk_req q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	rc = xl_blk_req_set_buf(&q, XL_BLK_READ, sector, &blk.rpage, 1, 0,
+				XL_PAGE_SIZE);
+	return rc ? rc : xl_blkfront_io_sync(blk.dev, &q);
+}
+
+/*
+ * After the suspend (restored: resumed first): the round's writes each
+ * completed once, OK; then every round's data read back.
+ */
+static void blk_after(bool restored)
+{
+	struct xl_blkfront_stats st;
+	unsigned int i, r, b, bad;
+	int rc;
+
+	if (!blk.have)
+		return;
+	xl_blkfront_get_stats(blk.dev, &st);
+	blk.reissued = st.reissued;
+	if (restored) {
+		rc = xl_blkfront_resume(blk.dev);
+		if (rc) {
+			tk_printf("# sr: blk: xl_blkfront_resume: %d\n", rc);
+			blk.why = "xl_blkfront_resume failed";
+			return;
+		}
+	}
+	if (!xt_wait_until(blk_all_done, NULL, SR_BLK_WAIT_NS)) {
+		tk_printf("# sr: blk: round %u: %u of %u writes done\n",
+			  blk.rounds, LOAD(&blk.done), SR_BLK_N);
+		blk.why = "writes not completed";
+		return;
+	}
+	xt_sleep_ns(100 * MS);
+	xl_blkfront_poll(blk.dev);
+	for (i = 0; i < SR_BLK_N; i++) {
+		if (LOAD(&blk.calls[i]) != 1 || blk.status[i]) {
+			tk_printf("# sr: blk: round %u write %u: completed %u "
+				  "times, status %d\n",
+				  blk.rounds, i, LOAD(&blk.calls[i]),
+				  blk.status[i]);
+			blk.errors++;
+		}
+	}
+	blk.completed += LOAD(&blk.done);
+	xl_blkfront_get_stats(blk.dev, &st);
+	blk.reissued = st.reissued;
+	for (r = 0; r < blk.rounds; r++) {
+		for (i = 0; i < SR_BLK_N; i++) {
+			rc = blk_read(blk_sector(r, i));
+			for (b = 0, bad = 0; !rc && b < XL_PAGE_SIZE; b++)
+				bad += ((uint8_t *)blk.rpage)[b] !=
+				       blk_pattern(r, i, b);
+			if (rc || bad) {
+				if (!blk.bad_reads)
+					tk_printf("# sr: blk: round %u write "
+						  "%u: read %d, %u bytes "
+						  "wrong\n",
+						  r + 1, i, rc, bad);
+				blk.bad_reads++;
+			}
+		}
+	}
+	if (blk.errors && !blk.why)
+		blk.why = "a write completed not once or not OK";
+	if (blk.bad_reads && !blk.why)
+		blk.why = "data read back wrong";
+}
+
 /* --- the request ------------------------------------------------------------------ */
 
 static void ctl_watch_fn(struct xl_xs_watch *w, const char *path, void *arg)
@@ -394,6 +595,7 @@ static int do_suspend(unsigned int k)
 	 * restore loses it, and its event with it.
 	 */
 	send_ipis();
+	blk_submit_round();
 	rc = tk_suspend(si, lost_fn);
 	if (rc < 0) {
 		tk_printf("# sr: suspend %u: %s: %ld\n", k + 1, si->step, rc);
@@ -416,6 +618,7 @@ static int do_suspend(unsigned int k)
 			  (unsigned long long)sr.lb_lost);
 		sr.fail++;
 	}
+	blk_after(!si->cancelled);
 	return 0;
 }
 
@@ -460,6 +663,8 @@ static int setup(void)
 		}
 	}
 	r = lb_make();
+	if (!r)
+		r = blk_setup();
 	if (r)
 		return r;
 	for (cpu = 0; cpu < sr.nr; cpu++) {
@@ -517,7 +722,7 @@ static int report(unsigned int done, unsigned int want, int err)
 	}
 	if (across_min == ~0ULL)
 		across_min = 0;
-	tk_printf("TAP version 13\n1..4\n");
+	tk_printf("TAP version 13\n1..5\n");
 	ok = !err && done == want;
 	failed += !ok;
 	tap(1, ok, "suspends", "%u of %u (%u restored, %u cancelled)%s", done,
@@ -548,7 +753,23 @@ static int report(unsigned int done, unsigned int want, int err)
 	tap(4, ok, "xenstore",
 	    "the request taken and ready written after every suspend; a new "
 	    "connection after each restore only");
-	tk_printf("# %u passed, %d failed\n", 4 - failed, failed);
+	if (!blk.have) {
+		tk_printf("ok 5 sr/blk # SKIP no disk (xvda)\n");
+	} else {
+		ok = !blk.why && blk.rounds == done && done > 0;
+		failed += !ok;
+		tap(5, ok, "blk",
+		    "%u rounds of %u writes in flight at a suspend: %llu "
+		    "completed, %llu re-issued, %llu not once or not OK, %llu "
+		    "pages read back wrong%s%s",
+		    blk.rounds, SR_BLK_N, (unsigned long long)blk.completed,
+		    (unsigned long long)blk.reissued,
+		    (unsigned long long)blk.errors,
+		    (unsigned long long)blk.bad_reads, blk.why ? "; " : "",
+		    blk.why ? blk.why : "");
+	}
+	tk_printf("# %u passed, %d failed%s\n", (blk.have ? 5 : 4) - failed,
+		  failed, blk.have ? "" : ", 1 skipped");
 	return failed ? 1 : 0;
 }
 
@@ -565,6 +786,8 @@ static int run_phase(uint64_t until, bool want_request, bool *suspend)
 	while (xl_clock_now() < until) {
 		xl_xs_idle_until(main_wake, NULL);
 		xl_xs_run_watches();
+		if (blk.have)
+			xl_blkfront_poll(blk.dev);
 		if (LOAD(&sr.tick)) {
 			STORE(&sr.tick, 0);
 			send_round();
