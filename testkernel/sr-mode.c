@@ -637,9 +637,16 @@ static void reserve_low_ports(void)
 	} while (au.port < SR_RESERVED);
 }
 
+static void clock_init_on(void *arg)
+{
+	const struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
+	int *rc = arg;
+
+	rc[tk_cpu_id()] = xl_clock_init(&cc);
+}
+
 static int setup(void)
 {
-	struct xl_clock_config cc = { .mode = XL_CLOCK_SINGLESHOT };
 	int rc[XL_MAX_VCPUS] = { 0 };
 	unsigned int cpu;
 	int r;
@@ -648,12 +655,18 @@ static int setup(void)
 	reserve_low_ports();
 	r = xt_core_init(NULL);
 	if (!r)
-		r = xl_clock_init(&cc);
-	if (!r)
 		r = xl_xs_init();
 	if (r) {
 		tk_printf("# sr: core: %d\n", r);
 		return r;
+	}
+	/* The clockevent is per vCPU: each binds its own VIRQ_TIMER. */
+	for (cpu = 0; cpu < sr.nr; cpu++) {
+		xt_run_on(cpu, clock_init_on, rc);
+		if (rc[cpu]) {
+			tk_printf("# sr: clock on vCPU %u: %d\n", cpu, rc[cpu]);
+			return rc[cpu];
+		}
 	}
 	for (cpu = 0; cpu < sr.nr; cpu++) {
 		xt_run_on(cpu, ipi_bind_on, rc);
