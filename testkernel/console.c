@@ -406,6 +406,37 @@ int tk_console_init(void)
 	return 0;
 }
 
+/*
+ * After a restore into a new domain: the ring is where it was (the gfn
+ * is HVM_PARAM_CONSOLE_PFN, carried in the stream, its page with our
+ * memory), but the port is the toolstack's new one (libxl__build_pre's
+ * xc_evtchn_alloc_unbound(), which xenconsoled binds once it sees the
+ * domain).  Taken as it is: bound or not yet, nothing here binds or
+ * closes (a notification on a port still unbound is dropped by Xen,
+ * evtchn_send(), and xenconsoled reads the ring when it connects).  The
+ * far end noted when xenconsoled has bound already.  Called with the
+ * other vCPUs held and delivery masked, so no console lock is taken:
+ * nothing else writes meanwhile.
+ */
+void tk_console_restored(void)
+{
+	struct evtchn_status st;
+	uint32_t port;
+	void *va;
+
+	if (!tkc.ring || tkc.lost || tk_boot_ring(TK_RING_CONSOLE, &va, &port))
+		return;
+	tkc.intf = va;
+	tkc.port = port;
+	st = (struct evtchn_status){ .dom = DOMID_SELF, .port = port };
+	if (!tk_hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_status,
+			  (unsigned long)&st, 0, 0, 0) &&
+	    st.status == EVTCHNSTAT_interdomain) {
+		tkc.rdom = st.u.interdomain.dom;
+		tkc.rport = st.u.interdomain.port;
+	}
+}
+
 void tk_console_describe(char *buf, size_t size)
 {
 	if (!tkc.ring)

@@ -49,6 +49,11 @@
  *   peer_serve           run no tests: be the peer domain of another test
  *                        kernel domU, whose domid dom0 writes to
  *                        data/xenlite-peer-serve/client (peer.c)
+ *   suspend              PVH domU: run no tests but the save/restore
+ *                        workload across dom0's xl save / restore /
+ *                        migrate (sr-mode.c, suspend.c); sr_cycles=N
+ *                        suspends (default 2), sr_ms=MS of workload after
+ *                        each (1000), sr_wait=S for each request (300)
  */
 #include <string.h>
 
@@ -101,6 +106,8 @@ int tk_run_tests(const char *cmdline)
 #endif
 	};
 	struct tk_tick_opts tick = { 0 };
+	struct tk_sr_opts sr = { 0 };
+	bool want_sr = false;
 	char *argv[TK_MAX_ARGS], *args[TK_MAX_ARGS];
 	size_t len = strlen(cmdline);
 	bool want_tick = false, want_tests = false, want_blk = false;
@@ -152,6 +159,22 @@ int tk_run_tests(const char *cmdline)
 		}
 		if (!strcmp(argv[i], "peer_serve"))
 			return tk_peer_serve();
+		if (!strcmp(argv[i], "suspend")) {
+			want_sr = true;
+			continue;
+		}
+		if (!strncmp(argv[i], "sr_cycles=", 10)) {
+			sr.cycles = xtr_to_uint(argv[i] + 10);
+			continue;
+		}
+		if (!strncmp(argv[i], "sr_ms=", 6)) {
+			sr.ms = xtr_to_uint(argv[i] + 6);
+			continue;
+		}
+		if (!strncmp(argv[i], "sr_wait=", 8)) {
+			sr.wait_s = xtr_to_uint(argv[i] + 8);
+			continue;
+		}
 		if (!strcmp(argv[i], "tests")) {
 			want_tests = true;
 			continue;
@@ -168,6 +191,8 @@ int tk_run_tests(const char *cmdline)
 	}
 	tk_idle_step_over = idle && !strcmp(idle, "stepover");
 	tk_idle_block = !idle || !strcmp(idle, "block");
+	if (want_sr)
+		return tk_sr_main(&sr);
 	if ((!want_tick && !want_blk) || want_tests)
 		rc = xt_main(n, args, suites,
 			     sizeof(suites) / sizeof(suites[0]));
@@ -327,7 +352,7 @@ static bool detect_dom0(char *how, size_t size)
  * DOMID_SELF records the caller's real id as its remote end
  * (event_channel.c, evtchn_alloc_unbound), which EVTCHNOP_status reports.
  */
-static domid_t find_domid(void)
+domid_t tk_find_domid(void)
 {
 	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF,
 					   .remote_dom = DOMID_SELF };
@@ -426,7 +451,7 @@ void tk_main(uint32_t start_info_pa)
 	if (tk_is_dom0) {
 		tk_domid = 0;
 	} else {
-		tk_domid = find_domid();
+		tk_domid = tk_find_domid();
 		tk_printf("tk: domain id %u\n", tk_domid);
 		domu_reset_ports();
 	}

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 
+#include <xenlite/evtchn.h>
 #include <xenlite/xen.h>
 
 /* IDT vectors the test kernel uses. */
@@ -303,6 +304,46 @@ struct tk_tick_opts {
 
 /* The tick comparison and the wake latency; nonzero when a run failed. */
 int tk_tick_main(const struct tk_tick_opts *o);
+
+/* --- suspend and resume (suspend.c, sr-mode.c) ------------------------------ */
+
+/* What one suspend did, for the report. */
+struct tk_suspend_info {
+	const char *step;  /* where it failed ("" if it did not) */
+	long hypercall_rc; /* SCHEDOP_shutdown(SHUTDOWN_suspend) */
+	bool cancelled;	   /* 1 from the hypercall: the same domain */
+	bool xs_restored;  /* xl_xs_resume() set up a new connection */
+	int xs_busy;	   /* xl_xs_suspend(): requests still in flight */
+	domid_t old_domid, new_domid;
+	uint64_t before_ns, after_ns;	      /* pvclock around the hypercall */
+	uint64_t before_tsc_ns, after_tsc_ns; /* tk_now_ns() (the TSC) */
+	uint64_t resumed_ns; /* pvclock once everything was resumed */
+};
+
+/*
+ * PVH domU: the whole suspend of docs/save-restore.md (steps 0-9) on
+ * vCPU 0 in thread context, the control/shutdown request already
+ * acknowledged; lost as for xl_evtchn_resume().  1 cancelled (the same
+ * domain), 0 resumed in a new domain (xenbus devices are the caller's:
+ * step 10), or a negative error (si->step says where).
+ */
+long tk_suspend(struct tk_suspend_info *si, xl_evtchn_lost_fn lost);
+/* Host steps after a restore: shared_info at its gfn again (xen.c). */
+long tk_shinfo_remap(void);
+/* Our domid, found with an unbound port (closed again): main.c. */
+domid_t tk_find_domid(void);
+/* The console and xenstore ports the toolstack gave the new domain. */
+void tk_console_restored(void);
+void tk_xenstore_restored(void);
+
+/* The save/restore workload (sr-mode.c); nonzero when a check failed. */
+struct tk_sr_opts {
+	unsigned int cycles; /* suspends to wait for; 0: 2 */
+	unsigned int ms;     /* workload after each; 0: 1000 */
+	unsigned int wait_s; /* for each suspend request; 0: 300 */
+};
+
+int tk_sr_main(const struct tk_sr_opts *o);
 
 /* --- the block benchmark mode (blkbench-mode.c) -------------------------------- */
 

@@ -127,21 +127,40 @@ void tk_shutdown(unsigned int reason)
  * does for HVM guests with a page of its own, xen_hvm_init_shared_info).
  * virt == phys here, so the gfn is the page's address >> 12.
  */
-int tk_shinfo_init(void)
+static uint8_t tk_shinfo_page[4096] __attribute__((aligned(4096)));
+
+static long shinfo_map(void)
 {
-	static uint8_t tk_shinfo_page[4096] __attribute__((aligned(4096)));
 	struct xen_add_to_physmap xatp = {
 		.domid = DOMID_SELF,
 		.space = XENMAPSPACE_shared_info,
 		.idx = 0,
 		.gpfn = (uintptr_t)tk_shinfo_page >> XL_PAGE_SHIFT,
 	};
-	long rc = tk_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-			       (unsigned long)&xatp, 0, 0, 0);
+
+	return tk_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+			    (unsigned long)&xatp, 0, 0, 0);
+}
+
+int tk_shinfo_init(void)
+{
+	long rc = shinfo_map();
 
 	if (rc)
 		return (int)rc;
 	tk_shinfo = (struct shared_info *)tk_shinfo_page;
 	return 0;
+}
+
+/*
+ * After a restore the gfn holds an ordinary RAM page (the old frame's
+ * contents, saved with our memory); the new domain's shared_info is
+ * mapped nowhere until added again at the same gfn (Linux:
+ * xen_hvm_post_suspend() -> xen_hvm_init_shared_info()).  Xen writes the
+ * new host's vcpu_time_info into it from then on.
+ */
+long tk_shinfo_remap(void)
+{
+	return shinfo_map();
 }
 #endif

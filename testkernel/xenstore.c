@@ -63,6 +63,30 @@ void tk_xenstore_boot(void)
 		  tkxs.port, tkxs.remote);
 }
 
+/*
+ * After a restore into a new domain: the ring is at the same gfn
+ * (HVM_PARAM_STORE_PFN is in the stream), the port the toolstack's new
+ * one, which xenstored bound when libxl introduced the domain, before it
+ * was unpaused (xenstored_domain.c introduce_domain()).  Noted for the
+ * core's xl_xs_resume() (xl_os_xenstore_ring() below).  Nothing is bound
+ * or closed here.
+ */
+void tk_xenstore_restored(void)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF };
+	uint32_t port;
+	void *va;
+
+	if (!tkxs.have || tk_boot_ring(TK_RING_STORE, &va, &port))
+		return;
+	st.port = port;
+	tkxs.ring = va;
+	tkxs.port = port;
+	if (!evtchn(EVTCHNOP_status, &st) &&
+	    st.status == EVTCHNSTAT_interdomain && st.u.interdomain.dom == 0)
+		tkxs.remote = st.u.interdomain.port;
+}
+
 /* Our end still the channel to xenstored's port? */
 static bool still_bound(void)
 {
