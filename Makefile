@@ -153,7 +153,7 @@ check-xen-long:
 
 check-xen:
 	@tools/setup --quiet
-	@CHECKS="hv xen xenpv xendomu xenpvdomu fidelity hvm" tools/run-checks
+	@CHECKS="hv xen xenpv xendomu xenpvdomu xensr fidelity hvm" tools/run-checks
 
 # The soak of xenlite.ko on real Xen (docs/linux-module.md): 20 runs of
 # the hvm suite's trace-cmd step, hangs counted, evidence of each kept in
