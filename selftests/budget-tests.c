@@ -329,23 +329,6 @@ struct rstorm {
 	uint64_t victim_runs, other_runs;
 };
 
-/* The last upcall entry or exit vCPU RS_OTHER traced is an exit. */
-static bool other_upcall_ended(struct hv_domain *d)
-{
-	struct hv_guest_trace_entry e[8];
-	uint64_t since = hv_guest_trace_count(d, RS_OTHER);
-	unsigned int n;
-
-	since = since > 8 ? since - 8 : 0;
-	n = hv_guest_trace_read(d, RS_OTHER, &since, e, 8);
-	while (n--)
-		if (e[n].what == XL_TRACE_UPCALL_EXIT)
-			return true;
-		else if (e[n].what == XL_TRACE_UPCALL_ENTER)
-			return false;
-	return false;
-}
-
 static void rstorm_handler(evtchn_port_t port, void *data)
 {
 	struct rstorm *s = data;
@@ -372,7 +355,8 @@ static void rstorm_handler(evtchn_port_t port, void *data)
 	end = xt_now_ns() + 1000 * MS;
 	while (xl_evtchn_is_pending(port) && xt_now_ns() < end)
 		sched_yield();
-	while (!other_upcall_ended(s->d) && xt_now_ns() < end)
+	while (!hv_guest_trace_upcall_ended(s->d, RS_OTHER) &&
+	       xt_now_ns() < end)
 		sched_yield();
 }
 
@@ -520,7 +504,8 @@ static void owed_q_handler(evtchn_port_t port, void *data)
 	end = xt_now_ns() + 1000 * MS;
 	while (xl_evtchn_is_pending(port) && xt_now_ns() < end)
 		sched_yield();
-	while (!other_upcall_ended(q->d) && xt_now_ns() < end)
+	while (!hv_guest_trace_upcall_ended(q->d, RS_OTHER) &&
+	       xt_now_ns() < end)
 		sched_yield();
 }
 

@@ -3413,24 +3413,6 @@ static void cfm_hook(enum hv_explore_point pt)
 		sched_yield();
 }
 
-/* vCPU cpu's last traced upcall entry or exit is an exit. */
-static bool upcall_ended_on(unsigned int cpu)
-{
-	struct hv_domain *d = hv_guest_domain();
-	struct hv_guest_trace_entry e[8];
-	uint64_t since = hv_guest_trace_count(d, cpu);
-	unsigned int n;
-
-	since = since > 8 ? since - 8 : 0;
-	n = hv_guest_trace_read(d, cpu, &since, e, 8);
-	while (n--)
-		if (e[n].what == XL_TRACE_UPCALL_EXIT)
-			return true;
-		else if (e[n].what == XL_TRACE_UPCALL_ENTER)
-			return false;
-	return false;
-}
-
 static long cfm_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
 			    long rc, void *data)
 {
@@ -3446,7 +3428,8 @@ static long cfm_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
 	 * its next atomic (the give-back, which waits for xl_ev.lock, held
 	 * by this close: l2_give_back).
 	 */
-	while (!upcall_ended_on(1) && !XT_LOAD(&cfm.after) && xt_now_ns() < end)
+	while (!hv_guest_trace_upcall_ended(hv_guest_domain(), 1) &&
+	       !XT_LOAD(&cfm.after) && xt_now_ns() < end)
 		sched_yield();
 	return -XEN_EIO;
 }
@@ -3566,7 +3549,7 @@ static long crg_evtchn_hook(struct hv_vcpu *v, int cmd, void *arg, bool after,
 static bool vcpu1_upcall_ended(void *arg)
 {
 	(void)arg;
-	return upcall_ended_on(1);
+	return hv_guest_trace_upcall_ended(hv_guest_domain(), 1);
 }
 
 static enum xt_result close_rebind(bool rebind_held)

@@ -121,6 +121,12 @@ unsigned int hv_guest_trace_read(struct hv_domain *d, unsigned int cpu,
 /* Total entries vCPU cpu has written since attach. */
 uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu);
 /*
+ * Whether the last upcall entry or exit among vCPU cpu's 8 newest entries
+ * is an exit (false when neither is there): a test waiting for another
+ * vCPU's upcall to be over.
+ */
+bool hv_guest_trace_upcall_ended(struct hv_domain *d, unsigned int cpu);
+/*
  * Every domain's rings on (the default) or off: xl-bench's consume cases
  * measure the event path with them off (os.h, xl_trace()).
  */

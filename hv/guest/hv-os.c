@@ -721,6 +721,22 @@ uint64_t hv_guest_trace_count(struct hv_domain *d, unsigned int cpu)
 	return __atomic_load_n(&g->trace[cpu]->head, __ATOMIC_ACQUIRE);
 }
 
+bool hv_guest_trace_upcall_ended(struct hv_domain *d, unsigned int cpu)
+{
+	struct hv_guest_trace_entry e[8];
+	uint64_t since = hv_guest_trace_count(d, cpu);
+	unsigned int n;
+
+	since = since > 8 ? since - 8 : 0;
+	n = hv_guest_trace_read(d, cpu, &since, e, 8);
+	while (n--)
+		if (e[n].what == XL_TRACE_UPCALL_EXIT)
+			return true;
+		else if (e[n].what == XL_TRACE_UPCALL_ENTER)
+			return false;
+	return false;
+}
+
 /* --- upcall registration ------------------------------------------------------ */
 
 /*
