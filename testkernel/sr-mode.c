@@ -59,7 +59,7 @@
 
 #define MS 1000000ULL
 #define SR_PERIOD_NS (10 * MS)
-#define SR_LOG 1024 /* firings kept per vCPU: 10 s at the period */
+#define SR_LOG 8192 /* firings kept per vCPU: 81 s at the period */
 #define SR_MAX_CYCLES 16
 #define SR_RESERVED 8
 #define SR_DIR "data/xenlite-sr"
@@ -122,7 +122,10 @@ static uint64_t next_on_grid(uint64_t deadline, uint64_t now)
  * Upcall context on the timer's vCPU.  The log is single-writer: the
  * entry is written, then head published with release; the main loop
  * reads up to head with acquire (LOAD) and only entries not yet
- * overwritten (fewer than SR_LOG behind).
+ * overwritten: fewer than SR_LOG behind, since with head at H the writer
+ * may be filling slot H % SR_LOG, the one of entry H - SR_LOG; and, as in
+ * a seqlock, an entry counts only if head is still less than SR_LOG
+ * ahead of it after it was copied (timers_take).
  */
 static void timer_fn(struct xl_timer *t)
 {
@@ -174,16 +177,33 @@ static void timers_take(int cycle)
 		struct sr_cpu *c = &sr.cpu[cpu];
 		uint64_t head = LOAD(&c->head), i = sr.read[cpu];
 
-		if (head - i > SR_LOG) {
+		if (head - i >= SR_LOG) {
 			tk_printf("# sr: vCPU %u: %llu firings not analysed "
 				  "(log overrun)\n",
-				  cpu, (unsigned long long)(head - i - SR_LOG));
+				  cpu,
+				  (unsigned long long)(head - i - SR_LOG + 1));
 			sr.overrun++;
-			i = head - SR_LOG;
+			i = head - SR_LOG + 1;
 		}
 		for (; i < head; i++) {
-			const struct sr_firing *f = &c->log[i % SR_LOG];
+			const struct sr_firing f0 = c->log[i % SR_LOG];
+			const struct sr_firing *f = &f0;
 			uint64_t late = f->fired_at - f->deadline;
+
+			/*
+			 * The copy before the second look at head (the
+			 * fence keeps the entry's loads before it): an entry
+			 * the writer reached meanwhile may be torn.
+			 */
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (LOAD(&c->head) - i >= SR_LOG) {
+				tk_printf("# sr: vCPU %u: firing %llu "
+					  "overwritten while read (log "
+					  "overrun)\n",
+					  cpu, (unsigned long long)i);
+				sr.overrun++;
+				continue;
+			}
 
 			if (f->deadline <= sr.last_deadline[cpu])
 				sr.dup++;
